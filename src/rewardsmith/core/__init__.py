@@ -1,0 +1,1 @@
+"""The engine. Knows no concrete component: everything concrete arrives through hooks."""

@@ -1,0 +1,158 @@
+"""The component contract: one config class, one call signature, composition by list.
+
+A plugin registers component *classes*. Each has a nested strict pydantic ``Config``
+whose ``type`` literal names it in packs; the engine builds it once per pack and calls
+``score`` per sample (or ``score_group`` per prompt group).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rewardsmith.core.results import Score
+from rewardsmith.core.sample import Sample
+
+if TYPE_CHECKING:
+    from rewardsmith.core.judge import JudgeBackend
+
+FailurePolicy = Literal["abstain", "neutral", "zero", "group_mean", "fail"]
+_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class GateSpec(BaseModel):
+    """A hard constraint: when the component fails, the reward is ``fail_reward`` and the
+    remaining (costlier) components are not run.
+
+    Failure means ``Score.passed is False``; if ``min_value`` is given, ``value < min_value``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    fail_reward: float
+    min_value: float | None = None
+
+
+class ComponentConfig(BaseModel):
+    """Fields every component accepts in a pack; subclasses add their own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+    id: str = Field(description="Unique id in the pack; used in results and formulas.")
+    weight: float | None = Field(
+        default=None, ge=0, description="Weight in weighted_mean. Default 1, or 0 for a gate."
+    )
+    gate: GateSpec | None = None
+    on_error: FailurePolicy = Field(
+        default="abstain", description="What a failure (exception, timeout, bad verdict) means."
+    )
+    neutral_value: float = Field(default=0.5, description="The value used by on_error='neutral'.")
+    timeout_s: float | None = Field(default=None, gt=0, description="Per-sample time limit.")
+    description: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _ID_RE.match(value):
+            raise ValueError(
+                f"component id {value!r} must be an identifier (letters, digits, underscore; "
+                "not starting with a digit) so formulas can name it"
+            )
+        return value
+
+    @property
+    def effective_weight(self) -> float:
+        if self.weight is not None:
+            return self.weight
+        return 0.0 if self.gate is not None else 1.0
+
+
+@dataclass
+class ComponentContext:
+    """What a component may use besides its config, handed over at construction.
+
+    ``base_path`` resolves files a pack refers to (schemas, documents); ``judge_backend``
+    returns the shared backend for a judge config, created lazily on first use.
+    """
+
+    pack_name: str = ""
+    base_path: Path | Traversable | None = None
+    judge_defaults: dict[str, Any] = field(default_factory=dict)
+    _backend_provider: Any = None
+
+    def read_text(self, relative: str) -> str:
+        """Read a file named in the pack, relative to the pack file."""
+        if self.base_path is None:
+            return Path(relative).read_text(encoding="utf-8")
+        candidate = Path(relative)
+        if candidate.is_absolute():
+            return candidate.read_text(encoding="utf-8")
+        return (self.base_path / relative).read_text(encoding="utf-8")
+
+    def judge_backend(self, settings: dict[str, Any] | None = None) -> JudgeBackend:
+        """The shared backend for ``settings`` (default: the pack's merged judge settings)."""
+        if self._backend_provider is None:
+            raise RuntimeError("no judge backends available in this context")
+        backend: JudgeBackend = self._backend_provider(
+            settings if settings is not None else self.judge_defaults
+        )
+        return backend
+
+
+ConfigT = TypeVar("ConfigT", bound=ComponentConfig)
+
+
+class Component(Generic[ConfigT]):
+    """A synchronous reward component. Keep it cheap, or set ``blocking = True``."""
+
+    Config: ClassVar[type[ComponentConfig]]
+    #: True when the component calls a judge backend: the pack's ``[judge]`` table, merged
+    #: with the config's ``judge`` overrides, is validated at load and becomes
+    #: ``context.judge_defaults``.
+    uses_judge: ClassVar[bool] = False
+    #: True when ``score`` may take long enough to stall the event loop (runs in a thread).
+    blocking: ClassVar[bool] = False
+    #: The range of ``Score.value``; values outside it are rejected as invalid scores.
+    value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
+    #: A short line for ``rewardsmith plugins``.
+    summary: ClassVar[str] = ""
+
+    def __init__(self, config: ConfigT, context: ComponentContext) -> None:
+        self.config = config
+        self.context = context
+
+    @classmethod
+    def type_name(cls) -> str:
+        default = cls.Config.model_fields["type"].default
+        if not isinstance(default, str):
+            raise TypeError(f"{cls.__qualname__}.Config.type needs a Literal default")
+        return default
+
+    def score(self, sample: Sample) -> Score:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release resources (clients, pools) at the end of the scorer's life."""
+
+
+class AsyncComponent(Component[ConfigT]):
+    """An I/O-bound component (judges, HTTP metrics): ``score`` is a coroutine."""
+
+    async def score(self, sample: Sample) -> Score:  # type: ignore[override]
+        raise NotImplementedError
+
+
+class GroupComponent(Component[ConfigT]):
+    """Scores all rollouts of one prompt together (pairwise tournaments, normalisation).
+
+    Returns one Score or Exception per sample, in the order given.
+    """
+
+    async def score_group(self, samples: Sequence[Sample]) -> Sequence[Score | BaseException]:
+        raise NotImplementedError

@@ -1,0 +1,451 @@
+"""The scoring engine: gates first, then components, bounded and deadline-aware.
+
+Whatever happens inside — a malformed sample, a component raising, a judge hanging, a
+plugin returning NaN — every input gets exactly one finite reward, in input order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Coroutine, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import structlog
+
+from rewardsmith.core.aggregate import (
+    SampleFailed,
+    apply_policy,
+    finite_or,
+    formula_reward,
+    group_means,
+    weighted_mean,
+)
+from rewardsmith.core.component import AsyncComponent, Component, ComponentConfig, GroupComponent
+from rewardsmith.core.errors import ComponentError, SampleError
+from rewardsmith.core.pack import Pack, load_pack
+from rewardsmith.core.plugins import PluginHost
+from rewardsmith.core.results import ComponentOutcome, SampleResult, Score
+from rewardsmith.core.sample import Sample, parse_sample
+from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
+
+log = structlog.get_logger("rewardsmith.engine")
+T = TypeVar("T")
+
+# How many inline (synchronous) component calls run between two yields to the event loop,
+# so that judge calls already in flight keep making progress during long check passes.
+_YIELD_EVERY = 256
+
+
+@dataclass
+class BatchResult:
+    results: list[SampleResult]
+    telemetry: BatchTelemetry
+    elapsed_s: float
+    deadline_hit: bool = False
+
+    @property
+    def rewards(self) -> list[float]:
+        return [r.aggregate_reward_score for r in self.results]
+
+    def summary(self) -> dict[str, Any]:
+        out = self.telemetry.summary(self.rewards)
+        out["elapsed_s"] = round(self.elapsed_s, 4)
+        out["deadline_hit"] = self.deadline_hit
+        out["failed_samples"] = sum(r.status == "failed" for r in self.results)
+        out["gated_samples"] = sum(r.status == "gated" for r in self.results)
+        return out
+
+
+@dataclass
+class _State:
+    sample: Sample
+    outcomes: dict[str, ComponentOutcome] = field(default_factory=dict)
+    gate: str | None = None
+    gate_reward: float | None = None
+    failure: SampleFailed | None = None
+
+
+class _Deadline:
+    def __init__(self, at: float | None) -> None:
+        self.at = at
+
+    def remaining(self) -> float | None:
+        return None if self.at is None else self.at - time.monotonic()
+
+    def passed(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
+
+
+class _LoopThread:
+    """One event loop on a daemon thread, for the synchronous facade.
+
+    Judge clients and semaphores are bound to a loop; keeping one loop for the scorer's
+    life lets a warm Lambda or a trainer reuse connection pools across batches.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        with self._lock:
+            if self._loop is None or self._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="rewardsmith-loop",
+                                 daemon=True).start()
+                self._loop = loop
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(self._loop.stop)
+            self._loop = None
+
+
+class Scorer:
+    """Scores batches of wire-format samples under one pack."""
+
+    def __init__(self, pack: Pack) -> None:
+        self.pack = pack
+        self._configs: dict[str, ComponentConfig] = {c.config.id: c.config for c in pack.components}
+        self._ranges = {c.config.id: c.value_range for c in pack.components}
+        self._gates = [c for c in pack.components if c.config.gate is not None]
+        rest = [c for c in pack.components if c.config.gate is None]
+        self._group = [c for c in rest if isinstance(c, GroupComponent)]
+        self._async = [c for c in rest if isinstance(c, AsyncComponent)]
+        self._sync = [c for c in rest if not isinstance(c, AsyncComponent | GroupComponent)]
+        self._semaphore: asyncio.Semaphore | None = None
+        self._loop_thread = _LoopThread()
+
+    @classmethod
+    def from_spec(cls, spec: str, host: PluginHost | None = None) -> Scorer:
+        """A scorer for a registered pack name or a pack file path."""
+        return cls(load_pack(spec, host))
+
+    # -- public API -------------------------------------------------------------------
+    def score(self, samples: Sequence[Any], *, timeout_s: float | None = None) -> BatchResult:
+        """Synchronous facade; safe to call from any thread, including under a running loop."""
+        return self._loop_thread.run(self.ascore(samples, timeout_s=timeout_s))
+
+    async def ascore(
+        self,
+        samples: Sequence[Any],
+        *,
+        timeout_s: float | None = None,
+        deadline: float | None = None,
+    ) -> BatchResult:
+        """Score a batch. ``deadline`` is a ``time.monotonic()`` instant; ``timeout_s`` is
+        relative. Work still pending then is abandoned and its failure policy applied.
+
+        Items may be raw samples (dicts) or :class:`SampleError` instances standing for
+        input that could not even be decoded (they get a failed result in place).
+        """
+        started = time.monotonic()
+        if timeout_s is not None:
+            candidate = started + timeout_s
+            deadline = candidate if deadline is None else min(deadline, candidate)
+        telemetry = BatchTelemetry(samples=len(samples))
+        token = bind_telemetry(telemetry)
+        try:
+            results, deadline_hit = await self._score(samples, _Deadline(deadline), telemetry)
+        finally:
+            unbind_telemetry(token)
+        batch = BatchResult(results, telemetry, time.monotonic() - started, deadline_hit)
+        log.info("batch_scored", pack=self.pack.name, pack_version=self.pack.version,
+                 pack_hash=self.pack.hash, **batch.summary())
+        return batch
+
+    async def aclose(self) -> None:
+        for component in self.pack.components:
+            try:
+                await component.aclose()
+            except Exception as exc:  # closing must not mask the work that was done
+                log.warning("component_close_failed", component=component.config.id,
+                            error=repr(exc))
+        await self.pack.backends.aclose()
+
+    def close(self) -> None:
+        try:
+            self._loop_thread.run(self.aclose())
+        finally:
+            self._loop_thread.close()
+
+    # -- the pipeline -----------------------------------------------------------------
+    async def _score(
+        self, raw: Sequence[Any], deadline: _Deadline, telemetry: BatchTelemetry
+    ) -> tuple[list[SampleResult], bool]:
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.pack.meta.max_concurrency)
+        meta = self.pack.meta
+        states: list[_State | SampleError] = []
+        for index, item in enumerate(raw):
+            if isinstance(item, SampleError):
+                states.append(item)
+                continue
+            try:
+                sample = parse_sample(item, index, max_response_chars=meta.max_response_chars,
+                                      strip_reasoning_wrappers=meta.strip_reasoning)
+                states.append(_State(sample))
+            except SampleError as exc:
+                exc.sample_id = item.get("id", index) if isinstance(item, dict) else index
+                states.append(exc)
+            except Exception as exc:  # a parser bug must still not cost the batch
+                states.append(SampleError(f"sample #{index}: {type(exc).__name__}: {exc}",
+                                          kind="internal_error", sample_id=index))
+        live = [s for s in states if isinstance(s, _State)]
+
+        deadline_hit = False
+        if self._gates:
+            deadline_hit |= await self._run_gates(live, deadline)
+        scoring = [s for s in live if s.gate is None and s.failure is None]
+        deadline_hit |= await self._run_components(scoring, deadline)
+        for state in live:
+            for component in self.pack.components:
+                if component.config.id not in state.outcomes:
+                    state.outcomes[component.config.id] = self._skipped(component, state)
+        results = self._finish(states, telemetry)
+        return results, deadline_hit
+
+    def _skipped(self, component: Component[Any], state: _State) -> ComponentOutcome:
+        cfg = component.config
+        if state.gate is not None or state.failure is not None:
+            return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None, skipped=True)
+        return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None,
+                                error="abandoned at the batch deadline", error_kind="deadline")
+
+    async def _run_gates(self, states: list[_State], deadline: _Deadline) -> bool:
+        """Run each sample's gates in pack order; the first failure decides its reward."""
+        inline = all(not isinstance(g, AsyncComponent | GroupComponent) and not g.blocking
+                     for g in self._gates)
+        if inline:
+            for n, state in enumerate(states):
+                if deadline.passed():
+                    return True
+                for gate in self._gates:
+                    if self._record_gate(state, gate, self._call_sync(gate, state.sample)):
+                        break
+                if n % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+            return False
+
+        async def run(state: _State) -> None:
+            for gate in self._gates:
+                outcome = await self._call(gate, state.sample)
+                if self._record_gate(state, gate, outcome):
+                    return
+
+        return await self._wait_all([run(s) for s in states], deadline)
+
+    def _record_gate(self, state: _State, gate: Component[Any], outcome: ComponentOutcome) -> bool:
+        state.outcomes[gate.config.id] = outcome
+        spec = gate.config.gate
+        assert spec is not None
+        if outcome.error is not None:
+            return False  # an unscorable gate does not decide; its policy applies later
+        failed = (outcome.passed is False) if spec.min_value is None else (
+            outcome.raw_value is not None and outcome.raw_value < spec.min_value
+        )
+        if failed:
+            state.gate = gate.config.id
+            state.gate_reward = spec.fail_reward
+        return failed
+
+    async def _run_components(self, states: list[_State], deadline: _Deadline) -> bool:
+        tasks: list[Awaitable[None]] = []
+
+        async def run_async(component: Component[Any], state: _State) -> None:
+            state.outcomes[component.config.id] = await self._call(component, state.sample)
+
+        async def run_group(component: GroupComponent[Any], members: list[_State]) -> None:
+            outcomes = await self._call_group(component, [m.sample for m in members])
+            for member, outcome in zip(members, outcomes, strict=True):
+                member.outcomes[component.config.id] = outcome
+
+        for component in self._async:
+            tasks.extend(run_async(component, s) for s in states)
+        if self._group:
+            groups: dict[str, list[_State]] = defaultdict(list)
+            for s in states:
+                groups[s.sample.group_key].append(s)
+            for component in self._group:
+                tasks.extend(run_group(component, members) for members in groups.values())
+        pending_tasks = [asyncio.ensure_future(t) for t in tasks]
+
+        deadline_hit = False
+        calls = 0
+        for component in self._sync:
+            for state in states:
+                if deadline.passed():
+                    deadline_hit = True
+                    break
+                if component.blocking:
+                    state.outcomes[component.config.id] = await self._call(component,
+                                                                           state.sample)
+                else:
+                    state.outcomes[component.config.id] = self._call_sync(component,
+                                                                          state.sample)
+                calls += 1
+                if calls % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+        if pending_tasks:
+            deadline_hit |= await self._wait_all(pending_tasks, deadline)
+        return deadline_hit
+
+    async def _wait_all(self, aws: Sequence[Awaitable[None]], deadline: _Deadline) -> bool:
+        """Wait for all, or until the deadline; cancel what is left. True if cut short."""
+        tasks = [asyncio.ensure_future(a) for a in aws]
+        if not tasks:
+            return False
+        remaining = deadline.remaining()
+        if remaining is not None and remaining <= 0:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return True
+        _, pending = await asyncio.wait(tasks, timeout=remaining)
+        for t in pending:
+            t.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        return bool(pending)
+
+    # -- one component call -----------------------------------------------------------
+    def _outcome(
+        self, component: Component[Any], score: Any, elapsed_ms: float
+    ) -> ComponentOutcome:
+        cfg = component.config
+        if not isinstance(score, Score):
+            return self._error(component, f"returned {type(score).__name__}, not a Score",
+                               "invalid_score")
+        lo, hi = component.value_range
+        value = score.value
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+            value
+        ) or not lo - 1e-9 <= value <= hi + 1e-9:
+            return self._error(component, f"returned value {value!r}, outside [{lo}, {hi}]",
+                               "invalid_score")
+        value = min(max(float(value), lo), hi)
+        measurements = dict(score.measurements)
+        if component.blocking or isinstance(component, AsyncComponent | GroupComponent):
+            measurements.setdefault("latency_ms", round(elapsed_ms, 3))
+        return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value,
+                                score.passed, score.rationale, measurements, score.details)
+
+    def _error(self, component: Component[Any], message: str, kind: str) -> ComponentOutcome:
+        cfg = component.config
+        return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None, error=message,
+                                error_kind=kind)
+
+    def _exception(self, component: Component[Any], exc: BaseException) -> ComponentOutcome:
+        if isinstance(exc, TimeoutError):
+            return self._error(component, f"timed out after {component.config.timeout_s}s",
+                               "timeout")
+        if isinstance(exc, ComponentError):
+            return self._error(component, str(exc), exc.kind)
+        return self._error(component, f"{type(exc).__name__}: {exc}", "exception")
+
+    def _call_sync(self, component: Component[Any], sample: Sample) -> ComponentOutcome:
+        started = time.perf_counter()
+        try:
+            score = component.score(sample)
+        except Exception as exc:
+            return self._exception(component, exc)
+        return self._outcome(component, score, (time.perf_counter() - started) * 1000)
+
+    async def _call(self, component: Component[Any], sample: Sample) -> ComponentOutcome:
+        assert self._semaphore is not None
+        started = time.perf_counter()
+        try:
+            async with self._semaphore:
+                if isinstance(component, AsyncComponent):
+                    coro: Awaitable[Score] = component.score(sample)
+                elif component.blocking:
+                    coro = asyncio.to_thread(component.score, sample)
+                else:
+                    return self._call_sync(component, sample)
+                score = await asyncio.wait_for(coro, component.config.timeout_s)
+        except Exception as exc:
+            return self._exception(component, exc)
+        return self._outcome(component, score, (time.perf_counter() - started) * 1000)
+
+    async def _call_group(
+        self, component: GroupComponent[Any], samples: list[Sample]
+    ) -> list[ComponentOutcome]:
+        started = time.perf_counter()
+        try:
+            scores = await asyncio.wait_for(component.score_group(samples),
+                                            component.config.timeout_s)
+            if len(scores) != len(samples):
+                raise ComponentError(f"returned {len(scores)} scores for {len(samples)} samples",
+                                     kind="invalid_score")
+        except Exception as exc:
+            return [self._exception(component, exc) for _ in samples]
+        elapsed = (time.perf_counter() - started) * 1000
+        return [self._exception(component, s) if isinstance(s, BaseException)
+                else self._outcome(component, s, elapsed) for s in scores]
+
+    # -- aggregation ------------------------------------------------------------------
+    def _finish(self, states: Sequence[_State | SampleError],
+                telemetry: BatchTelemetry) -> list[SampleResult]:
+        pack = self.pack
+        ref = pack.ref
+        need_group_means = any(c.on_error == "group_mean" for c in self._configs.values())
+        means_by_group: dict[str, dict[str, float | None]] = {}
+        if need_group_means:
+            grouped: dict[str, list[dict[str, ComponentOutcome]]] = defaultdict(list)
+            for s in states:
+                if isinstance(s, _State) and s.gate is None:
+                    grouped[s.sample.group_key].append(s.outcomes)
+            ids = [cid for cid, c in self._configs.items() if c.on_error == "group_mean"]
+            means_by_group = {k: group_means(v, ids) for k, v in grouped.items()}
+
+        results: list[SampleResult] = []
+        for index, state in enumerate(states):
+            if isinstance(state, SampleError):
+                telemetry.record_failure(state.kind)
+                results.append(SampleResult(
+                    id=index if state.sample_id is None else state.sample_id, index=index,
+                    aggregate_reward_score=pack.failure_reward, status="failed", pack=ref,
+                    error=str(state), error_kind=state.kind))
+                continue
+            results.append(self._finish_one(index, state, means_by_group, telemetry))
+        return results
+
+    def _finish_one(self, index: int, state: _State,
+                    means_by_group: dict[str, dict[str, float | None]],
+                    telemetry: BatchTelemetry) -> SampleResult:
+        pack = self.pack
+        sample = state.sample
+        outcomes = state.outcomes
+        ordered = {c.config.id: outcomes[c.config.id] for c in pack.components}
+        base = dict(id=sample.id, index=index, pack=pack.ref, components=ordered,
+                    group_key=sample.group_key)
+        try:
+            for cid, outcome in ordered.items():
+                if outcome.error is not None:
+                    telemetry.record_failure(outcome.error_kind or "error")
+                    means = means_by_group.get(sample.group_key, {})
+                    apply_policy(outcome, self._configs[cid], self._ranges[cid], means.get(cid))
+            if state.gate is not None:
+                assert state.gate_reward is not None
+                return SampleResult(aggregate_reward_score=state.gate_reward, status="gated",
+                                    gate=state.gate, **base)
+            if pack.formula is not None:
+                reward = formula_reward(pack.formula, ordered, self._configs, pack.reward_range)
+            else:
+                reward = weighted_mean(list(ordered.values()), self._ranges, pack.reward_range)
+        except SampleFailed as exc:
+            telemetry.record_failure("sample_failed")
+            return SampleResult(aggregate_reward_score=pack.failure_reward, status="failed",
+                                error=str(exc), error_kind="component_failed", **base)
+        return SampleResult(aggregate_reward_score=finite_or(reward, pack.failure_reward),
+                            status="ok", **base)
+

@@ -1,0 +1,228 @@
+"""Samples: the RFT wire shapes, parsed once into one immutable object.
+
+Accepts exactly what trainers send (see shared reference): ``messages`` ending with the
+generated assistant turn, ``reference_answer`` at top level or under ``metadata``, roles
+``assistant``/``nova_assistant``/``bot`` for the response, ``content`` as a string or a list
+of blocks, and every other key kept as metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from rewardsmith.core.errors import SampleError
+
+ASSISTANT_ROLES = frozenset({"assistant", "nova_assistant", "bot"})
+# Dataset role spellings folded onto the four roles components reason about.
+_ROLE_ALIASES = {"developer": "system", "nova_assistant": "assistant", "bot": "assistant"}
+_KNOWN_KEYS = frozenset({"id", "messages", "reference_answer", "tools", "metadata"})
+
+_THINK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_UNCLOSED_THINK_RE = re.compile(r"^.*?</think>", re.DOTALL | re.IGNORECASE)
+_SOLUTION_RE = re.compile(r"<\|begin_of_solution\|>(.*?)<\|end_of_solution\|>", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A tool call normalised from OpenAI ``tool_calls`` or Converse ``toolUse`` blocks.
+
+    ``arguments`` is the decoded object, or the raw string when it was not valid JSON
+    (``arguments_error`` then says why) so a validity check can report it.
+    """
+
+    name: str
+    arguments: Any
+    arguments_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: str
+    content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One rollout to score. ``response`` is the text of the last assistant turn."""
+
+    id: Any
+    index: int
+    prompt: tuple[Message, ...]
+    response_message: Message
+    reference_answer: Any = None
+    tools: tuple[Any, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    group_key: str = ""
+
+    @property
+    def response(self) -> str:
+        return self.response_message.content
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return self.response_message.tool_calls
+
+    def prompt_text(self, roles: Sequence[str] = ("system", "user")) -> str:
+        """The concatenated text of prompt turns with the given roles."""
+        return "\n\n".join(m.content for m in self.prompt if m.role in roles)
+
+    @property
+    def reference_text(self) -> str | None:
+        """The reference answer as text (objects are serialised as compact JSON)."""
+        ref = self.reference_answer
+        if ref is None:
+            return None
+        if isinstance(ref, str):
+            return ref
+        return orjson.dumps(ref, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def strip_reasoning(text: str) -> str:
+    """Remove ``<think>…</think>`` and solution wrappers; a pack opts into this."""
+    solution = _SOLUTION_RE.search(text)
+    if solution:
+        text = solution.group(1)
+    text = _THINK_RE.sub("", text)
+    if "</think>" in text.lower():  # the opening tag was in the prompt template
+        text = _UNCLOSED_THINK_RE.sub("", text)
+    return text.strip()
+
+
+def _where(index: int, sample_id: Any) -> str:
+    return f"sample #{index}" + (f" (id={sample_id!r})" if sample_id is not None else "")
+
+
+def _content_text(content: Any, where: str) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts: list[str] = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, Mapping):
+                text = block.get("text")
+                if isinstance(text, str):
+                    parts.append(text)
+                # reasoningContent, toolUse, images: not part of the response text
+            else:
+                raise SampleError(f"{where}: content block of type {type(block).__name__}")
+        return "".join(parts)
+    raise SampleError(
+        f"{where}: 'content' must be a string or a list of blocks, got {type(content).__name__}"
+    )
+
+
+def _decode_arguments(raw: Any) -> tuple[Any, str | None]:
+    if isinstance(raw, str):
+        try:
+            return orjson.loads(raw), None
+        except orjson.JSONDecodeError as exc:
+            return raw, f"arguments are not valid JSON: {exc}"
+    return raw, None
+
+
+def _tool_calls(message: Mapping[str, Any]) -> tuple[ToolCall, ...]:
+    calls: list[ToolCall] = []
+    for call in message.get("tool_calls") or ():
+        if not isinstance(call, Mapping):
+            continue
+        fn = call.get("function", call)
+        if isinstance(fn, Mapping):
+            args, err = _decode_arguments(fn.get("arguments", fn.get("input")))
+            calls.append(ToolCall(str(fn.get("name", "")), args, err))
+    content = message.get("content")
+    if isinstance(content, list):
+        for block in content:
+            if isinstance(block, Mapping) and isinstance(block.get("toolUse"), Mapping):
+                use = block["toolUse"]
+                args, err = _decode_arguments(use.get("input"))
+                calls.append(ToolCall(str(use.get("name", "")), args, err))
+    return tuple(calls)
+
+
+def _message(raw: Any, where: str) -> Message:
+    if not isinstance(raw, Mapping):
+        raise SampleError(f"{where}: expected an object, got {type(raw).__name__}")
+    role = raw.get("role")
+    if not isinstance(role, str) or not role:
+        raise SampleError(f"{where}: missing or non-string 'role'")
+    role = role.strip().lower()
+    return Message(
+        role=_ROLE_ALIASES.get(role, role),
+        content=_content_text(raw.get("content"), where),
+        tool_calls=_tool_calls(raw),
+    )
+
+
+def prompt_key(prompt: Sequence[Message]) -> str:
+    """A stable key for the prompt: samples sharing it are rollouts of one group."""
+    payload = orjson.dumps([(m.role, m.content) for m in prompt])
+    return hashlib.blake2b(payload, digest_size=12).hexdigest()
+
+
+def parse_sample(
+    raw: Any,
+    index: int,
+    *,
+    max_response_chars: int | None = None,
+    strip_reasoning_wrappers: bool = False,
+) -> Sample:
+    """Parse one wire-format sample; raise :class:`SampleError` naming what was wrong."""
+    if not isinstance(raw, Mapping):
+        raise SampleError(f"sample #{index}: expected a JSON object, got {type(raw).__name__}")
+    sample_id = raw.get("id", index)
+    where = _where(index, sample_id)
+
+    messages = raw.get("messages")
+    if messages is None:
+        raise SampleError(f"{where}: missing 'messages'")
+    if not isinstance(messages, list):
+        raise SampleError(f"{where}: 'messages' must be a list, got {type(messages).__name__}")
+    if not messages:
+        raise SampleError(f"{where}: 'messages' is empty")
+    parsed = [_message(m, f"{where}: messages[{i}]") for i, m in enumerate(messages)]
+    last = max((i for i, m in enumerate(parsed) if m.role == "assistant"), default=None)
+    if last is None:
+        raise SampleError(f"{where}: no assistant turn in 'messages' (the response to score)")
+    response = parsed[last]
+    if strip_reasoning_wrappers:
+        response = Message(response.role, strip_reasoning(response.content), response.tool_calls)
+    if max_response_chars is not None and len(response.content) > max_response_chars:
+        raise SampleError(
+            f"{where}: response is {len(response.content):,} characters, over the pack's "
+            f"limit of {max_response_chars:,}",
+            kind="oversized_response",
+        )
+
+    nested = raw.get("metadata")
+    if nested is not None and not isinstance(nested, Mapping):
+        raise SampleError(f"{where}: 'metadata' must be an object, got {type(nested).__name__}")
+    metadata: dict[str, Any] = dict(nested or {})
+    metadata.update((k, v) for k, v in raw.items() if k not in _KNOWN_KEYS)
+    reference = raw.get("reference_answer", metadata.pop("reference_answer", None))
+
+    tools = raw.get("tools") or ()
+    if not isinstance(tools, list | tuple):
+        raise SampleError(f"{where}: 'tools' must be a list, got {type(tools).__name__}")
+
+    prompt = tuple(parsed[:last])
+    return Sample(
+        id=sample_id,
+        index=index,
+        prompt=prompt,
+        response_message=response,
+        reference_answer=reference,
+        tools=tuple(tools),
+        metadata=metadata,
+        group_key=prompt_key(prompt),
+    )

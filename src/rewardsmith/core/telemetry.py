@@ -1,0 +1,107 @@
+"""Per-batch counters that judge backends and the engine write into.
+
+The current batch's telemetry travels in a context variable, so a backend deep inside a
+component records its calls without every signature passing it along; asyncio tasks and
+``asyncio.to_thread`` copy the context, so concurrent batches never mix.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import statistics
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class BatchTelemetry:
+    samples: int = 0
+    judge_calls: int = 0
+    judge_failures: int = 0
+    cache_hits: int = 0
+    deduplicated: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    judge_latencies_ms: list[float] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record_judge_call(
+        self,
+        *,
+        latency_ms: float,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost_usd: float = 0.0,
+        error_kind: str | None = None,
+    ) -> None:
+        with self._lock:
+            self.judge_calls += 1
+            self.judge_latencies_ms.append(latency_ms)
+            self.input_tokens += input_tokens
+            self.output_tokens += output_tokens
+            self.cost_usd += cost_usd
+            if error_kind is not None:
+                self.judge_failures += 1
+                self.failures[f"judge_{error_kind}"] += 1
+
+    def record_cache_hit(self) -> None:
+        with self._lock:
+            self.cache_hits += 1
+
+    def record_dedup(self) -> None:
+        with self._lock:
+            self.deduplicated += 1
+
+    def record_failure(self, kind: str) -> None:
+        with self._lock:
+            self.failures[kind] += 1
+
+    def latency_percentile(self, q: float) -> float | None:
+        if not self.judge_latencies_ms:
+            return None
+        ordered = sorted(self.judge_latencies_ms)
+        rank = min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))
+        return ordered[rank]
+
+    def summary(self, rewards: list[float] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "samples": self.samples,
+            "judge_calls": self.judge_calls,
+            "judge_failures": self.judge_failures,
+            "cache_hits": self.cache_hits,
+            "deduplicated": self.deduplicated,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": round(self.cost_usd, 6),
+            "judge_latency_p50_ms": self.latency_percentile(0.5),
+            "judge_latency_p95_ms": self.latency_percentile(0.95),
+            "failures": dict(self.failures),
+        }
+        if rewards:
+            out["reward_mean"] = statistics.fmean(rewards)
+            out["reward_std"] = statistics.pstdev(rewards) if len(rewards) > 1 else 0.0
+        return out
+
+
+_current: contextvars.ContextVar[BatchTelemetry | None] = contextvars.ContextVar(
+    "rewardsmith_batch_telemetry", default=None
+)
+
+
+def current_telemetry() -> BatchTelemetry:
+    """The telemetry of the batch being scored (a throwaway one outside any batch)."""
+    telemetry = _current.get()
+    return telemetry if telemetry is not None else BatchTelemetry()
+
+
+def bind_telemetry(telemetry: BatchTelemetry) -> contextvars.Token[BatchTelemetry | None]:
+    return _current.set(telemetry)
+
+
+def unbind_telemetry(token: contextvars.Token[BatchTelemetry | None]) -> None:
+    _current.reset(token)

@@ -1,0 +1,1 @@
+"""Built-in plugins, registered through rewardsmith's own entry points."""
