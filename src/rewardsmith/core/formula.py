@@ -148,6 +148,8 @@ def _compile(node: ast.AST, src: str, allowed: set[str] | frozenset[str], names:
                 raise FormulaError(f"formula {src!r}: {fname}() takes {expected} arguments")
             arg_nodes = [sub(a) for a in args]
             return lambda env: float(fn(*(a(env) for a in arg_nodes)))
+        case ast.Call(keywords=[_, *_]):
+            raise FormulaError(f"formula {src!r}: keyword arguments are not allowed")
         case ast.Call(func=ast.Name(id=fname)):
             raise FormulaError(
                 f"formula {src!r} calls {fname!r}; allowed functions: "

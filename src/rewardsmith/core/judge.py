@@ -3,24 +3,83 @@
 A backend plugin registers a ``JudgeBackend`` subclass whose nested ``Config`` has a
 ``backend`` literal; a pack's ``[judge]`` table (merged with a component's ``judge``
 overrides) is validated against it after plugins load. Backends own concurrency limits,
-retries, timeouts, token/cost accounting and circuit breaking.
+retries, timeouts, token/cost accounting and circuit breaking; :class:`BackendPool` wraps
+every backend it hands out in request de-duplication and the optional persistent cache
+(:mod:`rewardsmith.core.judge_cache`).
+
+What ``JudgeBackend.complete(request)`` promises its callers:
+
+* On success it returns a :class:`JudgeReply`. When ``request.json_schema`` is given,
+  ``reply.parsed`` is a JSON object that validates against that schema (the backend
+  extracted it, validated it, and asked the model once to repair a malformed one);
+  without a schema ``parsed`` is ``None`` and ``reply.text`` is the model's answer.
+* On failure it raises :class:`rewardsmith.core.errors.ComponentError` whose ``kind`` is
+  one of :data:`JUDGE_ERROR_KINDS`:
+
+  ``judge_throttled``
+      the service kept throttling after the backend's retries (429, quota).
+  ``judge_timeout``
+      the model or the connection timed out after retries (408, read timeout).
+  ``judge_unavailable``
+      the service or model failed after retries (5xx, 424 model error, connection refused).
+  ``judge_config``
+      a configuration bug that retrying cannot fix: validation errors (bad parameters,
+      unsupported model features, prompt too long), access denied, model not found,
+      missing credentials/region/API key, an invalid verdict schema. Logged once per
+      backend instance, loudly, not once per sample.
+  ``judge_parse``
+      the verdict was malformed (not JSON, or not matching the schema) even after one
+      repair request.
+  ``judge_refused``
+      the model declined or was filtered (``content_filtered``, ``guardrail_intervened``).
+  ``circuit_open``
+      too many consecutive transient failures: the backend fails fast for a cool-down
+      before letting one probe call through.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rewardsmith.core.errors import PluginError
+from rewardsmith.core.errors import ComponentError, PluginError
 
 if TYPE_CHECKING:
     from rewardsmith.core.plugins import PluginHost
 
+JUDGE_THROTTLED: Final = "judge_throttled"
+JUDGE_TIMEOUT: Final = "judge_timeout"
+JUDGE_UNAVAILABLE: Final = "judge_unavailable"
+JUDGE_CONFIG: Final = "judge_config"
+JUDGE_PARSE: Final = "judge_parse"
+JUDGE_REFUSED: Final = "judge_refused"
+CIRCUIT_OPEN: Final = "circuit_open"
+JUDGE_ERROR_KINDS: Final = frozenset({
+    JUDGE_THROTTLED, JUDGE_TIMEOUT, JUDGE_UNAVAILABLE, JUDGE_CONFIG, JUDGE_PARSE,
+    JUDGE_REFUSED, CIRCUIT_OPEN,
+})
+#: Kinds worth retrying later: the model may answer next time.
+TRANSIENT_JUDGE_ERROR_KINDS: Final = frozenset({JUDGE_THROTTLED, JUDGE_TIMEOUT, JUDGE_UNAVAILABLE})
+
+
+def judge_error(kind: str, message: str) -> ComponentError:
+    """A :class:`ComponentError` with one of the documented judge kinds."""
+    if kind not in JUDGE_ERROR_KINDS:
+        raise ValueError(f"unknown judge error kind {kind!r}; expected one of "
+                         f"{sorted(JUDGE_ERROR_KINDS)}")
+    return ComponentError(message, kind=kind)
+
 
 class JudgeBackendConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Fields that change how a call is made but not what the model answers; they are
+    #: left out of the cache key. Subclasses extend this set.
+    operational_fields: ClassVar[frozenset[str]] = frozenset(
+        {"max_concurrency", "timeout_s", "cache_path", "dedup"}
+    )
 
     backend: str
     model: str
@@ -28,6 +87,18 @@ class JudgeBackendConfig(BaseModel):
     timeout_s: float = Field(default=60.0, gt=0, description="Per-call time limit.")
     temperature: float | None = Field(default=0.0, ge=0)
     max_tokens: int = Field(default=1024, ge=1)
+    cache_path: str | None = Field(
+        default=None,
+        description="SQLite file caching verdicts across runs (default: the "
+        "REWARDSMITH_JUDGE_CACHE environment variable; unset means no persistent cache).",
+    )
+    dedup: bool = Field(
+        default=True, description="Identical requests in flight at once share one call."
+    )
+
+    def cache_identity(self) -> dict[str, Any]:
+        """The settings that shape the model's answer (the cache key's config part)."""
+        return self.model_dump(mode="json", exclude=set(self.operational_fields))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,24 +148,34 @@ class JudgeBackend:
 
 
 class BackendPool:
-    """Judge backends shared by a pack's components, created on first use."""
+    """Judge backends shared by a pack's components, created on first use.
 
-    def __init__(self, host: PluginHost) -> None:
+    Every backend handed out is wrapped in de-duplication of identical in-flight requests
+    and, when configured, the persistent verdict cache. ``overrides`` are merged over
+    every settings table before validation (the load-test command points a pack at a
+    simulator this way).
+    """
+
+    def __init__(self, host: PluginHost, overrides: dict[str, Any] | None = None) -> None:
         self._host = host
         self._backends: dict[str, JudgeBackend] = {}
+        self.overrides: dict[str, Any] = dict(overrides or {})
 
     def validate(self, settings: dict[str, Any]) -> JudgeBackendConfig:
+        settings = {**settings, **self.overrides}
         name = settings.get("backend")
         if not isinstance(name, str):
             raise PluginError("judge settings need a 'backend' (e.g. 'bedrock')")
         return self._host.backend_class(name).Config.model_validate(settings)
 
     def get(self, settings: dict[str, Any]) -> JudgeBackend:
+        from rewardsmith.core.judge_cache import wrap_backend
+
         config = self.validate(settings)
         key = config.model_dump_json()
         backend = self._backends.get(key)
         if backend is None:
-            backend = self._host.backend_class(config.backend)(config)
+            backend = wrap_backend(self._host.backend_class(config.backend)(config))
             self._backends[key] = backend
         return backend
 

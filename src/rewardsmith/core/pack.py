@@ -281,13 +281,15 @@ def _format_error(err: Any, resolved: _Resolved, host: PluginHost) -> str:
         key = ".".join(str(p) for p in rest) or None
         origin = resolved.origins[index] if index < len(resolved.origins) else None
         where = origin.source.label if origin else resolved.chain[-1]
-        line = _line_of(origin.source, origin.index, rest[0] if rest else None) if origin else None
+        is_tag_error = kind in ("union_tag_invalid", "union_tag_not_found") or (
+            kind == "literal_error" and rest == ["type"]
+        )
+        line_key = "type" if is_tag_error else (str(rest[0]) if rest else None)
+        line = _line_of(origin.source, origin.index, line_key) if origin else None
         at = f"{where}" + (f":{line}" if line else "")
         who = f"components[{origin.index if origin else index}] (id={comp.get('id')!r}, " \
               f"type={comp.get('type')!r})"
-        if kind in ("union_tag_invalid", "union_tag_not_found") or (
-            kind == "literal_error" and rest == ["type"]
-        ):
+        if is_tag_error:
             return (f"{at}: {who}: unknown component type {comp.get('type')!r}; installed "
                     f"types: {', '.join(sorted(host.components)) or 'none'}")
         if kind == "extra_forbidden" and key:

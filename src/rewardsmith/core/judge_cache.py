@@ -1,0 +1,250 @@
+"""Request de-duplication and the persistent verdict cache, around any judge backend.
+
+:class:`BackendPool` wraps every backend it hands out in :class:`CachingBackend`:
+
+* identical requests in flight at the same time (same backend settings, same full
+  request) share one call — the engine scores groups of rollouts concurrently, and
+  pairwise judges ask the same comparison from several places; each follower records
+  ``record_dedup()`` in the batch telemetry;
+* with a cache path (config ``cache_path`` or ``REWARDSMITH_JUDGE_CACHE``) successful
+  replies are stored in SQLite and reused across runs and processes; each hit records
+  ``record_cache_hit()``.
+
+The key is the sha256 of the backend's answer-shaping settings
+(:meth:`JudgeBackendConfig.cache_identity`: backend, model, sampling parameters, output
+mode — not concurrency or timeouts) plus the full request: system prompt (which carries
+the template version and rubric), user prompt (the normalised candidate text) and schema.
+Failures are never cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rewardsmith.core.judge import JudgeBackend, JudgeBackendConfig, JudgeReply, JudgeRequest
+from rewardsmith.core.telemetry import current_telemetry
+
+CACHE_ENV = "REWARDSMITH_JUDGE_CACHE"
+_SCHEMA_VERSION = 1  # bump when the stored reply layout changes; old rows stop matching
+
+
+def request_key(config: JudgeBackendConfig, request: JudgeRequest) -> str:
+    """The sha256 naming one (settings, request) pair."""
+    payload = {
+        "v": _SCHEMA_VERSION,
+        "config": config.cache_identity(),
+        "request": {
+            "system": request.system,
+            "user": request.user,
+            "json_schema": request.json_schema,
+            "schema_name": request.schema_name,
+        },
+    }
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class SqliteVerdictCache:
+    """Replies by key in one SQLite file, safe with several writers (threads or processes).
+
+    All access goes through one worker thread owning one connection, so the event loop
+    never blocks on disk; WAL mode and a busy timeout let other processes write the same
+    file at the same time.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = Path(path).expanduser()
+        self._busy_timeout_ms = busy_timeout_ms
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge-cache")
+        self._connection: sqlite3.Connection | None = None
+        self._closed = False
+
+    def _connect(self) -> sqlite3.Connection:
+        # Runs on the worker thread only, so the connection is used by one thread.
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=self._busy_timeout_ms / 1000)
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS judge_cache ("
+                " key TEXT PRIMARY KEY, backend TEXT NOT NULL, model TEXT NOT NULL,"
+                " reply BLOB NOT NULL, created_at REAL NOT NULL)"
+            )
+            conn.commit()
+            self._connection = conn
+        return self._connection
+
+    def _get(self, key: str) -> dict[str, Any] | None:
+        row = self._connect().execute(
+            "SELECT reply FROM judge_cache WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            data: dict[str, Any] = orjson.loads(row[0])
+        except orjson.JSONDecodeError:
+            return None  # a torn or foreign row is a miss, not a crash
+        return data
+
+    def _put(self, key: str, backend: str, model: str, reply: dict[str, Any]) -> None:
+        conn = self._connect()
+        conn.execute(
+            "INSERT OR REPLACE INTO judge_cache (key, backend, model, reply, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (key, backend, model, orjson.dumps(reply), time.time()),
+        )
+        conn.commit()
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._get, key)
+
+    async def put(self, key: str, backend: str, model: str, reply: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._put, key, backend, model, reply)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._close)
+        self._executor.shutdown(wait=False)
+
+    def count(self) -> int:
+        """Rows stored (for tests and ``rewardsmith`` diagnostics)."""
+        with sqlite3.connect(self.path, timeout=self._busy_timeout_ms / 1000) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM judge_cache").fetchone()[0])
+
+
+def _reply_to_row(reply: JudgeReply) -> dict[str, Any]:
+    row = asdict(reply)
+    row.pop("cached", None)
+    return row
+
+
+def _reply_from_row(row: dict[str, Any]) -> JudgeReply:
+    reply = JudgeReply(**{k: v for k, v in row.items() if k in JudgeReply.__slots__})
+    reply.cached = True
+    reply.latency_ms = 0.0
+    reply.cost_usd = 0.0  # nothing was spent this time
+    return reply
+
+
+def _copy(reply: JudgeReply, **changes: Any) -> JudgeReply:
+    data = asdict(reply)
+    data.update(changes)
+    return JudgeReply(**data)
+
+
+class CachingBackend(JudgeBackend):
+    """Wraps a backend with in-flight de-duplication and an optional SQLite cache."""
+
+    Config = JudgeBackendConfig
+
+    def __init__(self, inner: JudgeBackend, cache: SqliteVerdictCache | None) -> None:
+        super().__init__(inner.config)
+        self.inner = inner
+        self.cache = cache
+        # Futures belong to one event loop: key them by loop so two loops never share.
+        self._in_flight: dict[tuple[int, str], asyncio.Future[JudgeReply]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def backend_name(cls) -> str:
+        return "caching"
+
+    def __getattr__(self, name: str) -> Any:
+        # Backend-specific helpers (e.g. the remembered structured-output mode) stay visible.
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    async def complete(self, request: JudgeRequest) -> JudgeReply:
+        key = request_key(self.config, request)
+        if self.cache is not None:
+            row = await self.cache.get(key)
+            if row is not None:
+                current_telemetry().record_cache_hit()
+                return _reply_from_row(row)
+        if not self.config.dedup:
+            return await self._call(key, request)
+
+        loop = asyncio.get_running_loop()
+        slot = (id(loop), key)
+        with self._lock:
+            leader_future = self._in_flight.get(slot)
+            if leader_future is None:
+                future: asyncio.Future[JudgeReply] = loop.create_future()
+                self._in_flight[slot] = future
+        if leader_future is not None:
+            current_telemetry().record_dedup()
+            try:
+                reply = await asyncio.shield(leader_future)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if leader_future.cancelled() and task is not None and not task.cancelling():
+                    # The leader's sample gave up (its own timeout); this one has not.
+                    return await self._call(key, request)
+                raise
+            return _copy(reply, extra={**reply.extra, "deduplicated": True})
+        try:
+            reply = await self._call(key, request)
+        except BaseException as exc:
+            if not future.done():
+                if isinstance(exc, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(exc)
+                    future.exception()  # followers may be gone: don't warn "never retrieved"
+            raise
+        else:
+            future.set_result(reply)
+            return reply
+        finally:
+            with self._lock:
+                self._in_flight.pop(slot, None)
+
+    async def _call(self, key: str, request: JudgeRequest) -> JudgeReply:
+        reply = await self.inner.complete(request)
+        if self.cache is not None and (request.json_schema is None or reply.parsed is not None):
+            await self.cache.put(key, self.config.backend, self.config.model,
+                                 _reply_to_row(reply))
+        return reply
+
+    async def aclose(self) -> None:
+        try:
+            await self.inner.aclose()
+        finally:
+            if self.cache is not None:
+                await self.cache.aclose()
+
+
+def cache_path_for(config: JudgeBackendConfig) -> str | None:
+    """The configured cache file, falling back to ``REWARDSMITH_JUDGE_CACHE``."""
+    if config.cache_path is not None:
+        return config.cache_path or None  # "" switches the cache off explicitly
+    return os.environ.get(CACHE_ENV) or None
+
+
+def wrap_backend(backend: JudgeBackend) -> CachingBackend:
+    """What :class:`BackendPool` hands out: ``backend`` plus dedup and the cache."""
+    path = cache_path_for(backend.config)
+    return CachingBackend(backend, SqliteVerdictCache(path) if path else None)

@@ -1,0 +1,78 @@
+"""Human summaries of a scored run: per-component table and reward distribution."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rewardsmith.core.results import SampleResult
+
+if TYPE_CHECKING:
+    from rewardsmith.core.pack import Pack
+
+_BARS = " ▁▂▃▄▅▆▇█"
+
+
+def _quantile(ordered: Sequence[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
+
+
+def histogram(values: Sequence[float], lo: float, hi: float, bins: int = 10) -> str:
+    """A one-line histogram of ``values`` over [lo, hi]."""
+    counts = [0] * bins
+    for v in values:
+        counts[min(bins - 1, max(0, int((v - lo) / (hi - lo) * bins)))] += 1
+    top = max(counts) or 1
+    return "".join(_BARS[round(c / top * (len(_BARS) - 1))] for c in counts)
+
+
+def component_stats(results: Sequence[SampleResult]) -> dict[str, dict[str, float | int]]:
+    """Per component: mean value, pass rate, errors and skips over the scored samples."""
+    stats: dict[str, dict[str, float | int]] = {}
+    ids: list[str] = []
+    for r in results:
+        ids.extend(cid for cid in r.components if cid not in ids)
+    for cid in ids:
+        outcomes = [r.components[cid] for r in results if cid in r.components]
+        values = [o.value for o in outcomes if o.value is not None and o.error is None]
+        verdicts = [o.passed for o in outcomes if o.passed is not None]
+        stats[cid] = {
+            "mean": statistics.fmean(values) if values else float("nan"),
+            "pass_rate": sum(verdicts) / len(verdicts) if verdicts else float("nan"),
+            "scored": len(values),
+            "errors": sum(o.error is not None for o in outcomes),
+            "skipped": sum(o.skipped for o in outcomes),
+        }
+    return stats
+
+
+def summary_table(pack: Pack, results: Sequence[SampleResult]) -> str:
+    rewards = sorted(r.aggregate_reward_score for r in results)
+    statuses = Counter(r.status for r in results)
+    lines = [f"pack {pack.name} {pack.version} ({pack.hash}) — {len(results)} samples: "
+             + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))]
+    if rewards:
+        lo, hi = pack.reward_range
+        lines.append(
+            f"reward  mean {statistics.fmean(rewards):.3f}  std "
+            f"{statistics.pstdev(rewards):.3f}  min {rewards[0]:.3f}  p10 "
+            f"{_quantile(rewards, 0.1):.3f}  p50 {_quantile(rewards, 0.5):.3f}  p90 "
+            f"{_quantile(rewards, 0.9):.3f}  max {rewards[-1]:.3f}  [{lo:g} "
+            f"{histogram(rewards, lo, hi)} {hi:g}]"
+        )
+    stats = component_stats(results)
+    if stats:
+        width = max(9, *(len(c) for c in stats))
+        lines.append(f"{'component':<{width}}  {'mean':>6}  {'pass':>6}  {'scored':>6}  "
+                     f"{'errors':>6}  {'skipped':>7}")
+        for cid, s in stats.items():
+            mean = "-" if s["mean"] != s["mean"] else f"{s['mean']:.3f}"
+            pass_rate = "-" if s["pass_rate"] != s["pass_rate"] else f"{s['pass_rate']:.0%}"
+            lines.append(f"{cid:<{width}}  {mean:>6}  {pass_rate:>6}  {s['scored']:>6}  "
+                         f"{s['errors']:>6}  {s['skipped']:>7}")
+    failures = Counter(r.error_kind for r in results if r.status == "failed")
+    if failures:
+        lines.append("failed samples: " + ", ".join(f"{k}={n}" for k, n in failures.items()))
+    return "\n".join(lines)

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+
+import pytest
+from conftest import sample
+
+from rewardsmith.core.errors import SampleError
+
+GATED = """
+[pack]
+name = "gated"
+version = "1"
+
+[[components]]
+id = "nonempty"
+type = "non-empty"
+gate = { fail_reward = -0.5 }
+
+[[components]]
+id = "yes"
+type = "contains"
+needle = "yes"
+
+[[components]]
+id = "judge"
+type = "sleepy"
+"""
+
+
+def test_failed_gate_stops_later_components(make_scorer, calls) -> None:
+    scorer = make_scorer(GATED.replace("[pack]", "[pack]\nreward_range = [-1, 1]"))
+    batch = scorer.score([sample(1, "yes"), sample(2, "   "), sample(3, "")])
+    assert calls["nonempty"] == 3
+    assert calls["yes"] == 1 and calls["judge"] == 1  # only the sample that passed the gate
+    first, second, third = batch.results
+    assert first.status == "ok" and second.status == "gated" and third.status == "gated"
+    assert second.aggregate_reward_score == -0.5 and second.gate == "nonempty"
+    assert second.components["judge"].skipped and second.components["judge"].value is None
+
+
+def test_rewards_in_input_order_one_per_input(make_scorer) -> None:
+    scorer = make_scorer(GATED)
+    raw = [sample(i, "yes" if i % 2 else "no") for i in range(50)]
+    batch = scorer.score(raw)
+    assert [r.id for r in batch.results] == list(range(50))
+    # yes: mean of contains=1 and sleepy=0.8; no: mean of 0 and 0.8
+    assert batch.rewards[1] == pytest.approx(0.9) and batch.rewards[0] == pytest.approx(0.4)
+
+
+def test_malformed_samples_never_cost_the_batch(make_scorer) -> None:
+    scorer = make_scorer(GATED)
+    raw = [
+        sample("good", "yes"),
+        {"id": "no-messages"},
+        {"id": "no-assistant", "messages": [{"role": "user", "content": "q"}]},
+        {"id": "wrong-types", "messages": [{"role": "assistant", "content": 42}]},
+        SampleError("line 5: not valid JSON", kind="invalid_json", sample_id=5),
+        sample("huge", "y" * 5_000_000),
+        sample("binary", "\x00\x01\xff\ufffd" * 1000 + "yes"),
+        None,
+        ["not", "a", "dict"],
+    ]
+    batch = scorer.score(raw)
+    assert len(batch.results) == len(raw)
+    assert all(math.isfinite(r) for r in batch.rewards)
+    by_id = {r.id: r for r in batch.results}
+    assert by_id["good"].status == "ok" and by_id["good"].aggregate_reward_score > 0.5
+    assert by_id["binary"].status == "ok"
+    for bad, fragment in [("no-messages", "missing 'messages'"),
+                          ("no-assistant", "no assistant turn"),
+                          ("wrong-types", "'content' must be"), (5, "not valid JSON")]:
+        assert by_id[bad].status == "failed"
+        assert fragment in (by_id[bad].error or "")
+        assert by_id[bad].aggregate_reward_score == 0.0
+    assert batch.results[7].id == 7 and batch.results[7].status == "failed"
+    # 5,000,000 chars exceed the pack's default 1,000,000 limit: failed, named, not lost
+    assert by_id["huge"].status == "failed" and by_id["huge"].error_kind == "oversized_response"
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected_value", "status"),
+    [("abstain", None, "ok"), ("neutral", 0.25, "ok"), ("zero", 0.0, "ok"),
+     ("fail", None, "failed")],
+)
+def test_failure_policies(make_scorer, policy, expected_value, status) -> None:
+    scorer = make_scorer(GATED.replace('type = "sleepy"', f'type = "sleepy"\non_error = "{policy}"'
+                                       "\nneutral_value = 0.25"))
+    result = scorer.score([sample(1, "yes judge-down")]).results[0]
+    assert result.status == status
+    outcome = result.components["judge"]
+    assert outcome.error_kind == "judge_unavailable" and outcome.policy == policy
+    assert outcome.value == expected_value
+    if policy == "abstain":
+        assert result.aggregate_reward_score == 1.0  # renormalised over 'yes' alone
+    if policy == "zero":
+        assert result.aggregate_reward_score == 0.5
+    if policy == "fail":
+        assert result.aggregate_reward_score == 0.0 and "judge" in (result.error or "")
+
+
+def test_group_mean_policy_borrows_the_groups_mean(make_scorer) -> None:
+    scorer = make_scorer(GATED.replace('type = "sleepy"', 'type = "sleepy"\non_error = '
+                                       '"group_mean"'))
+    batch = scorer.score([sample(1, "yes", "p1"), sample(2, "yes judge-down", "p1"),
+                          sample(3, "yes judge-down", "p2")])
+    assert batch.results[1].components["judge"].value == pytest.approx(0.8)
+    # no successful peer in its group: nothing to borrow, so it abstains
+    assert batch.results[2].components["judge"].value is None
+    assert batch.results[2].aggregate_reward_score == 1.0
+
+
+def test_component_exception_and_invalid_scores_are_contained(make_scorer) -> None:
+    scorer = make_scorer("""
+[pack]
+name = "r"
+version = "1"
+[[components]]
+id = "ratio"
+type = "ratio"
+[[components]]
+id = "boom"
+type = "contains"
+needle = "x"
+""")
+    batch = scorer.score([sample(1, "nan"), sample(2, "7"), sample(3, "not-a-score"),
+                          sample(4, "0.5 explode"), sample(5, "-1")])
+    kinds = [r.components["ratio"].error_kind for r in batch.results]
+    assert kinds[:3] == ["invalid_score"] * 3
+    assert batch.results[3].components["boom"].error_kind == "exception"
+    assert "component blew up" in (batch.results[3].components["boom"].error or "")
+    assert batch.results[4].components["ratio"].value == -1.0
+    # ratio's range is [-1, 1]: -1 normalises to 0 before weighting
+    assert batch.results[4].aggregate_reward_score == 0.0
+    assert all(math.isfinite(r) for r in batch.rewards)
+
+
+def test_deadline_abandons_pending_work_and_applies_policy(make_scorer) -> None:
+    scorer = make_scorer(GATED.replace('type = "sleepy"', 'type = "sleepy"\non_error = "zero"'))
+    started = time.monotonic()
+    batch = scorer.score([sample(1, "yes hang"), sample(2, "yes")], timeout_s=0.3)
+    assert time.monotonic() - started < 30  # a hang of one hour was cut short
+    assert batch.deadline_hit
+    hung, fine = batch.results
+    assert hung.components["judge"].error_kind == "deadline" and hung.components["judge"].value == 0
+    assert fine.components["judge"].value == 0.8
+    assert batch.telemetry.failures["deadline"] == 1
+
+
+def test_per_component_timeout(make_scorer) -> None:
+    scorer = make_scorer(GATED.replace('type = "sleepy"', 'type = "sleepy"\ntimeout_s = 0.05'))
+    result = scorer.score([sample(1, "yes hang")]).results[0]
+    assert result.components["judge"].error_kind == "timeout"
+    assert result.aggregate_reward_score == 1.0
+
+
+def test_blocking_and_group_components(make_scorer, calls) -> None:
+    scorer = make_scorer("""
+[pack]
+name = "g"
+version = "1"
+[[components]]
+id = "work"
+type = "blocking-work"
+[[components]]
+id = "rank"
+type = "length-rank"
+weight = 3
+""")
+    raw = [sample(i, "x" * (i + 1), prompt="p" if i < 4 else "q") for i in range(6)]
+    batch = scorer.score(raw)
+    assert calls["work"] == 6 and calls["rank"] == 2  # one call per prompt group
+    ranks = [r.components["rank"].value for r in batch.results]
+    assert ranks == pytest.approx([0, 1 / 3, 2 / 3, 1, 0, 1])
+    assert batch.results[0].components["rank"].measurements["group_size"] == 4
+
+
+def test_formula_aggregation_with_abstained_component(make_scorer) -> None:
+    scorer = make_scorer(GATED + '\n[aggregate]\nmethod = "formula"\n'
+                         'formula = "yes * judge"\n')
+    ok, down = scorer.score([sample(1, "yes"), sample(2, "yes judge-down")]).results
+    assert ok.aggregate_reward_score == pytest.approx(0.8)
+    assert down.aggregate_reward_score == pytest.approx(0.5)  # neutral stands in
+
+
+async def test_async_api_and_sync_facade_inside_a_running_loop(make_scorer) -> None:
+    scorer = make_scorer(GATED)
+    batch = await scorer.ascore([sample(1, "yes")])
+    assert batch.rewards == [pytest.approx(0.9)]
+    # the sync facade runs on its own loop thread, so it works under a running loop too
+    assert scorer.score([sample(1, "yes")]).rewards == [pytest.approx(0.9)]
+    await asyncio.sleep(0)
+    scorer.close()
+
+
+def test_metrics_list_is_the_nova_shape(make_scorer) -> None:
+    scorer = make_scorer(GATED)
+    row = scorer.score([sample("a", "yes")]).results[0].to_lambda()
+    assert row["id"] == "a" and isinstance(row["aggregate_reward_score"], float)
+    names = {m["name"]: m for m in row["metrics_list"]}
+    assert names["yes"]["type"] == "Reward" and names["judge.tokens"]["type"] == "Metric"
+    assert all(set(m) == {"name", "value", "type"} for m in row["metrics_list"])

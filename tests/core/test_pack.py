@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rewardsmith import load_pack
+from rewardsmith.core.errors import PackError
+from rewardsmith.core.pack import pack_json_schema
+
+BASE = """
+[pack]
+name = "base"
+version = "1.0.0"
+description = "base pack"
+
+[[components]]
+id = "nonempty"
+type = "non-empty"
+gate = { fail_reward = 0.0 }
+
+[[components]]
+id = "has_yes"
+type = "contains"
+needle = "yes"
+weight = 2
+
+[[components]]
+id = "has_no"
+type = "contains"
+needle = "no"
+"""
+
+
+def _error(host, path) -> str:
+    with pytest.raises(PackError) as info:
+        load_pack(path, host)
+    return str(info.value)
+
+
+def test_loads_components_with_defaults(host, write_pack) -> None:
+    pack = load_pack(write_pack(BASE), host)
+    assert [c.config.id for c in pack.components] == ["nonempty", "has_yes", "has_no"]
+    assert [c.config.effective_weight for c in pack.components] == [0.0, 2.0, 1.0]
+    assert pack.reward_range == (0.0, 1.0)
+    assert pack.failure_reward == 0.0
+    assert pack.hash.startswith("sha256:")
+
+
+def test_extends_overrides_removes_and_appends(host, write_pack) -> None:
+    write_pack(BASE, "base.toml")
+    child = write_pack("""
+[pack]
+name = "child"
+version = "2.0.0"
+extends = "base.toml"
+remove_components = ["has_no"]
+reward_range = [-1.0, 1.0]
+
+[[components]]
+id = "has_yes"
+weight = 5
+
+[[components]]
+id = "extra"
+type = "contains"
+needle = "extra"
+""", "child.toml")
+    pack = load_pack(child, host)
+    assert pack.name == "child"
+    assert [c.config.id for c in pack.components] == ["nonempty", "has_yes", "extra"]
+    has_yes = pack.components[1].config
+    assert has_yes.weight == 5 and has_yes.needle == "yes"  # type: ignore[attr-defined]
+    assert pack.reward_range == (-1.0, 1.0)
+    assert pack.description == "base pack"
+    assert pack.chain[0].endswith("base.toml")
+
+
+def test_hash_is_stable_and_tracks_content(host, write_pack) -> None:
+    first = load_pack(write_pack(BASE), host).hash
+    again = load_pack(write_pack(BASE + "\n# a comment changes nothing\n"), host).hash
+    changed = load_pack(write_pack(BASE.replace('needle = "yes"', 'needle = "yep"')), host).hash
+    assert first == again
+    assert first != changed
+
+
+def test_unknown_type_names_file_line_component_and_alternatives(host, write_pack) -> None:
+    path = write_pack(BASE.replace('type = "contains"\nneedle = "no"', 'type = "contians"'))
+    msg = _error(host, path)
+    assert f"{path}:20:" in msg  # the line of the bad type
+    assert "id='has_no'" in msg
+    assert "unknown component type 'contians'" in msg
+    assert "contains" in msg and "non-empty" in msg
+
+
+def test_typo_in_config_key_is_named_with_suggestion(host, write_pack) -> None:
+    msg = _error(host, write_pack(BASE.replace('needle = "yes"', 'neddle = "yes"')))
+    assert "id='has_yes'" in msg
+    assert "unknown key 'neddle'" in msg
+    assert "did you mean 'needle'" in msg
+
+
+def test_negative_weight_is_rejected(host, write_pack) -> None:
+    msg = _error(host, write_pack(BASE.replace("weight = 2", "weight = -2")))
+    assert "id='has_yes'" in msg and "weight" in msg and "greater than or equal to 0" in msg
+
+
+def test_formula_naming_missing_component(host, write_pack) -> None:
+    path = write_pack(BASE + '\n[aggregate]\nmethod = "formula"\nformula = "has_yes + hsa_no"\n')
+    msg = _error(host, path)
+    assert str(path) in msg and "aggregate.formula" in msg and "'hsa_no'" in msg
+
+
+@pytest.mark.parametrize(
+    ("mutation", "fragment"),
+    [
+        (lambda t: t.replace('version = "1.0.0"', ""), "pack.version: Field required"),
+        (lambda t: t + '\n[aggregate]\nmethod = "median"\n', "aggregate.method"),
+        (lambda t: t.replace("[pack]", "[pack]\nreward_range = [1, 0]"), "reward_range"),
+        (lambda t: t.replace('id = "has_no"', 'id = "has_yes"'), "used twice"),
+        (lambda t: t.replace('id = "has_no"', 'id = "has-no"'), "must be an identifier"),
+        (lambda t: t + "\n[unknown_table]\nx = 1\n", "unknown_table"),
+        (lambda t: t.replace("[pack]", "[pack\n"), "invalid TOML"),
+        (lambda t: t.replace('name = "base"', 'name = "base"\nextends = "nope.toml"'),
+         "no pack named 'nope.toml'"),
+    ],
+)
+def test_other_invalid_packs(host, write_pack, mutation, fragment) -> None:
+    assert fragment in _error(host, write_pack(mutation(BASE)))
+
+
+def test_extends_cycle_is_detected(host, write_pack) -> None:
+    write_pack('[pack]\nname = "a"\nversion = "1"\nextends = "b.toml"\n', "a.toml")
+    b = write_pack('[pack]\nname = "b"\nversion = "1"\nextends = "a.toml"\n', "b.toml")
+    assert "cycle" in _error(host, b)
+
+
+def test_json_schema_export_is_a_discriminated_union(host) -> None:
+    schema = pack_json_schema(host)
+    items = schema["properties"]["components"]["items"]
+    assert items["discriminator"]["propertyName"] == "type"
+    assert set(items["discriminator"]["mapping"]) >= {"non-empty", "contains", "sleepy"}
+
+
+def test_registered_pack_by_name(host) -> None:
+    with pytest.raises(PackError) as info:
+        load_pack("no-such-pack", host)
+    msg = str(info.value)
+    assert "no pack named 'no-such-pack'" in msg
+
+
+def test_no_positive_weight_is_rejected(host, write_pack) -> None:
+    text = '[pack]\nname = "z"\nversion = "1"\n[[components]]\nid = "a"\ntype = "non-empty"\n' \
+           'weight = 0\n'
+    assert "positive weight" in _error(host, write_pack(text))
+
+
+def test_pack_file_missing(host, tmp_path: Path) -> None:
+    assert "does not exist" in _error(host, tmp_path / "missing.toml")

@@ -1,0 +1,105 @@
+"""A small in-process plugin for engine tests: real components with call counters."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Literal
+
+from rewardsmith import AsyncComponent, Component, ComponentConfig, GroupComponent, Score
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.hookspecs import hookimpl
+from rewardsmith.core.sample import Sample
+
+CALLS: Counter[str] = Counter()
+
+
+class NonEmpty(Component):
+    summary = "passes when the response is not blank"
+
+    class Config(ComponentConfig):
+        type: Literal["non-empty"] = "non-empty"
+
+    def score(self, sample: Sample) -> Score:
+        CALLS[self.config.id] += 1
+        return Score.from_bool(bool(sample.response.strip()), chars=len(sample.response))
+
+
+class Contains(Component):
+    """Value 1 when the response contains ``needle``; raises on the word 'explode'."""
+
+    class Config(ComponentConfig):
+        type: Literal["contains"] = "contains"
+        needle: str
+
+    def score(self, sample: Sample) -> Score:
+        CALLS[self.config.id] += 1
+        if "explode" in sample.response:
+            raise RuntimeError("component blew up")
+        return Score.from_bool(self.config.needle in sample.response)
+
+
+class Ratio(Component):
+    """Returns whatever number the response spells, to test range/NaN validation."""
+
+    value_range = (-1.0, 1.0)
+
+    class Config(ComponentConfig):
+        type: Literal["ratio"] = "ratio"
+
+    def score(self, sample: Sample) -> Score:
+        CALLS[self.config.id] += 1
+        text = sample.response.strip()
+        if text == "not-a-score":
+            return "oops"  # type: ignore[return-value]
+        return Score(float(text))
+
+
+class Sleepy(AsyncComponent):
+    """An I/O-bound component: waits ``delay`` seconds (forever on 'hang')."""
+
+    class Config(ComponentConfig):
+        type: Literal["sleepy"] = "sleepy"
+        delay: float = 0.01
+
+    async def score(self, sample: Sample) -> Score:
+        CALLS[self.config.id] += 1
+        await asyncio.sleep(3600 if "hang" in sample.response else self.config.delay)
+        if "judge-down" in sample.response:
+            raise ComponentError("backend unavailable", kind="judge_unavailable")
+        return Score(0.8, measurements={"tokens": 12})
+
+
+class BlockingWork(Component):
+    blocking = True
+
+    class Config(ComponentConfig):
+        type: Literal["blocking-work"] = "blocking-work"
+
+    def score(self, sample: Sample) -> Score:
+        CALLS[self.config.id] += 1
+        time.sleep(0.001)
+        return Score(1.0)
+
+
+class LengthRank(GroupComponent):
+    """Ranks the rollouts of a group by length: the longest gets 1, the shortest 0."""
+
+    class Config(ComponentConfig):
+        type: Literal["length-rank"] = "length-rank"
+
+    async def score_group(self, samples: Sequence[Sample]) -> list[Score]:
+        CALLS[self.config.id] += 1
+        order = sorted(range(len(samples)), key=lambda i: len(samples[i].response))
+        ranks = {idx: pos for pos, idx in enumerate(order)}
+        n = max(1, len(samples) - 1)
+        return [Score(ranks[i] / n, measurements={"group_size": len(samples)})
+                for i in range(len(samples))]
+
+
+@hookimpl
+def register_components(register):  # type: ignore[no-untyped-def]
+    for cls in (NonEmpty, Contains, Ratio, Sleepy, BlockingWork, LengthRank):
+        register(cls)
