@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import orjson
+import pytest
+import toy_plugin
+from click.testing import CliRunner
+
+from rewardsmith import make_plugin_host
+from rewardsmith.cli import EXIT_CONFIG, EXIT_SAMPLES_FAILED, build_cli
+
+PACK = """
+[pack]
+name = "cli-toy"
+version = "0.3.0"
+
+[[components]]
+id = "nonempty"
+type = "non-empty"
+gate = { fail_reward = 0.0 }
+
+[[components]]
+id = "yes"
+type = "contains"
+needle = "yes"
+"""
+
+
+@pytest.fixture
+def host():
+    return make_plugin_host(load_entry_points=False, plugins=[("toy", toy_plugin)])
+
+
+def invoke(host, *args: str):
+    return CliRunner().invoke(build_cli(host), list(args), obj={"host": host})
+
+
+def line(i: object, text: str, prompt: str = "p") -> bytes:
+    return orjson.dumps({"id": i, "messages": [{"role": "user", "content": prompt},
+                                               {"role": "assistant", "content": text}]})
+
+
+def test_score_malformed_lines_get_failed_rows_and_the_rest_is_scored(host, tmp_path: Path):
+    pack = tmp_path / "pack.toml"
+    pack.write_text(PACK)
+    rollouts = tmp_path / "r.jsonl"
+    rollouts.write_bytes(b"\n".join([
+        line("a", "yes"),
+        b"{not json",
+        b"",
+        b"\xff\xfe\x00garbage",
+        b"[1, 2]",
+        orjson.dumps({"messages": [{"role": "assistant", "content": "no id here"}]}),
+        line("huge", "yes" * 2_000_000),
+        line("b", ""),
+    ]) + b"\n")
+    out = tmp_path / "out.jsonl"
+    result = invoke(host, "score", str(rollouts), "--pack", str(pack), "-o", str(out))
+    assert result.exit_code == EXIT_SAMPLES_FAILED, result.output
+    rows = [orjson.loads(x) for x in out.read_bytes().splitlines()]
+    assert len(rows) == 7  # one per non-blank line
+    assert all(math.isfinite(r["aggregate_reward_score"]) for r in rows)
+    assert rows[0]["id"] == "a" and rows[0]["aggregate_reward_score"] == 1.0
+    assert rows[1]["status"] == "failed" and rows[1]["error"].startswith("line 2: not valid JSON")
+    assert rows[2]["id"] == 4 and "line 4" in rows[2]["error"]
+    assert rows[3]["error"] == "line 5: expected a JSON object, got list"
+    assert rows[4]["id"] == 6 and rows[4]["status"] == "ok"  # no id: its line number
+    assert rows[5]["error_kind"] == "oversized_response"
+    assert rows[6]["status"] == "gated" and rows[6]["gate"] == "nonempty"
+    assert all(r["pack"] == rows[0]["pack"] for r in rows)
+    assert "4 of 7 samples could not be scored" in result.stderr
+    assert "cli-toy 0.3.0" in result.stderr and "nonempty" in result.stderr
+
+
+def test_score_to_stdout_all_ok_exits_zero(host, tmp_path: Path):
+    pack = tmp_path / "pack.toml"
+    pack.write_text(PACK)
+    rollouts = tmp_path / "r.jsonl"
+    rollouts.write_bytes(line(1, "yes") + b"\n" + line(2, "no") + b"\n")
+    result = invoke(host, "score", str(rollouts), "--pack", str(pack), "--no-summary")
+    assert result.exit_code == 0
+    rows = [orjson.loads(x) for x in result.stdout.splitlines()]
+    assert [r["aggregate_reward_score"] for r in rows] == [1.0, 0.0]
+    assert rows[0]["components"]["yes"]["passed"] is True
+
+
+def test_score_with_invalid_pack_exits_2_naming_the_problem(host, tmp_path: Path):
+    pack = tmp_path / "pack.toml"
+    pack.write_text(PACK.replace('"contains"', '"contain"'))
+    rollouts = tmp_path / "r.jsonl"
+    rollouts.write_bytes(line(1, "yes"))
+    result = invoke(host, "score", str(rollouts), "--pack", str(pack))
+    assert result.exit_code == EXIT_CONFIG
+    assert "unknown component type 'contain'" in result.stderr
+
+
+def test_packs_validate_and_schema(host, tmp_path: Path):
+    good = tmp_path / "good.toml"
+    good.write_text(PACK)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(PACK.replace('needle = "yes"', 'needle = "yes"\nweight = -1'))
+    result = invoke(host, "packs", "validate", str(good), str(bad))
+    assert result.exit_code == EXIT_CONFIG
+    assert f"ok {good}: cli-toy 0.3.0 sha256:" in result.stdout
+    assert f"INVALID {bad}" in result.stderr and "weight" in result.stderr
+    schema = orjson.loads(invoke(host, "packs", "schema").stdout)
+    assert "components" in schema["properties"]
+
+
+def test_plugins_json_lists_builtin_plugins():
+    host = make_plugin_host()
+    result = invoke(host, "plugins", "--json")
+    assert result.exit_code == 0
+    infos = {p["name"]: p for p in orjson.loads(result.stdout)}
+    assert infos["packs"]["distribution"] == "rewardsmith"
+    assert "checks" in infos and "metrics" in infos
