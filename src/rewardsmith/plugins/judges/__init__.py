@@ -1,1 +1,22 @@
-"""Placeholder; filled in by its issue."""
+"""Built-in LLM judge components: the rubric judge and the pairwise judge.
+
+Both reach a model only through the judge-backend contract (``core/judge.py``) and send
+candidate text only as delimited, escaped data (``prompting``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rewardsmith.core.hookspecs import hookimpl
+from rewardsmith.plugins.judges.pairwise_judge import PairwiseJudge
+from rewardsmith.plugins.judges.rubric_judge import RubricJudge
+
+__all__ = ["PairwiseJudge", "RubricJudge"]
+
+
+@hookimpl
+def register_components(register: Callable[[type[Any]], None]) -> None:
+    register(RubricJudge)
+    register(PairwiseJudge)

@@ -1,0 +1,152 @@
+"""What both judges share: the config fields that pick the material a judge sees, the
+data blocks built from a sample, and one backend call with its accounting.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import Field, field_validator
+
+from rewardsmith.core.component import ComponentConfig, ComponentContext
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.judge import JudgeBackend, JudgeReply, JudgeRequest
+from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.judges.prompting import DataBlock, as_data_text
+from rewardsmith.plugins.judges.rubric import INVALID_VERDICT, Criterion, load_criteria_file
+
+_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
+
+
+class JudgeComponentConfig(ComponentConfig):
+    """Fields common to the rubric and pairwise judges (not a component by itself)."""
+
+    judge: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of the pack's [judge] table for this component "
+        "(backend, model, max_concurrency, timeout_s, ...).",
+    )
+    criteria_file: str | None = Field(
+        default=None, description="A TOML file of [[criteria]] next to the pack, shared "
+        "between judges; its criteria come before the inline ones.",
+    )
+    instructions: str = Field(
+        default="", description="Trusted pack text added to the judge's system prompt "
+        "(the task, the domain, what a good response looks like).",
+    )
+    include_prompt: bool = Field(default=False, description="Show the judge the prompt "
+                                 "(system and user turns) as a data block.")
+    include_reference: bool = Field(default=False, description="Show the judge the "
+                                    "sample's reference answer as a data block.")
+    context_keys: list[str] = Field(
+        default_factory=list, description="Metadata keys (e.g. the source document) shown to "
+        "the judge as data blocks; a missing key fails the sample with kind missing_context.",
+    )
+    max_data_chars: int = Field(
+        default=200_000, ge=1, description="Largest total of data the judge may be sent; "
+        "more fails the sample with kind judge_input_too_large rather than truncating.",
+    )
+
+    @field_validator("context_keys")
+    @classmethod
+    def _keys(cls, keys: list[str]) -> list[str]:
+        bad = [k for k in keys if not re.match(_KEY_PATTERN, k)]
+        if bad:
+            raise ValueError(f"context_keys {bad} must match {_KEY_PATTERN}")
+        reserved = {"prompt", "reference", "candidate", "response_a", "response_b"} & set(keys)
+        if reserved:
+            raise ValueError(f"context_keys {sorted(reserved)} clash with built-in block names")
+        return keys
+
+
+def configured_criteria(config: JudgeComponentConfig, inline: list[Criterion],
+                        context: ComponentContext) -> list[Criterion]:
+    """The criteria file's criteria followed by the inline ones; raises ValueError."""
+    shared: list[Criterion] = []
+    if config.criteria_file:
+        shared = load_criteria_file(context.read_text(config.criteria_file),
+                                    config.criteria_file)
+    ids = [c.id for c in (*shared, *inline)]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"criterion ids used twice: {duplicates}")
+    return [*shared, *inline]
+
+
+def context_blocks(config: JudgeComponentConfig, sample: Sample) -> list[DataBlock]:
+    """Prompt, reference and metadata blocks, in that order (all untrusted)."""
+    blocks: list[DataBlock] = []
+    if config.include_prompt:
+        blocks.append(DataBlock("prompt", sample.prompt_text()))
+    if config.include_reference:
+        reference = sample.reference_text
+        if reference is None:
+            raise ComponentError("include_reference is set but the sample has no "
+                                 "reference_answer", kind="missing_context")
+        blocks.append(DataBlock("reference", reference))
+    for key in config.context_keys:
+        if key not in sample.metadata or sample.metadata[key] is None:
+            raise ComponentError(f"context key {key!r} is missing from the sample's metadata",
+                                 kind="missing_context")
+        blocks.append(DataBlock(key, as_data_text(sample.metadata[key])))
+    return blocks
+
+
+def check_size(config: JudgeComponentConfig, blocks: list[DataBlock]) -> None:
+    total = sum(len(b.text) for b in blocks)
+    if total > config.max_data_chars:
+        sizes = ", ".join(f"{b.name}={len(b.text):,}" for b in blocks)
+        raise ComponentError(f"judge input is {total:,} characters ({sizes}), over "
+                             f"max_data_chars={config.max_data_chars:,}",
+                             kind="judge_input_too_large")
+
+
+@dataclass
+class CallStats:
+    """Accounting summed over a component's judge calls for one score."""
+
+    calls: int = 0
+    latency_ms: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    cached: int = 0
+
+    def add(self, reply: JudgeReply) -> None:
+        self.calls += 1
+        self.latency_ms += reply.latency_ms
+        self.input_tokens += reply.input_tokens
+        self.output_tokens += reply.output_tokens
+        self.cost_usd += reply.cost_usd
+        self.cached += bool(reply.cached)
+
+    def measurements(self) -> dict[str, float | int]:
+        return {
+            "judge_latency_ms": round(self.latency_ms / self.calls, 3) if self.calls else 0.0,
+            "judge_calls": self.calls,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": round(self.cost_usd, 8),
+            "cached": self.cached,
+        }
+
+
+def reply_object(reply: JudgeReply) -> Any:
+    """The verdict object: the backend's parsed value, or the reply text decoded as JSON."""
+    if reply.parsed is not None:
+        return reply.parsed
+    try:
+        return orjson.loads(reply.text)
+    except orjson.JSONDecodeError:
+        raise ComponentError(f"judge reply is not a JSON verdict: {reply.text[:200]!r}",
+                             kind=INVALID_VERDICT) from None
+
+
+async def ask(backend: JudgeBackend, request: JudgeRequest, stats: CallStats) -> Any:
+    """One judge call; backend failures propagate as the backend's ComponentError."""
+    reply = await backend.complete(request)
+    stats.add(reply)
+    return reply_object(reply)

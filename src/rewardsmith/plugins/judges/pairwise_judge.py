@@ -1,0 +1,304 @@
+"""The pairwise judge: an LLM compares two responses, asked in both orders.
+
+Position bias is the best-documented failure of LLM comparisons, so every comparison is
+asked as (A=x, B=y) and (A=y, B=x); when the two verdicts disagree after un-swapping, the
+comparison is a tie and is counted as position-inconsistent. A judge that always prefers
+the first slot therefore produces only ties, never a winner.
+
+Modes: ``reference`` (the candidate against ``sample.reference_text``) and ``baseline``
+(against a response stored in metadata) score one sample at a time; ``group`` plays a
+round-robin among the rollouts of one prompt under a pair budget and turns it into
+rewards by win rate or Bradley-Terry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from rewardsmith.core.component import (
+    AsyncComponent,
+    Component,
+    ComponentContext,
+    GroupComponent,
+)
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.results import Score
+from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.judges.calling import (
+    CallStats,
+    JudgeComponentConfig,
+    ask,
+    check_size,
+    configured_criteria,
+    context_blocks,
+)
+from rewardsmith.plugins.judges.prompting import DataBlock, as_data_text, build_request
+from rewardsmith.plugins.judges.rubric import Criterion, check_verdict
+from rewardsmith.plugins.judges.tournament import (
+    MemberRecord,
+    PairResult,
+    bradley_terry,
+    expected_win_rates,
+    plan_pairs,
+    records,
+    win_rates,
+)
+
+PAIRWISE_TEMPLATE = "pairwise-judge/1"
+_BLOCK_ROLES = {
+    "prompt": "the conversation both responses answer",
+    "reference": "a reference answer judged correct; use it as ground truth",
+    "response_a": "the first response to compare",
+    "response_b": "the second response to compare",
+}
+
+
+class PairwiseJudgeConfig(JudgeComponentConfig):
+    type: Literal["pairwise-judge"] = "pairwise-judge"
+    mode: Literal["reference", "baseline", "group"] = Field(
+        description="reference: candidate vs the sample's reference answer; baseline: vs "
+        "metadata[baseline_key]; group: round-robin among the prompt's rollouts.",
+    )
+    criteria: list[Criterion] = Field(
+        default_factory=list, description="What makes one response better; with "
+        "criteria_file, the same criteria a rubric judge in the pack uses.",
+    )
+    question: str = Field(default="Which response better accomplishes the task in the "
+                          "prompt?", min_length=1)
+    include_prompt: bool = True
+    allow_tie: bool = True
+    baseline_key: str = "baseline_response"
+    scoring: Literal["win_rate", "bradley_terry"] = Field(
+        default="win_rate", description="group mode: how outcomes become rewards."
+    )
+    max_pairs_per_group: int | None = Field(
+        default=None, ge=1, description="group mode: at most this many pairs per group "
+        "(each pair costs two judge calls); pairs are chosen to cover every member.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> PairwiseJudgeConfig:
+        if self.mode != "group" and self.max_pairs_per_group is not None:
+            raise ValueError("max_pairs_per_group applies only to mode 'group'")
+        if self.mode == "reference" and self.include_reference:
+            raise ValueError("mode 'reference' already compares against the reference; "
+                             "include_reference would show it twice")
+        return self
+
+
+class PairwiseJudge(Component[PairwiseJudgeConfig]):
+    """The registered class; constructing it yields the per-sample or the group variant,
+    because the engine schedules components by their base class."""
+
+    Config = PairwiseJudgeConfig
+    uses_judge: ClassVar[bool] = True
+    summary: ClassVar[str] = ("LLM judge: two responses compared in both orders (reference, "
+                              "baseline or group tournament)")
+
+    def __new__(cls, config: PairwiseJudgeConfig, context: ComponentContext) -> PairwiseJudge:
+        variant: type[PairwiseJudge] = cls
+        if cls is PairwiseJudge:
+            variant = GroupPairwiseJudge if config.mode == "group" else SinglePairwiseJudge
+        return super().__new__(variant)
+
+    def __init__(self, config: PairwiseJudgeConfig, context: ComponentContext) -> None:
+        super().__init__(config, context)
+        self.criteria = configured_criteria(config, list(config.criteria), context)
+
+    def system_prompt(self, block_names: Sequence[str]) -> str:
+        cfg = self.config
+        blocks = "\n".join(
+            f"- `{name}`: {_BLOCK_ROLES.get(name, 'source material the responses must rely on')}"
+            for name in block_names
+        )
+        points = "\n".join(f"- `{c.id}`: {c.pass_if.strip()}" for c in self.criteria)
+        choices = '"A", "B" or "tie"' if cfg.allow_tie else '"A" or "B"'
+        parts = ["You are a strict, impartial judge comparing two responses written by AI "
+                 "models for the same task."]
+        if cfg.instructions.strip():
+            parts.append(cfg.instructions.strip())
+        parts.append(f"## Data blocks in this request\n{blocks}")
+        parts.append(f"## Question\n{cfg.question.strip()}"
+                     + (f"\nDecide on these points, in this order of importance:\n{points}"
+                        if points else ""))
+        parts.append(
+            "## Verdict\nThe order of the two responses is arbitrary: judge substance, never "
+            "position or length for its own sake. Return one JSON object: \"rationale\" "
+            "(compare the two on the points above, citing evidence from each), then "
+            f"\"winner\": {choices} (A means `response_a` is better"
+            + (", tie means neither is better)." if cfg.allow_tie else ").")
+        )
+        return "\n\n".join(parts)
+
+    def schema(self) -> dict[str, Any]:
+        winners = ["A", "B", "tie"] if self.config.allow_tie else ["A", "B"]
+        return {
+            "type": "object",
+            "properties": {"rationale": {"type": "string"},
+                           "winner": {"type": "string", "enum": winners}},
+            "required": ["rationale", "winner"],
+            "additionalProperties": False,
+        }
+
+    def request(self, context: Sequence[DataBlock], first: str, second: str) -> JudgeRequest:
+        blocks = [*context, DataBlock("response_a", first), DataBlock("response_b", second)]
+        check_size(self.config, blocks)
+        return build_request(
+            template_version=PAIRWISE_TEMPLATE,
+            system_body=self.system_prompt([b.name for b in blocks]),
+            task="Compare the responses in the `response_a` and `response_b` blocks as your "
+                 "instructions say.",
+            blocks=blocks,
+            closing="Return the JSON verdict now.",
+            json_schema=self.schema(),
+            schema_name="pairwise_verdict",
+        )
+
+    async def _winner(self, request: JudgeRequest, stats: CallStats) -> str:
+        parsed = await ask(self.context.judge_backend(), request, stats)
+        return str(check_verdict(parsed, request.json_schema or {})["winner"])
+
+    async def compare(self, context: Sequence[DataBlock], x: str, y: str, stats: CallStats
+                      ) -> tuple[float, bool]:
+        """x's score against y (1, 0.5 or 0) and whether the two orders disagreed."""
+        outcomes = await asyncio.gather(
+            self._winner(self.request(context, x, y), stats),
+            self._winner(self.request(context, y, x), stats),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        forward, backward = outcomes
+        x_forward = {"A": 1.0, "B": 0.0, "tie": 0.5}[str(forward)]
+        x_backward = {"A": 0.0, "B": 1.0, "tie": 0.5}[str(backward)]
+        if x_forward == x_backward:
+            return x_forward, False
+        return 0.5, True
+
+
+def _outcome_measurements(record: MemberRecord) -> dict[str, float | int]:
+    comparisons = record.comparisons
+    return {
+        "wins": record.wins,
+        "ties": record.ties,
+        "losses": record.losses,
+        "comparisons": comparisons,
+        "position_inconsistency": record.inconsistent / comparisons if comparisons else 0.0,
+    }
+
+
+class SinglePairwiseJudge(PairwiseJudge, AsyncComponent[PairwiseJudgeConfig]):
+    """reference / baseline modes: one comparison (two calls) per sample."""
+
+    def opponent(self, sample: Sample) -> str:
+        if self.config.mode == "reference":
+            reference = sample.reference_text
+            if reference is None:
+                raise ComponentError("mode 'reference' needs the sample's reference_answer",
+                                     kind="missing_context")
+            return reference
+        key = self.config.baseline_key
+        if sample.metadata.get(key) is None:
+            raise ComponentError(f"mode 'baseline' needs metadata[{key!r}], which is missing",
+                                 kind="missing_context")
+        return as_data_text(sample.metadata[key])
+
+    async def score(self, sample: Sample) -> Score:  # type: ignore[override]
+        stats = CallStats()
+        value, inconsistent = await self.compare(context_blocks(self.config, sample),
+                                                 sample.response, self.opponent(sample), stats)
+        record = MemberRecord()
+        record.add(value, inconsistent)
+        against = "the reference" if self.config.mode == "reference" else "the baseline"
+        verdict = {1.0: "beats", 0.5: "ties with", 0.0: "loses to"}[value]
+        note = " (the two orders disagreed)" if inconsistent else ""
+        return Score(value=value, passed=value > 0.5,
+                     rationale=f"candidate {verdict} {against}{note}",
+                     measurements={**_outcome_measurements(record), **stats.measurements()},
+                     details={"template": PAIRWISE_TEMPLATE, "mode": self.config.mode})
+
+
+class GroupPairwiseJudge(PairwiseJudge, GroupComponent[PairwiseJudgeConfig]):
+    """group mode: a budgeted round-robin among one prompt's rollouts."""
+
+    async def _pair(self, context: Sequence[DataBlock], samples: Sequence[Sample], i: int,
+                    j: int) -> tuple[PairResult, CallStats] | BaseException:
+        stats = CallStats()
+        try:
+            score, inconsistent = await self.compare(context, samples[i].response,
+                                                     samples[j].response, stats)
+        except Exception as exc:
+            return exc
+        return PairResult(i, j, score, inconsistent), stats
+
+    async def score_group(self, samples: Sequence[Sample]) -> Sequence[Score | BaseException]:
+        n = len(samples)
+        if n < 2:
+            return [ComponentError("group mode needs at least two rollouts of the prompt; "
+                                   "this group has one", kind="group_too_small")]
+        # Members share the prompt; the first member's metadata supplies the context.
+        context = context_blocks(self.config, samples[0])
+        pairs = plan_pairs(n, self.config.max_pairs_per_group)
+        outcomes = await asyncio.gather(*(self._pair(context, samples, i, j) for i, j in pairs))
+
+        results: list[PairResult] = []
+        errors: dict[int, BaseException] = {}
+        shares = [CallStats() for _ in range(n)]
+        for (i, j), outcome in zip(pairs, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                errors[i] = errors[j] = outcome
+                continue
+            result, stats = outcome
+            results.append(result)
+            for member in (i, j):  # each member carries half of the pair's cost
+                share = shares[member]
+                share.calls += stats.calls
+                share.latency_ms += stats.latency_ms
+                share.input_tokens += stats.input_tokens // 2
+                share.output_tokens += stats.output_tokens // 2
+                share.cost_usd += stats.cost_usd / 2
+                share.cached += stats.cached
+
+        recs = records(n, results)
+        compared = [k for k in range(n) if recs[k].comparisons]
+        if self.config.scoring == "bradley_terry":
+            strength = bradley_terry(n, results)
+            values: dict[int, float] = expected_win_rates(strength, compared)
+        else:
+            strength = []
+            values = {k: v for k, v in enumerate(win_rates(recs)) if v is not None}
+
+        scores: list[Score | BaseException] = []
+        for k in range(n):
+            if k not in values:
+                scores.append(self._uncompared(errors.get(k)))
+                continue
+            rec = recs[k]
+            measurements: dict[str, Any] = {**_outcome_measurements(rec),
+                                            **shares[k].measurements()}
+            if strength:
+                measurements["bt_strength"] = round(strength[k], 6)
+            scores.append(Score(
+                value=values[k],
+                rationale=(f"{rec.wins:g} wins, {rec.ties:g} ties, {rec.losses:g} losses in "
+                           f"{rec.comparisons} comparisons ({self.config.scoring})"),
+                measurements=measurements,
+                details={"template": PAIRWISE_TEMPLATE, "mode": "group",
+                         "group_size": n, "pairs": len(pairs)},
+            ))
+        return scores
+
+    @staticmethod
+    def _uncompared(error: BaseException | None) -> BaseException:
+        if error is None:
+            return ComponentError("no comparison was budgeted for this rollout; raise "
+                                  "max_pairs_per_group", kind="not_compared")
+        if isinstance(error, ComponentError):
+            return ComponentError(f"every comparison failed: {error}", kind=error.kind)
+        return error

@@ -1,0 +1,207 @@
+"""The rubric judge: an LLM scores one response against criteria with observable
+indicators, answering with a JSON verdict whose schema is generated from the rubric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from rewardsmith.core.component import AsyncComponent, ComponentContext
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.results import Score
+from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.judges.calling import (
+    CallStats,
+    JudgeComponentConfig,
+    ask,
+    check_size,
+    configured_criteria,
+    context_blocks,
+)
+from rewardsmith.plugins.judges.prompting import DataBlock, build_request
+from rewardsmith.plugins.judges.rubric import (
+    INVALID_RUBRIC,
+    Criterion,
+    Level,
+    check_verdict,
+    explicit_schema,
+    holistic_schema,
+    interpret_explicit,
+    merge_criteria,
+    parse_criteria,
+    summarise,
+    weighted_value,
+)
+
+EXPLICIT_TEMPLATE = "rubric-judge.explicit/1"
+IMPLICIT_TEMPLATE = "rubric-judge.implicit/1"
+
+_ROLE = ("You are a strict, impartial evaluator of responses written by an AI model. "
+         "You judge only what is observable in the response.")
+_BLOCK_ROLES = {
+    "prompt": "the conversation the response answers",
+    "reference": "a reference answer judged correct; use it as ground truth",
+    "candidate": "the response to evaluate",
+}
+
+
+class RubricJudgeConfig(JudgeComponentConfig):
+    type: Literal["rubric-judge"] = "rubric-judge"
+    criteria: list[Criterion] = Field(
+        default_factory=list, description="Rubric items; pass/fail unless levels are given."
+    )
+    aggregation: Literal["explicit", "implicit"] = Field(
+        default="explicit", description="explicit: weighted mean of per-criterion verdicts; "
+        "implicit: one holistic score on `scale`, normalised to [0, 1].",
+    )
+    scale: tuple[int, int] = Field(default=(1, 5), description="Implicit aggregation: the "
+                                   "lowest and highest holistic score.")
+    scale_anchors: list[Level] = Field(default_factory=list, description="Implicit "
+                                       "aggregation: what some scores on the scale mean.")
+    extra_criteria_key: str | None = Field(
+        default=None, description="Metadata key holding per-sample criteria (a list of "
+        "criterion tables) added to the pack's.",
+    )
+    pass_threshold: float | None = Field(
+        default=None, ge=0, le=1, description="Implicit aggregation: a normalised score at "
+        "or above this passes. Explicit aggregation passes when every criterion passes.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> RubricJudgeConfig:
+        low, high = self.scale
+        if not low < high:
+            raise ValueError(f"scale must be [low, high] with low < high, got {[low, high]}")
+        outside = [a.score for a in self.scale_anchors if not low <= a.score <= high]
+        if outside:
+            raise ValueError(f"scale_anchors {outside} lie outside scale {[low, high]}")
+        if not self.criteria and not self.criteria_file and not self.extra_criteria_key:
+            raise ValueError("a rubric judge needs criteria, a criteria_file or an "
+                             "extra_criteria_key")
+        return self
+
+
+class RubricJudge(AsyncComponent[RubricJudgeConfig]):
+    """Scores a response against the pack's (and the sample's) rubric criteria."""
+
+    Config = RubricJudgeConfig
+    uses_judge: ClassVar[bool] = True
+    summary: ClassVar[str] = "LLM judge: pass/fail or ordinal criteria, schema-checked verdicts"
+
+    def __init__(self, config: RubricJudgeConfig, context: ComponentContext) -> None:
+        super().__init__(config, context)
+        self.criteria = configured_criteria(config, list(config.criteria), context)
+
+    # -- the request ------------------------------------------------------------------
+    def criteria_for(self, sample: Sample) -> list[Criterion]:
+        key = self.config.extra_criteria_key
+        extra: list[Criterion] = []
+        if key is not None and sample.metadata.get(key) is not None:
+            extra = parse_criteria(sample.metadata[key], f"metadata[{key!r}]")
+        criteria = merge_criteria(self.criteria, extra, f"metadata[{key!r}]")
+        if not criteria:
+            raise ComponentError(f"no criteria: the pack has none and metadata[{key!r}] is "
+                                 "missing", kind=INVALID_RUBRIC)
+        return criteria
+
+    def system_prompt(self, criteria: Sequence[Criterion], block_names: Sequence[str]) -> str:
+        cfg = self.config
+        blocks = "\n".join(
+            f"- `{name}`: {_BLOCK_ROLES.get(name, 'source material the response must rely on')}"
+            for name in block_names
+        )
+        rubric = "\n".join(c.describe() for c in criteria)
+        parts = [_ROLE]
+        if cfg.instructions.strip():
+            parts.append(cfg.instructions.strip())
+        parts.append(f"## Data blocks in this request\n{blocks}")
+        if cfg.aggregation == "explicit":
+            parts.append(
+                "## Rubric\nJudge the `candidate` block against each criterion independently. "
+                "Fail a criterion when the evidence for it is missing or you are unsure.\n"
+                + rubric
+            )
+            parts.append(
+                "## Verdict\nReturn one JSON object with exactly one key per criterion id. "
+                'Each value is an object: "rationale" (one or two sentences citing the '
+                'evidence in the response), then "verdict" ("pass" or "fail"), or "level" '
+                "(an integer from the criterion's levels) for criteria with levels."
+            )
+        else:
+            low, high = cfg.scale
+            anchors = "\n".join(f"- {a.score}: {a.description.strip()}"
+                                for a in sorted(cfg.scale_anchors, key=lambda a: a.score))
+            parts.append("## What to consider\nWeigh the `candidate` block against these "
+                         "criteria as a whole:\n" + rubric)
+            parts.append(
+                f"## Verdict\nReturn one JSON object: \"rationale\" (two or three sentences "
+                f"citing the evidence), then \"score\", an integer from {low} (worst) to "
+                f"{high} (best)." + (f"\nScale anchors:\n{anchors}" if anchors else "")
+            )
+        return "\n\n".join(parts)
+
+    def request_for(self, sample: Sample) -> tuple[JudgeRequest, list[Criterion]]:
+        cfg = self.config
+        criteria = self.criteria_for(sample)
+        blocks = [*context_blocks(cfg, sample), DataBlock("candidate", sample.response)]
+        check_size(cfg, blocks)
+        if cfg.aggregation == "explicit":
+            template, schema = EXPLICIT_TEMPLATE, explicit_schema(criteria)
+        else:
+            low, high = cfg.scale
+            template, schema = IMPLICIT_TEMPLATE, holistic_schema(range(low, high + 1))
+        request = build_request(
+            template_version=template,
+            system_body=self.system_prompt(criteria, [b.name for b in blocks]),
+            task="Evaluate the response in the `candidate` block against the rubric in your "
+                 "instructions.",
+            blocks=blocks,
+            closing="Return the JSON verdict now.",
+            json_schema=schema,
+            schema_name="rubric_verdict",
+        )
+        return request, criteria
+
+    # -- scoring ----------------------------------------------------------------------
+    async def score(self, sample: Sample) -> Score:  # type: ignore[override]
+        request, criteria = self.request_for(sample)
+        stats = CallStats()
+        parsed = await ask(self.context.judge_backend(), request, stats)
+        verdict = check_verdict(parsed, request.json_schema or {})
+        if self.config.aggregation == "explicit":
+            return self._explicit(criteria, verdict, stats)
+        return self._implicit(verdict, stats)
+
+    def _explicit(self, criteria: Sequence[Criterion], verdict: dict[str, Any],
+                  stats: CallStats) -> Score:
+        results = interpret_explicit(criteria, verdict)
+        measurements: dict[str, Any] = {r.id: r.value for r in results}
+        measurements["criteria_passed"] = sum(r.passed for r in results)
+        measurements.update(stats.measurements())
+        return Score(
+            value=weighted_value(results),
+            passed=all(r.passed for r in results),
+            rationale=summarise(results),
+            measurements=measurements,
+            details={"template": EXPLICIT_TEMPLATE,
+                     "criteria": {r.id: r.to_json() for r in results}},
+        )
+
+    def _implicit(self, verdict: dict[str, Any], stats: CallStats) -> Score:
+        low, high = self.config.scale
+        raw = int(verdict["score"])
+        value = (raw - low) / (high - low)
+        threshold = self.config.pass_threshold
+        rationale = str(verdict["rationale"]).strip()
+        return Score(
+            value=value,
+            passed=None if threshold is None else value >= threshold,
+            rationale=f"{raw}/{high}: {rationale}"[:600],
+            measurements={"holistic_score": raw, **stats.measurements()},
+            details={"template": IMPLICIT_TEMPLATE, "score": raw, "scale": [low, high],
+                     "rationale": rationale},
+        )
