@@ -1,0 +1,207 @@
+"""``kind = "http"``: ask a product-metrics service for the number.
+
+The scorer POSTs ``{"id", "response", "metadata": {path: value}}`` (plus ``"prompt"``
+when asked) as JSON and reads a number at ``value_path`` in the JSON reply. Uses httpx
+(``pip install 'rewardsmith[openai]'``), imported when a pack first uses this source.
+Secrets never live in the pack: header values are read from environment variables named
+in ``headers_from_env``, and URLs are shown without credentials or query strings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import Sequence
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import orjson
+from pydantic import Field, field_validator
+
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
+from rewardsmith.plugins.metrics.values import (
+    METRIC_HTTP,
+    METRIC_INVALID,
+    METRIC_MISSING,
+    METRIC_TIMEOUT,
+    MISSING,
+    KeyPath,
+    as_number,
+    format_key_path,
+    lookup,
+    parse_key_path,
+)
+
+_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_BACKOFF_BASE_S = 0.05
+_EXCERPT_CHARS = 200
+
+
+class HttpSourceConfig(SourceConfig):
+    kind: Literal["http"] = "http"
+    url: str = Field(description="http:// or https:// endpoint that answers a POST with JSON.")
+    value_path: str | list[str] = Field(
+        description="Key path of the number in the JSON reply, e.g. 'metrics.ctr'."
+    )
+    send_metadata: list[str] = Field(
+        default_factory=list,
+        description="Metadata key paths sent along, as {path: value} under 'metadata'.",
+    )
+    include_prompt: bool = Field(default=False, description="Also send the prompt turns.")
+    headers_from_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Header name -> environment variable holding its value (tokens stay "
+        "out of pack files).",
+    )
+    request_timeout_s: float = Field(default=10.0, gt=0, description="Per-request time limit.")
+    retries: int = Field(
+        default=0, ge=0, le=5,
+        description="Retries on connection errors, timeouts and HTTP 429/502/503/504, with "
+        "exponential backoff and full jitter.",
+    )
+    max_connections: int = Field(default=32, ge=1, le=10_000)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"url must be an http:// or https:// URL, got {display_url(url)!r}")
+        return url
+
+    @field_validator("value_path")
+    @classmethod
+    def _valid_value_path(cls, value: str | Sequence[str]) -> str | list[str]:
+        parse_key_path(value)
+        return value if isinstance(value, str) else list(value)
+
+    @field_validator("send_metadata")
+    @classmethod
+    def _valid_metadata_paths(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            parse_key_path(path)
+        return paths
+
+    def build(self) -> MetricSource:
+        return HttpSource(self)
+
+
+def display_url(url: str) -> str:
+    """The URL without credentials or query string, for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _import_httpx() -> Any:
+    try:
+        import httpx
+    except ImportError:
+        raise ValueError(
+            "the 'http' metric source needs httpx: pip install 'rewardsmith[openai]'"
+        ) from None
+    return httpx
+
+
+class HttpSource(MetricSource):
+    def __init__(self, config: HttpSourceConfig) -> None:
+        self.config = config
+        self._httpx = _import_httpx()  # fail at pack load, not at the first sample
+        self._value_path: KeyPath = parse_key_path(config.value_path)
+        self._metadata_paths = [(p, parse_key_path(p)) for p in config.send_metadata]
+        self._where = f"metric endpoint {display_url(config.url)}"
+        self._client: Any = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+
+    def _get_client(self) -> Any:
+        # An httpx client is bound to the event loop it first ran on; the scorer keeps
+        # one loop for its life, but a direct caller may use several.
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            httpx = self._httpx
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.config.request_timeout_s),
+                limits=httpx.Limits(max_connections=self.config.max_connections),
+            )
+            self._client_loop = loop
+        return self._client
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        for header, env_var in self.config.headers_from_env.items():
+            value = os.environ.get(env_var)
+            if value is None:
+                raise ComponentError(
+                    f"{self._where}: header {header!r} needs environment variable "
+                    f"{env_var!r}, which is not set",
+                    kind=METRIC_HTTP,
+                )
+            headers[header] = value
+        return headers
+
+    def _body(self, sample: Sample) -> bytes:
+        body: dict[str, Any] = {"id": sample.id, "response": sample.response}
+        if self._metadata_paths:
+            selected = {}
+            for label, path in self._metadata_paths:
+                value = lookup(sample.metadata, path)
+                if value is not MISSING:
+                    selected[label] = value
+            body["metadata"] = selected
+        if self.config.include_prompt:
+            body["prompt"] = [{"role": m.role, "content": m.content} for m in sample.prompt]
+        return orjson.dumps(body, default=str)
+
+    async def read(self, sample: Sample) -> float:
+        client = self._get_client()
+        headers = self._headers()
+        content = self._body(sample)
+        attempts = self.config.retries + 1
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                reply = await client.post(self.config.url, content=content, headers=headers)
+            except self._httpx.TimeoutException:
+                if last:
+                    raise ComponentError(
+                        f"{self._where} did not answer within {self.config.request_timeout_s}s"
+                        + (f" ({attempts} attempts)" if attempts > 1 else ""),
+                        kind=METRIC_TIMEOUT,
+                    ) from None
+            except self._httpx.HTTPError as exc:
+                if last:
+                    raise ComponentError(f"{self._where}: {type(exc).__name__}: {exc}",
+                                         kind=METRIC_HTTP) from None
+            else:
+                if reply.status_code not in _RETRY_STATUSES or last:
+                    return self._number_from(reply)
+            await asyncio.sleep(random.uniform(0, _BACKOFF_BASE_S * 2**attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _number_from(self, reply: Any) -> float:
+        if not 200 <= reply.status_code < 300:
+            excerpt = reply.text[:_EXCERPT_CHARS]
+            raise ComponentError(
+                f"{self._where} answered HTTP {reply.status_code}"
+                + (f": {excerpt}" if excerpt else ""),
+                kind=METRIC_HTTP,
+            )
+        try:
+            data = orjson.loads(reply.content)
+        except orjson.JSONDecodeError:
+            raise ComponentError(f"{self._where} did not reply with JSON",
+                                 kind=METRIC_INVALID) from None
+        value = lookup(data, self._value_path)
+        where = f"{self._where} reply at {format_key_path(self._value_path)!r}"
+        if value is MISSING:
+            raise ComponentError(f"{where} is missing", kind=METRIC_MISSING)
+        return as_number(value, where)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()

@@ -1,0 +1,62 @@
+"""``kind = "lookup"``: a product outcome the trainer already attached to the sample."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
+from rewardsmith.plugins.metrics.values import (
+    METRIC_MISSING,
+    MISSING,
+    KeyPath,
+    as_number,
+    format_key_path,
+    lookup,
+    parse_key_path,
+)
+
+
+class LookupSourceConfig(SourceConfig):
+    kind: Literal["lookup"] = "lookup"
+    path: str | list[str] = Field(
+        description="Key path in the sample's metadata, e.g. 'outcomes.accepted' (or a list "
+        "of keys, for keys that contain dots)."
+    )
+    default: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        description="Value used when the path is absent or null. Without it a missing value "
+        "is a 'metric_missing' error and the component's on_error policy applies.",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _valid_path(cls, value: str | Sequence[str]) -> str | list[str]:
+        parse_key_path(value)
+        return value if isinstance(value, str) else list(value)
+
+    def build(self) -> MetricSource:
+        return LookupSource(parse_key_path(self.path), self.default)
+
+
+class LookupSource(MetricSource):
+    def __init__(self, path: KeyPath, default: float | None) -> None:
+        self.path = path
+        self.default = default
+
+    def read_sync(self, sample: Sample) -> float:
+        value = lookup(sample.metadata, self.path)
+        where = f"metadata.{format_key_path(self.path)}"
+        if value is MISSING:
+            if self.default is not None:
+                return self.default
+            raise ComponentError(f"{where} is missing from the sample", kind=METRIC_MISSING)
+        return as_number(value, where)
+
+    async def read(self, sample: Sample) -> float:
+        return self.read_sync(sample)

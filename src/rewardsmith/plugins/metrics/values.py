@@ -1,0 +1,90 @@
+"""Key paths into sample metadata and JSON replies, and turning what they hold into a number."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rewardsmith.core.errors import ComponentError
+
+# Error kinds a product metric reports; the component's on_error policy then applies.
+METRIC_MISSING = "metric_missing"
+METRIC_INVALID = "metric_invalid"
+METRIC_OUT_OF_RANGE = "metric_out_of_range"
+METRIC_FUNCTION_ERROR = "metric_function_error"
+METRIC_HTTP = "metric_http"
+METRIC_TIMEOUT = "metric_timeout"
+
+KeyPath = tuple[str, ...]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+def parse_key_path(path: str | Sequence[str]) -> KeyPath:
+    """``"outcomes.accepted"`` or ``["outcomes", "accepted"]`` (for keys containing dots).
+
+    A segment of digits indexes a list (``"scores.0"``).
+    """
+    parts = tuple(path.split(".")) if isinstance(path, str) else tuple(path)
+    if not parts or any(not isinstance(p, str) or not p for p in parts):
+        raise ValueError(f"key path {path!r} has an empty segment")
+    return parts
+
+
+def format_key_path(path: KeyPath) -> str:
+    return ".".join(path)
+
+
+def lookup(data: Any, path: KeyPath) -> Any:
+    """The value at ``path``, or ``MISSING``. JSON ``null`` counts as missing: an outcome
+    that is not known yet is not a zero.
+    """
+    current = data
+    for part in path:
+        if isinstance(current, Mapping):
+            if part not in current:
+                return MISSING
+            current = current[part]
+        elif isinstance(current, list | tuple) and part.isdigit():
+            index = int(part)
+            if index >= len(current):
+                return MISSING
+            current = current[index]
+        else:
+            return MISSING
+    return MISSING if current is None else current
+
+
+def as_number(value: Any, what: str) -> float:
+    """A finite float from a metric value; booleans count as 1/0 (``accepted = true``).
+
+    Strings are rejected rather than parsed: a number that arrives as text usually means
+    the producer is wrong, and guessing would hide it.
+    """
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if not isinstance(value, int | float):
+        raise ComponentError(
+            f"{what} is {type(value).__name__} {_preview(value)}, not a number",
+            kind=METRIC_INVALID,
+        )
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ComponentError(f"{what} is an integer too large for a float",
+                             kind=METRIC_INVALID) from None
+    if not math.isfinite(number):
+        raise ComponentError(f"{what} is {number}, not a finite number", kind=METRIC_INVALID)
+    return number
+
+
+def _preview(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

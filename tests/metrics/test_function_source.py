@@ -1,0 +1,148 @@
+"""Function sources: real modules on sys.path and a real installed entry point."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import pytest
+
+from rewardsmith.core.errors import PackError
+
+
+def component(ref: str, transform: str = '{ kind = "linear", lo = 0, hi = 10 }',
+              extra: str = "") -> str:
+    return f"""
+    [[components]]
+    id = "m"
+    type = "product-metric"
+    metric = "value"
+    source = {{ kind = "function", ref = "{ref}"{extra} }}
+    transform = {transform}
+    """
+
+
+def test_dotted_function_scores_and_keeps_the_raw_metric(score_with, make_sample,
+                                                         metric_module):
+    batch = score_with(component(f"{metric_module.name}:reply_length"), [
+        make_sample("short", "hi"), make_sample("five", "abcde"), make_sample("long", "x" * 40),
+    ])
+    assert batch.rewards == pytest.approx([0.2, 0.5, 1.0])
+    long = batch.results[2].components["m"]
+    assert long.measurements["value"] == 40.0  # clipped to 1.0, raw still recorded
+    assert {"name": "m.value", "value": 40.0, "type": "Metric"} in \
+        batch.results[2].metrics_list()
+
+
+def test_async_function_is_awaited(score_with, make_sample, metric_module):
+    batch = score_with(component(f"{metric_module.name}:async_length", '{ kind = "identity" }'),
+                       [make_sample("a", "abcdefg")])
+    assert batch.rewards == pytest.approx([0.7])
+
+
+def test_sync_function_runs_in_a_worker_thread_unless_told_not_to(score_with, make_sample,
+                                                                  metric_module):
+    ref = f"{metric_module.name}:records_thread"
+    score_with(component(ref, '{ kind = "identity" }'), [make_sample("a")])
+    module = importlib.import_module(metric_module.name)
+    threads = list(module.CALL_THREADS)
+    score_with(component(ref, '{ kind = "identity" }', ", run_in_thread = false"),
+               [make_sample("a")])
+    inline = module.CALL_THREADS[len(threads):]
+    assert threads and "rewardsmith-loop" not in threads[0]  # a worker, not the loop
+    assert inline == ["rewardsmith-loop"]  # the scorer's event-loop thread
+
+
+def test_function_raising_is_a_component_error_naming_the_function(score_with, make_sample,
+                                                                   metric_module):
+    batch = score_with(component(f"{metric_module.name}:explodes") + 'on_error = "zero"\n',
+                       [make_sample("a")])
+    outcome = batch.results[0].components["m"]
+    assert outcome.error_kind == "metric_function_error"
+    assert f"{metric_module.name}:explodes" in (outcome.error or "")
+    assert "RuntimeError: metrics warehouse unavailable" in (outcome.error or "")
+    assert outcome.value == 0.0 and outcome.policy == "zero"
+    assert batch.results[0].status == "ok"
+
+
+@pytest.mark.parametrize(
+    ("function", "kind", "fragment"),
+    [("text", "metric_invalid", "str '0.5', not a number"),
+     ("not_a_number", "metric_invalid", "nan, not a finite number"),
+     ("accepted", "metric_invalid", "NoneType")],
+)
+def test_bad_return_values(score_with, make_sample, metric_module, function, kind, fragment):
+    batch = score_with(component(f"{metric_module.name}:{function}"), [make_sample("a")])
+    outcome = batch.results[0].components["m"]
+    assert outcome.error_kind == kind
+    assert fragment in (outcome.error or "")
+    assert f"metric function '{metric_module.name}:{function}'" in (outcome.error or "")
+
+
+def test_missing_module_fails_at_pack_load_naming_the_path(pack_from):
+    with pytest.raises(PackError) as info:
+        pack_from(component("no_such_pkg.metrics:ctr"))
+    text = str(info.value)
+    assert "'no_such_pkg.metrics:ctr'" in text
+    assert "cannot import module 'no_such_pkg.metrics'" in text
+    assert "must be installed code" in text
+    assert "id='m'" in text
+
+
+@pytest.mark.parametrize(
+    ("attr", "fragment"),
+    [("nope", "has no attribute 'nope'"), ("NOT_CALLABLE", "is a int, not a callable"),
+     ("two_args", "exactly one positional argument")],
+)
+def test_bad_function_targets_fail_at_pack_load(pack_from, metric_module, attr, fragment):
+    with pytest.raises(PackError, match=fragment):
+        pack_from(component(f"{metric_module.name}:{attr}"))
+
+
+def test_malformed_ref_is_a_validation_error(pack_from):
+    with pytest.raises(PackError, match=r"'package\.module:function'"):
+        pack_from(component("os.path:join:x"))
+
+
+def test_module_allowlist_blocks_before_importing(pack_from, metric_module, monkeypatch):
+    monkeypatch.setenv("REWARDSMITH_METRIC_MODULES", "company_metrics, other.pkg")
+    with pytest.raises(PackError) as info:
+        pack_from(component(f"{metric_module.name}:reply_length"))
+    assert "not allowed by REWARDSMITH_METRIC_MODULES" in str(info.value)
+    assert metric_module.name not in sys.modules  # refused without importing it
+
+    monkeypatch.setenv("REWARDSMITH_METRIC_MODULES", f"company_metrics,{metric_module.name}")
+    pack_from(component(f"{metric_module.name}:reply_length"))
+
+
+def test_entry_point_name_resolves_through_installed_distribution(
+    score_with, make_sample, metric_module, install_metric_entry_points
+):
+    install_metric_entry_points("acme-metrics",
+                                {"reply_len": f"{metric_module.name}:reply_length"})
+    batch = score_with(component("reply_len"), [make_sample("a", "abc")])
+    assert batch.rewards == pytest.approx([0.3])
+
+    from rewardsmith.plugins.metrics import installed_metric_functions
+
+    entry = installed_metric_functions()["reply_len"]
+    assert entry.distribution == "acme-metrics"
+
+
+def test_unknown_entry_point_name_lists_the_installed_ones(
+    pack_from, metric_module, install_metric_entry_points
+):
+    install_metric_entry_points("acme-metrics",
+                                {"reply_len": f"{metric_module.name}:reply_length"})
+    with pytest.raises(PackError) as info:
+        pack_from(component("ctr"))
+    assert "'ctr' is not registered in the 'rewardsmith.metrics'" in str(info.value)
+    assert "reply_len" in str(info.value)
+
+
+def test_broken_entry_point_names_its_distribution(pack_from, install_metric_entry_points):
+    install_metric_entry_points("broken-metrics", {"ctr": "rs_missing_module_xyz:ctr"})
+    with pytest.raises(PackError) as info:
+        pack_from(component("ctr"))
+    assert "from distribution 'broken-metrics' failed to load" in str(info.value)
+    assert "ModuleNotFoundError" in str(info.value)
