@@ -1,0 +1,50 @@
+"""Text normalisation shared by the matching checks (keywords, reference, grounding,
+injection), so that "the same text" means the same thing in each of them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_SPACE_RE = re.compile(r"\s+")
+_PUNCT_RE = re.compile(r"[^\w\s]")
+# Unicode tag characters (U+E0020-U+E007E) mirror ASCII and render invisibly; they are
+# used to smuggle instructions past human reviewers ("ASCII smuggling").
+_TAG_TO_ASCII = {cp: cp - 0xE0000 for cp in range(0xE0020, 0xE007F)}
+
+
+@lru_cache(maxsize=4096)
+def _is_format(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cf"
+
+
+def strip_format_chars(text: str) -> str:
+    """Drop invisible format characters (zero-width spaces/joiners, bidi controls, BOM)."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if not _is_format(ch))
+
+
+def reveal_tags(text: str) -> str:
+    """Turn invisible Unicode tag characters back into the ASCII they mirror."""
+    if text.isascii():
+        return text
+    return text.translate(_TAG_TO_ASCII)
+
+
+def fold(text: str) -> str:
+    """Compatibility-normalise (NFKC: full-width letters, ligatures), drop invisible format
+    characters and case-fold. Defeats the cheap evasions of a word list."""
+    if not text.isascii():
+        text = strip_format_chars(unicodedata.normalize("NFKC", text))
+    return text.casefold()
+
+
+def collapse_space(text: str) -> str:
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+def drop_punctuation(text: str) -> str:
+    return _PUNCT_RE.sub(" ", text)

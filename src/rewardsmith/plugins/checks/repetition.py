@@ -1,0 +1,140 @@
+"""Repetition: repeated word n-grams, duplicate lines, duplicate JSON array items.
+
+Degenerate policies repeat themselves (the "repeated comments" of SFT checkpoints). Each
+enabled measure is a rate in [0, 1]; at or under its maximum it scores 1, above it the
+score falls linearly to 0 at a rate of 1. The value is the worst of the enabled measures.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import orjson
+from pydantic import Field, model_validator
+
+from rewardsmith.core.component import Component, ComponentContext
+from rewardsmith.core.results import Score
+from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.checks._extract import JsonInputConfig, require_json
+from rewardsmith.plugins.checks._paths import EACH, MISSING, leaves, lookup, parse_path
+from rewardsmith.plugins.checks._text import collapse_space, fold
+
+_WORD_RE = re.compile(r"\w+")
+
+
+def ngram_repeat_rate(words: list[str], n: int) -> float:
+    """Share of n-gram occurrences that repeat an earlier one (0 for short texts)."""
+    total = len(words) - n + 1
+    if total <= 1:
+        return 0.0
+    unique = len(set(zip(*(words[i:] for i in range(n)), strict=False)))
+    return 1.0 - unique / total
+
+
+def duplicate_rate(keys: list[str]) -> float:
+    """Share of entries equal to an earlier entry."""
+    if len(keys) <= 1:
+        return 0.0
+    return 1.0 - len(set(keys)) / len(keys)
+
+
+def _folded(value: Any) -> Any:
+    if isinstance(value, str):
+        return collapse_space(fold(value))
+    if isinstance(value, list):
+        return [_folded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _folded(v) for k, v in value.items()}
+    return value
+
+
+def _sub_score(rate: float, maximum: float) -> float:
+    if rate <= maximum:
+        return 1.0
+    return max(0.0, 1.0 - (rate - maximum) / (1.0 - maximum))
+
+
+class Repetition(Component["Repetition.Config"]):
+    """Penalises repeated n-grams, duplicate lines and duplicate items of a JSON array."""
+
+    summary = "Repeated word n-grams, duplicate lines and duplicate JSON array items."
+
+    class Config(JsonInputConfig):
+        type: Literal["repetition"] = "repetition"
+        ngram: int = Field(default=3, ge=1, le=16)
+        max_ngram_repeat: float | None = Field(
+            default=0.3, ge=0, lt=1,
+            description="Max share of repeated word n-grams; null disables the measure.",
+        )
+        ngram_source: Literal["text", "json_strings"] = Field(
+            default="text",
+            description="'json_strings': n-grams over the JSON's string values only, so "
+            "repeated keys of a legitimate array do not count.",
+        )
+        max_duplicate_lines: float | None = Field(
+            default=None, ge=0, lt=1, description="Max share of duplicated lines."
+        )
+        min_line_chars: int = Field(
+            default=8, ge=1, description="Shorter lines ('}', '---') are not compared."
+        )
+        items_path: str | None = Field(
+            default=None,
+            description="Path to a JSON array (e.g. 'comments' or 'a.items'): duplicate "
+            "elements (case/space-insensitive) are counted.",
+        )
+        max_duplicate_items: float = Field(default=0.0, ge=0, lt=1)
+
+        @model_validator(mode="after")
+        def _something(self) -> Repetition.Config:
+            if (self.max_ngram_repeat is None and self.max_duplicate_lines is None
+                    and self.items_path is None):
+                raise ValueError("enable at least one measure: max_ngram_repeat, "
+                                 "max_duplicate_lines or items_path")
+            return self
+
+    def __init__(self, config: Config, context: ComponentContext) -> None:
+        super().__init__(config, context)
+        self._items = parse_path(config.items_path) if config.items_path else None
+
+    def _json(self, sample: Sample) -> Any:
+        return require_json(sample.response, self.config.extract).value
+
+    def score(self, sample: Sample) -> Score:
+        cfg = self.config
+        rates: dict[str, tuple[float, float]] = {}  # name -> (rate, max)
+        data: Any = MISSING
+        if cfg.max_ngram_repeat is not None:
+            if cfg.ngram_source == "json_strings":
+                data = self._json(sample)
+                text = " ".join(v for _, v in leaves(data) if isinstance(v, str))
+            else:
+                text = sample.response
+            words = _WORD_RE.findall(fold(text))
+            rates["ngram_repeat"] = (ngram_repeat_rate(words, cfg.ngram), cfg.max_ngram_repeat)
+        if cfg.max_duplicate_lines is not None:
+            lines = [collapse_space(fold(line)) for line in sample.response.splitlines()]
+            lines = [line for line in lines if len(line) >= cfg.min_line_chars]
+            rates["duplicate_lines"] = (duplicate_rate(lines), cfg.max_duplicate_lines)
+        if self._items is not None:
+            if data is MISSING:
+                data = self._json(sample)
+            items: list[Any] = []
+            element_path = self._items.segments[-1] is EACH  # 'comments[]' vs 'comments'
+            for _, found in lookup(data, self._items):
+                if found is MISSING:
+                    continue
+                if element_path:
+                    items.append(found)
+                elif isinstance(found, list):
+                    items.extend(found)
+            keys = [orjson.dumps(_folded(i), option=orjson.OPT_SORT_KEYS).decode()
+                    for i in items]
+            rates["duplicate_items"] = (duplicate_rate(keys), cfg.max_duplicate_items)
+
+        value = min(_sub_score(rate, maximum) for rate, maximum in rates.values())
+        over = [f"{name} {rate:.2f} > {maximum:.2f}" for name, (rate, maximum) in rates.items()
+                if rate > maximum]
+        rationale = "; ".join(over) if over else "no excessive repetition"
+        return Score(value, not over, rationale,
+                     {name: round(rate, 4) for name, (rate, _) in rates.items()})

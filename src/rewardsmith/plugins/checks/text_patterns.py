@@ -1,0 +1,139 @@
+"""Pattern checks over the response text: regular expressions and keyword lists."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
+from rewardsmith.core.results import Score
+from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.checks._text import fold
+
+_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+
+
+def _compile(pattern: str, flags: int, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, flags)
+    except re.error as exc:
+        raise ValueError(f"{where}: invalid regular expression {pattern!r}: {exc}") from None
+
+
+def _snippet(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Regex(Component["Regex.Config"]):
+    """Required patterns must match, forbidden ones must not.
+
+    Python's ``re`` has no timeout, so a pathological pattern (nested quantifiers such as
+    ``(a+)+$``) can backtrack for a very long time on adversarial text. Guards: only the
+    first ``max_chars`` characters are searched, and pack authors should prefer atomic
+    groups / possessive quantifiers (``(?>...)``, ``a++``, Python ≥ 3.11) for such cases.
+    """
+
+    summary = "Required regexes must match, forbidden ones must not (compiled at load)."
+
+    class Config(ComponentConfig):
+        type: Literal["regex"] = "regex"
+        require: list[str] = Field(default_factory=list)
+        forbid: list[str] = Field(default_factory=list)
+        flags: list[Literal["i", "m", "s", "x"]] = Field(
+            default_factory=list, description="re flags: i(gnorecase) m(ultiline) s x"
+        )
+        max_chars: int = Field(
+            default=100_000, ge=1,
+            description="Search only this many leading characters (bounds backtracking).",
+        )
+
+        @model_validator(mode="after")
+        def _something(self) -> Regex.Config:
+            if not self.require and not self.forbid:
+                raise ValueError("give at least one pattern in 'require' or 'forbid'")
+            return self
+
+    def __init__(self, config: Config, context: ComponentContext) -> None:
+        super().__init__(config, context)
+        flags = 0
+        for flag in config.flags:
+            flags |= _FLAGS[flag]
+        self._require = [_compile(p, flags, f"require[{i}]") for i, p in enumerate(config.require)]
+        self._forbid = [_compile(p, flags, f"forbid[{i}]") for i, p in enumerate(config.forbid)]
+
+    def score(self, sample: Sample) -> Score:
+        text = sample.response[: self.config.max_chars]
+        missing = [p.pattern for p in self._require if p.search(text) is None]
+        hits: list[str] = []
+        for pattern in self._forbid:
+            match = pattern.search(text)
+            if match is not None:
+                hits.append(f"{pattern.pattern!r} matched {_snippet(match.group(0))!r}")
+        found = len(self._require) - len(missing)
+        value = 0.0 if hits else (found / len(self._require) if self._require else 1.0)
+        problems = [f"forbidden {h}" for h in hits] + [f"missing {p!r}" for p in missing]
+        rationale = "; ".join(problems[:4]) if problems else "all patterns satisfied"
+        return Score(value, not problems, rationale,
+                     {"required_matched": found, "forbidden_matched": len(hits)})
+
+
+class Keywords(Component["Keywords.Config"]):
+    """Required and forbidden keywords, after Unicode folding.
+
+    Unless ``case_sensitive``, both text and keywords are NFKC-normalised, stripped of
+    invisible format characters and case-folded, so full-width letters or a zero-width space
+    inside a word still match the plain keyword.
+    """
+
+    summary = "Required/forbidden keyword lists (case-folded, whole-word, min fraction)."
+
+    class Config(ComponentConfig):
+        type: Literal["keywords"] = "keywords"
+        required: list[str] = Field(default_factory=list)
+        forbidden: list[str] = Field(default_factory=list)
+        case_sensitive: bool = False
+        whole_word: bool = Field(
+            default=True, description="Match only where not flanked by letters/digits."
+        )
+        min_required_fraction: float = Field(
+            default=1.0, ge=0, le=1,
+            description="Pass when at least this share of 'required' keywords occurs.",
+        )
+
+        @model_validator(mode="after")
+        def _something(self) -> Keywords.Config:
+            if not self.required and not self.forbidden:
+                raise ValueError("give at least one keyword in 'required' or 'forbidden'")
+            if any(not k.strip() for k in [*self.required, *self.forbidden]):
+                raise ValueError("keywords must not be blank")
+            return self
+
+    def __init__(self, config: Config, context: ComponentContext) -> None:
+        super().__init__(config, context)
+        self._required = [(k, self._pattern(k)) for k in config.required]
+        self._forbidden = [(k, self._pattern(k)) for k in config.forbidden]
+
+    def _pattern(self, keyword: str) -> re.Pattern[str]:
+        body = re.escape(keyword if self.config.case_sensitive else fold(keyword))
+        if self.config.whole_word:
+            body = rf"(?<!\w){body}(?!\w)"
+        return re.compile(body)
+
+    def score(self, sample: Sample) -> Score:
+        text = sample.response if self.config.case_sensitive else fold(sample.response)
+        missing = [k for k, p in self._required if p.search(text) is None]
+        forbidden = [k for k, p in self._forbidden if p.search(text) is not None]
+        found = len(self._required) - len(missing)
+        fraction = found / len(self._required) if self._required else 1.0
+        ok = not forbidden and fraction >= self.config.min_required_fraction
+        value = 0.0 if forbidden else fraction
+        parts = []
+        if forbidden:
+            parts.append(f"forbidden: {', '.join(map(repr, forbidden[:5]))}")
+        if missing:
+            parts.append(f"missing: {', '.join(map(repr, missing[:5]))}")
+        rationale = "; ".join(parts) or "all required keywords present, none forbidden"
+        return Score(value, ok, rationale,
+                     {"required_found": found, "forbidden_found": len(forbidden)})

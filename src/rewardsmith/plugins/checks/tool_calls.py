@@ -1,0 +1,173 @@
+"""Tool-call validity: each call names a declared tool and its arguments fit its schema."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any, Literal
+
+import orjson
+from jsonschema import exceptions as schema_exceptions
+from jsonschema import validators
+from pydantic import Field
+
+from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.results import Score
+from rewardsmith.core.sample import Sample, ToolCall
+from rewardsmith.plugins.checks._paths import MISSING, lookup, parse_path
+
+# Hermes/Qwen-style calls written into the text: <tool_call>{"name": ..., "arguments": ...}
+_EMBEDDED_RE = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+_ANY_OBJECT: dict[str, Any] = {"type": "object"}
+
+
+def _tool_entry(tool: Any, index: int) -> tuple[str, Any]:
+    """(name, parameters schema) from an OpenAI, legacy-function, Anthropic or Converse spec."""
+    if not isinstance(tool, Mapping):
+        raise ComponentError(f"tools[{index}] is not an object", kind="bad_tools")
+    if isinstance(tool.get("toolSpec"), Mapping):
+        spec = tool["toolSpec"]
+        schema = (spec.get("inputSchema") or {}).get("json", _ANY_OBJECT)
+    elif isinstance(tool.get("function"), Mapping):
+        spec = tool["function"]
+        schema = spec.get("parameters", _ANY_OBJECT)
+    else:
+        spec = tool
+        schema = tool.get("parameters", tool.get("input_schema", _ANY_OBJECT))
+    name = spec.get("name")
+    if not isinstance(name, str) or not name:
+        raise ComponentError(f"tools[{index}] has no name", kind="bad_tools")
+    if isinstance(schema, str):  # some datasets store the schema as a JSON string
+        try:
+            schema = orjson.loads(schema)
+        except orjson.JSONDecodeError:
+            raise ComponentError(f"tool {name!r}: parameters schema is not JSON",
+                                 kind="bad_tools") from None
+    return name, schema
+
+
+@lru_cache(maxsize=512)
+def _validator(schema_json: str) -> Any:
+    schema = orjson.loads(schema_json)
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _tool_validators(tools: tuple[Any, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for i, tool in enumerate(tools):
+        name, schema = _tool_entry(tool, i)
+        if not isinstance(schema, Mapping | bool):
+            raise ComponentError(f"tool {name!r}: parameters schema must be an object",
+                                 kind="bad_tools")
+        try:
+            out[name] = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS).decode())
+        except schema_exceptions.SchemaError as exc:
+            raise ComponentError(f"tool {name!r}: invalid parameters schema: {exc.message}",
+                                 kind="bad_tools") from None
+    return out
+
+
+def embedded_calls(text: str) -> list[ToolCall]:
+    """Tool calls written as ``<tool_call>{json}</tool_call>`` blocks in the text."""
+    calls: list[ToolCall] = []
+    for match in _EMBEDDED_RE.finditer(text):
+        try:
+            data = orjson.loads(match.group(1))
+        except orjson.JSONDecodeError as exc:
+            calls.append(ToolCall("", match.group(1), f"<tool_call> body is not JSON: {exc}"))
+            continue
+        if not isinstance(data, dict):
+            calls.append(ToolCall("", data, "<tool_call> body is not an object"))
+            continue
+        args = data.get("arguments", data.get("parameters", {}))
+        error = None
+        if isinstance(args, str):
+            try:
+                args = orjson.loads(args)
+            except orjson.JSONDecodeError as exc:
+                error = f"arguments are not valid JSON: {exc}"
+        calls.append(ToolCall(str(data.get("name", "")), args, error))
+    return calls
+
+
+class ToolCallValid(Component["ToolCallValid.Config"]):
+    """Share of tool calls that name a declared tool with schema-valid arguments."""
+
+    summary = "Tool calls name a tool in sample.tools; arguments validate against its schema."
+
+    class Config(ComponentConfig):
+        type: Literal["tool-call-valid"] = "tool-call-valid"
+        require_call: bool = Field(default=False, description="Fail when there is no call.")
+        embedded: bool = Field(
+            default=False, description="Also read <tool_call>{...}</tool_call> in the text."
+        )
+        expected_tool: str | None = Field(
+            default=None, description="A tool that must be among the calls."
+        )
+        expected_tool_path: str | None = Field(
+            default=None,
+            description="Path in an object reference_answer naming the expected tool; '$' "
+            "means the reference answer itself is the tool name.",
+        )
+        max_calls: int | None = Field(default=None, ge=1)
+
+    def __init__(self, config: Config, context: ComponentContext) -> None:
+        super().__init__(config, context)
+        path = config.expected_tool_path
+        self._expected_path = parse_path(path) if path not in (None, "$") else None
+
+    def _expected(self, sample: Sample) -> str | None:
+        if self.config.expected_tool is not None:
+            return self.config.expected_tool
+        if self.config.expected_tool_path is None:
+            return None
+        ref = sample.reference_answer
+        if self._expected_path is None:
+            found: list[Any] = [ref]
+        else:
+            found = [v for _, v in lookup(ref, self._expected_path) if v is not MISSING]
+        if len(found) != 1 or not isinstance(found[0], str):
+            raise ComponentError(f"reference_answer has no tool name at "
+                                 f"{self.config.expected_tool_path!r}", kind="bad_reference")
+        return found[0]
+
+    def score(self, sample: Sample) -> Score:
+        calls = list(sample.tool_calls)
+        if self.config.embedded:
+            calls.extend(embedded_calls(sample.response))
+        expected = self._expected(sample)
+        if not calls:
+            ok = not self.config.require_call and expected is None
+            why = "no tool calls" + ("" if ok else f", but {expected or 'one'} was required")
+            return Score.from_bool(ok, why, calls=0, invalid=0)
+        tools = _tool_validators(sample.tools)
+        problems: list[str] = []
+        valid = 0
+        for i, call in enumerate(calls):
+            label = f"call {i} ({call.name or '?'})"
+            if call.name not in tools:
+                known = ", ".join(sorted(tools)) or "none declared"
+                problems.append(f"{label}: unknown tool (tools: {known})")
+            elif call.arguments_error is not None:
+                problems.append(f"{label}: {call.arguments_error}")
+            else:
+                error = next(iter(tools[call.name].iter_errors(call.arguments)), None)
+                if error is None:
+                    valid += 1
+                else:
+                    where = "/".join(map(str, error.absolute_path)) or "arguments"
+                    problems.append(f"{label}: {where}: {error.message[:120]}")
+        value = valid / len(calls)
+        if expected is not None and all(c.name != expected for c in calls):
+            problems.append(f"expected a call to {expected!r}")
+            value = 0.0
+        if self.config.max_calls is not None and len(calls) > self.config.max_calls:
+            problems.append(f"{len(calls)} calls, more than {self.config.max_calls}")
+            value = min(value, self.config.max_calls / len(calls))
+        rationale = "; ".join(problems[:4]) if problems else f"{valid} valid tool call(s)"
+        return Score(value, not problems, rationale,
+                     {"calls": len(calls), "invalid": len(calls) - valid})

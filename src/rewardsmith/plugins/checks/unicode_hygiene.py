@@ -1,0 +1,155 @@
+"""Unicode hygiene: characters a clean response has no business containing.
+
+Categories (all on by default):
+- ``control``: C0/C1 control characters except tab, newline and carriage return;
+- ``private_use``: private-use code points (render as tofu or vendor glyphs);
+- ``replacement``: U+FFFD, the trace of a decoding error;
+- ``unassigned``: unassigned code points and lone surrogates;
+- ``invisible``: zero-width and other format characters (ZWSP, word joiner, BOM, soft
+  hyphen, Hangul fillers, tag characters) — a zero-width joiner inside an emoji sequence
+  and tag characters of a flag emoji are allowed;
+- ``bidi``: bidirectional controls (embeddings, overrides, isolates, LRM/RLM/ALM), which
+  can make text display differently from what it says;
+- ``mixed_script``: words mixing letters of confusable scripts (Latin with a Cyrillic or
+  Greek homoglyph, full-width or mathematical letters). Python's ``unicodedata`` has no
+  script property, so a letter's script is the first word of its Unicode name; Han, kana
+  and Hangul never count as mixing. Words shorter than ``min_word_chars`` are skipped, so
+  unit symbols like "μm" pass.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+
+from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
+from rewardsmith.core.results import Score
+from rewardsmith.core.sample import Sample
+
+Category = Literal["control", "private_use", "replacement", "unassigned", "invisible", "bidi",
+                   "mixed_script"]
+ALL_CATEGORIES: tuple[Category, ...] = ("control", "private_use", "replacement", "unassigned",
+                                        "invisible", "bidi", "mixed_script")
+
+_ASCII_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+_WORD_RE = re.compile(r"[^\W\d_]+")
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Letters (category Lo) that render as blank space: favourite padding for invisible text.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+_ZWJ = "\u200d"
+_BLACK_FLAG = "\U0001f3f4"  # subdivision flags are U+1F3F4 followed by tag characters
+_CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE",
+                                 "COPTIC", "FULLWIDTH", "MATHEMATICAL"})
+
+
+@lru_cache(maxsize=8192)
+def _char_category(ch: str) -> str | None:
+    """The hygiene category of one non-ASCII character, or None if it is fine."""
+    if ch == "\ufffd":
+        return "replacement"
+    if ch in _BIDI:
+        return "bidi"
+    if ch in _BLANK_LETTERS:
+        return "invisible"
+    general = unicodedata.category(ch)
+    if general == "Cc":
+        return "control"
+    if general == "Co":
+        return "private_use"
+    if general in ("Cn", "Cs"):
+        return "unassigned"
+    if general == "Cf":
+        return "invisible"
+    return None
+
+
+@lru_cache(maxsize=8192)
+def _script(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return name.split(" ", 1)[0] if name else ""
+
+
+def _is_emoji_part(ch: str) -> bool:
+    return unicodedata.category(ch) in ("So", "Sk", "Mn", "Me") or "\U0001f3fb" <= ch <= \
+        "\U0001f3ff"
+
+
+def _allowed_format(text: str, i: int, ch: str) -> bool:
+    """ZWJ between emoji, and tag characters inside a subdivision-flag sequence."""
+    if ch == _ZWJ:
+        return 0 < i < len(text) - 1 and _is_emoji_part(text[i - 1]) and \
+            _is_emoji_part(text[i + 1])
+    if "\U000e0020" <= ch <= "\U000e007f":
+        j = i
+        while j > 0 and "\U000e0020" <= text[j - 1] <= "\U000e007f":
+            j -= 1
+        return j > 0 and text[j - 1] == _BLACK_FLAG
+    return False
+
+
+class UnicodeHygiene(Component["UnicodeHygiene.Config"]):
+    """Counts offending characters per category; value 1 / (1 + violations over budget)."""
+
+    summary = "Control, private-use, U+FFFD, zero-width/bidi and mixed-script characters."
+
+    class Config(ComponentConfig):
+        type: Literal["unicode-hygiene"] = "unicode-hygiene"
+        categories: list[Category] = Field(default_factory=lambda: list(ALL_CATEGORIES))
+        max_violations: int = Field(default=0, ge=0, description="Violations tolerated.")
+        allow_chars: str = Field(default="", description="Characters never flagged.")
+        min_word_chars: int = Field(
+            default=3, ge=2, description="mixed_script: shorter words are not checked."
+        )
+
+    def __init__(self, config: Config, context: ComponentContext) -> None:
+        super().__init__(config, context)
+        self._categories = frozenset(config.categories)
+        self._allowed = frozenset(config.allow_chars)
+
+    def _scan(self, text: str) -> tuple[dict[str, int], list[str]]:
+        counts = dict.fromkeys(self.config.categories, 0)
+        examples: list[str] = []
+        wanted = self._categories
+
+        def flag(category: str, where: int, ch: str) -> None:
+            counts[category] += 1
+            if len(examples) < 5:
+                examples.append(f"{category} U+{ord(ch):04X} at {where}")
+
+        if "control" in wanted:
+            for match in _ASCII_CONTROL_RE.finditer(text):
+                if match.group() not in self._allowed:
+                    flag("control", match.start(), match.group())
+        if not text.isascii():
+            for match in _NON_ASCII_RE.finditer(text):
+                ch = match.group()
+                category = _char_category(ch)
+                if category is None or category not in wanted or ch in self._allowed:
+                    continue
+                if category == "invisible" and _allowed_format(text, match.start(), ch):
+                    continue
+                flag(category, match.start(), ch)
+            if "mixed_script" in wanted:
+                for match in _WORD_RE.finditer(text):
+                    word = match.group()
+                    if word.isascii() or len(word) < self.config.min_word_chars:
+                        continue
+                    scripts = {s for s in map(_script, word) if s in _CONFUSABLE_SCRIPTS}
+                    if len(scripts) > 1:
+                        counts["mixed_script"] += 1
+                        if len(examples) < 5:
+                            examples.append(f"mixed_script {word!r} ({'+'.join(sorted(scripts))})")
+        return counts, examples
+
+    def score(self, sample: Sample) -> Score:
+        counts, examples = self._scan(sample.response)
+        total = sum(counts.values())
+        over = max(0, total - self.config.max_violations)
+        value = 1.0 / (1.0 + over)
+        rationale = "clean" if total == 0 else f"{total} violation(s): {'; '.join(examples)}"
+        return Score(value, over == 0, rationale, {**counts, "total": total})
