@@ -64,8 +64,8 @@ class Repetition(Component["Repetition.Config"]):
         type: Literal["repetition"] = "repetition"
         ngram: int = Field(default=3, ge=1, le=16)
         max_ngram_repeat: float | None = Field(
-            default=0.3, ge=0, lt=1,
-            description="Max share of repeated word n-grams; null disables the measure.",
+            default=None, ge=0, lt=1,
+            description="Max share of repeated word n-grams (e.g. 0.3); unset: not checked.",
         )
         ngram_source: Literal["text", "json_strings"] = Field(
             default="text",
