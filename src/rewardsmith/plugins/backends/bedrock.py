@@ -1,1 +1,487 @@
-"""Placeholder; filled in by the judges issue."""
+"""The ``bedrock`` judge backend: Amazon Bedrock Converse through boto3.
+
+Structured verdicts, by ``structured_output``:
+
+``output_config``
+    native structured output, ``outputConfig.textFormat`` with the schema as a JSON string
+    (needs botocore >= 1.42.42 and a model that supports it);
+``tool``
+    forced tool use (``toolChoice = {"tool": {"name": ...}}``), the verdict is the tool's input;
+``prompt``
+    the schema in the system prompt, the verdict extracted from the text (last JSON object,
+    reasoning and fences skipped);
+``auto`` (default)
+    start with the best mode for the model (tool use for gpt-oss, native otherwise) and
+    step down output_config → tool → prompt when the model rejects a mode with a
+    ValidationException about it; the working mode is remembered per model.
+
+boto3 is synchronous: calls run on a dedicated thread pool sized to ``max_concurrency``
+(the default executor is far too small for 100 concurrent judge calls). The client is
+made on first use, on a worker thread, from the standard AWS configuration chain
+(profiles, ``AWS_REGION``, ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` ...), overridden only by
+the ``region``/``profile``/``endpoint_url`` settings that are given. botocore retries
+throttling and 5xx itself (``retry_mode``, ``boto_max_attempts``); this backend adds
+retries with full-jitter backoff for what botocore does not retry (ModelTimeoutException,
+ModelErrorException) and for throttling that outlasted botocore's attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import orjson
+from pydantic import Field, model_validator
+
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.hookspecs import hookimpl
+from rewardsmith.core.judge import (
+    JUDGE_CONFIG,
+    JUDGE_PARSE,
+    JUDGE_REFUSED,
+    JUDGE_THROTTLED,
+    JUDGE_TIMEOUT,
+    JUDGE_UNAVAILABLE,
+    JudgeBackend,
+    JudgeReply,
+    JudgeRequest,
+    judge_error,
+)
+from rewardsmith.core.telemetry import current_telemetry
+from rewardsmith.plugins.backends._pricing import estimate_cost
+from rewardsmith.plugins.backends._resilience import (
+    CallFailed,
+    ConfigErrorReporter,
+    Resilience,
+    ResilientBackendConfig,
+)
+from rewardsmith.plugins.backends._verdict import (
+    check_schema,
+    json_instructions,
+    repair_message,
+    schema_text,
+    verdict_from_text,
+    verdict_from_value,
+)
+
+StructuredOutput = Literal["auto", "output_config", "tool", "prompt"]
+_FALLBACK_ORDER: tuple[str, ...] = ("output_config", "tool", "prompt")
+# Models for which forced tool use is known to work and native support is unconfirmed.
+_TOOL_FIRST = ("gpt-oss",)
+_REFUSAL_STOPS = frozenset({"content_filtered", "guardrail_intervened"})
+
+_THROTTLE_CODES = frozenset({"ThrottlingException", "ModelNotReadyException",
+                             "ServiceQuotaExceededException", "TooManyRequestsException"})
+_TIMEOUT_CODES = frozenset({"ModelTimeoutException", "RequestTimeout", "RequestTimeoutException"})
+_UNAVAILABLE_CODES = frozenset({"ServiceUnavailableException", "InternalServerException",
+                                "ModelErrorException", "InternalFailure", "ServiceUnavailable"})
+# Words in a ValidationException that say the *mode* was rejected, not the request.
+_MODE_WORDS = {
+    "output_config": ("outputconfig", "output_config", "textformat", "structured output",
+                      "json_schema", "output format", "response format"),
+    "tool": ("tool",),
+}
+
+
+class BedrockConfig(ResilientBackendConfig):
+    operational_fields: ClassVar[frozenset[str]] = ResilientBackendConfig.operational_fields | {
+        "region", "endpoint_url", "profile", "retry_mode", "boto_max_attempts",
+        "connect_timeout_s", "read_timeout_s",
+    }
+
+    backend: Literal["bedrock"] = "bedrock"
+    region: str | None = Field(default=None, description="AWS region (default: AWS config chain).")
+    endpoint_url: str | None = Field(
+        default=None,
+        description="Endpoint override (default: AWS_ENDPOINT_URL_BEDROCK_RUNTIME or AWS's).",
+    )
+    profile: str | None = Field(default=None, description="Named AWS profile.")
+    structured_output: StructuredOutput = "auto"
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    stop_sequences: tuple[str, ...] = ()
+    additional_model_request_fields: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Model-specific fields, e.g. {reasoning_effort = 'low'} for gpt-oss.",
+    )
+    retry_mode: Literal["standard", "adaptive"] = "standard"
+    boto_max_attempts: int = Field(default=3, ge=1, le=10,
+                                   description="botocore's own attempts per call.")
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    read_timeout_s: float | None = Field(
+        default=None, gt=0,
+        description="Socket read timeout; default timeout_s / boto_max_attempts so botocore's "
+        "retries of a read timeout fit in timeout_s.",
+    )
+
+    @model_validator(mode="after")
+    def _budget(self) -> BedrockConfig:
+        if self.read_timeout_s is not None and \
+                self.read_timeout_s * self.boto_max_attempts > self.timeout_s * 1.001:
+            raise ValueError(
+                f"read_timeout_s ({self.read_timeout_s}) x boto_max_attempts "
+                f"({self.boto_max_attempts}) exceeds timeout_s ({self.timeout_s}): botocore's "
+                "retries of a read timeout would outlive the call's time limit"
+            )
+        return self
+
+    @property
+    def effective_read_timeout_s(self) -> float:
+        if self.read_timeout_s is not None:
+            return self.read_timeout_s
+        return self.timeout_s / self.boto_max_attempts
+
+
+class _ModeRejected(Exception):
+    """The model refused a structured-output mode; ``auto`` tries the next one."""
+
+
+@dataclass
+class _Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    attempts: int = 0
+
+
+@dataclass
+class _Answer:
+    text: str  # what the model wrote, reasoning blocks excluded
+    tool_input: Any
+    stop_reason: str | None
+    service_latency_ms: float | None
+
+
+def _tool_name(schema_name: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", schema_name)[:64]
+    return name or "verdict"
+
+
+def _read_answer(response: dict[str, Any], tool_name: str) -> _Answer:
+    """Text and tool input from ``output.message.content``, skipping reasoning blocks."""
+    content = ((response.get("output") or {}).get("message") or {}).get("content") or []
+    texts: list[str] = []
+    tool_input: Any = None
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        if isinstance(block.get("text"), str):
+            texts.append(block["text"])
+        elif isinstance(block.get("toolUse"), dict):
+            use = block["toolUse"]
+            if tool_input is None or use.get("name") == tool_name:
+                tool_input = use.get("input")
+        # reasoningContent (and anything else) is not the answer
+    metrics = response.get("metrics") or {}
+    latency = metrics.get("latencyMs")
+    return _Answer("".join(texts), tool_input, response.get("stopReason"),
+                   float(latency) if isinstance(latency, int | float) else None)
+
+
+class BedrockBackend(JudgeBackend):
+    Config = BedrockConfig
+    summary = "Amazon Bedrock Converse via boto3 (native JSON schema, forced tool use, or prompt)"
+
+    def __init__(self, config: BedrockConfig) -> None:
+        super().__init__(config)
+        self.config: BedrockConfig = config
+        self._client: Any = None
+        self._client_lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+        self._output_config_supported = True
+        self._modes: dict[str, str] = {}  # model id -> structured-output mode that worked
+        self._reporter = ConfigErrorReporter("bedrock", config.model)
+        self.resilience = Resilience(config, on_config_error=self._reporter)
+
+    # -- clients ----------------------------------------------------------------------
+    def _get_client(self) -> Any:
+        with self._client_lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
+
+    def _make_client(self) -> Any:
+        import boto3
+        from botocore.config import Config as BotoConfig
+        from botocore.exceptions import BotoCoreError
+
+        cfg = self.config
+        boto_config = BotoConfig(
+            # total_max_attempts counts the first try; "max_attempts" would count retries.
+            retries={"mode": cfg.retry_mode, "total_max_attempts": cfg.boto_max_attempts},
+            max_pool_connections=cfg.max_concurrency,
+            connect_timeout=cfg.connect_timeout_s,
+            read_timeout=cfg.effective_read_timeout_s,
+        )
+        try:
+            session = boto3.session.Session(profile_name=cfg.profile, region_name=cfg.region)
+            client = session.client("bedrock-runtime", endpoint_url=cfg.endpoint_url,
+                                    config=boto_config)
+        except BotoCoreError as exc:
+            hint = ""
+            if type(exc).__name__ == "NoRegionError":
+                hint = " (set 'region' in the pack's [judge] table, or AWS_DEFAULT_REGION)"
+            raise CallFailed(JUDGE_CONFIG, f"cannot create the bedrock-runtime client: "
+                                           f"{exc}{hint}", code=type(exc).__name__) from None
+        members = client.meta.service_model.operation_model("Converse").input_shape.members
+        # outputConfig arrived in botocore 1.42.42; older installs degrade to tool use.
+        self._output_config_supported = "outputConfig" in members
+        return client
+
+    def _get_executor(self) -> ThreadPoolExecutor:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self.config.max_concurrency + 4,
+                    thread_name_prefix="rewardsmith-bedrock",
+                )
+            return self._executor
+
+    async def aclose(self) -> None:
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    # -- modes ------------------------------------------------------------------------
+    def structured_mode(self, model: str | None = None) -> str:
+        """The structured-output mode the next call will use for ``model``."""
+        model = model or self.config.model
+        if self.config.structured_output != "auto":
+            return self.config.structured_output
+        remembered = self._modes.get(model)
+        if remembered is not None:
+            return remembered
+        if any(marker in model for marker in _TOOL_FIRST) or not self._output_config_supported:
+            return "tool"
+        return "output_config"
+
+    def _body(self, request: JudgeRequest, messages: list[dict[str, Any]], mode: str,
+              tool_name: str) -> dict[str, Any]:
+        cfg = self.config
+        inference: dict[str, Any] = {"maxTokens": cfg.max_tokens}
+        if cfg.temperature is not None:
+            inference["temperature"] = cfg.temperature
+        if cfg.top_p is not None:
+            inference["topP"] = cfg.top_p
+        if cfg.stop_sequences:
+            inference["stopSequences"] = list(cfg.stop_sequences)
+        system = request.system
+        schema = request.json_schema
+        if schema is not None and mode == "prompt":
+            system += json_instructions(schema, request.schema_name)
+        body: dict[str, Any] = {"modelId": cfg.model, "messages": messages,
+                                "inferenceConfig": inference}
+        if system:
+            body["system"] = [{"text": system}]
+        if cfg.additional_model_request_fields:
+            body["additionalModelRequestFields"] = dict(cfg.additional_model_request_fields)
+        if schema is not None and mode == "output_config":
+            body["outputConfig"] = {"textFormat": {"type": "json_schema", "structure": {
+                "jsonSchema": {"schema": schema_text(schema), "name": tool_name}}}}
+        elif schema is not None and mode == "tool":
+            body["toolConfig"] = {
+                "tools": [{"toolSpec": {
+                    "name": tool_name,
+                    "description": "Record your verdict. Call this exactly once.",
+                    "inputSchema": {"json": schema},
+                }}],
+                "toolChoice": {"tool": {"name": tool_name}},
+            }
+        return body
+
+    # -- one HTTP exchange (on a worker thread) ----------------------------------------
+    def _converse_sync(self, body: dict[str, Any], mode: str) -> dict[str, Any]:
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectionClosedError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            NoCredentialsError,
+            ParamValidationError,
+            PartialCredentialsError,
+            ReadTimeoutError,
+        )
+
+        client = self._get_client()
+        if mode == "output_config" and not self._output_config_supported:
+            raise _ModeRejected("botocore is too old for outputConfig (needs >= 1.42.42)")
+        try:
+            response: dict[str, Any] = client.converse(**body)
+            return response
+        except ClientError as exc:
+            raise self._classify(exc, mode) from None
+        except (ReadTimeoutError, ConnectTimeoutError) as exc:
+            raise CallFailed(JUDGE_TIMEOUT, f"bedrock call timed out: {exc}",
+                             code=type(exc).__name__) from None
+        except (EndpointConnectionError, ConnectionClosedError) as exc:
+            raise CallFailed(JUDGE_UNAVAILABLE, f"bedrock endpoint unreachable: {exc}",
+                             code=type(exc).__name__) from None
+        except (NoCredentialsError, PartialCredentialsError, ParamValidationError) as exc:
+            raise CallFailed(JUDGE_CONFIG, f"{type(exc).__name__}: {exc}",
+                             code=type(exc).__name__) from None
+        except BotoCoreError as exc:
+            raise CallFailed(JUDGE_UNAVAILABLE, f"{type(exc).__name__}: {exc}",
+                             code=type(exc).__name__) from None
+
+    def _classify(self, exc: Any, mode: str) -> Exception:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        message = str(error.get("Message", exc))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        text = f"{code}: {message}"
+        if code in _THROTTLE_CODES or status == 429:
+            return CallFailed(JUDGE_THROTTLED, text, code=code)
+        if code in _TIMEOUT_CODES or status == 408:
+            return CallFailed(JUDGE_TIMEOUT, text, code=code)
+        if code in _UNAVAILABLE_CODES or status >= 500 or status == 424:
+            return CallFailed(JUDGE_UNAVAILABLE, text, code=code)
+        if code == "ValidationException" and self.config.structured_output == "auto":
+            lowered = message.lower()
+            if any(word in lowered for word in _MODE_WORDS.get(mode, ())):
+                return _ModeRejected(text)
+        hint = ""
+        if code == "ValidationException" and mode in _MODE_WORDS:
+            hint = f" (structured_output={mode!r}; try 'auto' or 'prompt')"
+        return CallFailed(JUDGE_CONFIG, f"{text}{hint} [model {self.config.model}]", code=code)
+
+    async def _converse(self, body: dict[str, Any], mode: str, usage: _Usage) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+
+        async def attempt() -> dict[str, Any]:
+            call = functools.partial(self._converse_sync, body, mode)
+            return await loop.run_in_executor(self._get_executor(), call)
+
+        def count() -> None:
+            usage.attempts += 1
+
+        response = await self.resilience.run(attempt, on_attempt=count)
+        tokens = response.get("usage") or {}
+        usage.input_tokens += int(tokens.get("inputTokens") or 0)
+        usage.output_tokens += int(tokens.get("outputTokens") or 0)
+        return response
+
+    # -- the contract -----------------------------------------------------------------
+    async def complete(self, request: JudgeRequest) -> JudgeReply:
+        started = time.perf_counter()
+        usage = _Usage()
+        error_kind: str | None = None
+        try:
+            return await self._complete(request, usage, started)
+        except ComponentError as exc:
+            error_kind = exc.kind
+            raise
+        finally:
+            cost = self._cost(usage)
+            current_telemetry().record_judge_call(
+                latency_ms=(time.perf_counter() - started) * 1000,
+                input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+                cost_usd=cost,
+                error_kind=None if error_kind is None else error_kind.removeprefix("judge_"),
+            )
+
+    def _cost(self, usage: _Usage) -> float:
+        cfg = self.config
+        return estimate_cost(cfg.model, usage.input_tokens, usage.output_tokens,
+                             cfg.price_per_1k_input, cfg.price_per_1k_output)
+
+    async def _complete(self, request: JudgeRequest, usage: _Usage, started: float) -> JudgeReply:
+        schema = request.json_schema
+        if schema is not None:
+            check_schema(schema)
+        tool_name = _tool_name(request.schema_name)
+        messages: list[dict[str, Any]] = [{"role": "user", "content": [{"text": request.user}]}]
+        mode = self.structured_mode() if schema is not None else "none"
+        mode, response = await self._converse_with_fallback(request, messages, mode, tool_name,
+                                                            usage)
+        answer = _read_answer(response, tool_name)
+        self._check_refusal(answer)
+        if schema is None:
+            return self._reply(answer.text, None, answer, usage, started, mode, repaired=False)
+
+        verdict, problem = self._verdict(answer, schema)
+        repaired = False
+        if verdict is None:
+            bad_output = answer.text or (orjson.dumps(answer.tool_input).decode()
+                                         if answer.tool_input is not None else "")
+            messages = [
+                *messages,
+                {"role": "assistant", "content": [{"text": bad_output or "(empty reply)"}]},
+                {"role": "user", "content": [{"text": repair_message(problem, schema)}]},
+            ]
+            response = await self._converse(self._body(request, messages, mode, tool_name),
+                                             mode, usage)
+            answer = _read_answer(response, tool_name)
+            self._check_refusal(answer)
+            verdict, problem = self._verdict(answer, schema)
+            repaired = True
+            if verdict is None:
+                raise judge_error(JUDGE_PARSE, f"malformed verdict after one repair request "
+                                               f"(mode {mode}): {problem}")
+        text = answer.text if answer.tool_input is None else orjson.dumps(verdict).decode()
+        return self._reply(text, verdict, answer, usage, started, mode, repaired=repaired)
+
+    async def _converse_with_fallback(
+        self, request: JudgeRequest, messages: list[dict[str, Any]], mode: str,
+        tool_name: str, usage: _Usage,
+    ) -> tuple[str, dict[str, Any]]:
+        while True:
+            try:
+                response = await self._converse(self._body(request, messages, mode, tool_name),
+                                                mode, usage)
+            except _ModeRejected as exc:
+                position = _FALLBACK_ORDER.index(mode)
+                following = _FALLBACK_ORDER[position + 1]  # 'prompt' is never rejected
+                self._modes[self.config.model] = following
+                self._reporter.log_mode_change(mode, following, str(exc))
+                mode = following
+                continue
+            if mode != "none":
+                self._modes.setdefault(self.config.model, mode)
+            return mode, response
+
+    @staticmethod
+    def _check_refusal(answer: _Answer) -> None:
+        if answer.stop_reason in _REFUSAL_STOPS:
+            raise judge_error(JUDGE_REFUSED, f"the judge model stopped with "
+                                             f"{answer.stop_reason!r}")
+
+    @staticmethod
+    def _verdict(answer: _Answer, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+        if answer.tool_input is not None:
+            return verdict_from_value(answer.tool_input, schema)
+        verdict, problem = verdict_from_text(answer.text, schema)
+        if verdict is None and answer.stop_reason == "max_tokens":
+            problem += " (the reply hit max_tokens; consider raising max_tokens)"
+        return verdict, problem
+
+    def _reply(self, text: str, verdict: Any, answer: _Answer, usage: _Usage, started: float,
+               mode: str, *, repaired: bool) -> JudgeReply:
+        extra: dict[str, Any] = {"mode": mode, "attempts": usage.attempts, "repaired": repaired}
+        if answer.service_latency_ms is not None:
+            extra["service_latency_ms"] = answer.service_latency_ms
+        return JudgeReply(
+            text=text,
+            parsed=verdict,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            cost_usd=self._cost(usage),
+            stop_reason=answer.stop_reason,
+            extra=extra,
+        )
+
+
+@hookimpl
+def register_judge_backends(register: Any) -> None:
+    register(BedrockBackend)

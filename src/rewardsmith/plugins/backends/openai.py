@@ -1,1 +1,320 @@
-"""Placeholder; filled in by the judges issue."""
+"""The ``openai`` judge backend: any OpenAI-compatible ``/v1/chat/completions`` server
+(OpenAI, vLLM, SGLang, Ollama, LiteLLM ...).
+
+Needs the ``openai`` extra (``pip install 'rewardsmith[openai]'``), which brings httpx;
+it is imported on first use only, so the core install and a Lambda bundle stay small.
+
+Structured verdicts: ``response_format = "json_schema"`` (default) sends
+``{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}``; ``"json_object"``
+asks for any JSON object; ``"prompt"`` puts the schema in the system prompt. Either way
+the verdict is extracted from the text (reasoning and fences skipped) and validated.
+Throttling (429), timeouts and 5xx are retried with full-jitter backoff, honouring
+``Retry-After``/``retry-after-ms``. The API key is read from the environment variable
+named by ``api_key_env`` at call time and never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.hookspecs import hookimpl
+from rewardsmith.core.judge import (
+    JUDGE_CONFIG,
+    JUDGE_PARSE,
+    JUDGE_REFUSED,
+    JUDGE_THROTTLED,
+    JUDGE_TIMEOUT,
+    JUDGE_UNAVAILABLE,
+    JudgeBackend,
+    JudgeReply,
+    JudgeRequest,
+    judge_error,
+)
+from rewardsmith.core.telemetry import current_telemetry
+from rewardsmith.plugins.backends._pricing import estimate_cost
+from rewardsmith.plugins.backends._resilience import (
+    CallFailed,
+    ConfigErrorReporter,
+    Resilience,
+    ResilientBackendConfig,
+)
+from rewardsmith.plugins.backends._verdict import (
+    check_schema,
+    json_instructions,
+    repair_message,
+    verdict_from_text,
+)
+
+INSTALL_HINT = "pip install 'rewardsmith[openai]'"
+_REFUSAL_FINISH = frozenset({"content_filter"})
+
+
+class OpenAIConfig(ResilientBackendConfig):
+    operational_fields: ClassVar[frozenset[str]] = ResilientBackendConfig.operational_fields | {
+        "api_key_env", "connect_timeout_s",
+    }
+
+    backend: Literal["openai"] = "openai"
+    base_url: str = Field(default="https://api.openai.com/v1",
+                          description="Server root including /v1 (vLLM: http://host:8000/v1).")
+    api_key_env: str = Field(default="OPENAI_API_KEY",
+                             description="Environment variable holding the API key.")
+    response_format: Literal["json_schema", "json_object", "prompt"] = "json_schema"
+    strict_schema: bool = Field(default=True, description="json_schema 'strict' flag.")
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    stop: tuple[str, ...] = ()
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra request fields, e.g. {reasoning_effort = 'low'} or vLLM options.",
+    )
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+
+
+@dataclass
+class _Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    attempts: int = 0
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _error_message(response: Any) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:300]
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("message") or error)
+    return str(data)[:300]
+
+
+class OpenAIBackend(JudgeBackend):
+    Config = OpenAIConfig
+    summary = "OpenAI-compatible chat completions via httpx (OpenAI, vLLM, SGLang, Ollama)"
+
+    def __init__(self, config: OpenAIConfig) -> None:
+        super().__init__(config)
+        self.config: OpenAIConfig = config
+        self._clients: dict[int, tuple[asyncio.AbstractEventLoop, Any]] = {}
+        self._lock = threading.Lock()
+        self._reporter = ConfigErrorReporter("openai", config.model)
+        self.resilience = Resilience(config, on_config_error=self._reporter)
+
+    # -- client -----------------------------------------------------------------------
+    def _client(self) -> Any:
+        """One httpx.AsyncClient per event loop (a client is bound to the loop it ran on)."""
+        try:
+            import httpx
+        except ImportError:
+            raise CallFailed(JUDGE_CONFIG, f"the openai judge backend needs httpx: "
+                                           f"{INSTALL_HINT}", code="missing_httpx") from None
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            entry = self._clients.get(id(loop))
+            if entry is None or entry[0] is not loop:
+                cfg = self.config
+                client = httpx.AsyncClient(
+                    base_url=cfg.base_url.rstrip("/"),
+                    timeout=httpx.Timeout(cfg.timeout_s, connect=cfg.connect_timeout_s),
+                    limits=httpx.Limits(max_connections=cfg.max_concurrency,
+                                        max_keepalive_connections=cfg.max_concurrency),
+                )
+                entry = (loop, client)
+                self._clients[id(loop)] = entry
+            return entry[1]
+
+    async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            clients, self._clients = self._clients, {}
+        for owner, client in clients.values():
+            if owner is loop:
+                await client.aclose()
+            # clients of other (finished) loops hold no live connections worth closing
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        key = os.environ.get(self.config.api_key_env)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+    # -- one exchange -----------------------------------------------------------------
+    async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        client = self._client()  # first: names the extra to install when httpx is missing
+        import httpx
+
+        try:
+            response = await client.post("/chat/completions", json=body,
+                                                  headers=self._headers())
+        except httpx.TimeoutException as exc:
+            raise CallFailed(JUDGE_TIMEOUT, f"openai call timed out: {type(exc).__name__}",
+                             code=type(exc).__name__) from None
+        except httpx.TransportError as exc:
+            raise CallFailed(JUDGE_UNAVAILABLE, f"openai endpoint unreachable: "
+                                                f"{type(exc).__name__}: {exc}",
+                             code=type(exc).__name__) from None
+        status = response.status_code
+        if status == 200:
+            try:
+                data: dict[str, Any] = response.json()
+            except ValueError:
+                raise CallFailed(JUDGE_UNAVAILABLE, "the server answered 200 with a non-JSON "
+                                                    "body", code="bad_body") from None
+            return data
+        message = f"HTTP {status}: {_error_message(response)}"
+        if status == 429:
+            raise CallFailed(JUDGE_THROTTLED, message, code="429",
+                             retry_after_s=_retry_after(response.headers))
+        if status in (408, 504):
+            raise CallFailed(JUDGE_TIMEOUT, message, code=str(status))
+        if status >= 500:
+            raise CallFailed(JUDGE_UNAVAILABLE, message, code=str(status),
+                             retry_after_s=_retry_after(response.headers))
+        raise CallFailed(JUDGE_CONFIG, f"{message} [model {self.config.model}, "
+                                       f"{self.config.base_url}]", code=str(status))
+
+    async def _chat(self, body: dict[str, Any], usage: _Usage) -> dict[str, Any]:
+        def count() -> None:
+            usage.attempts += 1
+
+        data = await self.resilience.run(lambda: self._post(body), on_attempt=count)
+        tokens = data.get("usage") or {}
+        usage.input_tokens += int(tokens.get("prompt_tokens") or 0)
+        usage.output_tokens += int(tokens.get("completion_tokens") or 0)
+        return data
+
+    def _body(self, request: JudgeRequest, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        cfg = self.config
+        schema = request.json_schema
+        system = request.system
+        if schema is not None and cfg.response_format == "prompt":
+            system += json_instructions(schema, request.schema_name)
+        body: dict[str, Any] = {
+            "model": cfg.model,
+            "messages": ([{"role": "system", "content": system}] if system else []) + messages,
+            "max_tokens": cfg.max_tokens,
+        }
+        if cfg.temperature is not None:
+            body["temperature"] = cfg.temperature
+        if cfg.top_p is not None:
+            body["top_p"] = cfg.top_p
+        if cfg.stop:
+            body["stop"] = list(cfg.stop)
+        if schema is not None and cfg.response_format == "json_schema":
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": request.schema_name, "schema": schema, "strict": cfg.strict_schema}}
+        elif schema is not None and cfg.response_format == "json_object":
+            body["response_format"] = {"type": "json_object"}
+        body.update(cfg.extra_body)
+        return body
+
+    # -- the contract -----------------------------------------------------------------
+    async def complete(self, request: JudgeRequest) -> JudgeReply:
+        started = time.perf_counter()
+        usage = _Usage()
+        error_kind: str | None = None
+        try:
+            return await self._complete(request, usage, started)
+        except ComponentError as exc:
+            error_kind = exc.kind
+            raise
+        finally:
+            current_telemetry().record_judge_call(
+                latency_ms=(time.perf_counter() - started) * 1000,
+                input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+                cost_usd=self._cost(usage),
+                error_kind=None if error_kind is None else error_kind.removeprefix("judge_"),
+            )
+
+    def _cost(self, usage: _Usage) -> float:
+        cfg = self.config
+        return estimate_cost(cfg.model, usage.input_tokens, usage.output_tokens,
+                             cfg.price_per_1k_input, cfg.price_per_1k_output)
+
+    @staticmethod
+    def _message(data: dict[str, Any]) -> tuple[str, str | None]:
+        choices = data.get("choices") or []
+        if not choices or not isinstance(choices[0], dict):
+            raise judge_error(JUDGE_PARSE, "the server's reply has no choices")
+        choice = choices[0]
+        message = choice.get("message") or {}
+        finish = choice.get("finish_reason")
+        if message.get("refusal") or finish in _REFUSAL_FINISH:
+            raise judge_error(JUDGE_REFUSED, f"the judge model refused (finish_reason="
+                                             f"{finish!r})")
+        content = message.get("content")
+        if isinstance(content, list):  # some servers return content parts
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return (content if isinstance(content, str) else ""), finish
+
+    async def _complete(self, request: JudgeRequest, usage: _Usage, started: float) -> JudgeReply:
+        schema = request.json_schema
+        if schema is not None:
+            check_schema(schema)
+        messages: list[dict[str, Any]] = [{"role": "user", "content": request.user}]
+        text, finish = self._message(await self._chat(self._body(request, messages), usage))
+        verdict: dict[str, Any] | None = None
+        repaired = False
+        if schema is not None:
+            verdict, problem = verdict_from_text(text, schema)
+            if verdict is None:
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": text or "(empty reply)"},
+                    {"role": "user", "content": repair_message(problem, schema)},
+                ]
+                text, finish = self._message(await self._chat(self._body(request, messages),
+                                                              usage))
+                verdict, problem = verdict_from_text(text, schema)
+                repaired = True
+                if verdict is None:
+                    raise judge_error(JUDGE_PARSE, f"malformed verdict after one repair "
+                                                   f"request: {problem}")
+        return JudgeReply(
+            text=text,
+            parsed=verdict,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            cost_usd=self._cost(usage),
+            stop_reason=finish,
+            extra={"mode": self.config.response_format if schema is not None else "none",
+                   "attempts": usage.attempts, "repaired": repaired},
+        )
+
+
+@hookimpl
+def register_judge_backends(register: Any) -> None:
+    register(OpenAIBackend)
