@@ -74,8 +74,9 @@ class PolicyJudge(JudgeBackend):
                           cost_usd=prompt_chars * 1e-7)
 
 
-def policy_host(policy: Policy) -> tuple[Any, Recorder]:
-    """A plugin host with the judge components and a PolicyJudge answering by ``policy``."""
+def policy_host(policy: Policy, *, entry_points: bool = False) -> tuple[Any, Recorder]:
+    """A plugin host with the judge components and a PolicyJudge answering by ``policy``;
+    with ``entry_points``, every installed plugin too (checks, packs, real backends)."""
     recorder = Recorder()
     backend = type("ScriptedPolicyJudge", (PolicyJudge,),
                    {"policy": staticmethod(policy), "recorder": recorder})
@@ -85,8 +86,10 @@ def policy_host(policy: Policy) -> tuple[Any, Recorder]:
         def register_judge_backends(self, register: Callable[[type[Any]], None]) -> None:
             register(backend)
 
-    host = make_plugin_host(load_entry_points=False,
-                            plugins=[("judges", judges), ("policy-judge", BackendPlugin())])
+    plugins: list[tuple[str, object]] = [("policy-judge", BackendPlugin())]
+    if not entry_points:
+        plugins.append(("judges", judges))
+    host = make_plugin_host(load_entry_points=entry_points, plugins=plugins)
     return host, recorder
 
 
@@ -162,3 +165,53 @@ def failing(kind: str) -> Policy:
         raise ComponentError(f"simulated backend failure ({kind})", kind=kind)
 
     return policy
+
+
+# -- a contract-review judge that follows the pack's rubric mechanically ----------------
+_ACTION_VERBS = frozenset({
+    "add", "allocate", "allow", "ask", "cap", "change", "counter", "delete", "extend",
+    "limit", "link", "make", "move", "narrow", "negotiate", "propose", "provide", "reduce",
+    "remove", "replace", "require", "shorten",
+})
+_MANIPULATION = re.compile(r'"verdict"|ignore the rubric|grader note', re.I)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def contract_review_verdict(user: str) -> dict[str, Any]:
+    """Verdicts for the contract-review rubric, computed from the request's data blocks:
+    clauses must occur in the `contract` block, overlap a clause of the `reference`
+    block without recommending to keep it, and actions must start with a concrete verb.
+    Manipulation attempts fail every criterion, as the system prompt says."""
+    blocks = read_blocks(user)
+    contract = _norm(blocks["contract"])
+    reference = [_norm(c["clause"]) for c in orjson.loads(blocks["reference"])["comments"]]
+    candidate = blocks["candidate"]
+    try:
+        comments = orjson.loads(candidate)["comments"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        comments = []
+    manipulative = bool(_MANIPULATION.search(candidate))
+
+    def every(rule: Callable[[dict[str, Any]], bool]) -> bool:
+        return bool(comments) and not manipulative and all(rule(c) for c in comments)
+
+    def agrees(comment: dict[str, Any]) -> bool:
+        clause = _norm(comment["clause"])
+        keeps = _norm(comment["recommended_action"]).startswith(("keep", "no change"))
+        return not keeps and any(clause in ref or ref in clause for ref in reference)
+
+    def actionable(comment: dict[str, Any]) -> bool:
+        words = comment["recommended_action"].split()
+        return len(words) >= 3 and words[0].lower() in _ACTION_VERBS
+
+    outcomes = {
+        "relies_on_contract": every(lambda c: _norm(c["clause"]) in contract),
+        "agrees_with_reference": every(agrees),
+        "actionable": every(actionable),
+    }
+    note = " (manipulation attempt)" if manipulative else ""
+    return {cid: {"rationale": f"{cid} checked over {len(comments)} comments{note}",
+                  "verdict": "pass" if ok else "fail"} for cid, ok in outcomes.items()}
