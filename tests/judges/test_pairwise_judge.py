@@ -221,3 +221,42 @@ def test_bradley_terry_recovers_a_known_order_and_stays_finite() -> None:
     rates = expected_win_rates(strength, [0, 1, 2, 3])
     assert rates[0] > rates[1] > rates[2]
     assert expected_win_rates([1.0, 1.0, 1.0], [0, 1, 2]) == {0: 0.5, 1: 0.5, 2: 0.5}
+
+
+def test_pairwise_judge_can_share_the_rubric_judges_criteria(tmp_path, pack_factory) -> None:
+    (tmp_path / "criteria.toml").write_text(
+        '[[criteria]]\nid = "grounded"\npass_if = "Quotes clauses from the contract."\n'
+        '[[criteria]]\nid = "actionable"\npass_if = "Says what to change."\n',
+        encoding="utf-8")
+    components = """
+    [[components]]
+    id = "review"
+    type = "rubric-judge"
+    criteria_file = "criteria.toml"
+
+    [[components]]
+    id = "pairwise"
+    type = "pairwise-judge"
+    mode = "reference"
+    criteria_file = "criteria.toml"
+    question = "Which review would a senior lawyer rather receive?"
+    allow_tie = false
+    """
+
+    def policy(request: JudgeRequest) -> dict[str, Any]:
+        if request.schema_name == "pairwise_verdict":
+            return prefer(len)(request)
+        return {cid: {"rationale": "r", "verdict": "pass"}
+                for cid in (request.json_schema or {})["required"]}
+
+    pack, recorder = pack_factory(policy, components)
+    batch = Scorer(pack).score([sample("a long candidate review", reference_answer="short")])
+    assert batch.results[0].components["pairwise"].value == 1.0
+    pairwise = [r for r in recorder.requests if r.schema_name == "pairwise_verdict"]
+    assert len(pairwise) == 2
+    system = pairwise[0].system
+    assert system.startswith("[template pairwise-judge/1]")
+    assert "Which review would a senior lawyer rather receive?" in system
+    assert "`grounded`: Quotes clauses from the contract." in system
+    assert pairwise[0].json_schema is not None
+    assert pairwise[0].json_schema["properties"]["winner"]["enum"] == ["A", "B"]
