@@ -36,6 +36,7 @@ class ExampleEnv:
     root: Path
     python: Path
     install_seconds: float
+    examples: Path = EXAMPLES
 
     def env(self, **overrides: str) -> dict[str, str]:
         # Isolate from whatever the developer's shell restricts or allows.

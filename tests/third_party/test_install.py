@@ -140,6 +140,18 @@ def test_python_api_scores_with_the_installed_pack(example_env):
     assert first["pack"]["name"] == "support-steps-lite"
 
 
+@pytest.mark.parametrize("package", ["rewardsmith-example-check", "rewardsmith-example-pack"])
+def test_example_packages_own_tests_pass_with_the_author_fixtures(example_env, package):
+    """Each example's tests use rewardsmith's pytest plugin (``rewardsmith_*`` fixtures),
+    which a third-party test run gets from the installed rewardsmith, with no conftest.
+    """
+    project = example_env.examples / package
+    result = example_env.run("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project,
+                             env=example_env.env(PYTHONDONTWRITEBYTECODE="1"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout and "failed" not in result.stdout
+
+
 def test_plugin_allowlist_excludes_the_example_check(example_env):
     listed = json.loads(example_env.cli("plugins", "--json").stdout)
     allow = ",".join(p["name"] for p in listed if p["name"] != "example_check")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rewardsmith.core.hookspecs import hookimpl
+
 from rewardsmith_example_check.bullets import BulletCount
 
 __all__ = ["BulletCount"]

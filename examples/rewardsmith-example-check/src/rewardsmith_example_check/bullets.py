@@ -12,7 +12,6 @@ import re
 from typing import Literal
 
 from pydantic import Field, model_validator
-
 from rewardsmith import Component, ComponentConfig, Sample, Score
 
 _NUMBERED = re.compile(r"^\d{1,3}[.)]\s+\S")
