@@ -146,3 +146,15 @@ def test_broken_entry_point_names_its_distribution(pack_from, install_metric_ent
         pack_from(component("ctr"))
     assert "from distribution 'broken-metrics' failed to load" in str(info.value)
     assert "ModuleNotFoundError" in str(info.value)
+
+
+def test_same_metric_name_from_two_distributions_is_refused(
+    pack_from, metric_module, install_metric_entry_points
+):
+    install_metric_entry_points("acme-metrics", {"ctr": f"{metric_module.name}:reply_length"})
+    install_metric_entry_points("other-metrics", {"ctr": f"{metric_module.name}:accepted"})
+    with pytest.raises(PackError) as info:
+        pack_from(component("ctr"))
+    text = str(info.value)
+    assert "'ctr' is registered twice" in text
+    assert "'acme-metrics'" in text and "'other-metrics'" in text
