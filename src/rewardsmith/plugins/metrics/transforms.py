@@ -23,7 +23,7 @@ class _Transform(BaseModel):
         raise NotImplementedError
 
 
-class Threshold(_Transform):
+class ThresholdTransform(_Transform):
     """1 when the metric reaches the threshold, else 0."""
 
     kind: Literal["threshold"] = "threshold"
@@ -38,7 +38,7 @@ class Threshold(_Transform):
         return (1.0 if ok else 0.0), ok
 
 
-class Linear(_Transform):
+class LinearTransform(_Transform):
     """``lo`` maps to 0 and ``hi`` to 1, linearly, clipped outside the band.
 
     Give ``lo > hi`` when lower is better (latency: ``lo = 2000, hi = 200``).
@@ -49,7 +49,7 @@ class Linear(_Transform):
     hi: float = Field(allow_inf_nan=False, description="The raw value that maps to 1.")
 
     @model_validator(mode="after")
-    def _distinct(self) -> Linear:
+    def _distinct(self) -> LinearTransform:
         if self.lo == self.hi:
             raise ValueError(f"linear transform needs lo != hi, got both {self.lo}")
         return self
@@ -59,7 +59,7 @@ class Linear(_Transform):
         return min(max(position, 0.0), 1.0), None
 
 
-class Target(_Transform):
+class TargetTransform(_Transform):
     """1 at ``target``, falling linearly to ``edge_value`` at ``target ± tolerance``.
 
     Beyond the tolerance the value is ``outside_value`` (default: ``edge_value``, so the
@@ -81,7 +81,7 @@ class Target(_Transform):
         return outside, False
 
 
-class Identity(_Transform):
+class IdentityTransform(_Transform):
     """The metric already is a reward in [0, 1]. Anything outside is an error, never
     silently clipped: it usually means the producer changed its scale.
     """
@@ -98,4 +98,7 @@ class Identity(_Transform):
         return raw, None
 
 
-TransformConfig = Annotated[Threshold | Linear | Target | Identity, Field(discriminator="kind")]
+TransformConfig = Annotated[
+    ThresholdTransform | LinearTransform | TargetTransform | IdentityTransform,
+    Field(discriminator="kind"),
+]
