@@ -52,6 +52,12 @@ class PackMeta(BaseModel):
     max_concurrency: int = Field(default=256, ge=1, description="Samples in flight at once.")
     remove_components: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    calibration: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Evidence for a calibrated pack version, written by `rewardsmith "
+        "calibrate`: method, sample count, correlations, fitted vs previous weights, date "
+        "and the sha256 of the source files. Informational; scoring never reads it.",
+    )
 
     @model_validator(mode="after")
     def _check_range(self) -> PackMeta:
