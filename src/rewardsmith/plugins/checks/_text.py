@@ -13,6 +13,7 @@ _PUNCT_RE = re.compile(r"[^\w\s]")
 # Unicode tag characters (U+E0020-U+E007E) mirror ASCII and render invisibly; they are
 # used to smuggle instructions past human reviewers ("ASCII smuggling").
 _TAG_TO_ASCII = {cp: cp - 0xE0000 for cp in range(0xE0020, 0xE007F)}
+_TAG_RUN_RE = re.compile("[\U000e0020-\U000e007e]+")
 
 
 @lru_cache(maxsize=4096)
@@ -31,7 +32,8 @@ def reveal_tags(text: str) -> str:
     """Turn invisible Unicode tag characters back into the ASCII they mirror."""
     if text.isascii():
         return text
-    return text.translate(_TAG_TO_ASCII)
+    # Spaces around a revealed run: hidden text glued to visible words is still its own words.
+    return _TAG_RUN_RE.sub(lambda m: " " + m.group().translate(_TAG_TO_ASCII) + " ", text)
 
 
 def fold(text: str) -> str:

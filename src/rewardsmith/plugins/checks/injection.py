@@ -46,8 +46,8 @@ _GRADER_ADDRESS = [
     r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:the\s+|your\s+|this\s+|any\s+)?"
     r"(?:rubric|grading criteria|scoring criteria|scoring guide(?:lines)?|evaluation criteria|"
     r"grading instructions)",
-    r"\b(?:score|rate|grade|mark|evaluate)\s+(?:this|me|it|my answer|the (?:response|answer|"
-    r"output|submission))\s+(?:as\s+|with\s+)?(?:an?\s+)?" + _MAX + r"\b",
+    r"\b(?:score|rate|grade|mark|evaluate)\s+(?:this|me|it|my answer|(?:the|this|my) "
+    r"(?:response|answer|output|submission))\s+(?:as\s+|with\s+)?(?:an?\s+)?" + _MAX + r"\b",
     r"\b(?:give|award|assign|grant)\s+(?:this|me|it|the (?:response|answer|submission))?\s*"
     r"(?:an?\s+)?" + _MAX + r"\s+(?:marks?|scores?|points|ratings?|credit|rewards?)\b",
     r"\bas (?:the|an?|your) (?:grader|evaluator|assessor|scorer|reward model|(?:ai|llm) judge|"

@@ -64,6 +64,13 @@ def _digits(text: str) -> str:
 
 def find_pii(text: str, kinds: frozenset[str]) -> Iterator[tuple[str, str, str]]:
     """Yield ``(kind, matched_text, normalised_value)`` for each finding."""
+    # Digit groups inside an IBAN-shaped string are not phone or card numbers.
+    iban_spans = [m.span() for m in _IBAN_RE.finditer(text)] if any(
+        c.isupper() for c in text) else []
+
+    def inside_iban(span: tuple[int, int]) -> bool:
+        return any(start <= span[0] and span[1] <= end for start, end in iban_spans)
+
     if "email" in kinds and "@" in text:
         for m in _EMAIL_RE.finditer(text):
             yield "email", m.group(), m.group().lower()
@@ -71,6 +78,8 @@ def find_pii(text: str, kinds: frozenset[str]) -> Iterator[tuple[str, str, str]]
     if "credit_card" in kinds:
         for m in _CARD_RE.finditer(text):
             digits = _digits(m.group())
+            if inside_iban(m.span()):
+                continue
             if 13 <= len(digits) <= 19 and _CARD_PREFIX_RE.match(digits) and luhn_valid(digits):
                 cards.add(digits)
                 yield "credit_card", m.group(), digits
@@ -82,7 +91,8 @@ def find_pii(text: str, kinds: frozenset[str]) -> Iterator[tuple[str, str, str]]
         for m in _PHONE_RE.finditer(text):
             raw = m.group()
             digits = _digits(raw)
-            if not 8 <= len(digits) <= 15 or digits in cards or _DATE_RE.match(raw):
+            if not 8 <= len(digits) <= 15 or digits in cards or _DATE_RE.match(raw) or \
+                    inside_iban(m.span()):
                 continue
             yield "phone", raw, digits
 

@@ -116,7 +116,10 @@ class Keywords(Component["Keywords.Config"]):
         self._forbidden = [(k, self._pattern(k)) for k in config.forbidden]
 
     def _pattern(self, keyword: str) -> re.Pattern[str]:
-        body = re.escape(keyword if self.config.case_sensitive else fold(keyword))
+        keyword = keyword if self.config.case_sensitive else fold(keyword)
+        # Any run of whitespace between the words of a phrase matches, so a line break or
+        # doubled space does not hide a forbidden phrase.
+        body = r"\s+".join(re.escape(word) for word in keyword.split())
         if self.config.whole_word:
             body = rf"(?<!\w){body}(?!\w)"
         return re.compile(body)

@@ -149,11 +149,11 @@ class ToolCallValid(Component["ToolCallValid.Config"]):
         valid = 0
         for i, call in enumerate(calls):
             label = f"call {i} ({call.name or '?'})"
-            if call.name not in tools:
+            if call.arguments_error is not None:
+                problems.append(f"{label}: {call.arguments_error}")
+            elif call.name not in tools:
                 known = ", ".join(sorted(tools)) or "none declared"
                 problems.append(f"{label}: unknown tool (tools: {known})")
-            elif call.arguments_error is not None:
-                problems.append(f"{label}: {call.arguments_error}")
             else:
                 error = next(iter(tools[call.name].iter_errors(call.arguments)), None)
                 if error is None:

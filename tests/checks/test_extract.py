@@ -1,0 +1,127 @@
+"""The shared JSON extraction and field paths: strict unless a pack opts in."""
+
+from __future__ import annotations
+
+import pytest
+
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.plugins.checks._extract import extract_json, require_json
+from rewardsmith.plugins.checks._paths import MISSING, is_empty, leaves, lookup, parse_path
+
+OBJ = '{"a": 1, "b": [1, 2]}'
+
+
+def test_plain_json_parses_with_surrounding_whitespace():
+    got = extract_json(f"\n  {OBJ}  \n")
+    assert got.ok and got.value == {"a": 1, "b": [1, 2]} and got.source == "raw"
+
+
+@pytest.mark.parametrize("text", [
+    f"```json\n{OBJ}\n```",
+    f"<think>hmm</think>{OBJ}",
+    f"Here you go: {OBJ}",
+])
+def test_wrapped_json_is_rejected_by_default(text):
+    got = extract_json(text)
+    assert not got.ok and got.error
+
+
+def test_fences_only_when_configured():
+    text = f"Sure.\n```json\n{OBJ}\n```\nDone."
+    assert not extract_json(text, ["think"]).ok
+    got = extract_json(text, ["fences"])
+    assert got.ok and got.source == "fence" and got.value["a"] == 1
+
+
+def test_fences_skip_a_non_json_fence_and_take_the_next():
+    text = f"```python\nprint(1)\n```\n```\n{OBJ}\n```"
+    got = extract_json(text, ["fences"])
+    assert got.ok and got.value["b"] == [1, 2]
+
+
+def test_think_tags_are_stripped_only_when_configured():
+    text = f"<think>maybe {{'x': 1}}</think>\n{OBJ}"
+    assert not extract_json(text).ok
+    assert extract_json(text, ["think"]).value == {"a": 1, "b": [1, 2]}
+
+
+def test_unclosed_think_from_the_prompt_template():
+    assert extract_json(f"reasoning here</think>{OBJ}", ["think"]).ok
+
+
+def test_first_object_from_prose_and_first_array_separately():
+    text = 'The answer is {"k": "v"} and also [1, 2].'
+    assert extract_json(text, ["first_object"]).value == {"k": "v"}
+    assert extract_json(text, ["first_array"]).value == [1, 2]
+    assert extract_json(text, ["first_object"]).source == "prose"
+
+
+def test_first_object_skips_brace_noise_before_the_real_object():
+    text = 'Use {curly} braces like {this}; result: {"ok": true}'
+    assert extract_json(text, ["first_object"]).value == {"ok": True}
+
+
+def test_brace_flood_is_bounded_and_fails_cleanly():
+    got = extract_json("{" * 50_000, ["first_object"])
+    assert not got.ok
+
+
+@pytest.mark.parametrize("text", ['{"a": NaN}', '{"a": 1,}', "{'a': 1}", '{"a": Infinity}'])
+def test_non_standard_json_is_invalid(text):
+    assert not extract_json(text, ["first_object", "fences"]).ok
+
+
+def test_empty_response_says_so():
+    assert extract_json("   ").error == "response is empty"
+
+
+def test_error_names_line_and_column():
+    got = extract_json('{\n  "a": 1\n  "b": 2\n}')
+    assert "line 3" in got.error
+
+
+def test_require_json_raises_with_kind():
+    with pytest.raises(ComponentError) as info:
+        require_json("nope", ())
+    assert info.value.kind == "invalid_json"
+
+
+# -- paths --------------------------------------------------------------------------------
+DOC = {"vendor": {"name": "Acme"}, "items": [{"name": "a", "q": 1}, {"q": 2}], "empty": []}
+
+
+def test_lookup_simple_and_nested():
+    assert lookup(DOC, parse_path("vendor.name")) == [("vendor.name", "Acme")]
+    assert lookup(DOC, parse_path("vendor.tax_id")) == [("vendor.tax_id", MISSING)]
+
+
+def test_lookup_fans_out_and_marks_missing_elements():
+    assert lookup(DOC, parse_path("items[].name")) == [("items[0].name", "a"),
+                                                       ("items[1].name", MISSING)]
+    assert lookup(DOC, parse_path("items[1].q")) == [("items[1].q", 2)]
+    assert lookup(DOC, parse_path("items[5].q")) == [("items[5].q", MISSING)]
+
+
+def test_lookup_fan_out_over_empty_and_non_array():
+    assert lookup(DOC, parse_path("empty[].x")) == []
+    assert lookup(DOC, parse_path("vendor[].x"))[0][1] is MISSING
+
+
+def test_root_array_path():
+    assert lookup([{"a": 1}], parse_path("[].a")) == [("[0].a", 1)]
+
+
+@pytest.mark.parametrize("bad", ["", "a..b", "a.[]", " a", "a[x]", "a]"])
+def test_bad_paths_fail_with_the_path_named(bad):
+    with pytest.raises(ValueError, match="field path"):
+        parse_path(bad)
+
+
+def test_leaves_flatten_with_concrete_paths():
+    assert dict(leaves(DOC)) == {"vendor.name": "Acme", "items[0].name": "a",
+                                 "items[0].q": 1, "items[1].q": 2, "empty": []}
+
+
+def test_is_empty():
+    assert all(is_empty(v) for v in (None, "", "  ", [], {}, MISSING))
+    assert not any(is_empty(v) for v in (0, False, "x", [0], {"a": None}))
