@@ -19,6 +19,11 @@ from typing import Any
 
 from rewardsmith.testing.faults import FaultPlan, FaultPolicy, VerdictPolicy, default_verdict
 
+# Rejections a real service sends before any model work: they come back at once, without
+# the simulated model latency (which throttled callers would otherwise wait out).
+_IMMEDIATE_FAULTS = frozenset({"throttle", "server_error", "validation", "access_denied",
+                               "not_found"})
+
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -68,6 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _HTTPServer
     timeout = 120  # idle kept-alive connections are closed eventually
+    # Headers and body go out in separate writes; with Nagle on, the body waits for the
+    # client's delayed ACK (~40 ms a call), which would dwarf everything being measured.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # tests and benches read the recorded requests instead
@@ -227,7 +235,8 @@ class SimulatorServer:
             response = self.handle(path, headers, body, fault)
         except Exception as exc:  # a bug in a test's policy must show, not hang the client
             response = self.internal_error(f"simulator error: {type(exc).__name__}: {exc}")
-        response.delay_s += latency
+        if fault not in _IMMEDIATE_FAULTS:
+            response.delay_s += latency
         if fault == "hang":
             response.delay_s += self.plan.policy.hang_s
         return response

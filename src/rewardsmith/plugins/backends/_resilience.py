@@ -10,7 +10,8 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, TypeVar
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
 
 import structlog
 from pydantic import Field
@@ -190,6 +191,16 @@ class ConfigErrorReporter:
                         model=self.model, rejected=rejected, using=using, message=message)
 
 
+@dataclass
+class CallStats:
+    """What one judge request cost across its attempts (repairs included)."""
+
+    attempts: int = 0
+    queued_s: float = 0.0  # time spent waiting for a concurrency slot, not on the model
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
 class Resilience:
     """Runs attempts under the concurrency limit, the per-attempt timeout, retries with
     full-jitter backoff and the circuit breaker. Raises a judge :class:`ComponentError`.
@@ -204,8 +215,7 @@ class Resilience:
         self._config_errors = on_config_error
         self._rng = rng or random.Random()
 
-    async def run(self, attempt: Callable[[], Awaitable[T]], *,
-                  on_attempt: Callable[[], Any] | None = None) -> T:
+    async def run(self, attempt: Callable[[], Awaitable[T]], stats: CallStats) -> T:
         """Call ``attempt`` until it succeeds, fails permanently or retries run out.
 
         ``attempt`` raises :class:`CallFailed` for classified failures; anything else is a
@@ -220,10 +230,11 @@ class Resilience:
                     delay = max(delay, min(failure.retry_after_s, self.config.retry_max_delay_s))
                 await asyncio.sleep(delay)
             self.breaker.before_call()
-            if on_attempt is not None:
-                on_attempt()
+            stats.attempts += 1
+            waiting_since = time.perf_counter()
             try:
                 async with self.limiter.get():
+                    stats.queued_s += time.perf_counter() - waiting_since
                     try:
                         result = await asyncio.wait_for(attempt(), self.config.timeout_s)
                     except TimeoutError:

@@ -57,6 +57,7 @@ from rewardsmith.core.telemetry import current_telemetry
 from rewardsmith.plugins.backends._pricing import estimate_cost
 from rewardsmith.plugins.backends._resilience import (
     CallFailed,
+    CallStats,
     ConfigErrorReporter,
     Resilience,
     ResilientBackendConfig,
@@ -139,13 +140,6 @@ class BedrockConfig(ResilientBackendConfig):
 
 class _ModeRejected(Exception):
     """The model refused a structured-output mode; ``auto`` tries the next one."""
-
-
-@dataclass
-class _Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    attempts: int = 0
 
 
 @dataclass
@@ -355,17 +349,14 @@ class BedrockBackend(JudgeBackend):
             hint = f" (structured_output={mode!r}; try 'auto' or 'prompt')"
         return CallFailed(JUDGE_CONFIG, f"{text}{hint} [model {self.config.model}]", code=code)
 
-    async def _converse(self, body: dict[str, Any], mode: str, usage: _Usage) -> dict[str, Any]:
+    async def _converse(self, body: dict[str, Any], mode: str, usage: CallStats) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
 
         async def attempt() -> dict[str, Any]:
             call = functools.partial(self._converse_sync, body, mode)
             return await loop.run_in_executor(self._get_executor(), call)
 
-        def count() -> None:
-            usage.attempts += 1
-
-        response = await self.resilience.run(attempt, on_attempt=count)
+        response = await self.resilience.run(attempt, usage)
         tokens = response.get("usage") or {}
         usage.input_tokens += int(tokens.get("inputTokens") or 0)
         usage.output_tokens += int(tokens.get("outputTokens") or 0)
@@ -374,7 +365,7 @@ class BedrockBackend(JudgeBackend):
     # -- the contract -----------------------------------------------------------------
     async def complete(self, request: JudgeRequest) -> JudgeReply:
         started = time.perf_counter()
-        usage = _Usage()
+        usage = CallStats()
         error_kind: str | None = None
         try:
             return await self._complete(request, usage, started)
@@ -384,18 +375,19 @@ class BedrockBackend(JudgeBackend):
         finally:
             cost = self._cost(usage)
             current_telemetry().record_judge_call(
-                latency_ms=(time.perf_counter() - started) * 1000,
+                latency_ms=(time.perf_counter() - started - usage.queued_s) * 1000,
                 input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
                 cost_usd=cost,
                 error_kind=None if error_kind is None else error_kind.removeprefix("judge_"),
             )
 
-    def _cost(self, usage: _Usage) -> float:
+    def _cost(self, usage: CallStats) -> float:
         cfg = self.config
         return estimate_cost(cfg.model, usage.input_tokens, usage.output_tokens,
                              cfg.price_per_1k_input, cfg.price_per_1k_output)
 
-    async def _complete(self, request: JudgeRequest, usage: _Usage, started: float) -> JudgeReply:
+    async def _complete(self, request: JudgeRequest, usage: CallStats,
+                        started: float) -> JudgeReply:
         schema = request.json_schema
         if schema is not None:
             check_schema(schema)
@@ -433,7 +425,7 @@ class BedrockBackend(JudgeBackend):
 
     async def _converse_with_fallback(
         self, request: JudgeRequest, messages: list[dict[str, Any]], mode: str,
-        tool_name: str, usage: _Usage,
+        tool_name: str, usage: CallStats,
     ) -> tuple[str, dict[str, Any]]:
         while True:
             try:
@@ -465,9 +457,10 @@ class BedrockBackend(JudgeBackend):
             problem += " (the reply hit max_tokens; consider raising max_tokens)"
         return verdict, problem
 
-    def _reply(self, text: str, verdict: Any, answer: _Answer, usage: _Usage, started: float,
+    def _reply(self, text: str, verdict: Any, answer: _Answer, usage: CallStats, started: float,
                mode: str, *, repaired: bool) -> JudgeReply:
-        extra: dict[str, Any] = {"mode": mode, "attempts": usage.attempts, "repaired": repaired}
+        extra: dict[str, Any] = {"mode": mode, "attempts": usage.attempts, "repaired": repaired,
+                                 "queued_ms": round(usage.queued_s * 1000, 3)}
         if answer.service_latency_ms is not None:
             extra["service_latency_ms"] = answer.service_latency_ms
         return JudgeReply(
@@ -475,7 +468,8 @@ class BedrockBackend(JudgeBackend):
             parsed=verdict,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
-            latency_ms=(time.perf_counter() - started) * 1000,
+            # Time on the model (retries and backoff included), not waiting for a slot.
+            latency_ms=(time.perf_counter() - started - usage.queued_s) * 1000,
             cost_usd=self._cost(usage),
             stop_reason=answer.stop_reason,
             extra=extra,

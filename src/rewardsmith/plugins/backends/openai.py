@@ -20,7 +20,6 @@ import email.utils
 import os
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -43,6 +42,7 @@ from rewardsmith.core.telemetry import current_telemetry
 from rewardsmith.plugins.backends._pricing import estimate_cost
 from rewardsmith.plugins.backends._resilience import (
     CallFailed,
+    CallStats,
     ConfigErrorReporter,
     Resilience,
     ResilientBackendConfig,
@@ -77,13 +77,6 @@ class OpenAIConfig(ResilientBackendConfig):
         description="Extra request fields, e.g. {reasoning_effort = 'low'} or vLLM options.",
     )
     connect_timeout_s: float = Field(default=5.0, gt=0)
-
-
-@dataclass
-class _Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    attempts: int = 0
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -205,11 +198,8 @@ class OpenAIBackend(JudgeBackend):
         raise CallFailed(JUDGE_CONFIG, f"{message} [model {self.config.model}, "
                                        f"{self.config.base_url}]", code=str(status))
 
-    async def _chat(self, body: dict[str, Any], usage: _Usage) -> dict[str, Any]:
-        def count() -> None:
-            usage.attempts += 1
-
-        data = await self.resilience.run(lambda: self._post(body), on_attempt=count)
+    async def _chat(self, body: dict[str, Any], usage: CallStats) -> dict[str, Any]:
+        data = await self.resilience.run(lambda: self._post(body), usage)
         tokens = data.get("usage") or {}
         usage.input_tokens += int(tokens.get("prompt_tokens") or 0)
         usage.output_tokens += int(tokens.get("completion_tokens") or 0)
@@ -243,7 +233,7 @@ class OpenAIBackend(JudgeBackend):
     # -- the contract -----------------------------------------------------------------
     async def complete(self, request: JudgeRequest) -> JudgeReply:
         started = time.perf_counter()
-        usage = _Usage()
+        usage = CallStats()
         error_kind: str | None = None
         try:
             return await self._complete(request, usage, started)
@@ -252,13 +242,13 @@ class OpenAIBackend(JudgeBackend):
             raise
         finally:
             current_telemetry().record_judge_call(
-                latency_ms=(time.perf_counter() - started) * 1000,
+                latency_ms=(time.perf_counter() - started - usage.queued_s) * 1000,
                 input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
                 cost_usd=self._cost(usage),
                 error_kind=None if error_kind is None else error_kind.removeprefix("judge_"),
             )
 
-    def _cost(self, usage: _Usage) -> float:
+    def _cost(self, usage: CallStats) -> float:
         cfg = self.config
         return estimate_cost(cfg.model, usage.input_tokens, usage.output_tokens,
                              cfg.price_per_1k_input, cfg.price_per_1k_output)
@@ -279,7 +269,8 @@ class OpenAIBackend(JudgeBackend):
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
         return (content if isinstance(content, str) else ""), finish
 
-    async def _complete(self, request: JudgeRequest, usage: _Usage, started: float) -> JudgeReply:
+    async def _complete(self, request: JudgeRequest, usage: CallStats,
+                        started: float) -> JudgeReply:
         schema = request.json_schema
         if schema is not None:
             check_schema(schema)
@@ -307,11 +298,12 @@ class OpenAIBackend(JudgeBackend):
             parsed=verdict,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
-            latency_ms=(time.perf_counter() - started) * 1000,
+            latency_ms=(time.perf_counter() - started - usage.queued_s) * 1000,
             cost_usd=self._cost(usage),
             stop_reason=finish,
             extra={"mode": self.config.response_format if schema is not None else "none",
-                   "attempts": usage.attempts, "repaired": repaired},
+                   "attempts": usage.attempts, "repaired": repaired,
+                   "queued_ms": round(usage.queued_s * 1000, 3)},
         )
 
 
