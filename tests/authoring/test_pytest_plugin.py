@@ -280,3 +280,16 @@ def test_missing_simulator_module_leaves_the_other_fixtures_working(
     result = pytester.runpytest(*ARGS)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*fixture 'converse_simulator' not found*"])
+
+
+def test_the_real_simulator_fixtures_are_registered(pytester: pytest.Pytester):
+    pytest.importorskip("rewardsmith.testing.fixtures")
+    result = pytester.runpytest("--fixtures", *ARGS)
+    result.stdout.fnmatch_lines(["converse_simulator*", "openai_simulator*"], consecutive=False)
+    # A conftest that also lists the module in pytest_plugins does not load it twice.
+    pytester.makeconftest('pytest_plugins = ["rewardsmith.testing.fixtures"]')
+    pytester.makepyfile("""
+        def test_it(converse_simulator, bedrock_judge_settings):
+            assert bedrock_judge_settings["backend"] == "bedrock"
+    """)
+    pytester.runpytest(*ARGS).assert_outcomes(passed=1)

@@ -22,7 +22,8 @@ def sample(response: str, prompt: str = "Where is my refund?") -> dict[str, obje
 
 def run_generated_tests(package: Path) -> subprocess.CompletedProcess[str]:
     """The generated suite, as its author runs it: pytest inside the package, not installed."""
-    env = {k: v for k, v in os.environ.items() if k not in ("REWARDSMITH_PLUGINS", "PYTHONPATH")}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["REWARDSMITH_PLUGINS"] = "checks"  # the built-ins the starter pack uses
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:asyncio"],
         cwd=package, env=env, capture_output=True, text=True, timeout=120, check=False,
@@ -71,8 +72,8 @@ def test_generated_hook_registers_the_pack_and_it_scores(invoke, tmp_path: Path,
         scorer.close()
     assert (good.status, good.aggregate_reward_score) == ("ok", 1.0)
     assert (empty.status, empty.gate, empty.aggregate_reward_score) == ("gated", "not_empty", 0.0)
-    # no_placeholders (weight 2) fails; the rest (weights 1 + 1 + 0.5) pass.
-    assert placeholder.aggregate_reward_score == pytest.approx(2.5 / 4.5)
+    # no_placeholders (weight 2) fails; the rest (weights 1 + 1 + 0.5 + 1 + 0.5) pass.
+    assert placeholder.aggregate_reward_score == pytest.approx(4 / 6)
 
 
 def test_with_check_adds_a_component_the_pack_uses(invoke, tmp_path: Path, import_from):
@@ -103,7 +104,7 @@ def test_generated_test_suite_passes_without_installing(tmp_path: Path, with_che
     root = scaffold_package("suite-check", tmp_path, with_check=with_check)
     run = run_generated_tests(root)
     assert run.returncode == 0, run.stdout + run.stderr
-    expected = 14 if with_check else 7  # 1 registration test + golden cases (+ check tests)
+    expected = 16 if with_check else 9  # registration + golden cases (+ check tests)
     assert f"{expected} passed" in run.stdout, run.stdout
 
 
@@ -117,7 +118,7 @@ def test_generated_golden_cases_catch_a_reward_regression(tmp_path: Path):
     run = run_generated_tests(root)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "FAILED tests/test_pack.py::test_golden_case[unfilled_placeholder]" in run.stdout
-    assert "1 failed, 6 passed" in run.stdout
+    assert "1 failed, 8 passed" in run.stdout
 
 
 def test_description_is_escaped_into_valid_toml(host: PluginHost, tmp_path: Path):

@@ -18,9 +18,11 @@ rewardsmith is installed gets these fixtures without a ``conftest.py``:
 tools=None, **metadata)``
     A wire-format sample dict, as a trainer would send it.
 
-The judge-service simulators (``converse_simulator``, ``openai_simulator``) are re-exported
-from :mod:`rewardsmith.testing.fixtures` when that module is importable, so a pack with an
-LLM judge can be tested against a local simulated service without an AWS account.
+The fixtures of :mod:`rewardsmith.testing.fixtures` (the judge-service simulators
+``converse_simulator`` and ``openai_simulator``, ``bedrock_judge_settings``,
+``openai_judge_settings``, ``aws_dummy_env``) are registered too when that module and its
+dependencies import, so a pack with an LLM judge can be tested against a local simulated
+service without an AWS account or API key. No ``pytest_plugins`` line is needed.
 
 This module is imported by every pytest run in the environment, so it imports nothing
 heavy at module level: rewardsmith itself is imported inside the fixtures.
