@@ -391,7 +391,8 @@ class RewardHandler:
     """
 
     def __init__(self, pack: str | Pack | Scorer | None, *, settings: HandlerSettings,
-                 host: PluginHost | None = None, missing_reason: str | None = None) -> None:
+                 host: PluginHost | Callable[[], PluginHost] | None = None,
+                 missing_reason: str | None = None) -> None:
         self.settings = settings
         self._source = pack
         self._host = host
@@ -451,7 +452,9 @@ class RewardHandler:
             return Scorer(source)
         spec = resolve_pack_spec(source) if isinstance(source, str) else source
         if self._host is not None:
-            return Scorer(load_pack(spec, self._host))
+            # A factory runs here, at load, so a broken plugin is reported like a bad pack.
+            host = self._host() if callable(self._host) else self._host
+            return Scorer(load_pack(spec, host))
         return Scorer(_load_with_lambda_plugins(spec))
 
     # -- one invocation -----------------------------------------------------------------
@@ -585,7 +588,7 @@ def _score_with_watchdog(scorer: Scorer, items: Sequence[Any], budget_s: float,
 def make_handler(
     pack: str | Pack | Scorer,
     *,
-    host: PluginHost | None = None,
+    host: PluginHost | Callable[[], PluginHost] | None = None,
     deadline_margin_s: float | None = None,
     min_budget_s: float | None = None,
     default_timeout_s: float | None = None,
@@ -595,8 +598,8 @@ def make_handler(
 ) -> RewardHandler:
     """A handler for your own Lambda module: ``handler = make_handler("my-pack")``.
 
-    ``pack`` is a pack name or path (loaded on the first call, with ``host`` or the
-    installed plugins), a loaded :class:`Pack`, or a :class:`Scorer`. Unset keyword
+    ``pack`` is a pack name or path (loaded on the first call, with ``host`` — a plugin
+    host or a function building one — or else the installed plugins), a loaded :class:`Pack`, or a :class:`Scorer`. Unset keyword
     arguments come from the ``REWARDSMITH_*`` environment, then the defaults.
     """
     settings = HandlerSettings.from_env()

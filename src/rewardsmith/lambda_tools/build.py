@@ -317,7 +317,7 @@ def write_zip(staging: Path, output: Path) -> tuple[int, int]:
     output.parent.mkdir(parents=True, exist_ok=True)
     unzipped = 0
     tmp = output.with_name(output.name + ".partial")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         for path in sorted(p for p in staging.rglob("*") if p.is_file()):
             info = zipfile.ZipInfo(path.relative_to(staging).as_posix(), date_time=_ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
