@@ -102,7 +102,15 @@ def _normalise(vector: Any) -> Any:
 
 
 def _nnls_centred(x: Any, y: Any) -> Any:
-    beta, _ = scipy_optimize().nnls(x - x.mean(axis=0), y - y.mean())
+    np = numpy()
+    beta = np.zeros(x.shape[1])
+    # A constant column centres to rounding noise, which nnls would happily scale up:
+    # it carries no information, so it is left out and keeps weight 0.
+    informative = np.ptp(x, axis=0) > 0
+    if informative.any():
+        columns = x[:, informative]
+        beta[informative], _ = scipy_optimize().nnls(columns - columns.mean(axis=0),
+                                                     y - y.mean())
     return beta
 
 

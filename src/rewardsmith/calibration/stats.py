@@ -69,56 +69,84 @@ def _undefined_reason(x: Any, y: Any) -> str | None:
     return None
 
 
-def _spearman_rows(xs: Any, ys: Any) -> Any:
-    """Spearman's rho for each row pair of two (resamples, n) arrays; NaN where constant."""
+def _draw_counts(index: Any, n: int) -> Any:
+    """How often each original sample appears in each resample: (resamples, n)."""
     np = numpy()
-    rx = scipy_stats().rankdata(xs, axis=1)
-    ry = scipy_stats().rankdata(ys, axis=1)
-    rx -= rx.mean(axis=1, keepdims=True)
-    ry -= ry.mean(axis=1, keepdims=True)
-    denom = np.sqrt((rx * rx).sum(axis=1) * (ry * ry).sum(axis=1))
+    offsets = np.arange(index.shape[0])[:, None] * n
+    counts = np.bincount((offsets + index).ravel(), minlength=index.shape[0] * n)
+    return counts.reshape(index.shape[0], n).astype(np.float64)
+
+
+def _tie_groups(values: Any) -> tuple[Any, Any, Any]:
+    """Group index of each sample (groups in value order), a gather order, group starts."""
+    np = numpy()
+    _, group = np.unique(values, return_inverse=True)
+    order = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[order], np.arange(group.max() + 1))
+    return group, order, starts
+
+
+def _group_sums(counts: Any, order: Any, starts: Any) -> Any:
+    return numpy().add.reduceat(counts[:, order], starts, axis=1)
+
+
+def _spearman_by_counts(x: Any, y: Any, counts: Any) -> Any:
+    """Spearman's rho for every resample without sorting any resample.
+
+    A resample holds ``counts[i]`` copies of sample i, so the average rank of i in it is
+    (draws of smaller values) + (draws of equal values + 1) / 2, and rho is the Pearson
+    correlation of those ranks weighted by the counts.
+    """
+    np = numpy()
+    n = counts.shape[1]
+    ranks = []
+    for values in (x, y):
+        group, order, starts = _tie_groups(values)
+        per_group = _group_sums(counts, order, starts)
+        below = np.cumsum(per_group, axis=1) - per_group
+        ranks.append((below + (per_group + 1) / 2)[:, group])
+    rx, ry = ranks
+    rx -= (counts * rx).sum(axis=1, keepdims=True) / n
+    ry -= (counts * ry).sum(axis=1, keepdims=True) / n
+    cov = (counts * rx * ry).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (rx * ry).sum(axis=1) / denom
+        return cov / np.sqrt((counts * rx * rx).sum(axis=1) * (counts * ry * ry).sum(axis=1))
 
 
-# Up to this many samples Kendall's tau for all resamples is three matrix products over
-# n-by-n sign matrices (n² float32 each, 64 MB at the limit); above it, one scipy call per
-# resample.
+# Up to this many samples Kendall's tau for all resamples is one matrix product with an
+# n-by-n sign matrix (float32, 64 MB at the limit); above it, one scipy call per resample.
 _KENDALL_MATRIX_LIMIT = 4000
 _RESAMPLE_CHUNK = 256
 
 
-def _kendall_by_counts(x: Any, y: Any, index: Any) -> Any:
+def _kendall_by_counts(x: Any, y: Any, counts: Any) -> Any:
     """Kendall's tau-b for every resample, from how often each sample was drawn.
 
-    tau-b = Σ c_i c_j sx_ij sy_ij / sqrt(Σ c_i c_j |sx_ij| · Σ c_i c_j |sy_ij|), where
-    sx_ij = sign(x_i - x_j) and c counts the draws of each sample: a resample repeats
-    original samples, so it only reweights the original pairs (a sample paired with its
-    own copy is tied on both sides and drops out). Equal to scipy's ``kendalltau``.
+    tau-b = sum c_i c_j sx_ij sy_ij / sqrt(sum c_i c_j |sx_ij| * sum c_i c_j |sy_ij|),
+    with sx_ij = sign(x_i - x_j): a resample only reweights the original pairs (a sample
+    paired with its own copy is tied on both sides and drops out). The denominators are
+    n^2 minus the squared draw counts of each tie group. Equal to scipy's ``kendalltau``.
     """
     np = numpy()
-    n = len(x)
-    sx = np.sign(x[:, None] - x[None, :]).astype(np.float32)
-    sy = np.sign(y[:, None] - y[None, :]).astype(np.float32)
-    both, ax, ay = sx * sy, np.abs(sx), np.abs(sy)
-    out = np.empty(index.shape[0])
-    for start in range(0, index.shape[0], _RESAMPLE_CHUNK):
-        rows = index[start:start + _RESAMPLE_CHUNK]
-        offsets = np.arange(rows.shape[0])[:, None] * n
-        counts = np.bincount((offsets + rows).ravel(), minlength=rows.shape[0] * n)
-        c = counts.reshape(rows.shape[0], n).astype(np.float32)
-        numerator = ((c @ both) * c).sum(axis=1, dtype=np.float64)
-        tx = ((c @ ax) * c).sum(axis=1, dtype=np.float64)
-        ty = ((c @ ay) * c).sum(axis=1, dtype=np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[start:start + rows.shape[0]] = numerator / np.sqrt(tx * ty)
-    return out
+    n = counts.shape[1]
+    concordance = (np.sign(x[:, None] - x[None, :]) * np.sign(y[:, None] - y[None, :])
+                   ).astype(np.float32)
+    numerator = np.empty(counts.shape[0])
+    for start in range(0, counts.shape[0], _RESAMPLE_CHUNK):
+        c = counts[start:start + _RESAMPLE_CHUNK].astype(np.float32)
+        numerator[start:start + len(c)] = ((c @ concordance) * c).sum(axis=1, dtype=np.float64)
+    untied = []
+    for values in (x, y):
+        _, order, starts = _tie_groups(values)
+        untied.append(n * n - (_group_sums(counts, order, starts) ** 2).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return numerator / np.sqrt(untied[0] * untied[1])
 
 
-def _kendall_rows(x: Any, y: Any, index: Any) -> Any:
+def _kendall_rows(x: Any, y: Any, index: Any, counts: Any) -> Any:
     np = numpy()
     if len(x) <= _KENDALL_MATRIX_LIMIT:
-        return _kendall_by_counts(x, y, index)
+        return _kendall_by_counts(x, y, counts)
     stats = scipy_stats()
     out = np.full(index.shape[0], np.nan)
     for i, rows in enumerate(index):
@@ -172,8 +200,9 @@ def rank_correlations(
 
     rng = np.random.default_rng(seed)
     index = rng.integers(0, n, size=(n_resamples, n))
-    xs, ys = xa[index], ya[index]
-    resampled = {"spearman": _spearman_rows(xs, ys), "kendall": _kendall_rows(xa, ya, index)}
+    counts = _draw_counts(index, n)
+    resampled = {"spearman": _spearman_by_counts(xa, ya, counts),
+                 "kendall": _kendall_rows(xa, ya, index, counts)}
     tail = (1 - confidence) / 2
     out: dict[Method, Correlation] = {}
     for m in METHODS:
