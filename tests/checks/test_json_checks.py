@@ -96,6 +96,14 @@ def test_schema_from_file_relative_to_pack(build, sample, tmp_path):
     assert check.score(sample('{"name": "x", "items": []}')).passed
 
 
+def test_schema_config_round_trips_through_a_dump():
+    config = JsonSchema.Config.model_validate({"type": "json-schema", "id": "s",
+                                               "schema": SCHEMA})
+    again = JsonSchema.Config.model_validate(config.model_dump())
+    assert again == config
+    assert config.model_dump(by_alias=True)["schema"] == SCHEMA
+
+
 def test_schema_needs_exactly_one_source():
     with pytest.raises(ValidationError, match="exactly one"):
         JsonSchema.Config.model_validate({"type": "json-schema", "id": "s"})

@@ -15,6 +15,8 @@ CLEAN = [
     "Family emoji: \U0001f468\u200d\U0001f469\u200d\U0001f467 and ❤\ufe0f",
     "Scotland: \U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
     "Ελληνικά κείμενα",
+    "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian with ZWNJ
+    "\u0915\u094d\u200d\u0937",  # Devanagari half-form with ZWJ
 ]
 
 
@@ -63,5 +65,6 @@ def test_categories_can_be_selected_and_chars_allowed(build, sample):
     assert allowed.score(sample("soft\u00adhyphen")).passed
 
 
-def test_zwj_outside_emoji_is_flagged(build, sample):
-    assert build(UnicodeHygiene).score(sample("ab\u200dcd")).passed is False
+@pytest.mark.parametrize("text", ["ab\u200dcd", "ab\u200ccd", "\u200cstart", "\u0645\u200c"])
+def test_joiners_in_latin_or_at_edges_are_flagged(build, sample, text):
+    assert build(UnicodeHygiene).score(sample(text)).passed is False

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import orjson
 from jsonschema import exceptions as schema_exceptions
 from jsonschema import validators
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from rewardsmith.core.component import Component, ComponentContext
 from rewardsmith.core.results import Score
@@ -69,6 +69,10 @@ class JsonSchema(Component["JsonSchema.Config"]):
     summary = "Response JSON validates against a JSON Schema (inline or file)."
 
     class Config(JsonInputConfig):
+        # 'schema' shadows a BaseModel attribute, so the field is schema_ with the alias
+        # 'schema'; accepting both spellings lets a dumped config load again.
+        model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True,
+                                  validate_by_alias=True)
         type: Literal["json-schema"] = "json-schema"
         schema_: dict[str, Any] | None = Field(
             default=None, alias="schema", description="The schema, inline."

@@ -11,7 +11,6 @@ from rewardsmith.core.component import Component, ComponentConfig
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 
-_WORD_RE = re.compile(r"\S+")
 # An approximation of BPE token counts without shipping a tokenizer: letters in pieces of
 # up to 8, digits in groups of up to 3 (as cl100k/o200k split numbers), every other
 # non-space character on its own. English prose lands near real BPE counts; code, CJK and
@@ -21,14 +20,14 @@ _TOKEN_RE = re.compile(r"[^\W\d_]{1,8}|\d{1,3}|[^\w\s]|_")
 
 def count_tokens(text: str) -> int:
     """Approximate token count (see ``_TOKEN_RE``)."""
-    return sum(1 for _ in _TOKEN_RE.finditer(text))
+    return len(_TOKEN_RE.findall(text))
 
 
 def measure(text: str, unit: str) -> int:
     if unit == "chars":
         return len(text)
     if unit == "words":
-        return sum(1 for _ in _WORD_RE.finditer(text))
+        return len(text.split())
     return count_tokens(text)
 
 

@@ -6,8 +6,9 @@ Categories (all on by default):
 - ``replacement``: U+FFFD, the trace of a decoding error;
 - ``unassigned``: unassigned code points and lone surrogates;
 - ``invisible``: zero-width and other format characters (ZWSP, word joiner, BOM, soft
-  hyphen, Hangul fillers, tag characters) — a zero-width joiner inside an emoji sequence
-  and tag characters of a flag emoji are allowed;
+  hyphen, Hangul fillers, tag characters) — joiners inside an emoji sequence or between
+  letters of scripts that spell with them (Persian, Hindi...) and the tag characters of a
+  flag emoji are allowed;
 - ``bidi``: bidirectional controls (embeddings, overrides, isolates, LRM/RLM/ALM), which
   can make text display differently from what it says;
 - ``mixed_script``: words mixing letters of confusable scripts (Latin with a Cyrillic or
@@ -42,6 +43,7 @@ _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\
 # Letters (category Lo) that render as blank space: favourite padding for invisible text.
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 _ZWJ = "\u200d"
+_JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner, zero-width joiner
 _BLACK_FLAG = "\U0001f3f4"  # subdivision flags are U+1F3F4 followed by tag characters
 _CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE",
                                  "COPTIC", "FULLWIDTH", "MATHEMATICAL"})
@@ -79,11 +81,22 @@ def _is_emoji_part(ch: str) -> bool:
         "\U0001f3ff"
 
 
+def _is_joining_letter(ch: str) -> bool:
+    """A letter or mark of a script whose spelling uses ZWJ/ZWNJ (Arabic, Persian, Indic)."""
+    return unicodedata.category(ch)[0] in "LM" and not ch.isascii() and \
+        _script(ch) not in _CONFUSABLE_SCRIPTS
+
+
 def _allowed_format(text: str, i: int, ch: str) -> bool:
-    """ZWJ between emoji, and tag characters inside a subdivision-flag sequence."""
-    if ch == _ZWJ:
-        return 0 < i < len(text) - 1 and _is_emoji_part(text[i - 1]) and \
-            _is_emoji_part(text[i + 1])
+    """Joiners inside emoji sequences or between letters of scripts that spell with them
+    (Persian ZWNJ, Indic ZWJ), and tag characters inside a subdivision-flag sequence."""
+    if ch in _JOINERS:
+        if not 0 < i < len(text) - 1:
+            return False
+        before, after = text[i - 1], text[i + 1]
+        if ch == _ZWJ and _is_emoji_part(before) and _is_emoji_part(after):
+            return True
+        return _is_joining_letter(before) and _is_joining_letter(after)
     if "\U000e0020" <= ch <= "\U000e007f":
         j = i
         while j > 0 and "\U000e0020" <= text[j - 1] <= "\U000e007f":
