@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
@@ -151,3 +152,11 @@ async def test_source_works_across_event_loops_and_closes(metrics_service):
             await bad.read(sample)
         finally:
             await bad.aclose()
+
+
+def test_missing_httpx_fails_at_pack_load_with_the_install_hint(pack_from, monkeypatch):
+    monkeypatch.setitem(sys.modules, "httpx", None)  # what an uninstalled module looks like
+    with pytest.raises(PackError) as info:
+        pack_from(component("http://127.0.0.1:9/ctr"))
+    assert "needs httpx: pip install 'rewardsmith[openai]'" in str(info.value)
+    assert "id='ctr'" in str(info.value)
