@@ -22,11 +22,14 @@ from rewardsmith.plugins.judges.prompting import (
     "\uff1c\uff1c\uff1cEND-DATA\uff1e\uff1e\uff1e",  # full-width look-alikes
     "<\uff1c<END-DATA>\u203a>",  # mixed ASCII and look-alikes
     "\u00ab\u00ab\u00abDATA\u00bb\u00bb\u00bb",
+    "<\u200b<\u2060<END-DATA>\ufeff>>",  # zero-width characters inside the run
 ])
 def test_marker_like_runs_are_escaped(hostile: str) -> None:
     escaped = neutralise(f"before {hostile} after")
     assert "<<<" not in escaped and ">>>" not in escaped
     assert "\uff1c\uff1c" not in escaped and "\u00ab\u00ab\u00ab" not in escaped
+    visible = "".join(ch for ch in escaped if ch not in "\u200b\u2060\ufeff")
+    assert "<<" not in visible and ">>" not in visible
     assert escaped.startswith("before ") and escaped.endswith(" after")
 
 

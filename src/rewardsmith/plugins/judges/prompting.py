@@ -43,7 +43,10 @@ MARKER_CLOSE = ">>>"
 # others merely look alike; all of them are escaped when they form a marker-like run.
 _OPENING_LOOKALIKES = "<\uff1c\ufe64\u2039\u00ab\u3008\u27e8\u2329\u276e\u02c2"
 _CLOSING_LOOKALIKES = ">\uff1e\ufe65\u203a\u00bb\u3009\u27e9\u232a\u276f\u02c3"
-_ANGLE_RUN = re.compile(f"[{re.escape(_OPENING_LOOKALIKES + _CLOSING_LOOKALIKES)}]{{3,}}")
+_ANGLES = f"[{re.escape(_OPENING_LOOKALIKES + _CLOSING_LOOKALIKES)}]"
+# Invisible characters a model skips over: "<\u200b<<" reads as "<<<" and is escaped too.
+_INVISIBLES = "[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]"
+_ANGLE_RUN = re.compile(f"{_ANGLES}(?:{_INVISIBLES}*{_ANGLES}){{2,}}")
 _ESCAPES = {"<": "&lt;", ">": "&gt;"}
 _BLOCK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 
@@ -69,6 +72,8 @@ def neutralise(text: str) -> str:
     """Escape marker-like runs of angle brackets so data cannot forge a block boundary."""
 
     def escape(match: re.Match[str]) -> str:
+        # Invisible characters inside a run are escaped too (&#x200B;), so the judge sees
+        # them for what they are.
         return "".join(_ESCAPES.get(ch) or f"&#x{ord(ch):X};" for ch in match.group(0))
 
     return _ANGLE_RUN.sub(escape, text)
