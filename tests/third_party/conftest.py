@@ -8,7 +8,6 @@ distributions are built and installed, by the test environment's own pip
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import site
 import subprocess
@@ -60,19 +59,34 @@ class ExampleEnv:
     def pip(self, *args: str) -> subprocess.CompletedProcess[str]:
         return pip(self.python, *args)
 
+    def install_local(self, *projects: Path) -> None:
+        pip_install_local(self.python, *projects)
+
 
 def pip(target_python: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The test environment's pip, acting on ``target_python``'s environment."""
     command = [sys.executable, "-m", "pip", "--python", str(target_python),
                "--disable-pip-version-check", "--no-input", *args]
-    if args and args[0] == "install" and importlib.util.find_spec("hatchling") is not None:
-        # The build backend is already here: build offline, without an isolated env.
-        command += ["--no-build-isolation", "--no-index"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S,
                             check=False)
     if result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def pip_install_local(target_python: Path, *projects: Path) -> None:
+    """Build and install local projects offline, with the venv's own build backend
+    (one hatchling install serves every build, instead of an isolated env per project).
+    """
+    pip(target_python, "install", "--no-build-isolation", "--no-index",
+        *(str(p) for p in projects))
+
+
+def ensure_build_backend(target_python: Path) -> None:
+    probe = subprocess.run([str(target_python), "-c", "import hatchling"],
+                           capture_output=True, timeout=RUN_TIMEOUT_S, check=False)
+    if probe.returncode != 0:  # not in the test environment either: fetch it once
+        pip(target_python, "install", "hatchling>=1.24")
 
 
 def _host_site_dirs() -> list[str]:
@@ -104,7 +118,8 @@ def example_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExampleEnv
     python = make_venv(root / "venv")
     # Dependencies are resolved, not skipped: the pack's requirement on the check
     # package is satisfied by the sibling in the same command, rewardsmith by the host.
-    pip(python, "install", str(EXAMPLE_CHECK), str(EXAMPLE_PACK))
+    ensure_build_backend(python)
+    pip_install_local(python, EXAMPLE_CHECK, EXAMPLE_PACK)
     yield ExampleEnv(root, python, time.perf_counter() - started)
 
 

@@ -177,7 +177,7 @@ def test_broken_plugin_is_reported_by_distribution(example_env, make_package, tm
         'raise RuntimeError("simulated failure while importing the plugin")\n',
         {"rewardsmith": {"broken_demo": "rewardsmith_broken_demo"}},
     )
-    example_env.pip("install", "--no-deps", str(project))
+    example_env.install_local(project)
     try:
         result = example_env.cli("plugins", "--json")
         assert result.returncode == 2
