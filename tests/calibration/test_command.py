@@ -73,7 +73,7 @@ def test_calibrate_rollouts_json_output_and_explicit_version(run, dataset, pack_
 
 def test_unmatched_ids_are_reported(run, dataset, pack_path):
     lines = (dataset / "outcomes.jsonl").read_text().splitlines()
-    (dataset / "partial.jsonl").write_text("\n".join(lines[5:] + ['{"id": "zz", "outcome": 1}']))
+    (dataset / "partial.jsonl").write_text("\n".join([*lines[5:], '{"id": "zz", "outcome": 1}']))
     result = run(pack_path, "--outcomes", dataset / "partial.jsonl", "--scored",
                  dataset / "scored.jsonl", "--bootstrap", 0)
     assert result.exit_code == 0, result.output

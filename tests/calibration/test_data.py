@@ -17,7 +17,7 @@ def test_outcomes_are_read_with_bools_as_numbers_and_blank_lines_skipped(tmp_pat
     outcomes = read_outcomes(path)
     assert outcomes[id_key("a")].value == 2.5
     assert outcomes[id_key(7)].value == 1.0
-    with pytest.raises(CalibrationError, match="o.jsonl:1: the row has no 'clicks'"):
+    with pytest.raises(CalibrationError, match=r"o\.jsonl:1: the row has no 'clicks'"):
         read_outcomes(path, "clicks")
 
 

@@ -90,10 +90,11 @@ def histogram(values: Sequence[float], *, lo: float, hi: float, bins: int = 20,
     bar_w = plot_w / bins
     parts = [_open(width, height, label)]
     if not compact:
-        for frac in (0.5, 1.0) if top > 1 else (1.0,):
-            y = upper + plot_h * (1 - frac)
+        # Gridlines at whole counts: the top, and about half of it when that is distinct.
+        for tick in sorted({top, max(1, round(top / 2))}):
+            y = upper + plot_h * (1 - tick / top)
             parts.append(_line(left, y, left + plot_w, y, GRID))
-            parts.append(_text(left - 6, y + 4, f"{top * frac:,.0f}", anchor="end", size=10))
+            parts.append(_text(left - 6, y + 4, f"{tick:,}", anchor="end", size=10))
     for i, count in enumerate(counts):
         if not count:
             continue
