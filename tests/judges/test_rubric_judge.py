@@ -226,6 +226,7 @@ def test_reference_prompt_and_context_blocks_reach_the_judge(pack_factory) -> No
     include_prompt = true
     include_reference = true
     context_keys = ["contract", "jurisdiction"]
+    context_notes = { contract = "the contract under review" }
     criteria = [{ id = "agrees", pass_if = "Agrees with the reference." }]
     """
 
@@ -250,6 +251,10 @@ def test_reference_prompt_and_context_blocks_reach_the_judge(pack_factory) -> No
     assert list(blocks) == ["prompt", "reference", "contract", "jurisdiction", "candidate"]
     assert blocks["prompt"] == "Review the contract."
     assert '"country": "DE"' in blocks["jurisdiction"]
+    system = recorder.requests[0].system
+    assert "- `contract`: the contract under review" in system
+    assert "- `jurisdiction`: material from the sample's metadata" in system
+    assert "- `candidate`: the response to evaluate" in system
 
 
 def test_oversized_input_fails_instead_of_truncating(pack_factory) -> None:
@@ -288,6 +293,8 @@ def test_criteria_file_is_shared_and_hashed(tmp_path, pack_factory) -> None:
     ("include_reference = true", "needs criteria"),
     ('criteria_file = "missing.toml"', "missing.toml"),
     ('criteria = [{ id = "a", pass_if = "x" }]\ncontext_keys = ["candidate"]', "clash"),
+    ('criteria = [{ id = "a", pass_if = "x" }]\ncontext_notes = { contract = "c" }',
+     "not in context_keys"),
 ])
 def test_bad_rubric_configs_fail_at_load(pack_factory, components: str, message: str) -> None:
     text = f'[[components]]\nid = "review"\ntype = "rubric-judge"\n{components}\n'

@@ -5,11 +5,12 @@ data blocks built from a sample, and one backend call with its accounting.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from rewardsmith.core.component import ComponentConfig, ComponentContext
 from rewardsmith.core.errors import ComponentError
@@ -45,6 +46,10 @@ class JudgeComponentConfig(ComponentConfig):
         default_factory=list, description="Metadata keys (e.g. the source document) shown to "
         "the judge as data blocks; a missing key fails the sample with kind missing_context.",
     )
+    context_notes: dict[str, str] = Field(
+        default_factory=dict, description="What each context key's block is, as the judge "
+        "reads it (e.g. contract = \"the contract under review\"); trusted pack text.",
+    )
     max_data_chars: int = Field(
         default=200_000, ge=1, description="Largest total of data the judge may be sent; "
         "more fails the sample with kind judge_input_too_large rather than truncating.",
@@ -60,6 +65,21 @@ class JudgeComponentConfig(ComponentConfig):
         if reserved:
             raise ValueError(f"context_keys {sorted(reserved)} clash with built-in block names")
         return keys
+
+    @model_validator(mode="after")
+    def _notes(self) -> JudgeComponentConfig:
+        unknown = sorted(set(self.context_notes) - set(self.context_keys))
+        if unknown:
+            raise ValueError(f"context_notes names {unknown}, which are not in context_keys")
+        return self
+
+    def block_list(self, names: Sequence[str], builtin: Mapping[str, str]) -> str:
+        """The system prompt's list of the data blocks in a request and what each holds."""
+        default = "material from the sample's metadata"
+        return "\n".join(
+            f"- `{name}`: {builtin.get(name) or self.context_notes.get(name, default)}"
+            for name in names
+        )
 
 
 def configured_criteria(config: JudgeComponentConfig, inline: list[Criterion],

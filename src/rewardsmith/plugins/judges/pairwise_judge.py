@@ -112,10 +112,7 @@ class PairwiseJudge(Component[PairwiseJudgeConfig]):
 
     def system_prompt(self, block_names: Sequence[str]) -> str:
         cfg = self.config
-        blocks = "\n".join(
-            f"- `{name}`: {_BLOCK_ROLES.get(name, 'source material the responses must rely on')}"
-            for name in block_names
-        )
+        blocks = cfg.block_list(block_names, _BLOCK_ROLES)
         points = "\n".join(f"- `{c.id}`: {c.pass_if.strip()}" for c in self.criteria)
         choices = '"A", "B" or "tie"' if cfg.allow_tie else '"A" or "B"'
         parts = ["You are a strict, impartial judge comparing two responses written by AI "

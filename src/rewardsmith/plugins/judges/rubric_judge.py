@@ -110,10 +110,7 @@ class RubricJudge(AsyncComponent[RubricJudgeConfig]):
 
     def system_prompt(self, criteria: Sequence[Criterion], block_names: Sequence[str]) -> str:
         cfg = self.config
-        blocks = "\n".join(
-            f"- `{name}`: {_BLOCK_ROLES.get(name, 'source material the response must rely on')}"
-            for name in block_names
-        )
+        blocks = cfg.block_list(block_names, _BLOCK_ROLES)
         rubric = "\n".join(c.describe() for c in criteria)
         parts = [_ROLE]
         if cfg.instructions.strip():
