@@ -293,6 +293,7 @@ def test_criteria_file_is_shared_and_hashed(tmp_path, pack_factory) -> None:
     ("include_reference = true", "needs criteria"),
     ('criteria_file = "missing.toml"', "missing.toml"),
     ('criteria = [{ id = "a", pass_if = "x" }]\ncontext_keys = ["candidate"]', "clash"),
+    ('criteria = [{ id = "a", pass_if = "x" }]\ncontext_keys = ["c", "c"]', "twice"),
     ('criteria = [{ id = "a", pass_if = "x" }]\ncontext_notes = { contract = "c" }',
      "not in context_keys"),
 ])

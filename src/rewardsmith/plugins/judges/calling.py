@@ -64,6 +64,8 @@ class JudgeComponentConfig(ComponentConfig):
         reserved = {"prompt", "reference", "candidate", "response_a", "response_b"} & set(keys)
         if reserved:
             raise ValueError(f"context_keys {sorted(reserved)} clash with built-in block names")
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"context_keys {keys} lists a key twice")
         return keys
 
     @model_validator(mode="after")
