@@ -44,11 +44,10 @@ def test_plugins_lists_the_example_distributions(example_env):
 
 
 def test_metric_function_entry_point_is_discovered(example_env):
-    script = ("import json; from rewardsmith.plugins.metrics import installed_metric_functions"
-              " as f; print(json.dumps({k: vars(v) for k, v in f().items()}))")
-    result = example_env.run("-c", script)
+    result = example_env.cli("metrics", "list", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["read_seconds"] == {
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert rows["read_seconds"] == {
         "name": "read_seconds",
         "value": "rewardsmith_example_pack.metrics:estimated_read_seconds",
         "distribution": "rewardsmith-example-pack",
