@@ -121,7 +121,7 @@ class PairwiseJudge(Component[PairwiseJudgeConfig]):
             parts.append(cfg.instructions.strip())
         parts.append(f"## Data blocks in this request\n{blocks}")
         parts.append(f"## Question\n{cfg.question.strip()}"
-                     + (f"\nDecide on these points, in this order of importance:\n{points}"
+                     + (f"\nDecide on these points:\n{points}"
                         if points else ""))
         parts.append(
             "## Verdict\nThe order of the two responses is arbitrary: judge substance, never "
