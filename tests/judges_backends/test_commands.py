@@ -62,7 +62,8 @@ def make_host() -> PluginHost:
 
 
 def write_pack(tmp_path: Path, backend: str) -> Path:
-    judge = ('backend = "bedrock"\nmodel = "openai.gpt-oss-120b-1:0"\nregion = "eu-west-1"'
+    judge = ('backend = "bedrock"\nmodel = "openai.gpt-oss-120b-1:0"\nregion = "eu-west-1"\n'
+             'boto_max_attempts = 1'
              if backend == "bedrock" else
              'backend = "openai"\nmodel = "judge"\nbase_url = "http://127.0.0.1:9/v1"')
     path = tmp_path / f"{backend}.toml"
@@ -106,6 +107,15 @@ def test_loadtest_with_throttling_still_answers_everything(tmp_path: Path) -> No
     assert report.faults_served["throttle"] > 0
     assert report.http_requests == 30 + report.faults_served["throttle"]
     assert report.model_answers == 30
+
+
+def test_loadtest_against_a_simulator_process(tmp_path: Path) -> None:
+    report = run_loadtest(str(write_pack(tmp_path, "bedrock")), write_rollouts(tmp_path),
+                          concurrency=4, latency_s=0.01, samples=12, host=make_host(),
+                          separate_process=True)
+    assert report.failed_samples == 0
+    assert report.http_requests == 12  # counters fetched from the child process
+    assert report.faults_served == {"ok": 12}
 
 
 def test_loadtest_cli_prints_the_report(tmp_path: Path) -> None:

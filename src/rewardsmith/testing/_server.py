@@ -25,6 +25,10 @@ _IMMEDIATE_FAULTS = frozenset({"throttle", "server_error", "validation", "access
                                "not_found"})
 
 
+#: ``GET`` this for counters of a simulator running in another process.
+STATS_PATH = "/_simulator/stats"
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     """One request as the simulator received it."""
@@ -97,6 +101,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path in ("/", "/ping", "/health"):
             self._respond(Response(200, {"status": "ok"}))
+        elif self.path == STATS_PATH:
+            self._respond(Response(200, self.server.simulator.stats()))
         else:
             self._respond(Response(404, {"message": f"no route {self.path}"}))
 
@@ -220,6 +226,11 @@ class SimulatorServer:
         for request in self.requests:
             counts[request.fault] = counts.get(request.fault, 0) + 1
         return counts
+
+    def stats(self) -> dict[str, Any]:
+        """Counters, also served at :data:`STATS_PATH`."""
+        return {"request_count": self.request_count, "faults_served": self.faults_served(),
+                "max_in_flight": self.max_in_flight}
 
     # -- handling ---------------------------------------------------------------------
     def dispatch(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Response:

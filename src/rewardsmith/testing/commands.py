@@ -14,8 +14,13 @@ Lambda score per second at this concurrency" — the sizing question.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +30,7 @@ import click
 import orjson
 
 from rewardsmith.core.hookspecs import hookimpl
-from rewardsmith.testing._server import SimulatorServer
+from rewardsmith.testing._server import STATS_PATH, SimulatorServer
 from rewardsmith.testing.converse_sim import ConverseSimulator
 from rewardsmith.testing.faults import FaultPolicy
 from rewardsmith.testing.openai_sim import OpenAISimulator
@@ -50,6 +55,48 @@ def fault_policy(*, latency: float, jitter: float = 0.0, throttle_rate: float = 
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+class SimulatorProcess:
+    """A simulator in a child process (``python -m rewardsmith.testing.commands simulate``):
+    the service is remote in production, so a measurement should not make the simulator
+    compete with the client for this process's GIL. Counters come over HTTP."""
+
+    def __init__(self, kind: str, policy: FaultPolicy) -> None:
+        self.kind = kind
+        self.policy = policy
+        self.endpoint_url = ""
+        self._proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> SimulatorProcess:
+        p = self.policy
+        command = [sys.executable, "-m", "rewardsmith.testing.commands", "simulate", self.kind,
+                   "--port", "0", "--latency", str(p.latency_s), "--jitter",
+                   str(p.latency_jitter_s), "--throttle-rate", str(p.throttle_rate),
+                   "--seed", str(p.seed or 0)]
+        self._proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        assert self._proc.stderr is not None
+        line = self._proc.stderr.readline()
+        match = re.search(r"(http://\S+)", line)
+        if match is None:
+            self._proc.kill()
+            raise click.ClickException(f"the simulator process did not start: {line!r}")
+        self.endpoint_url = match.group(1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=10)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.endpoint_url}/v1"
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.endpoint_url + STATS_PATH, timeout=10) as response:
+            data: dict[str, Any] = json.loads(response.read())
+        return data
 
 
 # -- loadtest -------------------------------------------------------------------------
@@ -164,8 +211,10 @@ def _load_samples(path: Path, count: int | None) -> list[Any]:
 def run_loadtest(pack_spec: str, rollouts: Path, *, concurrency: int, latency_s: float,
                  throttle_rate: float = 0.0, samples: int | None = None,
                  jitter_s: float = 0.0, host: Any = None,
-                 timeout_s: float | None = None) -> LoadtestReport:
-    """Score ``rollouts`` under ``pack_spec`` against an in-process simulator."""
+                 timeout_s: float | None = None,
+                 separate_process: bool = False) -> LoadtestReport:
+    """Score ``rollouts`` under ``pack_spec`` against a simulator, in-process by default
+    (``separate_process`` runs it in a child process, as a remote service would be)."""
     from rewardsmith.core.engine import Scorer
     from rewardsmith.core.pack import load_pack
 
@@ -179,8 +228,10 @@ def run_loadtest(pack_spec: str, rollouts: Path, *, concurrency: int, latency_s:
         raise click.UsageError(f"pack {pack.name!r} uses judge backends {sorted(backends)}; "
                                f"loadtest simulates one of {sorted(SIMULATORS)}")
     backend = backends.pop()
-    simulator = SIMULATORS[backend](faults=fault_policy(latency=latency_s, jitter=jitter_s,
-                                                        throttle_rate=throttle_rate))
+    policy = fault_policy(latency=latency_s, jitter=jitter_s, throttle_rate=throttle_rate)
+    simulator: SimulatorServer | SimulatorProcess = (
+        SimulatorProcess(backend, policy) if separate_process
+        else SIMULATORS[backend](faults=policy))
     batch = _load_samples(rollouts, samples)
     with simulator:
         overrides: dict[str, Any] = {"max_concurrency": concurrency, "cache_path": "",
@@ -192,7 +243,7 @@ def run_loadtest(pack_spec: str, rollouts: Path, *, concurrency: int, latency_s:
             env = {"AWS_ACCESS_KEY_ID": "AKIALOADTEST", "AWS_SECRET_ACCESS_KEY": "loadtest",
                    "AWS_EC2_METADATA_DISABLED": "true"}
         else:
-            assert isinstance(simulator, OpenAISimulator)
+            assert isinstance(simulator, OpenAISimulator | SimulatorProcess)
             overrides["base_url"] = simulator.base_url
             env = {judged[0].get("api_key_env", "OPENAI_API_KEY"): "sk-loadtest"}
         pack.backends.overrides = overrides
@@ -204,12 +255,13 @@ def run_loadtest(pack_spec: str, rollouts: Path, *, concurrency: int, latency_s:
             finally:
                 elapsed = time.perf_counter() - started
                 scorer.close()
+        stats = simulator.stats()
     telemetry = result.telemetry
     return LoadtestReport(
         backend=backend, model=str(judged[0].get("model")), samples=len(batch),
         concurrency=concurrency, latency_s=latency_s, elapsed_s=elapsed,
-        judge_calls=telemetry.judge_calls, http_requests=simulator.request_count,
-        faults_served=simulator.faults_served(), max_in_flight=simulator.max_in_flight,
+        judge_calls=telemetry.judge_calls, http_requests=stats["request_count"],
+        faults_served=stats["faults_served"], max_in_flight=stats["max_in_flight"],
         latency_p50_ms=telemetry.latency_percentile(0.5),
         latency_p95_ms=telemetry.latency_percentile(0.95),
         failures=dict(telemetry.failures),
@@ -290,11 +342,14 @@ def simulate_command(kind: str, host: str, port: int, latency: float, jitter: fl
               help="Score this many samples, cycling the rollouts file (default: the file).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(0, min_open=True),
               help="Batch deadline in seconds, as a Lambda would set it.")
+@click.option("--separate-process", is_flag=True,
+              help="Run the simulator in a child process (closer to a remote service).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def loadtest_command(ctx: click.Context, pack: str, rollouts: Path, concurrency: int,
                      latency: float, jitter: float, throttle_rate: float,
-                     samples: int | None, timeout_s: float | None, as_json: bool) -> None:
+                     samples: int | None, timeout_s: float | None, separate_process: bool,
+                     as_json: bool) -> None:
     """Score a pack against an in-process judge simulator and report throughput."""
     from rewardsmith.core.errors import RewardsmithError
 
@@ -302,7 +357,8 @@ def loadtest_command(ctx: click.Context, pack: str, rollouts: Path, concurrency:
     try:
         report = run_loadtest(pack, rollouts, concurrency=concurrency, latency_s=latency,
                               throttle_rate=throttle_rate, samples=samples, jitter_s=jitter,
-                              host=host, timeout_s=timeout_s)
+                              host=host, timeout_s=timeout_s,
+                              separate_process=separate_process)
     except RewardsmithError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
