@@ -102,3 +102,14 @@ def test_an_outcome_no_component_predicts_is_a_clear_error():
         fit_weights(x, -x.sum(axis=1), ["a", "b"], {"a": 1, "b": 1}, n_resamples=0)
     with pytest.raises(CalibrationError, match="same for every sample"):
         fit_weights(x, np.ones(100), ["a", "b"], {}, n_resamples=0)
+
+
+def test_samples_where_every_component_abstained_do_not_poison_the_rank_figures():
+    rng = np.random.default_rng(1)
+    x = rng.random((50, 2))
+    y = x @ [0.7, 0.3]
+    x[:5] = np.nan  # nothing scored on five samples: imputed for the fit, left out here
+    fit = fit_weights(x, y, ["a", "b"], {"a": 1, "b": 1}, n_resamples=0)
+    assert fit.spearman_refit is not None and fit.spearman_refit > 0.99
+    assert fit.spearman_previous is not None and math.isfinite(fit.spearman_previous)
+    assert [c.imputed for c in fit.components] == [5, 5]

@@ -95,6 +95,15 @@ def engine_aggregate(values: Any, weights: Sequence[float]) -> Any:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
+def _reward_rank_correlation(values: Any, weights: Any, outcome: Any) -> float | None:
+    """Spearman of the engine-style reward with the outcome, over samples that have one
+    (a sample on which every weighted component abstained fails in the engine)."""
+    np = numpy()
+    reward = engine_aggregate(values, weights)
+    keep = np.isfinite(reward)
+    return point_estimate(reward[keep], outcome[keep])
+
+
 def _normalise(vector: Any) -> Any:
     np = numpy()
     total = float(vector.sum())
@@ -166,8 +175,8 @@ def fit_weights(
 
     previous = np.array([max(float(previous_weights.get(c, 0.0)), 0.0) for c in component_ids])
     previous = _normalise(previous)
-    spearman_refit = point_estimate(engine_aggregate(x, fitted), y)
-    spearman_previous = (point_estimate(engine_aggregate(x, previous), y)
+    spearman_refit = _reward_rank_correlation(x, fitted, y)
+    spearman_previous = (_reward_rank_correlation(x, previous, y)
                          if previous.sum() > 0 else None)
 
     lows = highs = None
