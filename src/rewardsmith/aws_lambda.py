@@ -599,8 +599,9 @@ def make_handler(
     """A handler for your own Lambda module: ``handler = make_handler("my-pack")``.
 
     ``pack`` is a pack name or path (loaded on the first call, with ``host`` — a plugin
-    host or a function building one — or else the installed plugins), a loaded :class:`Pack`, or a :class:`Scorer`. Unset keyword
-    arguments come from the ``REWARDSMITH_*`` environment, then the defaults.
+    host or a function building one — or else the installed plugins), a loaded
+    :class:`Pack`, or a :class:`Scorer`. Unset keyword arguments come from the
+    ``REWARDSMITH_*`` environment, then the defaults.
     """
     settings = HandlerSettings.from_env()
     overrides: dict[str, Any] = {

@@ -312,12 +312,13 @@ def _write_record(root: Path, info: Path, trees: list[Path]) -> None:
 
 
 # -- the zip --------------------------------------------------------------------------------
-def write_zip(staging: Path, output: Path) -> tuple[int, int]:
+def write_zip(staging: Path, output: Path, compresslevel: int = 6) -> tuple[int, int]:
     """Zip ``staging`` with fixed timestamps and world-readable modes (Lambda needs them)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     unzipped = 0
     tmp = output.with_name(output.name + ".partial")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED,
+                         compresslevel=compresslevel) as zf:
         for path in sorted(p for p in staging.rglob("*") if p.is_file()):
             info = zipfile.ZipInfo(path.relative_to(staging).as_posix(), date_time=_ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -373,7 +374,8 @@ def build_zip(options: BuildOptions, host: PluginHost) -> BuildReport:
             notes.append(f"built with Python {_current_python()}: no bytecode shipped for "
                          f"{options.python_version}; build with {options.python_version} "
                          "for faster cold starts")
-        zip_bytes, unzipped = write_zip(staging, options.output)
+        # --local builds are for tests and development: favour speed over zip size.
+        zip_bytes, unzipped = write_zip(staging, options.output, 1 if options.local else 6)
     if zip_bytes > LAMBDA_ZIP_LIMIT:
         notes.append(f"the zip is {zip_bytes / 2**20:.1f} MB, over Lambda's 50 MB direct "
                      "upload limit: deploy it through S3 (sam deploy does)")

@@ -113,7 +113,9 @@ def package_command(ctx: click.Context, pack: str, output: Path, template: Path 
     elif not lint[0]:
         _fail(f"cfn-lint found errors in {template}:\n{lint[1]}")
     elif lint[1]:
-        click.echo(f"cfn-lint:\n{lint[1]}", err=True)
+        click.echo(f"cfn-lint passed with findings:\n{lint[1]}", err=True)
+    else:
+        click.echo("cfn-lint: no findings")
 
 
 def _fail(message: str) -> None:

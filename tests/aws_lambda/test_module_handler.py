@@ -1,0 +1,178 @@
+"""``rewardsmith.aws_lambda.handler`` as Lambda calls it: pack from REWARDSMITH_PACK,
+loaded once per cold start, failures reported on every invocation, light imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lambda_support import FakeContext, sample, validate_answer
+
+from rewardsmith import aws_lambda
+from rewardsmith.core.plugins import ENTRY_POINT_GROUP
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLLOUTS = ROOT / "examples" / "rollouts" / "json-extraction.jsonl"
+
+
+def _rollouts() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in ROLLOUTS.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture
+def fresh_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new 'cold start': the module-level handler is rebuilt from the environment."""
+    monkeypatch.setattr(aws_lambda, "_default_slot", {})
+    monkeypatch.delenv("REWARDSMITH_PLUGINS", raising=False)
+
+
+def _log_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in text.splitlines() if '"reward_invocation"' in x]
+
+
+@pytest.mark.usefixtures("fresh_default")
+def test_registered_pack_from_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                              capfd: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("REWARDSMITH_PACK", "json-extraction")
+    rows = _rollouts()
+    first = aws_lambda.handler(rows, FakeContext(30_000))
+    second = aws_lambda.handler(rows[:3], FakeContext(30_000))
+    validate_answer(first, [r["id"] for r in rows])
+    validate_answer(second, [r["id"] for r in rows[:3]])
+    assert [r["aggregate_reward_score"] for r in second] == \
+        [r["aggregate_reward_score"] for r in first[:3]]
+    assert len({r["aggregate_reward_score"] for r in first}) > 2  # a real spread of rewards
+    lines = _log_lines(capfd.readouterr().out)
+    assert [line["cold_start"] for line in lines] == [True, False]
+    assert lines[0]["pack"] == "json-extraction"
+    # Loaded once: the second invocation reports the same one-off init time.
+    assert lines[0]["init_ms"] == lines[1]["init_ms"]
+
+
+@pytest.mark.usefixtures("fresh_default")
+def test_missing_pack_setting_fails_every_sample_clearly(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("REWARDSMITH_PACK", raising=False)
+    monkeypatch.setenv("REWARDSMITH_FAILURE_REWARD", "-0.5")
+    for _ in range(2):
+        out = aws_lambda.handler([sample("a", "ok"), sample("b", "ok")], {})
+        validate_answer(out, ["a", "b"])
+        assert [r["aggregate_reward_score"] for r in out] == [-0.5, -0.5]
+    lines = _log_lines(capfd.readouterr().out)
+    assert len(lines) == 2
+    assert all("REWARDSMITH_PACK is not set" in line["pack_error"] for line in lines)
+
+
+@pytest.mark.usefixtures("fresh_default")
+def test_broken_pack_file_is_reported_on_every_invocation(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pack = tmp_path / "broken.toml"
+    pack.write_text('[pack]\nname = "broken"\nversion = "1"\n\n[[components]]\n'
+                    'id = "x"\ntype = "json-vaild"\n', encoding="utf-8")
+    monkeypatch.setenv("REWARDSMITH_PACK", str(pack))
+    for _ in range(3):
+        out = aws_lambda.handler([sample("a", "ok")], FakeContext())
+        validate_answer(out, ["a"])
+        assert out[0]["aggregate_reward_score"] == 0.0
+    lines = _log_lines(capfd.readouterr().out)
+    assert len(lines) == 3
+    for line in lines:
+        assert line["level"] == "error"
+        assert "unknown component type 'json-vaild'" in line["pack_error"]
+        assert str(pack) in line["pack_error"]
+
+
+@pytest.mark.usefixtures("fresh_default")
+def test_relative_pack_path_resolves_under_lambda_task_root(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    source = ROOT / "src" / "rewardsmith" / "rubric_packs"
+    task_root = tmp_path / "task"
+    (task_root / "rewardsmith_pack" / "schemas").mkdir(parents=True)
+    for name in ("json-extraction.toml", "schemas/invoice.schema.json"):
+        (task_root / "rewardsmith_pack" / name).write_bytes((source / name).read_bytes())
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", str(task_root))
+    monkeypatch.setenv("REWARDSMITH_PACK", "rewardsmith_pack/json-extraction.toml")
+    monkeypatch.chdir(tmp_path)  # not the task root: the path only exists under it
+    rows = _rollouts()[:4]
+    out = aws_lambda.handler(rows, FakeContext())
+    validate_answer(out, [r["id"] for r in rows])
+    assert aws_lambda.default_handler().load_error is None
+
+
+def test_handler_never_raises_even_if_building_it_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode() -> Any:
+        raise RuntimeError("cannot build")
+
+    monkeypatch.setattr(aws_lambda, "_default_slot", {})
+    monkeypatch.setattr(aws_lambda, "_build_default_handler", explode)
+    assert aws_lambda.handler([sample("a", "ok")], {}) == []
+
+
+def _run_isolated(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=120, check=False)
+
+
+def test_importing_the_handler_and_loading_a_pack_never_imports_click() -> None:
+    code = (
+        "import sys, json\n"
+        "import rewardsmith.aws_lambda as m\n"
+        "after_import = sorted(k for k in ('click', 'rewardsmith.cli') if k in sys.modules)\n"
+        "m.warm()\n"
+        "assert m.default_handler().load_error is None, m.default_handler().load_error\n"
+        "after_load = sorted(k for k in ('click', 'rewardsmith.cli') if k in sys.modules)\n"
+        "print(json.dumps([after_import, after_load]))\n"
+    )
+    result = _run_isolated(code, {"REWARDSMITH_PACK": "json-extraction"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [[], []]
+
+
+def test_command_only_plugins_skipped_in_lambda_register_nothing_else() -> None:
+    # The Lambda skips these plugins for a faster cold start; that is only safe while they
+    # implement no hook besides register_commands.
+    from importlib import metadata
+
+    eps = {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    for name in sorted(aws_lambda.COMMAND_ONLY_PLUGINS & set(eps)):
+        module = eps[name].load()
+        hooks = {attr for attr in dir(module) if attr.startswith("register_")
+                 and hasattr(getattr(module, attr), "rewardsmith_impl")}
+        assert hooks == {"register_commands"}, (name, hooks)
+
+
+def test_lambda_mode_writes_only_json_lines_without_secrets_or_text() -> None:
+    secret = "Zq9sEcReTvAlUe1234567890abcdefghijklmnop"
+    text = "PRIVILEGED-CONTRACT-TEXT-31415"
+    code = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from lambda_support import FakeContext, sample\n"
+        "import rewardsmith.aws_lambda as m\n"
+        f"text = {text!r}\n"
+        "rows = [sample('a', text), {'id': 'b', 'messages': text}, sample('c', '{}')]\n"
+        "out = m.handler(rows, FakeContext(20000))\n"
+        "sys.stderr.write(json.dumps(out))\n"
+    )
+    env = {"AWS_LAMBDA_FUNCTION_NAME": "reward-SageMaker-x", "AWS_SECRET_ACCESS_KEY": secret,
+           "AWS_SESSION_TOKEN": secret[::-1], "REWARDSMITH_PACK": "json-extraction",
+           "REWARDSMITH_LOG_LEVEL": "debug", "REWARDSMITH_METRICS_NAMESPACE": "Test/RFT"}
+    result = _run_isolated(code, env)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stderr.strip().splitlines()[-1])
+    validate_answer(out, ["a", "b", "c"])
+    lines = [json.loads(line) for line in result.stdout.splitlines()]  # every line is JSON
+    assert any(line.get("event") == "reward_invocation" for line in lines)
+    assert any(line.get("event") == "batch_scored" for line in lines)  # library log, as JSON
+    assert any("_aws" in line for line in lines)
+    for blob in (result.stdout, result.stderr.rsplit("\n", 1)[0]):
+        assert secret not in blob and secret[::-1] not in blob
+        assert text not in blob
