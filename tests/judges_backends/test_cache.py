@@ -31,6 +31,8 @@ async def test_concurrent_identical_requests_share_one_call(
     assert converse_simulator.request_count == 1
     assert all(r.parsed == replies[0].parsed for r in replies)
     assert sum(bool(r.extra.get("deduplicated")) for r in replies) == 9
+    assert sum(r.cost_usd for r in replies) == pytest.approx(telemetry.cost_usd)
+    assert telemetry.cost_usd > 0  # gpt-oss is in the price table
     assert telemetry.deduplicated == 9
     assert telemetry.judge_calls == 1
 

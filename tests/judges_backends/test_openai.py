@@ -126,3 +126,28 @@ async def test_missing_httpx_names_the_extra(monkeypatch: pytest.MonkeyPatch) ->
         await backend.complete(PASS_REQUEST)
     assert info.value.kind == "judge_config"
     assert "pip install 'rewardsmith[openai]'" in str(info.value)
+
+
+async def test_auto_falls_back_to_prompted_json(openai_simulator: OpenAISimulator) -> None:
+    openai_simulator.configure(unsupported_modes=frozenset({"json_schema"}))
+    backend = make(openai_simulator, response_format="auto")
+    with capture_logs() as logs:
+        first = await backend.complete(PASS_REQUEST)
+        second = await backend.complete(JudgeRequest("s", "[[FAIL]]", VERDICT_SCHEMA))
+    assert first.parsed["passed"] is True and second.parsed["passed"] is False
+    assert first.extra["mode"] == "prompt" and backend.structured_mode() == "prompt"
+    formats = ["response_format" in r.body for r in openai_simulator.requests]
+    assert formats == [True, False, False]  # rejected once, then remembered
+    assert [e["event"] for e in logs] == ["judge_structured_output_fallback"]
+    await backend.aclose()
+
+
+async def test_explicit_json_schema_rejection_is_a_config_error(
+    openai_simulator: OpenAISimulator,
+) -> None:
+    openai_simulator.configure(unsupported_modes=frozenset({"json_schema"}))
+    backend = make(openai_simulator)
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(PASS_REQUEST)
+    assert info.value.kind == "judge_config"
+    await backend.aclose()

@@ -204,7 +204,9 @@ class CachingBackend(JudgeBackend):
                     # The leader's sample gave up (its own timeout); this one has not.
                     return await self._call(key, request)
                 raise
-            return _copy(reply, extra={**reply.extra, "deduplicated": True})
+            # The leader's reply carries the cost; a follower's is free, so per-sample sums
+            # match what was actually spent (as for cache hits).
+            return _copy(reply, cost_usd=0.0, extra={**reply.extra, "deduplicated": True})
         try:
             reply = await self._call(key, request)
         except BaseException as exc:

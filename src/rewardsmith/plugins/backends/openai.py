@@ -6,7 +6,9 @@ it is imported on first use only, so the core install and a Lambda bundle stay s
 
 Structured verdicts: ``response_format = "json_schema"`` (default) sends
 ``{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}``; ``"json_object"``
-asks for any JSON object; ``"prompt"`` puts the schema in the system prompt. Either way
+asks for any JSON object; ``"prompt"`` puts the schema in the system prompt; ``"auto"``
+tries ``json_schema`` and steps down to ``prompt`` (remembered) when the server rejects
+it with a 400 that mentions the response format. Either way
 the verdict is extracted from the text (reasoning and fences skipped) and validated.
 Throttling (429), timeouts and 5xx are retried with full-jitter backoff, honouring
 ``Retry-After``/``retry-after-ms``. The API key is read from the environment variable
@@ -68,7 +70,7 @@ class OpenAIConfig(ResilientBackendConfig):
                           description="Server root including /v1 (vLLM: http://host:8000/v1).")
     api_key_env: str = Field(default="OPENAI_API_KEY",
                              description="Environment variable holding the API key.")
-    response_format: Literal["json_schema", "json_object", "prompt"] = "json_schema"
+    response_format: Literal["auto", "json_schema", "json_object", "prompt"] = "json_schema"
     strict_schema: bool = Field(default=True, description="json_schema 'strict' flag.")
     top_p: float | None = Field(default=None, gt=0, le=1)
     stop: tuple[str, ...] = ()
@@ -112,6 +114,10 @@ def _error_message(response: Any) -> str:
     return str(data)[:300]
 
 
+class _ModeRejected(Exception):
+    """The server refused ``json_schema``; ``auto`` falls back to prompted JSON."""
+
+
 class OpenAIBackend(JudgeBackend):
     Config = OpenAIConfig
     summary = "OpenAI-compatible chat completions via httpx (OpenAI, vLLM, SGLang, Ollama)"
@@ -123,6 +129,7 @@ class OpenAIBackend(JudgeBackend):
         self._lock = threading.Lock()
         self._reporter = ConfigErrorReporter("openai", config.model)
         self.resilience = Resilience(config, on_config_error=self._reporter)
+        self._mode: str | None = None  # what "auto" settled on
 
     # -- client -----------------------------------------------------------------------
     def _client(self) -> Any:
@@ -164,6 +171,12 @@ class OpenAIBackend(JudgeBackend):
         return headers
 
     # -- one exchange -----------------------------------------------------------------
+    def structured_mode(self) -> str:
+        """The response format the next call will use."""
+        if self.config.response_format != "auto":
+            return self.config.response_format
+        return self._mode or "json_schema"
+
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         client = self._client()  # first: names the extra to install when httpx is missing
         import httpx
@@ -195,6 +208,10 @@ class OpenAIBackend(JudgeBackend):
         if status >= 500:
             raise CallFailed(JUDGE_UNAVAILABLE, message, code=str(status),
                              retry_after_s=_retry_after(response.headers))
+        if status == 400 and self.config.response_format == "auto" and \
+                "response_format" in body and any(
+                    word in message.lower() for word in ("response_format", "json_schema")):
+            raise _ModeRejected(message)
         raise CallFailed(JUDGE_CONFIG, f"{message} [model {self.config.model}, "
                                        f"{self.config.base_url}]", code=str(status))
 
@@ -205,11 +222,12 @@ class OpenAIBackend(JudgeBackend):
         usage.output_tokens += int(tokens.get("completion_tokens") or 0)
         return data
 
-    def _body(self, request: JudgeRequest, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    def _body(self, request: JudgeRequest, messages: list[dict[str, Any]],
+              mode: str) -> dict[str, Any]:
         cfg = self.config
         schema = request.json_schema
         system = request.system
-        if schema is not None and cfg.response_format == "prompt":
+        if schema is not None and mode == "prompt":
             system += json_instructions(schema, request.schema_name)
         body: dict[str, Any] = {
             "model": cfg.model,
@@ -222,10 +240,10 @@ class OpenAIBackend(JudgeBackend):
             body["top_p"] = cfg.top_p
         if cfg.stop:
             body["stop"] = list(cfg.stop)
-        if schema is not None and cfg.response_format == "json_schema":
+        if schema is not None and mode == "json_schema":
             body["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": request.schema_name, "schema": schema, "strict": cfg.strict_schema}}
-        elif schema is not None and cfg.response_format == "json_object":
+        elif schema is not None and mode == "json_object":
             body["response_format"] = {"type": "json_object"}
         body.update(cfg.extra_body)
         return body
@@ -275,7 +293,14 @@ class OpenAIBackend(JudgeBackend):
         if schema is not None:
             check_schema(schema)
         messages: list[dict[str, Any]] = [{"role": "user", "content": request.user}]
-        text, finish = self._message(await self._chat(self._body(request, messages), usage))
+        mode = self.structured_mode()
+        try:
+            data = await self._chat(self._body(request, messages, mode), usage)
+        except _ModeRejected as exc:
+            self._mode = mode = "prompt"
+            self._reporter.log_mode_change("json_schema", "prompt", str(exc))
+            data = await self._chat(self._body(request, messages, mode), usage)
+        text, finish = self._message(data)
         verdict: dict[str, Any] | None = None
         repaired = False
         if schema is not None:
@@ -286,8 +311,8 @@ class OpenAIBackend(JudgeBackend):
                     {"role": "assistant", "content": text or "(empty reply)"},
                     {"role": "user", "content": repair_message(problem, schema)},
                 ]
-                text, finish = self._message(await self._chat(self._body(request, messages),
-                                                              usage))
+                text, finish = self._message(await self._chat(
+                    self._body(request, messages, mode), usage))
                 verdict, problem = verdict_from_text(text, schema)
                 repaired = True
                 if verdict is None:
@@ -301,7 +326,7 @@ class OpenAIBackend(JudgeBackend):
             latency_ms=(time.perf_counter() - started - usage.queued_s) * 1000,
             cost_usd=self._cost(usage),
             stop_reason=finish,
-            extra={"mode": self.config.response_format if schema is not None else "none",
+            extra={"mode": mode if schema is not None else "none",
                    "attempts": usage.attempts, "repaired": repaired,
                    "queued_ms": round(usage.queued_s * 1000, 3)},
         )
