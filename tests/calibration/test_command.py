@@ -115,3 +115,14 @@ def test_a_formula_pack_reports_correlations_but_writes_no_weights(run, dataset,
     refused = run(formula, "--outcomes", dataset / "outcomes.jsonl", "--scored",
                   dataset / "scored.jsonl", "--bootstrap", 0, "-o", tmp_path / "x.toml")
     assert refused.exit_code == 2 and "no weights were fitted" in refused.output
+
+
+def test_a_written_pack_that_does_not_load_is_reported_after_the_analysis(
+        run, dataset, pack_path):
+    out = dataset / "bad.toml"
+    result = run(pack_path, "--outcomes", dataset / "outcomes.jsonl", "--scored",
+                 dataset / "scored.jsonl", "--bootstrap", 0, "-o", out, "--version", "")
+    assert result.exit_code == 2
+    assert "rank correlation with the outcome" in result.output  # the analysis is not lost
+    assert f"error: wrote {out}, but it does not load" in result.output
+    assert "pack.version" in result.output

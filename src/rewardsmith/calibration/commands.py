@@ -46,7 +46,7 @@ def _ci_text(corr: Any) -> str:
     if corr.value is None:
         return f"undefined ({corr.reason})"
     if corr.ci_low is None:
-        return f"{corr.value:+.3f}" + (f"  ({corr.reason})" if corr.reason else "")
+        return f"{corr.value:+.3f} (no CI)" if corr.reason else f"{corr.value:+.3f}"
     return f"{corr.value:+.3f} [{corr.ci_low:+.3f}, {corr.ci_high:+.3f}]"
 
 
@@ -70,6 +70,12 @@ def format_table(result: Any) -> str:
             lines.append(f"{label:<{width}}  {s.n:>6}  {_ci_text(s)}")
         else:
             lines.append(f"{label:<{width}}  {s.n:>6}  {_ci_text(s):<28}  {_ci_text(k)}")
+    no_ci = [f"{label.strip()} ({by['spearman'].reason.removeprefix('no interval: ')})"
+             for label, by in rows
+             if by["spearman"].value is not None and by["spearman"].ci_low is None
+             and by["spearman"].reason]
+    if no_ci:
+        lines.append("no CI: " + "; ".join(no_ci))
     fit = result.fit
     if fit is not None:
         refit = "-" if fit.spearman_refit is None else f"{fit.spearman_refit:+.3f}"
@@ -167,6 +173,16 @@ def _run(ctx: click.Context, pack_spec: str, outcomes_path: Path, scored_path: P
                        confidence=confidence)
 
     written: dict[str, Any] = {}
+    load_error: str | None = None
+    if report_path is not None:
+        from rewardsmith.report import write_html_report
+
+        write_html_report(report_path, pack_ref=result.pack, results=joined.rows,
+                          title=f"Calibration of {pack.name} {pack.version}",
+                          calibration=result.to_json(include_points=True),
+                          responses=responses)
+        written["report"] = str(report_path)
+
     if output is not None:
         if result.fit is None:
             raise CalibrationError(f"no weights were fitted, so no pack was written to "
@@ -180,31 +196,29 @@ def _run(ctx: click.Context, pack_spec: str, outcomes_path: Path, scored_path: P
             seed=seed,
         )
         write_calibrated_pack(
-            output, name=pack.name, version=new_version or bump_version(pack.version),
+            output, name=pack.name,
+            version=bump_version(pack.version) if new_version is None else new_version,
             extends=extends_reference(pack_spec, host, output),
             weights=result.fit.weights, evidence=evidence)
-        check = load_pack(output, host)  # the new version must load, or we say so now
-        written["pack"] = {"path": str(output), "name": check.name, "version": check.version,
-                           "hash": check.hash}
-    if report_path is not None:
-        from rewardsmith.report import write_html_report
-
-        write_html_report(report_path, pack_ref=result.pack, results=joined.rows,
-                          title=f"Calibration of {pack.name} {pack.version}",
-                          calibration=result.to_json(include_points=True),
-                          responses=responses)
-        written["report"] = str(report_path)
-
+        try:  # the new version must load, or we say so now rather than at training time
+            check = load_pack(output, host)
+        except RewardsmithError as exc:
+            load_error = f"wrote {output}, but it does not load: {exc}"
+        else:
+            written["pack"] = {"path": str(output), "name": check.name,
+                               "version": check.version, "hash": check.hash}
     if as_json:
-        click.echo(orjson.dumps({**result.to_json(), "written": written},
-                                option=orjson.OPT_INDENT_2).decode())
-        return
-    click.echo(format_table(result))
-    if "pack" in written:
-        p = written["pack"]
-        click.echo(f"\nwrote {p['path']}: {p['name']} {p['version']} ({p['hash']})")
-    if "report" in written:
-        click.echo(f"wrote {written['report']}")
+        click.echo(orjson.dumps({**result.to_json(), "written": written,
+                                 "error": load_error}, option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(format_table(result))
+        if "pack" in written:
+            p = written["pack"]
+            click.echo(f"\nwrote {p['path']}: {p['name']} {p['version']} ({p['hash']})")
+        if "report" in written:
+            click.echo(f"wrote {written['report']}")
+    if load_error:
+        raise CalibrationError(load_error)
 
 
 @hookimpl

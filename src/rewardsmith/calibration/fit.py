@@ -28,6 +28,7 @@ from rewardsmith.calibration.errors import CalibrationError
 from rewardsmith.calibration.stats import point_estimate
 
 METHOD = "nnls"
+SMALL_FIT = 100  # below this many samples the fit gets a caution note
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,9 @@ def fit_weights(
         raise CalibrationError("the outcome is the same for every sample: nothing to fit")
 
     notes: list[str] = []
+    if n < SMALL_FIT:
+        notes.append(f"only {n} samples in the fit: the weights are poorly determined, "
+                     "read them with their intervals")
     missing = ~np.isfinite(x)
     imputed = missing.sum(axis=0)
     filled = x.copy()

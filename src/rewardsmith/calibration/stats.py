@@ -210,8 +210,8 @@ def rank_correlations(
         if len(values) < MIN_VALID_RESAMPLE_SHARE * n_resamples:
             out[m] = Correlation(
                 m, n, estimates[m], confidence=confidence, resamples=len(values),
-                reason=f"no interval: {n_resamples - len(values)} of {n_resamples} "
-                       "resamples had a constant input",
+                reason=f"no interval: {1 - len(values) / n_resamples:.0%} of the resamples "
+                       "had a constant input",
             )
             continue
         low, high = np.quantile(values, [tail, 1 - tail])

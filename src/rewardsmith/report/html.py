@@ -283,7 +283,14 @@ def _corr_text(entry: Mapping[str, Any] | None) -> str:
     if entry.get("ci"):
         low, high = entry["ci"]
         text += f" [{low:+.3f}, {high:+.3f}]"
+    elif entry.get("reason"):
+        text += f" ({entry['reason']})"
     return text
+
+
+def _legend(colors: Mapping[str, str]) -> str:
+    return " ".join(f'<span style="color:{c}">\u25cf</span> {_e(name)}'
+                    for name, c in colors.items())
 
 
 def _calibration_section(cal: Mapping[str, Any]) -> str:
@@ -313,8 +320,8 @@ def _calibration_section(cal: Mapping[str, Any]) -> str:
               for p in cal.get("points") or []]
     if points:
         parts.append('<div class="panel"><h3>Reward vs outcome</h3><div class="sub">'
-                     f"each point a sample; Spearman \u03c1 {_e(_corr_text(spearman))} "
-                     f"({confidence:.0%} bootstrap CI)</div>"
+                     f"each point a sample ({_legend(_STATUS_COLORS)}); Spearman \u03c1 "
+                     f"{_e(_corr_text(spearman))} ({confidence:.0%} bootstrap CI)</div>"
                      + svg.scatter(points, x_label="reward", y_label="observed outcome",
                                    width=1000, height=380, label="reward versus outcome")
                      + "</div>")
