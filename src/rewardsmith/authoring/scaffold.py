@@ -83,10 +83,11 @@ def package_names(name: str) -> PackageNames:
     if keyword.iskeyword(module) or keyword.issoftkeyword(module):
         raise ScaffoldError(f"name {name!r} would make the module {module!r}, a Python keyword")
     if module in sys.stdlib_module_names or module in _RESERVED_MODULES:
+        shadowed = ("the standard library" if module in sys.stdlib_module_names
+                    else "a name rewardsmith or pytest uses")
         raise ScaffoldError(
-            f"name {name!r} would make the module {module!r}, which shadows "
-            f"{'the standard library' if module in sys.stdlib_module_names else 'a name rewardsmith or pytest uses'}"  # noqa: E501
-            "; choose a more specific name (e.g. prefix your organisation)"
+            f"name {name!r} would make the module {module!r}, which shadows {shadowed}; "
+            "choose a more specific name (e.g. prefix your organisation)"
         )
     return PackageNames(name, module)
 
