@@ -311,6 +311,23 @@ def _write_record(root: Path, info: Path, trees: list[Path]) -> None:
     (info / "RECORD").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
+def _precompile(staging: Path, options: BuildOptions) -> list[str]:
+    """Ship bytecode: /var/task is read-only, so modules without it are compiled again on
+    every cold start. Uses a ``python3.12`` found on PATH when this interpreter differs."""
+    if options.local or _current_python() == options.python_version:
+        compileall.compile_dir(staging, quiet=1, workers=0)
+        return []
+    other = shutil.which(f"python{options.python_version}")
+    if other is not None:
+        result = subprocess.run([other, "-m", "compileall", "-q", "-j", "0", str(staging)],
+                                capture_output=True, text=True, check=False)
+        if result.returncode == 0:
+            return []
+    return [f"built with Python {_current_python()} and no working "
+            f"python{options.python_version} on PATH: no bytecode shipped, so every cold "
+            "start compiles each module"]
+
+
 # -- the zip --------------------------------------------------------------------------------
 def write_zip(staging: Path, output: Path, compresslevel: int = 6) -> tuple[int, int]:
     """Zip ``staging`` with fixed timestamps and world-readable modes (Lambda needs them)."""
@@ -367,13 +384,9 @@ def build_zip(options: BuildOptions, host: PluginHost) -> BuildReport:
         if leaked and not options.pin_boto3:
             notes.append(f"{', '.join(leaked)} came in as a dependency of another package; "
                          "the copy in the zip shadows the runtime's")
-        if options.local or _current_python() == options.python_version:
-            # /var/task is read-only: bytecode not shipped is recompiled on every cold start.
-            compileall.compile_dir(staging, quiet=1, workers=0)
-        else:
-            notes.append(f"built with Python {_current_python()}: no bytecode shipped for "
-                         f"{options.python_version}; build with {options.python_version} "
-                         "for faster cold starts")
+        if not options.local:
+            shutil.rmtree(staging / "bin", ignore_errors=True)  # console scripts: unused
+        notes.extend(_precompile(staging, options))
         # --local builds are for tests and development: favour speed over zip size.
         zip_bytes, unzipped = write_zip(staging, options.output, 1 if options.local else 6)
     if zip_bytes > LAMBDA_ZIP_LIMIT:

@@ -1,0 +1,121 @@
+"""Cold start of the reward Lambda: import the handler and load a built-in pack, in a fresh
+interpreter each time, against ``python -c "import boto3"`` measured in the same run.
+
+Usage::
+
+    .venv/bin/python bench/cold_start.py [--reps 9] [--zip]
+
+``--zip`` also builds the deployment zip (``rewardsmith lambda package --local``) and
+times the same in an isolated interpreter (``-I -S``) that sees only the unzipped
+package, a link to boto3 (the runtime provides it) and the standard library — the
+layout of ``/var/task`` in Lambda, with its precompiled bytecode.
+
+Each figure is the median wall time of a whole child process (interpreter start
+included) over ``--reps`` runs; the target is handler+pack <= 2.0x the boto3 import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 2.0
+
+LOAD = (
+    "import rewardsmith.aws_lambda as m\n"
+    "m.warm()\n"
+    "err = m.default_handler().load_error\n"
+    "assert err is None, err\n"
+)
+ISOLATED_PREFIX = "import sys\nsys.path[:0] = sys.argv[1:3]\n"
+
+
+def timed_runs(argv: list[str], env: dict[str, str], reps: int) -> float:
+    """Median wall seconds of ``reps`` fresh processes (after one unmeasured warm-up run
+    so that the OS file cache is equally warm for every case)."""
+    subprocess.run(argv, env=env, check=True, capture_output=True)
+    samples = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        subprocess.run(argv, env=env, check=True, capture_output=True)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def build_zip(workdir: Path) -> tuple[Path, Path]:
+    from rewardsmith import make_plugin_host
+    from rewardsmith.lambda_tools.build import BuildOptions, build_zip, installed_closure
+
+    zip_path = workdir / "reward.zip"
+    build_zip(BuildOptions(pack="json-extraction", output=zip_path, local=True),
+              make_plugin_host())
+    task = workdir / "task"
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(task)
+    runtime = workdir / "runtime"
+    runtime.mkdir()
+    for dist in installed_closure(["boto3"]):
+        base = Path(str(dist.locate_file(""))).resolve()
+        for top in {Path(str(f)).parts[0] for f in dist.files or []
+                    if not str(f).startswith("..")}:
+            if (base / top).exists() and not (runtime / top).exists():
+                (runtime / top).symlink_to(base / top)
+    return task, runtime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=9)
+    parser.add_argument("--zip", action="store_true", help="also time the packaged zip")
+    args = parser.parse_args()
+    python = sys.executable
+    env = {**os.environ, "REWARDSMITH_METRICS": "0"}
+    env.pop("REWARDSMITH_PLUGINS", None)
+
+    cases: list[tuple[str, list[str], dict[str, str]]] = [
+        ("python -c pass (interpreter start)", [python, "-c", "pass"], env),
+        ("python -c 'import boto3' (baseline)", [python, "-c", "import boto3"], env),
+        ("import rewardsmith.aws_lambda", [python, "-c", "import rewardsmith.aws_lambda"], env),
+        ("handler + pack json-extraction", [python, "-c", LOAD],
+         {**env, "REWARDSMITH_PACK": "json-extraction"}),
+        ("handler + pack contract-review (judge)", [python, "-c", LOAD],
+         {**env, "REWARDSMITH_PACK": "contract-review"}),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.zip:
+            task, runtime = build_zip(Path(tmp))
+            iso = [python, "-I", "-S", "-c"]
+            paths = [str(task), str(runtime)]
+            cases += [
+                ("zip, isolated: import boto3 (baseline)",
+                 [*iso, ISOLATED_PREFIX + "import boto3", *paths], env),
+                ("zip, isolated: handler + pack json-extraction",
+                 [*iso, ISOLATED_PREFIX + LOAD, *paths],
+                 {**env, "REWARDSMITH_PACK": "json-extraction"}),
+            ]
+        results = [(label, timed_runs(argv, case_env, args.reps))
+                   for label, argv, case_env in cases]
+
+    baselines = {label: t for label, t in results if "(baseline)" in label}
+    print(f"median of {args.reps} fresh processes, Python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} cores")
+    print("| case | ms | x boto3 import |\n|---|---:|---:|")
+    for label, seconds in results:
+        base = baselines["zip, isolated: import boto3 (baseline)"] if label.startswith("zip") \
+            else baselines["python -c 'import boto3' (baseline)"]
+        print(f"| {label} | {seconds * 1000:.0f} | {seconds / base:.2f} |")
+    worst = max(t / baselines["python -c 'import boto3' (baseline)"]
+                for label, t in results if label.startswith("handler"))
+    print(f"\nworst handler+pack ratio (venv): {worst:.2f} (target <= {TARGET_RATIO})")
+
+
+if __name__ == "__main__":
+    main()
