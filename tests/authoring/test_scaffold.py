@@ -199,3 +199,15 @@ def test_new_is_added_per_cli_and_does_not_leak_between_hosts(invoke, tmp_path: 
     listing = invoke("packs", "--help", with_host=without).output
     assert "Scaffold" not in listing
     assert invoke("packs", "new", "x-y", "--dir", str(tmp_path), with_host=without).exit_code == 2
+
+
+def test_generated_code_is_lint_clean(tmp_path: Path):
+    """Authors start from code that passes the linters rewardsmith itself uses."""
+    pytest.importorskip("ruff")
+    root = scaffold_package("lint-check", tmp_path, with_check=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--select",
+         "E,F,W,I,B,UP,RUF,SIM,PL", "."],
+        cwd=root, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
