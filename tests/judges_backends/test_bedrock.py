@@ -359,3 +359,29 @@ def test_read_timeout_budget_is_checked() -> None:
         BedrockConfig(model="m", timeout_s=10, read_timeout_s=5, boto_max_attempts=3)
     assert BedrockConfig(model="m", timeout_s=9, boto_max_attempts=3) \
         .effective_read_timeout_s == 3
+
+
+async def test_old_botocore_without_output_config_degrades_to_tool_use(
+    converse_simulator: ConverseSimulator, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = BedrockBackend._make_client
+
+    def without_output_config(self: BedrockBackend) -> Any:
+        client = original(self)
+        self._output_config_supported = False  # as with botocore < 1.42.42
+        return client
+
+    monkeypatch.setattr(BedrockBackend, "_make_client", without_output_config)
+    backend = make(converse_simulator, model="vendor.some-model-v1:0")
+    reply = await backend.complete(PASS_REQUEST)
+    assert reply.extra["mode"] == "tool"
+    assert all("outputConfig" not in r.body for r in converse_simulator.requests)
+    assert converse_simulator.request_count == 1
+    await backend.aclose()
+
+
+def test_every_error_kind_is_documented() -> None:
+    import rewardsmith.core.judge as contract
+
+    for kind in contract.JUDGE_ERROR_KINDS:
+        assert f"``{kind}``" in (contract.__doc__ or ""), kind
