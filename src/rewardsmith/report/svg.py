@@ -193,6 +193,8 @@ def interval_bars(rows: Sequence[Interval], *, lo: float = -1.0, hi: float = 1.0
             parts.append(_line(x1, mid - 5, x1, mid + 5, "#1f2933", 1.5))
             parts.append(_line(x2, mid - 5, x2, mid + 5, "#1f2933", 1.5))
             text += f" [{row.low:+.2f}, {row.high:+.2f}]"
+        elif row.note:
+            text += " (no CI)"
         parts.append(_text(label_w + plot_w + 8, y + 15, text, anchor="start", size=11))
     parts.append("</svg>")
     return "".join(parts)
