@@ -194,3 +194,19 @@ def test_openai_simulator_wire_format(openai_simulator: OpenAISimulator) -> None
     content = data["choices"][0]["message"]["content"]
     assert content == '{"passed": true, "reason": "simulated reason"}'
     assert data["usage"]["total_tokens"] > 0
+
+
+def test_recording_is_bounded_but_counters_are_not(aws_dummy_env: None) -> None:
+    with ConverseSimulator(max_recorded=3) as sim:
+        sim.script("throttle")
+        boto = boto3.client("bedrock-runtime", endpoint_url=sim.endpoint_url,
+                            config=Config(retries={"total_max_attempts": 1}))
+        for i in range(6):
+            with contextlib.suppress(ClientError):
+                boto.converse(**{**BODY, "messages": [
+                    {"role": "user", "content": [{"text": f"n{i}"}]}]})
+        assert sim.request_count == 6
+        assert sim.faults_served() == {"throttle": 1, "ok": 5}
+        assert [r.body["messages"][0]["content"][0]["text"] for r in sim.requests] == \
+            ["n3", "n4", "n5"]
+        assert sim.stats()["request_count"] == 6

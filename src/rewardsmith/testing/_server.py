@@ -13,6 +13,7 @@ import json
 import socket
 import threading
 import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -131,13 +132,18 @@ class SimulatorServer:
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0,
-                 faults: FaultPolicy | None = None, policy: VerdictPolicy | None = None) -> None:
+                 faults: FaultPolicy | None = None, policy: VerdictPolicy | None = None,
+                 max_recorded: int = 100_000) -> None:
         self.host = host
         self.port = port
         self.plan = FaultPlan(faults)
         self.policy: VerdictPolicy = policy or default_verdict
         self.stopping = threading.Event()
-        self._requests: list[RecordedRequest] = []
+        # The newest requests in full (a long `rewardsmith simulate` run must not grow
+        # without bound); the counters below cover every request.
+        self._requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
+        self._count = 0
+        self._faults: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -198,6 +204,8 @@ class SimulatorServer:
         """Forget recorded requests and scripted faults."""
         with self._lock:
             self._requests.clear()
+            self._count = 0
+            self._faults.clear()
             self.max_in_flight = self.in_flight
         self.plan.clear()
 
@@ -210,7 +218,7 @@ class SimulatorServer:
     @property
     def request_count(self) -> int:
         with self._lock:
-            return len(self._requests)
+            return self._count
 
     def _enter(self) -> None:
         with self._lock:
@@ -222,10 +230,8 @@ class SimulatorServer:
             self.in_flight -= 1
 
     def faults_served(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for request in self.requests:
-            counts[request.fault] = counts.get(request.fault, 0) + 1
-        return counts
+        with self._lock:
+            return dict(self._faults)
 
     def stats(self) -> dict[str, Any]:
         """Counters, also served at :data:`STATS_PATH`."""
@@ -242,6 +248,8 @@ class SimulatorServer:
         model = self.model_of(path, body)
         with self._lock:
             self._requests.append(RecordedRequest(method, path, headers, body, raw, fault, model))
+            self._count += 1
+            self._faults[fault] += 1
         try:
             response = self.handle(path, headers, body, fault)
         except Exception as exc:  # a bug in a test's policy must show, not hang the client

@@ -272,7 +272,7 @@ def run_loadtest(pack_spec: str, rollouts: Path, *, concurrency: int, latency_s:
 # -- click ------------------------------------------------------------------------------
 def _simulate(kind: str, host: str, port: int, duration: float | None,
               policy: FaultPolicy) -> None:
-    simulator = SIMULATORS[kind](host=host, port=port, faults=policy)
+    simulator = SIMULATORS[kind](host=host, port=port, faults=policy, max_recorded=1000)
     with simulator:
         click.echo(f"{kind} simulator listening on {simulator.endpoint_url}", err=True)
         if kind == "bedrock":

@@ -51,8 +51,10 @@ class OpenAISimulator(SimulatorServer):
     """OpenAI chat completions on 127.0.0.1 (see module docstring)."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0,
-                 faults: FaultPolicy | None = None, policy: VerdictPolicy | None = None) -> None:
-        super().__init__(host=host, port=port, faults=faults, policy=policy)
+                 faults: FaultPolicy | None = None, policy: VerdictPolicy | None = None,
+                 max_recorded: int = 100_000) -> None:
+        super().__init__(host=host, port=port, faults=faults, policy=policy,
+                         max_recorded=max_recorded)
         self._ids = itertools.count(1)
 
     @property
