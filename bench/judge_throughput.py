@@ -124,6 +124,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--throttle-rate", type=float, default=0.2)
+    parser.add_argument("--boto-max-attempts", type=int, default=3,
+                        help="botocore's own attempts for the throttled run (1 leaves every "
+                        "retry to the framework, whose backoff sleeps outside the slot).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ.update(AWS_ACCESS_KEY_ID="AKIABENCH", AWS_SECRET_ACCESS_KEY="bench",
@@ -134,7 +137,8 @@ def main() -> None:
         base_s = baseline(url, args.calls, args.concurrency)
         clean = asyncio.run(through_backend(url, args.calls, args.concurrency))
     with simulator(args.latency, args.throttle_rate) as url:
-        throttled = asyncio.run(through_backend(url, args.calls, args.concurrency))
+        throttled = asyncio.run(through_backend(url, args.calls, args.concurrency,
+                                                boto_max_attempts=args.boto_max_attempts))
 
     base_rate = args.calls / base_s
     clean_rate = args.calls / clean["elapsed_s"]
@@ -161,7 +165,8 @@ def main() -> None:
           f"ideal, {clean_rate / base_rate:.3f} of baseline ({clean['elapsed_s']:.2f} s, "
           f"p50 {clean['p50_ms']:.0f} ms, p95 {clean['p95_ms']:.0f} ms, "
           f"failures {clean['failures'] or 'none'})")
-    print(f"with {args.throttle_rate:.0%} throttling : {throttled['answered']}/{args.calls} "
+    print(f"with {args.throttle_rate:.0%} throttling (boto_max_attempts="
+          f"{args.boto_max_attempts}): {throttled['answered']}/{args.calls} "
           f"answered in {throttled['elapsed_s']:.2f} s "
           f"({report['backend_throttled']['answered_per_s']} answered/s, p50 "
           f"{throttled['p50_ms']:.0f} ms, p95 {throttled['p95_ms']:.0f} ms, failures "
