@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.judge import BackendPool, JudgeRequest
@@ -181,3 +182,22 @@ async def test_unreadable_row_is_a_miss(tmp_path: Path) -> None:
     reopened = SqliteVerdictCache(tmp_path / "c.sqlite")
     assert await reopened.get("k") is None
     await reopened.aclose()
+
+
+async def test_an_unusable_cache_never_costs_a_verdict(
+    host: PluginHost, converse_simulator: ConverseSimulator, tmp_path: Path,
+) -> None:
+    not_a_database = tmp_path / "cache.sqlite"
+    not_a_database.write_bytes(b"this is not an SQLite file" * 100)
+    pool = BackendPool(host)
+    backend = pool.get(bedrock_settings(converse_simulator.endpoint_url,
+                                        cache_path=str(not_a_database)))
+    with capture_logs() as logs:
+        first = await backend.complete(REQUEST)
+        second = await backend.complete(JudgeRequest("s", "other", VERDICT_SCHEMA))
+    await pool.aclose()
+    assert first.parsed is not None and second.parsed is not None
+    assert converse_simulator.request_count == 2
+    warnings = [e for e in logs if e["event"] == "judge_cache_unusable"]
+    assert {w["action"] for w in warnings} == {"read", "write"}  # once each, not per call
+    assert len(warnings) == 2

@@ -31,11 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import structlog
 
 from rewardsmith.core.judge import JudgeBackend, JudgeBackendConfig, JudgeReply, JudgeRequest
 from rewardsmith.core.telemetry import current_telemetry
 
 CACHE_ENV = "REWARDSMITH_JUDGE_CACHE"
+log = structlog.get_logger("rewardsmith.judge")
 _SCHEMA_VERSION = 1  # bump when the stored reply layout changes; old rows stop matching
 
 
@@ -74,15 +76,19 @@ class SqliteVerdictCache:
         if self._connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=self._busy_timeout_ms / 1000)
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS judge_cache ("
-                " key TEXT PRIMARY KEY, backend TEXT NOT NULL, model TEXT NOT NULL,"
-                " reply BLOB NOT NULL, created_at REAL NOT NULL)"
-            )
-            conn.commit()
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS judge_cache ("
+                    " key TEXT PRIMARY KEY, backend TEXT NOT NULL, model TEXT NOT NULL,"
+                    " reply BLOB NOT NULL, created_at REAL NOT NULL)"
+                )
+                conn.commit()
+            except BaseException:
+                conn.close()
+                raise
             self._connection = conn
         return self._connection
 
@@ -166,6 +172,7 @@ class CachingBackend(JudgeBackend):
         # Futures belong to one event loop: key them by loop so two loops never share.
         self._in_flight: dict[tuple[int, str], asyncio.Future[JudgeReply]] = {}
         self._lock = threading.Lock()
+        self._cache_warned: set[str] = set()
 
     @classmethod
     def backend_name(cls) -> str:
@@ -180,7 +187,7 @@ class CachingBackend(JudgeBackend):
     async def complete(self, request: JudgeRequest) -> JudgeReply:
         key = request_key(self.config, request)
         if self.cache is not None:
-            row = await self.cache.get(key)
+            row = await self._cache_get(key)
             if row is not None:
                 current_telemetry().record_cache_hit()
                 return _reply_from_row(row)
@@ -227,9 +234,32 @@ class CachingBackend(JudgeBackend):
     async def _call(self, key: str, request: JudgeRequest) -> JudgeReply:
         reply = await self.inner.complete(request)
         if self.cache is not None and (request.json_schema is None or reply.parsed is not None):
+            await self._cache_put(key, reply)
+        return reply
+
+    # The cache is an optimisation: a full disk, a locked or corrupt file, or a reply that
+    # cannot be serialised must never cost a verdict that was already paid for.
+    async def _cache_get(self, key: str) -> dict[str, Any] | None:
+        assert self.cache is not None
+        try:
+            return await self.cache.get(key)
+        except (sqlite3.Error, OSError) as exc:
+            self._cache_failed("read", exc)
+            return None
+
+    async def _cache_put(self, key: str, reply: JudgeReply) -> None:
+        assert self.cache is not None
+        try:
             await self.cache.put(key, self.config.backend, self.config.model,
                                  _reply_to_row(reply))
-        return reply
+        except (sqlite3.Error, OSError, TypeError) as exc:
+            self._cache_failed("write", exc)
+
+    def _cache_failed(self, action: str, exc: BaseException) -> None:
+        if action not in self._cache_warned:
+            self._cache_warned.add(action)
+            log.warning("judge_cache_unusable", action=action, path=str(self.cache.path)
+                        if self.cache else None, error=f"{type(exc).__name__}: {exc}")
 
     async def aclose(self) -> None:
         try:
