@@ -40,7 +40,3 @@ def make_scorer(host: PluginHost, write_pack):
 
     return make
 
-
-def sample(i: Any, response: Any, prompt: str = "prompt", **extra: Any) -> dict[str, Any]:
-    return {"id": i, "messages": [{"role": "user", "content": prompt},
-                                  {"role": "assistant", "content": response}], **extra}

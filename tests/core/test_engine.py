@@ -5,7 +5,7 @@ import math
 import time
 
 import pytest
-from conftest import sample
+from toy_plugin import sample
 
 from rewardsmith.core.errors import SampleError
 

@@ -157,3 +157,43 @@ def test_no_positive_weight_is_rejected(host, write_pack) -> None:
 
 def test_pack_file_missing(host, tmp_path: Path) -> None:
     assert "does not exist" in _error(host, tmp_path / "missing.toml")
+
+
+def test_extending_a_builtin_pack_from_another_folder_keeps_its_files(tmp_path: Path) -> None:
+    from rewardsmith import make_plugin_host
+
+    host = make_plugin_host()
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "strict.json").write_text('{"type": "object", "required": ["x"]}')
+    child = tmp_path / "child.toml"
+    child.write_text("""
+[pack]
+name = "my-extraction"
+version = "1.0.0"
+extends = "json-extraction"
+
+[[components]]
+id = "schema"
+weight = 7
+
+[[components]]
+id = "strict"
+type = "json-schema"
+schema_file = "schemas/strict.json"
+""")
+    pack = load_pack(child, host)
+    by_id = {c.config.id: c for c in pack.components}
+    assert by_id["schema"].config.weight == 7  # the parent's schema file still resolved
+    assert by_id["strict"].config.type == "json-schema"
+    parent_hash = load_pack("json-extraction", host).hash
+    assert pack.hash != parent_hash
+
+
+def test_missing_referenced_file_names_where_it_looked(host, write_pack, tmp_path) -> None:
+    from rewardsmith.core.component import ComponentContext
+
+    context = ComponentContext(search_paths=(tmp_path / "a", tmp_path / "b"))
+    with pytest.raises(FileNotFoundError) as info:
+        context.read_text("schemas/x.json")
+    assert str(tmp_path / "a" / "schemas" / "x.json") in str(info.value)
+    assert str(tmp_path / "b" / "schemas" / "x.json") in str(info.value)

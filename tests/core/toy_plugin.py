@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from rewardsmith import AsyncComponent, Component, ComponentConfig, GroupComponent, Score
 from rewardsmith.core.errors import ComponentError
@@ -97,6 +97,11 @@ class LengthRank(GroupComponent):
         n = max(1, len(samples) - 1)
         return [Score(ranks[i] / n, measurements={"group_size": len(samples)})
                 for i in range(len(samples))]
+
+
+def sample(i: Any, response: Any, prompt: str = "prompt", **extra: Any) -> dict[str, Any]:
+    return {"id": i, "messages": [{"role": "user", "content": prompt},
+                                  {"role": "assistant", "content": response}], **extra}
 
 
 @hookimpl

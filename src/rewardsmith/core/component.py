@@ -77,23 +77,29 @@ class ComponentConfig(BaseModel):
 class ComponentContext:
     """What a component may use besides its config, handed over at construction.
 
-    ``base_path`` resolves files a pack refers to (schemas, documents); ``judge_backend``
-    returns the shared backend for a judge config, created lazily on first use.
+    ``read_text`` resolves files a pack refers to (schemas, documents) against
+    ``search_paths``: the folder of the pack that last overrode the component first, then
+    the folders of the packs it extends, so a parent's relative paths keep working from a
+    child pack in another folder. ``judge_backend`` returns the shared backend for a judge
+    config, created lazily on first use.
     """
 
     pack_name: str = ""
-    base_path: Path | Traversable | None = None
+    search_paths: tuple[Path | Traversable, ...] = ()
     judge_defaults: dict[str, Any] = field(default_factory=dict)
     _backend_provider: Any = None
 
     def read_text(self, relative: str) -> str:
-        """Read a file named in the pack, relative to the pack file."""
-        if self.base_path is None:
-            return Path(relative).read_text(encoding="utf-8")
+        """Read a file named in the pack, relative to the pack file that declared it."""
         candidate = Path(relative)
-        if candidate.is_absolute():
+        if candidate.is_absolute() or not self.search_paths:
             return candidate.read_text(encoding="utf-8")
-        return (self.base_path / relative).read_text(encoding="utf-8")
+        for base in self.search_paths:
+            path = base / relative
+            if path.is_file():
+                return path.read_text(encoding="utf-8")
+        tried = ", ".join(str(base / relative) for base in self.search_paths)
+        raise FileNotFoundError(f"{relative!r} not found (looked for {tried})")
 
     def judge_backend(self, settings: dict[str, Any] | None = None) -> JudgeBackend:
         """The shared backend for ``settings`` (default: the pack's merged judge settings)."""

@@ -177,7 +177,9 @@ class _Resolved:
     document: dict[str, Any]
     origins: list[_Origin]
     chain: list[str]
-    base: PackPath | None
+    # Per component: folders its relative file references resolve against, most derived
+    # first (a child that overrides only a weight keeps its parent's schema files).
+    bases: list[tuple[PackPath, ...]] = field(default_factory=list)
 
 
 def _merge(parent: _Resolved, child: dict[str, Any], source: _Source) -> _Resolved:
@@ -188,13 +190,17 @@ def _merge(parent: _Resolved, child: dict[str, Any], source: _Source) -> _Resolv
 
     components: list[dict[str, Any]] = []
     origins: list[_Origin] = []
+    bases: list[tuple[PackPath, ...]] = []
     by_id: dict[str, int] = {}
-    for comp, origin in zip(parent.document.get("components", []), parent.origins, strict=True):
+    for comp, origin, comp_bases in zip(parent.document.get("components", []), parent.origins,
+                                        parent.bases, strict=True):
         if comp.get("id") in removed:
             continue
         by_id[comp.get("id")] = len(components)
         components.append(comp)
         origins.append(origin)
+        bases.append(comp_bases)
+    own_base = (source.base,) if source.base is not None else ()
     unknown_removed = removed - {c.get("id") for c in parent.document.get("components", [])}
     if unknown_removed:
         raise PackError(
@@ -209,11 +215,13 @@ def _merge(parent: _Resolved, child: dict[str, Any], source: _Source) -> _Resolv
             by_id[comp.get("id")] = len(components)
             components.append(comp)
             origins.append(_Origin(source, i))
+            bases.append(own_base)
         else:
             base = components[existing]
             same_type = "type" not in comp or comp["type"] == base.get("type")
             components[existing] = {**base, **comp} if same_type else comp
             origins[existing] = _Origin(source, i)
+            bases[existing] = (*own_base, *bases[existing]) if same_type else own_base
 
     document: dict[str, Any] = {"pack": meta, "judge": judge, "components": components}
     for key in ("aggregate", "tests"):
@@ -224,7 +232,7 @@ def _merge(parent: _Resolved, child: dict[str, Any], source: _Source) -> _Resolv
     extra = set(child) - {"pack", "judge", "components", "aggregate", "tests"}
     for key in extra:
         document[key] = child[key]  # rejected by validation, with its name
-    return _Resolved(document, origins, [*parent.chain, source.label], source.base)
+    return _Resolved(document, origins, [*parent.chain, source.label], bases)
 
 
 def _resolve(spec: str | PackPath, host: PluginHost, relative_to: PackPath | None,
@@ -247,7 +255,8 @@ def _resolve(spec: str | PackPath, host: PluginHost, relative_to: PackPath | Non
         if meta.get("remove_components"):
             raise PackError(f"{source.label}: pack.remove_components needs pack.extends")
         origins = [_Origin(source, i) for i in range(len(components))]
-        return _Resolved(raw, origins, [source.label], source.base)
+        own_base = (source.base,) if source.base is not None else ()
+        return _Resolved(raw, origins, [source.label], [own_base] * len(components))
     if not isinstance(parent_spec, str):
         raise PackError(f"{source.label}: pack.extends must be a pack name or a path")
     parent = _resolve(parent_spec, host, source.base, (*seen, source.label))
@@ -382,7 +391,7 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None) -> Pack:
     backends = BackendPool(host)
     file_digests: list[str] = []
     components: list[Component[Any]] = []
-    for cfg in configs:
+    for cfg, search_paths in zip(configs, resolved.bases, strict=True):
         cls = host.component_class(cfg.type)
         judge_settings: dict[str, Any] = {}
         if getattr(cls, "uses_judge", False):
@@ -394,7 +403,7 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None) -> Pack:
                     from None
         context = _TrackingContext(
             pack_name=document.pack.name,
-            base_path=resolved.base,
+            search_paths=search_paths,
             judge_defaults=judge_settings,
             _backend_provider=backends.get,
             digests=file_digests,
