@@ -385,3 +385,21 @@ def test_every_error_kind_is_documented() -> None:
 
     for kind in contract.JUDGE_ERROR_KINDS:
         assert f"``{kind}``" in (contract.__doc__ or ""), kind
+
+
+async def test_context_window_exceeded_is_not_repaired(
+    converse_simulator: ConverseSimulator,
+) -> None:
+    backend = make(converse_simulator)
+    original = converse_simulator._answer
+
+    def overflowing(request: Any, body: Any, fault: str) -> Any:
+        answer = original(request, body, fault)
+        answer["stopReason"] = "model_context_window_exceeded"
+        return answer
+
+    converse_simulator._answer = overflowing  # type: ignore[method-assign]
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(PASS_REQUEST)
+    assert info.value.kind == "judge_config"
+    assert converse_simulator.request_count == 1

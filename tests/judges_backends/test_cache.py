@@ -201,3 +201,19 @@ async def test_an_unusable_cache_never_costs_a_verdict(
     warnings = [e for e in logs if e["event"] == "judge_cache_unusable"]
     assert {w["action"] for w in warnings} == {"read", "write"}  # once each, not per call
     assert len(warnings) == 2
+
+
+async def test_follower_survives_its_leader_being_cancelled(
+    pool: BackendPool, converse_simulator: ConverseSimulator,
+) -> None:
+    converse_simulator.configure(latency_s=0.3)
+    backend = pool.get(bedrock_settings(converse_simulator.endpoint_url))
+    leader = asyncio.create_task(backend.complete(REQUEST))
+    await asyncio.sleep(0.05)  # the leader's request is in flight
+    follower = asyncio.create_task(backend.complete(REQUEST))
+    await asyncio.sleep(0.05)
+    leader.cancel()  # e.g. its sample hit the batch deadline
+    reply = await follower
+    assert reply.parsed is not None
+    assert leader.cancelled()
+    assert converse_simulator.request_count == 2  # the follower asked for itself

@@ -447,6 +447,10 @@ class BedrockBackend(JudgeBackend):
         if answer.stop_reason in _REFUSAL_STOPS:
             raise judge_error(JUDGE_REFUSED, f"the judge model stopped with "
                                              f"{answer.stop_reason!r}")
+        if answer.stop_reason == "model_context_window_exceeded":
+            # A repair turn would only make the conversation longer.
+            raise judge_error(JUDGE_CONFIG, "the judge prompt exceeds the model's context "
+                                            "window (stopReason model_context_window_exceeded)")
 
     @staticmethod
     def _verdict(answer: _Answer, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
