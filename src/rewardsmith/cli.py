@@ -156,10 +156,13 @@ def packs_schema(ctx: click.Context, output: Path | None) -> None:
               help="Progress bar on stderr (default: when stderr is a terminal).")
 @click.option("--summary/--no-summary", default=True, show_default=True,
               help="Print the summary table on stderr.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a self-contained HTML report (distributions, failures, the "
+                   "lowest- and highest-scored samples with rationales).")
 @click.pass_context
 def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Path | None,
                   batch_size: int, timeout_s: float | None, progress: bool | None,
-                  summary: bool) -> None:
+                  summary: bool, report_path: Path | None) -> None:
     """Score RFT rollouts (JSONL, one sample per line) with a pack.
 
     Each output row is the reward-Lambda result shape plus details. A malformed line gets
@@ -167,7 +170,7 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     """
     from rewardsmith.core.engine import Scorer
     from rewardsmith.core.pack import load_pack
-    from rewardsmith.rollouts import count_lines, read_rollouts
+    from rewardsmith.rollouts import count_lines, read_rollouts, response_excerpt
 
     try:
         scorer = Scorer(load_pack(pack_spec, _host(ctx)))
@@ -178,6 +181,7 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     show_progress = sys.stderr.isatty() if progress is None else progress
     out: TextIO = output.open("w", encoding="utf-8") if output else sys.stdout
     results = []
+    responses: dict[object, str] = {}
     try:
         total = count_lines(rollouts) if show_progress else None
         with click.progressbar(length=total or 0, label="scoring", file=sys.stderr,
@@ -187,6 +191,11 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
                 for result in scored.results:
                     out.write(orjson.dumps(result.to_json()).decode() + "\n")
                 results.extend(scored.results)
+                if report_path:
+                    for raw, result in zip(batch, scored.results, strict=True):
+                        excerpt = response_excerpt(raw)
+                        if excerpt is not None:
+                            responses[result.id] = excerpt
                 bar.update(len(batch))
     finally:
         if output:
@@ -195,6 +204,13 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
 
     if summary:
         click.echo(summary_table(scorer.pack, results), err=True)
+    if report_path:
+        from rewardsmith.report import write_html_report
+
+        write_html_report(report_path, pack_ref=scorer.pack.ref.to_json(),
+                          results=[r.to_json() for r in results],
+                          title=f"rewardsmith score: {rollouts.name}", responses=responses)
+        click.echo(f"report: {report_path}", err=True)
     failed = sum(r.status == "failed" for r in results)
     if failed:
         click.echo(f"{failed} of {len(results)} samples could not be scored "

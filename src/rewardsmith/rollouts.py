@@ -9,6 +9,9 @@ from typing import Any
 import orjson
 
 from rewardsmith.core.errors import SampleError
+from rewardsmith.core.sample import parse_sample
+
+EXCERPT_CHARS = 2_000
 
 
 def count_lines(path: Path) -> int:
@@ -49,3 +52,13 @@ def read_rollouts(path: Path, batch_size: int) -> Iterator[list[Any]]:
                 batch = []
     if batch:
         yield batch
+
+
+def response_excerpt(raw: Any) -> str | None:
+    """The start of a sample's response, for reports; None when it cannot be parsed."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return parse_sample(raw, 0).response[:EXCERPT_CHARS]
+    except SampleError:
+        return None

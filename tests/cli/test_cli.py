@@ -116,3 +116,26 @@ def test_plugins_json_lists_builtin_plugins():
     infos = {p["name"]: p for p in orjson.loads(result.stdout)}
     assert infos["packs"]["distribution"] == "rewardsmith"
     assert "checks" in infos and "metrics" in infos
+
+
+def test_score_report_is_written_and_escapes_candidate_text(host, tmp_path: Path):
+    pack = tmp_path / "pack.toml"
+    pack.write_text(PACK)
+    rollouts = tmp_path / "r.jsonl"
+    rollouts.write_bytes(line(1, "yes <script>alert(1)</script>") + b"\n" + line(2, "no")
+                         + b"\n")
+    report = tmp_path / "report.html"
+    result = invoke(host, "score", str(rollouts), "--pack", str(pack), "-o",
+                    str(tmp_path / "o.jsonl"), "--report", str(report))
+    assert result.exit_code == 0, result.stderr
+    html = report.read_text()
+    assert "<svg" in html and "cli-toy" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_plugins_records_commands_added_to_subgroups():
+    host = make_plugin_host(allow=["authoring", "lambda-tools"])
+    build_cli(host)
+    assert "packs new" in host.infos["authoring"].commands
+    assert "lambda package" in host.infos["lambda-tools"].commands

@@ -139,8 +139,15 @@ class PluginHost:
 
     def add_commands(self, cli: Any) -> None:
         """Let plugins add subcommands, recording which plugin added which."""
+        def command_paths(group: Any, prefix: str = "") -> set[str]:
+            paths: set[str] = set()
+            for name, command in getattr(group, "commands", {}).items():
+                paths.add(prefix + name)
+                paths |= command_paths(command, f"{prefix}{name} ")
+            return paths
+
         for plugin_name, function in self._impls("register_commands"):
-            before = set(getattr(cli, "commands", {}))
+            before = command_paths(cli)
             try:
                 function(cli=cli)
             except Exception as exc:
@@ -149,7 +156,7 @@ class PluginHost:
                     f"{self.infos[plugin_name].distribution!r} failed in register_commands: "
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
-            added = sorted(set(getattr(cli, "commands", {})) - before)
+            added = sorted(command_paths(cli) - before)
             self.infos[plugin_name].commands.extend(added)
 
     # -- lookups ------------------------------------------------------------------------
@@ -178,7 +185,8 @@ class PluginHost:
         return entry.value if entry else None
 
 
-def _allowlist(allow: Sequence[str] | None) -> set[str] | None:
+def plugin_allowlist(allow: Sequence[str] | None = None) -> set[str] | None:
+    """The plugin names to load: ``allow`` if given, else ``REWARDSMITH_PLUGINS``; None = all."""
     if allow is not None:
         return set(allow)
     raw = os.environ.get(ALLOWLIST_ENV)
@@ -211,7 +219,7 @@ def make_plugin_host(
     pm = pluggy.PluginManager("rewardsmith")
     pm.add_hookspecs(hookspecs)
     infos: dict[str, PluginInfo] = {}
-    allowed = _allowlist(allow)
+    allowed = plugin_allowlist(allow)
 
     if load_entry_points:
         for ep in _entry_points():

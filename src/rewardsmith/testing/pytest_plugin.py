@@ -109,7 +109,7 @@ def rewardsmith_host_factory() -> HostFactory:
     ``allow`` restricts which installed entry points load (names or distributions), like
     ``REWARDSMITH_PLUGINS``; without it the environment variable applies.
     """
-    from rewardsmith.core.plugins import _allowlist, make_plugin_host
+    from rewardsmith.core.plugins import make_plugin_host, plugin_allowlist
 
     def factory(
         plugins: Sequence[tuple[str, object]] = (),
@@ -120,7 +120,7 @@ def rewardsmith_host_factory() -> HostFactory:
         if not load_entry_points or not plugins:
             return make_plugin_host(load_entry_points=load_entry_points, allow=allow,
                                     plugins=list(plugins))
-        allowed = _allowlist(allow)
+        allowed = plugin_allowlist(allow)
         keep, renamed = _replace_entry_points(
             plugins, sorted(allowed) if allowed is not None else None)
         return make_plugin_host(load_entry_points=True, allow=keep, plugins=renamed)
