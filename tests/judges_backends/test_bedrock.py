@@ -403,3 +403,29 @@ async def test_context_window_exceeded_is_not_repaired(
         await backend.complete(PASS_REQUEST)
     assert info.value.kind == "judge_config"
     assert converse_simulator.request_count == 1
+
+
+async def test_cancelled_call_is_not_counted_and_frees_its_slot(
+    converse_simulator: ConverseSimulator, telemetry: BatchTelemetry,
+) -> None:
+    converse_simulator.configure(latency_s=0.3)
+    backend = make(converse_simulator, max_concurrency=1)
+    task = asyncio.create_task(backend.complete(PASS_REQUEST))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert telemetry.judge_calls == 0
+    converse_simulator.configure(latency_s=0.0)
+    reply = await backend.complete(FAIL_REQUEST)  # the only slot was given back
+    assert reply.parsed["passed"] is False
+    assert telemetry.judge_calls == 1
+    await backend.aclose()
+
+
+async def test_invalid_endpoint_is_a_config_error(aws_dummy_env: None) -> None:
+    backend = BedrockBackend(BedrockConfig(model="m", endpoint_url="not a url"))
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(PASS_REQUEST)
+    assert info.value.kind == "judge_config"
+    assert "Invalid endpoint" in str(info.value)

@@ -23,6 +23,7 @@ from rewardsmith.core.judge import (
     JudgeBackendConfig,
     judge_error,
 )
+from rewardsmith.core.telemetry import current_telemetry
 
 T = TypeVar("T")
 log = structlog.get_logger("rewardsmith.judge")
@@ -199,6 +200,17 @@ class CallStats:
     queued_s: float = 0.0  # time spent waiting for a concurrency slot, not on the model
     input_tokens: int = 0
     output_tokens: int = 0
+
+
+def record_call(started: float, stats: CallStats, cost_usd: float,
+                error_kind: str | None) -> None:
+    """One judge request in the batch telemetry: latency on the model (slot waiting
+    excluded), tokens and cost of all its attempts, and the failure kind if it failed."""
+    current_telemetry().record_judge_call(
+        latency_ms=(time.perf_counter() - started - stats.queued_s) * 1000,
+        input_tokens=stats.input_tokens, output_tokens=stats.output_tokens, cost_usd=cost_usd,
+        error_kind=None if error_kind is None else error_kind.removeprefix("judge_"),
+    )
 
 
 class Resilience:

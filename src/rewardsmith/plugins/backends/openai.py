@@ -40,7 +40,6 @@ from rewardsmith.core.judge import (
     JudgeRequest,
     judge_error,
 )
-from rewardsmith.core.telemetry import current_telemetry
 from rewardsmith.plugins.backends._pricing import estimate_cost
 from rewardsmith.plugins.backends._resilience import (
     CallFailed,
@@ -48,6 +47,7 @@ from rewardsmith.plugins.backends._resilience import (
     ConfigErrorReporter,
     Resilience,
     ResilientBackendConfig,
+    record_call,
 )
 from rewardsmith.plugins.backends._verdict import (
     check_schema,
@@ -258,13 +258,15 @@ class OpenAIBackend(JudgeBackend):
         except ComponentError as exc:
             error_kind = exc.kind
             raise
+        except asyncio.CancelledError:
+            error_kind = "cancelled"  # abandoned by the caller (deadline): not a judge call
+            raise
+        except Exception:
+            error_kind = "judge_internal_error"  # a bug: counted, and it propagates
+            raise
         finally:
-            current_telemetry().record_judge_call(
-                latency_ms=(time.perf_counter() - started - usage.queued_s) * 1000,
-                input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-                cost_usd=self._cost(usage),
-                error_kind=None if error_kind is None else error_kind.removeprefix("judge_"),
-            )
+            if error_kind != "cancelled":
+                record_call(started, usage, self._cost(usage), error_kind)
 
     def _cost(self, usage: CallStats) -> float:
         cfg = self.config
