@@ -151,3 +151,16 @@ async def test_explicit_json_schema_rejection_is_a_config_error(
         await backend.complete(PASS_REQUEST)
     assert info.value.kind == "judge_config"
     await backend.aclose()
+
+
+async def test_missing_api_key_is_named(
+    openai_simulator: OpenAISimulator, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    openai_simulator.script("access_denied")
+    backend = make(openai_simulator)
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(PASS_REQUEST)
+    assert "OPENAI_API_KEY is not set" in str(info.value)
+    assert "Authorization" not in openai_simulator.requests[0].headers
+    await backend.aclose()

@@ -183,7 +183,7 @@ class OpenAIBackend(JudgeBackend):
 
         try:
             response = await client.post("/chat/completions", json=body,
-                                                  headers=self._headers())
+                                         headers=self._headers())
         except httpx.TimeoutException as exc:
             raise CallFailed(JUDGE_TIMEOUT, f"openai call timed out: {type(exc).__name__}",
                              code=type(exc).__name__) from None
@@ -212,6 +212,8 @@ class OpenAIBackend(JudgeBackend):
                 "response_format" in body and any(
                     word in message.lower() for word in ("response_format", "json_schema")):
             raise _ModeRejected(message)
+        if status in (401, 403) and not os.environ.get(self.config.api_key_env):
+            message += f" (environment variable {self.config.api_key_env} is not set)"
         raise CallFailed(JUDGE_CONFIG, f"{message} [model {self.config.model}, "
                                        f"{self.config.base_url}]", code=str(status))
 
