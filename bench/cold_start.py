@@ -38,16 +38,21 @@ LOAD = (
 ISOLATED_PREFIX = "import sys\nsys.path[:0] = sys.argv[1:3]\n"
 
 
-def timed_runs(argv: list[str], env: dict[str, str], reps: int) -> float:
-    """Median wall seconds of ``reps`` fresh processes (after one unmeasured warm-up run
-    so that the OS file cache is equally warm for every case)."""
-    subprocess.run(argv, env=env, check=True, capture_output=True)
-    samples = []
-    for _ in range(reps):
-        started = time.perf_counter()
-        subprocess.run(argv, env=env, check=True, capture_output=True)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+def timed_runs(cases: list[tuple[str, list[str], dict[str, str]]], reps: int
+               ) -> list[tuple[str, float]]:
+    """Median wall seconds of ``reps`` fresh processes per case. Cases are interleaved
+    (one run of each per round) so that load from other processes hits them alike, after
+    one unmeasured round that warms the OS file cache."""
+    times: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+    for round_ in range(reps + 1):
+        for label, argv, env in cases:
+            started = time.perf_counter()
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise SystemExit(f"{label} failed:\n{done.stderr[-2000:]}")
+            if round_:
+                times[label].append(time.perf_counter() - started)
+    return [(label, statistics.median(times[label])) for label, _, _ in cases]
 
 
 def build_zip(workdir: Path) -> tuple[Path, Path]:
@@ -79,6 +84,10 @@ def main() -> None:
     python = sys.executable
     env = {**os.environ, "REWARDSMITH_METRICS": "0"}
     env.pop("REWARDSMITH_PLUGINS", None)
+    # Bytecode caching as in Lambda, where the zip ships .pyc: without it (this container
+    # sets PYTHONDONTWRITEBYTECODE=1) every start recompiles every source module. The
+    # caches go to a temporary prefix, not into the source tree.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
 
     cases: list[tuple[str, list[str], dict[str, str]]] = [
         ("python -c pass (interpreter start)", [python, "-c", "pass"], env),
@@ -90,6 +99,8 @@ def main() -> None:
          {**env, "REWARDSMITH_PACK": "contract-review"}),
     ]
     with tempfile.TemporaryDirectory() as tmp:
+        for case_env in {id(c[2]): c[2] for c in cases}.values():
+            case_env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         if args.zip:
             task, runtime = build_zip(Path(tmp))
             iso = [python, "-I", "-S", "-c"]
@@ -101,12 +112,11 @@ def main() -> None:
                  [*iso, ISOLATED_PREFIX + LOAD, *paths],
                  {**env, "REWARDSMITH_PACK": "json-extraction"}),
             ]
-        results = [(label, timed_runs(argv, case_env, args.reps))
-                   for label, argv, case_env in cases]
+        results = timed_runs(cases, args.reps)
 
     baselines = {label: t for label, t in results if "(baseline)" in label}
-    print(f"median of {args.reps} fresh processes, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} cores")
+    print(f"median of {args.reps} fresh processes per case, interleaved, "
+          f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
     print("| case | ms | x boto3 import |\n|---|---:|---:|")
     for label, seconds in results:
         base = baselines["zip, isolated: import boto3 (baseline)"] if label.startswith("zip") \
