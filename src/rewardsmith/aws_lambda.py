@@ -524,8 +524,8 @@ class RewardHandler:
 
         remaining_budget = budget.budget_s - (time.monotonic() - started)
         remaining_stop = budget.hard_stop_s - (time.monotonic() - started)
-        batch, engine_error = _score_with_watchdog(scorer, items, max(remaining_budget, 0.0),
-                                                   max(remaining_stop, 0.0))
+        batch, engine_error, overran = _score_with_watchdog(
+            scorer, items, max(remaining_budget, 0.0), max(remaining_stop, 0.0))
         reward = self._failure_reward()
         if batch is None or len(batch.results) != len(items):
             record.engine_error = engine_error or (
@@ -533,12 +533,12 @@ class RewardHandler:
                 f"{len(items)} samples")
             out = [failure_result(_item_id(it, i), reward, "engine_error")
                    for i, it in enumerate(items)]
-            record.summary = {"failed_samples": len(out), "deadline_hit": True,
+            record.summary = {"failed_samples": len(out), "deadline_hit": overran,
                               "failures": {"engine_error": len(out)}}
             self._report(record, started)
             return out
 
-        out = [to_wire(r, self._judge_ids, reward) for r in batch.results]
+        out = [self._wire_or_failure(r, reward) for r in batch.results]
         record.summary = batch.summary()
         if self.settings.debug:
             record.debug["sample_errors"] = [
@@ -547,6 +547,14 @@ class RewardHandler:
             ][:50]
         self._report(record, started)
         return out
+
+    def _wire_or_failure(self, result: SampleResult, reward: float) -> dict[str, Any]:
+        """One result in wire shape; a result that cannot be converted costs only itself."""
+        try:
+            return to_wire(result, self._judge_ids, reward)
+        except Exception:
+            return failure_result(getattr(result, "id", result.index), reward,
+                                  "internal_error")
 
     def _report(self, record: obs.InvocationRecord, started: float) -> None:
         record.elapsed_ms = (time.monotonic() - started) * 1000
@@ -561,10 +569,12 @@ class RewardHandler:
 
 
 def _score_with_watchdog(scorer: Scorer, items: Sequence[Any], budget_s: float,
-                         hard_stop_s: float) -> tuple[BatchResult | None, str | None]:
+                         hard_stop_s: float) -> tuple[BatchResult | None, str | None, bool]:
     """Run ``scorer.score`` (its background loop is reused across invocations) and stop
     waiting at ``hard_stop_s`` even if the engine overruns its own deadline (a component
-    that blocks the event loop, a deadlock); the scoring thread is left to finish."""
+    that blocks the event loop, a deadlock); the scoring thread is left to finish.
+
+    Returns the batch (or None), the error, and whether the hard stop was hit."""
     box: dict[str, Any] = {}
 
     def run() -> None:
@@ -578,11 +588,11 @@ def _score_with_watchdog(scorer: Scorer, items: Sequence[Any], budget_s: float,
     worker.join(hard_stop_s)
     if worker.is_alive():
         return None, (f"the engine did not return within {hard_stop_s:.3f}s (its deadline was "
-                      f"{budget_s:.3f}s); every sample got the failure reward")
+                      f"{budget_s:.3f}s); every sample got the failure reward"), True
     if "error" in box:
         exc = box["error"]
-        return None, f"the engine raised {type(exc).__name__}: {exc}"
-    return box["batch"], None
+        return None, f"the engine raised {type(exc).__name__}: {exc}", False
+    return box["batch"], None, False
 
 
 def make_handler(

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 import pytest
 from lambda_support import FakeContext, metrics_of, sample, validate_answer
 
+from rewardsmith import Scorer
 from rewardsmith.aws_lambda import extract_samples, make_handler, wire_id
 
 
@@ -44,8 +46,11 @@ EXPECTED = {"a": 1.0, "b": 0.0, "c": 0.0}
     pytest.param(tuple, id="tuple"),
 ])
 def test_wrapped_batches_score_like_the_plain_array(handler: Any, wrap: Any) -> None:
-    context = FakeContext()
+    # A short remaining time (less than the default 2 s margin): the minimum budget
+    # still scores the batch, and the answer arrives before the deadline.
+    context = FakeContext(1500)
     out = handler(wrap(_batch()), context)
+    assert time.monotonic() < context.deadline
     validate_answer(out, ["a", "b", "c"])
     assert {r["id"]: r["aggregate_reward_score"] for r in out} == EXPECTED
 
@@ -140,7 +145,9 @@ def test_garbage_items_each_get_a_failure_reward_in_place(handler: Any) -> None:
          "reference_answer": "\x00\x01\ufffd\udcff"},
         sample("good", "ok"),
     ]
-    out = handler(items, FakeContext())
+    context = FakeContext(1500)
+    out = handler(items, context)
+    assert time.monotonic() < context.deadline
     expected_ids = [0, 1, 2, 3, 4, "k", "no-assistant", "custom-id", "<unprintable Unprintable>",
                     "nan", big, {"nested": [1, 2]}, "bytes", "obj-meta", "bad-block", "huge",
                     "binary", "good"]
@@ -164,3 +171,20 @@ def test_wire_id_keeps_serialisable_ids_and_stringifies_the_rest() -> None:
     assert wire_id(float("inf")) == "inf"
     assert wire_id({1, 2}) in ("{1, 2}", "{2, 1}")
     assert wire_id(Unserialisable()) == "custom-id"
+
+
+class BrokenEngine(Scorer):
+    """An engine with a bug: scoring raises."""
+
+    def score(self, samples: Any, *, timeout_s: float | None = None) -> Any:
+        raise RuntimeError("engine bug")
+
+
+def test_an_engine_that_raises_still_gets_an_answer(basic_scorer: Any,
+                                                    captured_emf: Any) -> None:
+    handler = make_handler(BrokenEngine(basic_scorer.pack), failure_reward=0.0)
+    out = handler([sample("a", "ok"), {"bad": 1}], FakeContext())
+    validate_answer(out, ["a", 1])
+    assert all(metrics_of(r)["engine_error"] == 1.0 for r in out)
+    (emf,) = captured_emf()
+    assert emf["EngineError"] == 1.0 and emf["DeadlineHit"] == 0.0
