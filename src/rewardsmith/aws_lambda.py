@@ -613,6 +613,8 @@ def make_handler(
     :class:`Pack`, or a :class:`Scorer`. Unset keyword arguments come from the
     ``REWARDSMITH_*`` environment, then the defaults.
     """
+    if failure_reward is not None and not math.isfinite(failure_reward):
+        raise ValueError(f"failure_reward must be a finite number, got {failure_reward!r}")
     settings = HandlerSettings.from_env()
     overrides: dict[str, Any] = {
         "deadline_margin_s": deadline_margin_s,
