@@ -75,6 +75,9 @@ StructuredOutput = Literal["auto", "output_config", "tool", "prompt"]
 _FALLBACK_ORDER: tuple[str, ...] = ("output_config", "tool", "prompt")
 # Models for which forced tool use is known to work and native support is unconfirmed.
 _TOOL_FIRST = ("gpt-oss",)
+# Worker threads beyond max_concurrency, for attempts abandoned at their timeout whose
+# thread is still waiting for botocore's read timeout.
+_SPARE_THREADS = 4
 _REFUSAL_STOPS = frozenset({"content_filtered", "guardrail_intervened"})
 
 _THROTTLE_CODES = frozenset({"ThrottlingException", "ModelNotReadyException",
@@ -208,7 +211,9 @@ class BedrockBackend(JudgeBackend):
         boto_config = BotoConfig(
             # total_max_attempts counts the first try; "max_attempts" would count retries.
             retries={"mode": cfg.retry_mode, "total_max_attempts": cfg.boto_max_attempts},
-            max_pool_connections=cfg.max_concurrency,
+            # One connection per worker thread: a thread left behind by a timed-out attempt
+            # must not push a live call out of the pool.
+            max_pool_connections=cfg.max_concurrency + _SPARE_THREADS,
             connect_timeout=cfg.connect_timeout_s,
             read_timeout=cfg.effective_read_timeout_s,
         )
@@ -234,7 +239,7 @@ class BedrockBackend(JudgeBackend):
         with self._executor_lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(
-                    max_workers=self.config.max_concurrency + 4,
+                    max_workers=self.config.max_concurrency + _SPARE_THREADS,
                     thread_name_prefix="rewardsmith-bedrock",
                 )
             return self._executor
