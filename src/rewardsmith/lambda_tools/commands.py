@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import click
+import orjson
 
 from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
@@ -32,7 +35,7 @@ def _default_function_name(pack: str) -> str:
 
 @click.group("lambda")
 def lambda_group() -> None:
-    """Build and deploy the reward Lambda (Nova RFT on SageMaker AI, Bedrock RFT)."""
+    """Package the reward Lambda (Nova RFT on SageMaker AI, Bedrock RFT): zip + SAM template."""
 
 
 @lambda_group.command("package")
@@ -116,6 +119,57 @@ def package_command(ctx: click.Context, pack: str, output: Path, template: Path 
         click.echo(f"cfn-lint passed with findings:\n{lint[1]}", err=True)
     else:
         click.echo("cfn-lint: no findings")
+
+
+class LocalContext:
+    """A Lambda context with a real deadline, for invoking the handler on this machine."""
+
+    def __init__(self, remaining_ms: int, function_name: str) -> None:
+        self._deadline = time.monotonic() + remaining_ms / 1000
+        self.function_name = function_name
+        self.aws_request_id = f"local-{os.getpid()}-{int(time.time() * 1000)}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _read_event(raw: bytes) -> Any:
+    """A JSON document (any event shape), or JSON Lines of samples (a rollouts file)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        lines = [line for line in raw.splitlines() if line.strip()]
+        try:
+            return [orjson.loads(line) for line in lines]
+        except orjson.JSONDecodeError:
+            return raw  # the handler reports what is wrong with it
+
+
+@lambda_group.command("invoke")
+@click.argument("event", type=click.File("rb"))
+@click.option("--pack", default=None,
+              help="Registered pack name or pack file path. Default: REWARDSMITH_PACK.")
+@click.option("--remaining-ms", type=click.IntRange(0), default=300_000, show_default=True,
+              help="What get_remaining_time_in_millis() reports at the start.")
+@click.option("--function-name", default="rewardsmith-SageMaker-local", show_default=True)
+@click.pass_context
+def invoke_command(ctx: click.Context, event: Any, pack: str | None, remaining_ms: int,
+                   function_name: str) -> None:
+    """Run EVENT (a JSON event, a JSONL rollouts file, or - for stdin) through the reward
+    handler as Lambda would; the answer goes to stdout, the log line and metrics to stderr."""
+    from rewardsmith.aws_lambda import PACK_ENV, make_handler
+
+    spec = pack or os.environ.get(PACK_ENV)
+    if not spec:
+        _fail(f"give --pack or set {PACK_ENV}")
+        return
+    handler = make_handler(spec, host=_host(ctx))
+    payload = _read_event(event.read())
+    with contextlib.redirect_stdout(sys.stderr):
+        answer = handler(payload, LocalContext(remaining_ms, function_name))
+    click.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
+    if handler.load_error is not None:
+        _fail(f"the pack did not load: {handler.load_error}")
 
 
 def _fail(message: str) -> None:

@@ -1,0 +1,49 @@
+"""``rewardsmith lambda invoke``: the handler run locally as Lambda would run it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from lambda_support import validate_answer
+
+from rewardsmith import make_plugin_host
+from rewardsmith.cli import build_cli
+
+ROLLOUTS = Path(__file__).resolve().parents[2] / "examples" / "rollouts" / \
+    "json-extraction.jsonl"
+
+
+def _invoke(args: list[str], stdin: str | None = None) -> tuple[int, str, str]:
+    host = make_plugin_host()
+    result = CliRunner().invoke(build_cli(host), ["lambda", "invoke", *args], input=stdin,
+                                obj={"host": host})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_invoke_a_rollouts_file() -> None:
+    code, out, err = _invoke(["--pack", "json-extraction", str(ROLLOUTS)])
+    assert code == 0, err
+    ids = [json.loads(line)["id"] for line in ROLLOUTS.read_text().splitlines()]
+    validate_answer(json.loads(out), ids)
+    assert '"reward_invocation"' in err and '"_aws"' in err  # logs stay off stdout
+
+
+def test_invoke_an_api_gateway_event_from_stdin() -> None:
+    sample = {"id": "x", "messages": [{"role": "assistant", "content": "{}"}]}
+    event = json.dumps({"body": json.dumps([sample]), "headers": {}})
+    code, out, _ = _invoke(["--pack", "json-extraction", "-"], stdin=event)
+    assert code == 0
+    validate_answer(json.loads(out), ["x"])
+
+
+def test_invoke_with_a_broken_pack_answers_and_fails(tmp_path: Path) -> None:
+    pack = tmp_path / "bad.toml"
+    pack.write_text("[pack\n", encoding="utf-8")
+    code, out, err = _invoke(["--pack", str(pack), str(ROLLOUTS)])
+    assert code == 2
+    answer = json.loads(out)
+    validate_answer(answer)
+    assert {r["aggregate_reward_score"] for r in answer} == {0.0}
+    assert "invalid TOML" in err
