@@ -176,3 +176,25 @@ def test_lambda_mode_writes_only_json_lines_without_secrets_or_text() -> None:
     for blob in (result.stdout, result.stderr.rsplit("\n", 1)[0]):
         assert secret not in blob and secret[::-1] not in blob
         assert text not in blob
+
+
+def test_nova_forge_sdk_local_check(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The SDK's verify_reward_function("./my_reward.py", samples) execs the file, takes
+    # its `lambda_handler` and calls it with (samples, {}); then it checks each output.
+    monkeypatch.setattr(aws_lambda, "_default_slot", {})
+    monkeypatch.setenv("REWARDSMITH_PACK", "json-extraction")
+    reward_file = tmp_path / "my_reward.py"
+    reward_file.write_text("from rewardsmith.aws_lambda import lambda_handler\n",
+                           encoding="utf-8")
+    namespace: dict[str, Any] = {}
+    exec(reward_file.read_text(encoding="utf-8"), namespace)
+    rows = _rollouts()[:5]
+    result = namespace["lambda_handler"](rows, {})
+    validate_answer(result, [r["id"] for r in rows])
+    for item in result:  # the SDK's own rules, verbatim in spirit
+        assert isinstance(item, dict) and "id" in item
+        assert isinstance(item["aggregate_reward_score"], int | float)
+        for metric in item["metrics_list"]:
+            assert isinstance(metric["name"], str)
+            assert isinstance(metric["value"], int | float)
+            assert metric["type"] in ("Metric", "Reward")
