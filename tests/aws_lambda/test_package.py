@@ -105,7 +105,7 @@ ISOLATED_SCRIPT = r"""
 import json, os, sys, sysconfig
 task_root, runtime, rollouts = sys.argv[1:4]
 assert not any('site-packages' in p for p in sys.path), sys.path
-sys.path[:0] = [task_root, runtime]
+sys.path[:0] = [task_root] + ([runtime] if runtime else [])
 os.chdir(task_root)
 import rewardsmith.aws_lambda as m
 
@@ -119,7 +119,8 @@ rows = [json.loads(line) for line in open(rollouts, encoding='utf-8')]
 out = m.handler(rows, Context())
 stdlib = sysconfig.get_paths()['stdlib']
 allowed = tuple(os.path.realpath(p) for p in
-                [task_root, stdlib] + [os.path.join(runtime, n) for n in os.listdir(runtime)])
+                [task_root, stdlib]
+                + [os.path.join(runtime, n) for n in (os.listdir(runtime) if runtime else [])])
 outside = sorted({
     name for name, mod in list(sys.modules.items()) if name != '__main__'
     and getattr(mod, '__file__', None)
@@ -131,16 +132,23 @@ print('RESULT ' + json.dumps({'out': out, 'outside': outside,
 """
 
 
-@pytest.mark.parametrize("pack_env", ["rewardsmith_pack/json-extraction.toml",
-                                      "json-extraction"])
+@pytest.mark.parametrize(("pack_env", "with_runtime"), [
+    # The pack copied into the zip, with the runtime's boto3 on the path as in Lambda.
+    ("rewardsmith_pack/json-extraction.toml", True),
+    # The built-in pack with nothing but the zip and the standard library: loading a
+    # deterministic pack must not even need boto3.
+    ("json-extraction", False),
+])
 def test_zip_scores_in_an_isolated_interpreter(task_root: Path, runtime_dir: Path,
-                                               tmp_path: Path, pack_env: str) -> None:
+                                               tmp_path: Path, pack_env: str,
+                                               with_runtime: bool) -> None:
     script = tmp_path / "invoke.py"
     script.write_text(ISOLATED_SCRIPT, encoding="utf-8")
     env = {"REWARDSMITH_PACK": pack_env, "LAMBDA_TASK_ROOT": str(task_root),
            "PATH": os.environ.get("PATH", ""), "REWARDSMITH_METRICS": "0"}
+    runtime = str(runtime_dir) if with_runtime else ""
     result = subprocess.run(
-        [sys.executable, "-I", "-S", str(script), str(task_root), str(runtime_dir),
+        [sys.executable, "-I", "-S", str(script), str(task_root), runtime,
          str(ROLLOUTS)], capture_output=True, text=True, env=env, timeout=180, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
