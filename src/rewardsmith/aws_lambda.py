@@ -558,8 +558,7 @@ class RewardHandler:
 
     def _report(self, record: obs.InvocationRecord, started: float) -> None:
         record.elapsed_ms = (time.monotonic() - started) * 1000
-        if self.settings.problems:
-            record.debug.setdefault("settings_problems", list(self.settings.problems))
+        record.settings_problems = list(self.settings.problems)
         try:
             obs.log_invocation(record)
             obs.emit_emf(record, self.settings.metrics)

@@ -185,6 +185,7 @@ class InvocationRecord:
     event_error: str | None = None
     pack_error: str | None = None
     engine_error: str | None = None
+    settings_problems: list[str] = field(default_factory=list)  # bad REWARDSMITH_* values
     debug: dict[str, Any] = field(default_factory=dict)  # only filled with REWARDSMITH_DEBUG
 
     @property
@@ -209,7 +210,7 @@ class InvocationRecord:
         summary = dict(self.summary)
         summary.pop("samples", None)
         fields.update(summary)
-        for key in ("event_error", "pack_error", "engine_error"):
+        for key in ("event_error", "pack_error", "engine_error", "settings_problems"):
             if getattr(self, key):
                 fields[key] = getattr(self, key)
         if self.debug:

@@ -247,3 +247,16 @@ def test_host_factory_plugin_failure_is_reported_on_every_invocation(
         assert line["level"] == "error"
         assert "broken-plugin" in line["pack_error"] and "libfoo.so" in line["pack_error"]
     assert [line["cold_start"] for line in lines] == [True, False]
+
+
+def test_bad_settings_are_reported_in_every_log_line(
+    basic_scorer: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REWARDSMITH_MIN_BUDGET_MS", "-5")
+    handler = make_handler(basic_scorer)
+    out = handler([sample("a", "ok")], FakeContext())
+    validate_answer(out, ["a"])
+    (line,) = [json.loads(x) for x in capfd.readouterr().out.splitlines()
+               if "reward_invocation" in x]
+    assert any("REWARDSMITH_MIN_BUDGET_MS='-5'" in p for p in line["settings_problems"])
+    assert handler.settings.min_budget_s == 0.25
