@@ -17,7 +17,8 @@ def build_check(cls: type[Component[Any]], base_path: Path | None = None,
                 **config: Any) -> Component[Any]:
     """Validate ``config`` like a pack would, then construct the check."""
     cfg = cls.Config.model_validate({"type": cls.type_name(), "id": "check", **config})
-    return cls(cfg, ComponentContext(pack_name="test", base_path=base_path))
+    paths = (base_path,) if base_path is not None else ()
+    return cls(cfg, ComponentContext(pack_name="test", search_paths=paths))
 
 
 def make_sample(

@@ -125,3 +125,25 @@ def test_leaves_flatten_with_concrete_paths():
 def test_is_empty():
     assert all(is_empty(v) for v in (None, "", "  ", [], {}, MISSING))
     assert not any(is_empty(v) for v in (0, False, "x", [0], {"a": None}))
+
+
+@pytest.mark.parametrize("text", [
+    "<think>a</think>B<THINK>c</Think>D",
+    "pre</think>after",
+    "<|begin_of_solution|><think>x</think>{}<|end_of_solution|> tail",
+    "<think>unclosed {}",
+    "x<think>a</think>y</think>z",
+    "<|begin_of_solution|>no end",
+    "plain",
+])
+def test_linear_strip_matches_the_core_helper(text):
+    from rewardsmith.core.sample import strip_reasoning as core_strip
+    from rewardsmith.plugins.checks._extract import strip_reasoning
+
+    assert strip_reasoning(text) == core_strip(text)
+
+
+def test_unclosed_think_flood_is_linear():
+    # 70,000 unclosed tags: a lazy-regex strip rescans the rest from each (minutes).
+    got = extract_json("<think>" * 70_000, ["think", "fences", "first_object"])
+    assert not got.ok

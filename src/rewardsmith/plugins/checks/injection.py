@@ -76,7 +76,9 @@ _BOUNDARY = [
     r"</?(?:candidate(?:[_-]?(?:response|answer|output))?|model[_-]?(?:response|output)|"
     r"response[_-]to[_-](?:grade|evaluate|judge)|answer[_-]to[_-](?:grade|evaluate|judge)|"
     r"untrusted[_a-z-]*|grader[_a-z-]*|judge[_a-z-]*|evaluation[_-](?:input|target))>",
-    r"(?:[\[(<=#*~-]\s*){1,}(?:end|begin|start) of (?:the )?(?:candidate'?s? |model'?s? |"
+    # A bounded run of marker characters: an unbounded one backtracks quadratically on a
+    # long line of '=' or '-'.
+    r"[\[(<=#*~-]{1,8} ?(?:end|begin|start) of (?:the )?(?:candidate'?s? |model'?s? |"
     r"assistant'?s? )?(?:response|answer|output|submission|candidate|input|transcript|"
     r"conversation)\b",
 ]

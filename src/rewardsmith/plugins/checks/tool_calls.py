@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Literal
@@ -19,7 +18,7 @@ from rewardsmith.core.sample import Sample, ToolCall
 from rewardsmith.plugins.checks._paths import MISSING, lookup, parse_path
 
 # Hermes/Qwen-style calls written into the text: <tool_call>{"name": ..., "arguments": ...}
-_EMBEDDED_RE = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+_OPEN, _CLOSE = "<tool_call>", "</tool_call>"
 _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 
@@ -71,14 +70,28 @@ def _tool_validators(tools: tuple[Any, ...]) -> dict[str, Any]:
     return out
 
 
+def _blocks(text: str) -> list[str]:
+    """Bodies of complete <tool_call> blocks, found with str.find: a regex with a lazy body
+    rescans the rest of the text from every unclosed opening tag (quadratic)."""
+    bodies: list[str] = []
+    start = text.find(_OPEN)
+    while start != -1:
+        end = text.find(_CLOSE, start + len(_OPEN))
+        if end == -1:
+            break
+        bodies.append(text[start + len(_OPEN):end].strip())
+        start = text.find(_OPEN, end + len(_CLOSE))
+    return bodies
+
+
 def embedded_calls(text: str) -> list[ToolCall]:
     """Tool calls written as ``<tool_call>{json}</tool_call>`` blocks in the text."""
     calls: list[ToolCall] = []
-    for match in _EMBEDDED_RE.finditer(text):
+    for body in _blocks(text):
         try:
-            data = orjson.loads(match.group(1))
+            data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            calls.append(ToolCall("", match.group(1), f"<tool_call> body is not JSON: {exc}"))
+            calls.append(ToolCall("", body, f"<tool_call> body is not JSON: {exc}"))
             continue
         if not isinstance(data, dict):
             calls.append(ToolCall("", data, "<tool_call> body is not an object"))
