@@ -147,3 +147,15 @@ def test_unclosed_think_flood_is_linear():
     # 70,000 unclosed tags: a lazy-regex strip rescans the rest from each (minutes).
     got = extract_json("<think>" * 70_000, ["think", "fences", "first_object"])
     assert not got.ok
+
+
+def test_format_char_class_covers_every_cf_character():
+    import sys
+    import unicodedata
+
+    from rewardsmith.plugins.checks._text import FORMAT_CHARS_RE, fold
+
+    missing = [hex(cp) for cp in range(sys.maxunicode + 1)
+               if unicodedata.category(chr(cp)) == "Cf" and not FORMAT_CHARS_RE.match(chr(cp))]
+    assert missing == []
+    assert fold("Ｆｒｅｅ\u200b Ｍｏｎｅｙ") == "free money"  # noqa: RUF001
