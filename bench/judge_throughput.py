@@ -9,7 +9,9 @@ compete for this process's GIL) with a fixed model latency. Three runs, same pro
    ``bedrock`` backend (structured verdict via forced tool use, validation, telemetry,
    dedup wrapper) with ``max_concurrency`` = concurrency;
 3. backend with throttling: the simulator throttles a fraction of requests at random;
-   every call must still be answered (botocore's retries plus the framework's).
+   every call must still be answered (botocore's retries plus the framework's);
+4. the ``openai`` backend (httpx, one event loop, no threads) against the OpenAI
+   simulator, same latency and concurrency.
 
 Ideal calls/s = concurrency / latency. Usage::
 
@@ -23,19 +25,17 @@ import argparse
 import asyncio
 import json
 import os
-import re
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.judge import BackendPool, JudgeRequest
 from rewardsmith.core.plugins import make_plugin_host
 from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
-from rewardsmith.plugins.backends import bedrock
+from rewardsmith.plugins.backends import bedrock, openai
+from rewardsmith.testing.commands import SimulatorProcess
+from rewardsmith.testing.faults import FaultPolicy
 
 MODEL = "openai.gpt-oss-120b-1:0"
 SCHEMA = {
@@ -44,24 +44,6 @@ SCHEMA = {
     "required": ["passed", "reason"],
     "additionalProperties": False,
 }
-
-
-@contextmanager
-def simulator(latency: float, throttle_rate: float = 0.0):
-    command = [sys.executable, "-m", "rewardsmith.testing.commands", "simulate", "bedrock",
-               "--port", "0", "--latency", str(latency), "--throttle-rate", str(throttle_rate),
-               "--seed", "1"]
-    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stderr is not None
-        line = proc.stderr.readline()
-        match = re.search(r"(http://\S+)", line)
-        if not match:
-            raise RuntimeError(f"simulator did not start: {line!r}")
-        yield match.group(1)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def baseline(url: str, calls: int, concurrency: int) -> float:
@@ -82,13 +64,21 @@ def baseline(url: str, calls: int, concurrency: int) -> float:
     return elapsed
 
 
+def simulator(kind: str, latency: float, throttle_rate: float = 0.0) -> SimulatorProcess:
+    return SimulatorProcess(kind, FaultPolicy(latency_s=latency, throttle_rate=throttle_rate,
+                                              seed=1))
+
+
 async def through_backend(url: str, calls: int, concurrency: int,
                           **settings: Any) -> dict[str, Any]:
-    host = make_plugin_host(load_entry_points=False, plugins=[("bedrock", bedrock)])
+    host = make_plugin_host(load_entry_points=False,
+                            plugins=[("bedrock", bedrock), ("openai", openai)])
     pool = BackendPool(host)
-    backend = pool.get({"backend": "bedrock", "model": MODEL, "endpoint_url": url,
-                        "region": "us-east-1", "max_concurrency": concurrency,
-                        "cache_path": "", **settings})
+    target = ({"backend": "openai", "model": "sim-judge", "base_url": url + "/v1"}
+              if settings.pop("openai", False) else
+              {"backend": "bedrock", "model": MODEL, "endpoint_url": url, "region": "us-east-1"})
+    backend = pool.get({**target, "max_concurrency": concurrency, "cache_path": "",
+                        **settings})
     await backend.complete(JudgeRequest("grade", "warm-up", SCHEMA))  # client + pool warm
     telemetry = BatchTelemetry()
     token = bind_telemetry(telemetry)
@@ -133,12 +123,17 @@ def main() -> None:
                       AWS_EC2_METADATA_DISABLED="true")
     ideal = args.concurrency / args.latency
 
-    with simulator(args.latency) as url:
-        base_s = baseline(url, args.calls, args.concurrency)
-        clean = asyncio.run(through_backend(url, args.calls, args.concurrency))
-    with simulator(args.latency, args.throttle_rate) as url:
-        throttled = asyncio.run(through_backend(url, args.calls, args.concurrency,
+    os.environ.setdefault("OPENAI_API_KEY", "sk-bench")
+    with simulator("bedrock", args.latency) as sim:
+        base_s = baseline(sim.endpoint_url, args.calls, args.concurrency)
+        clean = asyncio.run(through_backend(sim.endpoint_url, args.calls, args.concurrency))
+    with simulator("bedrock", args.latency, args.throttle_rate) as sim:
+        throttled = asyncio.run(through_backend(sim.endpoint_url, args.calls, args.concurrency,
                                                 boto_max_attempts=args.boto_max_attempts))
+    with simulator("openai", args.latency) as sim:
+        via_openai = asyncio.run(through_backend(sim.endpoint_url, args.calls,
+                                                 args.concurrency, openai=True))
+    openai_rate = args.calls / via_openai["elapsed_s"]
 
     base_rate = args.calls / base_s
     clean_rate = args.calls / clean["elapsed_s"]
@@ -150,6 +145,8 @@ def main() -> None:
         "backend": {**clean, "calls_per_s": round(clean_rate, 1),
                     "fraction_of_ideal": round(clean_rate / ideal, 3),
                     "fraction_of_baseline": round(clean_rate / base_rate, 3)},
+        "openai_backend": {**via_openai, "calls_per_s": round(openai_rate, 1),
+                           "fraction_of_ideal": round(openai_rate / ideal, 3)},
         "backend_throttled": {**throttled, "throttle_rate": args.throttle_rate,
                               "answered_per_s": round(throttled["answered"]
                                                       / throttled["elapsed_s"], 1)},
@@ -165,6 +162,9 @@ def main() -> None:
           f"ideal, {clean_rate / base_rate:.3f} of baseline ({clean['elapsed_s']:.2f} s, "
           f"p50 {clean['p50_ms']:.0f} ms, p95 {clean['p95_ms']:.0f} ms, "
           f"failures {clean['failures'] or 'none'})")
+    print(f"openai backend (httpx) : {openai_rate:7.1f} calls/s = {openai_rate / ideal:.3f} of "
+          f"ideal ({via_openai['elapsed_s']:.2f} s, p50 {via_openai['p50_ms']:.0f} ms, "
+          f"p95 {via_openai['p95_ms']:.0f} ms, failures {via_openai['failures'] or 'none'})")
     print(f"with {args.throttle_rate:.0%} throttling (boto_max_attempts="
           f"{args.boto_max_attempts}): {throttled['answered']}/{args.calls} "
           f"answered in {throttled['elapsed_s']:.2f} s "

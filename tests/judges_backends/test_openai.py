@@ -164,3 +164,17 @@ async def test_missing_api_key_is_named(
     assert "OPENAI_API_KEY is not set" in str(info.value)
     assert "Authorization" not in openai_simulator.requests[0].headers
     await backend.aclose()
+
+
+async def test_concurrency_limit_across_client_shards(openai_simulator: OpenAISimulator) -> None:
+    openai_simulator.configure(latency_s=0.05)
+    backend = make(openai_simulator, max_concurrency=20)
+    import asyncio
+
+    requests = [JudgeRequest("s", f"candidate {i} [[PASS]]", VERDICT_SCHEMA) for i in range(60)]
+    replies = await asyncio.gather(*(backend.complete(r) for r in requests))
+    assert all(r.parsed["passed"] is True for r in replies)
+    assert openai_simulator.request_count == 60
+    assert openai_simulator.max_in_flight <= 20
+    assert len(backend._clients[id(asyncio.get_running_loop())][1]) == 3  # 20 / 8 -> 3 pools
+    await backend.aclose()
