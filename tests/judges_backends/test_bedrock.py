@@ -273,7 +273,9 @@ async def test_circuit_opens_after_consecutive_failures_and_recovers(
     converse_simulator: ConverseSimulator, telemetry: BatchTelemetry,
 ) -> None:
     backend = make(converse_simulator, max_retries=0, circuit_failure_threshold=3,
-                   circuit_cooldown_s=0.2)
+                   circuit_cooldown_s=30)
+    now = [1000.0]
+    backend.resilience.breaker._clock = lambda: now[0]  # cool-downs without sleeping
     converse_simulator.script("server_error", "server_error", "server_error")
     for _ in range(3):
         with pytest.raises(ComponentError) as info:
@@ -286,11 +288,17 @@ async def test_circuit_opens_after_consecutive_failures_and_recovers(
     assert converse_simulator.request_count == 3  # failing fast: nothing was sent
     assert backend.resilience.breaker.state == "open"
     assert telemetry.failures["judge_circuit_open"] == 5
-    await asyncio.sleep(0.25)
+    now[0] += 30
     assert backend.resilience.breaker.state == "half_open"
-    reply = await backend.complete(PASS_REQUEST)  # the probe succeeds
+    converse_simulator.script("model_error")
+    with pytest.raises(ComponentError):
+        await backend.complete(PASS_REQUEST)  # the probe fails: open for another cool-down
+    assert backend.resilience.breaker.state == "open"
+    now[0] += 30
+    reply = await backend.complete(PASS_REQUEST)  # this probe succeeds
     assert reply.parsed["passed"] is True
     assert backend.resilience.breaker.state == "closed"
+    assert converse_simulator.request_count == 5
 
 
 async def test_hanging_model_times_out(converse_simulator: ConverseSimulator) -> None:
