@@ -159,3 +159,14 @@ def test_format_char_class_covers_every_cf_character():
                if unicodedata.category(chr(cp)) == "Cf" and not FORMAT_CHARS_RE.match(chr(cp))]
     assert missing == []
     assert fold("Ｆｒｅｅ\u200b Ｍｏｎｅｙ") == "free money"  # noqa: RUF001
+
+
+@pytest.mark.parametrize("depth", [150, 1000, 1100, 100_000])
+def test_degenerate_nesting_is_invalid_not_a_crash(depth):
+    for text in ("[" * depth + "]" * depth, "x " + "[" * depth):
+        got = extract_json(text, ["first_array"])
+        assert not got.ok
+
+
+def test_reasonable_nesting_is_fine():
+    assert extract_json("[" * 50 + "]" * 50).ok

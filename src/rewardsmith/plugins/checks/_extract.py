@@ -37,6 +37,9 @@ _FENCE_RE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n(.*?)(?:\r?\n)?[ \
 # Scanning prose for an embedded value tries at most this many start positions, so a
 # response made of thousands of stray braces cannot make extraction quadratic.
 _MAX_EMBEDDED_STARTS = 64
+# Deeper JSON is refused: the checks walk values recursively, and no extraction task
+# needs 100 levels of nesting (a degenerate "[[[[..." output does).
+MAX_DEPTH = 100
 
 
 class JsonInputConfig(ComponentConfig):
@@ -83,11 +86,36 @@ def _embedded(text: str, opener: str) -> tuple[Any, str] | None:
         tries += 1
         try:
             value, end = _DECODER.raw_decode(text, start)
+        except RecursionError:
+            return None  # nested beyond the interpreter's limit: not usable JSON anyway
         except ValueError:
             start = text.find(opener, start + 1)
             continue
         return value, text[start:end]
     return None
+
+
+def _too_deep(text: str, value: Any) -> bool:
+    """True when ``value`` nests deeper than MAX_DEPTH (walked only if the text could)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return False
+
+
+def _checked(found: Extraction) -> Extraction:
+    if found.ok and _too_deep(found.text, found.value):
+        return Extraction(False, error=f"JSON is nested deeper than {MAX_DEPTH} levels",
+                          text=found.text)
+    return found
 
 
 def strip_reasoning(text: str) -> str:
@@ -121,6 +149,10 @@ def strip_reasoning(text: str) -> str:
 
 def extract_json(text: str, steps: Sequence[ExtractStep] = ()) -> Extraction:
     """Parse the JSON in ``text`` following the configured tolerance ``steps``."""
+    return _checked(_extract(text, steps))
+
+
+def _extract(text: str, steps: Sequence[ExtractStep]) -> Extraction:
     if "think" in steps:
         text = strip_reasoning(text)
     stripped = text.strip()
