@@ -1,5 +1,5 @@
-"""The reward Lambda: ``rewardsmith.aws_lambda.handler`` for Amazon Nova RFT (SageMaker AI,
-Nova Forge) and Bedrock RFT.
+"""The reward Lambda: ``rewardsmith.aws_lambda.handler`` (alias ``lambda_handler``) for
+Amazon Nova RFT (SageMaker AI, Nova Forge) and Bedrock RFT; ``make_handler`` for your own.
 
 The pack comes from ``REWARDSMITH_PACK`` (a registered pack name or a TOML path) and is
 loaded and validated once per cold start, on the first invocation. The handler never
