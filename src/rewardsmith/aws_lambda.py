@@ -296,6 +296,12 @@ def _metric(name: str, value: float, kind: str = "Metric") -> dict[str, Any]:
     return {"name": name, "value": value, "type": kind}
 
 
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def _finite(value: Any, default: float) -> float:
     try:
         number = float(value)
@@ -331,13 +337,16 @@ def to_wire(result: SampleResult, judge_ids: frozenset[str], failure_reward: flo
         "deadline_abandoned": float(any(o.error_kind == "deadline" for o in failed)),
     }
     if judge_ids:
-        latencies = [
-            v for o in outcomes if o.id in judge_ids and o.error_kind is None
-            and isinstance(v := o.measurements.get("latency_ms"), int | float)
-            and math.isfinite(v)
-        ]
+        judged = [o for o in outcomes if o.id in judge_ids and o.error_kind is None]
+        # The judge's own model latency when it reports one, else the engine's wall time.
+        latencies = [v for o in judged if (v := _number(o.measurements.get(
+            "judge_latency_ms", o.measurements.get("latency_ms")))) is not None]
         if latencies:
-            extra["judge_latency_ms"] = float(max(latencies))
+            extra["judge_latency_ms"] = max(latencies)
+        for key in ("input_tokens", "output_tokens", "cost_usd"):
+            values = [v for o in judged if (v := _number(o.measurements.get(key))) is not None]
+            if values:
+                extra[f"judge_{key}"] = float(sum(values))
         extra["judge_failed"] = float(sum(o.id in judge_ids for o in failed))
     metrics.extend(_metric(k, v) for k, v in extra.items() if k not in names)
     return {

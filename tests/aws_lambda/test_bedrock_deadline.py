@@ -100,6 +100,8 @@ def test_answering_bedrock_judge_scores_through_the_same_handler(
         metrics = metrics_of(result)
         assert "review" in metrics and "review.failed" not in metrics
         assert metrics["judge_failed"] == 0.0 and metrics["judge_latency_ms"] > 0
+        assert metrics["judge_input_tokens"] > 0 and metrics["judge_output_tokens"] > 0
+        assert metrics["judge_input_tokens"] == metrics["review.input_tokens"]
     (emf,) = captured_emf()
     assert emf["JudgeCalls"] >= 1 and emf.get("Failures.deadline") is None
     assert "JudgeLatencyP50" in emf
