@@ -134,6 +134,7 @@ def test_good_rollouts_beat_bad_ones_per_prompt(scored):
     ("role_tags", "injection"),
     ("strange_unicode", "unicode"),
     ("repeated_items", "repetition"),
+    ("overlong_padding", "repetition"),  # the padding is one sentence, looped
     ("hallucinated_values", "grounded"),
 ])
 def test_each_defect_is_stopped_by_the_right_gate(scored, defect, gate):
@@ -149,9 +150,6 @@ def test_soft_defects_lower_the_weighted_components(scored):
     rows, batch = scored
     for row, result in zip(rows, batch.results, strict=True):
         if row["metadata"]["defect"] == "schema_violation":
-            assert result.components["schema"].value == 0.0
-        if row["metadata"]["defect"] == "overlong_padding":
-            assert result.components["length"].value < 1.0
             assert result.components["schema"].value == 0.0
 
 

@@ -73,6 +73,12 @@ def test_value_is_worst_measure(build, sample):
     assert score.value == pytest.approx(0.25)
 
 
-def test_needs_a_measure():
-    with pytest.raises(ValidationError, match="at least one measure"):
-        Repetition.Config.model_validate({"type": "repetition", "id": "r"})
+def test_ngrams_are_on_by_default_and_can_be_turned_off(build, sample):
+    looped = sample(PROSE + " I am sure." * 40)
+    assert build(Repetition).score(looped).passed is False
+    items_only = build(Repetition, max_ngram_repeat=1, items_path="rows")
+    score = items_only.score(sample('{"rows": [1, 2], "t": "' + "la " * 50 + '"}'))
+    assert score.passed and "ngram_repeat" not in score.measurements
+    with pytest.raises(ValidationError, match="every measure is off"):
+        Repetition.Config.model_validate({"type": "repetition", "id": "r",
+                                          "max_ngram_repeat": 1})

@@ -63,9 +63,9 @@ class Repetition(Component["Repetition.Config"]):
     class Config(JsonInputConfig):
         type: Literal["repetition"] = "repetition"
         ngram: int = Field(default=3, ge=1, le=16)
-        max_ngram_repeat: float | None = Field(
-            default=None, ge=0, lt=1,
-            description="Max share of repeated word n-grams (e.g. 0.3); unset: not checked.",
+        max_ngram_repeat: float = Field(
+            default=0.3, ge=0, le=1,
+            description="Max share of repeated word n-grams; 1 turns the measure off.",
         )
         ngram_source: Literal["text", "json_strings"] = Field(
             default="text",
@@ -87,10 +87,10 @@ class Repetition(Component["Repetition.Config"]):
 
         @model_validator(mode="after")
         def _something(self) -> Repetition.Config:
-            if (self.max_ngram_repeat is None and self.max_duplicate_lines is None
+            if (self.max_ngram_repeat >= 1 and self.max_duplicate_lines is None
                     and self.items_path is None):
-                raise ValueError("enable at least one measure: max_ngram_repeat, "
-                                 "max_duplicate_lines or items_path")
+                raise ValueError("every measure is off: lower max_ngram_repeat below 1, or "
+                                 "set max_duplicate_lines or items_path")
             return self
 
     def __init__(self, config: Config, context: ComponentContext) -> None:
@@ -104,7 +104,7 @@ class Repetition(Component["Repetition.Config"]):
         cfg = self.config
         rates: dict[str, tuple[float, float]] = {}  # name -> (rate, max)
         data: Any = MISSING
-        if cfg.max_ngram_repeat is not None:
+        if cfg.max_ngram_repeat < 1:
             if cfg.ngram_source == "json_strings":
                 data = self._json(sample)
                 text = " ".join(v for _, v in leaves(data) if isinstance(v, str))
