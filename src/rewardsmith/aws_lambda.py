@@ -208,6 +208,22 @@ def _decode_item(item: Any) -> Any:
     return item
 
 
+def _may_wrap(event: Mapping[Any, Any], key: str) -> bool:
+    """Whether ``event[key]`` can hold samples, so that a sample with a dataset field
+    named ``data`` or ``inputs`` (free text, a number) is not mistaken for a wrapper."""
+    if key not in event:
+        return False
+    value = event[key]
+    if isinstance(value, list | tuple | Mapping):
+        return True
+    if isinstance(value, str | bytes | bytearray):
+        if key == "body" and event.get("isBase64Encoded") is True:
+            return True
+        head = value.lstrip()[:1]
+        return head in ("[", "{", b"[", b"{")
+    return False
+
+
 def _describe_keys(event: Mapping[Any, Any]) -> str:
     keys = [str(k)[:40] for k in list(event)[:12]]
     return ", ".join(repr(k) for k in keys) + (", ..." if len(event) > 12 else "")
@@ -237,7 +253,7 @@ def extract_samples(event: Any) -> ExtractedEvent:
         if isinstance(event, Mapping):
             if "messages" in event:
                 return ExtractedEvent([dict(event)], ">".join([*path, "object"]))
-            key = next((k for k in WRAPPER_KEYS if k in event), None)
+            key = next((k for k in WRAPPER_KEYS if _may_wrap(event, k)), None)
             if key is not None:
                 inner = event[key]
                 if key == "body" and event.get("isBase64Encoded") is True and isinstance(

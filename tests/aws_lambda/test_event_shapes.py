@@ -119,6 +119,13 @@ def test_events_without_samples_get_an_empty_list(handler: Any, event: Any, why:
     assert handler(event, FakeContext()) == []
 
 
+def test_a_sample_with_a_data_field_is_not_a_wrapper(handler: Any) -> None:
+    # No messages, but an id and a dataset field that happens to be called "data".
+    out = handler({"id": "k2", "data": "free text", "inputs": 3}, FakeContext())
+    validate_answer(out, ["k2"])
+    assert metrics_of(out[0])["sample_failed"] == 1.0
+
+
 def test_garbage_items_each_get_a_failure_reward_in_place(handler: Any) -> None:
     nan = float("nan")
     big = 2**80
