@@ -49,9 +49,11 @@ def demo() -> int:
     out = ROOT / "out"
     out.mkdir(exist_ok=True)
     results = out / "json-extraction.results.jsonl"
+    report = out / "json-extraction.report.html"
     code = run(BIN / "rewardsmith", "score", "examples/rollouts/json-extraction.jsonl",
-               "--pack", "json-extraction", "-o", results)
+               "--pack", "json-extraction", "-o", results, "--report", report)
     print(f"\nper-sample results (Lambda shape + details): {results.relative_to(ROOT)}")
+    print(f"report to open in a browser: {report.relative_to(ROOT)}")
     return code
 
 
