@@ -29,6 +29,13 @@ def _identifier(languages: tuple[str, ...] | None) -> Any:
     return identifier
 
 
+@lru_cache(maxsize=256)
+def _classify_prompt(languages: tuple[str, ...] | None, text: str) -> tuple[str, float]:
+    """The prompt's language: computed once per prompt, not once per rollout."""
+    language, confidence = _identifier(languages).classify(text)
+    return str(language), float(confidence)
+
+
 class LanguageMatch(Component["LanguageMatch.Config"]):
     """The response is in the expected language (from config, metadata, or the prompt)."""
 
@@ -73,6 +80,7 @@ class LanguageMatch(Component["LanguageMatch.Config"]):
         except ImportError:
             raise ValueError(_INSTALL_HINT) from None
         languages = tuple(sorted(config.languages)) if config.languages else None
+        self._languages = languages
         with _LOCK:
             self._identifier = _identifier(languages)
         known = set(self._identifier.labels)
@@ -86,7 +94,10 @@ class LanguageMatch(Component["LanguageMatch.Config"]):
         if len(text) < self.config.min_chars:
             raise ComponentError(f"{what} is too short ({len(text)} chars) to tell its "
                                  "language", kind="undetermined")
-        language, confidence = self._identifier.classify(text)
+        if what == "prompt":
+            language, confidence = _classify_prompt(self._languages, text)
+        else:
+            language, confidence = self._identifier.classify(text)
         if confidence < self.config.min_confidence:
             raise ComponentError(f"{what} language is ambiguous (best guess {language} at "
                                  f"{confidence:.2f})", kind="undetermined")
