@@ -37,9 +37,9 @@ from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_te
 log = structlog.get_logger("rewardsmith.engine")
 T = TypeVar("T")
 
-# How many inline (synchronous) component calls run between two yields to the event loop,
-# so that judge calls already in flight keep making progress during long check passes.
-_YIELD_EVERY = 256
+# Longest stretch of inline (synchronous) work between two yields to the event loop, so
+# judge replies already in flight are handled promptly while checks run.
+_YIELD_INTERVAL_S = 0.005
 
 
 @dataclass
@@ -68,7 +68,6 @@ class _State:
     outcomes: dict[str, ComponentOutcome] = field(default_factory=dict)
     gate: str | None = None
     gate_reward: float | None = None
-    failure: SampleFailed | None = None
 
 
 class _Deadline:
@@ -80,6 +79,17 @@ class _Deadline:
 
     def passed(self) -> bool:
         return self.at is not None and time.monotonic() >= self.at
+
+
+class _Pacer:
+    def __init__(self, interval_s: float = _YIELD_INTERVAL_S) -> None:
+        self._interval = interval_s
+        self._next = time.perf_counter() + interval_s
+
+    async def tick(self) -> None:
+        if time.perf_counter() >= self._next:
+            await asyncio.sleep(0)
+            self._next = time.perf_counter() + self._interval
 
 
 class _LoopThread:
@@ -120,8 +130,10 @@ class Scorer:
         self._gates = [c for c in pack.components if c.config.gate is not None]
         rest = [c for c in pack.components if c.config.gate is None]
         self._group = [c for c in rest if isinstance(c, GroupComponent)]
-        self._async = [c for c in rest if isinstance(c, AsyncComponent)]
-        self._sync = [c for c in rest if not isinstance(c, AsyncComponent | GroupComponent)]
+        self._concurrent = [c for c in rest
+                            if isinstance(c, AsyncComponent) or (c.blocking and not isinstance(
+                                c, GroupComponent))]
+        self._inline = [c for c in rest if c not in self._group and c not in self._concurrent]
         self._semaphore: asyncio.Semaphore | None = None
         self._loop_thread = _LoopThread()
 
@@ -202,11 +214,12 @@ class Scorer:
                                           kind="internal_error", sample_id=index))
         live = [s for s in states if isinstance(s, _State)]
 
-        deadline_hit = False
-        if self._gates:
-            deadline_hit |= await self._run_gates(live, deadline)
-        scoring = [s for s in live if s.gate is None and s.failure is None]
-        deadline_hit |= await self._run_components(scoring, deadline)
+        deadline_hit, launched = await self._gate_and_launch(live, deadline)
+        scoring = [s for s in live if s.gate is None]
+        deadline_hit |= await self._run_inline(scoring, deadline)
+        launched.extend(self._launch_groups(scoring))
+        if launched:
+            deadline_hit |= await self._wait_all(launched, deadline)
         for state in live:
             for component in self.pack.components:
                 if component.config.id not in state.outcomes:
@@ -216,33 +229,66 @@ class Scorer:
 
     def _skipped(self, component: Component[Any], state: _State) -> ComponentOutcome:
         cfg = component.config
-        if state.gate is not None or state.failure is not None:
+        if state.gate is not None:
             return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None, skipped=True)
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None,
                                 error="abandoned at the batch deadline", error_kind="deadline")
 
-    async def _run_gates(self, states: list[_State], deadline: _Deadline) -> bool:
-        """Run each sample's gates in pack order; the first failure decides its reward."""
+    async def _gate_and_launch(
+        self, states: list[_State], deadline: _Deadline
+    ) -> tuple[bool, list[asyncio.Future[None]]]:
+        """Run each sample's gates in pack order, then launch its I/O-bound components at
+        once, so judge calls overlap the checks still running on later samples.
+        """
+        launched: list[asyncio.Future[None]] = []
         inline = all(not isinstance(g, AsyncComponent | GroupComponent) and not g.blocking
                      for g in self._gates)
         if inline:
-            for n, state in enumerate(states):
+            pacer = _Pacer()
+            for state in states:
                 if deadline.passed():
-                    return True
+                    return True, launched
                 for gate in self._gates:
                     if self._record_gate(state, gate, self._call_sync(gate, state.sample)):
                         break
-                if n % _YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
-            return False
+                if state.gate is None:
+                    launched.extend(self._launch_concurrent(state))
+                await pacer.tick()
+            return False, launched
 
-        async def run(state: _State) -> None:
+        async def gate_then_score(state: _State) -> None:
             for gate in self._gates:
-                outcome = await self._call(gate, state.sample)
-                if self._record_gate(state, gate, outcome):
+                if self._record_gate(state, gate, await self._call(gate, state.sample)):
                     return
+            await asyncio.gather(*self._launch_concurrent(state))
 
-        return await self._wait_all([run(s) for s in states], deadline)
+        # Costly gates (e.g. a judge) run concurrently across samples; the inline checks
+        # wait for them, since a failed gate must skip them.
+        runs = [asyncio.ensure_future(gate_then_score(s)) for s in states]
+        return await self._wait_all(runs, deadline), []
+
+    def _launch_concurrent(self, state: _State) -> list[asyncio.Future[None]]:
+        """Start the sample's async and blocking components as tasks."""
+
+        async def run(component: Component[Any]) -> None:
+            state.outcomes[component.config.id] = await self._call(component, state.sample)
+
+        return [asyncio.ensure_future(run(c)) for c in self._concurrent]
+
+    def _launch_groups(self, states: list[_State]) -> list[asyncio.Future[None]]:
+        if not self._group:
+            return []
+        groups: dict[str, list[_State]] = defaultdict(list)
+        for state in states:
+            groups[state.sample.group_key].append(state)
+
+        async def run(component: GroupComponent[Any], members: list[_State]) -> None:
+            outcomes = await self._call_group(component, [m.sample for m in members])
+            for member, outcome in zip(members, outcomes, strict=True):
+                member.outcomes[component.config.id] = outcome
+
+        return [asyncio.ensure_future(run(c, members))
+                for c in self._group for members in groups.values()]
 
     def _record_gate(self, state: _State, gate: Component[Any], outcome: ComponentOutcome) -> bool:
         state.outcomes[gate.config.id] = outcome
@@ -258,46 +304,18 @@ class Scorer:
             state.gate_reward = spec.fail_reward
         return failed
 
-    async def _run_components(self, states: list[_State], deadline: _Deadline) -> bool:
-        tasks: list[Awaitable[None]] = []
-
-        async def run_async(component: Component[Any], state: _State) -> None:
-            state.outcomes[component.config.id] = await self._call(component, state.sample)
-
-        async def run_group(component: GroupComponent[Any], members: list[_State]) -> None:
-            outcomes = await self._call_group(component, [m.sample for m in members])
-            for member, outcome in zip(members, outcomes, strict=True):
-                member.outcomes[component.config.id] = outcome
-
-        for component in self._async:
-            tasks.extend(run_async(component, s) for s in states)
-        if self._group:
-            groups: dict[str, list[_State]] = defaultdict(list)
-            for s in states:
-                groups[s.sample.group_key].append(s)
-            for component in self._group:
-                tasks.extend(run_group(component, members) for members in groups.values())
-        pending_tasks = [asyncio.ensure_future(t) for t in tasks]
-
-        deadline_hit = False
-        calls = 0
-        for component in self._sync:
+    async def _run_inline(self, states: list[_State], deadline: _Deadline) -> bool:
+        """Cheap synchronous components, one component over the whole batch at a time
+        (keeps its code and caches hot), yielding to judge replies every few ms.
+        """
+        pacer = _Pacer()
+        for component in self._inline:
             for state in states:
                 if deadline.passed():
-                    deadline_hit = True
-                    break
-                if component.blocking:
-                    state.outcomes[component.config.id] = await self._call(component,
-                                                                           state.sample)
-                else:
-                    state.outcomes[component.config.id] = self._call_sync(component,
-                                                                          state.sample)
-                calls += 1
-                if calls % _YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
-        if pending_tasks:
-            deadline_hit |= await self._wait_all(pending_tasks, deadline)
-        return deadline_hit
+                    return True
+                state.outcomes[component.config.id] = self._call_sync(component, state.sample)
+                await pacer.tick()
+        return False
 
     async def _wait_all(self, aws: Sequence[Awaitable[None]], deadline: _Deadline) -> bool:
         """Wait for all, or until the deadline; cancel what is left. True if cut short."""
