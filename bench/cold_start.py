@@ -97,6 +97,9 @@ def main() -> None:
          {**env, "REWARDSMITH_PACK": "json-extraction"}),
         ("handler + pack contract-review (judge)", [python, "-c", LOAD],
          {**env, "REWARDSMITH_PACK": "contract-review"}),
+        ("handler + pack json-extraction, plugins preselected", [python, "-c", LOAD],
+         {**env, "REWARDSMITH_PACK": "json-extraction",
+          "REWARDSMITH_LAMBDA_PLUGINS": "checks,packs"}),
     ]
     with tempfile.TemporaryDirectory() as tmp:
         for case_env in {id(c[2]): c[2] for c in cases}.values():
@@ -111,6 +114,11 @@ def main() -> None:
                 ("zip, isolated: handler + pack json-extraction",
                  [*iso, ISOLATED_PREFIX + LOAD, *paths],
                  {**env, "REWARDSMITH_PACK": "json-extraction"}),
+                # What the packaged template sets: only the plugins the pack uses.
+                ("zip, isolated: handler + pack json-extraction, plugins preselected",
+                 [*iso, ISOLATED_PREFIX + LOAD, *paths],
+                 {**env, "REWARDSMITH_PACK": "json-extraction",
+                  "REWARDSMITH_LAMBDA_PLUGINS": "checks,packs"}),
             ]
         results = timed_runs(cases, args.reps)
 
@@ -125,6 +133,11 @@ def main() -> None:
     worst = max(t / baselines["python -c 'import boto3' (baseline)"]
                 for label, t in results if label.startswith("handler"))
     print(f"\nworst handler+pack ratio (venv): {worst:.2f} (target <= {TARGET_RATIO})")
+    packaged = [t for label, t in results if label.endswith("plugins preselected")
+                and label.startswith("zip")]
+    if packaged:
+        ratio = packaged[0] / baselines["zip, isolated: import boto3 (baseline)"]
+        print(f"as deployed (zip, plugins preselected): {ratio:.2f} (target <= {TARGET_RATIO})")
 
 
 if __name__ == "__main__":

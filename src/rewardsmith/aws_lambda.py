@@ -29,6 +29,8 @@ Environment (all optional except the pack):
 ``REWARDSMITH_LOG_LEVEL``          library log level in Lambda (default ``warning``)
 ``REWARDSMITH_DEBUG``              ``1`` lets sample-derived text (errors, ids) into the logs
 ``REWARDSMITH_PLUGINS``            restrict which installed plugins load (core setting)
+``REWARDSMITH_LAMBDA_PLUGINS``     plugins the pack uses, tried first (set by ``rewardsmith
+                                   lambda package``; a miss falls back to all plugins)
 =================================  ==========================================================
 
 This module imports nothing heavy at import time beyond the core; click and the CLI are
@@ -66,6 +68,7 @@ MARGIN_ENV = "REWARDSMITH_DEADLINE_MARGIN_MS"
 MIN_BUDGET_ENV = "REWARDSMITH_MIN_BUDGET_MS"
 TIMEOUT_ENV = "REWARDSMITH_TIMEOUT_S"
 FAILURE_REWARD_ENV = "REWARDSMITH_FAILURE_REWARD"
+LAMBDA_PLUGINS_ENV = "REWARDSMITH_LAMBDA_PLUGINS"
 
 # Keys under which callers have been seen to wrap the sample list. ``body`` is the
 # API-Gateway / function-URL shape (possibly a JSON string, possibly base64).
@@ -390,9 +393,14 @@ def resolve_pack_spec(spec: str) -> str:
 
 
 def _load_with_lambda_plugins(spec: str | Path) -> Pack:
-    """Load a pack with every installed plugin except the built-in command-only ones
-    (unless ``REWARDSMITH_PLUGINS`` decides); on failure, retry with all of them so that
-    a plugin that turned out to be needed is never silently missing."""
+    """Load a pack with as few plugins as will do, for a fast cold start.
+
+    ``REWARDSMITH_PLUGINS`` (the user's allowlist) decides when set. Otherwise the plugins
+    named in ``REWARDSMITH_LAMBDA_PLUGINS`` (written by ``rewardsmith lambda package``: the
+    ones the pack uses) are tried first, then every plugin except the built-in
+    command-only ones, then all of them — so a plugin that turned out to be needed is
+    never silently missing, and the error reported is the one with every plugin loaded.
+    """
     from importlib import metadata
 
     from rewardsmith.core.pack import load_pack
@@ -401,10 +409,18 @@ def _load_with_lambda_plugins(spec: str | Path) -> Pack:
     if os.environ.get(ALLOWLIST_ENV) is not None:
         return load_pack(spec, make_plugin_host())
     names = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
-    try:
-        return load_pack(spec, make_plugin_host(allow=sorted(names - COMMAND_ONLY_PLUGINS)))
-    except Exception:
-        return load_pack(spec, make_plugin_host())
+    attempts: list[list[str]] = []
+    preselected = [p.strip() for p in os.environ.get(LAMBDA_PLUGINS_ENV, "").split(",")
+                   if p.strip()]
+    if preselected:
+        attempts.append(sorted(set(preselected) & names))
+    attempts.append(sorted(names - COMMAND_ONLY_PLUGINS))
+    for allow in attempts:
+        try:
+            return load_pack(spec, make_plugin_host(allow=allow))
+        except Exception:
+            continue
+    return load_pack(spec, make_plugin_host())
 
 
 class RewardHandler:

@@ -117,8 +117,9 @@ def test_handler_never_raises_even_if_building_it_fails(monkeypatch: pytest.Monk
 
 
 def _run_isolated(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("REWARDSMITH_")}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=120, check=False)
+                          env={**base, **env}, timeout=120, check=False)
 
 
 def test_importing_the_handler_and_loading_a_pack_never_imports_click() -> None:
@@ -134,6 +135,27 @@ def test_importing_the_handler_and_loading_a_pack_never_imports_click() -> None:
     result = _run_isolated(code, {"REWARDSMITH_PACK": "json-extraction"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [[], []]
+
+
+@pytest.mark.parametrize(("preselected", "judges_loaded"), [
+    ("checks,packs", False),  # what `lambda package` writes for json-extraction
+    ("checks", True),  # too few (the pack is registered by `packs`): falls back to all
+    ("no-such-plugin", True),
+])
+def test_plugin_preselection_and_its_fallback(preselected: str, judges_loaded: bool) -> None:
+    code = (
+        "import sys, json\n"
+        "import rewardsmith.aws_lambda as m\n"
+        "m.warm()\n"
+        "print(json.dumps([m.default_handler().load_error,\n"
+        "                  'rewardsmith.plugins.judges' in sys.modules]))\n"
+    )
+    result = _run_isolated(code, {"REWARDSMITH_PACK": "json-extraction",
+                                  "REWARDSMITH_LAMBDA_PLUGINS": preselected})
+    assert result.returncode == 0, result.stderr
+    error, judges = json.loads(result.stdout.strip().splitlines()[-1])
+    assert error is None
+    assert judges is judges_loaded
 
 
 def test_command_only_plugins_skipped_in_lambda_register_nothing_else() -> None:

@@ -127,6 +127,7 @@ outside = sorted({
     and not os.path.realpath(mod.__file__).startswith(allowed)
 })
 print('RESULT ' + json.dumps({'out': out, 'outside': outside,
+                              'judges_loaded': 'rewardsmith.plugins.judges' in sys.modules,
                               'rewardsmith': os.path.realpath(m.__file__),
                               'error': m.default_handler().load_error}))
 """
@@ -146,6 +147,8 @@ def test_zip_scores_in_an_isolated_interpreter(task_root: Path, runtime_dir: Pat
     script.write_text(ISOLATED_SCRIPT, encoding="utf-8")
     env = {"REWARDSMITH_PACK": pack_env, "LAMBDA_TASK_ROOT": str(task_root),
            "PATH": os.environ.get("PATH", ""), "REWARDSMITH_METRICS": "0"}
+    if with_runtime:  # the deployed environment: the template's plugin preselection too
+        env["REWARDSMITH_LAMBDA_PLUGINS"] = "checks,packs"
     runtime = str(runtime_dir) if with_runtime else ""
     result = subprocess.run(
         [sys.executable, "-I", "-S", str(script), str(task_root), runtime,
@@ -156,6 +159,7 @@ def test_zip_scores_in_an_isolated_interpreter(task_root: Path, runtime_dir: Pat
     assert report["error"] is None
     assert report["rewardsmith"].startswith(os.path.realpath(task_root))
     assert report["outside"] == []  # nothing imported from this machine's site-packages
+    assert report["judges_loaded"] is not with_runtime  # preselection skipped the judges
 
     rows = [json.loads(x) for x in ROLLOUTS.read_text(encoding="utf-8").splitlines()]
     expected = Scorer(load_pack("json-extraction", make_plugin_host())).score(rows)
@@ -192,6 +196,7 @@ def test_sam_template(built: dict[str, Any]) -> None:
     assert (props["MemorySize"], props["Timeout"]) == (1024, 600)
     assert props["Environment"]["Variables"] == {
         "REWARDSMITH_PACK": "rewardsmith_pack/json-extraction.toml",
+        "REWARDSMITH_LAMBDA_PLUGINS": "checks,packs",  # only what the pack uses
         "REWARDSMITH_DEADLINE_MARGIN_MS": "3000",
     }
     assert (built["template"].parent / props["CodeUri"]).resolve() == built["zip"].resolve()

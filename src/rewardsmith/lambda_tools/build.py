@@ -81,6 +81,7 @@ class BuildReport:
     pack_label: str
     requirements: list[str]
     distributions: list[str]
+    plugins: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -127,6 +128,24 @@ def _pack_files(folder: Path) -> Iterable[tuple[Path, str]]:
                     "reads in a folder of their own"
                 )
             yield path, f"{PACK_DIR}/{path.relative_to(folder).as_posix()}"
+
+
+def pack_plugins(source: PackSource, host: PluginHost) -> list[str]:
+    """The plugins the pack uses: those registering its component types and judge
+    backends, plus every plugin that registers packs (for the pack and its ``extends``).
+    The handler loads these first (``REWARDSMITH_LAMBDA_PLUGINS``) for a faster cold start.
+    """
+    needed: set[str] = set()
+    for component in source.pack.components:
+        registered = host.components.get(component.config.type)
+        if registered is not None:
+            needed.add(registered.plugin)
+        backend = (getattr(component.context, "judge_defaults", None) or {}).get("backend")
+        reg_backend = host.judge_backends.get(backend) if backend else None
+        if reg_backend is not None:
+            needed.add(reg_backend.plugin)
+    needed.update(entry.plugin for entry in host.rubric_packs.values())
+    return sorted(needed)
 
 
 # -- requirements ---------------------------------------------------------------------------
@@ -395,7 +414,7 @@ def build_zip(options: BuildOptions, host: PluginHost) -> BuildReport:
     if unzipped > LAMBDA_UNZIPPED_LIMIT:
         raise BuildError(f"unzipped size {unzipped / 2**20:.0f} MB exceeds Lambda's 250 MB")
     return BuildReport(options.output, zip_bytes, unzipped, source.env_value, source.label,
-                       requirements, sorted(names), notes)
+                       requirements, sorted(names), pack_plugins(source, host), notes)
 
 
 def lint_template(path: Path) -> tuple[bool, str] | None:

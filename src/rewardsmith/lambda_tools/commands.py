@@ -96,6 +96,7 @@ def package_command(ctx: click.Context, pack: str, output: Path, template: Path 
     click.echo(f"wrote {report.zip_path} ({report.zip_bytes / 2**20:.1f} MB zipped, "
                f"{report.unzipped_bytes / 2**20:.1f} MB unzipped) for {report.pack_label}")
     click.echo(f"  REWARDSMITH_PACK={report.pack_env}")
+    click.echo(f"  REWARDSMITH_LAMBDA_PLUGINS={','.join(report.plugins)}")
     click.echo(f"  packages: {', '.join(report.distributions)}")
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
@@ -107,7 +108,8 @@ def package_command(ctx: click.Context, pack: str, output: Path, template: Path 
     document = sam_template(function_name=name, code_uri=Path(code_uri).as_posix(),
                             pack_env=report.pack_env, pack_label=report.pack_label,
                             memory_mb=memory, timeout_s=timeout, architecture=architecture,
-                            environment=extra_env)
+                            environment={"REWARDSMITH_LAMBDA_PLUGINS": ",".join(report.plugins),
+                                         **extra_env})
     template.write_text(to_yaml(document), encoding="utf-8")
     click.echo(f"wrote {template}")
     lint = lint_template(template)
