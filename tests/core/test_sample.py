@@ -103,3 +103,12 @@ def test_strip_reasoning_wrappers() -> None:
     assert strip_reasoning("plan only</think>answer") == "answer"
     assert strip_reasoning("<|begin_of_solution|>42<|end_of_solution|>") == "42"
     assert strip_reasoning("no wrappers") == "no wrappers"
+
+
+def test_strip_reasoning_other_tags_and_truncated_sections() -> None:
+    text = "<reasoning>r</reasoning>{\"v\": 1}<thinking>cut off by max_tokens"
+    tags = ("think", "thinking", "reasoning")
+    assert strip_reasoning(text, tags, drop_unclosed=True) == '{"v": 1}'
+    assert strip_reasoning(text, tags).endswith("cut off by max_tokens")
+    # a flood of unclosed tags is one forward scan, not a rescan per tag
+    assert strip_reasoning("<think>" * 100_000 + "x").endswith("x")

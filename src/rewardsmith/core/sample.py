@@ -8,6 +8,7 @@ of blocks, and every other key kept as metadata.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -23,9 +24,7 @@ ASSISTANT_ROLES = frozenset({"assistant", "nova_assistant", "bot"})
 _ROLE_ALIASES = {"developer": "system", "nova_assistant": "assistant", "bot": "assistant"}
 _KNOWN_KEYS = frozenset({"id", "messages", "reference_answer", "tools", "metadata"})
 
-_THINK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_UNCLOSED_THINK_RE = re.compile(r"^.*?</think>", re.DOTALL | re.IGNORECASE)
-_SOLUTION_RE = re.compile(r"<\|begin_of_solution\|>(.*?)<\|end_of_solution\|>", re.DOTALL)
+_SOLUTION_OPEN, _SOLUTION_CLOSE = "<|begin_of_solution|>", "<|end_of_solution|>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,14 +83,45 @@ class Sample:
         return orjson.dumps(ref, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def strip_reasoning(text: str) -> str:
-    """Remove ``<think>…</think>`` and solution wrappers; a pack opts into this."""
-    solution = _SOLUTION_RE.search(text)
-    if solution:
-        text = solution.group(1)
-    text = _THINK_RE.sub("", text)
-    if "</think>" in text.lower():  # the opening tag was in the prompt template
-        text = _UNCLOSED_THINK_RE.sub("", text)
+@functools.cache
+def _tag_patterns(tags: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    names = "|".join(re.escape(t) for t in tags)
+    return (re.compile(rf"<(?:{names})>", re.IGNORECASE),
+            re.compile(rf"</(?:{names})>", re.IGNORECASE))
+
+
+def strip_reasoning(text: str, tags: tuple[str, ...] = ("think",), *,
+                    drop_unclosed: bool = False) -> str:
+    """Remove reasoning sections (``<think>…</think>`` by default) and unwrap
+    ``<|begin_of_solution|>…<|end_of_solution|>``; a pack opts into this.
+
+    Text before a stray closing tag (its opening tag was in the prompt template) goes too;
+    ``drop_unclosed`` also drops an opened section that never closes (cut off by a token
+    limit). Every tag is found by one forward scan, so a flood of unclosed tags costs
+    linear time, not the quadratic rescans of a lazy ``.*?`` regex.
+    """
+    opening_re, closing_re = _tag_patterns(tags)
+    begin = text.find(_SOLUTION_OPEN)
+    if begin != -1:
+        end = text.find(_SOLUTION_CLOSE, begin + len(_SOLUTION_OPEN))
+        if end != -1:
+            text = text[begin + len(_SOLUTION_OPEN):end]
+    kept: list[str] = []
+    pos = 0
+    while (opening := opening_re.search(text, pos)) is not None:
+        closing = closing_re.search(text, opening.end())
+        if closing is None:
+            if drop_unclosed:
+                kept.append(text[pos:opening.start()])
+                pos = len(text)
+            break
+        kept.append(text[pos:opening.start()])
+        pos = closing.end()
+    kept.append(text[pos:])
+    text = "".join(kept)
+    stray = closing_re.search(text)
+    if stray is not None:
+        text = text[stray.end():]
     return text.strip()
 
 

@@ -10,7 +10,6 @@ built by :func:`repair_message`.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from typing import Any
 
@@ -19,24 +18,20 @@ from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators
 
 from rewardsmith.core.judge import JUDGE_CONFIG, judge_error
+from rewardsmith.core.sample import strip_reasoning as strip_sections
 
 # Texts longer than this are not scanned for JSON (a verdict is short; this bounds the
 # quadratic worst case of trying every brace).
 MAX_SCAN_CHARS = 200_000
 _MAX_ERRORS_SHOWN = 5
 
-_THINK_RE = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
-_UNOPENED_THINK_RE = re.compile(r"^.*?</(?:think|thinking|reasoning)>", re.DOTALL | re.IGNORECASE)
-_UNCLOSED_THINK_RE = re.compile(r"<(?:think|thinking|reasoning)>.*$", re.DOTALL | re.IGNORECASE)
 _DECODER = json.JSONDecoder()
 
 
 def strip_reasoning(text: str) -> str:
     """Remove ``<think>``/``<thinking>``/``<reasoning>`` sections: closed ones, a closing
     tag whose opening was in the prompt template, and one cut off by ``max_tokens``."""
-    text = _THINK_RE.sub("", text)
-    text = _UNOPENED_THINK_RE.sub("", text)
-    return _UNCLOSED_THINK_RE.sub("", text)
+    return strip_sections(text, ("think", "thinking", "reasoning"), drop_unclosed=True)
 
 
 def extract_json_object(text: str) -> dict[str, Any] | None:

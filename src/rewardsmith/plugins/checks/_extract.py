@@ -26,12 +26,10 @@ from pydantic import Field
 
 from rewardsmith.core.component import ComponentConfig
 from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.sample import strip_reasoning
 
 ExtractStep = Literal["think", "fences", "first_object", "first_array"]
 
-_THINK_OPEN_RE = re.compile(r"<think>", re.IGNORECASE)
-_THINK_CLOSE_RE = re.compile(r"</think>", re.IGNORECASE)
-_SOLUTION_OPEN, _SOLUTION_CLOSE = "<|begin_of_solution|>", "<|end_of_solution|>"
 _FENCE_RE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n(.*?)(?:\r?\n)?[ \t]*```",
                        re.DOTALL)
 # Scanning prose for an embedded value tries at most this many start positions, so a
@@ -116,35 +114,6 @@ def _checked(found: Extraction) -> Extraction:
         return Extraction(False, error=f"JSON is nested deeper than {MAX_DEPTH} levels",
                           text=found.text)
     return found
-
-
-def strip_reasoning(text: str) -> str:
-    """Drop ``<think>…</think>`` blocks (and text before a stray ``</think>`` whose opening
-    tag was in the prompt template) and unwrap ``<|begin_of_solution|>…`` wrappers.
-
-    Same result as :func:`rewardsmith.core.sample.strip_reasoning`, but every tag is found
-    with a forward scan, so a response full of unclosed ``<think>`` tags costs linear time
-    instead of the quadratic rescans of a lazy ``.*?`` regex.
-    """
-    begin = text.find(_SOLUTION_OPEN)
-    if begin != -1:
-        end = text.find(_SOLUTION_CLOSE, begin + len(_SOLUTION_OPEN))
-        if end != -1:
-            text = text[begin + len(_SOLUTION_OPEN):end]
-    kept: list[str] = []
-    pos = 0
-    while (opening := _THINK_OPEN_RE.search(text, pos)) is not None:
-        closing = _THINK_CLOSE_RE.search(text, opening.end())
-        if closing is None:
-            break
-        kept.append(text[pos:opening.start()])
-        pos = closing.end()
-    kept.append(text[pos:])
-    text = "".join(kept)
-    stray = _THINK_CLOSE_RE.search(text)
-    if stray is not None:
-        text = text[stray.end():]
-    return text.strip()
 
 
 def extract_json(text: str, steps: Sequence[ExtractStep] = ()) -> Extraction:
