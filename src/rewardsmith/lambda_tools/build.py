@@ -205,7 +205,7 @@ def _packaging() -> tuple[Any, Any]:
         from packaging.requirements import Requirement
     except ImportError:
         raise BuildError("building a Lambda zip needs the 'packaging' library: "
-                         "pip install packaging") from None
+                         "pip install packaging (a rewardsmith dependency)") from None
     return Requirement, default_environment
 
 
