@@ -9,6 +9,7 @@ clean shutdown that closes kept-alive connections too.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import socket
 import threading
@@ -149,6 +150,11 @@ class SimulatorServer:
         self._thread: threading.Thread | None = None
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests being answered at once (concurrency seen)
+        self._ids = itertools.count(1)
+
+    def next_id(self) -> int:
+        """The next number for an id the simulated service makes up (tool use, completion)."""
+        return next(self._ids)
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> SimulatorServer:

@@ -19,7 +19,6 @@ here as it would in production.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import uuid
@@ -28,8 +27,6 @@ from urllib.parse import unquote
 
 from rewardsmith.testing._server import Response, SimulatorServer
 from rewardsmith.testing.faults import (
-    FaultPolicy,
-    VerdictPolicy,
     VerdictRequest,
     estimate_tokens,
     malformed_text,
@@ -85,13 +82,6 @@ def _texts(content: Any, where: str) -> str:
 
 class ConverseSimulator(SimulatorServer):
     """Bedrock Converse on 127.0.0.1 (see module docstring)."""
-
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0,
-                 faults: FaultPolicy | None = None, policy: VerdictPolicy | None = None,
-                 max_recorded: int = 100_000) -> None:
-        super().__init__(host=host, port=port, faults=faults, policy=policy,
-                         max_recorded=max_recorded)
-        self._ids = itertools.count(1)
 
     def model_of(self, path: str, body: Any) -> str | None:
         match = _PATH_RE.match(path.split("?", 1)[0])
@@ -182,6 +172,12 @@ class ConverseSimulator(SimulatorServer):
         return None
 
     # -- response ---------------------------------------------------------------------
+    def _tool_use(self, body: dict[str, Any], tool_input: Any) -> dict[str, Any]:
+        """A block calling the tool the request forced, with ``tool_input``."""
+        name = body["toolConfig"]["toolChoice"]["tool"]["name"]
+        return {"toolUse": {"toolUseId": f"tooluse_sim{self.next_id()}", "name": name,
+                            "input": tool_input}}
+
     def _answer(self, request: VerdictRequest, body: dict[str, Any], fault: str) -> dict[str, Any]:
         content: list[dict[str, Any]] = []
         if self.plan.policy.reasoning:
@@ -193,9 +189,7 @@ class ConverseSimulator(SimulatorServer):
             stop_reason = "content_filtered"
         elif fault == "malformed":
             if request.mode == "tool":
-                name = body["toolConfig"]["toolChoice"]["tool"]["name"]
-                content.append({"toolUse": {"toolUseId": f"tooluse_sim{next(self._ids)}",
-                                            "name": name, "input": {"unexpected": "shape"}}})
+                content.append(self._tool_use(body, {"unexpected": "shape"}))
                 stop_reason = "tool_use"
             else:
                 content.append({"text": malformed_text(request.mode)})
@@ -204,9 +198,7 @@ class ConverseSimulator(SimulatorServer):
             if isinstance(verdict, str):
                 content.append({"text": verdict})
             elif request.mode == "tool":
-                name = body["toolConfig"]["toolChoice"]["tool"]["name"]
-                content.append({"toolUse": {"toolUseId": f"tooluse_sim{next(self._ids)}",
-                                            "name": name, "input": verdict}})
+                content.append(self._tool_use(body, verdict))
                 stop_reason = "tool_use"
             elif request.mode == "prompt":
                 content.append({"text": "Here is my assessment.\n```json\n"

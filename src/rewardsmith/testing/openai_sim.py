@@ -12,15 +12,12 @@ without a reasoning parser writes it. Errors use OpenAI's body shape
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from typing import Any
 
 from rewardsmith.testing._server import Response, SimulatorServer
 from rewardsmith.testing.faults import (
-    FaultPolicy,
-    VerdictPolicy,
     VerdictRequest,
     estimate_tokens,
     malformed_text,
@@ -49,13 +46,6 @@ def error_response(status: int, code: str, message: str,
 
 class OpenAISimulator(SimulatorServer):
     """OpenAI chat completions on 127.0.0.1 (see module docstring)."""
-
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0,
-                 faults: FaultPolicy | None = None, policy: VerdictPolicy | None = None,
-                 max_recorded: int = 100_000) -> None:
-        super().__init__(host=host, port=port, faults=faults, policy=policy,
-                         max_recorded=max_recorded)
-        self._ids = itertools.count(1)
 
     @property
     def base_url(self) -> str:
@@ -137,7 +127,7 @@ class OpenAISimulator(SimulatorServer):
         prompt_tokens = estimate_tokens(request.text)
         completion_tokens = estimate_tokens(content or "")
         return {
-            "id": f"chatcmpl-sim{next(self._ids)}",
+            "id": f"chatcmpl-sim{self.next_id()}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": request.model,
