@@ -7,10 +7,12 @@ third-party backend would be (``register_judge_backends``):
 ``openai`` (:mod:`.openai`)
     any OpenAI-compatible chat-completions server through httpx — the ``openai`` extra.
 
-Shared parts, one job each: :mod:`._resilience` (concurrency limit, retries with full
-jitter, per-attempt timeout, circuit breaker, the settings for them), :mod:`._verdict`
-(verdict extraction, schema validation, the repair turn), :mod:`._pricing` (token cost
-estimates). De-duplication and the persistent cache wrap every backend in
+Shared parts, one job each: :mod:`._base` (``ResilientJudgeBackend``: call telemetry,
+the structured-output fallback, the repair turn and the reply, around a subclass's wire
+format), :mod:`._resilience` (concurrency limit, retries with full jitter, per-attempt
+timeout, circuit breaker, the settings for them), :mod:`._verdict` (verdict extraction,
+schema validation, the repair message), :mod:`._pricing` (token cost estimates).
+De-duplication and the persistent cache wrap every backend in
 :mod:`rewardsmith.core.judge_cache`; the contract and error kinds are in
 :mod:`rewardsmith.core.judge`.
 

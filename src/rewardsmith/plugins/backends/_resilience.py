@@ -30,13 +30,16 @@ log = structlog.get_logger("rewardsmith.judge")
 
 
 class ResilientBackendConfig(JudgeBackendConfig):
-    """Settings shared by network backends: retries, circuit breaker, prices."""
+    """Settings shared by network backends: retries, circuit breaker, prices, connecting,
+    and nucleus sampling (both services take ``top_p``)."""
 
     operational_fields: ClassVar[frozenset[str]] = JudgeBackendConfig.operational_fields | {
         "max_retries", "retry_base_delay_s", "retry_max_delay_s",
         "circuit_failure_threshold", "circuit_cooldown_s",
-        "price_per_1k_input", "price_per_1k_output",
+        "price_per_1k_input", "price_per_1k_output", "connect_timeout_s",
     }
+
+    top_p: float | None = Field(default=None, gt=0, le=1)
 
     max_retries: int = Field(
         default=4, ge=0, le=20,
@@ -58,6 +61,7 @@ class ResilientBackendConfig(JudgeBackendConfig):
     price_per_1k_output: float | None = Field(
         default=None, ge=0, description="USD per 1,000 output tokens (default: built-in table)."
     )
+    connect_timeout_s: float = Field(default=5.0, gt=0)
 
 
 class CallFailed(Exception):

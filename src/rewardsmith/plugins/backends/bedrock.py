@@ -31,48 +31,26 @@ import asyncio
 import functools
 import re
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-import orjson
 from pydantic import Field, model_validator
 
-from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.hookspecs import hookimpl
 from rewardsmith.core.judge import (
     JUDGE_CONFIG,
-    JUDGE_PARSE,
     JUDGE_REFUSED,
     JUDGE_THROTTLED,
     JUDGE_TIMEOUT,
     JUDGE_UNAVAILABLE,
-    JudgeBackend,
-    JudgeReply,
     JudgeRequest,
     judge_error,
 )
-from rewardsmith.plugins.backends._pricing import estimate_cost
-from rewardsmith.plugins.backends._resilience import (
-    CallFailed,
-    CallStats,
-    ConfigErrorReporter,
-    Resilience,
-    ResilientBackendConfig,
-    record_call,
-)
-from rewardsmith.plugins.backends._verdict import (
-    check_schema,
-    json_instructions,
-    repair_message,
-    schema_text,
-    verdict_from_text,
-    verdict_from_value,
-)
+from rewardsmith.plugins.backends._base import ModelAnswer, ModeRejected, ResilientJudgeBackend
+from rewardsmith.plugins.backends._resilience import CallFailed, ResilientBackendConfig
+from rewardsmith.plugins.backends._verdict import json_instructions, schema_text
 
 StructuredOutput = Literal["auto", "output_config", "tool", "prompt"]
-_FALLBACK_ORDER: tuple[str, ...] = ("output_config", "tool", "prompt")
 # Models for which forced tool use is known to work and native support is unconfirmed.
 _TOOL_FIRST = ("gpt-oss",)
 # Worker threads beyond max_concurrency, for attempts abandoned at their timeout whose
@@ -96,7 +74,7 @@ _MODE_WORDS = {
 class BedrockConfig(ResilientBackendConfig):
     operational_fields: ClassVar[frozenset[str]] = ResilientBackendConfig.operational_fields | {
         "region", "endpoint_url", "profile", "retry_mode", "boto_max_attempts",
-        "connect_timeout_s", "read_timeout_s",
+        "read_timeout_s",
     }
 
     backend: Literal["bedrock"] = "bedrock"
@@ -107,7 +85,6 @@ class BedrockConfig(ResilientBackendConfig):
     )
     profile: str | None = Field(default=None, description="Named AWS profile.")
     structured_output: StructuredOutput = "auto"
-    top_p: float | None = Field(default=None, gt=0, le=1)
     stop_sequences: tuple[str, ...] = ()
     additional_model_request_fields: dict[str, Any] = Field(
         default_factory=dict,
@@ -116,7 +93,6 @@ class BedrockConfig(ResilientBackendConfig):
     retry_mode: Literal["standard", "adaptive"] = "standard"
     boto_max_attempts: int = Field(default=3, ge=1, le=10,
                                    description="botocore's own attempts per call.")
-    connect_timeout_s: float = Field(default=5.0, gt=0)
     read_timeout_s: float | None = Field(
         default=None, gt=0,
         description="Socket read timeout; default timeout_s / boto_max_attempts so botocore's "
@@ -141,24 +117,12 @@ class BedrockConfig(ResilientBackendConfig):
         return self.timeout_s / self.boto_max_attempts
 
 
-class _ModeRejected(Exception):
-    """The model refused a structured-output mode; ``auto`` tries the next one."""
-
-
-@dataclass
-class _Answer:
-    text: str  # what the model wrote, reasoning blocks excluded
-    tool_input: Any
-    stop_reason: str | None
-    service_latency_ms: float | None
-
-
 def _tool_name(schema_name: str) -> str:
     name = re.sub(r"[^A-Za-z0-9_-]", "_", schema_name)[:64]
     return name or "verdict"
 
 
-def _read_answer(response: dict[str, Any], tool_name: str) -> _Answer:
+def _read_answer(response: dict[str, Any], tool_name: str) -> ModelAnswer:
     """Text and tool input from ``output.message.content``, skipping reasoning blocks."""
     content = ((response.get("output") or {}).get("message") or {}).get("content") or []
     texts: list[str] = []
@@ -175,25 +139,26 @@ def _read_answer(response: dict[str, Any], tool_name: str) -> _Answer:
         # reasoningContent (and anything else) is not the answer
     metrics = response.get("metrics") or {}
     latency = metrics.get("latencyMs")
-    return _Answer("".join(texts), tool_input, response.get("stopReason"),
+    return ModelAnswer("".join(texts), tool_input, response.get("stopReason"),
                    float(latency) if isinstance(latency, int | float) else None)
 
 
-class BedrockBackend(JudgeBackend):
+class BedrockBackend(ResilientJudgeBackend):
     Config = BedrockConfig
     summary = "Amazon Bedrock Converse via boto3 (native JSON schema, forced tool use, or prompt)"
+    fallback_order = ("output_config", "tool", "prompt")
+    truncated_stop_reason = "max_tokens"
+    mode_in_parse_error = True
+
+    config: BedrockConfig
 
     def __init__(self, config: BedrockConfig) -> None:
         super().__init__(config)
-        self.config: BedrockConfig = config
         self._client: Any = None
         self._client_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
         self._output_config_supported = True
-        self._modes: dict[str, str] = {}  # model id -> structured-output mode that worked
-        self._reporter = ConfigErrorReporter("bedrock", config.model)
-        self.resilience = Resilience(config, on_config_error=self._reporter)
 
     # -- clients ----------------------------------------------------------------------
     def _get_client(self) -> Any:
@@ -267,9 +232,10 @@ class BedrockBackend(JudgeBackend):
             return "tool"
         return "output_config"
 
-    def _body(self, request: JudgeRequest, messages: list[dict[str, Any]], mode: str,
-              tool_name: str) -> dict[str, Any]:
+    def _body(self, request: JudgeRequest, messages: list[dict[str, Any]],
+              mode: str) -> dict[str, Any]:
         cfg = self.config
+        tool_name = _tool_name(request.schema_name)
         inference: dict[str, Any] = {"maxTokens": cfg.max_tokens}
         if cfg.temperature is not None:
             inference["temperature"] = cfg.temperature
@@ -317,7 +283,7 @@ class BedrockBackend(JudgeBackend):
 
         client = self._get_client()
         if mode == "output_config" and not self._output_config_supported:
-            raise _ModeRejected("botocore is too old for outputConfig (needs >= 1.42.42)")
+            raise ModeRejected("botocore is too old for outputConfig (needs >= 1.42.42)")
         try:
             response: dict[str, Any] = client.converse(**body)
             return response
@@ -351,108 +317,29 @@ class BedrockBackend(JudgeBackend):
         if code == "ValidationException" and self.config.structured_output == "auto":
             lowered = message.lower()
             if any(word in lowered for word in _MODE_WORDS.get(mode, ())):
-                return _ModeRejected(text)
+                return ModeRejected(text)
         hint = ""
         if code == "ValidationException" and mode in _MODE_WORDS:
             hint = f" (structured_output={mode!r}; try 'auto' or 'prompt')"
         return CallFailed(JUDGE_CONFIG, f"{text}{hint} [model {self.config.model}]", code=code)
 
-    async def _converse(self, body: dict[str, Any], mode: str, usage: CallStats) -> dict[str, Any]:
+    async def _attempt(self, body: dict[str, Any], mode: str) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-
-        async def attempt() -> dict[str, Any]:
-            call = functools.partial(self._converse_sync, body, mode)
-            return await loop.run_in_executor(self._get_executor(), call)
-
-        response = await self.resilience.run(attempt, usage)
-        tokens = response.get("usage") or {}
-        usage.input_tokens += int(tokens.get("inputTokens") or 0)
-        usage.output_tokens += int(tokens.get("outputTokens") or 0)
-        return response
-
-    # -- the contract -----------------------------------------------------------------
-    async def complete(self, request: JudgeRequest) -> JudgeReply:
-        started = time.perf_counter()
-        usage = CallStats()
-        error_kind: str | None = None
-        try:
-            return await self._complete(request, usage, started)
-        except ComponentError as exc:
-            error_kind = exc.kind
-            raise
-        except asyncio.CancelledError:
-            error_kind = "cancelled"  # abandoned by the caller (deadline): not a judge call
-            raise
-        except Exception:
-            error_kind = "judge_internal_error"  # a bug: counted, and it propagates
-            raise
-        finally:
-            if error_kind != "cancelled":
-                record_call(started, usage, self._cost(usage), error_kind)
-
-    def _cost(self, usage: CallStats) -> float:
-        cfg = self.config
-        return estimate_cost(cfg.model, usage.input_tokens, usage.output_tokens,
-                             cfg.price_per_1k_input, cfg.price_per_1k_output)
-
-    async def _complete(self, request: JudgeRequest, usage: CallStats,
-                        started: float) -> JudgeReply:
-        schema = request.json_schema
-        if schema is not None:
-            check_schema(schema)
-        tool_name = _tool_name(request.schema_name)
-        messages: list[dict[str, Any]] = [{"role": "user", "content": [{"text": request.user}]}]
-        mode = self.structured_mode() if schema is not None else "none"
-        mode, response = await self._converse_with_fallback(request, messages, mode, tool_name,
-                                                            usage)
-        answer = _read_answer(response, tool_name)
-        self._check_refusal(answer)
-        if schema is None:
-            return self._reply(answer.text, None, answer, usage, started, mode, repaired=False)
-
-        verdict, problem = self._verdict(answer, schema)
-        repaired = False
-        if verdict is None:
-            bad_output = answer.text or (orjson.dumps(answer.tool_input).decode()
-                                         if answer.tool_input is not None else "")
-            messages = [
-                *messages,
-                {"role": "assistant", "content": [{"text": bad_output or "(empty reply)"}]},
-                {"role": "user", "content": [{"text": repair_message(problem, schema)}]},
-            ]
-            response = await self._converse(self._body(request, messages, mode, tool_name),
-                                             mode, usage)
-            answer = _read_answer(response, tool_name)
-            self._check_refusal(answer)
-            verdict, problem = self._verdict(answer, schema)
-            repaired = True
-            if verdict is None:
-                raise judge_error(JUDGE_PARSE, f"malformed verdict after one repair request "
-                                               f"(mode {mode}): {problem}")
-        text = answer.text if answer.tool_input is None else orjson.dumps(verdict).decode()
-        return self._reply(text, verdict, answer, usage, started, mode, repaired=repaired)
-
-    async def _converse_with_fallback(
-        self, request: JudgeRequest, messages: list[dict[str, Any]], mode: str,
-        tool_name: str, usage: CallStats,
-    ) -> tuple[str, dict[str, Any]]:
-        while True:
-            try:
-                response = await self._converse(self._body(request, messages, mode, tool_name),
-                                                mode, usage)
-            except _ModeRejected as exc:
-                position = _FALLBACK_ORDER.index(mode)
-                following = _FALLBACK_ORDER[position + 1]  # 'prompt' is never rejected
-                self._modes[self.config.model] = following
-                self._reporter.log_mode_change(mode, following, str(exc))
-                mode = following
-                continue
-            if mode != "none":
-                self._modes.setdefault(self.config.model, mode)
-            return mode, response
+        call = functools.partial(self._converse_sync, body, mode)
+        return await loop.run_in_executor(self._get_executor(), call)
 
     @staticmethod
-    def _check_refusal(answer: _Answer) -> None:
+    def _token_counts(response: dict[str, Any]) -> tuple[int, int]:
+        tokens = response.get("usage") or {}
+        return int(tokens.get("inputTokens") or 0), int(tokens.get("outputTokens") or 0)
+
+    # -- reading the answer -------------------------------------------------------------
+    @staticmethod
+    def _turn(role: str, text: str) -> dict[str, Any]:
+        return {"role": role, "content": [{"text": text}]}
+
+    def _read(self, request: JudgeRequest, response: dict[str, Any]) -> ModelAnswer:
+        answer = _read_answer(response, _tool_name(request.schema_name))
         if answer.stop_reason in _REFUSAL_STOPS:
             raise judge_error(JUDGE_REFUSED, f"the judge model stopped with "
                                              f"{answer.stop_reason!r}")
@@ -460,33 +347,7 @@ class BedrockBackend(JudgeBackend):
             # A repair turn would only make the conversation longer.
             raise judge_error(JUDGE_CONFIG, "the judge prompt exceeds the model's context "
                                             "window (stopReason model_context_window_exceeded)")
-
-    @staticmethod
-    def _verdict(answer: _Answer, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
-        if answer.tool_input is not None:
-            return verdict_from_value(answer.tool_input, schema)
-        verdict, problem = verdict_from_text(answer.text, schema)
-        if verdict is None and answer.stop_reason == "max_tokens":
-            problem += " (the reply hit max_tokens; consider raising max_tokens)"
-        return verdict, problem
-
-    def _reply(self, text: str, verdict: Any, answer: _Answer, usage: CallStats, started: float,
-               mode: str, *, repaired: bool) -> JudgeReply:
-        extra: dict[str, Any] = {"mode": mode, "attempts": usage.attempts, "repaired": repaired,
-                                 "queued_ms": round(usage.queued_s * 1000, 3)}
-        if answer.service_latency_ms is not None:
-            extra["service_latency_ms"] = answer.service_latency_ms
-        return JudgeReply(
-            text=text,
-            parsed=verdict,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            # Time on the model (retries and backoff included), not waiting for a slot.
-            latency_ms=(time.perf_counter() - started - usage.queued_s) * 1000,
-            cost_usd=self._cost(usage),
-            stop_reason=answer.stop_reason,
-            extra=extra,
-        )
+        return answer
 
 
 @hookimpl

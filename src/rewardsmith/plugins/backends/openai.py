@@ -27,7 +27,6 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.hookspecs import hookimpl
 from rewardsmith.core.judge import (
     JUDGE_CONFIG,
@@ -36,26 +35,12 @@ from rewardsmith.core.judge import (
     JUDGE_THROTTLED,
     JUDGE_TIMEOUT,
     JUDGE_UNAVAILABLE,
-    JudgeBackend,
-    JudgeReply,
     JudgeRequest,
     judge_error,
 )
-from rewardsmith.plugins.backends._pricing import estimate_cost
-from rewardsmith.plugins.backends._resilience import (
-    CallFailed,
-    CallStats,
-    ConfigErrorReporter,
-    Resilience,
-    ResilientBackendConfig,
-    record_call,
-)
-from rewardsmith.plugins.backends._verdict import (
-    check_schema,
-    json_instructions,
-    repair_message,
-    verdict_from_text,
-)
+from rewardsmith.plugins.backends._base import ModelAnswer, ModeRejected, ResilientJudgeBackend
+from rewardsmith.plugins.backends._resilience import CallFailed, ResilientBackendConfig
+from rewardsmith.plugins.backends._verdict import json_instructions
 
 INSTALL_HINT = "pip install 'rewardsmith[openai]'"
 _CONNECTIONS_PER_CLIENT = 8
@@ -64,7 +49,7 @@ _REFUSAL_FINISH = frozenset({"content_filter"})
 
 class OpenAIConfig(ResilientBackendConfig):
     operational_fields: ClassVar[frozenset[str]] = ResilientBackendConfig.operational_fields | {
-        "api_key_env", "connect_timeout_s",
+        "api_key_env",
     }
 
     backend: Literal["openai"] = "openai"
@@ -74,13 +59,11 @@ class OpenAIConfig(ResilientBackendConfig):
                              description="Environment variable holding the API key.")
     response_format: Literal["auto", "json_schema", "json_object", "prompt"] = "json_schema"
     strict_schema: bool = Field(default=True, description="json_schema 'strict' flag.")
-    top_p: float | None = Field(default=None, gt=0, le=1)
     stop: tuple[str, ...] = ()
     extra_body: dict[str, Any] = Field(
         default_factory=dict,
         description="Extra request fields, e.g. {reasoning_effort = 'low'} or vLLM options.",
     )
-    connect_timeout_s: float = Field(default=5.0, gt=0)
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -116,23 +99,19 @@ def _error_message(response: Any) -> str:
     return str(data)[:300]
 
 
-class _ModeRejected(Exception):
-    """The server refused ``json_schema``; ``auto`` falls back to prompted JSON."""
-
-
-class OpenAIBackend(JudgeBackend):
+class OpenAIBackend(ResilientJudgeBackend):
     Config = OpenAIConfig
     summary = "OpenAI-compatible chat completions via httpx (OpenAI, vLLM, SGLang, Ollama)"
+    # "auto" starts with json_schema; a rejection falls back to prompted JSON.
+    fallback_order = ("json_schema", "prompt")
+
+    config: OpenAIConfig
 
     def __init__(self, config: OpenAIConfig) -> None:
         super().__init__(config)
-        self.config: OpenAIConfig = config
         self._clients: dict[int, tuple[asyncio.AbstractEventLoop, list[Any]]] = {}
         self._next = itertools.count()
         self._lock = threading.Lock()
-        self._reporter = ConfigErrorReporter("openai", config.model)
-        self.resilience = Resilience(config, on_config_error=self._reporter)
-        self._mode: str | None = None  # what "auto" settled on
 
     # -- client -----------------------------------------------------------------------
     def _client(self) -> Any:
@@ -189,9 +168,9 @@ class OpenAIBackend(JudgeBackend):
         """The response format the next call will use."""
         if self.config.response_format != "auto":
             return self.config.response_format
-        return self._mode or "json_schema"
+        return self._modes.get(self.config.model, "json_schema")
 
-    async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _attempt(self, body: dict[str, Any], mode: str) -> dict[str, Any]:
         client = self._client()  # first: names the extra to install when httpx is missing
         import httpx
 
@@ -225,18 +204,16 @@ class OpenAIBackend(JudgeBackend):
         if status == 400 and self.config.response_format == "auto" and \
                 "response_format" in body and any(
                     word in message.lower() for word in ("response_format", "json_schema")):
-            raise _ModeRejected(message)
+            raise ModeRejected(message)
         if status in (401, 403) and not os.environ.get(self.config.api_key_env):
             message += f" (environment variable {self.config.api_key_env} is not set)"
         raise CallFailed(JUDGE_CONFIG, f"{message} [model {self.config.model}, "
                                        f"{self.config.base_url}]", code=str(status))
 
-    async def _chat(self, body: dict[str, Any], usage: CallStats) -> dict[str, Any]:
-        data = await self.resilience.run(lambda: self._post(body), usage)
-        tokens = data.get("usage") or {}
-        usage.input_tokens += int(tokens.get("prompt_tokens") or 0)
-        usage.output_tokens += int(tokens.get("completion_tokens") or 0)
-        return data
+    @staticmethod
+    def _token_counts(response: dict[str, Any]) -> tuple[int, int]:
+        tokens = response.get("usage") or {}
+        return int(tokens.get("prompt_tokens") or 0), int(tokens.get("completion_tokens") or 0)
 
     def _body(self, request: JudgeRequest, messages: list[dict[str, Any]],
               mode: str) -> dict[str, Any]:
@@ -264,34 +241,13 @@ class OpenAIBackend(JudgeBackend):
         body.update(cfg.extra_body)
         return body
 
-    # -- the contract -----------------------------------------------------------------
-    async def complete(self, request: JudgeRequest) -> JudgeReply:
-        started = time.perf_counter()
-        usage = CallStats()
-        error_kind: str | None = None
-        try:
-            return await self._complete(request, usage, started)
-        except ComponentError as exc:
-            error_kind = exc.kind
-            raise
-        except asyncio.CancelledError:
-            error_kind = "cancelled"  # abandoned by the caller (deadline): not a judge call
-            raise
-        except Exception:
-            error_kind = "judge_internal_error"  # a bug: counted, and it propagates
-            raise
-        finally:
-            if error_kind != "cancelled":
-                record_call(started, usage, self._cost(usage), error_kind)
-
-    def _cost(self, usage: CallStats) -> float:
-        cfg = self.config
-        return estimate_cost(cfg.model, usage.input_tokens, usage.output_tokens,
-                             cfg.price_per_1k_input, cfg.price_per_1k_output)
-
+    # -- reading the answer -------------------------------------------------------------
     @staticmethod
-    def _message(data: dict[str, Any]) -> tuple[str, str | None]:
-        choices = data.get("choices") or []
+    def _turn(role: str, text: str) -> dict[str, Any]:
+        return {"role": role, "content": text}
+
+    def _read(self, request: JudgeRequest, response: dict[str, Any]) -> ModelAnswer:
+        choices = response.get("choices") or []
         if not choices or not isinstance(choices[0], dict):
             raise judge_error(JUDGE_PARSE, "the server's reply has no choices")
         choice = choices[0]
@@ -303,51 +259,7 @@ class OpenAIBackend(JudgeBackend):
         content = message.get("content")
         if isinstance(content, list):  # some servers return content parts
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-        return (content if isinstance(content, str) else ""), finish
-
-    async def _complete(self, request: JudgeRequest, usage: CallStats,
-                        started: float) -> JudgeReply:
-        schema = request.json_schema
-        if schema is not None:
-            check_schema(schema)
-        messages: list[dict[str, Any]] = [{"role": "user", "content": request.user}]
-        mode = self.structured_mode()
-        try:
-            data = await self._chat(self._body(request, messages, mode), usage)
-        except _ModeRejected as exc:
-            self._mode = mode = "prompt"
-            self._reporter.log_mode_change("json_schema", "prompt", str(exc))
-            data = await self._chat(self._body(request, messages, mode), usage)
-        text, finish = self._message(data)
-        verdict: dict[str, Any] | None = None
-        repaired = False
-        if schema is not None:
-            verdict, problem = verdict_from_text(text, schema)
-            if verdict is None:
-                messages = [
-                    *messages,
-                    {"role": "assistant", "content": text or "(empty reply)"},
-                    {"role": "user", "content": repair_message(problem, schema)},
-                ]
-                text, finish = self._message(await self._chat(
-                    self._body(request, messages, mode), usage))
-                verdict, problem = verdict_from_text(text, schema)
-                repaired = True
-                if verdict is None:
-                    raise judge_error(JUDGE_PARSE, f"malformed verdict after one repair "
-                                                   f"request: {problem}")
-        return JudgeReply(
-            text=text,
-            parsed=verdict,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            latency_ms=(time.perf_counter() - started - usage.queued_s) * 1000,
-            cost_usd=self._cost(usage),
-            stop_reason=finish,
-            extra={"mode": mode if schema is not None else "none",
-                   "attempts": usage.attempts, "repaired": repaired,
-                   "queued_ms": round(usage.queued_s * 1000, 3)},
-        )
+        return ModelAnswer(content if isinstance(content, str) else "", None, finish)
 
 
 @hookimpl

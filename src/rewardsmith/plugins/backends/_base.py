@@ -1,0 +1,208 @@
+"""What a network judge backend does around its transport: the telemetry of every call,
+the structured-output mode fallback, the one repair turn for a malformed verdict, and the
+reply. Subclasses of :class:`ResilientJudgeBackend` supply only the wire format: how a
+request body is built, how one attempt is sent, and how a response is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import orjson
+
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.judge import JUDGE_PARSE, JudgeBackend, JudgeReply, JudgeRequest, judge_error
+from rewardsmith.plugins.backends._pricing import estimate_cost
+from rewardsmith.plugins.backends._resilience import (
+    CallStats,
+    ConfigErrorReporter,
+    Resilience,
+    ResilientBackendConfig,
+    record_call,
+)
+from rewardsmith.plugins.backends._verdict import (
+    check_schema,
+    repair_message,
+    verdict_from_text,
+    verdict_from_value,
+)
+
+
+class ModeRejected(Exception):
+    """The model refused a structured-output mode; ``auto`` steps down to the next one."""
+
+
+@dataclass
+class ModelAnswer:
+    """One model response, reduced to what a judge needs."""
+
+    text: str  # what the model wrote, reasoning excluded
+    tool_input: Any  # the forced tool's input, when the verdict came as a tool call
+    stop_reason: str | None
+    service_latency_ms: float | None = None  # the service's own timing, when it reports one
+
+
+class ResilientJudgeBackend(JudgeBackend):
+    """A judge backend on a network service, its calls run through :class:`Resilience`.
+
+    Subclasses implement :meth:`structured_mode`, :meth:`_body`, :meth:`_attempt`,
+    :meth:`_token_counts`, :meth:`_read` and :meth:`_turn`.
+    """
+
+    #: ``auto`` steps down this order when the model rejects a mode (the last never is).
+    fallback_order: ClassVar[tuple[str, ...]] = ()
+    #: The stop reason meaning the reply was cut off at max_tokens, for the parse error.
+    truncated_stop_reason: ClassVar[str | None] = None
+    #: Whether the malformed-verdict error names the structured-output mode.
+    mode_in_parse_error: ClassVar[bool] = False
+
+    config: ResilientBackendConfig
+
+    def __init__(self, config: ResilientBackendConfig) -> None:
+        super().__init__(config)
+        self._modes: dict[str, str] = {}  # model id -> structured-output mode that worked
+        self._reporter = ConfigErrorReporter(self.backend_name(), config.model)
+        self.resilience = Resilience(config, on_config_error=self._reporter)
+
+    # -- transport, per service ----------------------------------------------------------
+    def structured_mode(self) -> str:
+        """The structured-output mode the next call will use."""
+        raise NotImplementedError
+
+    def _body(self, request: JudgeRequest, messages: list[dict[str, Any]],
+              mode: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def _attempt(self, body: dict[str, Any], mode: str) -> dict[str, Any]:
+        """One exchange with the service; raises ``CallFailed`` or :class:`ModeRejected`."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _token_counts(response: dict[str, Any]) -> tuple[int, int]:
+        """Input and output tokens the response reports."""
+        raise NotImplementedError
+
+    def _read(self, request: JudgeRequest, response: dict[str, Any]) -> ModelAnswer:
+        """The answer in ``response``; raises a judge error for a refusal."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _turn(role: str, text: str) -> dict[str, Any]:
+        """One conversation message (``role`` is ``user`` or ``assistant``)."""
+        raise NotImplementedError
+
+    # -- the contract -------------------------------------------------------------------
+    async def complete(self, request: JudgeRequest) -> JudgeReply:
+        started = time.perf_counter()
+        usage = CallStats()
+        error_kind: str | None = None
+        try:
+            return await self._complete(request, usage, started)
+        except ComponentError as exc:
+            error_kind = exc.kind
+            raise
+        except asyncio.CancelledError:
+            error_kind = "cancelled"  # abandoned by the caller (deadline): not a judge call
+            raise
+        except Exception:
+            error_kind = "judge_internal_error"  # a bug: counted, and it propagates
+            raise
+        finally:
+            if error_kind != "cancelled":
+                record_call(started, usage, self._cost(usage), error_kind)
+
+    def _cost(self, usage: CallStats) -> float:
+        cfg = self.config
+        return estimate_cost(cfg.model, usage.input_tokens, usage.output_tokens,
+                             cfg.price_per_1k_input, cfg.price_per_1k_output)
+
+    async def _complete(self, request: JudgeRequest, usage: CallStats,
+                        started: float) -> JudgeReply:
+        schema = request.json_schema
+        if schema is not None:
+            check_schema(schema)
+        messages = [self._turn("user", request.user)]
+        mode = self.structured_mode() if schema is not None else "none"
+        mode, response = await self._send_with_fallback(request, messages, mode, usage)
+        answer = self._read(request, response)
+        if schema is None:
+            return self._reply(answer.text, None, answer, usage, started, mode, repaired=False)
+
+        verdict, problem = self._verdict(answer, schema)
+        repaired = False
+        if verdict is None:
+            bad_output = answer.text or (orjson.dumps(answer.tool_input).decode()
+                                         if answer.tool_input is not None else "")
+            messages = [
+                *messages,
+                self._turn("assistant", bad_output or "(empty reply)"),
+                self._turn("user", repair_message(problem, schema)),
+            ]
+            answer = self._read(request, await self._send(request, messages, mode, usage))
+            verdict, problem = self._verdict(answer, schema)
+            repaired = True
+            if verdict is None:
+                context = f" (mode {mode})" if self.mode_in_parse_error else ""
+                raise judge_error(JUDGE_PARSE, f"malformed verdict after one repair request"
+                                               f"{context}: {problem}")
+        text = answer.text if answer.tool_input is None else orjson.dumps(verdict).decode()
+        return self._reply(text, verdict, answer, usage, started, mode, repaired=repaired)
+
+    async def _send(self, request: JudgeRequest, messages: list[dict[str, Any]], mode: str,
+                    usage: CallStats) -> dict[str, Any]:
+        body = self._body(request, messages, mode)
+        response = await self.resilience.run(lambda: self._attempt(body, mode), usage)
+        input_tokens, output_tokens = self._token_counts(response)
+        usage.input_tokens += input_tokens
+        usage.output_tokens += output_tokens
+        return response
+
+    async def _send_with_fallback(
+        self, request: JudgeRequest, messages: list[dict[str, Any]], mode: str,
+        usage: CallStats,
+    ) -> tuple[str, dict[str, Any]]:
+        while True:
+            try:
+                response = await self._send(request, messages, mode, usage)
+            except ModeRejected as exc:
+                position = self.fallback_order.index(mode)
+                following = self.fallback_order[position + 1]  # the last is never rejected
+                self._modes[self.config.model] = following
+                self._reporter.log_mode_change(mode, following, str(exc))
+                mode = following
+                continue
+            if mode != "none":
+                self._modes.setdefault(self.config.model, mode)
+            return mode, response
+
+    def _verdict(self, answer: ModelAnswer,
+                 schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+        if answer.tool_input is not None:
+            return verdict_from_value(answer.tool_input, schema)
+        verdict, problem = verdict_from_text(answer.text, schema)
+        if verdict is None and self.truncated_stop_reason is not None and \
+                answer.stop_reason == self.truncated_stop_reason:
+            problem += f" (the reply hit {self.truncated_stop_reason}; consider raising "\
+                       "max_tokens)"
+        return verdict, problem
+
+    def _reply(self, text: str, verdict: Any, answer: ModelAnswer, usage: CallStats,
+               started: float, mode: str, *, repaired: bool) -> JudgeReply:
+        extra: dict[str, Any] = {"mode": mode, "attempts": usage.attempts, "repaired": repaired,
+                                 "queued_ms": round(usage.queued_s * 1000, 3)}
+        if answer.service_latency_ms is not None:
+            extra["service_latency_ms"] = answer.service_latency_ms
+        return JudgeReply(
+            text=text,
+            parsed=verdict,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            # Time on the model (retries and backoff included), not waiting for a slot.
+            latency_ms=(time.perf_counter() - started - usage.queued_s) * 1000,
+            cost_usd=self._cost(usage),
+            stop_reason=answer.stop_reason,
+            extra=extra,
+        )
