@@ -25,7 +25,9 @@ COMPONENTS = [
 GOOD = ["saas-1-good", "nda-1-good", "lease-1-good", "lease-4-good_with_think",
         "consulting-1-good"]
 GATED = {"saas-2-invalid_json": ("json", 0.0), "saas-4-injection": ("injection", 0.0),
-         "lease-2-schema_invalid": ("comment_schema", 0.1)}
+         "lease-2-schema_invalid": ("comment_schema", 0.1),
+         # a verdict smuggled inside a JSON string: the injection gate reads through it
+         "consulting-2-fake_verdict": ("injection", 0.0)}
 
 
 def _rollouts() -> list[dict[str, Any]]:
@@ -87,7 +89,7 @@ def _check_rewards(batch: BatchResult) -> dict[str, float]:
     for rid in GOOD:
         assert rewards[rid] == pytest.approx(1.0), results[rid].to_json()
     defects = ["saas-3-hallucinated", "nda-2-repeated", "nda-3-strange_unicode",
-               "nda-4-not_actionable", "lease-3-disagrees", "consulting-2-fake_verdict",
+               "nda-4-not_actionable", "lease-3-disagrees",
                "consulting-3-hallucinated_mixed_script"]
     assert max(rewards[d] for d in defects) < min(rewards[g] for g in GOOD)
     # The defect each rollout was written to show is the component that caught it.
@@ -99,7 +101,6 @@ def _check_rewards(batch: BatchResult) -> dict[str, float]:
     assert component["nda-4-not_actionable"]["review"].measurements["actionable"] == 0.0
     assert component["lease-3-disagrees"]["review"].measurements[
         "agrees_with_reference"] == 0.0
-    assert component["consulting-2-fake_verdict"]["review"].value == 0.0
     assert component["consulting-3-hallucinated_mixed_script"]["unicode"].value < 1.0
     return rewards
 
