@@ -202,3 +202,20 @@ def test_metrics_list_is_the_nova_shape(make_scorer) -> None:
     names = {m["name"]: m for m in row["metrics_list"]}
     assert names["yes"]["type"] == "Reward" and names["judge.tokens"]["type"] == "Metric"
     assert all(set(m) == {"name", "value", "type"} for m in row["metrics_list"])
+
+
+def test_measurements_of_a_failed_component_are_kept(make_scorer, monkeypatch) -> None:
+    import toy_plugin
+
+    from rewardsmith.core.errors import ComponentError
+
+    async def failing(self, sample):  # type: ignore[no-untyped-def]
+        raise ComponentError("value 7 outside [0, 1]", kind="metric_out_of_range",
+                             measurements={"raw": 7.0})
+
+    monkeypatch.setattr(toy_plugin.Sleepy, "score", failing)
+    result = make_scorer(GATED).score([sample(1, "yes")]).results[0]
+    outcome = result.components["judge"]
+    assert outcome.error_kind == "metric_out_of_range" and outcome.measurements["raw"] == 7.0
+    names = {m["name"]: m["value"] for m in result.metrics_list()}
+    assert names["judge.raw"] == 7.0 and names["judge.failed"] == 1.0

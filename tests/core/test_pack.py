@@ -197,3 +197,17 @@ def test_missing_referenced_file_names_where_it_looked(host, write_pack, tmp_pat
         context.read_text("schemas/x.json")
     assert str(tmp_path / "a" / "schemas" / "x.json") in str(info.value)
     assert str(tmp_path / "b" / "schemas" / "x.json") in str(info.value)
+
+
+def test_bad_nested_discriminator_is_not_called_an_unknown_type(tmp_path: Path) -> None:
+    from rewardsmith import make_plugin_host
+
+    path = tmp_path / "p.toml"
+    path.write_text('[pack]\nname = "m"\nversion = "1"\n[[components]]\nid = "ctr"\n'
+                    'type = "product-metric"\nsource = { kind = "sql", query = "x" }\n'
+                    'transform = { kind = "identity" }\n')
+    with pytest.raises(PackError) as info:
+        load_pack(path, make_plugin_host())
+    msg = str(info.value)
+    assert "unknown component type" not in msg
+    assert "id='ctr'" in msg and "source" in msg and "sql" in msg

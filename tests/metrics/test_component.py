@@ -86,3 +86,18 @@ def test_weighted_with_other_metrics_and_latency_is_recorded(score_with, make_sa
     names = {m["name"] for m in result.metrics_list()}
     assert {"accepted", "accepted.raw", "length", "length.words",
             "length.latency_ms"} <= names
+
+
+def test_raw_metric_is_reported_even_when_identity_rejects_it(score_with, make_sample):
+    batch = score_with("""
+    [[components]]
+    id = "ctr"
+    type = "product-metric"
+    metric = "ctr"
+    source = { kind = "lookup", path = "stats.ctr" }
+    transform = { kind = "identity" }
+    """, [make_sample("a", stats={"ctr": 7.5})])
+    outcome = batch.results[0].components["ctr"]
+    assert outcome.error_kind == "metric_out_of_range"
+    metrics = {m["name"]: m for m in batch.results[0].metrics_list()}
+    assert metrics["ctr.ctr"] == {"name": "ctr.ctr", "value": 7.5, "type": "Metric"}

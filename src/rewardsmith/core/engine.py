@@ -367,7 +367,9 @@ class Scorer:
             return self._error(component, f"timed out after {component.config.timeout_s}s",
                                "timeout")
         if isinstance(exc, ComponentError):
-            return self._error(component, str(exc), exc.kind)
+            outcome = self._error(component, str(exc), exc.kind)
+            outcome.measurements.update(exc.measurements)
+            return outcome
         return self._error(component, f"{type(exc).__name__}: {exc}", "exception")
 
     def _call_sync(self, component: Component[Any], sample: Sample) -> ComponentOutcome:

@@ -26,8 +26,14 @@ class PluginError(RewardsmithError):
 
 
 class ComponentError(RewardsmithError):
-    """Raised by a component to report a scoring failure with a kind (e.g. ``judge_parse``)."""
+    """Raised by a component to report a scoring failure with a kind (e.g. ``judge_parse``).
 
-    def __init__(self, message: str, *, kind: str = "error") -> None:
+    ``measurements`` made before the failure (a raw metric out of range, judge tokens
+    spent) are still reported, so monitoring sees what failed and what it cost.
+    """
+
+    def __init__(self, message: str, *, kind: str = "error",
+                 measurements: dict[str, float | int | str | bool | None] | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.measurements = dict(measurements or {})

@@ -296,7 +296,9 @@ def _format_error(err: Any, resolved: _Resolved, host: PluginHost) -> str:
         key = ".".join(str(p) for p in rest) or None
         origin = resolved.origins[index] if index < len(resolved.origins) else None
         where = origin.source.label if origin else resolved.chain[-1]
-        is_tag_error = kind in ("union_tag_invalid", "union_tag_not_found") or (
+        # Only the component-level union's tag is the component type; a nested
+        # discriminator (e.g. a metric's source kind) is an ordinary bad value.
+        is_tag_error = (kind in ("union_tag_invalid", "union_tag_not_found") and not rest) or (
             kind == "literal_error" and rest == ["type"]
         )
         line_key = "type" if is_tag_error else (str(rest[0]) if rest else None)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from rewardsmith.core.component import AsyncComponent, ComponentConfig, ComponentContext
+from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.formula import FormulaSourceConfig
@@ -66,8 +67,13 @@ class ProductMetric(AsyncComponent[ProductMetricConfig]):
 
     async def score(self, sample: Sample) -> Score:
         raw = await self.source.read(sample)
-        value, passed = self.transform.apply(raw)
         name = self.config.metric
+        try:
+            value, passed = self.transform.apply(raw)
+        except ComponentError as exc:
+            # The raw metric is monitoring data even when it cannot become a reward.
+            exc.measurements.setdefault(name, raw)
+            raise
         return Score(
             value=value,
             passed=passed,
