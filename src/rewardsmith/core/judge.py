@@ -39,6 +39,7 @@ What ``JudgeBackend.complete(request)`` promises its callers:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -153,13 +154,17 @@ class BackendPool:
     Every backend handed out is wrapped in de-duplication of identical in-flight requests
     and, when configured, the persistent verdict cache. ``overrides`` are merged over
     every settings table before validation (the load-test command points a pack at a
-    simulator this way).
+    simulator this way); ``wrapper``, when set, wraps every backend created from then on.
     """
 
-    def __init__(self, host: PluginHost, overrides: dict[str, Any] | None = None) -> None:
+    def __init__(self, host: PluginHost, overrides: dict[str, Any] | None = None,
+                 wrapper: Callable[[JudgeBackend], JudgeBackend] | None = None) -> None:
         self._host = host
         self._backends: dict[str, JudgeBackend] = {}
         self.overrides: dict[str, Any] = dict(overrides or {})
+        # Wraps each newly created backend inside dedup/cache (``packs test`` records or
+        # replays judge exchanges this way).
+        self.wrapper = wrapper
 
     def validate(self, settings: dict[str, Any]) -> JudgeBackendConfig:
         settings = {**settings, **self.overrides}
@@ -175,7 +180,10 @@ class BackendPool:
         key = config.model_dump_json()
         backend = self._backends.get(key)
         if backend is None:
-            backend = wrap_backend(self._host.backend_class(config.backend)(config))
+            inner = self._host.backend_class(config.backend)(config)
+            if self.wrapper is not None:
+                inner = self.wrapper(inner)
+            backend = wrap_backend(inner)
             self._backends[key] = backend
         return backend
 
