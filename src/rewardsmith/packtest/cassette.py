@@ -1,0 +1,164 @@
+"""Cassettes: the judge exchanges of a test run, recorded once and replayed offline.
+
+A cassette is a JSONL file, one exchange per line::
+
+    {"key": "<sha256>", "backend": "bedrock", "model": "...", "schema_name": "rubric_verdict",
+     "system_sha256": "...", "user_excerpt": "...", "reply": {<JudgeReply fields>}}
+
+``key`` is :func:`rewardsmith.core.judge_cache.request_key` — the same key as the verdict
+cache (answer-shaping settings plus the full request), so a replay matches exactly the
+requests the recording saw. Replay answers every judge call from the cassette and never
+touches the network; a request the cassette does not hold raises
+``ComponentError(kind="cassette_miss")`` naming its key (the pack, its prompt or the
+suite changed since recording: re-record). Entries no request asked for are reported as
+stale, never guessed at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.judge import JudgeBackend, JudgeReply, JudgeRequest
+from rewardsmith.core.judge_cache import request_key
+
+CASSETTE_MISS = "cassette_miss"
+_FORMAT = 1
+
+
+class CassetteError(ValueError):
+    """A cassette file cannot be read; names the file and line."""
+
+
+class Cassette:
+    """Exchanges by request key; thread-safe, written as JSONL."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.used: set[str] = set()
+        self.misses: list[str] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: str | Path) -> Cassette:
+        cassette = cls()
+        file = Path(path)
+        if not file.is_file():
+            raise CassetteError(f"cassette {file} does not exist (record it with --record)")
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise CassetteError(f"{file}:{number}: not valid JSON: {exc}") from None
+            if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) \
+                    or not isinstance(entry.get("reply"), dict):
+                raise CassetteError(f"{file}:{number}: an entry needs 'key' and 'reply'")
+            if entry.get("format", _FORMAT) != _FORMAT:
+                raise CassetteError(f"{file}:{number}: cassette format {entry.get('format')} "
+                                    f"is not supported (expected {_FORMAT}); re-record")
+            cassette.entries[entry["key"]] = entry
+        return cassette
+
+    def save(self, path: str | Path) -> Path:
+        file = Path(path)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            rows = [self.entries[k] for k in sorted(self.entries)]
+        file.write_bytes(b"".join(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) + b"\n"
+                                  for r in rows))
+        return file
+
+    def put(self, key: str, backend: JudgeBackend, request: JudgeRequest,
+            reply: JudgeReply) -> None:
+        row = asdict(reply)
+        row.pop("cached", None)
+        entry = {
+            "format": _FORMAT,
+            "key": key,
+            "backend": backend.config.backend,
+            "model": backend.config.model,
+            "schema_name": request.schema_name,
+            "system_sha256": hashlib.sha256(request.system.encode()).hexdigest(),
+            "user_excerpt": request.user[-400:],
+            "reply": row,
+        }
+        with self._lock:
+            self.entries[key] = entry
+
+    def get(self, key: str) -> JudgeReply | None:
+        with self._lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                self.misses.append(key)
+                return None
+            self.used.add(key)
+        fields = {k: v for k, v in entry["reply"].items() if k in JudgeReply.__slots__}
+        reply = JudgeReply(**fields)
+        reply.extra = {**reply.extra, "cassette": True}
+        return reply
+
+    def stale(self) -> list[str]:
+        """Keys recorded but not asked for in this run."""
+        with self._lock:
+            return sorted(set(self.entries) - self.used)
+
+
+class RecordingBackend(JudgeBackend):
+    """Passes calls to the real backend and records each successful exchange."""
+
+    def __init__(self, inner: JudgeBackend, cassette: Cassette) -> None:
+        super().__init__(inner.config)
+        self.Config = type(inner.config)  # type: ignore[misc]
+        self.inner = inner
+        self.cassette = cassette
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    async def complete(self, request: JudgeRequest) -> JudgeReply:
+        reply = await self.inner.complete(request)
+        self.cassette.put(request_key(self.config, request), self, request, reply)
+        return reply
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class ReplayBackend(JudgeBackend):
+    """Answers from a cassette only. The real backend is never called (nor its client made)."""
+
+    def __init__(self, inner: JudgeBackend, cassette: Cassette) -> None:
+        super().__init__(inner.config)
+        self.Config = type(inner.config)  # type: ignore[misc]
+        self.cassette = cassette
+
+    async def complete(self, request: JudgeRequest) -> JudgeReply:
+        key = request_key(self.config, request)
+        reply = self.cassette.get(key)
+        if reply is None:
+            raise ComponentError(
+                f"cassette miss: no recorded reply for judge request {key} "
+                f"({self.config.backend}/{self.config.model}, {request.schema_name}); the pack, "
+                "its prompts or the suite changed since recording — re-record the cassette",
+                kind=CASSETTE_MISS)
+        return reply
+
+
+def recording(cassette: Cassette) -> Any:
+    """A ``BackendPool.wrapper`` recording into ``cassette``."""
+    return lambda inner: RecordingBackend(inner, cassette)
+
+
+def replaying(cassette: Cassette) -> Any:
+    """A ``BackendPool.wrapper`` answering from ``cassette``."""
+    return lambda inner: ReplayBackend(inner, cassette)

@@ -1,0 +1,97 @@
+"""Suite reports for people: a plain-text table, and the per-case section of the HTML report."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from rewardsmith.packtest.runner import SuiteReport
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _rewards(rewards: dict[str, float]) -> str:
+    if "reward" in rewards:
+        return f"{rewards['reward']:.3f}"
+    return f"{rewards['better']:.3f} > {rewards['worse']:.3f}"
+
+
+def text_report(report: SuiteReport) -> str:
+    pack = report.pack
+    lines = [f"pack {pack['name']} {pack['version']} ({pack['hash']}), backend {report.backend}",
+             ""]
+    width = max([len(c.name) for c in report.cases] + [4])
+    lines.append(f"  {'case':<{width}}  {'kind':<6}  {'category':<17}  {'reward':<15}  result")
+    for case in report.cases:
+        lines.append(f"  {case.name:<{width}}  {case.kind:<6}  {case.category or '':<17}  "
+                     f"{_rewards(case.rewards):<15}  {'PASS' if case.passed else 'FAIL'}")
+    failed = report.failed_cases
+    if failed:
+        lines += ["", "failures:"]
+        for case in failed:
+            lines.append(f"  {case.name} ({case.kind}, {case.where}):")
+            lines += [f"    - {f}" for f in case.failures]
+    lines += ["", "reward distributions:"]
+    for kind, dist in report.distributions.items():
+        lines.append(f"  {kind:<12} n={dist['n']:<3} mean={_num(dist['mean'])} "
+                     f"min={_num(dist['min'])} median={_num(dist['median'])} "
+                     f"max={_num(dist['max'])}")
+    agreement = report.agreement
+    lines += ["", f"judge agreement with labels: n={agreement.n} "
+                  f"accuracy={_num(agreement.accuracy)} kappa={_num(agreement.kappa)}"
+                  + (f" (no verdict for {report.unanswered_labels})"
+                     if report.unanswered_labels else "")]
+    for label, value in sorted(report.agreement_by_label.items()):
+        lines.append(f"  {label:<40} n={value.n:<3} accuracy={_num(value.accuracy)} "
+                     f"kappa={_num(value.kappa)}")
+    judges = report.judges
+    lines.append(f"judge parse-failure rate: {_num(judges['parse_failure_rate'])}; "
+                 f"estimated cost per sample: ${_num(judges['cost_per_sample_usd'], 6)}")
+    for cid, stats in judges["components"].items():
+        extra = ""
+        if stats["position_inconsistency"] is not None:
+            extra = f" position_inconsistency={_num(stats['position_inconsistency'])}"
+        errors = f" errors={stats['errors']}" if stats["errors"] else ""
+        lines.append(f"  {cid:<24} scored={stats['scored']} "
+                     f"parse_failures={stats['parse_failures']}{extra}{errors}")
+    if report.cassette:
+        cassette = report.cassette
+        if "recorded" in cassette:
+            lines.append(f"cassette: recorded {cassette['entries']} exchanges to "
+                         f"{cassette['recorded']}")
+        else:
+            lines.append(f"cassette: replayed {cassette['used']} of {cassette['entries']} "
+                         f"exchanges from {cassette['replayed']}; misses "
+                         f"{len(cassette['misses'])}, stale entries {len(cassette['stale'])}")
+            lines += [f"  miss  {k}" for k in cassette["misses"]]
+            lines += [f"  stale {k}" for k in cassette["stale"]]
+    lines += ["", f"{len(report.cases) - len(failed)} passed, {len(failed)} failed"]
+    return "\n".join(lines)
+
+
+def cases_section(report: SuiteReport) -> tuple[str, str]:
+    """The per-case table for ``write_html_report(extra_sections=...)``; all text escaped."""
+    e = html.escape
+    rows = []
+    for case in report.cases:
+        failures = "<br>".join(e(f) for f in case.failures)
+        rows.append(
+            f"<tr><td>{e(case.name)}</td><td>{e(case.kind)}</td><td>{e(case.category or '')}"
+            f"</td><td>{e(_rewards(case.rewards))}</td><td>{'PASS' if case.passed else 'FAIL'}"
+            f"</td><td>{failures}</td></tr>")
+    agreement = report.agreement
+    summary = (f"<p>{len(report.cases) - len(report.failed_cases)} passed, "
+               f"{len(report.failed_cases)} failed; backend {e(report.backend)}; judge "
+               f"agreement n={agreement.n}, accuracy {e(_num(agreement.accuracy))}, kappa "
+               f"{e(_num(agreement.kappa))}; parse-failure rate "
+               f"{e(_num(report.judges['parse_failure_rate']))}</p>")
+    table = ("<table><thead><tr><th>case</th><th>kind</th><th>category</th><th>reward</th>"
+             "<th>result</th><th>expected vs observed</th></tr></thead><tbody>"
+             + "".join(rows) + "</tbody></table>")
+    return "Test suite cases", summary + table

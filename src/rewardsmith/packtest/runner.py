@@ -1,0 +1,407 @@
+"""Run a pack's test suite: score every case, check its expectations, gather the metrics.
+
+Each golden or probe case is scored as its own batch, each pair as one batch of its two
+samples (so group components such as a pairwise tournament see both); batches run
+concurrently on one event loop under the pack's own concurrency limits. The persistent
+verdict cache is switched off for the run: a test must see the judge, not yesterday's
+answers (record a cassette for repeatable offline runs instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rewardsmith.core.engine import Scorer
+from rewardsmith.core.errors import SampleError
+from rewardsmith.core.pack import Pack
+from rewardsmith.core.sample import parse_sample
+from rewardsmith.packtest.cassette import CASSETTE_MISS, Cassette, recording, replaying
+from rewardsmith.packtest.metrics import (
+    Agreement,
+    agreement,
+    distribution,
+    judge_health,
+    normalise_label,
+    observed_label,
+)
+from rewardsmith.packtest.suite import (
+    Expectation,
+    GoldenCase,
+    LoadedCase,
+    PairCase,
+    ProbeCase,
+    SuiteError,
+)
+from rewardsmith.packtest.verdicts import VerdictBook
+
+BackendMode = Literal["pack", "simulator"]
+_EPS = 1e-9
+
+
+@dataclass
+class CaseResult:
+    name: str
+    kind: str
+    where: str
+    passed: bool
+    failures: list[str]
+    rewards: dict[str, float]  # "reward", or "better"/"worse" for a pair
+    rows: list[dict[str, Any]]
+    category: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "where": self.where,
+                               "passed": self.passed, "rewards": self.rewards}
+        if self.category:
+            out["category"] = self.category
+        if self.failures:
+            out["failures"] = self.failures
+        return out
+
+
+@dataclass
+class SuiteReport:
+    pack: dict[str, str]
+    backend: str
+    cases: list[CaseResult]
+    distributions: dict[str, dict[str, Any]]
+    agreement: Agreement
+    agreement_by_label: dict[str, Agreement]
+    unanswered_labels: int
+    judges: dict[str, Any]
+    cassette: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.cases)
+
+    @property
+    def failed_cases(self) -> list[CaseResult]:
+        return [c for c in self.cases if not c.passed]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [row for case in self.cases for row in case.rows]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pack": self.pack,
+            "backend": self.backend,
+            "passed": self.passed,
+            "counts": {"cases": len(self.cases), "failed": len(self.failed_cases)},
+            "cases": [c.to_json() for c in self.cases],
+            "distributions": self.distributions,
+            "agreement": {**self.agreement.to_json(),
+                          "unanswered": self.unanswered_labels,
+                          "by_label": {k: v.to_json()
+                                       for k, v in sorted(self.agreement_by_label.items())}},
+            "judges": self.judges,
+            "cassette": self.cassette,
+        }
+
+
+# -- expectations -----------------------------------------------------------------------
+def _fmt(value: float | None) -> str:
+    return "none" if value is None else f"{value:.4f}"
+
+
+def _observed(row: dict[str, Any]) -> str:
+    """A compact picture of what happened, for a failure message."""
+    parts = [f"reward {_fmt(row['aggregate_reward_score'])}", f"status {row['status']}"]
+    if row.get("gate"):
+        parts.append(f"gate {row['gate']}")
+    if row.get("error"):
+        parts.append(f"error {row['error']}")
+    comps = []
+    for cid, out in (row.get("components") or {}).items():
+        if out.get("skipped"):
+            continue
+        text = f"{cid}={_fmt(out.get('value'))}"
+        if out.get("passed") is False:
+            text += "(failed)"
+        if out.get("error_kind"):
+            text += f"[{out['error_kind']}]"
+        comps.append(text)
+    if comps:
+        parts.append("components " + " ".join(comps))
+    return "; ".join(parts)
+
+
+def check_expectation(expect: Expectation, row: dict[str, Any]) -> list[str]:
+    """Every way ``row`` misses ``expect``, as 'expected ..., observed ...' sentences."""
+    failures: list[str] = []
+    reward = float(row["aggregate_reward_score"])
+    seen = _observed(row)
+    if expect.reward is not None:
+        low, high = expect.reward
+        if not low - _EPS <= reward <= high + _EPS:
+            failures.append(f"expected reward in [{low}, {high}], observed {seen}")
+    if expect.reward_below is not None and not reward < expect.reward_below:
+        failures.append(f"expected reward < {expect.reward_below}, observed {seen}")
+    if expect.reward_above is not None and not reward > expect.reward_above:
+        failures.append(f"expected reward > {expect.reward_above}, observed {seen}")
+    if expect.status is not None and row["status"] != expect.status:
+        failures.append(f"expected status {expect.status}, observed {seen}")
+    if expect.gate is not None and row.get("gate") != expect.gate:
+        failures.append(f"expected gate {expect.gate!r} to decide, observed {seen}")
+    components = row.get("components") or {}
+    for cid, want in expect.components.items():
+        out = components.get(cid)
+        if out is None:
+            failures.append(f"expected component {cid!r}, but the pack has no such component")
+            continue
+        value = out.get("value")
+        if out.get("skipped") and (want.min is not None or want.max is not None
+                                   or want.passed is not None or want.value is not None):
+            failures.append(f"expected component {cid!r} to run, observed it skipped ({seen})")
+            continue
+        if want.passed is not None and out.get("passed") is not want.passed:
+            failures.append(f"expected {cid}.passed = {want.passed}, observed "
+                            f"{out.get('passed')} ({out.get('rationale', '')[:200]})")
+        if want.min is not None and (value is None or value < want.min - _EPS):
+            failures.append(f"expected {cid} >= {want.min}, observed {_fmt(value)}")
+        if want.max is not None and (value is None or value > want.max + _EPS):
+            failures.append(f"expected {cid} <= {want.max}, observed {_fmt(value)}")
+        if want.value is not None and (value is None or abs(value - want.value) > _EPS):
+            failures.append(f"expected {cid} = {want.value}, observed {_fmt(value)}")
+    for cid, out in components.items():
+        if out.get("error_kind") == CASSETTE_MISS:
+            failures.append(f"{cid}: {out.get('error')}")
+    return failures
+
+
+def check_pair(case: PairCase, better: dict[str, Any], worse: dict[str, Any]) -> list[str]:
+    b, w = float(better["aggregate_reward_score"]), float(worse["aggregate_reward_score"])
+    ok = b - w > 0 if case.margin == 0 else b - w >= case.margin - _EPS
+    failures = []
+    if not ok:
+        need = "strictly above" if case.margin == 0 else f"at least {case.margin} above"
+        failures.append(f"expected 'better' {need} 'worse', observed better: {_observed(better)}"
+                        f" | worse: {_observed(worse)}")
+    for side, row in (("better", better), ("worse", worse)):
+        for cid, out in (row.get("components") or {}).items():
+            if out.get("error_kind") == CASSETTE_MISS:
+                failures.append(f"{side}: {cid}: {out.get('error')}")
+    return failures
+
+
+# -- simulator --------------------------------------------------------------------------
+def _response_text(raw: dict[str, Any], pack: Pack) -> str | None:
+    try:
+        sample = parse_sample(raw, 0, strip_reasoning_wrappers=pack.meta.strip_reasoning)
+    except SampleError:
+        return None
+    return sample.response
+
+
+def _fingerprints(raw: dict[str, Any]) -> list[str]:
+    try:
+        sample = parse_sample(raw, 0)
+    except SampleError:
+        return []
+    texts = [sample.prompt_text()]
+    if sample.reference_text:
+        texts.append(sample.reference_text)
+    return [t for t in texts if t]
+
+
+def verdict_book(pack: Pack, cases: Sequence[LoadedCase]) -> VerdictBook:
+    book = VerdictBook()
+    for loaded in cases:
+        case = loaded.case
+        if isinstance(case, PairCase):
+            entries = [(case.better, case.verdicts.better), (case.worse, case.verdicts.worse)]
+        else:
+            entries = [(case.sample, case.verdicts)]
+        for raw, verdicts in entries:
+            text = _response_text(raw, pack)
+            if text is not None:
+                book.add(text, verdicts, case.name, _fingerprints(raw))
+    return book
+
+
+def judge_backends(pack: Pack) -> list[dict[str, Any]]:
+    return [c.context.judge_defaults for c in pack.components
+            if getattr(c, "uses_judge", False) and c.context.judge_defaults]
+
+
+@contextlib.contextmanager
+def _env(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@contextlib.contextmanager
+def simulated_judges(pack: Pack, book: VerdictBook, *, use_verdicts: bool = True
+                     ) -> Iterator[Any]:
+    """Point the pack's judge backend at an in-process simulator answering from ``book``."""
+    from rewardsmith.testing.converse_sim import ConverseSimulator
+    from rewardsmith.testing.openai_sim import OpenAISimulator
+
+    settings = judge_backends(pack)
+    if not settings:
+        yield None  # no judges: nothing to simulate
+        return
+    kinds = {s["backend"] for s in settings}
+    if len(kinds) > 1 or not kinds <= {"bedrock", "openai"}:
+        raise SuiteError(f"pack {pack.name!r} uses judge backends {sorted(kinds)}; the "
+                         "simulator covers one of bedrock, openai per pack")
+    kind = kinds.pop()
+    policy = book if use_verdicts else None
+    simulator = ConverseSimulator(policy=policy) if kind == "bedrock" \
+        else OpenAISimulator(policy=policy)
+    with simulator:
+        overrides: dict[str, Any] = {}
+        env: dict[str, str] = {}
+        if kind == "bedrock":
+            overrides.update(endpoint_url=simulator.endpoint_url, region="us-east-1",
+                             profile=None)
+            env = {"AWS_ACCESS_KEY_ID": "AKIAPACKTEST", "AWS_SECRET_ACCESS_KEY": "packtest",
+                   "AWS_EC2_METADATA_DISABLED": "true"}
+        else:
+            assert isinstance(simulator, OpenAISimulator)
+            overrides["base_url"] = simulator.base_url
+            env = {settings[0].get("api_key_env") or "OPENAI_API_KEY": "sk-packtest"}
+        pack.backends.overrides.update(overrides)
+        with _env(env):
+            yield simulator
+
+
+# -- the run ----------------------------------------------------------------------------
+def _with_id(raw: dict[str, Any], default: str) -> dict[str, Any]:
+    return raw if "id" in raw else {**raw, "id": default}
+
+
+async def _score_cases(pack: Pack, cases: Sequence[LoadedCase]
+                       ) -> list[list[dict[str, Any]]]:
+    scorer = Scorer(pack)
+    batches: list[list[dict[str, Any]]] = []
+    for loaded in cases:
+        case = loaded.case
+        if isinstance(case, PairCase):
+            batches.append([_with_id(case.better, f"{case.name}/better"),
+                            _with_id(case.worse, f"{case.name}/worse")])
+        else:
+            batches.append([_with_id(case.sample, case.name)])
+    try:
+        results = await asyncio.gather(*(scorer.ascore(b) for b in batches))
+    finally:
+        await scorer.aclose()
+    return [[r.to_json() for r in batch.results] for batch in results]
+
+
+def _run(coro: Any) -> Any:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # called from async code: own loop
+        return pool.submit(asyncio.run, coro).result()
+
+
+def select_cases(cases: Sequence[LoadedCase], names: Sequence[str]) -> list[LoadedCase]:
+    if not names:
+        return list(cases)
+    known = {c.name: c for c in cases}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SuiteError(f"no case named {', '.join(map(repr, unknown))} in the suite "
+                         f"(cases: {', '.join(sorted(known))})")
+    return [known[n] for n in dict.fromkeys(names)]
+
+
+def run_suite(pack: Pack, cases: Sequence[LoadedCase], *, backend: BackendMode = "pack",
+              simulator_verdicts: bool = True, record: Path | None = None,
+              replay: Path | None = None) -> SuiteReport:
+    """Score ``cases`` with ``pack`` and check them (see the module docstring)."""
+    if record is not None and replay is not None:
+        raise SuiteError("--record and --replay exclude each other")
+    pack.backends.overrides["cache_path"] = ""
+    cassette: Cassette | None = None
+    if replay is not None:
+        cassette = Cassette.load(replay)
+        pack.backends.wrapper = replaying(cassette)
+    elif record is not None:
+        cassette = Cassette()
+        pack.backends.wrapper = recording(cassette)
+
+    simulate = backend == "simulator" and replay is None  # a replay reaches no service
+    with contextlib.ExitStack() as stack:
+        if simulate:
+            stack.enter_context(simulated_judges(pack, verdict_book(pack, cases),
+                                                 use_verdicts=simulator_verdicts))
+        scored = _run(_score_cases(pack, cases))
+
+    cassette_info: dict[str, Any] = {}
+    if cassette is not None and record is not None:
+        cassette.save(record)
+        cassette_info = {"recorded": str(record), "entries": len(cassette.entries)}
+    elif cassette is not None and replay is not None:
+        cassette_info = {"replayed": str(replay), "entries": len(cassette.entries),
+                         "used": len(cassette.used), "misses": sorted(set(cassette.misses)),
+                         "stale": cassette.stale()}
+    return build_report(pack, cases, scored, backend="replay" if replay else backend,
+                        cassette=cassette_info)
+
+
+def build_report(pack: Pack, cases: Sequence[LoadedCase], scored: list[list[dict[str, Any]]],
+                 *, backend: str, cassette: dict[str, Any]) -> SuiteReport:
+    results: list[CaseResult] = []
+    by_kind: dict[str, list[float]] = {"golden": [], "probe": [], "pair.better": [],
+                                       "pair.worse": []}
+    label_pairs: dict[str, list[tuple[Any, Any]]] = {}
+    unanswered = 0
+    for loaded, rows in zip(cases, scored, strict=True):
+        case = loaded.case
+        if isinstance(case, PairCase):
+            better, worse = rows
+            failures = check_pair(case, better, worse)
+            rewards = {"better": better["aggregate_reward_score"],
+                       "worse": worse["aggregate_reward_score"]}
+            by_kind["pair.better"].append(rewards["better"])
+            by_kind["pair.worse"].append(rewards["worse"])
+            category = None
+        else:
+            assert isinstance(case, GoldenCase | ProbeCase)
+            row = rows[0]
+            failures = check_expectation(case.expect, row)
+            rewards = {"reward": row["aggregate_reward_score"]}
+            by_kind[case.kind].append(rewards["reward"])
+            category = case.category if isinstance(case, ProbeCase) else None
+            for label, want in case.expect.labels.items():
+                seen = observed_label(row, label)
+                if seen is None:
+                    unanswered += 1
+                    continue
+                label_pairs.setdefault(label, []).append((normalise_label(want), seen))
+        results.append(CaseResult(case.name, case.kind, loaded.where, not failures, failures,
+                                  rewards, rows, category))
+
+    all_pairs = [p for pairs in label_pairs.values() for p in pairs]
+    judge_ids = [c.config.id for c in pack.components if getattr(c, "uses_judge", False)]
+    rows = [row for r in results for row in r.rows]
+    return SuiteReport(
+        pack=pack.ref.to_json(),
+        backend=backend,
+        cases=results,
+        distributions={k: distribution(v) for k, v in by_kind.items() if v},
+        agreement=agreement(all_pairs),
+        agreement_by_label={k: agreement(v) for k, v in label_pairs.items()},
+        unanswered_labels=unanswered,
+        judges=judge_health(rows, judge_ids),
+        cassette=cassette,
+    )
