@@ -70,7 +70,9 @@ def text_report(report: SuiteReport) -> str:
                          f"exchanges from {cassette['replayed']}; misses "
                          f"{len(cassette['misses'])}, stale entries {len(cassette['stale'])}")
             lines += [f"  miss  {k}" for k in cassette["misses"]]
-            lines += [f"  stale {k}" for k in cassette["stale"]]
+            lines += [f"  stale {k}" for k in cassette["stale"][:10]]
+            if len(cassette["stale"]) > 10:
+                lines.append(f"  ... and {len(cassette['stale']) - 10} more stale entries")
     lines += ["", f"{len(report.cases) - len(failed)} passed, {len(failed)} failed"]
     return "\n".join(lines)
 
