@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from rewardsmith.core.errors import RewardsmithError
 
@@ -24,6 +32,30 @@ PROBE_CATEGORIES = frozenset({
 #: A component's simulated verdict: criterion -> "pass" | "fail" | level, or a pairwise
 #: {"winner": ...}; see docs/pack-tests.md.
 Verdicts = dict[str, dict[str, Any]]
+
+
+_WINNERS = frozenset({"A", "B", "tie", "candidate", "opponent", "this"})
+_VERDICT_WORDS = frozenset({"pass", "passed", "true", "yes", "fail", "failed", "false", "no"})
+
+
+def check_verdicts(verdicts: Verdicts) -> Verdicts:
+    """Reject verdict values the simulated judge would misread (a typo must not pass)."""
+    for component, answers in verdicts.items():
+        if not isinstance(answers, dict):
+            raise ValueError(f"verdicts.{component} must be an object of criterion -> verdict")
+        for key, value in answers.items():
+            where = f"verdicts.{component}.{key}"
+            if key == "winner":
+                if value not in _WINNERS:
+                    raise ValueError(f"{where} must be one of {sorted(_WINNERS)}, got {value!r}")
+            elif key in ("position_bias", "malformed"):
+                if not isinstance(value, bool):
+                    raise ValueError(f"{where} must be true or false, got {value!r}")
+            elif not (isinstance(value, bool | int) or (
+                    isinstance(value, str) and value.lower() in _VERDICT_WORDS)):
+                raise ValueError(f"{where} must be \"pass\", \"fail\", a boolean or a level "
+                                 f"integer, got {value!r}")
+    return verdicts
 
 
 class SuiteError(RewardsmithError):
@@ -71,6 +103,8 @@ class GoldenCase(_CaseBase):
     expect: Expectation
     verdicts: Verdicts = Field(default_factory=dict)
 
+    _verdicts = field_validator("verdicts")(classmethod(lambda cls, v: check_verdicts(v)))
+
 
 class ProbeCase(_CaseBase):
     kind: Literal["probe"]
@@ -78,6 +112,8 @@ class ProbeCase(_CaseBase):
     sample: dict[str, Any]
     expect: Expectation
     verdicts: Verdicts = Field(default_factory=dict)
+
+    _verdicts = field_validator("verdicts")(classmethod(lambda cls, v: check_verdicts(v)))
 
     @model_validator(mode="after")
     def _bound(self) -> ProbeCase:
@@ -89,6 +125,9 @@ class ProbeCase(_CaseBase):
 class PairVerdicts(_Strict):
     better: Verdicts = Field(default_factory=dict)
     worse: Verdicts = Field(default_factory=dict)
+
+    _verdicts = field_validator("better", "worse")(
+        classmethod(lambda cls, v: check_verdicts(v)))
 
 
 class PairCase(_CaseBase):
@@ -189,18 +228,16 @@ def load_suite(path: Path | Traversable) -> list[LoadedCase]:
                 kind = raw.get("kind") if isinstance(raw, dict) else type(raw).__name__
                 problems.append(f"{who}: 'kind' must be golden, probe or pair, got {kind!r}")
                 continue
+            if isinstance(name, str):
+                if name in seen:
+                    problems.append(f"{who}: duplicate case name (first at {seen[name]})")
+                    continue
+                seen[name] = where
             try:
                 case = _CASE.validate_python(raw)
             except ValidationError as exc:
                 problems.append(f"{who}: {_error_text(exc)}")
                 continue
-            if case.name in seen:
-                problems.append(f"{who}: duplicate case name (first at {seen[case.name]})")
-                continue
-            if isinstance(case, ProbeCase) and case.category not in PROBE_CATEGORIES:
-                # Custom categories are allowed for third-party suites; only warn via docs.
-                pass
-            seen[case.name] = where
             cases.append(LoadedCase(case, label, number))
     if problems:
         raise SuiteError("invalid test suite:\n  " + "\n  ".join(problems))

@@ -26,8 +26,11 @@ from rewardsmith.testing.faults import VerdictRequest
 
 _BLOCK_RE = re.compile(r"<<<DATA-([0-9a-f]+):([A-Za-z][A-Za-z0-9_.-]*)>>>\n(.*?)\n"
                        r"<<<END-DATA-\1:\2>>>", re.DOTALL)
-_PASS = {"pass", "passed", "true", "yes"}
-_FAIL = {"fail", "failed", "false", "no"}
+PASS_WORDS = {"pass", "passed", "true", "yes"}
+_MALFORMED = "malformed"
+_NOT_A_VERDICT = ("The response looks fine to me overall, but I would rather not commit to a "
+                  "verdict.")
+FAIL_WORDS = {"fail", "failed", "false", "no"}
 
 
 def data_blocks(user_text: str) -> dict[str, str]:
@@ -84,6 +87,8 @@ class VerdictBook:
             return self._pairwise(blocks, props, user_text)
         verdicts = self.lookup(blocks.get("candidate", ""), user_text) or {}
         component = _component_for(verdicts, set(props))
+        if component.get(_MALFORMED):
+            return _NOT_A_VERDICT
         if "score" in props and "rationale" in props and len(props) == 2:
             return _holistic(component, props["score"])
         return {cid: _criterion(component.get(cid), spec) for cid, spec in props.items()}
@@ -95,7 +100,10 @@ class VerdictBook:
             verdicts = self.lookup(blocks.get(slot, ""), user_text) or {}
             component = next((v for v in verdicts.values() if "winner" in v), None)
             if component is None:
-                continue
+                component = next((v for v in verdicts.values() if v.get(_MALFORMED)), None)
+                if component is None:
+                    continue
+                return _NOT_A_VERDICT
             wanted = str(component["winner"])
             if component.get("position_bias"):
                 winner = "A"
@@ -118,7 +126,7 @@ def _component_for(verdicts: Mapping[str, Mapping[str, Any]], criteria: set[str]
     best: Mapping[str, Any] = {}
     best_overlap = 0
     for component in verdicts.values():
-        overlap = len(set(component) & (criteria | {"score"}))
+        overlap = len(set(component) & (criteria | {"score", _MALFORMED}))
         if overlap > best_overlap:
             best, best_overlap = component, overlap
     return best
@@ -136,7 +144,7 @@ def _criterion(wanted: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
 def _is_fail(wanted: Any) -> bool:
     if isinstance(wanted, bool):
         return not wanted
-    return isinstance(wanted, str) and wanted.lower() in _FAIL
+    return isinstance(wanted, str) and wanted.lower() in FAIL_WORDS
 
 
 def _level(wanted: Any, levels: list[int]) -> int:
