@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from suite_support import (
     PACKS_DIR,
@@ -119,3 +120,21 @@ def test_expectation_checker_reports_what_does_not_hold(tmp_path: Path) -> None:
     assert len(problems) == 3
     assert any("status ok" in p for p in problems)
     assert any("fields = 0.833 below 0.9" in p for p in problems)
+
+
+@pytest.mark.parametrize("name", PACKS)
+def test_packs_test_runner_passes_the_suite_with_the_simulator(name: str) -> None:
+    """The shipped suite also passes `rewardsmith packs test --backend simulator`, the
+    command pack users run, whose verdict policy is independent of suite_support's."""
+    from click.testing import CliRunner
+
+    from rewardsmith import make_plugin_host
+    from rewardsmith.cli import build_cli
+
+    host = make_plugin_host()
+    result = CliRunner().invoke(build_cli(host), ["packs", "test", name, "--backend",
+                                                  "simulator", "--json"], obj={"host": host})
+    assert result.exit_code == 0, result.output[-2000:]
+    report = orjson.loads(result.stdout)
+    assert report["passed"] is True
+    assert report["counts"] == {"cases": len(suite_cases(name)), "failed": 0}
