@@ -212,7 +212,8 @@ def _fingerprints(raw: dict[str, Any]) -> list[str]:
 
 
 def verdict_book(pack: Pack, cases: Sequence[LoadedCase]) -> VerdictBook:
-    book = VerdictBook()
+    book = VerdictBook(pairwise_ids=frozenset(
+        c.config.id for c in pack.components if c.config.type == "pairwise-judge"))
     for loaded in cases:
         case = loaded.case
         if isinstance(case, PairCase):

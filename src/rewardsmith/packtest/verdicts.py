@@ -53,6 +53,9 @@ class VerdictBook:
     the request's other data blocks (prompt, reference) then tell them apart.
     """
 
+    #: Ids of the pack's pairwise components: their verdicts answer pairwise requests
+    #: only, everyone else's answer rubric requests only.
+    pairwise_ids: frozenset[str] = frozenset()
     by_text: dict[str, list[_Entry]] = field(default_factory=dict)
 
     def add(self, response: str, verdicts: Mapping[str, Mapping[str, Any]], case: str,
@@ -61,9 +64,10 @@ class VerdictBook:
                        tuple(neutralise(f) for f in fingerprints))
         self.by_text.setdefault(neutralise(response), []).append(entry)
 
-    def lookup(self, block_text: str, request_text: str = "") -> dict[str, dict[str, Any]] | None:
+    def lookup(self, block_text: str, request_text: str = "", *, exact: bool = False
+               ) -> dict[str, dict[str, Any]] | None:
         entries = self.by_text.get(block_text)
-        if entries is None:
+        if entries is None and not exact:
             # The component may have shown a transformed response: take the longest known
             # response contained in the block.
             best = max((t for t in self.by_text if t and t in block_text), key=len, default=None)
@@ -86,7 +90,8 @@ class VerdictBook:
         if "winner" in props:
             return self._pairwise(blocks, props, user_text)
         verdicts = self.lookup(blocks.get("candidate", ""), user_text) or {}
-        component = _component_for(verdicts, set(props))
+        rubric = {k: v for k, v in verdicts.items() if k not in self.pairwise_ids}
+        component = _component_for(rubric, set(props))
         if component.get(_MALFORMED):
             return _NOT_A_VERDICT
         if "score" in props and "rationale" in props and len(props) == 2:
@@ -94,17 +99,20 @@ class VerdictBook:
         return {cid: _criterion(component.get(cid), spec) for cid, spec in props.items()}
 
     def _pairwise(self, blocks: dict[str, str], props: dict[str, Any], user_text: str
-                  ) -> dict[str, Any]:
+                  ) -> dict[str, Any] | str:
         choices = list(props["winner"].get("enum") or ["A", "B", "tie"])
-        for slot, other in (("response_a", "B"), ("response_b", "A")):
-            verdicts = self.lookup(blocks.get(slot, ""), user_text) or {}
-            component = next((v for v in verdicts.values() if "winner" in v), None)
+        # Exact matches first: a reference or baseline may contain a short case response.
+        attempts = [(slot, other, exact) for exact in (True, False)
+                    for slot, other in (("response_a", "B"), ("response_b", "A"))]
+        for slot, other, exact in attempts:
+            verdicts = self.lookup(blocks.get(slot, ""), user_text, exact=exact) or {}
+            component = next((v for k, v in verdicts.items()
+                              if k in self.pairwise_ids or "winner" in v), None)
             if component is None:
-                component = next((v for v in verdicts.values() if v.get(_MALFORMED)), None)
-                if component is None:
-                    continue
+                continue
+            if component.get(_MALFORMED):
                 return _NOT_A_VERDICT
-            wanted = str(component["winner"])
+            wanted = str(component.get("winner", "tie"))
             if component.get("position_bias"):
                 winner = "A"
             elif wanted == "tie":
