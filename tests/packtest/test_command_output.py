@@ -42,4 +42,5 @@ def test_case_selection_json_and_html_report(tmp_path, run_cli):
     assert data["agreement"]["n"] == 0 and data["agreement"]["kappa"] is None
     html = report_path.read_text()
     assert "Test suite cases" in html and "fake-verdict-json" in html
+    assert "AOS-2024-0193" in html  # response excerpts of the lowest/highest samples
     assert "<script" not in html.split("Test suite cases")[1].lower()

@@ -73,10 +73,13 @@ def test_pack(ctx: click.Context, pack: str, backend: str, record: Path | None,
         click.echo(text_report(report))
     if report_path is not None:
         from rewardsmith.report import write_html_report
+        from rewardsmith.rollouts import response_excerpt
 
+        responses = {raw["id"]: text for case in report.cases for raw in case.samples
+                     if (text := response_excerpt(raw)) is not None}
         write_html_report(report_path, pack_ref=report.pack, results=report.rows(),
                           title=f"rewardsmith packs test: {report.pack['name']}",
-                          extra_sections=[cases_section(report)])
+                          extra_sections=[cases_section(report)], responses=responses)
         click.echo(f"report: {report_path}", err=True)
     sys.exit(EXIT_OK if report.passed else EXIT_CASES_FAILED)
 

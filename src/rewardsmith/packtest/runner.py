@@ -55,6 +55,7 @@ class CaseResult:
     rewards: dict[str, float]  # "reward", or "better"/"worse" for a pair
     rows: list[dict[str, Any]]
     category: str | None = None
+    samples: list[dict[str, Any]] = field(default_factory=list)  # as scored, ids filled in
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind, "where": self.where,
@@ -287,9 +288,7 @@ def _with_id(raw: dict[str, Any], default: str) -> dict[str, Any]:
     return raw if "id" in raw else {**raw, "id": default}
 
 
-async def _score_cases(pack: Pack, cases: Sequence[LoadedCase]
-                       ) -> list[list[dict[str, Any]]]:
-    scorer = Scorer(pack)
+def case_batches(cases: Sequence[LoadedCase]) -> list[list[dict[str, Any]]]:
     batches: list[list[dict[str, Any]]] = []
     for loaded in cases:
         case = loaded.case
@@ -298,6 +297,12 @@ async def _score_cases(pack: Pack, cases: Sequence[LoadedCase]
                             _with_id(case.worse, f"{case.name}/worse")])
         else:
             batches.append([_with_id(case.sample, case.name)])
+    return batches
+
+
+async def _score_cases(pack: Pack, batches: Sequence[Sequence[dict[str, Any]]]
+                       ) -> list[list[dict[str, Any]]]:
+    scorer = Scorer(pack)
     try:
         results = await asyncio.gather(*(scorer.ascore(b) for b in batches))
     finally:
@@ -345,7 +350,8 @@ def run_suite(pack: Pack, cases: Sequence[LoadedCase], *, backend: BackendMode =
         if simulate:
             stack.enter_context(simulated_judges(pack, verdict_book(pack, cases),
                                                  use_verdicts=simulator_verdicts))
-        scored = _run(_score_cases(pack, cases))
+        batches = case_batches(cases)
+        scored = _run(_score_cases(pack, batches))
 
     cassette_info: dict[str, Any] = {}
     if cassette is not None and record is not None:
@@ -355,8 +361,11 @@ def run_suite(pack: Pack, cases: Sequence[LoadedCase], *, backend: BackendMode =
         cassette_info = {"replayed": str(replay), "entries": len(cassette.entries),
                          "used": len(cassette.used), "misses": sorted(set(cassette.misses)),
                          "stale": cassette.stale()}
-    return build_report(pack, cases, scored, backend="replay" if replay else backend,
-                        cassette=cassette_info)
+    report = build_report(pack, cases, scored, backend="replay" if replay else backend,
+                          cassette=cassette_info)
+    for case_result, batch in zip(report.cases, batches, strict=True):
+        case_result.samples = batch
+    return report
 
 
 def build_report(pack: Pack, cases: Sequence[LoadedCase], scored: list[list[dict[str, Any]]],
