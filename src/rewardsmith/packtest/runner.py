@@ -64,7 +64,23 @@ class CaseResult:
             out["category"] = self.category
         if self.failures:
             out["failures"] = self.failures
+        out["observed"] = [_compact(row) for row in self.rows]
         return out
+
+
+def _compact(row: dict[str, Any]) -> dict[str, Any]:
+    """A scored sample in a few keys: enough for a CI log or a diff between runs."""
+    out: dict[str, Any] = {"id": row["id"], "reward": row["aggregate_reward_score"],
+                           "status": row["status"]}
+    if row.get("gate"):
+        out["gate"] = row["gate"]
+    out["components"] = {cid: o.get("value") for cid, o in (row.get("components") or {}).items()
+                         if not o.get("skipped")}
+    errors = {cid: o["error_kind"] for cid, o in (row.get("components") or {}).items()
+              if o.get("error_kind")}
+    if errors:
+        out["errors"] = errors
+    return out
 
 
 @dataclass

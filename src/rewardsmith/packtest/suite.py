@@ -66,7 +66,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Range(_Strict):
+class ComponentExpectation(_Strict):
     min: float | None = None
     max: float | None = None
     passed: bool | None = None
@@ -80,7 +80,7 @@ class Expectation(_Strict):
     reward_above: float | None = None
     status: Literal["ok", "gated", "failed"] | None = None
     gate: str | None = None
-    components: dict[str, Range] = Field(default_factory=dict)
+    components: dict[str, ComponentExpectation] = Field(default_factory=dict)
     labels: dict[str, bool | int | str] = Field(
         default_factory=dict, description="Expected judge verdicts per "
         "'<component>.<criterion>' (or '<component>' for its pass/fail); agreement only.")
