@@ -90,3 +90,25 @@ def test_cassette_round_trip_keeps_the_reply(tmp_path):
     reply = Cassette.load(path).get("k")
     assert isinstance(reply, JudgeReply)
     assert (reply.parsed, reply.input_tokens, reply.cost_usd) == ({"a": 1}, 3, 0.5)
+
+
+def test_recorded_judge_failures_replay_as_the_same_failures(tmp_path, host):
+    from .conftest import sample, write_suite
+
+    cases_file = write_suite(tmp_path / "pack", [
+        {"kind": "golden", "name": "garbled", "sample": sample("Use a wrench."),
+         "expect": {}, "verdicts": {"review": {"malformed": True}, "cmp": {"winner": "B"}}},
+        {"kind": "golden", "name": "fine", "sample": sample("Call a plumber."),
+         "expect": {}, "verdicts": {"cmp": {"winner": "A"}}},
+    ])
+    cassette = tmp_path / "c.jsonl"
+    pack = load_pack(str(cases_file), host)
+    cases, _ = load_pack_suite(pack)
+    recorded = run_suite(pack, cases, backend="simulator", record=cassette)
+    errors = [orjson.loads(line).get("error") for line in cassette.read_text().splitlines()]
+    assert [e["kind"] for e in errors if e] == ["judge_parse"]
+
+    replayed = run_suite(load_pack(str(cases_file), host), cases, replay=cassette)
+    assert _rewards(replayed) == _rewards(recorded)
+    assert replayed.judges["components"]["review"]["errors"] == {"judge_parse": 1}
+    assert replayed.judges["parse_failure_rate"] == recorded.judges["parse_failure_rate"] > 0

@@ -5,6 +5,10 @@ A cassette is a JSONL file, one exchange per line::
     {"key": "<sha256>", "backend": "bedrock", "model": "...", "schema_name": "rubric_verdict",
      "system_sha256": "...", "user_excerpt": "...", "reply": {<JudgeReply fields>}}
 
+or, for a call that failed with a judge error, ``"error": {"kind": ..., "message": ...}``
+instead of ``reply`` — a replay raises the same error, so it reproduces the run's failures
+(a parse failure stays a parse failure) as well as its verdicts.
+
 ``key`` is :func:`rewardsmith.core.judge_cache.request_key` — the same key as the verdict
 cache (answer-shaping settings plus the full request), so a replay matches exactly the
 requests the recording saw. Replay answers every judge call from the cassette and never
@@ -58,9 +62,10 @@ class Cassette:
                 entry = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 raise CassetteError(f"{file}:{number}: not valid JSON: {exc}") from None
-            if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) \
-                    or not isinstance(entry.get("reply"), dict):
-                raise CassetteError(f"{file}:{number}: an entry needs 'key' and 'reply'")
+            if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or not (
+                    isinstance(entry.get("reply"), dict) or _valid_error(entry.get("error"))):
+                raise CassetteError(f"{file}:{number}: an entry needs 'key' and 'reply' (or "
+                                    "'error' with 'kind' and 'message')")
             if entry.get("format", _FORMAT) != _FORMAT:
                 raise CassetteError(f"{file}:{number}: cassette format {entry.get('format')} "
                                     f"is not supported (expected {_FORMAT}); re-record")
@@ -77,9 +82,14 @@ class Cassette:
         return file
 
     def put(self, key: str, backend: JudgeBackend, request: JudgeRequest,
-            reply: JudgeReply) -> None:
-        row = asdict(reply)
-        row.pop("cached", None)
+            reply: JudgeReply | ComponentError) -> None:
+        outcome: dict[str, Any]
+        if isinstance(reply, ComponentError):
+            outcome = {"error": {"kind": reply.kind, "message": str(reply)}}
+        else:
+            row = asdict(reply)
+            row.pop("cached", None)
+            outcome = {"reply": row}
         entry = {
             "format": _FORMAT,
             "key": key,
@@ -88,18 +98,22 @@ class Cassette:
             "schema_name": request.schema_name,
             "system_sha256": hashlib.sha256(request.system.encode()).hexdigest(),
             "user_excerpt": request.user[-400:],
-            "reply": row,
+            **outcome,
         }
         with self._lock:
             self.entries[key] = entry
 
     def get(self, key: str) -> JudgeReply | None:
+        """The recorded reply; raises the recorded error; None when not recorded."""
         with self._lock:
             entry = self.entries.get(key)
             if entry is None:
                 self.misses.append(key)
                 return None
             self.used.add(key)
+        if "reply" not in entry:
+            error = entry["error"]
+            raise ComponentError(f"(replayed) {error['message']}", kind=error["kind"])
         fields = {k: v for k, v in entry["reply"].items() if k in JudgeReply.__slots__}
         reply = JudgeReply(**fields)
         reply.extra = {**reply.extra, "cassette": True}
@@ -126,8 +140,13 @@ class RecordingBackend(JudgeBackend):
         return getattr(self.inner, name)
 
     async def complete(self, request: JudgeRequest) -> JudgeReply:
-        reply = await self.inner.complete(request)
-        self.cassette.put(request_key(self.config, request), self, request, reply)
+        key = request_key(self.config, request)
+        try:
+            reply = await self.inner.complete(request)
+        except ComponentError as exc:
+            self.cassette.put(key, self, request, exc)
+            raise
+        self.cassette.put(key, self, request, reply)
         return reply
 
     async def aclose(self) -> None:
@@ -152,6 +171,11 @@ class ReplayBackend(JudgeBackend):
                 "its prompts or the suite changed since recording — re-record the cassette",
                 kind=CASSETTE_MISS)
         return reply
+
+
+def _valid_error(error: Any) -> bool:
+    return isinstance(error, dict) and isinstance(error.get("kind"), str) \
+        and isinstance(error.get("message"), str)
 
 
 def recording(cassette: Cassette) -> Any:
