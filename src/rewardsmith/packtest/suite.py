@@ -97,23 +97,24 @@ class _CaseBase(_Strict):
     description: str = ""
 
 
-class GoldenCase(_CaseBase):
-    kind: Literal["golden"]
+class _SingleSampleCase(_CaseBase):
     sample: dict[str, Any]
     expect: Expectation
     verdicts: Verdicts = Field(default_factory=dict)
 
-    _verdicts = field_validator("verdicts")(classmethod(lambda cls, v: check_verdicts(v)))
+    @field_validator("verdicts")
+    @classmethod
+    def _verdicts(cls, value: Verdicts) -> Verdicts:
+        return check_verdicts(value)
 
 
-class ProbeCase(_CaseBase):
+class GoldenCase(_SingleSampleCase):
+    kind: Literal["golden"]
+
+
+class ProbeCase(_SingleSampleCase):
     kind: Literal["probe"]
     category: str
-    sample: dict[str, Any]
-    expect: Expectation
-    verdicts: Verdicts = Field(default_factory=dict)
-
-    _verdicts = field_validator("verdicts")(classmethod(lambda cls, v: check_verdicts(v)))
 
     @model_validator(mode="after")
     def _bound(self) -> ProbeCase:
@@ -126,8 +127,10 @@ class PairVerdicts(_Strict):
     better: Verdicts = Field(default_factory=dict)
     worse: Verdicts = Field(default_factory=dict)
 
-    _verdicts = field_validator("better", "worse")(
-        classmethod(lambda cls, v: check_verdicts(v)))
+    @field_validator("better", "worse")
+    @classmethod
+    def _verdicts(cls, value: Verdicts) -> Verdicts:
+        return check_verdicts(value)
 
 
 class PairCase(_CaseBase):
