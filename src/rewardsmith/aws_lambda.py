@@ -76,7 +76,8 @@ WRAPPER_KEYS = ("samples", "data", "inputs", "instances", "batch", "body")
 MAX_UNWRAP_DEPTH = 4
 # Built-in plugins that only add CLI commands (and import click): the Lambda skips them for
 # a faster cold start. If a pack then fails to load, it is retried with every plugin.
-COMMAND_ONLY_PLUGINS = frozenset({"authoring", "calibration", "lambda-tools", "simulators"})
+COMMAND_ONLY_PLUGINS = frozenset({"authoring", "calibration", "lambda-tools", "packtest",
+                                  "simulators"})
 
 log = structlog.get_logger("rewardsmith.aws_lambda")
 
