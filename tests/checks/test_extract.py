@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.plugins.checks._extract import extract_json, require_json
+from rewardsmith.plugins.checks._extract import (
+    JsonInputConfig,
+    extract_json,
+    require_response_json,
+    response_json,
+)
 from rewardsmith.plugins.checks._paths import MISSING, is_empty, leaves, lookup, parse_path
 
 OBJ = '{"a": 1, "b": [1, 2]}'
@@ -80,10 +85,34 @@ def test_error_names_line_and_column():
     assert "line 3" in got.error
 
 
+def _sample(message: dict):
+    from rewardsmith.core.sample import parse_sample
+
+    return parse_sample({"messages": [{"role": "user", "content": "q"}, message]}, 0)
+
+
+def _config(**fields):
+    return JsonInputConfig(type="t", id="c", **fields)
+
+
 def test_require_json_raises_with_kind():
     with pytest.raises(ComponentError) as info:
-        require_json("nope", ())
+        require_response_json(_sample({"role": "assistant", "content": "nope"}), _config())
     assert info.value.kind == "invalid_json"
+
+
+def test_json_from_tool_call_reads_structured_calls_then_text():
+    structured = _sample({"role": "assistant", "content": "", "tool_calls": [
+        {"type": "function", "function": {"name": "get", "arguments": '{"city": "Lyon"}'}}]})
+    got = response_json(structured, _config(json_from="tool_call"))
+    assert got.ok and got.value == {"name": "get", "arguments": {"city": "Lyon"}}
+    assert got.source == "tool_call"
+    # by default the text is read, and an empty text is not JSON
+    assert not response_json(structured, _config()).ok
+    in_text = _sample({"role": "assistant",
+                       "content": '<tool_call>{"name": "get", "arguments": {}}</tool_call>'})
+    got = response_json(in_text, _config(json_from="tool_call", extract=("first_object",)))
+    assert got.ok and got.value == {"name": "get", "arguments": {}}
 
 
 # -- paths --------------------------------------------------------------------------------

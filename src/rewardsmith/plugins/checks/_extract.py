@@ -26,7 +26,7 @@ from pydantic import Field
 
 from rewardsmith.core.component import ComponentConfig
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.sample import strip_reasoning
+from rewardsmith.core.sample import Sample, strip_reasoning
 
 ExtractStep = Literal["think", "fences", "first_object", "first_array"]
 
@@ -48,6 +48,12 @@ class JsonInputConfig(ComponentConfig):
         description="Tolerance steps, in order: 'think' strips reasoning tags, 'fences' "
         "takes a ``` code fence, 'first_object'/'first_array' take the first embedded "
         "{...}/[...] from surrounding prose. Empty: the whole response must be JSON.",
+    )
+    json_from: Literal["text", "tool_call"] = Field(
+        default="text",
+        description="'tool_call': read the response's first structured tool call (OpenAI "
+        "tool_calls, Converse toolUse) as {\"name\", \"arguments\"}; a response without "
+        "one is read from its text as with 'text' (e.g. <tool_call>{...}</tool_call>).",
     )
 
 
@@ -146,14 +152,24 @@ def _extract(text: str, steps: Sequence[ExtractStep]) -> Extraction:
     return Extraction(False, error=first_error, text=stripped)
 
 
-def require_json(text: str, steps: Sequence[ExtractStep]) -> Extraction:
-    """Like :func:`extract_json` but raise a ``ComponentError(kind="invalid_json")``.
+def response_json(sample: Sample, config: JsonInputConfig) -> Extraction:
+    """The JSON a check reads from a sample: its first structured tool call when configured
+    (and present), else the response text under the configured ``extract`` steps."""
+    if config.json_from == "tool_call" and sample.tool_calls:
+        call = sample.tool_calls[0]
+        value = {"name": call.name, "arguments": call.arguments}
+        return Extraction(True, value, "tool_call", text=orjson.dumps(value).decode())
+    return extract_json(sample.response, config.extract)
+
+
+def require_response_json(sample: Sample, config: JsonInputConfig) -> Extraction:
+    """Like :func:`response_json` but raise ``ComponentError(kind="invalid_json")``.
 
     Checks downstream of JSON validity (schema, fields, grounding) cannot say anything
     about a response that is not JSON; they fail with a kind so the pack's failure policy
     (or a ``json-valid`` gate in front of them) decides what that costs.
     """
-    extraction = extract_json(text, steps)
+    extraction = response_json(sample, config)
     if not extraction.ok:
         raise ComponentError(f"response is not JSON: {extraction.error}", kind="invalid_json")
     return extraction

@@ -22,7 +22,7 @@ from rewardsmith.core.component import Component, ComponentContext
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
-from rewardsmith.plugins.checks._extract import JsonInputConfig, require_json
+from rewardsmith.plugins.checks._extract import JsonInputConfig, require_response_json
 from rewardsmith.plugins.checks._paths import MISSING, leaves, lookup, parse_path
 from rewardsmith.plugins.checks._text import collapse_space, fold
 
@@ -110,7 +110,7 @@ class Grounding(Component["Grounding.Config"]):
     def _spans(self, sample: Sample) -> list[Any]:
         if self.config.spans_from == "quotes":
             return quoted_spans(sample.response)
-        data = require_json(sample.response, self.config.extract).value
+        data = require_response_json(sample, self.config).value
         if not self._fields:
             return [v for _, v in leaves(data)]
         out: list[Any] = []

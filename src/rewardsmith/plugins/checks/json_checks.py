@@ -14,8 +14,8 @@ from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.checks._extract import (
     JsonInputConfig,
-    extract_json,
-    require_json,
+    require_response_json,
+    response_json,
     type_name,
 )
 from rewardsmith.plugins.checks._paths import MISSING, is_empty, lookup, parse_path
@@ -35,7 +35,7 @@ class JsonValid(Component["JsonValid.Config"]):
         )
 
     def score(self, sample: Sample) -> Score:
-        extraction = extract_json(sample.response, self.config.extract)
+        extraction = response_json(sample, self.config)
         measured = {"extracted": extraction.ok and extraction.source != "raw"}
         if not extraction.ok:
             return Score(0.0, False, f"not JSON: {extraction.error}",
@@ -118,7 +118,7 @@ class JsonSchema(Component["JsonSchema.Config"]):
         self._validator = cls(schema, format_checker=checker)
 
     def score(self, sample: Sample) -> Score:
-        value = require_json(sample.response, self.config.extract).value
+        value = require_response_json(sample, self.config).value
         errors = sorted(self._validator.iter_errors(value),
                         key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
         if not errors:
@@ -156,7 +156,7 @@ class RequiredFields(Component["RequiredFields.Config"]):
         self._paths = [parse_path(f) for f in config.fields]
 
     def score(self, sample: Sample) -> Score:
-        data = require_json(sample.response, self.config.extract).value
+        data = require_response_json(sample, self.config).value
         non_empty = self.config.non_empty
         total = 0.0
         missing: list[str] = []

@@ -15,7 +15,7 @@ from rewardsmith.core.component import Component, ComponentContext
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
-from rewardsmith.plugins.checks._extract import JsonInputConfig, require_json
+from rewardsmith.plugins.checks._extract import JsonInputConfig, require_response_json
 from rewardsmith.plugins.checks._paths import MISSING, FieldPath, leaves, lookup, parse_path
 from rewardsmith.plugins.checks._text import collapse_space, drop_punctuation, fold
 
@@ -137,7 +137,7 @@ class ReferenceMatch(Component["ReferenceMatch.Config"]):
             self._reference(sample)
             ref_text = sample.reference_text or ""
         if self._response_path is not None:
-            data = require_json(sample.response, self.config.extract).value
+            data = require_response_json(sample, self.config).value
             response = _single(data, self._response_path, "response", "missing_field")
         else:
             response = sample.response
@@ -187,7 +187,7 @@ class ReferenceMatch(Component["ReferenceMatch.Config"]):
         reference = self._scoped_leaves(self._reference_object(sample))
         if not reference:
             raise ComponentError("the reference has no fields to compare", kind="bad_reference")
-        data = require_json(sample.response, self.config.extract).value
+        data = require_response_json(sample, self.config).value
         response = self._scoped_leaves(data)
         wrong = [p for p, want in reference.items()
                  if p not in response or not self._equal(response[p], want)]

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 from rewardsmith.core.component import Component, ComponentContext
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
-from rewardsmith.plugins.checks._extract import JsonInputConfig, require_json
+from rewardsmith.plugins.checks._extract import JsonInputConfig, require_response_json
 from rewardsmith.plugins.checks._paths import EACH, MISSING, leaves, lookup, parse_path
 from rewardsmith.plugins.checks._text import collapse_space, fold
 
@@ -98,7 +98,7 @@ class Repetition(Component["Repetition.Config"]):
         self._items = parse_path(config.items_path) if config.items_path else None
 
     def _json(self, sample: Sample) -> Any:
-        return require_json(sample.response, self.config.extract).value
+        return require_response_json(sample, self.config).value
 
     def score(self, sample: Sample) -> Score:
         cfg = self.config
