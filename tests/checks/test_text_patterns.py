@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from rewardsmith import Scorer, load_pack, make_plugin_host
+from rewardsmith.core.errors import ComponentError, PackError
 from rewardsmith.plugins.checks.text_patterns import Keywords, Regex
+
+# Exponential backtracking even in the ``regex`` engine: every 'a' can be taken by either
+# branch, and the trailing '!' makes every split fail (2**40 paths).
+CATASTROPHIC = "(a|a)+$"
+ADVERSARIAL = "a" * 40 + "!"
 
 
 # -- regex --------------------------------------------------------------------------------
@@ -38,6 +45,93 @@ def test_regex_max_chars_bounds_the_search(build, sample):
 def test_invalid_regex_fails_at_load_naming_it(build):
     with pytest.raises(ValueError, match=r"forbid\[1\]: invalid regular expression '\(unclosed'"):
         build(Regex, forbid=["ok", "(unclosed"])
+
+
+def test_catastrophic_forbid_pattern_times_out_as_a_regex_timeout(build, sample):
+    check = build(Regex, forbid=["fine", CATASTROPHIC], match_timeout_s=0.02)
+    with pytest.raises(ComponentError, match=r"forbid\[1\]: pattern '\(a\|a\)\+\$'") as err:
+        check.score(sample(ADVERSARIAL))
+    assert err.value.kind == "regex_timeout"
+    assert "41-character response" in str(err.value)
+    # The same pattern on ordinary text finishes and scores normally.
+    assert check.score(sample("all good")).passed
+
+
+def test_catastrophic_require_pattern_times_out_too(build, sample):
+    check = build(Regex, require=[CATASTROPHIC], match_timeout_s=0.02)
+    with pytest.raises(ComponentError, match=r"require\[0\]") as err:
+        check.score(sample(ADVERSARIAL))
+    assert err.value.kind == "regex_timeout"
+
+
+def test_match_timeout_must_be_positive_and_bounded():
+    for bad in (0, -1, 11):
+        with pytest.raises(ValidationError, match="match_timeout_s"):
+            Regex.Config.model_validate({"type": "regex", "id": "r", "forbid": ["x"],
+                                         "match_timeout_s": bad})
+
+
+def test_patterns_keep_re_semantics(build, sample):
+    # regex.VERSION0: possessive/atomic syntax and inline flags work as in ``re``.
+    check = build(Regex, require=[r"(?i)total:\s*\d++", r"(?>ab|a)c"], forbid=[r"\bAI\b"])
+    assert check.score(sample("TOTAL: 7, abc")).passed
+    assert check.score(sample("Total: 7 ac AI")).passed is False
+
+
+def test_regex_timeout_in_a_batch_applies_on_error_and_spares_other_samples(tmp_path):
+    pack = tmp_path / "redos.toml"
+    pack.write_text(f"""
+[pack]
+name = "redos"
+version = "1"
+
+[[components]]
+id = "no_runs"
+type = "regex"
+forbid = ['{CATASTROPHIC}']
+match_timeout_s = 0.02
+on_error = "neutral"
+neutral_value = 0.25
+
+[[components]]
+id = "len"
+type = "length"
+unit = "chars"
+max = 1000
+""", encoding="utf-8")
+    host = make_plugin_host(allow=["checks"])
+    scorer = Scorer(load_pack(str(pack), host))
+    try:
+        batch = scorer.score([
+            {"id": "evil", "messages": [{"role": "user", "content": "q"},
+                                        {"role": "assistant", "content": ADVERSARIAL}]},
+            {"id": "ok", "messages": [{"role": "user", "content": "q"},
+                                      {"role": "assistant", "content": "fine"}]},
+        ])
+    finally:
+        scorer.close()
+    evil, ok = batch.results
+    outcome = evil.components["no_runs"]
+    assert outcome.error_kind == "regex_timeout" and outcome.policy == "neutral"
+    assert outcome.value == pytest.approx(0.25)
+    assert evil.components["len"].passed is True
+    assert ok.components["no_runs"].error is None and ok.components["no_runs"].passed
+
+
+def test_invalid_regex_is_a_pack_error_at_load(tmp_path):
+    pack = tmp_path / "bad.toml"
+    pack.write_text("""
+[pack]
+name = "bad"
+version = "1"
+
+[[components]]
+id = "r"
+type = "regex"
+require = ['(unclosed']
+""", encoding="utf-8")
+    with pytest.raises(PackError, match=r"require\[0\]: invalid regular expression"):
+        load_pack(str(pack), make_plugin_host(allow=["checks"]))
 
 
 def test_regex_needs_a_pattern():

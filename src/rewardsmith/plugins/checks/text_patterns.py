@@ -10,16 +10,13 @@ from pydantic import Field, model_validator
 from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.checks._pack_regex import (
+    DEFAULT_MATCH_TIMEOUT_S,
+    FLAGS,
+    compile_pack_pattern,
+    search,
+)
 from rewardsmith.plugins.checks._text import fold
-
-_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
-
-
-def _compile(pattern: str, flags: int, where: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern, flags)
-    except re.error as exc:
-        raise ValueError(f"{where}: invalid regular expression {pattern!r}: {exc}") from None
 
 
 def _snippet(text: str, limit: int = 40) -> str:
@@ -29,10 +26,11 @@ def _snippet(text: str, limit: int = 40) -> str:
 class Regex(Component["Regex.Config"]):
     """Required patterns must match, forbidden ones must not.
 
-    Python's ``re`` has no timeout, so a pathological pattern (nested quantifiers such as
-    ``(a+)+$``) can backtrack for a very long time on adversarial text. Guards: only the
-    first ``max_chars`` characters are searched, and pack authors should prefer atomic
-    groups / possessive quantifiers (``(?>...)``, ``a++``, Python ≥ 3.11) for such cases.
+    Patterns come from the pack, so a pathological one (nested quantifiers such as
+    ``(a|a)+$``) could backtrack for a very long time on adversarial text. Each pattern's
+    search on each sample is bounded by ``match_timeout_s`` (the ``regex`` library's
+    timeout); running out is a ``regex_timeout`` error, so the component's ``on_error``
+    policy decides the score. Only the first ``max_chars`` characters are searched.
     """
 
     summary = "Required regexes must match, forbidden ones must not (compiled at load)."
@@ -48,6 +46,11 @@ class Regex(Component["Regex.Config"]):
             default=100_000, ge=1,
             description="Search only this many leading characters (bounds backtracking).",
         )
+        match_timeout_s: float = Field(
+            default=DEFAULT_MATCH_TIMEOUT_S, gt=0, le=10,
+            description="Time limit for one pattern on one sample; running out is a "
+            "'regex_timeout' error handled by on_error.",
+        )
 
         @model_validator(mode="after")
         def _something(self) -> Regex.Config:
@@ -59,16 +62,20 @@ class Regex(Component["Regex.Config"]):
         super().__init__(config, context)
         flags = 0
         for flag in config.flags:
-            flags |= _FLAGS[flag]
-        self._require = [_compile(p, flags, f"require[{i}]") for i, p in enumerate(config.require)]
-        self._forbid = [_compile(p, flags, f"forbid[{i}]") for i, p in enumerate(config.forbid)]
+            flags |= FLAGS[flag]
+        self._require = [(f"require[{i}]", compile_pack_pattern(p, flags, f"require[{i}]"))
+                         for i, p in enumerate(config.require)]
+        self._forbid = [(f"forbid[{i}]", compile_pack_pattern(p, flags, f"forbid[{i}]"))
+                        for i, p in enumerate(config.forbid)]
 
     def score(self, sample: Sample) -> Score:
         text = sample.response[: self.config.max_chars]
-        missing = [p.pattern for p in self._require if p.search(text) is None]
+        limit = self.config.match_timeout_s
+        missing = [p.pattern for where, p in self._require
+                   if search(p, text, timeout_s=limit, where=where) is None]
         hits: list[str] = []
-        for pattern in self._forbid:
-            match = pattern.search(text)
+        for where, pattern in self._forbid:
+            match = search(pattern, text, timeout_s=limit, where=where)
             if match is not None:
                 hits.append(f"{pattern.pattern!r} matched {_snippet(match.group(0))!r}")
         found = len(self._require) - len(missing)
