@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from rewardsmith.core.errors import PackError
+from rewardsmith.plugins.metrics.functions import MetricFunctionError, resolve_metric_function
 
 
 def component(ref: str, transform: str = '{ kind = "linear", lo = 0, hi = 10 }',
@@ -113,6 +114,67 @@ def test_module_allowlist_blocks_before_importing(pack_from, metric_module, monk
 
     monkeypatch.setenv("REWARDSMITH_METRIC_MODULES", f"company_metrics,{metric_module.name}")
     pack_from(component(f"{metric_module.name}:reply_length"))
+
+
+@pytest.mark.parametrize(
+    "attr", ["reply_length.__globals__", "reply_length.__code__", "_hidden", "Scorers.__init__"]
+)
+def test_underscore_names_are_refused_before_importing(pack_from, metric_module, attr):
+    with pytest.raises(PackError, match="names starting with '_' are not allowed"):
+        pack_from(component(f"{metric_module.name}:{attr}"))
+    assert metric_module.name not in sys.modules
+
+
+def test_private_module_is_refused_before_importing(monkeypatch):
+    monkeypatch.delitem(sys.modules, "this", raising=False)
+    with pytest.raises(MetricFunctionError, match="'_thread'"):
+        resolve_metric_function("_thread:start_new_thread")
+    # The reviewer's probe: a dunder path is refused by shape, so 'this' never runs.
+    with pytest.raises(MetricFunctionError, match="'__len__'"):
+        resolve_metric_function("this:s.__len__")
+    assert "this" not in sys.modules
+
+
+@pytest.mark.parametrize("allowlist", [None, "rewardsmith"])
+def test_attribute_path_through_a_module_is_refused(monkeypatch, allowlist):
+    if allowlist is None:
+        monkeypatch.delenv("REWARDSMITH_METRIC_MODULES", raising=False)
+    else:
+        monkeypatch.setenv("REWARDSMITH_METRIC_MODULES", allowlist)
+    for ref in ["rewardsmith.plugins.metrics.functions:os.system",
+                "rewardsmith.plugins.metrics.functions:importlib.import_module"]:
+        with pytest.raises(MetricFunctionError, match="is a module; name the module"):
+            resolve_metric_function(ref)
+
+
+def test_allowlist_checks_where_the_function_is_defined(pack_from, metric_module, monkeypatch):
+    ref = f"{metric_module.name}:reexported_basename"
+    monkeypatch.delenv("REWARDSMITH_METRIC_MODULES", raising=False)
+    assert resolve_metric_function(ref).__module__ == "posixpath"  # unset: any installed code
+
+    monkeypatch.setenv("REWARDSMITH_METRIC_MODULES", metric_module.name)
+    with pytest.raises(PackError, match="defined in 'posixpath', which is not allowed"):
+        pack_from(component(ref))
+    # A function really defined in the allowed module resolves, also through its class.
+    pack_from(component(f"{metric_module.name}:reply_length"))
+    pack_from(component(f"{metric_module.name}:Scorers.length"))
+
+
+def test_empty_allowlist_refuses_every_module(pack_from, metric_module, monkeypatch):
+    monkeypatch.setenv("REWARDSMITH_METRIC_MODULES", "")
+    with pytest.raises(PackError, match="not allowed by REWARDSMITH_METRIC_MODULES=''"):
+        pack_from(component(f"{metric_module.name}:reply_length"))
+    assert metric_module.name not in sys.modules
+
+
+def test_entry_points_ignore_the_allowlist(score_with, make_sample, metric_module, monkeypatch,
+                                           install_metric_entry_points):
+    # A registered name is an explicit opt-in by an installed distribution.
+    monkeypatch.setenv("REWARDSMITH_METRIC_MODULES", "company_metrics")
+    install_metric_entry_points("acme-metrics",
+                                {"reply_len": f"{metric_module.name}:reply_length"})
+    batch = score_with(component("reply_len"), [make_sample("a", "abcd")])
+    assert batch.rewards == pytest.approx([0.4])
 
 
 def test_entry_point_name_resolves_through_installed_distribution(

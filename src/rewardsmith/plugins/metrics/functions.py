@@ -7,10 +7,17 @@ registered in the ``rewardsmith.metrics`` entry-point group::
     [project.entry-points."rewardsmith.metrics"]
     ctr = "my_package.metrics:click_through_rate"
 
+A ``module:function`` reference is checked for shape before anything is imported: no
+part may start with ``_`` (no dunders, no private helpers), and the attribute path must
+not pass through a module object (``allowed.module:os.system`` is refused).
+
 Setting ``REWARDSMITH_METRIC_MODULES`` (comma-separated module names) restricts which
-modules a ``module:function`` reference may import from, so a pack from an untrusted
-source cannot make the scorer import arbitrary installed modules. Entry-point names are
-not affected: a distribution that declares one has been installed on purpose.
+modules a reference may import *and* where the resolved callable may be defined (its
+``__module__``), so a pack from an untrusted source cannot make the scorer import, or
+call, arbitrary installed code. Unset, any importable module may be named: importing a
+module runs its top-level code at pack load, so deployments that load packs they did not
+write (Lambda) should set it. Entry-point names are not affected: a distribution that
+declares one has been installed on purpose.
 
 The function takes the :class:`~rewardsmith.core.sample.Sample` and returns a number; it
 may be ``async``. Synchronous functions run in a worker thread unless the pack says
@@ -24,6 +31,7 @@ import importlib
 import inspect
 import os
 import re
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -63,8 +71,7 @@ class FunctionSourceConfig(SourceConfig):
     @classmethod
     def _valid_ref(cls, ref: str) -> str:
         if ":" in ref:
-            if not _DOTTED_REF.match(ref):
-                raise ValueError(f"ref {ref!r} is not of the form 'package.module:function'")
+            _parse_dotted(ref)  # shape and names, so a bad ref fails as config validation
         elif not _ENTRY_POINT_NAME.match(ref):
             raise ValueError(
                 f"ref {ref!r} is neither 'package.module:function' nor an entry-point name"
@@ -117,21 +124,47 @@ def resolve_metric_function(ref: str) -> Callable[[Sample], Any]:
     return function  # type: ignore[no-any-return]
 
 
-def _module_allowed(module: str) -> bool:
+def _allowed_modules() -> list[str] | None:
+    """The allowlist from the environment; ``None`` when unset (any module may be named)."""
     raw = os.environ.get(MODULE_ALLOWLIST_ENV)
     if raw is None:
-        return True
-    allowed = [part.strip() for part in raw.split(",") if part.strip()]
+        return None
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _within(module: str, allowed: list[str]) -> bool:
     return any(module == a or module.startswith(a + ".") for a in allowed)
 
 
-def _from_dotted(ref: str) -> Any:
+def _not_allowed(ref: str, what: str) -> MetricFunctionError:
+    return MetricFunctionError(
+        f"metric function {ref!r}: {what} is not allowed by "
+        f"{MODULE_ALLOWLIST_ENV}={os.environ.get(MODULE_ALLOWLIST_ENV, '')!r}"
+    )
+
+
+def _parse_dotted(ref: str) -> tuple[str, list[str]]:
+    """Split and vet a ``module:attr.path`` ref; nothing is imported yet."""
+    if not _DOTTED_REF.match(ref):
+        raise MetricFunctionError(f"ref {ref!r} is not of the form 'package.module:function'")
     module_name, _, attr_path = ref.partition(":")
-    if not _module_allowed(module_name):
+    parts = [*module_name.split("."), *attr_path.split(".")]
+    private = [part for part in parts if part.startswith("_")]
+    if private:
+        # Dunders (__globals__, __builtins__, __class__...) and private names lead from a
+        # harmless function to anything in the interpreter; a metric never needs them.
         raise MetricFunctionError(
-            f"metric function {ref!r}: module {module_name!r} is not allowed by "
-            f"{MODULE_ALLOWLIST_ENV}={os.environ.get(MODULE_ALLOWLIST_ENV, '')!r}"
+            f"metric function {ref!r}: names starting with '_' are not allowed "
+            f"({', '.join(map(repr, private))}); name a public function"
         )
+    return module_name, attr_path.split(".")
+
+
+def _from_dotted(ref: str) -> Any:
+    module_name, attrs = _parse_dotted(ref)
+    allowed = _allowed_modules()
+    if allowed is not None and not _within(module_name, allowed):
+        raise _not_allowed(ref, f"module {module_name!r}")
     try:
         target: Any = importlib.import_module(module_name)
     except ImportError as exc:
@@ -144,14 +177,27 @@ def _from_dotted(ref: str) -> Any:
             f"metric function {ref!r}: importing module {module_name!r} failed: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
-    for part in attr_path.split("."):
+    walked = module_name
+    for part in attrs:
         try:
             target = getattr(target, part)
         except AttributeError:
             raise MetricFunctionError(
-                f"metric function {ref!r}: module {module_name!r} has no attribute "
-                f"{attr_path!r}"
+                f"metric function {ref!r}: {walked!r} has no attribute {part!r}"
             ) from None
+        walked = f"{walked}.{part}" if walked != module_name else f"{module_name}:{part}"
+        if isinstance(target, types.ModuleType):
+            # A module imported by an allowed one (``allowed:os.system``) would smuggle in
+            # code the allowlist, and the reader of the pack, never see named.
+            raise MetricFunctionError(
+                f"metric function {ref!r}: {walked!r} is a module; name the module "
+                "before ':' and the function after it"
+            )
+    if allowed is not None:
+        defined_in = getattr(target, "__module__", None)
+        if not isinstance(defined_in, str) or not _within(defined_in, allowed):
+            # ``from os import system`` in an allowed module must not make it reachable.
+            raise _not_allowed(ref, f"the function is defined in {defined_in!r}, which")
     return target
 
 
