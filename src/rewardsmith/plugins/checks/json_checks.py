@@ -19,6 +19,7 @@ from rewardsmith.plugins.checks._extract import (
     type_name,
 )
 from rewardsmith.plugins.checks._paths import MISSING, is_empty, lookup, parse_path
+from rewardsmith.plugins.checks._schema_regex import with_timed_patterns
 
 _MAX_LISTED_ERRORS = 3
 
@@ -107,7 +108,7 @@ class JsonSchema(Component["JsonSchema.Config"]):
                 raise ValueError(f"{where} is not valid JSON: {exc}") from None
         if not isinstance(schema, dict):
             raise ValueError(f"{where} must be a JSON object, got {type_name(schema)}")
-        cls = validators.validator_for(schema)
+        cls = with_timed_patterns(validators.validator_for(schema))
         try:
             cls.check_schema(schema)
         except schema_exceptions.SchemaError as exc:

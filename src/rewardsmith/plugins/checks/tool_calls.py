@@ -16,6 +16,7 @@ from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample, ToolCall
 from rewardsmith.plugins.checks._paths import MISSING, lookup, parse_path
+from rewardsmith.plugins.checks._schema_regex import with_timed_patterns
 
 # Hermes/Qwen-style calls written into the text: <tool_call>{"name": ..., "arguments": ...}
 _OPEN, _CLOSE = "<tool_call>", "</tool_call>"
@@ -50,7 +51,7 @@ def _tool_entry(tool: Any, index: int) -> tuple[str, Any]:
 @lru_cache(maxsize=512)
 def _validator(schema_json: str) -> Any:
     schema = orjson.loads(schema_json)
-    cls = validators.validator_for(schema)
+    cls = with_timed_patterns(validators.validator_for(schema))
     cls.check_schema(schema)
     return cls(schema)
 
