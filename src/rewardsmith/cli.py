@@ -170,7 +170,7 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     """
     from rewardsmith.core.engine import Scorer
     from rewardsmith.core.pack import load_pack
-    from rewardsmith.rollouts import count_lines, read_rollouts, response_excerpt
+    from rewardsmith.rollouts import count_lines, encode_row, read_rollouts, response_excerpt
 
     try:
         scorer = Scorer(load_pack(pack_spec, _host(ctx)))
@@ -189,7 +189,7 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
             for batch in read_rollouts(rollouts, batch_size):
                 scored = scorer.score(batch, timeout_s=timeout_s)
                 for result in scored.results:
-                    out.write(orjson.dumps(result.to_json()).decode() + "\n")
+                    out.write(encode_row(result.to_json()) + "\n")
                 results.extend(scored.results)
                 if report_path:
                     for raw, result in zip(batch, scored.results, strict=True):

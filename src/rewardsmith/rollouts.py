@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,13 @@ def decode_line(raw: bytes, line_no: int) -> Any:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        preview = raw[:60].decode("utf-8", errors="replace")
-        return SampleError(f"line {line_no}: not valid JSON ({exc}); starts with {preview!r}",
-                           kind="invalid_json", sample_id=line_no)
+        try:
+            # orjson refuses lone surrogate escapes ("\ud800"), which are valid JSON
+            value = json.loads(raw)
+        except ValueError:
+            preview = raw[:60].decode("utf-8", errors="replace")
+            return SampleError(f"line {line_no}: not valid JSON ({exc}); starts with "
+                               f"{preview!r}", kind="invalid_json", sample_id=line_no)
     if isinstance(value, dict) and "id" not in value:
         value["id"] = line_no
     elif not isinstance(value, dict):
@@ -62,3 +67,11 @@ def response_excerpt(raw: Any) -> str | None:
         return parse_sample(raw, 0).response[:EXCERPT_CHARS]
     except SampleError:
         return None
+
+
+def encode_row(row: dict[str, Any]) -> str:
+    """One JSONL output line; falls back to escaped ASCII for text orjson cannot encode."""
+    try:
+        return orjson.dumps(row).decode()
+    except TypeError:  # orjson.JSONEncodeError: lone surrogates in an echoed id
+        return json.dumps(row, ensure_ascii=True, default=str)

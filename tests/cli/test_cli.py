@@ -139,3 +139,16 @@ def test_plugins_records_commands_added_to_subgroups():
     build_cli(host)
     assert "packs new" in host.infos["authoring"].commands
     assert "lambda package" in host.infos["lambda-tools"].commands
+
+
+def test_lone_surrogates_in_a_line_are_valid_json_not_an_error(host, tmp_path: Path):
+    pack = tmp_path / "pack.toml"
+    pack.write_text(PACK)
+    rollouts = tmp_path / "r.jsonl"
+    rollouts.write_bytes(b'{"id": "sur\\ud800", "messages": [{"role": "user", "content": "p"}, '
+                         b'{"role": "assistant", "content": "yes \\udfff"}]}\n')
+    out = tmp_path / "o.jsonl"
+    result = invoke(host, "score", str(rollouts), "--pack", str(pack), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    row = __import__("json").loads(out.read_text())
+    assert row["id"] == "sur\ud800" and row["aggregate_reward_score"] == 1.0

@@ -17,7 +17,7 @@ version = "1"
 [[components]]
 id = "nonempty"
 type = "non-empty"
-gate = { fail_reward = -0.5 }
+gate = { fail_reward = 0.05 }
 
 [[components]]
 id = "yes"
@@ -31,13 +31,13 @@ type = "sleepy"
 
 
 def test_failed_gate_stops_later_components(make_scorer, calls) -> None:
-    scorer = make_scorer(GATED.replace("[pack]", "[pack]\nreward_range = [-1, 1]"))
+    scorer = make_scorer(GATED)
     batch = scorer.score([sample(1, "yes"), sample(2, "   "), sample(3, "")])
     assert calls["nonempty"] == 3
     assert calls["yes"] == 1 and calls["judge"] == 1  # only the sample that passed the gate
     first, second, third = batch.results
     assert first.status == "ok" and second.status == "gated" and third.status == "gated"
-    assert second.aggregate_reward_score == -0.5 and second.gate == "nonempty"
+    assert second.aggregate_reward_score == 0.05 and second.gate == "nonempty"
     assert second.components["judge"].skipped and second.components["judge"].value is None
 
 
@@ -219,3 +219,50 @@ def test_measurements_of_a_failed_component_are_kept(make_scorer, monkeypatch) -
     assert outcome.error_kind == "metric_out_of_range" and outcome.measurements["raw"] == 7.0
     names = {m["name"]: m["value"] for m in result.metrics_list()}
     assert names["judge.raw"] == 7.0 and names["judge.failed"] == 1.0
+
+
+RAISERS = """
+[pack]
+name = "raisers"
+version = "1"
+[[components]]
+id = "sync"
+type = "raiser"
+[[components]]
+id = "async_"
+type = "async-raiser"
+"""
+
+
+@pytest.mark.parametrize("name", ["KeyboardInterrupt", "SystemExit", "CancelledError",
+                                  "GeneratorExit"])
+def test_base_exceptions_from_plugins_are_contained(make_scorer, name) -> None:
+    scorer = make_scorer(RAISERS)
+    batch = scorer.score([sample(1, name), sample(2, "fine")], timeout_s=30)
+    bad, good = batch.results
+    assert bad.components["sync"].error_kind == "exception"
+    assert bad.components["async_"].error_kind == "exception"
+    assert name in (bad.components["sync"].error or "")
+    assert good.aggregate_reward_score == 1.0
+    # the scorer's loop survived: the next batch is scored normally
+    assert scorer.score([sample(3, "fine")]).rewards == [1.0]
+    scorer.close()
+
+
+def test_a_formula_error_costs_only_its_sample(make_scorer) -> None:
+    scorer = make_scorer(GATED + '\n[aggregate]\nmethod = "formula"\n'
+                         'formula = "(yes - 1) ** 0.5"\n')
+    ok, complex_result = scorer.score([sample(1, "yes"), sample(2, "no")]).results
+    assert ok.status == "ok" and ok.aggregate_reward_score == 0.0
+    assert complex_result.status == "failed" and "formula" in (complex_result.error or "")
+
+
+def test_parser_bug_keeps_the_samples_id(make_scorer, monkeypatch) -> None:
+    from rewardsmith.core import engine
+
+    def broken(raw, index, **_):  # type: ignore[no-untyped-def]
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(engine, "parse_sample", broken)
+    result = make_scorer(GATED).score([sample("keep-me", "yes")]).results[0]
+    assert result.id == "keep-me" and result.error_kind == "internal_error"

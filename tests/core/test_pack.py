@@ -211,3 +211,36 @@ def test_bad_nested_discriminator_is_not_called_an_unknown_type(tmp_path: Path) 
     msg = str(info.value)
     assert "unknown component type" not in msg
     assert "id='ctr'" in msg and "source" in msg and "sql" in msg
+
+
+@pytest.mark.parametrize(
+    ("mutation", "fragment"),
+    [
+        (lambda t: t.replace("fail_reward = 0.0", "fail_reward = nan"), "finite number"),
+        (lambda t: t.replace("fail_reward = 0.0", "fail_reward = 5.0"), "outside reward_range"),
+        (lambda t: t.replace("[pack]", "[pack]\nreward_range = [-inf, 1.0]"), "finite number"),
+        (lambda t: t.replace("weight = 2", "weight = inf"), "finite number"),
+    ],
+)
+def test_non_finite_or_out_of_range_numbers_are_rejected(host, write_pack, mutation,
+                                                         fragment) -> None:
+    assert fragment in _error(host, write_pack(mutation(BASE)))
+
+
+def test_pack_files_stay_inside_the_pack_folder(tmp_path: Path) -> None:
+    from rewardsmith.core.component import MAX_PACK_FILE_BYTES, ComponentContext
+
+    inside = tmp_path / "pack"
+    (inside / "schemas").mkdir(parents=True)
+    (inside / "schemas" / "ok.json").write_text("{}")
+    (tmp_path / "secret.json").write_text("{}")
+    (inside / "schemas" / "link.json").symlink_to(tmp_path / "secret.json")
+    (inside / "big.json").write_bytes(b" " * (MAX_PACK_FILE_BYTES + 1))
+    context = ComponentContext(search_paths=(inside,))
+    assert context.read_text("schemas/ok.json") == "{}"
+    for bad, fragment in [(str(tmp_path / "secret.json"), "relative path"),
+                          ("../secret.json", "relative path"),
+                          ("schemas/link.json", "outside the pack"),
+                          ("big.json", "larger than")]:
+        with pytest.raises(ValueError, match=fragment):
+            context.read_text(bad)

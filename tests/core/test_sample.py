@@ -112,3 +112,10 @@ def test_strip_reasoning_other_tags_and_truncated_sections() -> None:
     assert strip_reasoning(text, tags).endswith("cut off by max_tokens")
     # a flood of unclosed tags is one forward scan, not a rescan per tag
     assert strip_reasoning("<think>" * 100_000 + "x").endswith("x")
+
+
+def test_lone_surrogates_are_data_not_a_crash() -> None:
+    raw = {"id": "s", "messages": [{"role": "user", "content": "bad \ud800 text"},
+                                   {"role": "assistant", "content": "x\udfff"}]}
+    s = parse_sample(raw, 0)
+    assert len(s.group_key) == 24 and s.response == "x\udfff"

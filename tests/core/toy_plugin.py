@@ -104,7 +104,37 @@ def sample(i: Any, response: Any, prompt: str = "prompt", **extra: Any) -> dict[
                                   {"role": "assistant", "content": response}], **extra}
 
 
+_RAISABLE = {"KeyboardInterrupt": KeyboardInterrupt, "SystemExit": SystemExit,
+             "CancelledError": asyncio.CancelledError, "GeneratorExit": GeneratorExit}
+
+
+class Raiser(Component):
+    """Raises the BaseException named in the response (a badly behaved plugin)."""
+
+    class Config(ComponentConfig):
+        type: Literal["raiser"] = "raiser"
+
+    def score(self, sample: Sample) -> Score:
+        exc = _RAISABLE.get(sample.response.strip())
+        if exc is not None:
+            raise exc()
+        return Score(1.0)
+
+
+class AsyncRaiser(AsyncComponent):
+    class Config(ComponentConfig):
+        type: Literal["async-raiser"] = "async-raiser"
+
+    async def score(self, sample: Sample) -> Score:
+        await asyncio.sleep(0)
+        exc = _RAISABLE.get(sample.response.strip())
+        if exc is not None:
+            raise exc()
+        return Score(1.0)
+
+
 @hookimpl
 def register_components(register):  # type: ignore[no-untyped-def]
-    for cls in (NonEmpty, Contains, Ratio, Sleepy, BlockingWork, LengthRank):
+    for cls in (NonEmpty, Contains, Ratio, Sleepy, BlockingWork, LengthRank, Raiser,
+                AsyncRaiser):
         register(cls)

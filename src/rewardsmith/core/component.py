@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -21,6 +21,8 @@ from rewardsmith.core.sample import Sample
 
 if TYPE_CHECKING:
     from rewardsmith.core.judge import JudgeBackend
+
+MAX_PACK_FILE_BYTES = 10_000_000
 
 FailurePolicy = Literal["abstain", "neutral", "zero", "group_mean", "fail"]
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -33,15 +35,18 @@ class GateSpec(BaseModel):
     Failure means ``Score.passed is False``; if ``min_value`` is given, ``value < min_value``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     fail_reward: float
     min_value: float | None = None
 
 
 class ComponentConfig(BaseModel):
-    """Fields every component accepts in a pack; subclasses add their own."""
+    """Fields every component accepts in a pack; subclasses add their own.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Numbers must be finite (``nan``/``inf`` are valid TOML but never a valid setting).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     type: str
     id: str = Field(description="Unique id in the pack; used in results and formulas.")
@@ -90,15 +95,30 @@ class ComponentContext:
     _backend_provider: Any = None
 
     def read_text(self, relative: str) -> str:
-        """Read a file named in the pack, relative to the pack file that declared it."""
-        candidate = Path(relative)
-        if candidate.is_absolute() or not self.search_paths:
-            return candidate.read_text(encoding="utf-8")
-        for base in self.search_paths:
+        """Read a file named in the pack, relative to the pack file that declared it.
+
+        Packs are data: a pack may only name regular files inside its own folder tree
+        (no absolute paths, no ``..``, no symlinks out), at most ``MAX_PACK_FILE_BYTES``.
+        """
+        parts = PurePath(relative).parts
+        if PurePath(relative).is_absolute() or ".." in parts or not parts:
+            raise ValueError(f"{relative!r}: a file named in a pack must be a relative path "
+                             "inside the pack's folder")
+        bases: tuple[Path | Traversable, ...] = self.search_paths or (Path.cwd(),)
+        for base in bases:
             path = base / relative
+            if isinstance(path, Path) and isinstance(base, Path):
+                real = path.resolve()
+                if not real.is_relative_to(base.resolve()):
+                    raise ValueError(f"{relative!r} leads outside the pack's folder")
+                if not real.is_file():
+                    continue
+                if real.stat().st_size > MAX_PACK_FILE_BYTES:
+                    raise ValueError(f"{relative!r} is larger than {MAX_PACK_FILE_BYTES:,} bytes")
+                return real.read_text(encoding="utf-8")
             if path.is_file():
                 return path.read_text(encoding="utf-8")
-        tried = ", ".join(str(base / relative) for base in self.search_paths)
+        tried = ", ".join(str(base / relative) for base in bases)
         raise FileNotFoundError(f"{relative!r} not found (looked for {tried})")
 
     def judge_backend(self, settings: dict[str, Any] | None = None) -> JudgeBackend:

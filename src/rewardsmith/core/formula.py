@@ -66,8 +66,9 @@ class Formula:
     def evaluate(self, env: Env) -> float:
         """Evaluate with ``env`` mapping every name to a float; raises on a non-finite result."""
         try:
+            # float() also refuses the complex result of e.g. (-1) ** 0.5
             value = float(self._root(env))
-        except (ZeroDivisionError, OverflowError) as exc:
+        except (ZeroDivisionError, OverflowError, TypeError, ValueError) as exc:
             raise FormulaError(f"formula {self.source!r}: {exc}") from exc
         if not math.isfinite(value):
             raise FormulaError(f"formula {self.source!r} gave a non-finite value")

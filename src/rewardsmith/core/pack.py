@@ -33,7 +33,7 @@ _NAME_RE = r"^[a-z0-9][a-z0-9._-]*$"
 
 
 class PackMeta(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(pattern=_NAME_RE)
     version: str = Field(min_length=1)
@@ -383,6 +383,12 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None) -> Pack:
     ):
         raise PackError(f"{label}: no component has a positive weight; weighted_mean needs one")
 
+    lo, hi = document.pack.reward_range
+    for cfg in configs:
+        if cfg.gate is not None and not lo <= cfg.gate.fail_reward <= hi:
+            raise PackError(f"{label}: components id={cfg.id!r}: gate.fail_reward "
+                            f"{cfg.gate.fail_reward} is outside reward_range [{lo}, {hi}]")
+
     formula = None
     if document.aggregate.formula:
         try:
@@ -414,6 +420,9 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None) -> Pack:
             components.append(cls(cfg, context))
         except (OSError, ValueError, TypeError, PluginError) as exc:
             raise PackError(f"{label}: components id={cfg.id!r} ({cfg.type}): {exc}") from None
+        except (Exception, MemoryError) as exc:  # a plugin's constructor: any failure is the pack's
+            raise PackError(f"{label}: components id={cfg.id!r} ({cfg.type}): "
+                            f"{type(exc).__name__}: {exc}") from None
 
     canonical = orjson.dumps(document.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
     digest = hashlib.sha256(canonical)

@@ -196,8 +196,12 @@ def _message(raw: Any, where: str) -> Message:
 
 def prompt_key(prompt: Sequence[Message]) -> str:
     """A stable key for the prompt: samples sharing it are rollouts of one group."""
-    payload = orjson.dumps([(m.role, m.content) for m in prompt])
-    return hashlib.blake2b(payload, digest_size=12).hexdigest()
+    digest = hashlib.blake2b(digest_size=12)
+    for m in prompt:
+        # surrogatepass: a lone surrogate ("\ud800" in JSON) is valid input, not a crash
+        digest.update(m.role.encode("utf-8", "surrogatepass") + b"\x1e")
+        digest.update(m.content.encode("utf-8", "surrogatepass") + b"\x1f")
+    return digest.hexdigest()
 
 
 def parse_sample(
