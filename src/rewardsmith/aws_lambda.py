@@ -228,11 +228,6 @@ def _may_wrap(event: Mapping[Any, Any], key: str) -> bool:
     return False
 
 
-def _describe_keys(event: Mapping[Any, Any]) -> str:
-    keys = [str(k)[:40] for k in list(event)[:12]]
-    return ", ".join(repr(k) for k in keys) + (", ..." if len(event) > 12 else "")
-
-
 def extract_samples(event: Any) -> ExtractedEvent:
     """Find the sample list in any event shape the trainers and tools send.
 
@@ -278,7 +273,8 @@ def extract_samples(event: Any) -> ExtractedEvent:
             if "id" in event:
                 return ExtractedEvent([dict(event)], ">".join([*path, "object"]))
             return ExtractedEvent([], where, (
-                f"{where} is an object without samples (keys: {_describe_keys(event)}); "
+                # Key names can be sample text: count them, never log them.
+                f"{where} is an object with {len(event)} keys and no samples; "
                 f"expected a JSON array of samples, one sample with 'messages', or the list "
                 f"under one of {', '.join(WRAPPER_KEYS)}"))
         if event is None:

@@ -103,7 +103,7 @@ class Unprintable:
     (42, "is a int"),
     (3.5, "is a float"),
     (True, "is a bool"),
-    ({"foo": 1, "bar": [1, 2]}, "object without samples"),
+    ({"foo": 1, "bar": [1, 2]}, "object with 2 keys and no samples"),
     ({"Records": [{"body": "{}"}]}, "event-source batch"),
     ({"body": "{not json"}, "not valid JSON"),
     ({"body": "@@@", "isBase64Encoded": True}, "not valid base64 JSON"),
@@ -195,3 +195,11 @@ def test_an_engine_that_raises_still_gets_an_answer(basic_scorer: Any,
     assert all(metrics_of(r)["engine_error"] == 1.0 for r in out)
     (emf,) = captured_emf()
     assert emf["EngineError"] == 1.0 and emf["DeadlineHit"] == 0.0
+
+
+def test_key_names_of_a_rejected_object_never_reach_the_log() -> None:
+    from rewardsmith.aws_lambda import extract_samples
+
+    extracted = extract_samples({"SECRET-SAMPLE-TEXT-7f3a": 1})
+    assert extracted.items == []
+    assert "SECRET-SAMPLE-TEXT-7f3a" not in (extracted.error or "")
