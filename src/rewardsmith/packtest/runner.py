@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -250,25 +249,12 @@ def judge_backends(pack: Pack) -> list[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def _env(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
-@contextlib.contextmanager
 def simulated_judges(pack: Pack, book: VerdictBook, *, use_verdicts: bool = True
                      ) -> Iterator[Any]:
     """Point the pack's judge backend at an in-process simulator answering from ``book``."""
     from rewardsmith.testing.converse_sim import ConverseSimulator
     from rewardsmith.testing.openai_sim import OpenAISimulator
+    from rewardsmith.testing.wiring import judges_pointed_at
 
     settings = judge_backends(pack)
     if not settings:
@@ -282,20 +268,11 @@ def simulated_judges(pack: Pack, book: VerdictBook, *, use_verdicts: bool = True
     policy = book if use_verdicts else None
     simulator = ConverseSimulator(policy=policy) if kind == "bedrock" \
         else OpenAISimulator(policy=policy)
-    with simulator:
-        overrides: dict[str, Any] = {}
-        env: dict[str, str] = {}
-        if kind == "bedrock":
-            overrides.update(endpoint_url=simulator.endpoint_url, region="us-east-1",
-                             profile=None)
-            env = {"AWS_ACCESS_KEY_ID": "AKIAPACKTEST", "AWS_SECRET_ACCESS_KEY": "packtest",
-                   "AWS_EC2_METADATA_DISABLED": "true"}
-        else:
-            assert isinstance(simulator, OpenAISimulator)
-            overrides["base_url"] = simulator.base_url
-            env = {settings[0].get("api_key_env") or "OPENAI_API_KEY": "sk-packtest"}
-        pack.backends.overrides.update(overrides)
-        with _env(env):
+    api_key_env = settings[0].get("api_key_env") or "OPENAI_API_KEY"
+    with simulator:  # started first: its port, hence its endpoint, exists only now
+        endpoint = simulator.endpoint_url if isinstance(simulator, ConverseSimulator) \
+            else simulator.base_url
+        with judges_pointed_at(pack, kind, endpoint, api_key_env=api_key_env):
             yield simulator
 
 

@@ -13,15 +13,12 @@ Lambda score per second at this concurrency" — the sizing question.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +31,7 @@ from rewardsmith.testing._server import STATS_PATH, SimulatorServer
 from rewardsmith.testing.converse_sim import ConverseSimulator
 from rewardsmith.testing.faults import FaultPolicy
 from rewardsmith.testing.openai_sim import OpenAISimulator
+from rewardsmith.testing.wiring import judges_pointed_at
 
 SIMULATORS: dict[str, type[SimulatorServer]] = {
     "bedrock": ConverseSimulator,
@@ -172,20 +170,6 @@ class LoadtestReport:
         return "\n".join(lines)
 
 
-@contextlib.contextmanager
-def _env(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _load_samples(path: Path, count: int | None) -> list[Any]:
     rows: list[Any] = []
     with path.open("rb") as fh:
@@ -234,20 +218,11 @@ def run_loadtest(pack_spec: str, rollouts: Path, *, concurrency: int, latency_s:
         else SIMULATORS[backend](faults=policy))
     batch = _load_samples(rollouts, samples)
     with simulator:
+        endpoint = simulator.endpoint_url if backend == "bedrock" else simulator.base_url
         overrides: dict[str, Any] = {"max_concurrency": concurrency, "cache_path": "",
                                      "dedup": False}
-        env: dict[str, str] = {}
-        if backend == "bedrock":
-            overrides.update(endpoint_url=simulator.endpoint_url, region="us-east-1",
-                             profile=None)
-            env = {"AWS_ACCESS_KEY_ID": "AKIALOADTEST", "AWS_SECRET_ACCESS_KEY": "loadtest",
-                   "AWS_EC2_METADATA_DISABLED": "true"}
-        else:
-            assert isinstance(simulator, OpenAISimulator | SimulatorProcess)
-            overrides["base_url"] = simulator.base_url
-            env = {judged[0].get("api_key_env", "OPENAI_API_KEY"): "sk-loadtest"}
-        pack.backends.overrides = overrides
-        with _env(env):
+        with judges_pointed_at(pack, backend, endpoint, overrides=overrides,
+                               api_key_env=judged[0].get("api_key_env", "OPENAI_API_KEY")):
             scorer = Scorer(pack)
             started = time.perf_counter()
             try:
