@@ -26,11 +26,14 @@ from rewardsmith.plugins.checks._extract import JsonInputConfig, require_respons
 from rewardsmith.plugins.checks._paths import MISSING, leaves, lookup, parse_path
 from rewardsmith.plugins.checks._text import collapse_space, fold
 
+# A span may not contain its own opening quote: otherwise every opening quote of a long
+# unclosed run scans to the end of the text (quadratic). Spaces inside guillemets are
+# stripped in Python: "\s*(...+?)\s*" backtracks quadratically over a run of spaces.
 _QUOTE_RES = [
     re.compile(r'"([^"\n]+)"'),
-    re.compile(r"\u201c([^\u201d]+)\u201d"),  # curly double quotes
-    re.compile(r"\u00ab\s*([^\u00bb]+?)\s*\u00bb"),  # guillemets
-    re.compile(r"\u201e([^\u201c\u201d]+)[\u201c\u201d]"),  # German low-high quotes
+    re.compile(r"\u201c([^\u201c\u201d]+)\u201d"),  # curly double quotes
+    re.compile(r"\u00ab([^\u00ab\u00bb]+)\u00bb"),  # guillemets
+    re.compile(r"\u201e([^\u201e\u201c\u201d]+)[\u201c\u201d]"),  # German low-high quotes
 ]
 _NUMBER_RE = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
 
@@ -51,7 +54,8 @@ def _prepared_source(text: str) -> tuple[str, frozenset[float]]:
 
 
 def quoted_spans(text: str) -> list[str]:
-    return [m.group(1) for pattern in _QUOTE_RES for m in pattern.finditer(text)]
+    spans = (m.group(1).strip() for pattern in _QUOTE_RES for m in pattern.finditer(text))
+    return [span for span in spans if span]
 
 
 class Grounding(Component["Grounding.Config"]):

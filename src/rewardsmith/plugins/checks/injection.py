@@ -68,9 +68,12 @@ _ROLE_TAG = [
     r"<</?sys>>",
     r"</s>",
     r"</?(?:system|assistant|human|developer|instructions?)(?:[_-](?:prompt|message|turn))?>",
-    r"(?m)^\s*(?:human|assistant)\s*:",
-    r"(?m)^\s*#{2,}\s*(?:instruction|system|system prompt)\s*:?\s*$",
-    r"(?m)^\s*system\s*:\s*(?:you are|ignore|new instructions)",
+    # Line-anchored patterns match inside one line only ([^\S\n] is whitespace other than a
+    # newline): a \s that crosses newlines makes every line start rescan the rest of the text,
+    # quadratic on a response padded with blank lines.
+    r"(?m)^[^\S\n]*(?:human|assistant)[^\S\n]*:",
+    r"(?m)^[^\S\n]*#{2,}[^\S\n]*(?:instruction|system|system prompt)[^\S\n]*:?[^\S\n]*$",
+    r"(?m)^[^\S\n]*system[^\S\n]*:[^\S\n]*(?:you are|ignore|new instructions)",
 ]
 _BOUNDARY = [
     r"</?(?:candidate(?:[_-]?(?:response|answer|output))?|model[_-]?(?:response|output)|"
@@ -117,7 +120,8 @@ class Injection(Component["Injection.Config"]):
         if "grader_address" in kinds:
             patterns["grader_address"] = [_compile_all(_GRADER_ADDRESS)]
         if "fake_verdict" in kinds:
-            verdict = [r"(?m)^\s*(?:final |overall )?(?:score|verdict|grade|rating)\s*[:=]\s*"
+            verdict = [r"(?m)^[^\S\n]*(?:final |overall )?(?:score|verdict|grade|rating)"
+                       r"[^\S\n]*[:=][^\S\n]*"
                        r"(?:10\s*/\s*10|100\s*/\s*100|5\s*/\s*5|pass(?:ed)?|perfect)\b"]
             if config.verdict_keys:
                 keys = "|".join(re.escape(fold(k)) for k in config.verdict_keys)

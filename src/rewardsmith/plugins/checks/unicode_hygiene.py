@@ -45,6 +45,7 @@ _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 _ZWJ = "\u200d"
 _JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner, zero-width joiner
 _BLACK_FLAG = "\U0001f3f4"  # subdivision flags are U+1F3F4 followed by tag characters
+_FLAG_SEQUENCE_RE = re.compile("\U0001f3f4[\U000e0020-\U000e007f]+")
 _CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE",
                                  "COPTIC", "FULLWIDTH", "MATHEMATICAL"})
 
@@ -87,7 +88,16 @@ def _is_joining_letter(ch: str) -> bool:
         _script(ch) not in _CONFUSABLE_SCRIPTS
 
 
-def _allowed_format(text: str, i: int, ch: str) -> bool:
+def _flag_tag_positions(text: str) -> range | set[int]:
+    """Indices of tag characters that belong to a subdivision-flag sequence (U+1F3F4 then
+    tags). Found in one pass: walking back from every tag character to its run's start
+    was quadratic on a long run of tags."""
+    if _BLACK_FLAG not in text:
+        return range(0)
+    return {i for m in _FLAG_SEQUENCE_RE.finditer(text) for i in range(m.start() + 1, m.end())}
+
+
+def _allowed_format(text: str, i: int, ch: str, flag_tags: range | set[int]) -> bool:
     """Joiners inside emoji sequences or between letters of scripts that spell with them
     (Persian ZWNJ, Indic ZWJ), and tag characters inside a subdivision-flag sequence."""
     if ch in _JOINERS:
@@ -98,10 +108,7 @@ def _allowed_format(text: str, i: int, ch: str) -> bool:
             return True
         return _is_joining_letter(before) and _is_joining_letter(after)
     if "\U000e0020" <= ch <= "\U000e007f":
-        j = i
-        while j > 0 and "\U000e0020" <= text[j - 1] <= "\U000e007f":
-            j -= 1
-        return j > 0 and text[j - 1] == _BLACK_FLAG
+        return i in flag_tags
     return False
 
 
@@ -139,12 +146,13 @@ class UnicodeHygiene(Component["UnicodeHygiene.Config"]):
                 if match.group() not in self._allowed:
                     flag("control", match.start(), match.group())
         if not text.isascii():
+            flag_tags = _flag_tag_positions(text)
             for match in _NON_ASCII_RE.finditer(text):
                 ch = match.group()
                 category = _char_category(ch)
                 if category is None or category not in wanted or ch in self._allowed:
                     continue
-                if category == "invisible" and _allowed_format(text, match.start(), ch):
+                if category == "invisible" and _allowed_format(text, match.start(), ch, flag_tags):
                     continue
                 flag(category, match.start(), ch)
             if "mixed_script" in wanted:

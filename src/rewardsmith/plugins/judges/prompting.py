@@ -26,8 +26,10 @@ cache still work.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,14 +41,82 @@ from rewardsmith.core.judge import JudgeRequest
 MARKER_OPEN = "<<<"
 MARKER_CLOSE = ">>>"
 
-# Characters a model may read as an angle bracket. NFKC folds some of them onto "<"/">",
-# others merely look alike; all of them are escaped when they form a marker-like run.
-_OPENING_LOOKALIKES = "<\uff1c\ufe64\u2039\u00ab\u3008\u27e8\u2329\u276e\u02c2"
-_CLOSING_LOOKALIKES = ">\uff1e\ufe65\u203a\u00bb\u3009\u27e9\u232a\u276f\u02c3"
-_ANGLES = f"[{re.escape(_OPENING_LOOKALIKES + _CLOSING_LOOKALIKES)}]"
-# Invisible characters a model skips over: "<\u200b<<" reads as "<<<" and is escaped too.
-_INVISIBLES = "[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]"
-_ANGLE_RUN = re.compile(f"{_ANGLES}(?:{_INVISIBLES}*{_ANGLES}){{2,}}")
+# Characters a model may read as an angle bracket: every character that
+# ``looks_like_angle`` accepts (a test checks this class against the running Python's
+# Unicode database), written out because naming a million code points at import is slow.
+ANGLE_LOOKALIKES = (
+    "\u003c\u003e\u00ab\u00bb\u02c2-\u02c3\u02f1-\u02f2\u0350\u0354-\u0356"
+    "\u08f7-\u08fd\u1433\u1438\u16b2\u1dfe-\u1dff\u2039-\u203a\u2264-\u226b"
+    "\u226e-\u2279\u22d6-\u22dd\u22e6-\u22e7\u2329-\u232a\u2343-\u2344\u2369"
+    "\u23e9-\u23ea\u23ed-\u23ef\u23f4-\u23f5\u25b6-\u25bb\u25c0-\u25c5\u276c-\u2771"
+    "\u27e8-\u27eb\u2976-\u2978\u2991-\u2996\u29c0-\u29c1\u29fc-\u29fd\u2a79-\u2aa9"
+    "\u2af7-\u2afa\u2b43\u2bc7-\u2bc8\u2e16\u3008-\u300b\ufe3d-\ufe40\ufe64-\ufe65"
+    "\uff1c\uff1e\U00016f3f\U0001d236-\U0001d237\U0001f780\U0001f782\U000e003c"
+    "\U000e003e"
+)
+# Homoglyphs of "<" and ">" whose names do not say so (Unicode confusables.txt).
+_CONFUSABLE_ANGLES = frozenset("\u1438\u1433\u16b2\U00016f3f\U0001d236\U0001d237")
+_ANGLE_NAME_PARTS = ("LESS-THAN", "GREATER-THAN", "ANGLE BRACKET", "ANGLE QUOTATION",
+                     "LEFT ARROWHEAD", "RIGHT ARROWHEAD")
+# Characters a model skips over ("<\u2066<<" reads as "<<<"): format characters, combining
+# and enclosing marks (variation selectors, CGJ), tag characters, and the other
+# default-ignorable code points (Hangul fillers, reserved ranges).
+_TRANSPARENT_CATEGORIES = frozenset({"Cf", "Mn", "Me"})
+_DEFAULT_IGNORABLE_EXTRA = "\u115f\u1160\u3164\uffa0\u2065\ufff0-\ufff8\U000e0000-\U000e0fff"
+# Planes that hold every Cf/Mn/Me character; a test checks no other plane has one.
+_TRANSPARENT_PLANES = (range(0x80, 0x20000), range(0xE0000, 0xE1000))
+
+
+def looks_like_angle(ch: str) -> bool:
+    """Whether a model may read ``ch`` as "<" or ">" (by name, compatibility form or
+    known homoglyph)."""
+    if ch in _CONFUSABLE_ANGLES:
+        return True
+    name = unicodedata.name(ch, "")
+    if any(part in name for part in _ANGLE_NAME_PARTS):
+        return True
+    if ("LEFT-POINTING" in name or "RIGHT-POINTING" in name) and any(
+            shape in name for shape in ("ANGLE", "TRIANGLE", "POINTER")):
+        return True
+    folded = unicodedata.normalize("NFKC", ch)
+    return "<" in folded or ">" in folded
+
+
+def _ranges(code_points: list[int]) -> str:
+    """A character-class body for sorted code points, as escaped ranges."""
+    parts: list[str] = []
+    start = prev = None
+    for cp in [*code_points, -2]:
+        if prev is not None and cp == prev + 1:
+            prev = cp
+            continue
+        if start is not None and prev is not None:
+            parts.append(re.escape(chr(start)) if start == prev
+                         else f"{re.escape(chr(start))}-{re.escape(chr(prev))}")
+        start = prev = cp
+    return "".join(parts)
+
+
+@functools.cache
+def _angle_run() -> re.Pattern[str]:
+    """Three or more angle look-alikes, with transparent characters between them.
+
+    Built on first use (a category scan of ~135k code points, ~50 ms) so that importing
+    the judges costs nothing. The two classes are disjoint (angles win), so the regex
+    cannot backtrack between them and stays linear on long runs of either.
+    """
+    angles = re.compile(f"[{ANGLE_LOOKALIKES}]")
+    category = unicodedata.category
+    transparent = [cp for plane in _TRANSPARENT_PLANES for cp in plane
+                   if category(chr(cp)) in _TRANSPARENT_CATEGORIES
+                   and not angles.match(chr(cp))]
+    ignorable = f"[{_ranges(transparent)}{_DEFAULT_IGNORABLE_EXTRA}]"
+    angle = f"[{ANGLE_LOOKALIKES}]"
+    # The extra ignorables overlap only tag "<"/">" (U+E003C/U+E003E) among angles; the
+    # lookahead keeps those counted as angles, never skipped.
+    return re.compile(f"{angle}(?:(?:(?!{angle}){ignorable})*{angle}){{2,}}")
+
+
 _ESCAPES = {"<": "&lt;", ">": "&gt;"}
 _BLOCK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 
@@ -76,7 +146,7 @@ def neutralise(text: str) -> str:
         # them for what they are.
         return "".join(_ESCAPES.get(ch) or f"&#x{ord(ch):X};" for ch in match.group(0))
 
-    return _ANGLE_RUN.sub(escape, text)
+    return _angle_run().sub(escape, text)
 
 
 def as_data_text(value: Any) -> str:
