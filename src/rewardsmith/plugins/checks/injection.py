@@ -29,6 +29,11 @@ from pydantic import Field
 from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.checks._pack_regex import (
+    DEFAULT_MATCH_TIMEOUT_S,
+    compile_pack_pattern,
+    finditer,
+)
 from rewardsmith.plugins.checks._text import fold, reveal_tags
 
 Kind = Literal["grader_address", "fake_verdict", "role_tag", "boundary"]
@@ -112,6 +117,11 @@ class Injection(Component["Injection.Config"]):
             description="More regexes (matched against the folded, lower-case text); hits "
             "count as 'custom'.",
         )
+        match_timeout_s: float = Field(
+            default=DEFAULT_MATCH_TIMEOUT_S, gt=0, le=10,
+            description="Time limit for one extra pattern on one sample; running out is a "
+            "'regex_timeout' error handled by on_error.",
+        )
 
     def __init__(self, config: Config, context: ComponentContext) -> None:
         super().__init__(config, context)
@@ -131,15 +141,9 @@ class Injection(Component["Injection.Config"]):
             patterns["role_tag"] = [_compile_all(_ROLE_TAG)]
         if "boundary" in kinds:
             patterns["boundary"] = [_compile_all(_BOUNDARY)]
-        if config.extra_patterns:
-            custom: list[re.Pattern[str]] = []
-            for i, p in enumerate(config.extra_patterns):
-                try:
-                    custom.append(re.compile(p))
-                except re.error as exc:
-                    raise ValueError(f"extra_patterns[{i}]: invalid regular expression "
-                                     f"{p!r}: {exc}") from None
-            patterns["custom"] = custom
+        # The pack's own patterns may backtrack catastrophically: matched under a time limit.
+        self._custom = [(f"extra_patterns[{i}]", compile_pack_pattern(p, 0, f"extra_patterns[{i}]"))
+                        for i, p in enumerate(config.extra_patterns)]
         self._patterns = patterns
 
     def score(self, sample: Sample) -> Score:
@@ -156,6 +160,11 @@ class Injection(Component["Injection.Config"]):
                 found = [f for f in found if f != "</s>" or "<s>" not in text]
             counts[kind] = len(found)
             hits.extend(f"{kind}: {f[:50]!r}" for f in found[:2])
+        if self._custom:
+            found = [m.group(0).strip() for where, p in self._custom
+                     for m in finditer(p, text, timeout_s=self.config.match_timeout_s, where=where)]
+            counts["custom"] = len(found)
+            hits.extend(f"custom: {f[:50]!r}" for f in found[:2])
         total = sum(counts.values())
         rationale = "no injection attempt found" if total == 0 else "; ".join(hits[:4])
         return Score.from_bool(total == 0, rationale, **counts, total=total)
