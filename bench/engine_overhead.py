@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import shutil
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from rewardsmith.core.sample import parse_sample
 ROOT = Path(__file__).resolve().parents[1]
 ROLLOUTS = ROOT / "examples" / "rollouts" / "json-extraction.jsonl"
 SCHEMA = ROOT / "src" / "rewardsmith" / "rubric_packs" / "schemas" / "invoice.schema.json"
-PACK = f"""
+PACK = """
 [pack]
 name = "bench-six-checks"
 version = "1"
@@ -42,7 +44,7 @@ extract = ["think", "fences"]
 id = "schema"
 type = "json-schema"
 extract = ["think", "fences"]
-schema_file = "{SCHEMA}"
+schema_file = "schemas/invoice.schema.json"
 
 [[components]]
 id = "length"
@@ -85,7 +87,11 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging(level="warning")
 
-    pack_path = Path("/tmp/rewardsmith-bench-six-checks.toml")
+    # Packs may only read files inside their own folder: lay one out with the schema.
+    folder = Path(tempfile.mkdtemp(prefix="rewardsmith-bench-"))
+    (folder / "schemas").mkdir()
+    shutil.copy(SCHEMA, folder / "schemas" / SCHEMA.name)
+    pack_path = folder / "pack.toml"
     pack_path.write_text(PACK)
     scorer = Scorer(load_pack(pack_path, make_plugin_host()))
     components = scorer.pack.components
