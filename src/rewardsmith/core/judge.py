@@ -148,6 +148,25 @@ class JudgeBackend:
         """Close clients and pools."""
 
 
+class WrappingBackend(JudgeBackend):
+    """A backend layered over another (dedup and cache, cassette recording): it answers to
+    the inner backend's config, lets its helpers show through, and closes it."""
+
+    def __init__(self, inner: JudgeBackend) -> None:
+        super().__init__(inner.config)
+        self.Config = type(inner.config)  # type: ignore[misc]
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        # Backend-specific helpers (e.g. the remembered structured-output mode) stay visible.
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 class BackendPool:
     """Judge backends shared by a pack's components, created on first use.
 

@@ -33,7 +33,13 @@ from typing import Any
 import orjson
 import structlog
 
-from rewardsmith.core.judge import JudgeBackend, JudgeBackendConfig, JudgeReply, JudgeRequest
+from rewardsmith.core.judge import (
+    JudgeBackend,
+    JudgeBackendConfig,
+    JudgeReply,
+    JudgeRequest,
+    WrappingBackend,
+)
 from rewardsmith.core.telemetry import current_telemetry
 
 CACHE_ENV = "REWARDSMITH_JUDGE_CACHE"
@@ -160,14 +166,13 @@ def _copy(reply: JudgeReply, **changes: Any) -> JudgeReply:
     return JudgeReply(**data)
 
 
-class CachingBackend(JudgeBackend):
+class CachingBackend(WrappingBackend):
     """Wraps a backend with in-flight de-duplication and an optional SQLite cache."""
 
     Config = JudgeBackendConfig
 
     def __init__(self, inner: JudgeBackend, cache: SqliteVerdictCache | None) -> None:
-        super().__init__(inner.config)
-        self.inner = inner
+        super().__init__(inner)
         self.cache = cache
         # Futures belong to one event loop: key them by loop so two loops never share.
         self._in_flight: dict[tuple[int, str], asyncio.Future[JudgeReply]] = {}
@@ -177,12 +182,6 @@ class CachingBackend(JudgeBackend):
     @classmethod
     def backend_name(cls) -> str:
         return "caching"
-
-    def __getattr__(self, name: str) -> Any:
-        # Backend-specific helpers (e.g. the remembered structured-output mode) stay visible.
-        if name == "inner":
-            raise AttributeError(name)
-        return getattr(self.inner, name)
 
     async def complete(self, request: JudgeRequest) -> JudgeReply:
         key = request_key(self.config, request)

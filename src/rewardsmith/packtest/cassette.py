@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import JudgeBackend, JudgeReply, JudgeRequest
+from rewardsmith.core.judge import JudgeBackend, JudgeReply, JudgeRequest, WrappingBackend
 from rewardsmith.core.judge_cache import request_key
 
 CASSETTE_MISS = "cassette_miss"
@@ -125,19 +125,12 @@ class Cassette:
             return sorted(set(self.entries) - self.used)
 
 
-class RecordingBackend(JudgeBackend):
+class RecordingBackend(WrappingBackend):
     """Passes calls to the real backend and records each successful exchange."""
 
     def __init__(self, inner: JudgeBackend, cassette: Cassette) -> None:
-        super().__init__(inner.config)
-        self.Config = type(inner.config)  # type: ignore[misc]
-        self.inner = inner
+        super().__init__(inner)
         self.cassette = cassette
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "inner":
-            raise AttributeError(name)
-        return getattr(self.inner, name)
 
     async def complete(self, request: JudgeRequest) -> JudgeReply:
         key = request_key(self.config, request)
@@ -148,9 +141,6 @@ class RecordingBackend(JudgeBackend):
             raise
         self.cassette.put(key, self, request, reply)
         return reply
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 class ReplayBackend(JudgeBackend):
