@@ -43,6 +43,7 @@ from rewardsmith.core.judge import (
 from rewardsmith.core.telemetry import current_telemetry
 
 CACHE_ENV = "REWARDSMITH_JUDGE_CACHE"
+_SETUP_ATTEMPTS = 6
 log = structlog.get_logger("rewardsmith.judge")
 _SCHEMA_VERSION = 1  # bump when the stored reply layout changes; old rows stop matching
 
@@ -81,22 +82,36 @@ class SqliteVerdictCache:
         # Runs on the worker thread only, so the connection is used by one thread.
         if self._connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout_ms / 1000)
-            try:
-                conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS judge_cache ("
-                    " key TEXT PRIMARY KEY, backend TEXT NOT NULL, model TEXT NOT NULL,"
-                    " reply BLOB NOT NULL, created_at REAL NOT NULL)"
-                )
-                conn.commit()
-            except BaseException:
-                conn.close()
-                raise
-            self._connection = conn
+            # Several processes opening a new file at once can get "database is locked"
+            # from the switch to WAL without the busy handler being consulted: retry the
+            # set-up a few times, with growing pauses, before giving up.
+            for attempt in range(_SETUP_ATTEMPTS):
+                try:
+                    self._connection = self._set_up()
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == _SETUP_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.02 * 2**attempt)
+        assert self._connection is not None
         return self._connection
+
+    def _set_up(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self._busy_timeout_ms / 1000)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS judge_cache ("
+                " key TEXT PRIMARY KEY, backend TEXT NOT NULL, model TEXT NOT NULL,"
+                " reply BLOB NOT NULL, created_at REAL NOT NULL)"
+            )
+            conn.commit()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _get(self, key: str) -> dict[str, Any] | None:
         row = self._connect().execute(
