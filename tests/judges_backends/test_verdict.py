@@ -198,3 +198,26 @@ def test_long_adversarial_reply_is_parsed_whole() -> None:
     noise = "\\frac{a}{b} {x} {\"k\": [1, {\"y\" " * 8_000
     assert len(noise) > 200_000
     assert text_verdict(noise + json.dumps(PASS)) == PASS
+
+
+@pytest.mark.parametrize("unit", ["{", '{"correct":', "<think>{", "</think>{", '{"r": "</think>"',
+                                  '{"correct": {"rationale": "', "\\frac{a}{b} "])
+def test_verdict_parsing_work_is_linear(monkeypatch: pytest.MonkeyPatch, unit: str) -> None:
+    from rewardsmith.core.json_text import JsonScanner
+
+    def steps(text: str) -> int:
+        scanners: list[JsonScanner] = []
+        original_init = JsonScanner.__init__
+
+        def init(self: JsonScanner, *args: object, **kwargs: object) -> None:
+            original_init(self, *args, **kwargs)  # type: ignore[arg-type]
+            scanners.append(self)
+
+        monkeypatch.setattr(JsonScanner, "__init__", init)
+        parse_verdict(text, CORRECT, structured=False)
+        parse_verdict(text, CORRECT, structured=True)
+        monkeypatch.undo()
+        return sum(s.steps for s in scanners)
+
+    small, large = steps(unit * 2_000), steps(unit * 8_000)
+    assert 0 < large <= 4.5 * small, (small, large)

@@ -95,7 +95,8 @@ class JsonScanner:
 
     ``strict`` (the default, as RFC 8259) rejects raw control characters inside strings;
     ``strict=False`` accepts them, as a model's raw line break inside a rationale.
-    ``steps`` counts the container tokens handled, for the linear-time test.
+    ``steps`` counts the container tokens handled plus the characters read as strings, for
+    the linear-time tests.
     """
 
     def __init__(self, text: str, *, strict: bool = True) -> None:
@@ -145,9 +146,12 @@ class JsonScanner:
                     return self._fail(stack, i, f"expected a '\"'-quoted key but found "
                                                 f"{_shown(ch)} at char {i}")
                 try:
-                    key, i = scanstring(text, i + 1, self.strict)
+                    key, end = scanstring(text, i + 1, self.strict)
                 except json.JSONDecodeError as exc:
+                    self.steps += exc.pos - i
                     return self._fail(stack, exc.pos, _string_error(exc))
+                self.steps += end - i
+                i = end
                 if frame.first_key is None and state == _KEY_OR_CLOSE:
                     frame.first_key = key
                 frame.state = _COLON
@@ -189,9 +193,12 @@ class JsonScanner:
         ch = text[i]
         if ch == '"':
             try:
-                return scanstring(text, i + 1, self.strict)[1]
+                end: int = scanstring(text, i + 1, self.strict)[1]
             except json.JSONDecodeError as exc:
+                self.steps += exc.pos - i
                 return _string_error(exc)
+            self.steps += end - i
+            return end
         literal = _LITERALS.get(ch)
         if literal is not None:
             if text.startswith(literal, i):
