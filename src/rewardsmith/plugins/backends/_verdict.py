@@ -64,7 +64,7 @@ def parse_verdict(text: str, schema: dict[str, Any], *, structured: bool) -> Ver
     if structured:
         try:
             value = json.loads(text, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested beyond any verdict
             containers = tuple(iter_containers(text, "{", strict=False))
             return _choose(text, containers, schema, ())
         return verdict_from_value(value, schema)
