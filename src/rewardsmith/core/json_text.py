@@ -241,7 +241,8 @@ def iter_containers(text: str, openers: str = "{", *, strict: bool = True,
                     scanner: JsonScanner | None = None) -> Iterator[Outcome]:
     """Every top-level JSON container in ``text`` starting with one of ``openers``, left to
     right: a complete one is skipped over whole (what is nested inside it is not yielded
-    separately); after a malformed one the search resumes at the next opener."""
+    separately); after a malformed one the search resumes at the next opener. An opener
+    that cannot start JSON at all (``{`` not followed by a key or ``}``) is not yielded."""
     scanner = scanner or JsonScanner(text, strict=strict)
     finder = OpenerFinder(text, openers)
     pos = finder.next(0)
@@ -251,10 +252,21 @@ def iter_containers(text: str, openers: str = "{", *, strict: bool = True,
         pos = finder.next(outcome.end if isinstance(outcome, Span) else pos + 1)
 
 
+# An opener that can start a container: "{" before a key or "}", "[" before a value or "]".
+# Prose braces ("\frac{a}{b}", "{x | x > 0}") are passed over inside the regex engine
+# instead of each costing a failed parse. The whitespace runs the lookaheads read lie
+# between distinct openers, so the search stays linear.
+_STARTS = {
+    "{": re.compile(r'\{(?=[ \t\n\r]*["}])'),
+    "[": re.compile(r'\[(?=[ \t\n\r]*[-0-9"\[\]{tfn])'),
+}
+
+
 class OpenerFinder:
-    """The next position of any of ``openers`` at or after a position, for positions that
-    only grow: each opener's next occurrence is cached, so the text is read once per opener
-    (a fresh ``find`` per call rescans to the end when one opener never occurs)."""
+    """The next position at or after a position where one of ``openers`` can start a JSON
+    container, for positions that only grow: each opener's next match is cached, so the
+    text is searched once per opener (a fresh search per call would rescan to the end when
+    one opener never occurs)."""
 
     def __init__(self, text: str, openers: str) -> None:
         self._text = text
@@ -265,7 +277,8 @@ class OpenerFinder:
         for opener, cached in self._next.items():
             found = cached
             if found == -2 or (found != -1 and found < start):
-                found = self._text.find(opener, start)
+                match = _STARTS[opener].search(self._text, start)
+                found = match.start() if match is not None else -1
                 self._next[opener] = found
             if found != -1 and (best == -1 or found < best):
                 best = found
