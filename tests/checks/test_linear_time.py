@@ -114,7 +114,8 @@ def _scanner_steps(monkeypatch, run, text: str) -> int:
 
 
 _BRACE_NOISE = ["\\frac{a}{b} ", "{", "[", '{"a":', '{"a":[', '{"x": "', '{"k": [1, {"y" ',
-                '{"a": "b"} {', "<think>{", "</think>{", "```json\n{", '{"r": "</think>"']
+                '{"a": "b"} {', '{"a\n', '{"\\q', "<think>{", "</think>{", "```json\n{",
+                '{"r": "</think>"']
 
 
 @pytest.mark.parametrize("think", [False, True])

@@ -102,7 +102,8 @@ def _work(monkeypatch: pytest.MonkeyPatch, run: Callable[[str], object], text: s
 
 ADVERSARIAL = [
     "{", "[", '{"a":', '{"a":[', '{"x": "', '{"\\"{', "\\frac{a}{b} ", '{"k": [1, {"y" ',
-    '{"a": "b"} {', '"{"', "<think>{", "</think>{", '{"r": "</think>"', "<think>{\"a\": 1}",
+    '{"a": "b"} {', '"{"', '{"a\n', '{"\\q', '{"k": "\t', "<think>{", "</think>{",
+    '{"r": "</think>"', "<think>{\"a\": 1}",
 ]
 
 
@@ -117,3 +118,21 @@ def test_work_grows_linearly(monkeypatch, unit):
     # Prose braces ("{", "\\frac{a}{b}") cost no parse at all: the opener search passes
     # them over inside the regex engine (linear: see OpenerFinder).
     assert large <= 4.5 * small, (small, large)
+
+
+def test_scanning_never_builds_a_json_decode_error(monkeypatch):
+    """``JSONDecodeError`` counts lines from the start of the text (O(position)), so a scanner
+    that raised one per broken string would be quadratic however few steps it counted."""
+    built = []
+    original = json.JSONDecodeError.__init__
+
+    def init(self, *args):
+        built.append(args[2])
+        original(self, *args)
+
+    monkeypatch.setattr(json.JSONDecodeError, "__init__", init)
+    text = '{"a\n' * 500 + '{"\\q' * 500 + '{"k": "x' + '[1, tru' * 500
+    outcomes = list(iter_containers(text, "{["))
+    split_reasoning(text, drop_unclosed=True)
+    assert len(outcomes) > 1000 and all(isinstance(o, Malformed) for o in outcomes)
+    assert built == []

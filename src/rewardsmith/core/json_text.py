@@ -17,11 +17,12 @@ one memo per text:
 - containers are parsed with an explicit stack (no recursion limit), and a failure deep
   inside marks every enclosing value at once.
 
-Strings are read by the standard library's C ``json.decoder.scanstring`` (escapes, surrogate
-pairs, control characters); numbers and whitespace by regular expressions that cannot
-backtrack. The recogniser only finds spans; callers decode a span with the decoder they
-trust. :class:`Malformed` says what went wrong and where ("unterminated string starting at
-char 41"), so an error can name its real cause.
+Strings, numbers and whitespace are read by regular expressions that cannot backtrack
+(possessive repeats over disjoint alternatives). Not the standard library's ``scanstring``:
+its ``JSONDecodeError`` counts lines from the start of the text on every failure, which
+makes many broken strings quadratic. The recogniser only finds spans; callers decode a span
+with the decoder they trust. :class:`Malformed` says what went wrong and where
+("unterminated string starting at char 41"), so an error can name its real cause.
 
 A test in ``tests/core/test_json_text.py`` counts the scanner's steps on adversarial input
 and checks they grow linearly.
@@ -33,9 +34,13 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from json.decoder import scanstring
 
 _WS_RE = re.compile(r"[ \t\n\r]*")
+# A string's body up to its closing quote (RFC 8259 section 7); each character is taken one
+# way only, and the repeat is possessive, so a failed match never backtracks.
+_ESCAPE = r'\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})'
+_STRICT_BODY_RE = re.compile(rf'(?:[^"\\\x00-\x1f]|{_ESCAPE})*+')
+_LOOSE_BODY_RE = re.compile(rf'(?:[^"\\]|{_ESCAPE})*+')
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 _LITERALS = {"t": "true", "f": "false", "n": "null"}
 _CLOSERS = {"{": "}", "[": "]"}
@@ -104,6 +109,7 @@ class JsonScanner:
         self.strict = strict
         self.steps = 0
         self._memo: dict[int, Outcome] = {}
+        self._body_re = _STRICT_BODY_RE if strict else _LOOSE_BODY_RE
 
     def value_at(self, pos: int) -> Outcome:
         """The JSON object or array starting at ``pos`` (``text[pos]`` is ``{`` or ``[``)."""
@@ -145,15 +151,12 @@ class JsonScanner:
                 if ch != '"':
                     return self._fail(stack, i, f"expected a '\"'-quoted key but found "
                                                 f"{_shown(ch)} at char {i}")
-                try:
-                    key, end = scanstring(text, i + 1, self.strict)
-                except json.JSONDecodeError as exc:
-                    self.steps += exc.pos - i
-                    return self._fail(stack, exc.pos, _string_error(exc))
-                self.steps += end - i
-                i = end
+                end = self._string_end(i)
+                if isinstance(end, Malformed):
+                    return self._fail(stack, end.at, end.reason)
                 if frame.first_key is None and state == _KEY_OR_CLOSE:
-                    frame.first_key = key
+                    frame.first_key = json.loads(text[i:end], strict=False)
+                i = end
                 frame.state = _COLON
                 continue
             if state == _COLON:
@@ -177,8 +180,8 @@ class JsonScanner:
                 i += 1
                 continue
             end = self._scalar_end(i)
-            if isinstance(end, str):
-                return self._fail(stack, i, end)
+            if isinstance(end, Malformed):
+                return self._fail(stack, end.at, end.reason)
             i = end
             frame.state = _COMMA_OR_CLOSE
         return self._memo[pos]
@@ -187,27 +190,35 @@ class JsonScanner:
         parent.height = max(parent.height, child.height + 1)
         parent.state = _COMMA_OR_CLOSE
 
-    def _scalar_end(self, i: int) -> int | str:
+    def _string_end(self, i: int) -> int | Malformed:
+        """The end of the string whose opening quote is at ``i``, or why it has none."""
+        text = self.text
+        stop = self._body_re.match(text, i + 1).end()  # type: ignore[union-attr]
+        self.steps += stop - i
+        if stop < len(text) and text[stop] == '"':
+            return stop + 1
+        if stop >= len(text):
+            return Malformed(i, stop, f"unterminated string starting at char {i}")
+        if text[stop] == "\\":
+            what = "\\uXXXX escape" if text.startswith("\\u", stop) else "\\escape"
+            return Malformed(i, stop, f"invalid {what} at char {stop}")
+        return Malformed(i, stop, f"invalid control character {text[stop]!r} at char {stop}")
+
+    def _scalar_end(self, i: int) -> int | Malformed:
         """Where the string, number or literal at ``i`` ends, or why there is none."""
         text = self.text
         ch = text[i]
         if ch == '"':
-            try:
-                end: int = scanstring(text, i + 1, self.strict)[1]
-            except json.JSONDecodeError as exc:
-                self.steps += exc.pos - i
-                return _string_error(exc)
-            self.steps += end - i
-            return end
+            return self._string_end(i)
         literal = _LITERALS.get(ch)
         if literal is not None:
             if text.startswith(literal, i):
                 return i + len(literal)
-            return f"expected {literal!r} at char {i}"
+            return Malformed(i, i, f"expected {literal!r} at char {i}")
         number = _NUMBER_RE.match(text, i)
         if number is not None and number.end() > i:
             return number.end()
-        return f"expected a value but found {_shown(ch)} at char {i}"
+        return Malformed(i, i, f"expected a value but found {_shown(ch)} at char {i}")
 
     def _fail(self, stack: list[_Frame], at: int, reason: str) -> Malformed:
         """Mark every open container as malformed (a broken child breaks its parents)."""
@@ -226,15 +237,6 @@ def _name(kind: str) -> str:
 
 def _shown(ch: str) -> str:
     return repr(ch)
-
-
-def _string_error(exc: json.JSONDecodeError) -> str:
-    # scanstring's messages: "Unterminated string starting at", "Invalid control
-    # character at", "Invalid \\escape", "Invalid \\uXXXX escape".
-    message = exc.msg[0].lower() + exc.msg[1:]
-    if message.endswith(" at") or message.endswith(" starting at"):
-        return f"{message} char {exc.pos}"
-    return f"{message} at char {exc.pos}"
 
 
 def iter_containers(text: str, openers: str = "{", *, strict: bool = True,
