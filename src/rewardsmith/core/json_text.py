@@ -155,7 +155,9 @@ class JsonScanner:
                 if isinstance(end, Malformed):
                     return self._fail(stack, end.at, end.reason)
                 if frame.first_key is None and state == _KEY_OR_CLOSE:
-                    frame.first_key = json.loads(text[i:end], strict=False)
+                    raw = text[i + 1:end - 1]
+                    frame.first_key = json.loads(text[i:end], strict=False) if "\\" in raw \
+                        else raw
                 i = end
                 frame.state = _COLON
                 continue
