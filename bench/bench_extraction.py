@@ -103,6 +103,12 @@ def main() -> None:
         row(case, "before, uncapped", lambda t=text: old_embedded(t, "{", None), {"x": 2})
         row(case, "after", lambda t=text: extract_json(t, ["first_object"]).value, {"x": 2})
 
+    for n in (2_000, 20_000):
+        text = '{"a\n' * n + ' answer: {"x": 2}'
+        case = f"first_object: {n} x a key broken by a raw line break ({len(text):,} chars)"
+        row(case, "before, uncapped", lambda t=text: old_embedded(t, "{", None), {"x": 2})
+        row(case, "after", lambda t=text: extract_json(t, ["first_object"]).value, {"x": 2})
+
     schema = explicit_schema([Criterion(id="correct", pass_if="right")])
     verdict = {"correct": {"rationale": "ok", "verdict": "pass"}}
     for n in (1_000, 8_000):
