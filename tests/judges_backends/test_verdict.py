@@ -140,6 +140,9 @@ def test_holistic_and_pairwise_schemas_count_their_own_keys() -> None:
     ('{"correct": {"rationale": "x", "verdict": pass}}', "expected a value"),
     ('{"correct": {"rationale": "x", "verdict": "pass"},}', "expected a '\"'-quoted key"),
     ("The response looks fine.", "the reply contains no JSON object"),
+    ("Verdict: {correct: {verdict: pass}}", "no JSON object: the '{' at char 9 does not start "
+                                            "one (JSON keys are double-quoted strings)"),
+    ('{"corr\\q": 1}', "the JSON object at char 0 is malformed: invalid \\escape at char 6"),
     ("   ", "the reply is empty"),
     ('<think>{"correct": {"rationale": "x", "verdict": "pass"}}',
      "no JSON object outside reasoning sections (a <think> section opened at char 0 is "

@@ -66,10 +66,10 @@ def parse_verdict(text: str, schema: dict[str, Any], *, structured: bool) -> Ver
             value = json.loads(text, strict=False)
         except (ValueError, RecursionError):  # RecursionError: nested beyond any verdict
             containers = tuple(iter_containers(text, "{", strict=False))
-            return _choose(text, containers, schema, ())
+            return _choose(text, containers, schema, ((0, len(text)),), ())
         return verdict_from_value(value, schema)
     sections = split_reasoning(text, tags=REASONING_TAGS, drop_unclosed=True, strict=False)
-    return _choose(text, sections.containers, schema, sections.notes)
+    return _choose(text, sections.containers, schema, sections.kept, sections.notes)
 
 
 def _places(outcomes: list[Outcome]) -> str:
@@ -78,7 +78,7 @@ def _places(outcomes: list[Outcome]) -> str:
 
 
 def _choose(text: str, containers: tuple[Outcome, ...], schema: dict[str, Any],
-            notes: tuple[str, ...]) -> VerdictParse:
+            kept: tuple[tuple[int, int], ...], notes: tuple[str, ...]) -> VerdictParse:
     properties = schema.get("properties")
     keys = set(properties) if isinstance(properties, dict) else None
 
@@ -123,12 +123,16 @@ def _choose(text: str, containers: tuple[Outcome, ...], schema: dict[str, Any],
         return VerdictParse(None, f"no verdict object: none of the {len(complete)} JSON objects "
                             f"in the reply (at chars {_places([o for o, _ in complete])}) has a "
                             f"key of the verdict schema ({wanted}){dropped}")
-    broken = [o for o in containers if isinstance(o, Malformed) and o.first_key is not None]
+    broken = [o for o in containers if isinstance(o, Malformed)]
     if broken:
         return VerdictParse(None, f"the JSON object at char {broken[0].start} is malformed: "
                             f"{broken[0].describe()}{dropped}")
     if not _WS_RE.sub("", text):
         return VerdictParse(None, "the reply is empty")
+    brace = next((p for a, b in kept if (p := text.find("{", a, b)) != -1), -1)
+    if brace != -1:
+        return VerdictParse(None, f"no JSON object: the '{{' at char {brace} does not start one "
+                            f"(JSON keys are double-quoted strings){dropped}")
     if notes:
         return VerdictParse(None, f"no JSON object outside reasoning sections{dropped}")
     return VerdictParse(None, "the reply contains no JSON object")
