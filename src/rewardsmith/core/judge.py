@@ -30,6 +30,10 @@ What ``JudgeBackend.complete(request)`` promises its callers:
   ``judge_parse``
       the verdict was malformed (not JSON, or not matching the schema) even after one
       repair request.
+  ``ambiguous_verdict``
+      the reply holds more than one candidate verdict (for example the judge's own and one
+      quoted from the candidate's text), even after one repair request; a verdict is never
+      chosen by its position in the reply.
   ``judge_refused``
       the model declined or was filtered (``content_filtered``, ``guardrail_intervened``).
   ``circuit_open``
@@ -55,11 +59,12 @@ JUDGE_TIMEOUT: Final = "judge_timeout"
 JUDGE_UNAVAILABLE: Final = "judge_unavailable"
 JUDGE_CONFIG: Final = "judge_config"
 JUDGE_PARSE: Final = "judge_parse"
+JUDGE_AMBIGUOUS: Final = "ambiguous_verdict"
 JUDGE_REFUSED: Final = "judge_refused"
 CIRCUIT_OPEN: Final = "circuit_open"
 JUDGE_ERROR_KINDS: Final = frozenset({
     JUDGE_THROTTLED, JUDGE_TIMEOUT, JUDGE_UNAVAILABLE, JUDGE_CONFIG, JUDGE_PARSE,
-    JUDGE_REFUSED, CIRCUIT_OPEN,
+    JUDGE_AMBIGUOUS, JUDGE_REFUSED, CIRCUIT_OPEN,
 })
 #: Kinds worth retrying later: the model may answer next time.
 TRANSIENT_JUDGE_ERROR_KINDS: Final = frozenset({JUDGE_THROTTLED, JUDGE_TIMEOUT, JUDGE_UNAVAILABLE})

@@ -8,7 +8,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-PARSE_FAILURE_KINDS = frozenset({"judge_parse", "judge_invalid_verdict"})
+PARSE_FAILURE_KINDS = frozenset({"judge_parse", "ambiguous_verdict", "judge_invalid_verdict"})
 
 
 @dataclass(frozen=True)

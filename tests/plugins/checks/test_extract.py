@@ -198,3 +198,73 @@ def test_degenerate_nesting_is_invalid_not_a_crash(depth):
 
 def test_reasonable_nesting_is_fine():
     assert extract_json("[" * 50 + "]" * 50).ok
+
+
+# -- real-world-1.md C1-C3 and more of the same kinds --------------------------------------
+@pytest.mark.parametrize(("text", "expected"), [
+    # C1: a ```text draft, then the ```json answer
+    ('```text\n{"draft": true}\n```\n```json\n{"total": 12}\n```', {"total": 12}),
+    # json first even when an untagged fence comes before it
+    ('```\n{"example": 1}\n```\nAnswer:\n```JSON\n{"total": 12}\n```', {"total": 12}),
+    # other languages are never read by default
+    ('```python\n{"a": 1}\n```\n```js\n{"b": 2}\n```\n```\n{"c": 3}\n```', {"c": 3}),
+    # a fence opened after prose and closed on the body's last line; tilde fences
+    ('Here it is: ```json\n{"total": 12}```', {"total": 12}),
+    ('~~~json\n{"total": 12}\n~~~', {"total": 12}),
+    # a longer fence may hold a shorter one: the outer is json, the inner is its text
+    ('````json\n{"code": "```"}\n````', {"code": "```"}),
+])
+def test_fences_follow_their_language_tag(text, expected):
+    got = extract_json(text, ["fences"])
+    assert got.ok and got.value == expected and got.source == "fence"
+
+
+def test_fence_languages_are_configurable():
+    text = '```text\n{"draft": true}\n```'
+    assert not extract_json(text, ["fences"]).ok
+    assert extract_json(text, ["fences"], ("json", "", "text")).value == {"draft": True}
+    assert not extract_json('```\n{"a": 1}\n```', ["fences"], ("json",)).ok
+
+
+@pytest.mark.parametrize("noise", [
+    "\\frac{a}{b} " * 60,  # C2
+    "\\begin{pmatrix} a & b \\end{pmatrix} \\sqrt{x^{2}} " * 200,
+    "Sets {1, 2} and {x | x > 0} and {} " * 100,
+    'A dict literal {"k": 1,} is not JSON; nor is {"k": tru}. ' * 100,
+])
+def test_first_object_after_any_amount_of_brace_noise(noise):
+    got = extract_json(noise + 'Result: {"x": 2}', ["first_object"])
+    assert got.ok and got.value == {"x": 2}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('An empty result is written as {} when nothing matches. Result: {"matches": ["r7"]}',
+     {"matches": ["r7"]}),  # C3
+    ('Result: {"matches": ["r7"]}. An empty result is written as {}.', {"matches": ["r7"]}),
+    ("Nothing matched, so: { }", {}),  # only an empty one: it is the answer
+    ('Use {} or {"a": {}}', {"a": {}}),
+])
+def test_first_non_empty_object_wins_over_an_empty_one(text, expected):
+    assert extract_json(text, ["first_object"]).value == expected
+
+
+def test_first_non_empty_array_likewise():
+    assert extract_json("Empty is [] but here: [1, 2]", ["first_array"]).value == [1, 2]
+
+
+def test_nested_braces_inside_strings_are_string_content():
+    text = 'Answer: {"tpl": "use {name} and \\"{\\" here", "n": {"k": "}"}} trailing {'
+    assert extract_json(text, ["first_object"]).value == {"tpl": 'use {name} and "{" here',
+                                                          "n": {"k": "}"}}
+
+
+def test_a_malformed_object_is_named_in_the_error():
+    got = extract_json('Result: {"matches": ["r7"}', ["first_object"])
+    assert not got.ok
+    assert "the object at char 8 is malformed" in got.error
+    assert "expected ',' or ']'" in got.error
+
+
+def test_think_strip_leaves_tags_inside_json_strings_alone():
+    text = '<think>plan</think>{"note": "ends with </think> and <think>"}'
+    assert extract_json(text, ["think"]).value == {"note": "ends with </think> and <think>"}

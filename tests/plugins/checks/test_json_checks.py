@@ -170,3 +170,30 @@ def test_required_fields_zero_is_not_empty(build, sample):
 def test_required_fields_bad_path_fails_at_construction(build):
     with pytest.raises(ValueError, match="field path"):
         build(RequiredFields, fields=["items[x].name"])
+
+
+# -- real-world-1.md section C: the answer among drafts, LaTeX and prose --------------------
+def test_c1_a_text_draft_fence_is_not_the_json_answer(build, sample):
+    text = ("Draft first:\n```text\n{\"draft\": true}\n```\nFinal answer:\n```json\n"
+            "{\"total\": 12}\n```")
+    score = build(JsonValid, extract=["fences"]).score(sample(text))
+    assert score.passed and score.details["source"] == "fence"
+    fields = build(RequiredFields, fields=["total"], extract=["fences"]).score(sample(text))
+    assert fields.passed and fields.value == 1.0
+
+
+def test_c2_latex_braces_before_the_object_do_not_exhaust_the_search(build, sample):
+    text = "We simplify " + "\\frac{a}{b} " * 60 + 'and report {"x": 2}'
+    check = build(RequiredFields, fields=["x"], extract=["first_object"])
+    assert check.score(sample(text)).passed
+    assert build(JsonValid, extract=["first_object"]).score(sample(text)).passed
+
+
+@pytest.mark.parametrize("text", [
+    'An empty result is written as {} when nothing matches. Result: {"matches": ["r7"]}',
+    'Result: {"matches": ["r7"]}. An empty result is written as {} when nothing matches.',
+])
+def test_c3_an_empty_object_in_prose_is_not_the_answer(build, sample, text):
+    score = build(RequiredFields, fields=["matches"], non_empty=True,
+                  extract=["first_object"]).score(sample(text))
+    assert score.passed and score.value == 1.0

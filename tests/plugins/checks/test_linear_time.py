@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from rewardsmith.plugins.checks import grounding, injection
 from rewardsmith.plugins.checks.grounding import quoted_spans
 from rewardsmith.plugins.checks.injection import Injection
@@ -91,3 +93,48 @@ def test_hygiene_flag_sequences_still_allowed(build, sample):
     check = build(UnicodeHygiene)
     assert check.score(sample(f"go {england} go")).passed is True
     assert check.score(sample("go \U000e0067\U000e0062 go")).measurements["invisible"] == 2
+
+
+# -- JSON extraction: every brace tried, work still linear ----------------------------------
+def _scanner_steps(monkeypatch, run, text: str) -> int:
+    """Steps (container tokens and string characters) of every JSON scanner ``run`` made."""
+    from rewardsmith.core.json_text import JsonScanner
+
+    scanners: list[JsonScanner] = []
+    original_init = JsonScanner.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        scanners.append(self)
+
+    monkeypatch.setattr(JsonScanner, "__init__", init)
+    run(text)
+    monkeypatch.undo()
+    return sum(s.steps for s in scanners)
+
+
+_BRACE_NOISE = ["\\frac{a}{b} ", "{", "[", '{"a":', '{"a":[', '{"x": "', '{"k": [1, {"y" ',
+                '{"a": "b"} {', '{"a\n', '{"\\q', "<think>{", "</think>{", "```json\n{",
+                '{"r": "</think>"']
+
+
+@pytest.mark.parametrize("think", [False, True])
+@pytest.mark.parametrize("unit", _BRACE_NOISE)
+def test_json_extraction_work_is_linear_and_finds_the_object_at_the_end(monkeypatch, unit,
+                                                                         think):
+    from rewardsmith.plugins.checks._extract import extract_json
+
+    steps = ("think",) * think + ("fences", "first_object", "first_array")
+    answers = []
+
+    def run(text: str) -> None:
+        answers.append(extract_json(text, steps).value)
+
+    tail = '\n Result: {"x": 2}'
+    small = _scanner_steps(monkeypatch, run, unit * 2_000 + tail)
+    large = _scanner_steps(monkeypatch, run, unit * 8_000 + tail)
+    assert large <= 4.5 * small, (small, large)
+    if unit == '{"a": "b"} {':  # a complete non-empty object comes first
+        assert answers == [{"a": "b"}, {"a": "b"}]
+    else:
+        assert answers == [{"x": 2}, {"x": 2}]

@@ -110,3 +110,68 @@ def test_broken_tool_schema_is_a_sample_error(build, sample):
     with pytest.raises(ComponentError) as info:
         build(ToolCallValid).score(sample("", tools=tools, tool_calls=[openai_call("f", {})]))
     assert info.value.kind == "bad_tools"
+
+
+# -- real-world-1.md C4: blank arguments mean {} -------------------------------------------
+NO_PARAMS = {"type": "object", "properties": {}, "additionalProperties": False}
+OPENAI_NO_PARAMS = [{"type": "function", "function": {"name": "list_orders",
+                                                      "parameters": NO_PARAMS}}]
+CONVERSE_NO_PARAMS = [{"toolSpec": {"name": "list_orders", "inputSchema": {"json": NO_PARAMS}}}]
+_MISSING = object()
+
+
+def _openai_blank(raw):
+    fn = {"name": "list_orders"} if raw is _MISSING else {"name": "list_orders",
+                                                           "arguments": raw}
+    return {"id": "c1", "type": "function", "function": fn}
+
+
+@pytest.mark.parametrize("raw", ["", None, "   \n", _MISSING, "{}"],
+                         ids=["empty", "null", "whitespace", "missing", "braces"])
+@pytest.mark.parametrize("tools", [OPENAI_NO_PARAMS, CONVERSE_NO_PARAMS],
+                         ids=["openai", "converse"])
+def test_c4_blank_arguments_are_an_empty_object(build, sample, raw, tools):
+    score = build(ToolCallValid).score(sample("", tools=tools, tool_calls=[_openai_blank(raw)]))
+    assert score.passed and score.value == 1.0, score.rationale
+
+
+@pytest.mark.parametrize("raw", [None, _MISSING], ids=["null", "missing"])
+def test_c4_blank_converse_tool_use_input(build, sample, raw):
+    from rewardsmith.core.sample import parse_sample
+
+    use = {"toolUseId": "t1", "name": "list_orders"}
+    if raw is not _MISSING:
+        use["input"] = raw
+    parsed = parse_sample({"id": "x", "tools": CONVERSE_NO_PARAMS, "messages": [
+        {"role": "user", "content": "orders?"},
+        {"role": "assistant", "content": [{"toolUse": use}]}]}, 0)
+    assert build(ToolCallValid).score(parsed).passed
+
+
+@pytest.mark.parametrize("body", ['{"name": "list_orders", "arguments": ""}',
+                                  '{"name": "list_orders", "arguments": null}',
+                                  '{"name": "list_orders"}',
+                                  '{"name": "list_orders", "arguments": " "}'])
+def test_c4_blank_arguments_in_text_calls(build, sample, body):
+    text = f"<tool_call>{body}</tool_call>"
+    score = build(ToolCallValid, embedded=True).score(sample(text, tools=OPENAI_NO_PARAMS))
+    assert score.passed and score.measurements["calls"] == 1
+
+
+@pytest.mark.parametrize("raw", ["", None, _MISSING])
+def test_blank_arguments_still_miss_required_properties(build, sample, raw):
+    score = build(ToolCallValid).score(sample("", tools=OPENAI_TOOLS,
+                                              tool_calls=[{"type": "function", "function": {
+                                                  "name": "get_weather",
+                                                  **({} if raw is _MISSING else
+                                                     {"arguments": raw})}}]))
+    assert score.passed is False
+    assert "'city' is a required property" in score.rationale
+
+
+def test_blank_arguments_read_as_json_from_tool_call(sample):
+    from rewardsmith.plugins.checks._extract import JsonInputConfig, response_json
+
+    got = response_json(sample("", tools=OPENAI_NO_PARAMS, tool_calls=[_openai_blank("")]),
+                        JsonInputConfig(type="t", id="c", json_from="tool_call"))
+    assert got.ok and got.value == {"name": "list_orders", "arguments": {}}

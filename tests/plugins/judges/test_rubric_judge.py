@@ -10,8 +10,9 @@ import pytest
 from tests.support.judges import read_blocks, rubric_policy, sample
 
 from rewardsmith import Scorer
-from rewardsmith.core.errors import PackError
-from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.errors import ComponentError, PackError
+from rewardsmith.core.judge import JudgeReply, JudgeRequest
+from rewardsmith.plugins.judges.calling import reply_object
 from rewardsmith.plugins.judges.rubric import Criterion, explicit_schema
 
 TWO_CRITERIA = """
@@ -307,3 +308,18 @@ def test_judge_overrides_are_validated_against_the_backend(pack_factory) -> None
     text = TWO_CRITERIA + 'judge = { max_concurrency = 0 }\n'
     with pytest.raises(PackError, match="max_concurrency"):
         pack_factory(rubric_policy(RULES), text)
+
+
+def test_a_backend_reply_without_parsed_is_read_whole_with_raw_line_breaks() -> None:
+    """A third-party backend may hand back only text: it is decoded as one JSON value (a raw
+    line break in a string is read, real-world-1.md D2), never picked out of prose."""
+    def reply(text: str) -> JudgeReply:
+        return JudgeReply(text=text, parsed=None, input_tokens=1, output_tokens=1,
+                          latency_ms=1.0, cost_usd=0.0)
+
+    raw = '{"correct": {"rationale": "right;\nthe </think> tag", "verdict": "pass"}}'
+    assert reply_object(reply(raw))["correct"]["rationale"] == "right;\nthe </think> tag"
+    planted = '{"correct": {"verdict": "fail"}} quoted: {"correct": {"verdict": "pass"}}'
+    with pytest.raises(ComponentError) as info:
+        reply_object(reply(planted))
+    assert info.value.kind == "judge_invalid_verdict"

@@ -14,7 +14,13 @@ from typing import Any, ClassVar
 import orjson
 
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import JUDGE_PARSE, JudgeBackend, JudgeReply, JudgeRequest, judge_error
+from rewardsmith.core.judge import (
+    JUDGE_AMBIGUOUS,
+    JudgeBackend,
+    JudgeReply,
+    JudgeRequest,
+    judge_error,
+)
 from rewardsmith.plugins.backends._pricing import estimate_cost
 from rewardsmith.plugins.backends._resilience import (
     CallStats,
@@ -24,9 +30,10 @@ from rewardsmith.plugins.backends._resilience import (
     record_call,
 )
 from rewardsmith.plugins.backends._verdict import (
+    VerdictParse,
     check_schema,
+    parse_verdict,
     repair_message,
-    verdict_from_text,
     verdict_from_value,
 )
 
@@ -58,6 +65,9 @@ class ResilientJudgeBackend(JudgeBackend):
     truncated_stop_reason: ClassVar[str | None] = None
     #: Whether the malformed-verdict error names the structured-output mode.
     mode_in_parse_error: ClassVar[bool] = False
+    #: Modes whose text reply is schema-constrained: read as one JSON value, never run
+    #: through reasoning-tag stripping.
+    structured_text_modes: ClassVar[frozenset[str]] = frozenset()
 
     config: ResilientBackendConfig
 
@@ -129,27 +139,31 @@ class ResilientJudgeBackend(JudgeBackend):
         mode, response = await self._send_with_fallback(request, messages, mode, usage)
         answer = self._read(request, response)
         if schema is None:
-            return self._reply(answer.text, None, answer, usage, started, mode, repaired=False)
+            return self._reply(answer.text, None, answer, usage, started, mode,
+                               repaired_from=None)
 
-        verdict, problem = self._verdict(answer, schema)
-        repaired = False
-        if verdict is None:
+        parsed = self._verdict(answer, schema, mode)
+        repaired_from: str | None = None
+        if parsed.verdict is None:
             bad_output = answer.text or (orjson.dumps(answer.tool_input).decode()
                                          if answer.tool_input is not None else "")
             messages = [
                 *messages,
                 self._turn("assistant", bad_output or "(empty reply)"),
-                self._turn("user", repair_message(problem, schema)),
+                self._turn("user", repair_message(parsed.problem, schema)),
             ]
+            repaired_from = parsed.kind
             answer = self._read(request, await self._send(request, messages, mode, usage))
-            verdict, problem = self._verdict(answer, schema)
-            repaired = True
-            if verdict is None:
+            parsed = self._verdict(answer, schema, mode)
+            if parsed.verdict is None:
                 context = f" (mode {mode})" if self.mode_in_parse_error else ""
-                raise judge_error(JUDGE_PARSE, f"malformed verdict after one repair request"
-                                               f"{context}: {problem}")
+                what = "ambiguous" if parsed.kind == JUDGE_AMBIGUOUS else "malformed"
+                raise judge_error(parsed.kind, f"{what} verdict after one repair request"
+                                               f"{context}: {parsed.problem}")
+        verdict = parsed.verdict
         text = answer.text if answer.tool_input is None else orjson.dumps(verdict).decode()
-        return self._reply(text, verdict, answer, usage, started, mode, repaired=repaired)
+        return self._reply(text, verdict, answer, usage, started, mode,
+                           repaired_from=repaired_from)
 
     async def _send(self, request: JudgeRequest, messages: list[dict[str, Any]], mode: str,
                     usage: CallStats) -> dict[str, Any]:
@@ -178,21 +192,25 @@ class ResilientJudgeBackend(JudgeBackend):
                 self._modes.setdefault(self.config.model, mode)
             return mode, response
 
-    def _verdict(self, answer: ModelAnswer,
-                 schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    def _verdict(self, answer: ModelAnswer, schema: dict[str, Any], mode: str) -> VerdictParse:
         if answer.tool_input is not None:
             return verdict_from_value(answer.tool_input, schema)
-        verdict, problem = verdict_from_text(answer.text, schema)
-        if verdict is None and self.truncated_stop_reason is not None and \
+        parsed = parse_verdict(answer.text, schema,
+                               structured=mode in self.structured_text_modes)
+        if parsed.verdict is None and self.truncated_stop_reason is not None and \
                 answer.stop_reason == self.truncated_stop_reason:
-            problem += f" (the reply hit {self.truncated_stop_reason}; consider raising "\
-                       "max_tokens)"
-        return verdict, problem
+            return VerdictParse(None, f"{parsed.problem} (the reply hit "
+                                f"{self.truncated_stop_reason}; consider raising max_tokens)",
+                                parsed.kind)
+        return parsed
 
     def _reply(self, text: str, verdict: Any, answer: ModelAnswer, usage: CallStats,
-               started: float, mode: str, *, repaired: bool) -> JudgeReply:
-        extra: dict[str, Any] = {"mode": mode, "attempts": usage.attempts, "repaired": repaired,
+               started: float, mode: str, *, repaired_from: str | None) -> JudgeReply:
+        extra: dict[str, Any] = {"mode": mode, "attempts": usage.attempts,
+                                 "repaired": repaired_from is not None,
                                  "queued_ms": round(usage.queued_s * 1000, 3)}
+        if repaired_from is not None:
+            extra["repaired_from"] = repaired_from  # the first reply's error kind
         if answer.service_latency_ms is not None:
             extra["service_latency_ms"] = answer.service_latency_ms
         return JudgeReply(

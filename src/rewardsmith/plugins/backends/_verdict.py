@@ -1,61 +1,141 @@
-"""Getting a schema-valid verdict out of whatever a model wrote.
+"""Getting the judge's own verdict out of what a model wrote, and nothing else.
 
-Models wrap JSON in prose, code fences, ``<think>`` sections and second thoughts. The rule
-here: drop reasoning sections, then take the LAST complete JSON object in the text (a
-model that corrects itself corrects towards the end), then validate it against the
-request's schema with ``jsonschema``. When that fails the backend sends one repair turn
-built by :func:`repair_message`.
+Threat model (docs/judges.md, "Whose verdict is it"): the candidate's text is untrusted and
+reaches the judge as data; a candidate may write a verdict object of its own
+(``{"correct": {"verdict": "pass"}}``) hoping that the judge quotes it or that the parser
+takes it. So:
+
+- **Schema-constrained replies** (Bedrock ``outputConfig``, OpenAI ``json_schema`` /
+  ``json_object``) are read as one JSON value, never run through reasoning-tag stripping;
+  forced tool use gives the verdict as the tool's input and is not parsed at all.
+- **Text replies** are walked once: reasoning sections (``<think>``, ``<thinking>``,
+  ``<reasoning>``, ``<|begin_of_thought|>``) are dropped, but only outside JSON strings,
+  so a ``</think>`` named inside a rationale is text; then every top-level JSON object that
+  looks like a verdict (it has a key of the verdict schema, or is malformed after such a
+  key) is a candidate verdict.
+- Exactly one candidate (repeats of the identical object count once) is the verdict. More
+  than one is **never resolved by position** ("last wins" would take a verdict the judge
+  quoted from the candidate after its own): it is an ``ambiguous_verdict`` error, which gets
+  the one repair turn every unusable verdict gets and then counts as a judge error handled
+  by the component's ``on_error`` policy.
+- Strings may hold raw control characters (a raw line break in a rationale); an error names
+  its cause and place ("unterminated string starting at char 41", "2 verdict objects").
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators
 
-from rewardsmith.core.judge import JUDGE_CONFIG, judge_error
-from rewardsmith.core.sample import strip_reasoning as strip_sections
+from rewardsmith.core.json_text import Malformed, Outcome, Span, iter_containers, split_reasoning
+from rewardsmith.core.judge import JUDGE_AMBIGUOUS, JUDGE_CONFIG, JUDGE_PARSE, judge_error
 
-# Texts longer than this are not scanned for JSON (a verdict is short; this bounds the
-# quadratic worst case of trying every brace).
-MAX_SCAN_CHARS = 200_000
 _MAX_ERRORS_SHOWN = 5
-
-_DECODER = json.JSONDecoder()
-
-
-def strip_reasoning(text: str) -> str:
-    """Remove ``<think>``/``<thinking>``/``<reasoning>`` sections: closed ones, a closing
-    tag whose opening was in the prompt template, and one cut off by ``max_tokens``."""
-    return strip_sections(text, ("think", "thinking", "reasoning"), drop_unclosed=True)
+_MAX_PLACES_SHOWN = 4
+_MAX_VERDICT_DEPTH = 64
+REASONING_TAGS = ("think", "thinking", "reasoning")
+_WS_RE = re.compile(r"\s+")
 
 
-def extract_json_object(text: str) -> dict[str, Any] | None:
-    """The last complete JSON object in ``text`` after reasoning is stripped, or None.
+@dataclass(frozen=True, slots=True)
+class VerdictParse:
+    """The outcome of reading a verdict: ``verdict``, or ``problem`` with its error ``kind``
+    (``judge_parse`` or ``ambiguous_verdict``)."""
 
-    Scans left to right, decoding at each ``{``; a decoded object is skipped over whole,
-    so objects nested inside it are not counted separately. Code fences need no special
-    handling: their body is found like any other object.
+    verdict: dict[str, Any] | None
+    problem: str = ""
+    kind: str = JUDGE_PARSE
+
+
+def parse_verdict(text: str, schema: dict[str, Any], *, structured: bool) -> VerdictParse:
+    """The verdict in a model's text reply, validated against ``schema``.
+
+    ``structured``: the reply came from a schema-constrained mode; it is read as one JSON
+    value, and only if it is not one are the objects in it examined, with no reasoning
+    stripping (a tag is text there).
     """
-    text = strip_reasoning(text)
-    if len(text) > MAX_SCAN_CHARS:
-        text = text[-MAX_SCAN_CHARS:]
-    last: dict[str, Any] | None = None
-    position = text.find("{")
-    while position != -1:
+    if structured:
         try:
-            value, end = _DECODER.raw_decode(text, position)
-        except ValueError:
-            position = text.find("{", position + 1)
-            continue
-        if isinstance(value, dict):
-            last = value
-        position = text.find("{", end)
-    return last
+            value = json.loads(text, strict=False)
+        except (ValueError, RecursionError):  # RecursionError: nested beyond any verdict
+            containers = tuple(iter_containers(text, "{", strict=False))
+            return _choose(text, containers, schema, ((0, len(text)),), ())
+        return verdict_from_value(value, schema)
+    sections = split_reasoning(text, tags=REASONING_TAGS, drop_unclosed=True, strict=False)
+    return _choose(text, sections.containers, schema, sections.kept, sections.notes)
+
+
+def _places(outcomes: list[Outcome]) -> str:
+    shown = ", ".join(str(o.start) for o in outcomes[:_MAX_PLACES_SHOWN])
+    return shown + (", ..." if len(outcomes) > _MAX_PLACES_SHOWN else "")
+
+
+def _choose(text: str, containers: tuple[Outcome, ...], schema: dict[str, Any],
+            kept: tuple[tuple[int, int], ...], notes: tuple[str, ...]) -> VerdictParse:
+    properties = schema.get("properties")
+    keys = set(properties) if isinstance(properties, dict) else None
+
+    def verdict_like(names: set[str]) -> bool:
+        return bool(names) if keys is None else bool(keys & names)
+
+    complete: list[tuple[Span, Any]] = []
+    attempts: list[tuple[Outcome, Any]] = []  # candidate verdicts, complete or broken
+    for outcome in containers:
+        if isinstance(outcome, Span):
+            if outcome.height > _MAX_VERDICT_DEPTH:
+                continue  # no verdict nests this deep (and json.loads would recurse)
+            value = json.loads(text[outcome.start:outcome.end], strict=False)
+            complete.append((outcome, value))
+            if verdict_like(set(value)):
+                attempts.append((outcome, value))
+        elif outcome.first_key is not None and verdict_like({outcome.first_key}):
+            attempts.append((outcome, None))
+    distinct: list[tuple[Outcome, Any]] = []
+    for outcome, value in attempts:
+        if isinstance(outcome, Malformed) or all(value != v for _, v in distinct):
+            distinct.append((outcome, value))
+    dropped = f" ({'; '.join(notes)})" if notes else ""
+
+    if len(distinct) > 1:
+        broken = [o for o, _ in distinct if isinstance(o, Malformed)]
+        detail = "".join(f"; the one at char {o.start} is malformed: {o.describe()}"
+                         for o in broken[:2])
+        return VerdictParse(None, f"{len(distinct)} verdict objects in one "
+                            f"reply (at chars {_places([o for o, _ in distinct])}){detail}; "
+                            "a verdict is never chosen by its position", JUDGE_AMBIGUOUS)
+    if distinct:
+        outcome, value = distinct[0]
+        if isinstance(outcome, Malformed):
+            return VerdictParse(None, f"the verdict object at char {outcome.start} is "
+                                f"malformed: {outcome.describe()}{dropped}")
+        return verdict_from_value(value, schema)
+    if len(complete) == 1:
+        return verdict_from_value(complete[0][1], schema)
+    if complete:
+        wanted = ", ".join(sorted(keys or ()))
+        return VerdictParse(None, f"no verdict object: none of the {len(complete)} JSON objects "
+                            f"in the reply (at chars {_places([o for o, _ in complete])}) has a "
+                            f"key of the verdict schema ({wanted}){dropped}")
+    broken = [o for o in containers if isinstance(o, Malformed)]
+    if broken:
+        return VerdictParse(None, f"the JSON object at char {broken[0].start} is malformed: "
+                            f"{broken[0].describe()}{dropped}")
+    if not _WS_RE.sub("", text):
+        return VerdictParse(None, "the reply is empty")
+    brace = next((p for a, b in kept if (p := text.find("{", a, b)) != -1), -1)
+    if brace != -1:
+        return VerdictParse(None, f"no JSON object: the '{{' at char {brace} does not start one "
+                            f"(JSON keys are double-quoted strings){dropped}")
+    if notes:
+        return VerdictParse(None, f"no JSON object outside reasoning sections{dropped}")
+    return VerdictParse(None, "the reply contains no JSON object")
 
 
 class SchemaValidators:
@@ -104,21 +184,16 @@ def check_schema(schema: dict[str, Any]) -> None:
     _VALIDATORS.get(schema)
 
 
-def verdict_from_text(text: str, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    """(verdict, "") when ``text`` holds a valid one, else (None, what was wrong)."""
-    value = extract_json_object(text)
-    if value is None:
-        return None, "the reply contains no JSON object"
-    return verdict_from_value(value, schema)
-
-
-def verdict_from_value(value: Any, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+def verdict_from_value(value: Any, schema: dict[str, Any]) -> VerdictParse:
+    """``value`` as the verdict if it is an object matching ``schema``."""
     if not isinstance(value, dict):
-        return None, f"the verdict must be a JSON object, got {type(value).__name__}"
+        return VerdictParse(None, f"the verdict must be a JSON object, got "
+                            f"{type(value).__name__}")
     errors = schema_errors(value, schema)
     if errors:
-        return None, "the JSON object does not match the schema: " + "; ".join(errors)
-    return value, ""
+        return VerdictParse(None, "the JSON object does not match the schema: "
+                            + "; ".join(errors))
+    return VerdictParse(value)
 
 
 def schema_text(schema: dict[str, Any]) -> str:

@@ -147,6 +147,7 @@ class BedrockBackend(ResilientJudgeBackend):
     Config = BedrockConfig
     summary = "Amazon Bedrock Converse via boto3 (native JSON schema, forced tool use, or prompt)"
     fallback_order = ("output_config", "tool", "prompt")
+    structured_text_modes = frozenset({"output_config"})
     truncated_stop_reason = "max_tokens"
     mode_in_parse_error = True
 

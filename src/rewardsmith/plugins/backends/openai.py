@@ -104,6 +104,7 @@ class OpenAIBackend(ResilientJudgeBackend):
     summary = "OpenAI-compatible chat completions via httpx (OpenAI, vLLM, SGLang, Ollama)"
     # "auto" starts with json_schema; a rejection falls back to prompted JSON.
     fallback_order = ("json_schema", "prompt")
+    structured_text_modes = frozenset({"json_schema", "json_object"})
 
     config: OpenAIConfig
 

@@ -3,10 +3,14 @@
 Strict by default: the whole response (surrounding whitespace aside) must be one JSON
 value. A pack opts into tolerance step by step with ``extract``:
 
-- ``"think"``: drop ``<think>…</think>`` (and ``<|begin_of_solution|>`` wrappers) first;
-- ``"fences"``: if the text is not JSON, take the first Markdown code fence that is;
-- ``"first_object"`` / ``"first_array"``: if still not JSON, take the first ``{…}`` /
-  ``[…]`` value embedded in surrounding prose.
+- ``"think"``: drop ``<think>…</think>`` (and ``<|begin_of_solution|>`` wrappers) first,
+  outside JSON strings only (a ``</think>`` inside a string value is text);
+- ``"fences"``: if the text is not JSON, take a Markdown code fence that is: ```` ```json ````
+  fences first, then untagged ones; other languages (```` ```text ````, ```` ```python ````)
+  only when the pack lists them in ``fence_languages``;
+- ``"first_object"`` / ``"first_array"``: if still not JSON, take the first non-empty
+  ``{…}`` / ``[…]`` value embedded in surrounding prose (an empty ``{}`` mentioned in prose
+  is taken only when no non-empty value follows). Every brace is tried, in linear time.
 
 Every check that reads JSON (json-valid, json-schema, required-fields, reference-match,
 repetition items, grounding fields) takes the same ``extract`` list, so one pack setting
@@ -26,18 +30,19 @@ from pydantic import Field
 
 from rewardsmith.core.component import ComponentConfig
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.sample import Sample, strip_reasoning
+from rewardsmith.core.json_text import Malformed, iter_containers, split_reasoning
+from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.checks.tool_calls import is_blank_arguments
 
 ExtractStep = Literal["think", "fences", "first_object", "first_array"]
 
-_FENCE_RE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n(.*?)(?:\r?\n)?[ \t]*```",
-                       re.DOTALL)
-# Scanning prose for an embedded value tries at most this many start positions, so a
-# response made of thousands of stray braces cannot make extraction quadratic.
-_MAX_EMBEDDED_STARTS = 64
+# A fence line: optional text before it (a model may open a fence after prose, or close one
+# right after the last line of its body), a run of 3+ backticks or tildes, an info string.
+_FENCE_LINE_RE = re.compile(r"^(?P<pre>[^`~]*)(?P<run>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
 # Deeper JSON is refused: the checks walk values recursively, and no extraction task
 # needs 100 levels of nesting (a degenerate "[[[[..." output does).
 MAX_DEPTH = 100
+DEFAULT_FENCE_LANGUAGES = ("json", "")
 
 
 class JsonInputConfig(ComponentConfig):
@@ -48,6 +53,13 @@ class JsonInputConfig(ComponentConfig):
         description="Tolerance steps, in order: 'think' strips reasoning tags, 'fences' "
         "takes a ``` code fence, 'first_object'/'first_array' take the first embedded "
         "{...}/[...] from surrounding prose. Empty: the whole response must be JSON.",
+    )
+    fence_languages: tuple[str, ...] = Field(
+        default=DEFAULT_FENCE_LANGUAGES,
+        description="With 'fences': the code-fence language tags read, in order of "
+        "preference; \"\" is an untagged fence. The default reads ```json fences first, "
+        "then untagged ones, never ```text, ```python and the like (a draft or an example "
+        "is not the answer).",
     )
     json_from: Literal["text", "tool_call"] = Field(
         default="text",
@@ -83,20 +95,86 @@ def _describe(exc: ValueError, text: str) -> str:
     return str(exc)
 
 
-def _embedded(text: str, opener: str) -> tuple[Any, str] | None:
-    start = text.find(opener)
-    tries = 0
-    while start != -1 and tries < _MAX_EMBEDDED_STARTS:
-        tries += 1
-        try:
-            value, end = _DECODER.raw_decode(text, start)
-        except RecursionError:
-            return None  # nested beyond the interpreter's limit: not usable JSON anyway
-        except ValueError:
-            start = text.find(opener, start + 1)
+def fences(text: str) -> list[tuple[str, str]]:
+    """``(language, body)`` of every Markdown code fence in ``text``, in order.
+
+    A CommonMark-style line scan (https://spec.commonmark.org/0.31.2/#fenced-code-blocks):
+    a run of three or more backticks or tildes opens a fence, its info string's first word
+    (lower-cased; "" when there is none) is the language, and a run of the same character,
+    at least as long, closes it. Leniencies for model output: prose may precede the opening
+    run on its line, and the closing run may follow the body's last line directly. A fence
+    that never closes runs to the end. Linear: each line is read once.
+    """
+    found: list[tuple[str, str]] = []
+    run = ""
+    language = ""
+    body: list[str] = []
+    for line in text.splitlines():
+        match = _FENCE_LINE_RE.match(line) if ("```" in line or "~~~" in line) else None
+        if not run:
+            if match is not None:
+                run = match.group("run")
+                info = match.group("info").split()
+                language = info[0].lower() if info else ""
+                body = []
             continue
-        return value, text[start:end]
+        closes = match is not None and match.group("run")[0] == run[0] and \
+            len(match.group("run")) >= len(run) and not match.group("info")
+        if closes:
+            assert match is not None
+            if match.group("pre").strip():
+                body.append(match.group("pre"))
+            found.append((language, "\n".join(body)))
+            run = ""
+        else:
+            body.append(line)
+    if run:
+        found.append((language, "\n".join(body)))
+    return found
+
+
+def _from_fences(text: str, languages: Sequence[str]) -> Extraction | None:
+    by_language: dict[str, list[str]] = {}
+    for language, body in fences(text):
+        by_language.setdefault(language, []).append(body.strip())
+    for language in languages:
+        for body in by_language.get(language.lower(), ()):
+            try:
+                return Extraction(True, orjson.loads(body), "fence", text=body)
+            except orjson.JSONDecodeError:
+                continue
     return None
+
+
+def _embedded(text: str, opener: str) -> Extraction | Malformed | None:
+    """The first non-empty JSON container opened by ``opener`` in ``text``; an empty one
+    (``{}`` mentioned in prose) only when no non-empty one follows. None when there is no
+    complete container; the first malformed one that got past its first key otherwise,
+    for the error message.
+
+    Every opener is tried (no cap on attempts): :mod:`rewardsmith.core.json_text`
+    recognises each position once, so brace-heavy prose (LaTeX) stays linear.
+    """
+    empty: Extraction | None = None
+    broken: Malformed | None = None
+    for outcome in iter_containers(text, opener):
+        if isinstance(outcome, Malformed):
+            if broken is None and outcome.first_key is not None:
+                broken = outcome
+            continue
+        body = text[outcome.start:outcome.end]
+        if outcome.height > MAX_DEPTH:
+            return Extraction(False, error=f"JSON is nested deeper than {MAX_DEPTH} levels",
+                              text=body)
+        try:
+            value = _DECODER.decode(body)
+        except ValueError:  # a lone surrogate or a constant the recogniser let through
+            continue
+        found = Extraction(True, value, "prose", text=body)
+        if value:
+            return found
+        empty = empty or found
+    return empty or broken
 
 
 def _too_deep(text: str, value: Any) -> bool:
@@ -122,14 +200,21 @@ def _checked(found: Extraction) -> Extraction:
     return found
 
 
-def extract_json(text: str, steps: Sequence[ExtractStep] = ()) -> Extraction:
-    """Parse the JSON in ``text`` following the configured tolerance ``steps``."""
-    return _checked(_extract(text, steps))
+def extract_json(text: str, steps: Sequence[ExtractStep] = (),
+                 fence_languages: Sequence[str] = DEFAULT_FENCE_LANGUAGES) -> Extraction:
+    """Parse the JSON in ``text`` following the configured tolerance ``steps``.
+
+    ``fence_languages``: the fence tags the ``fences`` step reads, in order of preference
+    (``""`` is an untagged fence).
+    """
+    return _checked(_extract(text, steps, fence_languages))
 
 
-def _extract(text: str, steps: Sequence[ExtractStep]) -> Extraction:
+def _extract(text: str, steps: Sequence[ExtractStep],
+             fence_languages: Sequence[str]) -> Extraction:
     if "think" in steps:
-        text = strip_reasoning(text)
+        # Tags inside JSON strings are text ({"note": "ends with </think>"} survives).
+        text = split_reasoning(text, tags=("think",), drop_unclosed=False).text(text)
     stripped = text.strip()
     try:
         # orjson is strict (no NaN/Infinity, no trailing commas) and fast.
@@ -138,17 +223,17 @@ def _extract(text: str, steps: Sequence[ExtractStep]) -> Extraction:
         first_error = _describe(exc, stripped)
 
     if "fences" in steps:
-        for match in _FENCE_RE.finditer(text):
-            body = match.group(2).strip()
-            try:
-                return Extraction(True, orjson.loads(body), "fence", text=body)
-            except orjson.JSONDecodeError:
-                continue
+        fenced = _from_fences(text, fence_languages)
+        if fenced is not None:
+            return fenced
     for step, opener in (("first_object", "{"), ("first_array", "[")):
         if step in steps:
             found = _embedded(text, opener)
+            if isinstance(found, Extraction):
+                return found
             if found is not None:
-                return Extraction(True, found[0], "prose", text=found[1])
+                first_error += f"; the {step.split('_')[1]} at char {found.start} is " \
+                               f"malformed: {found.describe()}"
     return Extraction(False, error=first_error, text=stripped)
 
 
@@ -157,9 +242,10 @@ def response_json(sample: Sample, config: JsonInputConfig) -> Extraction:
     (and present), else the response text under the configured ``extract`` steps."""
     if config.json_from == "tool_call" and sample.tool_calls:
         call = sample.tool_calls[0]
-        value = {"name": call.name, "arguments": call.arguments}
+        arguments = {} if is_blank_arguments(call.arguments) else call.arguments
+        value = {"name": call.name, "arguments": arguments}
         return Extraction(True, value, "tool_call", text=orjson.dumps(value).decode())
-    return extract_json(sample.response, config.extract)
+    return extract_json(sample.response, config.extract, config.fence_languages)
 
 
 def require_response_json(sample: Sample, config: JsonInputConfig) -> Extraction:

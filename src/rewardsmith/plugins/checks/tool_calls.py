@@ -85,6 +85,24 @@ def _blocks(text: str) -> list[str]:
     return bodies
 
 
+def is_blank_arguments(raw: Any) -> bool:
+    """Whether ``raw`` is a call's "no arguments": missing/null, or a string that is empty
+    or only whitespace. Providers and datasets write a parameterless call all these ways
+    (OpenAI ``"arguments": ""`` or ``"{}"``, Converse ``"input": {}``, null in logs)."""
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def call_arguments(call: ToolCall) -> tuple[Any, str | None]:
+    """A call's arguments and their decoding error, blank arguments read as ``{}``.
+
+    ``{}`` is then validated like any other arguments: valid for a tool whose parameters
+    require nothing, and a real "'x' is a required property" error otherwise.
+    """
+    if is_blank_arguments(call.arguments):
+        return {}, None
+    return call.arguments, call.arguments_error
+
+
 def embedded_calls(text: str) -> list[ToolCall]:
     """Tool calls written as ``<tool_call>{json}</tool_call>`` blocks in the text."""
     calls: list[ToolCall] = []
@@ -97,9 +115,11 @@ def embedded_calls(text: str) -> list[ToolCall]:
         if not isinstance(data, dict):
             calls.append(ToolCall("", data, "<tool_call> body is not an object"))
             continue
-        args = data.get("arguments", data.get("parameters", {}))
+        args = data.get("arguments", data.get("parameters"))
         error = None
-        if isinstance(args, str):
+        if is_blank_arguments(args):
+            args = {}
+        elif isinstance(args, str):
             try:
                 args = orjson.loads(args)
             except orjson.JSONDecodeError as exc:
@@ -163,13 +183,14 @@ class ToolCallValid(Component["ToolCallValid.Config"]):
         valid = 0
         for i, call in enumerate(calls):
             label = f"call {i} ({call.name or '?'})"
-            if call.arguments_error is not None:
-                problems.append(f"{label}: {call.arguments_error}")
+            arguments, arguments_error = call_arguments(call)
+            if arguments_error is not None:
+                problems.append(f"{label}: {arguments_error}")
             elif call.name not in tools:
                 known = ", ".join(sorted(tools)) or "none declared"
                 problems.append(f"{label}: unknown tool (tools: {known})")
             else:
-                error = next(iter(tools[call.name].iter_errors(call.arguments)), None)
+                error = next(iter(tools[call.name].iter_errors(arguments)), None)
                 if error is None:
                     valid += 1
                 else:

@@ -4,12 +4,12 @@ data blocks built from a sample, and one backend call with its accounting.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from pydantic import Field, field_validator, model_validator
 
 from rewardsmith.core.component import ComponentConfig, ComponentContext
@@ -157,12 +157,14 @@ class CallStats:
 
 
 def reply_object(reply: JudgeReply) -> Any:
-    """The verdict object: the backend's parsed value, or the reply text decoded as JSON."""
+    """The verdict object: the backend's parsed value, or the whole reply text decoded as
+    one JSON value (raw control characters in strings allowed, as a model's raw line break in
+    a rationale); never an object picked out of prose, so nothing in it can be planted."""
     if reply.parsed is not None:
         return reply.parsed
     try:
-        return orjson.loads(reply.text)
-    except orjson.JSONDecodeError:
+        return json.loads(reply.text, strict=False)
+    except (ValueError, RecursionError):
         raise ComponentError(f"judge reply is not a JSON verdict: {reply.text[:200]!r}",
                              kind=INVALID_VERDICT) from None
 
