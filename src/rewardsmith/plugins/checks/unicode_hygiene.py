@@ -11,11 +11,16 @@ Categories (all on by default):
   flag emoji are allowed;
 - ``bidi``: bidirectional controls (embeddings, overrides, isolates, LRM/RLM/ALM), which
   can make text display differently from what it says;
-- ``mixed_script``: words mixing letters of confusable scripts (Latin with a Cyrillic or
-  Greek homoglyph, full-width or mathematical letters). Python's ``unicodedata`` has no
-  script property, so a letter's script is the first word of its Unicode name; Han, kana
-  and Hangul never count as mixing. Words shorter than ``min_word_chars`` are skipped, so
-  unit symbols like "μm" pass.
+- ``mixed_script``: a homoglyph inside a word -- a word mixing letters of confusable
+  scripts (Latin, Cyrillic, Greek, Armenian, Cherokee, Coptic, full-width or mathematical
+  letters). Scripts are Unicode Script properties (``regex``'s ``\\p{Script=...}``). Any
+  mix of two of them in one word is flagged ("pаypal" with a Cyrillic а), except Greek with
+  Latin, where science writes Greek symbols against Latin letters ("μmol", "kΩ", "ΔH",
+  "λmax", "TNFα", "NFκB"): there a Greek letter is flagged only when it is a look-alike of a
+  Latin letter (UTS #39 confusables: capital Α, Β, Ε... and ο render the same as A, B, E,
+  o) or a near look-alike (α, ι, κ, ν, ρ, υ, γ...) between two lowercase Latin letters
+  ("pαypal"); in a mostly Greek word, a Latin look-alike between two Greek letters. Han,
+  kana and Hangul never count as mixing. Words shorter than ``min_word_chars`` are skipped.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Literal
 
+import regex
 from pydantic import Field
 
 from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
@@ -38,7 +44,7 @@ ALL_CATEGORIES: tuple[Category, ...] = ("control", "private_use", "replacement",
 
 _ASCII_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
-_WORD_RE = re.compile(r"[^\W\d_]+")
+_WORD_RE = regex.compile(r"[\p{L}\p{M}]+")
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Letters (category Lo) that render as blank space: favourite padding for invisible text.
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
@@ -48,6 +54,17 @@ _BLACK_FLAG = "\U0001f3f4"  # subdivision flags are U+1F3F4 followed by tag char
 _FLAG_SEQUENCE_RE = re.compile("\U0001f3f4[\U000e0020-\U000e007f]+")
 _CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE",
                                  "COPTIC", "FULLWIDTH", "MATHEMATICAL"})
+_SCRIPT_RES = [(name.upper(), regex.compile(rf"\p{{Script={name}}}"))
+               for name in ("Latin", "Cyrillic", "Greek", "Armenian", "Cherokee", "Coptic")]
+# Greek letters that render like a Latin letter, from Unicode's confusables.txt (UTS #39,
+# https://www.unicode.org/Public/security/latest/confusables.txt): the same glyph, flagged
+# anywhere in a Latin word ...
+_GREEK_TWINS = frozenset("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧϒϜϹϿϳοϲ")
+# ... and lowercase near look-alikes that science also writes against Latin letters
+# ("TNFα", "IFNγ", "NFκB"): flagged only between two lowercase Latin letters ("pαypal").
+_GREEK_NEAR_TWINS = frozenset("αβγικνπρστυϰϱϖ")
+# Latin letters that render like a Greek letter, for a Latin letter inside a Greek word.
+_LATIN_TWINS_OF_GREEK = frozenset("ABEZHIKMNOPTXYaiknopvtuy")
 
 
 @lru_cache(maxsize=8192)
@@ -73,8 +90,44 @@ def _char_category(ch: str) -> str | None:
 
 @lru_cache(maxsize=8192)
 def _script(ch: str) -> str:
-    name = unicodedata.name(ch, "")
-    return name.split(" ", 1)[0] if name else ""
+    """The confusable script of a letter (upper-case name), or "" for any other letter."""
+    if "\uff21" <= ch <= "\uff5a":
+        return "FULLWIDTH"
+    if "\U0001d400" <= ch <= "\U0001d7ff":
+        return "MATHEMATICAL"
+    for name, pattern in _SCRIPT_RES:
+        if pattern.match(ch):
+            return name
+    return ""
+
+
+def _spoofed_letters(word: str, scripts: list[str]) -> list[str]:
+    """The letters of ``word`` that make it a homoglyph spoof (empty when it is none).
+
+    ``scripts`` holds each letter's confusable script ("" for other letters and marks).
+    """
+    present = {s for s in scripts if s}
+    if len(present) < 2:
+        return []
+    if present != {"LATIN", "GREEK"}:
+        base = max(present, key=scripts.count)
+        return [ch for ch, s in zip(word, scripts, strict=True) if s and s != base]
+    latin_base = scripts.count("LATIN") >= scripts.count("GREEK")
+    base = "LATIN" if latin_base else "GREEK"
+    flagged = []
+    for i, (ch, script) in enumerate(zip(word, scripts, strict=True)):
+        if not script or script == base:
+            continue
+        inside = 0 < i < len(word) - 1 and scripts[i - 1] == base == scripts[i + 1]
+        if latin_base:
+            # "Αpple" anywhere; "pαypal" but not "NFκB" or "TNFα".
+            if ch in _GREEK_TWINS or (ch in _GREEK_NEAR_TWINS and inside
+                                      and word[i - 1].islower() and word[i + 1].islower()):
+                flagged.append(ch)
+        elif ch in _LATIN_TWINS_OF_GREEK and inside:
+            # "Αθaνα", but not "ΔΔG" or "γδT" (a Latin symbol after Greek ones).
+            flagged.append(ch)
+    return flagged
 
 
 def _is_emoji_part(ch: str) -> bool:
@@ -160,11 +213,13 @@ class UnicodeHygiene(Component["UnicodeHygiene.Config"]):
                     word = match.group()
                     if word.isascii() or len(word) < self.config.min_word_chars:
                         continue
-                    scripts = {s for s in map(_script, word) if s in _CONFUSABLE_SCRIPTS}
-                    if len(scripts) > 1:
-                        counts["mixed_script"] += 1
-                        if len(examples) < 5:
-                            examples.append(f"mixed_script {word!r} ({'+'.join(sorted(scripts))})")
+                    scripts = [_script(ch) for ch in word]
+                    if not _spoofed_letters(word, scripts):
+                        continue
+                    counts["mixed_script"] += 1
+                    if len(examples) < 5:
+                        names = "+".join(sorted({s for s in scripts if s}))
+                        examples.append(f"mixed_script {word!r} ({names})")
         return counts, examples
 
     def score(self, sample: Sample) -> Score:
