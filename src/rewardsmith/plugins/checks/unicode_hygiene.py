@@ -14,13 +14,15 @@ Categories (all on by default):
 - ``mixed_script``: a homoglyph inside a word -- a word mixing letters of confusable
   scripts (Latin, Cyrillic, Greek, Armenian, Cherokee, Coptic, full-width or mathematical
   letters). Scripts are Unicode Script properties (``regex``'s ``\\p{Script=...}``). Any
-  mix of two of them in one word is flagged ("pаypal" with a Cyrillic а), except Greek with
-  Latin, where science writes Greek symbols against Latin letters ("μmol", "kΩ", "ΔH",
-  "λmax", "TNFα", "NFκB"): there a Greek letter is flagged only when it is a look-alike of a
-  Latin letter (UTS #39 confusables: capital Α, Β, Ε... and ο render the same as A, B, E,
-  o) or a near look-alike (α, ι, κ, ν, ρ, υ, γ...) between two lowercase Latin letters
-  ("pαypal"); in a mostly Greek word, a Latin look-alike between two Greek letters. Han,
-  kana and Hangul never count as mixing. Words shorter than ``min_word_chars`` are skipped.
+  mix of two of them in one word is flagged ("paypal" spelt with a Cyrillic a), except
+  Greek with Latin, where science writes Greek symbols against Latin letters (micro-mol,
+  kilo-ohm, delta-H, lambda-max, TNF-alpha written as one word): there a Greek letter is
+  flagged only when it renders the same as a Latin letter (UTS #39 confusables: capital
+  alpha, beta, epsilon... and small omicron look exactly like A, B, E, o), or when it is a
+  near look-alike (small alpha, iota, kappa, nu, rho, upsilon, gamma...) between two
+  lowercase Latin letters ("paypal" with a Greek alpha). In a mostly Greek word, a Latin
+  look-alike between two Greek letters is flagged. Han, kana and Hangul never count as
+  mixing. Words shorter than ``min_word_chars`` are skipped.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ _SCRIPT_RES = [(name.upper(), regex.compile(rf"\p{{Script={name}}}"))
 # anywhere in a Latin word ...
 _GREEK_TWINS = frozenset("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧϒϜϹϿϳοϲ")
 # ... and lowercase near look-alikes that science also writes against Latin letters
-# ("TNFα", "IFNγ", "NFκB"): flagged only between two lowercase Latin letters ("pαypal").
+# (TNF-alpha, IFN-gamma, NF-kappa-B without hyphens): flagged only between two lowercase
+# Latin letters.
 _GREEK_NEAR_TWINS = frozenset("αβγικνπρστυϰϱϖ")
 # Latin letters that render like a Greek letter, for a Latin letter inside a Greek word.
 _LATIN_TWINS_OF_GREEK = frozenset("ABEZHIKMNOPTXYaiknopvtuy")
@@ -120,12 +123,14 @@ def _spoofed_letters(word: str, scripts: list[str]) -> list[str]:
             continue
         inside = 0 < i < len(word) - 1 and scripts[i - 1] == base == scripts[i + 1]
         if latin_base:
-            # "Αpple" anywhere; "pαypal" but not "NFκB" or "TNFα".
+            # A capital alpha in "Apple" anywhere; a small alpha in "paypal", but not in
+            # "TNF<alpha>" (at the edge) or "NF<kappa>B" (between capitals).
             if ch in _GREEK_TWINS or (ch in _GREEK_NEAR_TWINS and inside
                                       and word[i - 1].islower() and word[i + 1].islower()):
                 flagged.append(ch)
         elif ch in _LATIN_TWINS_OF_GREEK and inside:
-            # "Αθaνα", but not "ΔΔG" or "γδT" (a Latin symbol after Greek ones).
+            # A Latin a inside a Greek word; not a Latin symbol after Greek ones
+            # (<delta><delta>G, <gamma><delta>T cells).
             flagged.append(ch)
     return flagged
 
