@@ -57,10 +57,17 @@ def test_count_words():
     assert count_words("   ") == 0
 
 
-def test_ngram_span_scales_with_characters_per_word():
-    assert ngram_span(word_tokens("one two three"), 3) == 3
-    assert ngram_span(word_tokens("我们承诺七天内全额退款 ok"), 3) == 6
-    assert ngram_span(word_tokens("\u0e02\u0e2d\u0e1a\u0e04\u0e38\u0e13 ok"), 3) == 12
+@pytest.mark.parametrize(("text", "span"), [
+    ("one two three", 3),
+    ("café crème brûlée", 3),
+    ("我们承诺七天内全额退款 ok", 6),
+    ("お問い合わせ ok", 6),
+    (THANKS_TH + " ok", 12),
+    ("សូមអរគុណ ok", 12),  # Khmer
+    ("我们 and many more English words around it here", 3),  # mostly English
+])
+def test_ngram_span_scales_with_characters_per_word(text, span):
+    assert ngram_span(text, word_tokens(text), 3) == span
 
 
 def test_no_space_detection():

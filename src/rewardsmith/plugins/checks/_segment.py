@@ -24,6 +24,7 @@ Callers fold first (``_text.fold``): NFKC, case-fold, invisible and bidi marks r
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import regex
@@ -38,13 +39,17 @@ NO_SPACE_CLASS = (r"[[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{
 _SPACED_WORD_CLASS = rf"[\w--{NO_SPACE_CLASS}]"
 _EMOJI_START = r"[\p{Extended_Pictographic}\p{Regional_Indicator}]"
 
+# ASCII text has one script and no marks: the stdlib pattern does the same work faster.
+_ASCII_WORD_RE = re.compile(r"\w+")
+_ASCII_PUNCT_CHUNK_RE = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")
 _TOKEN_RE = regex.compile(
     rf"(?V1)(?={NO_SPACE_CLASS}|{_EMOJI_START})\X|{_SPACED_WORD_CLASS}+"
 )
 # For word counts: a whitespace-delimited chunk of a spaced script (so "well-known" and
 # "3.14" stay one word, as a word processor counts), or one no-space grapheme.
 _CHUNK_RE = regex.compile(rf"(?V1)(?={NO_SPACE_CLASS})\X|[\S--{NO_SPACE_CLASS}]+")
-_HAS_WORD_CHAR = regex.compile(r"\w")
+_PUNCT_CHUNK_RE = regex.compile(rf"(?V1)(?<![\S--{NO_SPACE_CLASS}])[^\w\s]+"
+                                rf"(?![\S--{NO_SPACE_CLASS}])")
 _GRAPHEME_RE = regex.compile(r"\X")
 _NO_SPACE_RE = regex.compile(rf"(?V1){NO_SPACE_CLASS}")
 # A boundary between a no-space letter and a letter/digit of another script, in either
@@ -83,6 +88,8 @@ def word_tokens(text: str) -> list[str]:
 
     ``text`` should be folded already. Linear in the length of the text.
     """
+    if text.isascii():
+        return _ASCII_WORD_RE.findall(text)
     return _TOKEN_RE.findall(text)
 
 
@@ -92,23 +99,27 @@ def word_tokens(text: str) -> list[str]:
 # ``n * CHARS_PER_WORD`` so that they cover about as much text as n words: an alphabetic
 # script's character trigrams recur in any long text (in English, 40% of the letter
 # trigrams of 1,000 letters repeat an earlier one), its 12-grams do not.
-_CJK_RE = regex.compile(r"[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]")
+_CJK_LETTER_RE = regex.compile(
+    r"(?V1)[[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]&&\w]"
+)
+# A grapheme of Thai, Lao, Khmer or Burmese starts with a letter that is not a mark.
+_SEA_BASE_RE = regex.compile(
+    r"(?V1)[[\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}]&&[\w--\p{M}]]"
+)
 CHARS_PER_WORD = {"spaced": 1, "cjk": 2, "southeast_asian": 4}
 
 
-def token_class(token: str) -> str:
-    """'spaced' (a word of a spaced script, or an emoji), 'cjk' or 'southeast_asian'."""
-    if not is_no_space_char(token[0]):
-        return "spaced"
-    return "cjk" if _CJK_RE.match(token) else "southeast_asian"
-
-
-def ngram_span(tokens: list[str], n: int) -> int:
-    """The n-gram length, in tokens, that covers about ``n`` words of this token stream:
-    ``n`` times ``CHARS_PER_WORD`` of the class most of the tokens belong to."""
-    counts = {"spaced": 0, "cjk": 0, "southeast_asian": 0}
-    for token in tokens:
-        counts[token_class(token)] += 1
+def ngram_span(text: str, tokens: list[str], n: int) -> int:
+    """The n-gram length, in tokens, that covers about ``n`` words of ``tokens`` (the word
+    tokens of ``text``): ``n`` times ``CHARS_PER_WORD`` of the class most tokens belong to
+    (words of spaced scripts, Chinese/Japanese characters, or Thai/Lao/Khmer/Burmese
+    graphemes)."""
+    if not has_no_space_script(text):
+        return n
+    cjk = len(_CJK_LETTER_RE.findall(text))
+    southeast_asian = len(_SEA_BASE_RE.findall(text))
+    counts = {"spaced": len(tokens) - cjk - southeast_asian, "cjk": cjk,
+              "southeast_asian": southeast_asian}
     dominant = max(counts, key=lambda name: counts[name])
     return n * CHARS_PER_WORD[dominant]
 
@@ -119,12 +130,10 @@ def count_words(text: str) -> int:
     one word per character of a script written without spaces (Chinese, Japanese, Thai:
     the convention of word processors, e.g. "我用iPhone拍照" is 5 words)."""
     if text.isascii():
-        return sum(1 for chunk in text.split() if _HAS_WORD_CHAR.search(chunk))
-    count = 0
-    for chunk in _CHUNK_RE.findall(text):
-        if is_no_space_char(chunk[0]) or _HAS_WORD_CHAR.search(chunk):
-            count += 1
-    return count
+        # Chunks bounded by whitespace, less those of punctuation only (anchored at a chunk
+        # start, so linear).
+        return len(text.split()) - len(_ASCII_PUNCT_CHUNK_RE.findall(text))
+    return len(_CHUNK_RE.findall(text)) - len(_PUNCT_CHUNK_RE.findall(text))
 
 
 def separate_scripts(text: str) -> str:

@@ -7,6 +7,7 @@ Khmer...), as word processors count them. Characters are code points.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import regex
@@ -23,6 +24,7 @@ from rewardsmith.plugins.checks._segment import NO_SPACE_CLASS, count_words
 # groups of up to 3 (as cl100k/o200k split numbers), every other non-space character on
 # its own. English prose lands near real BPE counts; code and unusual scripts drift
 # further. Use it for budgets, not billing.
+_ASCII_TOKEN_RE = re.compile(r"[^\W\d_]{1,8}|\d{1,3}|[^\w\s]|_")
 _TOKEN_RE = regex.compile(
     rf"(?V1){NO_SPACE_CLASS}\p{{M}}*|[[^\W\d_]--{NO_SPACE_CLASS}]{{1,8}}|\d{{1,3}}|[^\w\s]|_"
 )
@@ -30,7 +32,8 @@ _TOKEN_RE = regex.compile(
 
 def count_tokens(text: str) -> int:
     """Approximate token count (see ``_TOKEN_RE``)."""
-    return len(_TOKEN_RE.findall(text))
+    pattern = _ASCII_TOKEN_RE if text.isascii() else _TOKEN_RE
+    return len(pattern.findall(text))
 
 
 def measure(text: str, unit: str) -> int:

@@ -131,8 +131,9 @@ class Repetition(Component["Repetition.Config"]):
                 text = " ".join(v for _, v in leaves(data) if isinstance(v, str))
             else:
                 text = sample.response
-            words = word_tokens(strip_optional_marks(fold(text)))
-            span = ngram_span(words, cfg.ngram) if cfg.ngram > 1 else 1
+            folded = strip_optional_marks(fold(text))
+            words = word_tokens(folded)
+            span = ngram_span(folded, words, cfg.ngram) if cfg.ngram > 1 else 1
             rates["ngram_repeat"] = (ngram_repeat_rate(words, span), cfg.max_ngram_repeat)
         if cfg.max_duplicate_lines is not None:
             lines = [collapse_space(fold(line)) for line in sample.response.splitlines()]
