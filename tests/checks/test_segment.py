@@ -138,3 +138,4 @@ def test_floods_are_read_in_one_pass():
     assert "`" not in prose("`a " * 60_000)  # pairs of backticks: code spans
     assert len(word_tokens("退" * 200_000)) == 200_000
     assert count_words("x-" * 100_000) == 1
+    assert count_words("\u2014" * 100_000 + "\u00e9") == 1
