@@ -6,6 +6,9 @@ import pytest
 import regex
 
 from rewardsmith.plugins.checks._segment import (
+    MAYBE_NO_SPACE_RE,
+    MAYBE_SPECIAL_RE,
+    NO_SPACE_CLASS,
     count_words,
     graphemes,
     has_no_space_script,
@@ -19,6 +22,20 @@ from rewardsmith.plugins.checks._text import fold, prose
 
 THANKS_TH = "\u0e02\u0e2d\u0e1a\u0e04\u0e38\u0e13"
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+
+
+def test_fast_path_ranges_hold_every_special_character():
+    # Characters from U+2100 (U+2E80 for no-space letters) on are inside the ranges anyway.
+    special = regex.compile(rf"(?V1){NO_SPACE_CLASS}|[\p{{Extended_Pictographic}}"
+                            r"\p{Regional_Indicator}]")
+    no_space = regex.compile(rf"(?V1){NO_SPACE_CLASS}")
+    for cp in range(0x2E80):
+        ch = chr(cp)
+        if special.match(ch):
+            assert MAYBE_SPECIAL_RE.match(ch), f"U+{cp:04X}"
+        if no_space.match(ch):
+            assert MAYBE_NO_SPACE_RE.match(ch), f"U+{cp:04X}"
+    assert not MAYBE_SPECIAL_RE.search("caf\u00e9 \u2014 \u2019 \u20ac 5")
 
 
 def test_graphemes_keep_marks_and_emoji_sequences_whole():

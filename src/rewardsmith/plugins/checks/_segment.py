@@ -29,18 +29,28 @@ from functools import lru_cache
 
 import regex
 
-# Letters of scripts written without spaces between words. Script_Extensions rather than
-# Script, so the Japanese prolonged sound mark (U+30FC) and iteration marks count as kana
-# or Han; intersected with \w so CJK punctuation (U+3001, U+300C...) stays punctuation.
-NO_SPACE_CLASS = (r"[[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{scx=Lao}"
-                  r"\p{scx=Khmer}\p{scx=Myanmar}]&&\w]")
+# Letters of scripts written without spaces between words: the Script property, plus the
+# kana length and repeat marks that Unicode files under Common (U+30FC, U+FF70,
+# U+3031-U+3035); intersected with \w so CJK punctuation (U+3001, U+300C...) stays
+# punctuation. Not Script_Extensions: it lends Latin combining marks and the modifier
+# apostrophe to some of these scripts.
+_CJK_SCRIPTS = r"\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\u30fc\uff70\u3031-\u3035"
+_SOUTHEAST_ASIAN_SCRIPTS = r"\p{sc=Thai}\p{sc=Lao}\p{sc=Khmer}\p{sc=Myanmar}"
+NO_SPACE_CLASS = rf"[[{_CJK_SCRIPTS}{_SOUTHEAST_ASIAN_SCRIPTS}]&&\w]"
 # ``regex``'s \w already holds combining marks, digits, connector punctuation and the
 # joiners; minus the no-space letters it is "a letter of a space-delimited word".
 _SPACED_WORD_CLASS = rf"[\w--{NO_SPACE_CLASS}]"
 _EMOJI_START = r"[\p{Extended_Pictographic}\p{Regional_Indicator}]"
 
-# ASCII text has one script and no marks: the stdlib pattern does the same work faster.
+# Fast paths. ASCII text has one script and no marks: the stdlib pattern does the same work
+# faster. Text with no character in these ranges has no emoji and no letter of a script
+# written without spaces (those lie at U+0E00 and above, bar a few emoji; a test holds the
+# ranges to the Unicode properties), so its tokens are plain words: a class of several
+# Unicode properties costs ~10x a range check per character.
 _ASCII_WORD_RE = re.compile(r"\w+")
+_WORD_RE = regex.compile(r"\w+")
+MAYBE_SPECIAL_RE = re.compile("[\u00a9\u00ae\u0e00-\u1fff\u203c\u2049\u2100-\U0010ffff]")
+MAYBE_NO_SPACE_RE = re.compile("[\u0e00-\u1fff\u2e80-\U0010ffff]")
 _ASCII_PUNCT_CHUNK_RE = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")
 _TOKEN_RE = regex.compile(
     rf"(?V1)(?={NO_SPACE_CLASS}|{_EMOJI_START})\X|{_SPACED_WORD_CLASS}+"
@@ -61,7 +71,8 @@ _SCRIPT_SEAM_RE = regex.compile(
 # Optional vowel signs of Arabic (harakat, superscript alef) and Hebrew (niqqud,
 # cantillation), and the Arabic tatweel that only stretches a word: usually left out in
 # writing, so a keyword written without them matches text written with them.
-_OPTIONAL_MARKS_RE = regex.compile(
+_MAYBE_MARKS_RE = re.compile("[\u0591-\u06ff]")
+_OPTIONAL_MARKS_RE = re.compile(
     "[\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7\u0610-\u061a\u0640\u064b-\u065f"
     "\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed]"
 )
@@ -80,7 +91,8 @@ def is_no_space_char(ch: str) -> bool:
 
 def has_no_space_script(text: str) -> bool:
     """True when any letter of ``text`` belongs to a script written without spaces."""
-    return not text.isascii() and _NO_SPACE_RE.search(text) is not None
+    return not text.isascii() and MAYBE_NO_SPACE_RE.search(text) is not None and \
+        _NO_SPACE_RE.search(text) is not None
 
 
 def word_tokens(text: str) -> list[str]:
@@ -90,6 +102,8 @@ def word_tokens(text: str) -> list[str]:
     """
     if text.isascii():
         return _ASCII_WORD_RE.findall(text)
+    if MAYBE_SPECIAL_RE.search(text) is None:
+        return _WORD_RE.findall(text)
     return _TOKEN_RE.findall(text)
 
 
@@ -99,13 +113,9 @@ def word_tokens(text: str) -> list[str]:
 # ``n * CHARS_PER_WORD`` so that they cover about as much text as n words: an alphabetic
 # script's character trigrams recur in any long text (in English, 40% of the letter
 # trigrams of 1,000 letters repeat an earlier one), its 12-grams do not.
-_CJK_LETTER_RE = regex.compile(
-    r"(?V1)[[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]&&\w]"
-)
+_CJK_LETTER_RE = regex.compile(rf"(?V1)[[{_CJK_SCRIPTS}]&&\w]")
 # A grapheme of Thai, Lao, Khmer or Burmese starts with a letter that is not a mark.
-_SEA_BASE_RE = regex.compile(
-    r"(?V1)[[\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}]&&[\w--\p{M}]]"
-)
+_SEA_BASE_RE = regex.compile(rf"(?V1)[[{_SOUTHEAST_ASIAN_SCRIPTS}]&&[\w--\p{{M}}]]")
 CHARS_PER_WORD = {"spaced": 1, "cjk": 2, "southeast_asian": 4}
 
 
@@ -129,7 +139,7 @@ def count_words(text: str) -> int:
     digit ("well-known", "3.14" and "don't" are one word each; a lone "—" is none), and
     one word per character of a script written without spaces (Chinese, Japanese, Thai:
     the convention of word processors, e.g. "我用iPhone拍照" is 5 words)."""
-    if text.isascii():
+    if text.isascii() or MAYBE_NO_SPACE_RE.search(text) is None:
         # Chunks bounded by whitespace, less those of punctuation only (anchored at a chunk
         # start, so linear).
         return len(text.split()) - len(_ASCII_PUNCT_CHUNK_RE.findall(text))
@@ -150,7 +160,7 @@ def separate_scripts(text: str) -> str:
 
 def strip_optional_marks(text: str) -> str:
     """Drop Arabic harakat and tatweel and Hebrew niqqud/cantillation (optional in writing)."""
-    if text.isascii():
+    if text.isascii() or _MAYBE_MARKS_RE.search(text) is None:
         return text
     return _OPTIONAL_MARKS_RE.sub("", text)
 

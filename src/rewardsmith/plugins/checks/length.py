@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 from rewardsmith.core.component import Component, ComponentConfig
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
-from rewardsmith.plugins.checks._segment import NO_SPACE_CLASS, count_words
+from rewardsmith.plugins.checks._segment import MAYBE_NO_SPACE_RE, NO_SPACE_CLASS, count_words
 
 # An approximation of BPE token counts without shipping a tokenizer: a character of a
 # script written without spaces (with its marks) on its own (cl100k/o200k spend about one
@@ -25,6 +25,7 @@ from rewardsmith.plugins.checks._segment import NO_SPACE_CLASS, count_words
 # its own. English prose lands near real BPE counts; code and unusual scripts drift
 # further. Use it for budgets, not billing.
 _ASCII_TOKEN_RE = re.compile(r"[^\W\d_]{1,8}|\d{1,3}|[^\w\s]|_")
+_SPACED_TOKEN_RE = regex.compile(r"[^\W\d_]{1,8}|\d{1,3}|[^\w\s]|_")  # \w holds marks
 _TOKEN_RE = regex.compile(
     rf"(?V1){NO_SPACE_CLASS}\p{{M}}*|[[^\W\d_]--{NO_SPACE_CLASS}]{{1,8}}|\d{{1,3}}|[^\w\s]|_"
 )
@@ -32,8 +33,11 @@ _TOKEN_RE = regex.compile(
 
 def count_tokens(text: str) -> int:
     """Approximate token count (see ``_TOKEN_RE``)."""
-    pattern = _ASCII_TOKEN_RE if text.isascii() else _TOKEN_RE
-    return len(pattern.findall(text))
+    if text.isascii():
+        return len(_ASCII_TOKEN_RE.findall(text))
+    if MAYBE_NO_SPACE_RE.search(text) is None:  # the cheap check of _segment
+        return len(_SPACED_TOKEN_RE.findall(text))
+    return len(_TOKEN_RE.findall(text))
 
 
 def measure(text: str, unit: str) -> int:
