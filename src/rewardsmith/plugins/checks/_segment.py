@@ -3,7 +3,7 @@ whole-word keyword boundaries that hold for every script, not only Latin with sp
 
 Built on the ``regex`` library (already a core dependency): ``\\X`` gives extended grapheme
 clusters (UAX #29: a letter with its combining marks, an emoji ZWJ sequence, a flag) and
-``\\p{Script=...}`` / ``\\p{scx=...}`` give Unicode script properties
+``\\p{Script=...}`` gives the Unicode Script property
 (https://github.com/mrabarnett/mrab-regex, "Unicode" section). ICU's dictionary word
 breaker would split Chinese, Japanese, Thai or Khmer into words, but PyICU has no wheel on
 PyPI (a source build against libicu), so without a dictionary the scripts written without
@@ -153,7 +153,7 @@ def separate_scripts(text: str) -> str:
     English injection phrase, a PII label) then see the word start they would see after a
     space. Meant for detectors that run Latin-script patterns over mixed text.
     """
-    if text.isascii():
+    if text.isascii() or MAYBE_NO_SPACE_RE.search(text) is None:
         return text
     return _SCRIPT_SEAM_RE.sub(" ", text)
 
