@@ -218,3 +218,8 @@ def test_required_chinese_keyword_whole_word(build, sample):  # A4
 def test_keywords_in_every_script(build, sample, keyword, text, present):
     score = build(Keywords, forbidden=[keyword]).score(sample(text))
     assert (score.measurements["forbidden_found"] == 1) is present, (keyword, text)
+
+
+def test_keyword_empty_once_folded_is_refused(build):
+    with pytest.raises(ValueError, match="empty once folded"):
+        build(Keywords, forbidden=["\u200b"], whole_word=False)

@@ -135,8 +135,12 @@ class Keywords(Component["Keywords.Config"]):
     def _fold(self, text: str) -> str:
         return text if self.config.case_sensitive else strip_optional_marks(fold(text))
 
-    def _pattern(self, keyword: str) -> regex.Pattern[str]:
-        keyword = self._fold(keyword)
+    def _pattern(self, original: str) -> regex.Pattern[str]:
+        keyword = self._fold(original)
+        if not keyword.split():
+            # An empty pattern would match every response.
+            raise ValueError(f"keyword {original!r} is empty once folded (invisible "
+                             "characters, vowel signs)")
         if self.config.whole_word:
             return regex.compile(whole_word_pattern(keyword))
         # Any run of whitespace between the words of a phrase matches, so a line break or
