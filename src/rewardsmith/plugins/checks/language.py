@@ -22,6 +22,14 @@ from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.checks._text import prose
 
+_INSTALL_HINT = "language-match needs py3langid and langcodes: pip install 'rewardsmith[lang]'"
+# langcodes' distance for "a language and its macrolanguage or a close variety": arz -> ar
+# (Egyptian Arabic), wuu -> zh, nb -> no, tl -> fil are at most this far apart.
+_SAME_LANGUAGE_DISTANCE = 10
+# One identifier per candidate-language set: py3langid's set_languages mutates the model,
+# and loading it takes most of a second, so each set is loaded once per process.
+_LOCK = threading.Lock()
+
 
 @lru_cache(maxsize=1024)
 def language_of(tag: str) -> str:
@@ -53,14 +61,6 @@ def same_language(a: str, b: str) -> bool:
 
     return min(langcodes.tag_distance(a, b), langcodes.tag_distance(b, a)) <= \
         _SAME_LANGUAGE_DISTANCE
-
-_INSTALL_HINT = "language-match needs py3langid and langcodes: pip install 'rewardsmith[lang]'"
-# langcodes' distance for "a language and its macrolanguage or a close variety": arz -> ar
-# (Egyptian Arabic), wuu -> zh, nb -> no, tl -> fil are at most this far apart.
-_SAME_LANGUAGE_DISTANCE = 10
-# One identifier per candidate-language set: py3langid's set_languages mutates the model,
-# and loading it takes most of a second, so each set is loaded once per process.
-_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=8)
