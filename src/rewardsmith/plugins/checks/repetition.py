@@ -81,7 +81,11 @@ class Repetition(Component["Repetition.Config"]):
 
     class Config(JsonInputConfig):
         type: Literal["repetition"] = "repetition"
-        ngram: int = Field(default=3, ge=1, le=16)
+        ngram: int = Field(
+            default=3, ge=1, le=16,
+            description="n-gram length in words; in Chinese/Japanese n-grams of 2n "
+            "characters, in Thai/Lao/Khmer/Burmese of 4n graphemes.",
+        )
         max_ngram_repeat: float = Field(
             default=0.3, ge=0, le=1,
             description="Max share of repeated word n-grams; 1 turns the measure off.",
@@ -133,7 +137,7 @@ class Repetition(Component["Repetition.Config"]):
                 text = sample.response
             folded = strip_optional_marks(fold(text))
             words = word_tokens(folded)
-            span = ngram_span(folded, words, cfg.ngram) if cfg.ngram > 1 else 1
+            span = ngram_span(folded, words, cfg.ngram)
             rates["ngram_repeat"] = (ngram_repeat_rate(words, span), cfg.max_ngram_repeat)
         if cfg.max_duplicate_lines is not None:
             lines = [collapse_space(fold(line)) for line in sample.response.splitlines()]
