@@ -105,12 +105,17 @@ def test_greek_letters_used_in_science_are_clean(build, sample, text):
     ("\uff50aypal", "\uff50aypal"),  # a full-width p
     ("\u0391\u03b8a\u03bd\u03b1", "\u0391\u03b8a\u03bd\u03b1"),  # Latin a in a Greek word
     ("\u0570ello world", "\u0570ello"),  # Armenian ho
+    ("\u0397ello there", "\u0397ello"),  # Greek capital eta
 ])
 def test_homoglyph_inside_a_word_is_flagged(build, sample, text, word):
     score = build(UnicodeHygiene).score(sample(text))
     assert score.passed is False
     assert score.measurements["mixed_script"] == 1
     assert repr(word) in score.rationale
+
+
+def test_greek_capital_yot_is_a_twin_of_j(build, sample):
+    assert build(UnicodeHygiene).score(sample("\u037fava")).measurements["mixed_script"] == 1
 
 
 def test_each_spoofed_word_counts_once(build, sample):

@@ -61,7 +61,11 @@ _SCRIPT_RES = [(name.upper(), regex.compile(rf"\p{{Script={name}}}"))
 # Greek letters that render like a Latin letter, from Unicode's confusables.txt (UTS #39,
 # https://www.unicode.org/Public/security/latest/confusables.txt): the same glyph, flagged
 # anywhere in a Latin word ...
-_GREEK_TWINS = frozenset("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧϒϜϹϿϳοϲ")
+_GREEK_TWINS = frozenset(
+    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5"
+    "\u03a7\u03d2\u03dc\u03f9\u037f"  # capitals A B E Z H I K M N O P T Y X, Y, F, C, J
+    "\u03bf\u03f2\u03f3"  # small omicron, lunate sigma, yot: o c j
+)
 # ... and lowercase near look-alikes that science also writes against Latin letters
 # (TNF-alpha, IFN-gamma, NF-kappa-B without hyphens): flagged only between two lowercase
 # Latin letters.
