@@ -125,6 +125,9 @@ FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
     ("Arabic", "شكرا لتواصلك معنا. " * 10),
     ("Hebrew", HE * 8),
     ("emoji family", f"{FAMILY} " * 30),
+    ("Lao", "ຂອບໃຈທີ່ຕິດຕໍ່ພວກເຮົາ" * 8),
+    ("Burmese", "ဆက်သွယ်ပေးတဲ့အတွက်ကျေးဇူးတင်ပါတယ်" * 8),
+    ("mixed Chinese and English", "Thanks 谢谢您的耐心 " * 20),
 ])
 def test_loops_fail_in_every_script(build, sample, name, text):
     score = build(Repetition).score(sample(text))
