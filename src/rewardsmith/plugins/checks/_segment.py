@@ -26,8 +26,40 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 import regex
+
+
+class LazyPattern:
+    """A ``regex`` pattern compiled on first use. The Unicode-property classes below take
+    ~50 ms to compile all together (loading the property tables, then set operations);
+    a process that never reads text through them (a pack without these checks, a Lambda
+    cold start) does not pay it. Compiling twice in a race is harmless."""
+
+    __slots__ = ("_compiled", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._compiled: regex.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> regex.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = regex.compile(self.source)
+        return self._compiled
+
+    def findall(self, text: str) -> list[Any]:
+        return self.compiled.findall(text)
+
+    def search(self, text: str) -> regex.Match[str] | None:
+        return self.compiled.search(text)
+
+    def match(self, text: str) -> regex.Match[str] | None:
+        return self.compiled.match(text)
+
+    def sub(self, replacement: str, text: str) -> str:
+        return self.compiled.sub(replacement, text)
 
 # Letters of scripts written without spaces between words: the Script property, plus the
 # kana length and repeat marks that Unicode files under Common (U+30FC, U+FF70,
@@ -49,22 +81,27 @@ _EMOJI_START = r"[\p{Extended_Pictographic}\p{Regional_Indicator}]"
 # Unicode properties costs ~10x a range check per character.
 _ASCII_WORD_RE = re.compile(r"\w+")
 _WORD_RE = regex.compile(r"\w+")
-MAYBE_SPECIAL_RE = re.compile("[\u00a9\u00ae\u0e00-\u1fff\u203c\u2049\u2100-\U0010ffff]")
-MAYBE_NO_SPACE_RE = re.compile("[\u0e00-\u1fff\u2e80-\U0010ffff]")
+# Written as negated classes: a stdlib class with a range up to U+10FFFF takes ~8 ms to
+# compile. MAYBE_SPECIAL: U+00A9, U+00AE, U+0E00-U+1FFF, U+203C, U+2049, U+2100 and up.
+MAYBE_SPECIAL_RE = re.compile(
+    "[^\x00-\u00a8\u00aa-\u00ad\u00af-\u0dff\u2000-\u203b\u203d-\u2048\u204a-\u20ff]"
+)
+# MAYBE_NO_SPACE: U+0E00-U+1FFF and U+2E80 and up.
+MAYBE_NO_SPACE_RE = re.compile("[^\x00-\u0dff\u2000-\u2e7f]")
 _ASCII_PUNCT_CHUNK_RE = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")
-_TOKEN_RE = regex.compile(
+_TOKEN_RE = LazyPattern(
     rf"(?V1)(?={NO_SPACE_CLASS}|{_EMOJI_START})\X|{_SPACED_WORD_CLASS}+"
 )
 # For word counts: a whitespace-delimited chunk of a spaced script (so "well-known" and
 # "3.14" stay one word, as a word processor counts), or one no-space grapheme.
-_CHUNK_RE = regex.compile(rf"(?V1)(?={NO_SPACE_CLASS})\X|[\S--{NO_SPACE_CLASS}]+")
-_PUNCT_CHUNK_RE = regex.compile(rf"(?V1)(?<![\S--{NO_SPACE_CLASS}])[^\w\s]+"
+_CHUNK_RE = LazyPattern(rf"(?V1)(?={NO_SPACE_CLASS})\X|[\S--{NO_SPACE_CLASS}]+")
+_PUNCT_CHUNK_RE = LazyPattern(rf"(?V1)(?<![\S--{NO_SPACE_CLASS}])[^\w\s]+"
                                 rf"(?![\S--{NO_SPACE_CLASS}])")
 _GRAPHEME_RE = regex.compile(r"\X")
-_NO_SPACE_RE = regex.compile(rf"(?V1){NO_SPACE_CLASS}")
+_NO_SPACE_RE = LazyPattern(rf"(?V1){NO_SPACE_CLASS}")
 # A boundary between a no-space letter and a letter/digit of another script, in either
 # order: where a space would be if the writer had used one.
-_SCRIPT_SEAM_RE = regex.compile(
+_SCRIPT_SEAM_RE = LazyPattern(
     rf"(?V1)(?<={NO_SPACE_CLASS})(?={_SPACED_WORD_CLASS})"
     rf"|(?<={_SPACED_WORD_CLASS})(?={NO_SPACE_CLASS})"
 )
@@ -113,9 +150,9 @@ def word_tokens(text: str) -> list[str]:
 # ``n * CHARS_PER_WORD`` so that they cover about as much text as n words: an alphabetic
 # script's character trigrams recur in any long text (in English, 40% of the letter
 # trigrams of 1,000 letters repeat an earlier one), its 12-grams do not.
-_CJK_LETTER_RE = regex.compile(rf"(?V1)[[{_CJK_SCRIPTS}]&&\w]")
+_CJK_LETTER_RE = LazyPattern(rf"(?V1)[[{_CJK_SCRIPTS}]&&\w]")
 # A grapheme of Thai, Lao, Khmer or Burmese starts with a letter that is not a mark.
-_SEA_BASE_RE = regex.compile(rf"(?V1)[[{_SOUTHEAST_ASIAN_SCRIPTS}]&&[\w--\p{{M}}]]")
+_SEA_BASE_RE = LazyPattern(rf"(?V1)[[{_SOUTHEAST_ASIAN_SCRIPTS}]&&[\w--\p{{M}}]]")
 CHARS_PER_WORD = {"spaced": 1, "cjk": 2, "southeast_asian": 4}
 
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-import regex
 from pydantic import Field, model_validator
 
 from rewardsmith.core.component import Component, ComponentConfig
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
-from rewardsmith.plugins.checks._segment import MAYBE_NO_SPACE_RE, NO_SPACE_CLASS, count_words
+from rewardsmith.plugins.checks._segment import (
+    MAYBE_NO_SPACE_RE,
+    NO_SPACE_CLASS,
+    LazyPattern,
+    count_words,
+)
 
 # An approximation of BPE token counts without shipping a tokenizer: a character of a
 # script written without spaces (with its marks) on its own (cl100k/o200k spend about one
@@ -25,8 +29,8 @@ from rewardsmith.plugins.checks._segment import MAYBE_NO_SPACE_RE, NO_SPACE_CLAS
 # its own. English prose lands near real BPE counts; code and unusual scripts drift
 # further. Use it for budgets, not billing.
 _ASCII_TOKEN_RE = re.compile(r"[^\W\d_]{1,8}|\d{1,3}|[^\w\s]|_")
-_SPACED_TOKEN_RE = regex.compile(r"[^\W\d_]{1,8}|\d{1,3}|[^\w\s]|_")  # \w holds marks
-_TOKEN_RE = regex.compile(
+_SPACED_TOKEN_RE = LazyPattern(r"[^\W\d_]{1,8}|\d{1,3}|[^\w\s]|_")  # \w holds marks
+_TOKEN_RE = LazyPattern(
     rf"(?V1){NO_SPACE_CLASS}\p{{M}}*|[[^\W\d_]--{NO_SPACE_CLASS}]{{1,8}}|\d{{1,3}}|[^\w\s]|_"
 )
 

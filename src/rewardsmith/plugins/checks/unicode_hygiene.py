@@ -32,12 +32,12 @@ import unicodedata
 from functools import lru_cache
 from typing import Literal
 
-import regex
 from pydantic import Field
 
 from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.checks._segment import LazyPattern
 
 Category = Literal["control", "private_use", "replacement", "unassigned", "invisible", "bidi",
                    "mixed_script"]
@@ -46,7 +46,7 @@ ALL_CATEGORIES: tuple[Category, ...] = ("control", "private_use", "replacement",
 
 _ASCII_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
-_WORD_RE = regex.compile(r"[\p{L}\p{M}]+")
+_WORD_RE = LazyPattern(r"[\p{L}\p{M}]+")
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Letters (category Lo) that render as blank space: favourite padding for invisible text.
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
@@ -56,7 +56,7 @@ _BLACK_FLAG = "\U0001f3f4"  # subdivision flags are U+1F3F4 followed by tag char
 _FLAG_SEQUENCE_RE = re.compile("\U0001f3f4[\U000e0020-\U000e007f]+")
 _CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE",
                                  "COPTIC", "FULLWIDTH", "MATHEMATICAL"})
-_SCRIPT_RES = [(name.upper(), regex.compile(rf"\p{{Script={name}}}"))
+_SCRIPT_RES = [(name.upper(), LazyPattern(rf"\p{{Script={name}}}"))
                for name in ("Latin", "Cyrillic", "Greek", "Armenian", "Cherokee", "Coptic")]
 # Greek letters that render like a Latin letter, from Unicode's confusables.txt (UTS #39,
 # https://www.unicode.org/Public/security/latest/confusables.txt): the same glyph, flagged
@@ -218,7 +218,7 @@ class UnicodeHygiene(Component["UnicodeHygiene.Config"]):
                     continue
                 flag(category, match.start(), ch)
             if "mixed_script" in wanted:
-                for match in _WORD_RE.finditer(text):
+                for match in _WORD_RE.compiled.finditer(text):
                     word = match.group()
                     if word.isascii() or len(word) < self.config.min_word_chars:
                         continue
