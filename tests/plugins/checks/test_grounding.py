@@ -90,3 +90,13 @@ def test_system_prompt_is_not_the_source_by_default(build, sample):
 def test_metadata_source_needs_key():
     with pytest.raises(ValueError, match="source_key"):
         Grounding.Config.model_validate({"type": "grounding", "id": "g", "source": "metadata"})
+
+
+def test_cjk_corner_bracket_quotes_are_spans(build, sample):
+    source = "契約書第三条：「解約は三十日前までに書面で通知すること」と定める。"  # noqa: RUF001
+    check = build(Grounding)
+    ok = check.score(sample("第三条によると「解約は三十日前までに書面で通知すること」です。",
+                            user=source))
+    assert ok.passed and ok.measurements == {"spans": 1, "grounded": 1}
+    made_up = check.score(sample("規定は『違約金は請求しない』としています。", user=source))
+    assert made_up.passed is False and made_up.measurements["grounded"] == 0

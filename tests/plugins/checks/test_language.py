@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.plugins.checks.language import LanguageMatch
+from rewardsmith.plugins.checks.language import LanguageMatch, language_of, same_language
 
 EN = "The invoice lists three items and the total amount due is payable within thirty days."
 DE = "Die Rechnung enthält drei Positionen, und der Gesamtbetrag ist innerhalb von dreißig " \
@@ -83,3 +83,115 @@ def test_missing_extra_names_the_install_command(build, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_langid)
     with pytest.raises(ValueError, match=r"pip install 'rewardsmith\[lang\]'"):
         build(LanguageMatch, expected="en")
+
+
+# -- locale tags (issue 9, case E3) -------------------------------------------------------
+PT = ("Olá! O seu pedido foi enviado hoje e deve chegar em até cinco dias úteis. "
+      "Obrigado pela preferência e conte conosco sempre que precisar.")
+ZH = "您好！您的订单已经发货，预计三到五个工作日内送达。如有任何问题，请随时联系我们的客服团队。"  # noqa: RUF001
+
+
+@pytest.mark.parametrize("locale", ["pt-BR", "pt_BR", "PT", "pt", "pt-PT", "pt_BR.UTF-8",
+                                    "por", " pt-br "])
+def test_locale_tags_map_to_their_language(build, sample, locale):  # E3
+    check = build(LanguageMatch, expected_metadata_key="locale")
+    score = check.score(sample(PT, metadata={"locale": locale}))
+    assert score.passed, (locale, score.rationale)
+
+
+@pytest.mark.parametrize(("text", "locale"), [
+    (FR, "fr-FR"), (FR, "fr_CA"), (DE, "de_DE.UTF-8@euro"), (DE, "de-AT"), (EN, "en-US"),
+    (ZH, "zh-Hant-TW"), (ZH, "zh_CN"), (ZH, "cmn"),
+])
+def test_other_locales(build, sample, text, locale):
+    check = build(LanguageMatch, expected_metadata_key="locale")
+    assert check.score(sample(text, metadata={"locale": locale})).passed, locale
+
+
+def test_locale_of_another_language_still_fails(build, sample):
+    check = build(LanguageMatch, expected_metadata_key="locale")
+    score = check.score(sample(PT, metadata={"locale": "es-MX"}))
+    assert score.passed is False and "expected es" in score.rationale
+
+
+def test_locale_tag_in_config(build, sample):
+    assert build(LanguageMatch, expected="pt-BR").score(sample(PT)).passed
+    assert build(LanguageMatch, expected="de", languages=["de_DE", "en-GB"]).score(
+        sample(DE)).passed
+
+
+@pytest.mark.parametrize("bad", ["C", "POSIX", "und", "english", "x-klingon", "zz"])
+def test_tag_naming_no_language_is_a_metadata_error(build, sample, bad):
+    check = build(LanguageMatch, expected_metadata_key="locale")
+    with pytest.raises(ComponentError) as info:
+        check.score(sample(PT, metadata={"locale": bad}))
+    assert info.value.kind == "bad_metadata" and repr(bad) in str(info.value)
+
+
+def test_language_equivalents():
+    assert language_of("iw") == "he" and language_of("in") == "id"
+    assert same_language("nb", "no") and same_language("arz", "ar")
+    assert same_language("tl", "fil")
+    assert not same_language("pt", "es") and not same_language("no", "da")
+
+
+# -- prose, not code (issue 9, case E4) ---------------------------------------------------
+CODE = '''import csv
+from collections import Counter
+from pathlib import Path
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """Read every row of the CSV file into a list of dictionaries."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def count_words(rows: list[dict[str, str]], column: str) -> Counter[str]:
+    """Count how often each word appears in the given column."""
+    counter: Counter[str] = Counter()
+    for row in rows:
+        for word in row[column].lower().split():
+            counter[word.strip(".,;:!?")] += 1
+    return counter
+
+
+if __name__ == "__main__":
+    rows = read_rows(Path("comments.csv"))
+    counts = count_words(rows, "comment")
+    for word, total in counts.most_common(10):
+        print(f"{word}: {total}")'''
+ES_INTRO = "Aquí tienes el script que pediste. Lee el archivo y cuenta las palabras."
+ES_OUTRO = "Así obtienes las diez palabras más frecuentes."
+
+
+def test_spanish_around_a_python_block_is_spanish(build, sample):  # E4
+    assert len(CODE.splitlines()) == 25
+    text = f"{ES_INTRO}\n\n```python\n{CODE}\n```\n\n{ES_OUTRO}"
+    score = build(LanguageMatch, expected="es").score(sample(text))
+    assert score.passed, score.rationale
+
+
+INDENTED = "\n".join("    " + line for line in CODE.splitlines())
+
+
+@pytest.mark.parametrize("text", [
+    f"{ES_INTRO}\n\n~~~py\n{CODE}\n~~~\n\n{ES_OUTRO}",  # tilde fence
+    f"{ES_INTRO}\n\n{INDENTED}\n\n{ES_OUTRO}",  # indented code block
+    f"{ES_INTRO} {ES_OUTRO}\n\n```\n{CODE}",  # a fence left open runs to the end
+])
+def test_other_code_blocks_are_not_prose(build, sample, text):
+    assert build(LanguageMatch, expected="es").score(sample(text)).passed
+
+
+def test_inline_code_and_urls_are_not_prose(build, sample):
+    text = ("Para instalarlo ejecuta `pip install --upgrade requests urllib3 certifi` y "
+            "luego consulta https://docs.python-requests.org/en/latest/user/quickstart/ "
+            "donde se explica todo con ejemplos sencillos.")
+    assert build(LanguageMatch, expected="es").score(sample(text)).passed
+
+
+def test_code_only_response_is_undetermined(build, sample):
+    with pytest.raises(ComponentError) as info:
+        build(LanguageMatch, expected="es").score(sample(f"```python\n{CODE}\n```"))
+    assert info.value.kind == "undetermined" and "prose" in str(info.value)

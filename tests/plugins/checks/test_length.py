@@ -47,3 +47,32 @@ def test_tokens_unit(build, sample):
 def test_bad_bounds_rejected(config):
     with pytest.raises(ValidationError):
         Length.Config.model_validate({"type": "length", "id": "l", **config})
+
+
+# -- words and tokens in every script -----------------------------------------------------
+@pytest.mark.parametrize(("text", "words"), [
+    ("The refund was issued today.", 5),
+    ("well-known facts — don't panic", 4),  # a lone dash is no word
+    ("您的退款已经处理完毕。", 10),  # one word per Chinese character
+    ("お問い合わせありがとうございます。", 16),
+    ("我用iPhone拍照", 5),  # mixed script: iPhone is one word
+    ("เราจะคืนเงินให้ภายในเจ็ดวัน", 22),  # Thai: one per grapheme, marks included
+    ("환불이 완료되었습니다", 2),  # Korean is written with spaces
+    ("شكرا لتواصلك معنا", 3),
+    ("\u05e9\u05dc\u05d5\u05dd \u05dc\u05db\u05dd", 2),
+])
+def test_words_in_every_script(build, sample, text, words):
+    score = build(Length, unit="words", max=1000).score(sample(text))
+    assert score.measurements["words"] == words
+
+
+def test_cjk_word_budget_applies(build, sample):
+    check = build(Length, unit="words", max=20)
+    assert check.score(sample("请您稍等，我们正在核实订单信息。")).passed  # noqa: RUF001
+    assert check.score(sample("请您稍等，我们正在核实订单信息。" * 3)).passed is False  # noqa: RUF001
+
+
+def test_tokens_in_scripts_without_spaces():
+    assert count_tokens("您的退款已经处理完毕。") == 11  # one per character and mark
+    assert count_tokens("cafe\u0301") == 1  # a combining accent stays in its piece
+    assert count_tokens("เราจะคืนเงิน") == 10  # Thai letters with their marks

@@ -181,3 +181,45 @@ def test_keywords_validation():
         Keywords.Config.model_validate({"type": "keywords", "id": "k"})
     with pytest.raises(ValidationError, match="blank"):
         Keywords.Config.model_validate({"type": "keywords", "id": "k", "required": [" "]})
+
+
+# -- keywords in every script (issue 9, cases A3, A4) -------------------------------------
+def test_forbidden_chinese_keyword_is_found(build, sample):  # A3
+    score = build(Keywords, forbidden=["承诺"]).score(sample("我们承诺七天内全额退款。"))
+    assert score.passed is False and score.value == 0.0
+    assert score.measurements["forbidden_found"] == 1
+
+
+def test_required_chinese_keyword_whole_word(build, sample):  # A4
+    check = build(Keywords, required=["退款"], whole_word=True)
+    score = check.score(sample("您的退款已经处理完毕。"))
+    assert score.passed and score.value == 1.0
+    assert check.score(sample("您的订单已经处理完毕。")).passed is False
+
+
+@pytest.mark.parametrize(("keyword", "text", "present"), [
+    ("返金", "ご注文の返金手続きが完了しました。", True),  # Japanese
+    ("キャンセル", "注文をキャンセルしました", True),  # katakana run inside kana text
+    ("คืนเงิน", "เราจะคืนเงินให้ภายในเจ็ดวัน", True),  # Thai, no spaces
+    ("សងប្រាក់", "យើងនឹងសងប្រាក់ជូនអ្នក", True),  # Khmer
+    ("iphone", "我用iPhone拍照", True),  # Latin keyword glued to Chinese
+    ("iphone", "我用iPhones拍照", False),  # ... still a whole Latin word
+    ("退款 政策", "请阅读退款\n政策", True),  # a phrase across a line break
+    ("환불", "환불이 완료되었습니다", True),  # Korean particle after the word
+    ("환불", "전환불가 상품", False),  # not inside another Korean word
+    ("شكرا", "شُكْرًا لتواصلك معنا", True),  # Arabic harakat in the text
+    ("مرحبا", "مـرحـبـا بكم", True),  # Arabic tatweel (kashida)
+    ("\u05e9\u05dc\u05d5\u05dd", "\u05e9\u05b8\u05c1\u05dc\u05d5\u05b9\u05dd \u05dc\u05db\u05dd",
+     True),  # Hebrew niqqud in the text
+    ("\u05e9\u05dc\u05d5\u05dd", "\u200f\u05e9\u05dc\u200f\u05d5\u05dd", True),  # bidi marks
+    ("café", "cafe\u0301 au lait", True),  # decomposed accent
+    ("cafe", "café au lait", False),  # an accent is a different letter
+])
+def test_keywords_in_every_script(build, sample, keyword, text, present):
+    score = build(Keywords, forbidden=[keyword]).score(sample(text))
+    assert (score.measurements["forbidden_found"] == 1) is present, (keyword, text)
+
+
+def test_keyword_empty_once_folded_is_refused(build):
+    with pytest.raises(ValueError, match="empty once folded"):
+        build(Keywords, forbidden=["\u200b"], whole_word=False)

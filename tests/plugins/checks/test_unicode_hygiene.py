@@ -68,3 +68,56 @@ def test_categories_can_be_selected_and_chars_allowed(build, sample):
 @pytest.mark.parametrize("text", ["ab\u200dcd", "ab\u200ccd", "\u200cstart", "\u0645\u200c"])
 def test_joiners_in_latin_or_at_edges_are_flagged(build, sample, text):
     assert build(UnicodeHygiene).score(sample(text)).passed is False
+
+
+# -- Greek and symbols in science vs homoglyphs inside a word (issue 9, cases A7, A8) -----
+# Written with escapes: ruff (rightly) flags Greek and Cyrillic look-alikes in source.
+MU, OMEGA, DELTA, LAMBDA = "\u03bc", "\u03a9", "\u0394", "\u03bb"
+ALPHA, GAMMA, KAPPA, SMALL_DELTA = "\u03b1", "\u03b3", "\u03ba", "\u03b4"
+
+SCIENCE = [
+    # A7
+    f"The buffer holds 25 {MU}L and the reaction releases {DELTA}H = \u221257 kJ/mol at "
+    f"298 K ({OMEGA} = 4.7).",
+    f"Add 50 {MU}mol of NaCl to 10 {MU}g/mL agarose; incubate for 30 {MU}s.",
+    f"R1 = 4.7 k{OMEGA}, R2 = 10 M{OMEGA}, sheet resistance 3 m{OMEGA}/sq.",
+    f"{LAMBDA}max = 450 nm; {DELTA}{DELTA}G = \u22121.2 kcal/mol; {DELTA}Gbind is small.",
+    f"TNF{ALPHA} and IFN{GAMMA} rise, NF{KAPPA}B is activated in {GAMMA}{SMALL_DELTA}T cells.",
+    f"5{ALPHA}-reductase, {ALPHA}-helix, {ALPHA}{GAMMA} ratio, K{ALPHA} line at 8 keV.",
+    "\u00b5mol with the micro sign, 1 \u2126 with the ohm sign, \u212b",
+]
+
+
+@pytest.mark.parametrize("text", SCIENCE)
+def test_greek_letters_used_in_science_are_clean(build, sample, text):
+    score = build(UnicodeHygiene).score(sample(text))
+    assert score.passed, score.rationale
+    assert score.measurements["mixed_script"] == 0
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("Sign in at p\u0430ypal.com to confirm", "p\u0430ypal"),  # A8: Cyrillic a
+    ("Sign in at p\u03b1ypal.com", "p\u03b1ypal"),  # Greek small alpha between Latin letters
+    ("\u0391pple ID locked", "\u0391pple"),  # Greek capital alpha: identical to A
+    ("Visit g\u043e\u043egle.com", "g\u043e\u043egle"),  # two Cyrillic o
+    ("Log in to Micr\u03bfsoft", "Micr\u03bfsoft"),  # Greek omicron
+    ("\u041c\u043e\u0441\u043a\u0432a is big", "\u041c\u043e\u0441\u043a\u0432a"),  # Latin a
+    ("\uff50aypal", "\uff50aypal"),  # a full-width p
+    ("\u0391\u03b8a\u03bd\u03b1", "\u0391\u03b8a\u03bd\u03b1"),  # Latin a in a Greek word
+    ("\u0570ello world", "\u0570ello"),  # Armenian ho
+    ("\u0397ello there", "\u0397ello"),  # Greek capital eta
+])
+def test_homoglyph_inside_a_word_is_flagged(build, sample, text, word):
+    score = build(UnicodeHygiene).score(sample(text))
+    assert score.passed is False
+    assert score.measurements["mixed_script"] == 1
+    assert repr(word) in score.rationale
+
+
+def test_greek_capital_yot_is_a_twin_of_j(build, sample):
+    assert build(UnicodeHygiene).score(sample("\u037fava")).measurements["mixed_script"] == 1
+
+
+def test_each_spoofed_word_counts_once(build, sample):
+    text = "p\u0430ypal and \u0430pple and paypal"
+    assert build(UnicodeHygiene).score(sample(text)).measurements["mixed_script"] == 2

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import regex
+
 _SPACE_RE = re.compile(r"\s+")
 _PUNCT_RE = re.compile(r"[^\w\s]")
 # Unicode tag characters (U+E0020-U+E007E) mirror ASCII and render invisibly; they are
@@ -26,10 +28,22 @@ FORMAT_CHARS_RE = re.compile(
 )
 
 
+# A zero-width joiner inside an emoji sequence (family, profession, flag variants) is part
+# of one grapheme: the joined emoji is one symbol, not two.
+_EMOJI_ZWJ_RE = regex.compile(
+    r"(?<=[\p{Extended_Pictographic}\p{Emoji_Modifier}\ufe0f])\u200d"
+    r"(?=\p{Extended_Pictographic})"
+)
+
+
 def strip_format_chars(text: str) -> str:
-    """Drop invisible format characters (zero-width spaces/joiners, bidi controls, BOM)."""
+    """Drop invisible format characters (zero-width spaces/joiners, bidi controls, BOM),
+    except a zero-width joiner inside an emoji ZWJ sequence."""
     if text.isascii():
         return text
+    if "\u200d" in text and _EMOJI_ZWJ_RE.search(text) is not None:
+        return "\u200d".join(FORMAT_CHARS_RE.sub("", part)
+                              for part in _EMOJI_ZWJ_RE.split(text))
     return FORMAT_CHARS_RE.sub("", text)
 
 
@@ -55,3 +69,51 @@ def collapse_space(text: str) -> str:
 
 def drop_punctuation(text: str) -> str:
     return _PUNCT_RE.sub(" ", text)
+
+
+_FENCE_OPEN_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_INDENTED_RE = re.compile(r"(?: {4}|\t)")
+# Runs anchored at their start and end, so a long run of backticks or of word characters
+# is tried once, not once per position (linear time).
+_INLINE_CODE_RE = re.compile(r"(?<!`)(`+)(?!`)[^`]+?(?<!`)\1(?!`)")
+_URL_RE = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"'`]+", re.IGNORECASE)
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def prose(text: str) -> str:
+    """The prose of a Markdown-ish reply: fenced code blocks (```` ``` ```` or ``~~~``,
+    CommonMark 0.31 section 4.5, an unclosed fence runs to the end), indented code blocks
+    (four spaces or a tab after a blank line or another code line, section 4.4), inline
+    code spans, URLs and e-mail addresses removed. What a language identifier should read.
+    """
+    kept: list[str] = []
+    fence: str | None = None
+    previous_blank = True
+    in_indented = False
+    for line in text.splitlines():
+        if fence is not None:
+            stripped = line.strip()
+            if stripped.startswith(fence) and stripped.strip(fence[0]) == "":
+                fence = None
+            continue
+        opened = _FENCE_OPEN_RE.match(line)
+        if opened is not None:
+            fence = opened.group(1)
+            in_indented = False
+            continue
+        blank = not line.strip()
+        if not blank and _INDENTED_RE.match(line) and (previous_blank or in_indented):
+            in_indented = True
+            continue
+        if not blank:
+            in_indented = False
+        previous_blank = blank
+        kept.append(line)
+    out = "\n".join(kept)
+    if "`" in out:
+        out = _INLINE_CODE_RE.sub(" ", out)
+    if "://" in out or "www." in out.lower():
+        out = _URL_RE.sub(" ", out)
+    if "@" in out:
+        out = _EMAIL_RE.sub(" ", out)
+    return out

@@ -34,6 +34,8 @@ _QUOTE_RES = [
     re.compile(r"\u201c([^\u201c\u201d]+)\u201d"),  # curly double quotes
     re.compile(r"\u00ab([^\u00ab\u00bb]+)\u00bb"),  # guillemets
     re.compile(r"\u201e([^\u201e\u201c\u201d]+)[\u201c\u201d]"),  # German low-high quotes
+    re.compile(r"\u300c([^\u300c\u300d]+)\u300d"),  # CJK corner brackets (Japanese, Chinese)
+    re.compile(r"\u300e([^\u300e\u300f]+)\u300f"),  # CJK white corner brackets
 ]
 _NUMBER_RE = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
 

@@ -1,4 +1,12 @@
-"""Language match with py3langid (offline, ships its own model; extra ``rewardsmith[lang]``)."""
+"""Language match with py3langid (offline, ships its own model; extra ``rewardsmith[lang]``).
+
+Expected languages may be written as BCP 47 or POSIX locale tags (``pt-BR``, ``pt_BR``,
+``PT``, ``zh-Hant-TW``, ``de_DE.UTF-8``, ``iw``, ``por``): langcodes (same extra) reads the
+tag and gives its language (https://github.com/georgkrause/langcodes, ``Language.get``,
+``tag_distance``). The detector reads prose only: fenced and indented code blocks, inline
+code, URLs and e-mail addresses are removed first (``_text.prose``), so a Spanish
+explanation around a Python block is Spanish.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +20,47 @@ from rewardsmith.core.component import Component, ComponentConfig, ComponentCont
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.checks._text import prose
 
-_INSTALL_HINT = "language-match needs py3langid: pip install 'rewardsmith[lang]'"
+_INSTALL_HINT = "language-match needs py3langid and langcodes: pip install 'rewardsmith[lang]'"
+# langcodes' distance for "a language and its macrolanguage or a close variety": arz -> ar
+# (Egyptian Arabic), wuu -> zh, nb -> no, tl -> fil are at most this far apart.
+_SAME_LANGUAGE_DISTANCE = 10
 # One identifier per candidate-language set: py3langid's set_languages mutates the model,
 # and loading it takes most of a second, so each set is loaded once per process.
 _LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1024)
+def language_of(tag: str) -> str:
+    """The language subtag of a BCP 47 or POSIX locale tag: ``pt-BR``, ``pt_BR``, ``PT`` and
+    ``pt_BR.UTF-8@euro`` -> ``pt``; deprecated and three-letter codes are normalised
+    (``iw`` -> ``he``, ``por`` -> ``pt``, ``cmn`` -> ``zh``). Raises ``ValueError`` naming the
+    tag when it names no language (``C``, ``und``, ``english``)."""
+    import langcodes
+
+    cleaned = tag.strip().split(".", 1)[0].split("@", 1)[0].replace("_", "-")
+    try:
+        language = langcodes.Language.get(cleaned)
+    except (langcodes.LanguageTagError, ValueError):
+        language = None
+    if language is None or not language.language or language.language == "und" or \
+            not language.is_valid():
+        raise ValueError(f"unknown language code {tag!r}: not a BCP 47 or POSIX locale tag "
+                         "naming a language (e.g. 'de', 'pt-BR', 'pt_BR', 'zh-Hant-TW')")
+    return str(language.language)
+
+
+@lru_cache(maxsize=4096)
+def same_language(a: str, b: str) -> bool:
+    """True when two language subtags name one language, a language and its macrolanguage
+    or a close variety (langcodes ``tag_distance`` at most 10 either way: arz/ar, nb/no)."""
+    if a == b:
+        return True
+    import langcodes
+
+    return min(langcodes.tag_distance(a, b), langcodes.tag_distance(b, a)) <= \
+        _SAME_LANGUAGE_DISTANCE
 
 
 @lru_cache(maxsize=8)
@@ -43,9 +87,13 @@ class LanguageMatch(Component["LanguageMatch.Config"]):
 
     class Config(ComponentConfig):
         type: Literal["language-match"] = "language-match"
-        expected: str | None = Field(default=None, description="ISO 639-1 code, e.g. 'de'.")
+        expected: str | None = Field(
+            default=None, description="Language code or locale tag, e.g. 'de', 'pt-BR'."
+        )
         expected_metadata_key: str | None = Field(
-            default=None, description="Sample metadata key holding the expected code."
+            default=None,
+            description="Sample metadata key holding the expected language code or BCP 47 / "
+            "POSIX locale tag ('pt-BR', 'pt_BR', 'PT').",
         )
         from_prompt: bool = Field(
             default=False, description="Expect the language detected in the user turns."
@@ -76,24 +124,36 @@ class LanguageMatch(Component["LanguageMatch.Config"]):
     def __init__(self, config: Config, context: ComponentContext) -> None:
         super().__init__(config, context)
         try:
+            import langcodes  # noqa: F401
             import py3langid  # noqa: F401
         except ImportError:
             raise ValueError(_INSTALL_HINT) from None
-        languages = tuple(sorted(config.languages)) if config.languages else None
+        with _LOCK:
+            self._known = frozenset(_identifier(None).labels)
+        languages = tuple(sorted({self._label(c) for c in config.languages})) \
+            if config.languages else None
         self._languages = languages
         with _LOCK:
             self._identifier = _identifier(languages)
-        known = set(self._identifier.labels)
-        for code in [config.expected, *(config.languages or [])]:
-            if code is not None and code not in known:
-                raise ValueError(f"unknown language code {code!r} (py3langid knows "
-                                 f"{len(known)} ISO 639-1 codes, e.g. en, de, fr, ja)")
+        self._expected_label = self._label(config.expected) if config.expected else None
+
+    def _label(self, tag: str) -> str:
+        """The detector's label for a language tag. Raises ``ValueError`` naming the tag."""
+        language = language_of(tag)
+        if language in self._known:
+            return language
+        close = [label for label in sorted(self._known) if same_language(language, label)]
+        if not close:
+            raise ValueError(f"unknown language code {tag!r}: py3langid cannot detect "
+                             f"{language!r} (it knows {len(self._known)} languages, e.g. "
+                             "en, de, fr, ja)")
+        return close[0]
 
     def _detect(self, text: str, what: str) -> tuple[str, float]:
-        text = text.strip()
+        text = prose(text).strip()
         if len(text) < self.config.min_chars:
-            raise ComponentError(f"{what} is too short ({len(text)} chars) to tell its "
-                                 "language", kind="undetermined")
+            raise ComponentError(f"{what} is too short ({len(text)} chars of prose, code and "
+                                 "URLs left out) to tell its language", kind="undetermined")
         if what == "prompt":
             language, confidence = _classify_prompt(self._languages, text)
         else:
@@ -105,20 +165,24 @@ class LanguageMatch(Component["LanguageMatch.Config"]):
 
     def _expected(self, sample: Sample) -> str:
         cfg = self.config
-        if cfg.expected is not None:
-            return cfg.expected
+        if self._expected_label is not None:
+            return self._expected_label
         if cfg.expected_metadata_key is not None:
             code = sample.metadata.get(cfg.expected_metadata_key)
-            if not isinstance(code, str) or not code:
+            if not isinstance(code, str) or not code.strip():
                 raise ComponentError(f"metadata key {cfg.expected_metadata_key!r} is missing "
                                      "or not a language code", kind="missing_metadata")
-            return code.strip().lower()
+            try:
+                return self._label(code)
+            except ValueError as exc:
+                raise ComponentError(f"metadata key {cfg.expected_metadata_key!r}: {exc}",
+                                     kind="bad_metadata") from None
         return self._detect(sample.prompt_text(("user",)), "prompt")[0]
 
     def score(self, sample: Sample) -> Score:
         expected = self._expected(sample)
         language, confidence = self._detect(sample.response, "response")
-        ok = language == expected
+        ok = same_language(language, expected)
         verdict = "matches" if ok else "does not match"
         return Score.from_bool(ok, f"response is {language} ({confidence:.2f}), {verdict} "
                                f"expected {expected}", confidence=round(confidence, 4))

@@ -1,4 +1,9 @@
-"""Length in characters, words or (approximate) tokens, with a hard or soft band."""
+"""Length in characters, words or (approximate) tokens, with a hard or soft band.
+
+Words (``_segment.count_words``): whitespace-separated chunks holding a letter or digit,
+and one word per character of a script written without spaces (Chinese, Japanese, Thai,
+Khmer...), as word processors count them. Characters are code points.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +15,41 @@ from pydantic import Field, model_validator
 from rewardsmith.core.component import Component, ComponentConfig
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.checks._segment import (
+    MAYBE_NO_SPACE_RE,
+    NO_SPACE_CLASS,
+    LazyPattern,
+    count_words,
+)
 
-# An approximation of BPE token counts without shipping a tokenizer: letters in pieces of
-# up to 8, digits in groups of up to 3 (as cl100k/o200k split numbers), every other
-# non-space character on its own. English prose lands near real BPE counts; code, CJK and
-# unusual scripts drift further. Use it for budgets, not billing.
-_TOKEN_RE = re.compile(r"[^\W\d_]{1,8}|\d{1,3}|[^\w\s]|_")
+# An approximation of BPE token counts without shipping a tokenizer: a character of a
+# script written without spaces (with its marks) on its own (cl100k/o200k spend about one
+# token per Chinese or Japanese character), other letters in pieces of up to 8, digits in
+# groups of up to 3 (as cl100k/o200k split numbers), every other non-space character on
+# its own. English prose lands near real BPE counts; code and unusual scripts drift
+# further. Use it for budgets, not billing.
+_ASCII_TOKEN_RE = re.compile(r"[^\W\d_]{1,8}|\d{1,3}|[^\w\s]|_")
+_SPACED_TOKEN_RE = LazyPattern(r"[^\W\d_]{1,8}|\d{1,3}|[^\w\s]|_")  # \w holds marks
+_TOKEN_RE = LazyPattern(
+    rf"(?V1){NO_SPACE_CLASS}\p{{M}}*|[[^\W\d_]--{NO_SPACE_CLASS}]{{1,8}}|\d{{1,3}}|[^\w\s]|_"
+)
 
 
 def count_tokens(text: str) -> int:
     """Approximate token count (see ``_TOKEN_RE``)."""
+    if text.isascii():
+        return len(_ASCII_TOKEN_RE.findall(text))
+    if MAYBE_NO_SPACE_RE.search(text) is None:  # the cheap check of _segment
+        return len(_SPACED_TOKEN_RE.findall(text))
     return len(_TOKEN_RE.findall(text))
 
 
 def measure(text: str, unit: str) -> int:
+    """Length of ``text`` in ``unit`` ('chars', 'words' or 'tokens')."""
     if unit == "chars":
         return len(text)
     if unit == "words":
-        return len(text.split())
+        return count_words(text)
     return count_tokens(text)
 
 

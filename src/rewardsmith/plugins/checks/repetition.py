@@ -3,11 +3,19 @@
 Degenerate policies repeat themselves (the "repeated comments" of SFT checkpoints). Each
 enabled measure is a rate in [0, 1]; at or under its maximum it scores 1, above it the
 score falls linearly to 0 at a rate of 1. The value is the worst of the enabled measures.
+
+Words are the shared segmentation's word tokens (``_segment.word_tokens``): in scripts
+written without spaces (Chinese, Japanese, Thai, Khmer...) each character is a token, so
+n-grams there are character n-grams and a looping Chinese sentence is caught like an
+English one. So that an n-gram covers about n words, its length is ``ngram`` times the
+characters per word of the text's main script (2 for Chinese/Japanese, 4 for Thai, Lao,
+Khmer, Burmese; ``_segment.ngram_span``). A line's length counts display columns: a wide
+(CJK) character counts two.
 """
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from typing import Any, Literal
 
 import orjson
@@ -18,9 +26,13 @@ from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.checks._extract import JsonInputConfig, require_response_json
 from rewardsmith.plugins.checks._paths import EACH, MISSING, leaves, lookup, parse_path
+from rewardsmith.plugins.checks._segment import (
+    graphemes,
+    ngram_span,
+    strip_optional_marks,
+    word_tokens,
+)
 from rewardsmith.plugins.checks._text import collapse_space, fold
-
-_WORD_RE = re.compile(r"\w+")
 
 
 def ngram_repeat_rate(words: list[str], n: int) -> float:
@@ -30,6 +42,13 @@ def ngram_repeat_rate(words: list[str], n: int) -> float:
         return 0.0
     unique = len(set(zip(*(words[i:] for i in range(n)), strict=False)))
     return 1.0 - unique / total
+
+
+def display_width(text: str) -> int:
+    """Columns the text takes on screen: one per grapheme, two for a wide (CJK) one."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(g[0]) in "WF" else 1 for g in graphemes(text))
 
 
 def duplicate_rate(keys: list[str]) -> float:
@@ -62,7 +81,11 @@ class Repetition(Component["Repetition.Config"]):
 
     class Config(JsonInputConfig):
         type: Literal["repetition"] = "repetition"
-        ngram: int = Field(default=3, ge=1, le=16)
+        ngram: int = Field(
+            default=3, ge=1, le=16,
+            description="n-gram length in words; in Chinese/Japanese n-grams of 2n "
+            "characters, in Thai/Lao/Khmer/Burmese of 4n graphemes.",
+        )
         max_ngram_repeat: float = Field(
             default=0.3, ge=0, le=1,
             description="Max share of repeated word n-grams; 1 turns the measure off.",
@@ -76,7 +99,9 @@ class Repetition(Component["Repetition.Config"]):
             default=None, ge=0, lt=1, description="Max share of duplicated lines."
         )
         min_line_chars: int = Field(
-            default=8, ge=1, description="Shorter lines ('}', '---') are not compared."
+            default=8, ge=1,
+            description="Shorter lines ('}', '---') are not compared; a wide (CJK) "
+            "character counts as two.",
         )
         items_path: str | None = Field(
             default=None,
@@ -110,11 +135,13 @@ class Repetition(Component["Repetition.Config"]):
                 text = " ".join(v for _, v in leaves(data) if isinstance(v, str))
             else:
                 text = sample.response
-            words = _WORD_RE.findall(fold(text))
-            rates["ngram_repeat"] = (ngram_repeat_rate(words, cfg.ngram), cfg.max_ngram_repeat)
+            folded = strip_optional_marks(fold(text))
+            words = word_tokens(folded)
+            span = ngram_span(folded, words, cfg.ngram)
+            rates["ngram_repeat"] = (ngram_repeat_rate(words, span), cfg.max_ngram_repeat)
         if cfg.max_duplicate_lines is not None:
             lines = [collapse_space(fold(line)) for line in sample.response.splitlines()]
-            lines = [line for line in lines if len(line) >= cfg.min_line_chars]
+            lines = [line for line in lines if display_width(line) >= cfg.min_line_chars]
             rates["duplicate_lines"] = (duplicate_rate(lines), cfg.max_duplicate_lines)
         if self._items is not None:
             if data is MISSING:

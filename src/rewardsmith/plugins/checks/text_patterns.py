@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
+import regex
 from pydantic import Field, model_validator
 
 from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
@@ -16,6 +16,7 @@ from rewardsmith.plugins.checks._pack_regex import (
     compile_pack_pattern,
     search,
 )
+from rewardsmith.plugins.checks._segment import strip_optional_marks, whole_word_pattern
 from rewardsmith.plugins.checks._text import fold
 
 
@@ -90,8 +91,15 @@ class Keywords(Component["Keywords.Config"]):
     """Required and forbidden keywords, after Unicode folding.
 
     Unless ``case_sensitive``, both text and keywords are NFKC-normalised, stripped of
-    invisible format characters and case-folded, so full-width letters or a zero-width space
-    inside a word still match the plain keyword.
+    invisible format and bidi characters, of Arabic tatweel and harakat and Hebrew niqqud,
+    and case-folded, so full-width letters, a zero-width space inside a word or vowel signs
+    still match the plain keyword.
+
+    ``whole_word`` follows the shared segmentation (``_segment.whole_word_pattern``): in
+    scripts written without spaces (Chinese, Japanese, Thai...) a keyword edge needs no
+    boundary, since without a dictionary a word boundary there cannot be told -- the keyword
+    is found anywhere in the run; a change of script is a boundary ("iPhone" in
+    "用iPhone拍照"); Korean particles may follow a keyword ("환불이").
     """
 
     summary = "Required/forbidden keyword lists (case-folded, whole-word, min fraction)."
@@ -102,7 +110,9 @@ class Keywords(Component["Keywords.Config"]):
         forbidden: list[str] = Field(default_factory=list)
         case_sensitive: bool = False
         whole_word: bool = Field(
-            default=True, description="Match only where not flanked by letters/digits."
+            default=True,
+            description="Match only where not flanked by letters/digits of a spaced "
+            "script; in Chinese, Japanese, Thai... (no spaces) any occurrence counts.",
         )
         min_required_fraction: float = Field(
             default=1.0, ge=0, le=1,
@@ -122,17 +132,23 @@ class Keywords(Component["Keywords.Config"]):
         self._required = [(k, self._pattern(k)) for k in config.required]
         self._forbidden = [(k, self._pattern(k)) for k in config.forbidden]
 
-    def _pattern(self, keyword: str) -> re.Pattern[str]:
-        keyword = keyword if self.config.case_sensitive else fold(keyword)
+    def _fold(self, text: str) -> str:
+        return text if self.config.case_sensitive else strip_optional_marks(fold(text))
+
+    def _pattern(self, original: str) -> regex.Pattern[str]:
+        keyword = self._fold(original)
+        if not keyword.split():
+            # An empty pattern would match every response.
+            raise ValueError(f"keyword {original!r} is empty once folded (invisible "
+                             "characters, vowel signs)")
+        if self.config.whole_word:
+            return regex.compile(whole_word_pattern(keyword))
         # Any run of whitespace between the words of a phrase matches, so a line break or
         # doubled space does not hide a forbidden phrase.
-        body = r"\s+".join(re.escape(word) for word in keyword.split())
-        if self.config.whole_word:
-            body = rf"(?<!\w){body}(?!\w)"
-        return re.compile(body)
+        return regex.compile(r"\s+".join(regex.escape(word) for word in keyword.split()))
 
     def score(self, sample: Sample) -> Score:
-        text = sample.response if self.config.case_sensitive else fold(sample.response)
+        text = self._fold(sample.response)
         missing = [k for k, p in self._required if p.search(text) is None]
         forbidden = [k for k, p in self._forbidden if p.search(text) is not None]
         found = len(self._required) - len(missing)

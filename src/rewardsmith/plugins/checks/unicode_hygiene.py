@@ -11,11 +11,18 @@ Categories (all on by default):
   flag emoji are allowed;
 - ``bidi``: bidirectional controls (embeddings, overrides, isolates, LRM/RLM/ALM), which
   can make text display differently from what it says;
-- ``mixed_script``: words mixing letters of confusable scripts (Latin with a Cyrillic or
-  Greek homoglyph, full-width or mathematical letters). Python's ``unicodedata`` has no
-  script property, so a letter's script is the first word of its Unicode name; Han, kana
-  and Hangul never count as mixing. Words shorter than ``min_word_chars`` are skipped, so
-  unit symbols like "μm" pass.
+- ``mixed_script``: a homoglyph inside a word -- a word mixing letters of confusable
+  scripts (Latin, Cyrillic, Greek, Armenian, Cherokee, Coptic, full-width or mathematical
+  letters). Scripts are Unicode Script properties (``regex``'s ``\\p{Script=...}``). Any
+  mix of two of them in one word is flagged ("paypal" spelt with a Cyrillic a), except
+  Greek with Latin, where science writes Greek symbols against Latin letters (micro-mol,
+  kilo-ohm, delta-H, lambda-max, TNF-alpha written as one word): there a Greek letter is
+  flagged only when it renders the same as a Latin letter (UTS #39 confusables: capital
+  alpha, beta, epsilon... and small omicron look exactly like A, B, E, o), or when it is a
+  near look-alike (small alpha, iota, kappa, nu, rho, upsilon, gamma...) between two
+  lowercase Latin letters ("paypal" with a Greek alpha). In a mostly Greek word, a Latin
+  look-alike between two Greek letters is flagged. Han, kana and Hangul never count as
+  mixing. Words shorter than ``min_word_chars`` are skipped.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from pydantic import Field
 from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.checks._segment import LazyPattern
 
 Category = Literal["control", "private_use", "replacement", "unassigned", "invisible", "bidi",
                    "mixed_script"]
@@ -38,7 +46,7 @@ ALL_CATEGORIES: tuple[Category, ...] = ("control", "private_use", "replacement",
 
 _ASCII_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
-_WORD_RE = re.compile(r"[^\W\d_]+")
+_WORD_RE = LazyPattern(r"[\p{L}\p{M}]+")
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Letters (category Lo) that render as blank space: favourite padding for invisible text.
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
@@ -48,6 +56,22 @@ _BLACK_FLAG = "\U0001f3f4"  # subdivision flags are U+1F3F4 followed by tag char
 _FLAG_SEQUENCE_RE = re.compile("\U0001f3f4[\U000e0020-\U000e007f]+")
 _CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE",
                                  "COPTIC", "FULLWIDTH", "MATHEMATICAL"})
+_SCRIPT_RES = [(name.upper(), LazyPattern(rf"\p{{Script={name}}}"))
+               for name in ("Latin", "Cyrillic", "Greek", "Armenian", "Cherokee", "Coptic")]
+# Greek letters that render like a Latin letter, from Unicode's confusables.txt (UTS #39,
+# https://www.unicode.org/Public/security/latest/confusables.txt): the same glyph, flagged
+# anywhere in a Latin word ...
+_GREEK_TWINS = frozenset(
+    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5"
+    "\u03a7\u03d2\u03dc\u03f9\u037f"  # capitals A B E Z H I K M N O P T Y X, Y, F, C, J
+    "\u03bf\u03f2\u03f3"  # small omicron, lunate sigma, yot: o c j
+)
+# ... and lowercase near look-alikes that science also writes against Latin letters
+# (TNF-alpha, IFN-gamma, NF-kappa-B without hyphens): flagged only between two lowercase
+# Latin letters.
+_GREEK_NEAR_TWINS = frozenset("αβγικνπρστυϰϱϖ")
+# Latin letters that render like a Greek letter, for a Latin letter inside a Greek word.
+_LATIN_TWINS_OF_GREEK = frozenset("ABEZHIKMNOPTXYaiknopvtuy")
 
 
 @lru_cache(maxsize=8192)
@@ -73,8 +97,46 @@ def _char_category(ch: str) -> str | None:
 
 @lru_cache(maxsize=8192)
 def _script(ch: str) -> str:
-    name = unicodedata.name(ch, "")
-    return name.split(" ", 1)[0] if name else ""
+    """The confusable script of a letter (upper-case name), or "" for any other letter."""
+    if "\uff21" <= ch <= "\uff5a":
+        return "FULLWIDTH"
+    if "\U0001d400" <= ch <= "\U0001d7ff":
+        return "MATHEMATICAL"
+    for name, pattern in _SCRIPT_RES:
+        if pattern.match(ch):
+            return name
+    return ""
+
+
+def _spoofed_letters(word: str, scripts: list[str]) -> list[str]:
+    """The letters of ``word`` that make it a homoglyph spoof (empty when it is none).
+
+    ``scripts`` holds each letter's confusable script ("" for other letters and marks).
+    """
+    present = {s for s in scripts if s}
+    if len(present) < 2:
+        return []
+    if present != {"LATIN", "GREEK"}:
+        base = max(present, key=scripts.count)
+        return [ch for ch, s in zip(word, scripts, strict=True) if s and s != base]
+    latin_base = scripts.count("LATIN") >= scripts.count("GREEK")
+    base = "LATIN" if latin_base else "GREEK"
+    flagged = []
+    for i, (ch, script) in enumerate(zip(word, scripts, strict=True)):
+        if not script or script == base:
+            continue
+        inside = 0 < i < len(word) - 1 and scripts[i - 1] == base == scripts[i + 1]
+        if latin_base:
+            # A capital alpha in "Apple" anywhere; a small alpha in "paypal", but not in
+            # "TNF<alpha>" (at the edge) or "NF<kappa>B" (between capitals).
+            if ch in _GREEK_TWINS or (ch in _GREEK_NEAR_TWINS and inside
+                                      and word[i - 1].islower() and word[i + 1].islower()):
+                flagged.append(ch)
+        elif ch in _LATIN_TWINS_OF_GREEK and inside:
+            # A Latin a inside a Greek word; not a Latin symbol after Greek ones
+            # (<delta><delta>G, <gamma><delta>T cells).
+            flagged.append(ch)
+    return flagged
 
 
 def _is_emoji_part(ch: str) -> bool:
@@ -156,15 +218,17 @@ class UnicodeHygiene(Component["UnicodeHygiene.Config"]):
                     continue
                 flag(category, match.start(), ch)
             if "mixed_script" in wanted:
-                for match in _WORD_RE.finditer(text):
+                for match in _WORD_RE.compiled.finditer(text):
                     word = match.group()
                     if word.isascii() or len(word) < self.config.min_word_chars:
                         continue
-                    scripts = {s for s in map(_script, word) if s in _CONFUSABLE_SCRIPTS}
-                    if len(scripts) > 1:
-                        counts["mixed_script"] += 1
-                        if len(examples) < 5:
-                            examples.append(f"mixed_script {word!r} ({'+'.join(sorted(scripts))})")
+                    scripts = [_script(ch) for ch in word]
+                    if not _spoofed_letters(word, scripts):
+                        continue
+                    counts["mixed_script"] += 1
+                    if len(examples) < 5:
+                        names = "+".join(sorted({s for s in scripts if s}))
+                        examples.append(f"mixed_script {word!r} ({names})")
         return counts, examples
 
     def score(self, sample: Sample) -> Score:
