@@ -27,7 +27,7 @@ from rewardsmith.core.aggregate import (
     group_means,
     weighted_mean,
 )
-from rewardsmith.core.component import AsyncComponent, Component, ComponentConfig, GroupComponent
+from rewardsmith.core.component import Component, ComponentConfig, RunMode, check_run_mode
 from rewardsmith.core.errors import ComponentError, SampleError
 from rewardsmith.core.pack import Pack, load_pack
 from rewardsmith.core.plugins import PluginHost
@@ -155,15 +155,19 @@ class Scorer:
         self.pack = pack
         self._configs: dict[str, ComponentConfig] = {c.config.id: c.config for c in pack.components}
         self._ranges = {c.config.id: c.value_range for c in pack.components}
+        # Dispatch on each component's one declared run mode (read once, after construction).
+        self._modes: dict[str, RunMode] = {c.config.id: check_run_mode(c)
+                                           for c in pack.components}
         self._gates = [c for c in pack.components if c.config.gate is not None]
         rest = [c for c in pack.components if c.config.gate is None]
-        self._group = [c for c in rest if isinstance(c, GroupComponent)]
-        self._concurrent = [c for c in rest
-                            if isinstance(c, AsyncComponent) or (c.blocking and not isinstance(
-                                c, GroupComponent))]
-        self._inline = [c for c in rest if c not in self._group and c not in self._concurrent]
+        self._group = [c for c in rest if self._mode(c) == "group"]
+        self._concurrent = [c for c in rest if self._mode(c) in ("async", "thread")]
+        self._inline = [c for c in rest if self._mode(c) == "inline"]
         self._semaphore: asyncio.Semaphore | None = None
         self._loop_thread = _LoopThread()
+
+    def _mode(self, component: Component[Any]) -> RunMode:
+        return self._modes[component.config.id]
 
     @classmethod
     def from_spec(cls, spec: str, host: PluginHost | None = None) -> Scorer:
@@ -275,8 +279,7 @@ class Scorer:
         once, so judge calls overlap the checks still running on later samples.
         """
         launched: list[asyncio.Future[None]] = []
-        inline = all(not isinstance(g, AsyncComponent | GroupComponent) and not g.blocking
-                     for g in self._gates)
+        inline = all(self._mode(g) == "inline" for g in self._gates)
         if inline:
             pacer = _Pacer()
             for state in states:
@@ -316,7 +319,7 @@ class Scorer:
         for state in states:
             groups[state.sample.group_key].append(state)
 
-        async def run(component: GroupComponent[Any], members: list[_State]) -> None:
+        async def run(component: Component[Any], members: list[_State]) -> None:
             outcomes = await self._call_group(component, [m.sample for m in members])
             for member, outcome in zip(members, outcomes, strict=True):
                 member.outcomes[component.config.id] = outcome
@@ -386,7 +389,7 @@ class Scorer:
                                "invalid_score")
         value = min(max(float(value), lo), hi)
         measurements = dict(score.measurements)
-        if component.blocking or isinstance(component, AsyncComponent | GroupComponent):
+        if self._mode(component) != "inline":
             measurements.setdefault("latency_ms", round(elapsed_ms, 3))
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value,
                                 score.passed, score.rationale, measurements, score.details)
@@ -419,10 +422,11 @@ class Scorer:
         started = time.perf_counter()
         try:
             async with self._semaphore:
-                if isinstance(component, AsyncComponent):
-                    coro: Awaitable[Score] = component.score(sample)
-                elif component.blocking:
-                    coro = asyncio.to_thread(component.score, sample)
+                mode = self._mode(component)
+                if mode == "async":
+                    coro: Awaitable[Score] = component.score(sample)  # type: ignore[assignment]
+                elif mode == "thread":
+                    coro = asyncio.to_thread(component.score, sample)  # type: ignore[arg-type]
                 else:
                     return self._call_sync(component, sample)
                 score = await asyncio.wait_for(coro, component.config.timeout_s)
@@ -435,7 +439,7 @@ class Scorer:
         return self._outcome(component, score, (time.perf_counter() - started) * 1000)
 
     async def _call_group(
-        self, component: GroupComponent[Any], samples: list[Sample]
+        self, component: Component[Any], samples: list[Sample]
     ) -> list[ComponentOutcome]:
         started = time.perf_counter()
         try:

@@ -21,7 +21,12 @@ from typing import Annotated, Any, Literal, Union
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
+from rewardsmith.core.component import (
+    Component,
+    ComponentConfig,
+    ComponentContext,
+    check_run_mode,
+)
 from rewardsmith.core.errors import PackError, PluginError
 from rewardsmith.core.formula import Formula, FormulaError, parse_formula
 from rewardsmith.core.judge import BackendPool
@@ -417,7 +422,9 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None) -> Pack:
             digests=file_digests,
         )
         try:
-            components.append(cls(cfg, context))
+            component = cls(cfg, context)
+            check_run_mode(component)
+            components.append(component)
         except (OSError, ValueError, TypeError, PluginError) as exc:
             raise PackError(f"{label}: components id={cfg.id!r} ({cfg.type}): {exc}") from None
         except (Exception, MemoryError) as exc:  # a plugin's constructor: any failure is the pack's
