@@ -56,7 +56,7 @@ class BatchResult:
 
     @property
     def rewards(self) -> list[float]:
-        return [r.aggregate_reward_score for r in self.results]
+        return [r.reward for r in self.results]
 
     def summary(self) -> dict[str, Any]:
         out = self.telemetry.summary(self.rewards)
@@ -479,7 +479,7 @@ class Scorer:
                 telemetry.record_failure(state.kind)
                 results.append(SampleResult(
                     id=index if state.sample_id is None else state.sample_id, index=index,
-                    aggregate_reward_score=pack.failure_reward, status="failed", pack=ref,
+                    reward=pack.failure_reward, status="failed", pack=ref,
                     error=str(state), error_kind=state.kind))
                 continue
             try:
@@ -487,7 +487,7 @@ class Scorer:
             except Exception as exc:  # a bug in one sample's aggregation costs only that sample
                 telemetry.record_failure("internal_error")
                 results.append(SampleResult(
-                    id=state.sample.id, index=index, aggregate_reward_score=pack.failure_reward,
+                    id=state.sample.id, index=index, reward=pack.failure_reward,
                     status="failed", pack=ref, error=f"{type(exc).__name__}: {exc}",
                     error_kind="internal_error", group_key=state.sample.group_key))
         return results
@@ -509,7 +509,7 @@ class Scorer:
                     apply_policy(outcome, self._configs[cid], self._ranges[cid], means.get(cid))
             if state.gate is not None:
                 assert state.gate_reward is not None
-                return SampleResult(aggregate_reward_score=state.gate_reward, status="gated",
+                return SampleResult(reward=state.gate_reward, status="gated",
                                     gate=state.gate, **base)
             if pack.formula is not None:
                 reward = formula_reward(pack.formula, ordered, self._configs, pack.reward_range)
@@ -517,8 +517,8 @@ class Scorer:
                 reward = weighted_mean(list(ordered.values()), self._ranges, pack.reward_range)
         except SampleFailed as exc:
             telemetry.record_failure("sample_failed")
-            return SampleResult(aggregate_reward_score=pack.failure_reward, status="failed",
+            return SampleResult(reward=pack.failure_reward, status="failed",
                                 error=str(exc), error_kind="component_failed", **base)
-        return SampleResult(aggregate_reward_score=finite_or(reward, pack.failure_reward),
+        return SampleResult(reward=finite_or(reward, pack.failure_reward),
                             status="ok", **base)
 
