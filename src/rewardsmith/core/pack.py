@@ -258,7 +258,8 @@ def _format_table_error(err: Any, resolved: ResolvedPack, host: PluginHost) -> s
             rest[0] == backend or rest[0] == _NO_BACKEND):
         rest = rest[1:]  # the union tag pydantic puts in the location
     key = ".".join(str(p) for p in rest) or None
-    first = str(rest[0]) if rest else None
+    tag_error = kind in ("union_tag_invalid", "union_tag_not_found")
+    first = "backend" if tag_error else (str(rest[0]) if rest else None)
     source = resolved.table_origins.get(f"judge.{first}" if table == "judge" and first
                                         else table) or resolved.table_origins.get(table)
     if source is None and table == "judge":
@@ -267,7 +268,7 @@ def _format_table_error(err: Any, resolved: ResolvedPack, host: PluginHost) -> s
     where = source.label if source is not None else resolved.label
     line = _table_line(source, table, first) if source is not None else None
     at = where + (f":{line}" if line else "")
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
+    if tag_error:
         return (f"{at}: [judge]: unknown judge backend {backend!r}; installed backends: "
                 f"{', '.join(sorted(host.judge_backends)) or 'none'}")
     if kind == "extra_forbidden" and key:
