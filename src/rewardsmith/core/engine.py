@@ -29,8 +29,7 @@ from rewardsmith.core.aggregate import (
 )
 from rewardsmith.core.component import Component, ComponentConfig, RunMode, check_run_mode
 from rewardsmith.core.errors import ComponentError, SampleError
-from rewardsmith.core.pack import Pack, load_pack
-from rewardsmith.core.plugins import PluginHost
+from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import ComponentOutcome, SampleResult, Score
 from rewardsmith.core.sample import Sample, parse_sample
 from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
@@ -149,7 +148,12 @@ class _LoopThread:
 
 
 class Scorer:
-    """Scores batches of wire-format samples under one pack."""
+    """Scores batches of wire-format samples under one pack.
+
+    The one way from a pack spec to a scorer is ``Scorer(load_pack(spec, host))``: the
+    pack is a value of its own (validated, hashed, inspected by ``packs validate`` and
+    ``packs test`` without scoring), and the scorer owns only the running of it.
+    """
 
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
@@ -168,11 +172,6 @@ class Scorer:
 
     def _mode(self, component: Component[Any]) -> RunMode:
         return self._modes[component.config.id]
-
-    @classmethod
-    def from_spec(cls, spec: str, host: PluginHost | None = None) -> Scorer:
-        """A scorer for a registered pack name or a pack file path."""
-        return cls(load_pack(spec, host))
 
     # -- public API -------------------------------------------------------------------
     def score(self, samples: Sequence[Any], *, timeout_s: float | None = None) -> BatchResult:
