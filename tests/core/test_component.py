@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import pytest
-from toy_plugin import sample
+from tests.support.toy_plugin import sample
 
 from rewardsmith import Component, ComponentConfig, Sample, Score, Scorer, load_pack
 from rewardsmith.core.component import RUN_MODES, check_run_mode

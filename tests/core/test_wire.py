@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-import toy_plugin
+from tests.support import toy_plugin
 
 from rewardsmith import Scorer, load_pack, make_plugin_host
 from rewardsmith.core.errors import SampleError
