@@ -33,6 +33,7 @@ from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import ComponentOutcome, SampleResult, Score
 from rewardsmith.core.sample import Sample, parse_sample
 from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
+from rewardsmith.core.wire import item_id
 
 log = structlog.get_logger("rewardsmith.engine")
 T = TypeVar("T")
@@ -243,12 +244,12 @@ class Scorer:
                                       strip_reasoning_wrappers=meta.strip_reasoning)
                 states.append(_State(sample))
             except SampleError as exc:
-                exc.sample_id = item.get("id", index) if isinstance(item, dict) else index
+                exc.sample_id = item_id(item, index)
                 states.append(exc)
             except Exception as exc:  # a parser bug must still not cost the batch
-                sample_id = item.get("id", index) if isinstance(item, dict) else index
                 states.append(SampleError(f"sample #{index}: {type(exc).__name__}: {exc}",
-                                          kind="internal_error", sample_id=sample_id))
+                                          kind="internal_error",
+                                          sample_id=item_id(item, index)))
         live = [s for s in states if isinstance(s, _State)]
 
         deadline_hit, launched = await self._gate_and_launch(live, deadline)

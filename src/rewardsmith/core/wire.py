@@ -52,6 +52,12 @@ def wire_id(value: Any) -> Any:
         return f"<unprintable {type(value).__name__}>"
 
 
+def item_id(item: Any, index: int) -> Any:
+    """The id of a raw input item before parsing: its ``id`` key when it is an object,
+    else its position in the batch (the engine and the Lambda echo the same)."""
+    return item.get("id", index) if isinstance(item, dict) else index
+
+
 # -- pieces -------------------------------------------------------------------------------
 def _metric(name: str, value: float, kind: str = "Metric") -> dict[str, Any]:
     return {"name": name, "value": value, "type": kind}

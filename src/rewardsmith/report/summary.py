@@ -49,7 +49,7 @@ def component_stats(results: Sequence[SampleResult]) -> dict[str, dict[str, floa
 
 
 def summary_table(pack: Pack, results: Sequence[SampleResult]) -> str:
-    rewards = sorted(r.aggregate_reward_score for r in results)
+    rewards = sorted(r.reward for r in results)
     statuses = Counter(r.status for r in results)
     lines = [f"pack {pack.name} {pack.version} ({pack.hash}) — {len(results)} samples: "
              + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))]

@@ -118,7 +118,7 @@ def test_good_rollouts_beat_bad_ones_per_prompt(scored):
     for row, result in zip(rows, batch.results, strict=True):
         assert result.id == row["id"]
         by_prompt[result.group_key][row["metadata"]["expected_quality"]].append(
-            result.aggregate_reward_score)
+            result.reward)
     for groups in by_prompt.values():
         assert groups["good"] and groups["bad"]
         assert min(groups["good"]) > max(groups["bad"])

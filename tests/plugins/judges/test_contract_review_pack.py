@@ -80,7 +80,7 @@ def test_example_rollouts_are_four_groups_of_four() -> None:
 
 def _check_rewards(batch: BatchResult) -> dict[str, float]:
     results = _by_id(batch)
-    rewards = {rid: r.aggregate_reward_score for rid, r in results.items()}
+    rewards = {rid: r.reward for rid, r in results.items()}
     assert all(math.isfinite(v) for v in rewards.values())
     for rid, (gate, reward) in GATED.items():
         assert results[rid].status == "gated" and results[rid].gate == gate
@@ -154,11 +154,11 @@ def test_judge_outage_still_gives_every_rollout_a_finite_reward(
         scorer.close()
     assert len(batch.results) == 16
     for result in batch.results:
-        assert math.isfinite(result.aggregate_reward_score)
+        assert math.isfinite(result.reward)
         review = result.components["review"]
         if result.status == "gated":
             continue
         assert result.status == "ok"
         assert review.error_kind in {"judge_unavailable", "circuit_open"}
         assert review.policy == "group_mean" and review.value is None  # no peer succeeded
-    assert _by_id(batch)["saas-1-good"].aggregate_reward_score == pytest.approx(1.0)
+    assert _by_id(batch)["saas-1-good"].reward == pytest.approx(1.0)

@@ -60,7 +60,7 @@ def test_explicit_aggregation_weights_per_criterion_verdicts(
     outcome = result.components["review"]
     assert outcome.value == pytest.approx(value)
     assert outcome.passed is passed
-    assert result.aggregate_reward_score == pytest.approx(value)
+    assert result.reward == pytest.approx(value)
     metrics = {m["name"]: m["value"] for m in result.metrics_list()}
     assert metrics["review.grounded"] == float("Clause" in response)
     assert metrics["review.actionable"] == float("should" in response)

@@ -82,7 +82,7 @@ def test_weighted_with_other_metrics_and_latency_is_recorded(score_with, make_sa
     """
     batch = score_with(components, [make_sample("a", accepted=True, words=125)])
     result = batch.results[0]
-    assert result.aggregate_reward_score == pytest.approx((3 * 1.0 + 1 * 0.5) / 4)
+    assert result.reward == pytest.approx((3 * 1.0 + 1 * 0.5) / 4)
     names = {m["name"] for m in result.metrics_list()}
     assert {"accepted", "accepted.raw", "length", "length.words",
             "length.latency_ms"} <= names
