@@ -23,6 +23,7 @@ def _read_scored_rollouts(pack: Any, rollouts: Path) -> tuple[list[dict[str, Any
     from rewardsmith.core.engine import Scorer
     from rewardsmith.core.rollouts import read_rollouts
     from rewardsmith.core.sample import parse_sample
+    from rewardsmith.core.wire import jsonl_row
 
     rows: list[dict[str, Any]] = []
     responses: dict[Any, str] = {}
@@ -36,7 +37,7 @@ def _read_scored_rollouts(pack: Any, rollouts: Path) -> tuple[list[dict[str, Any
                         responses[sample.id] = sample.response
                     except (SampleError, TypeError):
                         pass  # the scorer reports it as a failed row
-            rows.extend(r.to_json() for r in scorer.score(batch).results)
+            rows.extend(jsonl_row(r) for r in scorer.score(batch).results)
     finally:
         scorer.close()
     return rows, responses
