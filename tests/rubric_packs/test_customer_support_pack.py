@@ -12,6 +12,7 @@ import pytest
 from tests.support.suites import ROLLOUTS_DIR, Scored, VerdictBook, child_pack, read_jsonl
 
 from rewardsmith import Scorer, load_pack
+from rewardsmith.core.wire import jsonl_row
 from rewardsmith.simulators.faults import FaultPolicy
 from rewardsmith.simulators.wiring import bedrock_settings
 
@@ -97,7 +98,7 @@ def _check_judged(results: dict[str, Any]) -> None:
         assert results[rid].gate == gate and rewards[rid] == reward
         assert results[rid].components["reply"].skipped  # gates spare the judge
     for rid in GOOD:
-        assert rewards[rid] == pytest.approx(1.0), results[rid].to_json()
+        assert rewards[rid] == pytest.approx(1.0), jsonl_row(results[rid])
     for rid in JUDGED_BAD:
         assert 0.2 < rewards[rid] < 0.7
         assert results[rid].components["reply"].measurements["resolves_issue"] == 0.0

@@ -10,6 +10,7 @@ import pytest
 from tests.support.suites import ROLLOUTS_DIR, read_jsonl
 
 from rewardsmith import Scorer, load_pack
+from rewardsmith.core.wire import jsonl_row
 
 ROLLOUTS = ROLLOUTS_DIR / "tool-calling.jsonl"
 COMPONENTS = [
@@ -57,7 +58,7 @@ def test_good_calls_beat_defective_ones_in_every_group() -> None:
         assert (results[rid].status, results[rid].gate) == ("gated", gate), rid
         assert rewards[rid] == reward
     for rid in GOOD:
-        assert rewards[rid] == pytest.approx(1.0), results[rid].to_json()
+        assert rewards[rid] == pytest.approx(1.0), jsonl_row(results[rid])
     for rid, reward in rewards.items():
         if "-bad" in rid:
             group = rid.split("-", 1)[0]

@@ -14,6 +14,7 @@ from tests.support.judges import contract_review_verdict, policy_host
 
 from rewardsmith import Scorer, load_pack
 from rewardsmith.core.engine import BatchResult
+from rewardsmith.core.wire import jsonl_row
 from rewardsmith.simulators.wiring import bedrock_settings
 
 ROLLOUTS = Path(__file__).parents[3] / "examples" / "rollouts" / "contract-review.jsonl"
@@ -87,7 +88,7 @@ def _check_rewards(batch: BatchResult) -> dict[str, float]:
         assert rewards[rid] == reward
         assert results[rid].components["review"].skipped
     for rid in GOOD:
-        assert rewards[rid] == pytest.approx(1.0), results[rid].to_json()
+        assert rewards[rid] == pytest.approx(1.0), jsonl_row(results[rid])
     defects = ["saas-3-hallucinated", "nda-2-repeated", "nda-3-strange_unicode",
                "nda-4-not_actionable", "lease-3-disagrees",
                "consulting-3-hallucinated_mixed_script"]

@@ -12,6 +12,7 @@ from tests.support.judges import failing, read_blocks, rubric_policy, sample
 from rewardsmith import Scorer
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.wire import jsonl_row
 
 KINDS = ["judge_throttled", "judge_timeout", "judge_unavailable", "judge_config",
          "judge_parse", "judge_refused", "circuit_open"]
@@ -67,7 +68,7 @@ def test_other_policies_still_give_finite_rewards(pack_factory, policy, reward, 
         assert math.isfinite(result.reward)
         assert result.reward == reward
         assert result.status == status
-        assert result.to_lambda()["aggregate_reward_score"] == reward
+        assert jsonl_row(result)["aggregate_reward_score"] == reward
 
 
 def test_group_mean_policy_borrows_from_the_samples_that_were_judged(pack_factory) -> None:

@@ -12,6 +12,7 @@ from tests.support.judges import read_blocks, rubric_policy, sample
 from rewardsmith import Scorer
 from rewardsmith.core.errors import PackError
 from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.wire import metrics_list
 from rewardsmith.plugins.judges.rubric import Criterion, explicit_schema
 
 TWO_CRITERIA = """
@@ -61,7 +62,7 @@ def test_explicit_aggregation_weights_per_criterion_verdicts(
     assert outcome.value == pytest.approx(value)
     assert outcome.passed is passed
     assert result.reward == pytest.approx(value)
-    metrics = {m["name"]: m["value"] for m in result.metrics_list()}
+    metrics = {m["name"]: m["value"] for m in metrics_list(result)}
     assert metrics["review.grounded"] == float("Clause" in response)
     assert metrics["review.actionable"] == float("should" in response)
     assert metrics["review.input_tokens"] > 0 and metrics["review.judge_calls"] == 1
