@@ -37,7 +37,7 @@ def test_extends_resolves_next_to_the_child_before_the_working_directory(
     child = _write(tmp_path / "packs" / "child.toml", "child", 'extends = "base.toml"\n')
     resolved = resolve(child, host)
     assert resolved.chain == [str(tmp_path / "packs" / "base.toml"), str(child)]
-    assert resolved.folder_of("tests") is None
+    assert "tests" not in resolved.table_origins
 
 
 def test_roots_are_searched_for_relative_paths_after_the_working_directory(
@@ -64,7 +64,7 @@ def test_tests_table_folder_is_where_it_was_written(host, tmp_path) -> None:
     parent.write_text(parent.read_text() + '[tests]\nsuite = "cases.jsonl"\n')
     child = _write(tmp_path / "b" / "child.toml", "child", 'extends = "../a/parent.toml"\n')
     pack = load_pack(child, host)
-    assert pack.tests_folder == tmp_path / "b" / ".." / "a"
+    assert pack.tests_source is not None and pack.tests_source.folder == tmp_path / "b" / ".." / "a"
     assert [s.label for s in pack.sources] == [str(tmp_path / "b" / ".." / "a" / "parent.toml"),
                                                str(child)]
 

@@ -154,11 +154,6 @@ class ResolvedPack:
     def label(self) -> str:
         return self.sources[-1].label
 
-    def folder_of(self, table: str) -> PackPath | None:
-        """The folder of the file that wrote ``table`` (e.g. ``"tests"``), if any."""
-        source = self.table_origins.get(table)
-        return source.folder if source is not None else None
-
 
 def _own_tables(raw: dict[str, Any], source: PackSource) -> dict[str, PackSource]:
     origins = {f"judge.{k}": source for k in (raw.get("judge") or {})

@@ -337,9 +337,9 @@ class Pack:
     chain: list[str] = field(default_factory=list)
     #: The files merged (root parent first), as the locator found them.
     sources: list[PackSource] = field(default_factory=list)
-    #: Folder of the pack file that wrote ``[tests]`` (a child inherits its parent's
-    #: table, and the suite path stays relative to where it was written).
-    tests_folder: PackPath | None = None
+    #: The pack file that wrote ``[tests]`` (a child inherits its parent's table, and the
+    #: suite path stays relative to where it was written); None without ``[tests]``.
+    tests_source: PackSource | None = None
 
     @property
     def meta(self) -> PackMeta:
@@ -450,7 +450,7 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
         backends=backends,
         chain=resolved.chain,
         sources=resolved.sources,
-        tests_folder=resolved.folder_of("tests"),
+        tests_source=resolved.table_origins.get("tests"),
     )
 
 
