@@ -173,9 +173,9 @@ def pack_requirements(source: PackSource, host: PluginHost, options: BuildOption
                 plugin_dists.add(reg_backend.distribution)
             if f"backend:{backend}" in BUILTIN_EXTRAS:
                 extras.add(BUILTIN_EXTRAS[f"backend:{backend}"])
-    registered_pack = host.rubric_packs.get(options.pack)
-    if registered_pack is not None and _canonical(registered_pack.distribution) != PROJECT:
-        plugin_dists.add(registered_pack.distribution)
+    for found in source.pack.sources:  # the pack and the registered packs it extends
+        if found.distribution is not None and _canonical(found.distribution) != PROJECT:
+            plugin_dists.add(found.distribution)
 
     Requirement, _ = _packaging()
     target_env = _target_environment(options)
