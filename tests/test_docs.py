@@ -114,7 +114,8 @@ def test_extends_example_merges_as_documented(tmp_path: Path):
     parent_review = {c.config.id: c.config for c in parent.components}["review"]
     assert review.weight == 0.8
     assert review.model_dump(exclude={"weight"}) == parent_review.model_dump(exclude={"weight"})
-    assert child.document.judge == {**parent.document.judge, "max_concurrency": 20}
+    assert child.document.judge_settings() == {**parent.document.judge_settings(),
+                                               "max_concurrency": 20}
     assert (child.name, child.version) == ("contract-review-eu", "1.0.0")
     assert child.hash != parent.hash
 
