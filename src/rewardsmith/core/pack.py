@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -147,6 +148,7 @@ class PackDocumentBase(BaseModel):
 _NO_BACKEND = "<no backend>"
 
 
+@functools.cache
 def _partial(config: type[BaseModel], name: str) -> type[BaseModel]:
     """``config`` with every field optional (default None), except the ``backend`` tag:
     a pack's ``[judge]`` table may leave settings to the components' overrides."""
@@ -170,20 +172,26 @@ def _backend_tag(value: Any) -> str:
     return backend if isinstance(backend, str) else _NO_BACKEND
 
 
-def judge_table_model(host: PluginHost) -> Any:
-    """The type of ``[judge]``: one partial settings model per installed backend, chosen
-    by ``backend``; without ``backend`` only the settings every backend shares."""
+def judge_table_model(host: PluginHost, backends: Collection[str] | None = None) -> Any:
+    """The type of ``[judge]``: one partial settings model per installed backend (or per
+    backend in ``backends``), chosen by ``backend``; without ``backend`` only the settings
+    every backend shares. Any other ``backend`` is a union tag error."""
     variants: list[Any] = [Annotated[_partial(JudgeBackendConfig, "JudgeSettings"),
                                      Tag(_NO_BACKEND)]]
     for name, reg in sorted(host.judge_backends.items()):
+        if backends is not None and name not in backends:
+            continue
         config = reg.value.Config
         variants.append(Annotated[_partial(config, f"{config.__name__}Settings"), Tag(name)])
     return Annotated[Union[tuple(variants)], Discriminator(_backend_tag)]  # noqa: UP007
 
 
-def pack_document_model(host: PluginHost) -> type[PackDocumentBase]:
+def pack_document_model(host: PluginHost, *,
+                        judge_backends: Collection[str] | None = None) -> type[PackDocumentBase]:
     """The pack model for the installed plugins: components as a discriminated union on
-    ``type``, ``[judge]`` on ``backend``."""
+    ``type``, ``[judge]`` on ``backend``. ``judge_backends`` narrows the ``[judge]`` union
+    to the backends a document names (building a settings model per backend costs
+    milliseconds of a Lambda cold start); the default covers every installed backend."""
     configs = tuple(reg.value.Config for reg in host.components.values())
     component_type: Any
     if not configs:
@@ -196,7 +204,7 @@ def pack_document_model(host: PluginHost) -> type[PackDocumentBase]:
         "PackDocument",
         __base__=PackDocumentBase,
         components=(list[component_type], Field(min_length=1)),
-        judge=(judge_table_model(host) | None, None),
+        judge=(judge_table_model(host, judge_backends) | None, None),
     )
     return model
 
@@ -376,7 +384,9 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
     """
     host = host or make_plugin_host()
     resolved = resolve(spec, host, roots=roots)
-    model = pack_document_model(host)
+    judge_table = resolved.document.get("judge")
+    named = judge_table.get("backend") if isinstance(judge_table, dict) else None
+    model = pack_document_model(host, judge_backends={named} if isinstance(named, str) else ())
     try:
         document = model.model_validate(resolved.document)
     except ValidationError as exc:
