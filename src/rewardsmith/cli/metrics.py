@@ -8,8 +8,8 @@ import inspect
 import sys
 
 import click
-import orjson
 
+from rewardsmith.cli.main import EXIT_CONFIG, echo_json, fail
 from rewardsmith.plugins.metrics.functions import (
     METRICS_ENTRY_POINT_GROUP,
     MetricFunctionError,
@@ -17,26 +17,18 @@ from rewardsmith.plugins.metrics.functions import (
     resolve_metric_function,
 )
 
-EXIT_INVALID = 2
 
-
-@click.group("metrics")
-def metrics_group() -> None:
-    """Metric functions for product-metric components."""
-
-
-@metrics_group.command("list")
+@click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_command(as_json: bool) -> None:
     """Functions registered in the 'rewardsmith.metrics' entry-point group."""
     try:
         installed = installed_metric_functions()
     except MetricFunctionError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
+        fail(str(exc))
     rows = [vars(entry) for _, entry in sorted(installed.items())]
     if as_json:
-        click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+        echo_json(rows)
         return
     if not rows:
         click.echo(f"no metric functions registered in {METRICS_ENTRY_POINT_GROUP!r}")
@@ -44,7 +36,7 @@ def list_command(as_json: bool) -> None:
         click.echo(f"{row['name']:<24} {row['value']:<48} ({row['distribution']})")
 
 
-@metrics_group.command("check")
+@click.command("check")
 @click.argument("refs", nargs=-1, required=True)
 def check_command(refs: tuple[str, ...]) -> None:
     """Resolve each REF ('module:function' or a registered name) as a pack would."""
@@ -60,5 +52,10 @@ def check_command(refs: tuple[str, ...]) -> None:
         click.echo(f"ok {ref}: {getattr(function, '__module__', '?')}."
                    f"{getattr(function, '__qualname__', repr(function))} ({kind})")
     if failed:
-        sys.exit(EXIT_INVALID)
+        sys.exit(EXIT_CONFIG)
 
+
+def metrics_group() -> click.Group:
+    """A fresh ``metrics`` group."""
+    return click.Group("metrics", commands=[list_command, check_command],
+                       help="Metric functions for product-metric components.")
