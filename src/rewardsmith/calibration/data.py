@@ -91,7 +91,7 @@ def read_outcomes(path: Path, field_name: str = "outcome") -> dict[bytes, Outcom
 
 
 def read_scored(path: Path) -> list[dict[str, Any]]:
-    """Rows written by ``rewardsmith score`` (``SampleResult.to_json()``)."""
+    """Rows written by ``rewardsmith score`` (``core.wire.jsonl_row``)."""
     rows: list[dict[str, Any]] = []
     for line_no, row in _json_lines(path):
         where = f"{path}:{line_no}"

@@ -59,7 +59,7 @@ def distribution(values: Iterable[float]) -> dict[str, Any]:
 
 def observed_label(row: Mapping[str, Any], label: str) -> bool | int | str | None:
     """What the judge said for ``"<component>.<criterion>"`` (or ``"<component>"``) in a
-    ``SampleResult.to_json()`` row; None when it gave no verdict (skipped or failed)."""
+    ``core.wire.jsonl_row`` row; None when it gave no verdict (skipped or failed)."""
     components = row.get("components") or {}
     component_id, _, criterion = label.partition(".")
     outcome = components.get(component_id)

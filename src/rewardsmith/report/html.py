@@ -418,7 +418,7 @@ def write_html_report(
 ) -> Path:
     """Write one self-contained HTML report and return its path.
 
-    ``results`` are rows in the ``SampleResult.to_json()`` shape (in memory or read back
+    ``results`` are rows in the ``core.wire.jsonl_row`` shape (in memory or read back
     from JSONL); ``pack_ref`` is ``{"name", "version", "hash"}``; ``calibration`` is
     ``CalibrationResult.to_json(include_points=True)``; ``responses`` maps sample ids to
     response text for the lowest/highest samples. ``extra_sections`` are
