@@ -305,7 +305,7 @@ class Scorer:
         return await self._wait_all(runs, deadline), []
 
     def _launch_concurrent(self, state: _State) -> list[asyncio.Future[None]]:
-        """Start the sample's async and blocking components as tasks."""
+        """Start the sample's "async" and "thread" components as tasks."""
 
         async def run(component: Component[Any]) -> None:
             state.outcomes[component.config.id] = await self._call(component, state.sample)
