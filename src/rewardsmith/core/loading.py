@@ -21,14 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from rewardsmith.core.errors import PackError
-
-if TYPE_CHECKING:
-    from rewardsmith.core.plugins import PluginHost
+from rewardsmith.core.plugins import PluginHost
 
 MAX_EXTENDS_DEPTH = 8
 PackPath = Path | Traversable
