@@ -107,3 +107,11 @@ def test_the_engine_dispatches_on_the_instance_run_mode(write_pack: Any) -> None
 def test_run_modes_are_the_documented_four() -> None:
     assert RUN_MODES == ("inline", "thread", "async", "group")
     assert Component.run == "inline"
+
+
+def test_a_group_component_cannot_be_a_gate(write_pack: Any) -> None:
+    scored = '[[components]]\nid = "d"\ntype = "mode-from-config"\n'
+    with pytest.raises(PackError, match=r"run = 'group'\) cannot be a gate"):
+        _load(write_pack, "mode-from-config",
+              "grouped = true\ngate = { fail_reward = 0.0 }\n" + scored)
+    assert _load(write_pack, "mode-from-config", "gate = { fail_reward = 0.0 }\n" + scored)

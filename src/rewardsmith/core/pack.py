@@ -440,7 +440,9 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
         )
         try:
             component = cls(cfg, context)
-            check_run_mode(component)
+            if check_run_mode(component) == "group" and cfg.gate is not None:
+                raise ValueError("a component that scores whole prompt groups (run = 'group') "
+                                 "cannot be a gate: gates decide one sample at a time")
             components.append(component)
         except (OSError, ValueError, TypeError, PluginError) as exc:
             raise PackError(f"{label}: components id={cfg.id!r} ({cfg.type}): {exc}") from None
