@@ -122,13 +122,13 @@ def test_scorer_loads_a_pack_path_and_authors_assert_on_rewards(pytester: pytest
             good, no_keyword, empty = batch.results
             assert scorer.pack.name == "author-pack"
             # reward_range [-1, 1]: weighted mean (3*1 + 0) / 4 mapped from [0, 1].
-            assert good.aggregate_reward_score == pytest.approx(-1 + 2 * 3 / 4)
-            assert no_keyword.aggregate_reward_score == pytest.approx(-1.0)
-            assert (empty.status, empty.aggregate_reward_score) == ("gated", -1.0)
+            assert good.reward == pytest.approx(-1 + 2 * 3 / 4)
+            assert no_keyword.reward == pytest.approx(-1.0)
+            assert (empty.status, empty.reward) == ("gated", -1.0)
 
         def test_a_wrong_expectation_fails(scorer, rewardsmith_sample):
             [result] = scorer.score([rewardsmith_sample("Your refund is on its way.")]).results
-            assert result.aggregate_reward_score == 1.0
+            assert result.reward == 1.0
     """)
     result = pytester.runpytest(*ARGS)
     result.assert_outcomes(passed=1, failed=1)
@@ -167,7 +167,7 @@ def test_scorer_resolves_registered_names_and_closes_at_teardown(pytester: pytes
             ])
             scorer = rewardsmith_scorer("shout", host=host)
             [result] = scorer.score([rewardsmith_sample("HEY you")]).results
-            assert result.aggregate_reward_score == 0.5
+            assert result.reward == 0.5
             assert result.components["loud"].measurements == {"upper": 3}
             assert author_plugin.CLOSED == []
 

@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rewardsmith.core.component import (
-        AsyncComponent,
         Component,
         ComponentConfig,
         ComponentContext,
-        GroupComponent,
+        RunMode,
     )
     from rewardsmith.core.engine import Scorer
     from rewardsmith.core.pack import Pack, load_pack
@@ -26,11 +25,10 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "AsyncComponent": "rewardsmith.core.component",
     "Component": "rewardsmith.core.component",
     "ComponentConfig": "rewardsmith.core.component",
     "ComponentContext": "rewardsmith.core.component",
-    "GroupComponent": "rewardsmith.core.component",
+    "RunMode": "rewardsmith.core.component",
     "Scorer": "rewardsmith.core.engine",
     "Pack": "rewardsmith.core.pack",
     "load_pack": "rewardsmith.core.pack",
@@ -43,13 +41,12 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "AsyncComponent",
     "Component",
     "ComponentConfig",
     "ComponentContext",
-    "GroupComponent",
     "Pack",
     "PluginHost",
+    "RunMode",
     "Sample",
     "SampleResult",
     "Score",

@@ -13,7 +13,8 @@ import pytest
 from tests.support.aws_lambda import FakeContext, metrics_of, sample, validate_answer
 
 from rewardsmith import Scorer
-from rewardsmith.aws_lambda import extract_samples, make_handler, wire_id
+from rewardsmith.aws_lambda import extract_samples, make_handler
+from rewardsmith.core.wire import wire_id
 
 
 @pytest.fixture

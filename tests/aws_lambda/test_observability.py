@@ -19,9 +19,9 @@ from rewardsmith.aws_lambda.observability import (
     InvocationRecord,
     MetricsConfig,
     MetricsConfigError,
-    SecretRedactor,
     emf_document,
 )
+from rewardsmith.core.logs import SecretRedactor
 from rewardsmith.core.plugins import PluginHost
 
 # From the CloudWatch MetricDatum Unit enumeration (independent of the module's own list).

@@ -6,6 +6,7 @@ import pytest
 from tests.support import metadata_plugin as fixture_plugin
 
 from rewardsmith import PluginHost, make_plugin_host
+from rewardsmith.core.wire import jsonl_row
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def score_rows(host: PluginHost):
     def score(pack: Path, samples: list) -> list[dict]:
         scorer = Scorer(load_pack(pack, host))
         try:
-            return [r.to_json() for r in scorer.score(samples).results]
+            return [jsonl_row(r) for r in scorer.score(samples).results]
         finally:
             scorer.close()
 

@@ -8,6 +8,7 @@ import pytest
 from tests.support.toy_plugin import sample
 
 from rewardsmith.core.errors import SampleError
+from rewardsmith.core.wire import lambda_row, metrics_list
 
 GATED = """
 [pack]
@@ -37,7 +38,7 @@ def test_failed_gate_stops_later_components(make_scorer, calls) -> None:
     assert calls["yes"] == 1 and calls["judge"] == 1  # only the sample that passed the gate
     first, second, third = batch.results
     assert first.status == "ok" and second.status == "gated" and third.status == "gated"
-    assert second.aggregate_reward_score == 0.05 and second.gate == "nonempty"
+    assert second.reward == 0.05 and second.gate == "nonempty"
     assert second.components["judge"].skipped and second.components["judge"].value is None
 
 
@@ -67,14 +68,14 @@ def test_malformed_samples_never_cost_the_batch(make_scorer) -> None:
     assert len(batch.results) == len(raw)
     assert all(math.isfinite(r) for r in batch.rewards)
     by_id = {r.id: r for r in batch.results}
-    assert by_id["good"].status == "ok" and by_id["good"].aggregate_reward_score > 0.5
+    assert by_id["good"].status == "ok" and by_id["good"].reward > 0.5
     assert by_id["binary"].status == "ok"
     for bad, fragment in [("no-messages", "missing 'messages'"),
                           ("no-assistant", "no assistant turn"),
                           ("wrong-types", "'content' must be"), (5, "not valid JSON")]:
         assert by_id[bad].status == "failed"
         assert fragment in (by_id[bad].error or "")
-        assert by_id[bad].aggregate_reward_score == 0.0
+        assert by_id[bad].reward == 0.0
     assert batch.results[7].id == 7 and batch.results[7].status == "failed"
     # 5,000,000 chars exceed the pack's default 1,000,000 limit: failed, named, not lost
     assert by_id["huge"].status == "failed" and by_id["huge"].error_kind == "oversized_response"
@@ -94,11 +95,11 @@ def test_failure_policies(make_scorer, policy, expected_value, status) -> None:
     assert outcome.error_kind == "judge_unavailable" and outcome.policy == policy
     assert outcome.value == expected_value
     if policy == "abstain":
-        assert result.aggregate_reward_score == 1.0  # renormalised over 'yes' alone
+        assert result.reward == 1.0  # renormalised over 'yes' alone
     if policy == "zero":
-        assert result.aggregate_reward_score == 0.5
+        assert result.reward == 0.5
     if policy == "fail":
-        assert result.aggregate_reward_score == 0.0 and "judge" in (result.error or "")
+        assert result.reward == 0.0 and "judge" in (result.error or "")
 
 
 def test_group_mean_policy_borrows_the_groups_mean(make_scorer) -> None:
@@ -109,7 +110,7 @@ def test_group_mean_policy_borrows_the_groups_mean(make_scorer) -> None:
     assert batch.results[1].components["judge"].value == pytest.approx(0.8)
     # no successful peer in its group: nothing to borrow, so it abstains
     assert batch.results[2].components["judge"].value is None
-    assert batch.results[2].aggregate_reward_score == 1.0
+    assert batch.results[2].reward == 1.0
 
 
 def test_component_exception_and_invalid_scores_are_contained(make_scorer) -> None:
@@ -133,7 +134,7 @@ needle = "x"
     assert "component blew up" in (batch.results[3].components["boom"].error or "")
     assert batch.results[4].components["ratio"].value == -1.0
     # ratio's range is [-1, 1]: -1 normalises to 0 before weighting
-    assert batch.results[4].aggregate_reward_score == 0.0
+    assert batch.results[4].reward == 0.0
     assert all(math.isfinite(r) for r in batch.rewards)
 
 
@@ -153,7 +154,7 @@ def test_per_component_timeout(make_scorer) -> None:
     scorer = make_scorer(GATED.replace('type = "sleepy"', 'type = "sleepy"\ntimeout_s = 0.05'))
     result = scorer.score([sample(1, "yes hang")]).results[0]
     assert result.components["judge"].error_kind == "timeout"
-    assert result.aggregate_reward_score == 1.0
+    assert result.reward == 1.0
 
 
 def test_blocking_and_group_components(make_scorer, calls) -> None:
@@ -181,8 +182,8 @@ def test_formula_aggregation_with_abstained_component(make_scorer) -> None:
     scorer = make_scorer(GATED + '\n[aggregate]\nmethod = "formula"\n'
                          'formula = "yes * judge"\n')
     ok, down = scorer.score([sample(1, "yes"), sample(2, "yes judge-down")]).results
-    assert ok.aggregate_reward_score == pytest.approx(0.8)
-    assert down.aggregate_reward_score == pytest.approx(0.5)  # neutral stands in
+    assert ok.reward == pytest.approx(0.8)
+    assert down.reward == pytest.approx(0.5)  # neutral stands in
 
 
 async def test_async_api_and_sync_facade_inside_a_running_loop(make_scorer) -> None:
@@ -197,7 +198,7 @@ async def test_async_api_and_sync_facade_inside_a_running_loop(make_scorer) -> N
 
 def test_metrics_list_is_the_nova_shape(make_scorer) -> None:
     scorer = make_scorer(GATED)
-    row = scorer.score([sample("a", "yes")]).results[0].to_lambda()
+    row = lambda_row(scorer.score([sample("a", "yes")]).results[0], failure_reward=0.0)
     assert row["id"] == "a" and isinstance(row["aggregate_reward_score"], float)
     names = {m["name"]: m for m in row["metrics_list"]}
     assert names["yes"]["type"] == "Reward" and names["judge.tokens"]["type"] == "Metric"
@@ -217,7 +218,7 @@ def test_measurements_of_a_failed_component_are_kept(make_scorer, monkeypatch) -
     result = make_scorer(GATED).score([sample(1, "yes")]).results[0]
     outcome = result.components["judge"]
     assert outcome.error_kind == "metric_out_of_range" and outcome.measurements["raw"] == 7.0
-    names = {m["name"]: m["value"] for m in result.metrics_list()}
+    names = {m["name"]: m["value"] for m in metrics_list(result)}
     assert names["judge.raw"] == 7.0 and names["judge.failed"] == 1.0
 
 
@@ -243,7 +244,7 @@ def test_base_exceptions_from_plugins_are_contained(make_scorer, name) -> None:
     assert bad.components["sync"].error_kind == "exception"
     assert bad.components["async_"].error_kind == "exception"
     assert name in (bad.components["sync"].error or "")
-    assert good.aggregate_reward_score == 1.0
+    assert good.reward == 1.0
     # the scorer's loop survived: the next batch is scored normally
     assert scorer.score([sample(3, "fine")]).rewards == [1.0]
     scorer.close()
@@ -253,7 +254,7 @@ def test_a_formula_error_costs_only_its_sample(make_scorer) -> None:
     scorer = make_scorer(GATED + '\n[aggregate]\nmethod = "formula"\n'
                          'formula = "(yes - 1) ** 0.5"\n')
     ok, complex_result = scorer.score([sample(1, "yes"), sample(2, "no")]).results
-    assert ok.status == "ok" and ok.aggregate_reward_score == 0.0
+    assert ok.status == "ok" and ok.reward == 0.0
     assert complex_result.status == "failed" and "formula" in (complex_result.error or "")
 
 

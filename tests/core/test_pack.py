@@ -244,3 +244,81 @@ def test_pack_files_stay_inside_the_pack_folder(tmp_path: Path) -> None:
                           ("big.json", "larger than")]:
         with pytest.raises(ValueError, match=fragment):
             context.read_text(bad)
+
+
+JUDGED = """
+[pack]
+name = "judged"
+version = "1"
+
+[judge]
+backend = "openai"
+model = "m"
+{judge_extra}
+
+[[components]]
+id = "quality"
+type = "rubric-judge"
+criteria = [{{ id = "c", pass_if = "good" }}]
+
+[tests]
+suite = "cases.jsonl"
+{tests_extra}
+"""
+
+
+@pytest.fixture
+def full_host():
+    from rewardsmith import make_plugin_host
+
+    return make_plugin_host()
+
+
+def test_judge_and_tests_tables_are_typed(full_host, write_pack) -> None:
+    pack = load_pack(write_pack(JUDGED.format(judge_extra="max_concurrency = 4",
+                                              tests_extra='simulator = "default"')), full_host)
+    assert pack.document.judge_settings() == {"backend": "openai", "model": "m",
+                                              "max_concurrency": 4}
+    assert pack.document.tests is not None and pack.document.tests.simulator == "default"
+    assert pack.components[0].context.judge_defaults["max_concurrency"] == 4
+
+
+@pytest.mark.parametrize(("judge_extra", "tests_extra", "line", "fragment"), [
+    ("modle = 'x'", "", 9, "[judge]: unknown key 'modle'; did you mean 'model'?"),
+    ("max_concurrency = 0", "", 9, "[judge]: max_concurrency: Input should be greater than"),
+    ("", "simulater = 'default'", 18, "[tests]: unknown key 'simulater'; did you mean "
+     "'simulator'?"),
+    ("", "simulator = 'recorded'", 18, "[tests]: simulator: Input should be 'verdicts' or "
+     "'default'"),
+])
+def test_judge_and_tests_errors_name_file_line_and_key(full_host, write_pack, judge_extra,
+                                                        tests_extra, line, fragment) -> None:
+    path = write_pack(JUDGED.format(judge_extra=judge_extra, tests_extra=tests_extra))
+    message = _error(full_host, path)
+    assert f"{path}:{line}: {fragment}" in message
+
+
+def test_unknown_judge_backend_lists_the_installed_ones(full_host, write_pack) -> None:
+    text = JUDGED.format(judge_extra="", tests_extra="").replace('"openai"', '"openia"')
+    path = write_pack(text)
+    message = _error(full_host, path)
+    assert f"{path}:7: [judge]: unknown judge backend 'openia'; installed backends: " \
+           "bedrock, openai" in message
+
+
+def test_a_child_pack_error_in_an_inherited_judge_key_names_the_parent_file(
+        full_host, write_pack) -> None:
+    parent = write_pack(JUDGED.format(judge_extra="timeout_s = -1", tests_extra=""),
+                        "parent.toml")
+    child = write_pack('[pack]\nname = "child"\nversion = "2"\nextends = "parent.toml"\n'
+                       '[judge]\nmodel = "other"\n', "child.toml")
+    message = _error(full_host, child)
+    assert f"{parent}:9: [judge]: timeout_s: Input should be greater than 0" in message
+
+
+def test_json_schema_types_judge_and_tests(full_host) -> None:
+    schema = pack_json_schema(full_host)
+    judge = schema["properties"]["judge"]
+    text = str(judge)
+    assert "additionalProperties': True" not in text and "OpenAIConfigSettings" in text
+    assert schema["$defs"]["TestsTable"]["additionalProperties"] is False

@@ -12,6 +12,7 @@ import pytest
 from tests.support.suites import ROLLOUTS_DIR, Scored, VerdictBook, child_pack, read_jsonl
 
 from rewardsmith import Scorer, load_pack
+from rewardsmith.core.wire import jsonl_row
 from rewardsmith.simulators.faults import FaultPolicy
 from rewardsmith.simulators.wiring import bedrock_settings
 
@@ -79,25 +80,25 @@ def test_deterministic_gates_separate_good_from_bad_without_a_judge(tmp_path: Pa
     results = {r.id: r for r in Scorer(pack).score(_rollouts()).results}
     for rid, (gate, reward) in GATED.items():
         assert (results[rid].status, results[rid].gate) == ("gated", gate), rid
-        assert results[rid].aggregate_reward_score == reward
+        assert results[rid].reward == reward
     for rid in GOOD:
         assert results[rid].status == "ok"
-        assert results[rid].aggregate_reward_score == pytest.approx(1.0)
+        assert results[rid].reward == pytest.approx(1.0)
     assert results["late-2-good"].components["outcome"].value == 1.0  # csat 5 of 5
     # A blame phrase costs something even without a judge; a curt or generic reply does not.
     assert results["angry-3-bad_blame"].components["tone_phrases"].passed is False
-    assert results["angry-3-bad_blame"].aggregate_reward_score < 1.0
-    assert results["angry-2-bad_curt"].aggregate_reward_score == pytest.approx(1.0)
+    assert results["angry-3-bad_blame"].reward < 1.0
+    assert results["angry-2-bad_curt"].reward == pytest.approx(1.0)
 
 
 def _check_judged(results: dict[str, Any]) -> None:
-    rewards = {rid: r.aggregate_reward_score for rid, r in results.items()}
+    rewards = {rid: r.reward for rid, r in results.items()}
     assert all(math.isfinite(v) for v in rewards.values())
     for rid, (gate, reward) in GATED.items():
         assert results[rid].gate == gate and rewards[rid] == reward
         assert results[rid].components["reply"].skipped  # gates spare the judge
     for rid in GOOD:
-        assert rewards[rid] == pytest.approx(1.0), results[rid].to_json()
+        assert rewards[rid] == pytest.approx(1.0), jsonl_row(results[rid])
     for rid in JUDGED_BAD:
         assert 0.2 < rewards[rid] < 0.7
         assert results[rid].components["reply"].measurements["resolves_issue"] == 0.0
@@ -139,7 +140,7 @@ def test_a_failing_judge_costs_no_sample_its_reward(tmp_path: Path,
                                 bedrock_settings(converse_simulator.endpoint_url,
                                                  max_retries=0)))
     results = {r.id: r for r in Scorer(pack).score(_rollouts()).results}
-    assert all(math.isfinite(r.aggregate_reward_score) for r in results.values())
+    assert all(math.isfinite(r.reward) for r in results.values())
     assert results["late-1-good"].components["reply"].error_kind is not None
-    assert results["late-1-good"].aggregate_reward_score == pytest.approx(1.0)
-    assert results["angry-4-bad_pii"].aggregate_reward_score == 0.0
+    assert results["late-1-good"].reward == pytest.approx(1.0)
+    assert results["angry-4-bad_pii"].reward == 0.0

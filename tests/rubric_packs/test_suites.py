@@ -34,7 +34,8 @@ NOT_APPLICABLE = {"customer-support": set(), "tool-calling": {"wrong_language"}}
 @pytest.mark.parametrize("name", PACKS)
 def test_pack_declares_its_suite(name: str) -> None:
     pack = load_pack(name)
-    suite = pack.document.tests["suite"]
+    assert pack.document.tests is not None
+    suite = pack.document.tests.suite
     assert (PACKS_DIR / suite).resolve() == (PACKS_DIR / "tests" / f"{name}.jsonl").resolve()
     assert (PACKS_DIR / suite).is_file()
 

@@ -10,6 +10,7 @@ import pytest
 from tests.support.suites import ROLLOUTS_DIR, read_jsonl
 
 from rewardsmith import Scorer, load_pack
+from rewardsmith.core.wire import jsonl_row
 
 ROLLOUTS = ROLLOUTS_DIR / "tool-calling.jsonl"
 COMPONENTS = [
@@ -52,12 +53,12 @@ def test_example_rollouts_are_four_groups_of_four() -> None:
 
 def test_good_calls_beat_defective_ones_in_every_group() -> None:
     results = _results()
-    rewards = {rid: r.aggregate_reward_score for rid, r in results.items()}
+    rewards = {rid: r.reward for rid, r in results.items()}
     for rid, (gate, reward) in GATED.items():
         assert (results[rid].status, results[rid].gate) == ("gated", gate), rid
         assert rewards[rid] == reward
     for rid in GOOD:
-        assert rewards[rid] == pytest.approx(1.0), results[rid].to_json()
+        assert rewards[rid] == pytest.approx(1.0), jsonl_row(results[rid])
     for rid, reward in rewards.items():
         if "-bad" in rid:
             group = rid.split("-", 1)[0]
@@ -76,7 +77,7 @@ def test_each_ungated_defect_is_caught_by_its_component() -> None:
     padded = results["weather-4-bad_padded"].components
     assert padded["fields"].value == 1.0  # the call itself is right ...
     assert padded["call_only"].value == 0.0 and padded["length"].value < 0.5  # ... the prose is not
-    assert results["weather-4-bad_padded"].aggregate_reward_score < 0.75
+    assert results["weather-4-bad_padded"].reward < 0.75
 
 
 def test_a_call_to_an_undeclared_tool_is_named_in_the_rationale() -> None:
@@ -86,6 +87,6 @@ def test_a_call_to_an_undeclared_tool_is_named_in_the_rationale() -> None:
         "content": '<tool_call>{"name": "get_forecast", "arguments": {"city": "Lyon"}}'
                    "</tool_call>"}]}
     result = Scorer(load_pack("tool-calling")).score([row]).results[0]
-    assert (result.status, result.gate, result.aggregate_reward_score) == ("gated", "call", 0.1)
+    assert (result.status, result.gate, result.reward) == ("gated", "call", 0.1)
     assert "unknown tool" in result.components["call"].rationale
     assert "get_weather" in result.components["call"].rationale

@@ -70,10 +70,10 @@ def test_generated_hook_registers_the_pack_and_it_scores(invoke, tmp_path: Path,
         ]).results
     finally:
         scorer.close()
-    assert (good.status, good.aggregate_reward_score) == ("ok", 1.0)
-    assert (empty.status, empty.gate, empty.aggregate_reward_score) == ("gated", "not_empty", 0.0)
+    assert (good.status, good.reward) == ("ok", 1.0)
+    assert (empty.status, empty.gate, empty.reward) == ("gated", "not_empty", 0.0)
     # no_placeholders (weight 2) fails; the rest (weights 1 + 1 + 0.5 + 1 + 0.5) pass.
-    assert placeholder.aggregate_reward_score == pytest.approx(4 / 6)
+    assert placeholder.reward == pytest.approx(4 / 6)
 
 
 def test_with_check_adds_a_component_the_pack_uses(invoke, tmp_path: Path, import_from):

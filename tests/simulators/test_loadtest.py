@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from tests.support.judges import VERDICT_SCHEMA
 
 from rewardsmith.cli import EXIT_CONFIG, build_cli
-from rewardsmith.core.component import AsyncComponent, ComponentConfig
+from rewardsmith.core.component import Component, ComponentConfig
 from rewardsmith.core.hookspecs import hookimpl
 from rewardsmith.core.judge import JudgeRequest
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
@@ -22,8 +22,10 @@ from rewardsmith.plugins.backends import bedrock, openai
 from rewardsmith.simulators.loadtest import run_loadtest
 
 
-class TinyJudge(AsyncComponent[Any]):
+class TinyJudge(Component[Any]):
     """One judge call per sample: passed → 1.0."""
+
+    run = "async"
 
     class Config(ComponentConfig):
         type: Literal["tiny-judge"] = "tiny-judge"
@@ -31,18 +33,20 @@ class TinyJudge(AsyncComponent[Any]):
 
     uses_judge = True
 
-    async def score(self, sample: Sample) -> Score:  # type: ignore[override]
+    async def score(self, sample: Sample) -> Score:
         reply = await self.context.judge_backend().complete(
             JudgeRequest("Grade the response.", f"<response>{sample.response}</response>",
                          VERDICT_SCHEMA))
         return Score.from_bool(bool(reply.parsed["passed"]))
 
 
-class TinyCheck(AsyncComponent[Any]):
+class TinyCheck(Component[Any]):
+    run = "async"
+
     class Config(ComponentConfig):
         type: Literal["tiny-check"] = "tiny-check"
 
-    async def score(self, sample: Sample) -> Score:  # type: ignore[override]
+    async def score(self, sample: Sample) -> Score:
         return Score.from_bool(True)
 
 

@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from rewardsmith import (
-    AsyncComponent,
     Component,
     ComponentConfig,
     Score,
@@ -47,8 +46,10 @@ class NonEmpty(Component[Any]):
         return Score.from_bool(bool(sample.response.strip()))
 
 
-class Hangs(AsyncComponent[Any]):
+class Hangs(Component[Any]):
     """An I/O component that never answers in time (a judge that hangs)."""
+
+    run = "async"
 
     class Config(ComponentConfig):
         type: Literal["t-hangs"] = "t-hangs"

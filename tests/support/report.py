@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardsmith import Scorer, load_pack, make_plugin_host
+from rewardsmith.core.wire import jsonl_row, pack_ref_json
 from tests.support import metadata_plugin as fixture_plugin
 
 PACK = """
@@ -65,8 +66,8 @@ def build_scored(tmp_path: Path) -> dict[str, Any]:
     finally:
         scorer.close()
     return {
-        "pack_ref": pack.ref.to_json(),
-        "rows": [r.to_json() for r in results],
+        "pack_ref": pack_ref_json(pack.ref),
+        "rows": [jsonl_row(r) for r in results],
         "responses": {s["id"]: s["messages"][-1]["content"] for s in samples
                       if isinstance(s["messages"], list)},
     }

@@ -92,14 +92,14 @@ def expectation_failures(case: Mapping[str, Any], results: Mapping[str, SampleRe
     name, expect = case["name"], case.get("expect") or {}
     problems: list[str] = []
     if case["kind"] == "pair":
-        better = results["better"].aggregate_reward_score
-        worse = results["worse"].aggregate_reward_score
+        better = results["better"].reward
+        worse = results["worse"].reward
         if not better > worse + float(case.get("margin", 0.0)) - 1e-9 or better <= worse:
             problems.append(f"{name}: better {better:.3f} vs worse {worse:.3f} "
                             f"(margin {case.get('margin', 0.0)})")
         return problems
     result = results["sample"]
-    reward = result.aggregate_reward_score
+    reward = result.reward
     if "reward" in expect:
         low, high = expect["reward"]
         if not low - 1e-9 <= reward <= high + 1e-9:

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from rewardsmith import AsyncComponent, Component, ComponentConfig, GroupComponent, Score
+from rewardsmith import Component, ComponentConfig, Score
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.hookspecs import hookimpl
 from rewardsmith.core.sample import Sample
@@ -57,8 +57,10 @@ class Ratio(Component):
         return Score(float(text))
 
 
-class Sleepy(AsyncComponent):
+class Sleepy(Component):
     """An I/O-bound component: waits ``delay`` seconds (forever on 'hang')."""
+
+    run = "async"
 
     class Config(ComponentConfig):
         type: Literal["sleepy"] = "sleepy"
@@ -73,7 +75,7 @@ class Sleepy(AsyncComponent):
 
 
 class BlockingWork(Component):
-    blocking = True
+    run = "thread"
 
     class Config(ComponentConfig):
         type: Literal["blocking-work"] = "blocking-work"
@@ -84,8 +86,10 @@ class BlockingWork(Component):
         return Score(1.0)
 
 
-class LengthRank(GroupComponent):
+class LengthRank(Component):
     """Ranks the rollouts of a group by length: the longest gets 1, the shortest 0."""
+
+    run = "group"
 
     class Config(ComponentConfig):
         type: Literal["length-rank"] = "length-rank"
@@ -121,7 +125,9 @@ class Raiser(Component):
         return Score(1.0)
 
 
-class AsyncRaiser(AsyncComponent):
+class AsyncRaiser(Component):
+    run = "async"
+
     class Config(ComponentConfig):
         type: Literal["async-raiser"] = "async-raiser"
 

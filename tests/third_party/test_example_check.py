@@ -10,6 +10,7 @@ import pytest
 
 from rewardsmith import Scorer, load_pack, make_plugin_host
 from rewardsmith.core.errors import PackError
+from rewardsmith.core.wire import jsonl_row
 
 SOURCE = Path(__file__).resolve().parents[2] / "examples/rewardsmith-example-check/src"
 
@@ -36,7 +37,7 @@ def score(example_check, tmp_path: Path):
             ])
         finally:
             scorer.close()
-        return [r.to_json()["components"]["steps"] for r in batch.results]
+        return [jsonl_row(r)["components"]["steps"] for r in batch.results]
 
     return run
 

@@ -125,11 +125,12 @@ def test_python_api_scores_with_the_installed_pack(example_env):
     script = (
         "import json\n"
         "from rewardsmith import Scorer, load_pack, make_plugin_host\n"
+        "from rewardsmith.core.wire import jsonl_row\n"
         "pack = load_pack('support-steps-lite', make_plugin_host())\n"
         "scorer = Scorer(pack)\n"
         f"batch = scorer.score([{rollout('a', STEPS_3)!r}, {rollout('b', PROSE)!r}])\n"
         "scorer.close()\n"
-        "print(json.dumps([r.to_json() for r in batch.results]))\n"
+        "print(json.dumps([jsonl_row(r) for r in batch.results]))\n"
     )
     result = example_env.run("-c", script)
     assert result.returncode == 0, result.stderr

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from rewardsmith import load_pack, parse_sample
+from rewardsmith.core.wire import jsonl_row
 
 from rewardsmith_example_pack.metrics import estimated_read_seconds
 
@@ -43,8 +44,8 @@ def test_golden_case(case: dict[str, Any], rewardsmith_scorer: Any,
     sample = dict(case["sample"])
     [result] = scorer.score([rewardsmith_sample(sample.pop("response"), **sample)]).results
     expect = case["expect"]
-    report = json.dumps(result.to_json(), indent=2)
+    report = json.dumps(jsonl_row(result), indent=2)
     assert result.status == expect.get("status", "ok"), report
-    assert expect["min"] <= result.aggregate_reward_score <= expect["max"], report
+    assert expect["min"] <= result.reward <= expect["max"], report
     for component_id, value in expect.get("components", {}).items():
         assert result.components[component_id].value == pytest.approx(value), report

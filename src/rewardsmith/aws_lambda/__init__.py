@@ -2,14 +2,14 @@
 Amazon Nova RFT (SageMaker AI, Nova Forge) and Bedrock RFT; ``make_handler`` for your own.
 
 - :mod:`.runtime`: the handler, its time budget and watchdog, the module-level handler;
-- :mod:`.events`: the event shapes accepted and the ids echoed;
+- :mod:`.events`: the event shapes accepted;
 - :mod:`.observability`: the per-invocation log line, EMF metrics, secret redaction;
 - :mod:`.package`: the deployment zip and SAM template (``rewardsmith lambda package``).
 
 Importing this package costs the core only: click and the CLI are never imported.
 """
 
-from rewardsmith.aws_lambda.events import ExtractedEvent, extract_samples, wire_id
+from rewardsmith.aws_lambda.events import ExtractedEvent, extract_samples
 from rewardsmith.aws_lambda.runtime import (
     PACK_ENV,
     HandlerSettings,
@@ -17,13 +17,10 @@ from rewardsmith.aws_lambda.runtime import (
     PackUnavailable,
     RewardHandler,
     default_handler,
-    failure_result,
     handler,
     lambda_handler,
     make_handler,
     remaining_seconds,
-    resolve_pack_spec,
-    to_wire,
     warm,
 )
 
@@ -36,13 +33,9 @@ __all__ = [
     "RewardHandler",
     "default_handler",
     "extract_samples",
-    "failure_result",
     "handler",
     "lambda_handler",
     "make_handler",
     "remaining_seconds",
-    "resolve_pack_spec",
-    "to_wire",
     "warm",
-    "wire_id",
 ]

@@ -1,15 +1,14 @@
 """Event shapes the reward Lambda accepts, and the ids it echoes.
 
 :func:`extract_samples` finds the sample list in whatever a trainer, a tool or an API
-Gateway sends; :func:`wire_id` and :func:`item_id` decide the ``id`` each answer row carries.
+Gateway sends. The ``id`` each answer row carries is decided by the one id rule,
+:func:`rewardsmith.core.wire.item_id` and :func:`rewardsmith.core.wire.wire_id`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -126,26 +125,3 @@ def extract_samples(event: Any) -> ExtractedEvent:
             f"{where} is a {type(event).__name__}; expected a JSON array of samples"))
     return ExtractedEvent([], ">".join(path), (
         f"samples are wrapped more than {MAX_UNWRAP_DEPTH} levels deep ({'>'.join(path)})"))
-
-
-# -- ids ------------------------------------------------------------------------------------
-def wire_id(value: Any) -> Any:
-    """The id exactly as given when it survives JSON encoding, else its ``str()``."""
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    try:
-        json.dumps(value, allow_nan=False)
-        return value
-    except (TypeError, ValueError, RecursionError):
-        pass
-    try:
-        return str(value)
-    except Exception:
-        return f"<unprintable {type(value).__name__}>"
-
-
-def item_id(item: Any, index: int) -> Any:
-    """The id the engine would echo for a raw item (its ``id``, else its position)."""
-    return item.get("id", index) if isinstance(item, dict) else index

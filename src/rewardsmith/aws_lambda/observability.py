@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-import structlog
+from rewardsmith.core.logs import SecretRedactor, configure_logging, make_logger
 
 DEBUG_ENV = "REWARDSMITH_DEBUG"
 NAMESPACE_ENV = "REWARDSMITH_METRICS_NAMESPACE"
@@ -36,7 +36,6 @@ LOG_LEVEL_ENV = "REWARDSMITH_LOG_LEVEL"
 
 DEFAULT_NAMESPACE = "rewardsmith"
 DEFAULT_DIMENSIONS = "FunctionName,Pack"
-REDACTED = "[REDACTED]"
 
 # EMF limits (CloudWatch EMF specification; same values as aws-embedded-metrics).
 EMF_MAX_METRICS = 100
@@ -67,100 +66,21 @@ def debug_enabled(environ: Mapping[str, str] | None = None) -> bool:
     return env_flag(DEBUG_ENV, environ)
 
 
-# -- secret redaction ---------------------------------------------------------------------
-_SECRET_NAME_RE = re.compile(
-    r"SECRET|TOKEN|PASSW(OR)?D|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|AUTH|SESSION",
-    re.IGNORECASE,
-)
-_SECRET_VALUE_RES = (
-    re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key ids
-    re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"),  # OpenAI-style API keys
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{12,}"),
-)
-
-
-class SecretRedactor:
-    """A structlog processor that removes secrets from every string in the event dict.
-
-    It snapshots the values of secret-looking environment variables (``*SECRET*``,
-    ``*TOKEN*``, ``*API_KEY*`` …; in Lambda that includes ``AWS_SECRET_ACCESS_KEY`` and
-    ``AWS_SESSION_TOKEN``) and also masks well-known key shapes.
-    """
-
-    def __init__(self, environ: Mapping[str, str] | None = None, *, min_length: int = 8) -> None:
-        env = environ if environ is not None else os.environ
-        values = {v for k, v in env.items() if _SECRET_NAME_RE.search(k) and len(v) >= min_length}
-        # Longest first, so a secret that contains another is masked whole.
-        self._values = sorted(values, key=len, reverse=True)
-
-    def redact(self, text: str) -> str:
-        for value in self._values:
-            if value in text:
-                text = text.replace(value, REDACTED)
-        for pattern in _SECRET_VALUE_RES:
-            text = pattern.sub(REDACTED, text)
-        return text
-
-    def scrub(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.redact(value)
-        if isinstance(value, Mapping):
-            return {self.scrub(str(k)): self.scrub(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.scrub(v) for v in value]
-        return value
-
-    def __call__(self, logger: Any, method_name: str, event_dict: Any) -> Any:
-        return {key: self.scrub(value) for key, value in event_dict.items()}
-
-
-def _json_default(value: Any) -> str:
-    return f"<{type(value).__name__}>"
-
-
-def _render(_: Any, __: str, event_dict: Any) -> str:
-    # allow_nan=False would raise; a non-finite number is logged as a string instead.
-    cleaned = {k: (repr(v) if isinstance(v, float) and not math.isfinite(v) else v)
-               for k, v in event_dict.items()}
-    return json.dumps(cleaned, default=_json_default, ensure_ascii=False)
-
-
-def make_logger(stream: TextIO | None = None, redactor: SecretRedactor | None = None) -> Any:
-    """A JSON-lines structlog logger on ``stream`` (stdout), independent of global config,
-    so the per-invocation line is written whatever the library log level is."""
-    return structlog.wrap_logger(
-        structlog.PrintLogger(stream or sys.stdout),
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redactor or SecretRedactor(),
-            _render,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
-    )
-
-
+# -- logging: the one set-up of core/logs, pointed at stdout ---------------------------------
 def configure_lambda_logging(environ: Mapping[str, str] | None = None) -> None:
-    """Route library logs (engine, backends) as redacted JSON lines to stdout.
+    """Route library logs (engine, backends) as redacted JSON lines to stdout, through the
+    one processor list of :mod:`rewardsmith.core.logs`.
 
     Called once per cold start when running inside Lambda; the level comes from
     ``REWARDSMITH_LOG_LEVEL`` (default ``warning``: the invocation line already carries
-    the batch summary the engine would log at ``info``).
+    the batch summary the engine would log at ``info``; an unknown level also means
+    ``warning``, since the Lambda must start whatever its environment says).
     """
     env = environ if environ is not None else os.environ
-    level = env.get(LOG_LEVEL_ENV, "warning").strip().upper()
-    levels = logging.getLevelNamesMapping()
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            SecretRedactor(env),
-            _render,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(levels.get(level, logging.WARNING)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
-        cache_logger_on_first_use=False,
-    )
+    level = env.get(LOG_LEVEL_ENV, "warning")
+    if level.strip().upper() not in logging.getLevelNamesMapping():
+        level = "warning"
+    configure_logging(level=level, json=True, stream=sys.stdout, redactor=SecretRedactor(env))
 
 
 # -- what one invocation did ----------------------------------------------------------------

@@ -51,7 +51,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from rewardsmith.aws_lambda import observability as obs
-from rewardsmith.aws_lambda.events import extract_samples, item_id, wire_id
+from rewardsmith.aws_lambda.events import extract_samples
+from rewardsmith.core.wire import failure_row, item_id, lambda_row, wire_id
 
 if TYPE_CHECKING:
     from rewardsmith.core.engine import BatchResult, Scorer
@@ -165,86 +166,16 @@ def _context_value(context: Any, name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-# -- the wire result ------------------------------------------------------------------------
-def _metric(name: str, value: float, kind: str = "Metric") -> dict[str, Any]:
-    return {"name": name, "value": value, "type": kind}
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _finite(value: Any, default: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return default
-    return number if math.isfinite(number) else default
-
-
-def failure_result(sample_id: Any, reward: float, kind: str) -> dict[str, Any]:
-    """The answer for a sample that could not be scored at all (no pack, engine overrun)."""
-    return {
-        "id": wire_id(sample_id),
-        "aggregate_reward_score": reward,
-        "metrics_list": [_metric("sample_failed", 1.0), _metric(kind, 1.0)],
-    }
-
-
-def to_wire(result: SampleResult, judge_ids: frozenset[str], failure_reward: float
-            ) -> dict[str, Any]:
-    """``SampleResult.to_lambda()`` made safe to serialise, plus per-sample judge metrics."""
-    metrics: list[dict[str, Any]] = []
-    for entry in result.metrics_list():
-        value = entry.get("value")
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(
-            value
-        ) and entry.get("type") in ("Metric", "Reward"):
-            metrics.append(_metric(str(entry.get("name")), float(value), entry["type"]))
-    outcomes = result.components.values()
-    failed = [o for o in outcomes if o.error_kind is not None]
-    names = {m["name"] for m in metrics}
-    extra = {
-        "components_failed": float(len(failed)),
-        "deadline_abandoned": float(any(o.error_kind == "deadline" for o in failed)),
-    }
-    if judge_ids:
-        judged = [o for o in outcomes if o.id in judge_ids and o.error_kind is None]
-        # The judge's own model latency when it reports one, else the engine's wall time.
-        latencies = [v for o in judged if (v := _number(o.measurements.get(
-            "judge_latency_ms", o.measurements.get("latency_ms")))) is not None]
-        if latencies:
-            extra["judge_latency_ms"] = max(latencies)
-        for key in ("input_tokens", "output_tokens", "cost_usd"):
-            values = [v for o in judged if (v := _number(o.measurements.get(key))) is not None]
-            if values:
-                extra[f"judge_{key}"] = float(sum(values))
-        extra["judge_failed"] = float(sum(o.id in judge_ids for o in failed))
-    metrics.extend(_metric(k, v) for k, v in extra.items() if k not in names)
-    return {
-        "id": wire_id(result.id),
-        "aggregate_reward_score": _finite(result.aggregate_reward_score, failure_reward),
-        "metrics_list": metrics,
-    }
-
-
 # -- the handler ----------------------------------------------------------------------------
 class PackUnavailable(Exception):
     """The pack (or a plugin it needs) could not be loaded; the message says why."""
 
 
-def resolve_pack_spec(spec: str) -> str:
-    """A relative pack path that is missing from the working directory but present under
-    ``LAMBDA_TASK_ROOT`` (where the deployment zip is unpacked) resolves there."""
+def task_roots() -> tuple[Path, ...]:
+    """Where the deployment zip is unpacked (``LAMBDA_TASK_ROOT``): the pack locator's
+    extra root, so a relative ``REWARDSMITH_PACK`` path resolves inside the package."""
     root = os.environ.get("LAMBDA_TASK_ROOT")
-    candidate = Path(spec)
-    if root and not candidate.is_absolute() and not candidate.exists():
-        under_root = Path(root) / candidate
-        if under_root.is_file():
-            return str(under_root)
-    return spec
+    return (Path(root),) if root else ()
 
 
 class RewardHandler:
@@ -315,16 +246,16 @@ class RewardHandler:
             return source
         if isinstance(source, Pack):
             return Scorer(source)
-        spec = resolve_pack_spec(source) if isinstance(source, str) else source
+        roots = task_roots()
         if self._host is not None:
             # A factory runs here, at load, so a broken plugin is reported like a bad pack.
             host = self._host() if callable(self._host) else self._host
-            return Scorer(load_pack(spec, host))
+            return Scorer(load_pack(source, host, roots=roots))
         from rewardsmith.core.plugins import make_plugin_host
 
         # Every installed scoring plugin, or those REWARDSMITH_PLUGINS names: entry points
         # carry no CLI commands, so there is nothing to skip.
-        return Scorer(load_pack(spec, make_plugin_host()))
+        return Scorer(load_pack(source, make_plugin_host(), roots=roots))
 
     # -- one invocation -----------------------------------------------------------------
     def __call__(self, event: Any, context: Any = None) -> list[dict[str, Any]]:
@@ -337,7 +268,7 @@ class RewardHandler:
             record.engine_error = f"{type(exc).__name__}: {exc}"
             try:
                 reward = self._failure_reward()
-                out = [failure_result(item_id(it, i), reward, "internal_error")
+                out = [failure_row(item_id(it, i), reward, "internal_error")
                        for i, it in enumerate(items)]
             except Exception:
                 out = []
@@ -376,7 +307,7 @@ class RewardHandler:
         if self._scorer is None:
             record.pack_error = self._load_error
             reward = self._failure_reward()
-            out = [failure_result(item_id(it, i), reward, "pack_unavailable")
+            out = [failure_row(item_id(it, i), reward, "pack_unavailable")
                    for i, it in enumerate(items)]
             record.summary = {"failed_samples": len(out),
                               "failures": {"pack_unavailable": len(out)} if out else {}}
@@ -400,7 +331,7 @@ class RewardHandler:
             record.engine_error = engine_error or (
                 f"the engine returned {len(batch.results) if batch else 0} results for "
                 f"{len(items)} samples")
-            out = [failure_result(item_id(it, i), reward, "engine_error")
+            out = [failure_row(item_id(it, i), reward, "engine_error")
                    for i, it in enumerate(items)]
             record.summary = {"failed_samples": len(out), "deadline_hit": overran,
                               "failures": {"engine_error": len(out)}}
@@ -420,9 +351,9 @@ class RewardHandler:
     def _wire_or_failure(self, result: SampleResult, reward: float) -> dict[str, Any]:
         """One result in wire shape; a result that cannot be converted costs only itself."""
         try:
-            return to_wire(result, self._judge_ids, reward)
+            return lambda_row(result, failure_reward=reward, judge_ids=self._judge_ids)
         except Exception:
-            return failure_result(getattr(result, "id", result.index), reward,
+            return failure_row(getattr(result, "id", result.index), reward,
                                   "internal_error")
 
     def _report(self, record: obs.InvocationRecord, started: float) -> None:

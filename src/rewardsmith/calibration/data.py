@@ -91,7 +91,7 @@ def read_outcomes(path: Path, field_name: str = "outcome") -> dict[bytes, Outcom
 
 
 def read_scored(path: Path) -> list[dict[str, Any]]:
-    """Rows written by ``rewardsmith score`` (``SampleResult.to_json()``)."""
+    """Rows written by ``rewardsmith score`` (``core.wire.jsonl_row``)."""
     rows: list[dict[str, Any]] = []
     for line_no, row in _json_lines(path):
         where = f"{path}:{line_no}"
@@ -158,6 +158,7 @@ def score_rollouts(pack: Any, rollouts: Path) -> tuple[list[dict[str, Any]], dic
     from rewardsmith.core.errors import SampleError
     from rewardsmith.core.rollouts import read_rollouts
     from rewardsmith.core.sample import parse_sample
+    from rewardsmith.core.wire import jsonl_row
 
     rows: list[dict[str, Any]] = []
     responses: dict[Any, str] = {}
@@ -171,7 +172,7 @@ def score_rollouts(pack: Any, rollouts: Path) -> tuple[list[dict[str, Any]], dic
                         responses[sample.id] = sample.response
                     except (SampleError, TypeError):
                         pass  # the scorer reports it as a failed row
-            rows.extend(r.to_json() for r in scorer.score(batch).results)
+            rows.extend(jsonl_row(r) for r in scorer.score(batch).results)
     finally:
         scorer.close()
     return rows, responses

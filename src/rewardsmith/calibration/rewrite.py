@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from rewardsmith.core.loading import locate
 from rewardsmith.core.plugins import PluginHost
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -38,9 +39,10 @@ def bump_version(version: str) -> str:
 
 def extends_reference(pack_spec: str, host: PluginHost, output: Path) -> str:
     """How the new pack names its base: the registered name, or a relative path."""
-    if pack_spec in host.rubric_packs:
+    found = locate(pack_spec, host)
+    if found.registered is not None or found.file is None:
         return pack_spec
-    relative = os.path.relpath(Path(pack_spec).resolve(), output.resolve().parent)
+    relative = os.path.relpath(found.file.resolve(), output.resolve().parent)
     relative = relative.replace(os.sep, "/")
     # A bare file name could collide with a registered pack name; "./" cannot.
     return relative if "/" in relative else f"./{relative}"

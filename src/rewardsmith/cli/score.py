@@ -38,7 +38,8 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     """
     from rewardsmith.core.engine import Scorer
     from rewardsmith.core.pack import load_pack
-    from rewardsmith.core.rollouts import count_lines, encode_row, read_rollouts, response_excerpt
+    from rewardsmith.core.rollouts import count_lines, read_rollouts, response_excerpt
+    from rewardsmith.core.wire import encode_line, jsonl_row, pack_ref_json
     from rewardsmith.report.summary import summary_table
 
     try:
@@ -57,7 +58,7 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
             for batch in read_rollouts(rollouts, batch_size):
                 scored = scorer.score(batch, timeout_s=timeout_s)
                 for result in scored.results:
-                    out.write(encode_row(result.to_json()) + "\n")
+                    out.write(encode_line(jsonl_row(result)) + "\n")
                 results.extend(scored.results)
                 if report_path:
                     for raw, result in zip(batch, scored.results, strict=True):
@@ -75,8 +76,8 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     if report_path:
         from rewardsmith.report import write_html_report
 
-        write_html_report(report_path, pack_ref=scorer.pack.ref.to_json(),
-                          results=[r.to_json() for r in results],
+        write_html_report(report_path, pack_ref=pack_ref_json(scorer.pack.ref),
+                          results=[jsonl_row(r) for r in results],
                           title=f"rewardsmith score: {rollouts.name}", responses=responses)
         click.echo(f"report: {report_path}", err=True)
     failed = sum(r.status == "failed" for r in results)

@@ -1,14 +1,16 @@
 """The component contract: one config class, one call signature, composition by list.
 
 A plugin registers component *classes*. Each has a nested strict pydantic ``Config``
-whose ``type`` literal names it in packs; the engine builds it once per pack and calls
-``score`` per sample (or ``score_group`` per prompt group).
+whose ``type`` literal names it in packs, and one attribute, ``run``, that says how the
+engine runs it (see :data:`RunMode`). The engine builds it once per pack and calls
+``score`` per sample (or ``score_group`` per prompt group when ``run = "group"``).
 """
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path, PurePath
@@ -25,6 +27,13 @@ if TYPE_CHECKING:
 MAX_PACK_FILE_BYTES = 10_000_000
 
 FailurePolicy = Literal["abstain", "neutral", "zero", "group_mean", "fail"]
+#: How the engine runs a component:
+#:   ``inline``  cheap synchronous ``score``, called on the event loop between yields;
+#:   ``thread``  synchronous ``score`` slow enough to stall the loop (runs in a worker thread);
+#:   ``async``   ``async def score`` (judges, HTTP metrics), awaited concurrently;
+#:   ``group``   ``async def score_group`` over all rollouts of one prompt.
+RunMode = Literal["inline", "thread", "async", "group"]
+RUN_MODES: tuple[RunMode, ...] = ("inline", "thread", "async", "group")
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -135,15 +144,20 @@ ConfigT = TypeVar("ConfigT", bound=ComponentConfig)
 
 
 class Component(Generic[ConfigT]):
-    """A synchronous reward component. Keep it cheap, or set ``blocking = True``."""
+    """A reward component: a nested ``Config`` and one declared way to run (``run``).
+
+    ``run`` is a class attribute; a component whose mode depends on its config (the
+    pairwise judge: per sample or per group) sets ``self.run`` in ``__init__``. The engine
+    reads it once per pack, after construction, and dispatches on it.
+    """
 
     Config: ClassVar[type[ComponentConfig]]
+    #: How the engine runs this component; see :data:`RunMode`.
+    run: RunMode = "inline"
     #: True when the component calls a judge backend: the pack's ``[judge]`` table, merged
     #: with the config's ``judge`` overrides, is validated at load and becomes
     #: ``context.judge_defaults``.
     uses_judge: ClassVar[bool] = False
-    #: True when ``score`` may take long enough to stall the event loop (runs in a thread).
-    blocking: ClassVar[bool] = False
     #: The range of ``Score.value``; values outside it are rejected as invalid scores.
     value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     #: A short line for ``rewardsmith plugins``.
@@ -160,25 +174,38 @@ class Component(Generic[ConfigT]):
             raise TypeError(f"{cls.__qualname__}.Config.type needs a Literal default")
         return default
 
-    def score(self, sample: Sample) -> Score:
+    def score(self, sample: Sample) -> Score | Awaitable[Score]:
+        """One sample's score: a ``Score`` (``inline``/``thread``) or, with ``run = "async"``,
+        a coroutine resolving to one."""
+        raise NotImplementedError
+
+    async def score_group(self, samples: Sequence[Sample]) -> Sequence[Score | BaseException]:
+        """With ``run = "group"``: one Score or exception per sample, in the order given."""
         raise NotImplementedError
 
     async def aclose(self) -> None:
         """Release resources (clients, pools) at the end of the scorer's life."""
 
 
-class AsyncComponent(Component[ConfigT]):
-    """An I/O-bound component (judges, HTTP metrics): ``score`` is a coroutine."""
+def check_run_mode(component: Component[Any]) -> RunMode:
+    """The component's declared run mode, checked against the methods it defines.
 
-    async def score(self, sample: Sample) -> Score:  # type: ignore[override]
-        raise NotImplementedError
-
-
-class GroupComponent(Component[ConfigT]):
-    """Scores all rollouts of one prompt together (pairwise tournaments, normalisation).
-
-    Returns one Score or Exception per sample, in the order given.
+    Raises:
+        TypeError: ``run`` is not one of :data:`RUN_MODES`, or does not match the code
+            (``async`` without ``async def score``, ``group`` without ``score_group``,
+            ``inline``/``thread`` with a coroutine ``score``).
     """
-
-    async def score_group(self, samples: Sequence[Sample]) -> Sequence[Score | BaseException]:
-        raise NotImplementedError
+    cls = type(component)
+    mode = component.run
+    if mode not in RUN_MODES:
+        raise TypeError(f"{cls.__qualname__}.run is {mode!r}; expected one of {RUN_MODES}")
+    if mode == "group":
+        if cls.score_group is Component.score_group:
+            raise TypeError(f"{cls.__qualname__} has run = 'group' but no score_group method")
+        return mode
+    is_coroutine = inspect.iscoroutinefunction(cls.score)
+    if mode == "async" and not is_coroutine:
+        raise TypeError(f"{cls.__qualname__} has run = 'async' but score is not 'async def'")
+    if mode != "async" and is_coroutine:
+        raise TypeError(f"{cls.__qualname__}.score is 'async def'; declare run = 'async'")
+    return mode

@@ -27,13 +27,13 @@ from rewardsmith.core.aggregate import (
     group_means,
     weighted_mean,
 )
-from rewardsmith.core.component import AsyncComponent, Component, ComponentConfig, GroupComponent
+from rewardsmith.core.component import Component, ComponentConfig, RunMode, check_run_mode
 from rewardsmith.core.errors import ComponentError, SampleError
-from rewardsmith.core.pack import Pack, load_pack
-from rewardsmith.core.plugins import PluginHost
+from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import ComponentOutcome, SampleResult, Score
 from rewardsmith.core.sample import Sample, parse_sample
 from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
+from rewardsmith.core.wire import item_id
 
 log = structlog.get_logger("rewardsmith.engine")
 T = TypeVar("T")
@@ -56,7 +56,7 @@ class BatchResult:
 
     @property
     def rewards(self) -> list[float]:
-        return [r.aggregate_reward_score for r in self.results]
+        return [r.reward for r in self.results]
 
     def summary(self) -> dict[str, Any]:
         out = self.telemetry.summary(self.rewards)
@@ -149,26 +149,30 @@ class _LoopThread:
 
 
 class Scorer:
-    """Scores batches of wire-format samples under one pack."""
+    """Scores batches of wire-format samples under one pack.
+
+    The one way from a pack spec to a scorer is ``Scorer(load_pack(spec, host))``: the
+    pack is a value of its own (validated, hashed, inspected by ``packs validate`` and
+    ``packs test`` without scoring), and the scorer owns only the running of it.
+    """
 
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
         self._configs: dict[str, ComponentConfig] = {c.config.id: c.config for c in pack.components}
         self._ranges = {c.config.id: c.value_range for c in pack.components}
+        # Dispatch on each component's one declared run mode (read once, after construction).
+        self._modes: dict[str, RunMode] = {c.config.id: check_run_mode(c)
+                                           for c in pack.components}
         self._gates = [c for c in pack.components if c.config.gate is not None]
         rest = [c for c in pack.components if c.config.gate is None]
-        self._group = [c for c in rest if isinstance(c, GroupComponent)]
-        self._concurrent = [c for c in rest
-                            if isinstance(c, AsyncComponent) or (c.blocking and not isinstance(
-                                c, GroupComponent))]
-        self._inline = [c for c in rest if c not in self._group and c not in self._concurrent]
+        self._group = [c for c in rest if self._mode(c) == "group"]
+        self._concurrent = [c for c in rest if self._mode(c) in ("async", "thread")]
+        self._inline = [c for c in rest if self._mode(c) == "inline"]
         self._semaphore: asyncio.Semaphore | None = None
         self._loop_thread = _LoopThread()
 
-    @classmethod
-    def from_spec(cls, spec: str, host: PluginHost | None = None) -> Scorer:
-        """A scorer for a registered pack name or a pack file path."""
-        return cls(load_pack(spec, host))
+    def _mode(self, component: Component[Any]) -> RunMode:
+        return self._modes[component.config.id]
 
     # -- public API -------------------------------------------------------------------
     def score(self, samples: Sequence[Any], *, timeout_s: float | None = None) -> BatchResult:
@@ -240,12 +244,12 @@ class Scorer:
                                       strip_reasoning_wrappers=meta.strip_reasoning)
                 states.append(_State(sample))
             except SampleError as exc:
-                exc.sample_id = item.get("id", index) if isinstance(item, dict) else index
+                exc.sample_id = item_id(item, index)
                 states.append(exc)
             except Exception as exc:  # a parser bug must still not cost the batch
-                sample_id = item.get("id", index) if isinstance(item, dict) else index
                 states.append(SampleError(f"sample #{index}: {type(exc).__name__}: {exc}",
-                                          kind="internal_error", sample_id=sample_id))
+                                          kind="internal_error",
+                                          sample_id=item_id(item, index)))
         live = [s for s in states if isinstance(s, _State)]
 
         deadline_hit, launched = await self._gate_and_launch(live, deadline)
@@ -275,8 +279,7 @@ class Scorer:
         once, so judge calls overlap the checks still running on later samples.
         """
         launched: list[asyncio.Future[None]] = []
-        inline = all(not isinstance(g, AsyncComponent | GroupComponent) and not g.blocking
-                     for g in self._gates)
+        inline = all(self._mode(g) == "inline" for g in self._gates)
         if inline:
             pacer = _Pacer()
             for state in states:
@@ -302,7 +305,7 @@ class Scorer:
         return await self._wait_all(runs, deadline), []
 
     def _launch_concurrent(self, state: _State) -> list[asyncio.Future[None]]:
-        """Start the sample's async and blocking components as tasks."""
+        """Start the sample's "async" and "thread" components as tasks."""
 
         async def run(component: Component[Any]) -> None:
             state.outcomes[component.config.id] = await self._call(component, state.sample)
@@ -316,7 +319,7 @@ class Scorer:
         for state in states:
             groups[state.sample.group_key].append(state)
 
-        async def run(component: GroupComponent[Any], members: list[_State]) -> None:
+        async def run(component: Component[Any], members: list[_State]) -> None:
             outcomes = await self._call_group(component, [m.sample for m in members])
             for member, outcome in zip(members, outcomes, strict=True):
                 member.outcomes[component.config.id] = outcome
@@ -386,7 +389,7 @@ class Scorer:
                                "invalid_score")
         value = min(max(float(value), lo), hi)
         measurements = dict(score.measurements)
-        if component.blocking or isinstance(component, AsyncComponent | GroupComponent):
+        if self._mode(component) != "inline":
             measurements.setdefault("latency_ms", round(elapsed_ms, 3))
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value,
                                 score.passed, score.rationale, measurements, score.details)
@@ -419,10 +422,11 @@ class Scorer:
         started = time.perf_counter()
         try:
             async with self._semaphore:
-                if isinstance(component, AsyncComponent):
-                    coro: Awaitable[Score] = component.score(sample)
-                elif component.blocking:
-                    coro = asyncio.to_thread(component.score, sample)
+                mode = self._mode(component)
+                if mode == "async":
+                    coro: Awaitable[Score] = component.score(sample)  # type: ignore[assignment]
+                elif mode == "thread":
+                    coro = asyncio.to_thread(component.score, sample)  # type: ignore[arg-type]
                 else:
                     return self._call_sync(component, sample)
                 score = await asyncio.wait_for(coro, component.config.timeout_s)
@@ -435,7 +439,7 @@ class Scorer:
         return self._outcome(component, score, (time.perf_counter() - started) * 1000)
 
     async def _call_group(
-        self, component: GroupComponent[Any], samples: list[Sample]
+        self, component: Component[Any], samples: list[Sample]
     ) -> list[ComponentOutcome]:
         started = time.perf_counter()
         try:
@@ -475,7 +479,7 @@ class Scorer:
                 telemetry.record_failure(state.kind)
                 results.append(SampleResult(
                     id=index if state.sample_id is None else state.sample_id, index=index,
-                    aggregate_reward_score=pack.failure_reward, status="failed", pack=ref,
+                    reward=pack.failure_reward, status="failed", pack=ref,
                     error=str(state), error_kind=state.kind))
                 continue
             try:
@@ -483,7 +487,7 @@ class Scorer:
             except Exception as exc:  # a bug in one sample's aggregation costs only that sample
                 telemetry.record_failure("internal_error")
                 results.append(SampleResult(
-                    id=state.sample.id, index=index, aggregate_reward_score=pack.failure_reward,
+                    id=state.sample.id, index=index, reward=pack.failure_reward,
                     status="failed", pack=ref, error=f"{type(exc).__name__}: {exc}",
                     error_kind="internal_error", group_key=state.sample.group_key))
         return results
@@ -505,7 +509,7 @@ class Scorer:
                     apply_policy(outcome, self._configs[cid], self._ranges[cid], means.get(cid))
             if state.gate is not None:
                 assert state.gate_reward is not None
-                return SampleResult(aggregate_reward_score=state.gate_reward, status="gated",
+                return SampleResult(reward=state.gate_reward, status="gated",
                                     gate=state.gate, **base)
             if pack.formula is not None:
                 reward = formula_reward(pack.formula, ordered, self._configs, pack.reward_range)
@@ -513,8 +517,8 @@ class Scorer:
                 reward = weighted_mean(list(ordered.values()), self._ranges, pack.reward_range)
         except SampleFailed as exc:
             telemetry.record_failure("sample_failed")
-            return SampleResult(aggregate_reward_score=pack.failure_reward, status="failed",
+            return SampleResult(reward=pack.failure_reward, status="failed",
                                 error=str(exc), error_kind="component_failed", **base)
-        return SampleResult(aggregate_reward_score=finite_or(reward, pack.failure_reward),
+        return SampleResult(reward=finite_or(reward, pack.failure_reward),
                             status="ok", **base)
 

@@ -1,34 +1,56 @@
-"""Rubric packs: declarative, versioned TOML documents, validated after plugins load.
+"""The pack document model: what a rubric pack may say, validated after plugins load.
 
-Loading resolves ``extends`` chains, validates the merged document against a pydantic
-model whose ``components`` field is a discriminated union of every installed component
-config, checks the aggregation formula, builds the components (so a missing schema file is
-caught by ``packs validate``, not by the first training step), and hashes the content.
+A pack is a TOML document (``[pack]``, ``[judge]``, ``[[components]]``, ``[aggregate]``,
+``[tests]``). :func:`pack_document_model` builds its pydantic model from the installed
+plugins: ``components`` is a discriminated union of every component's ``Config`` on
+``type``, ``[judge]`` a union of every judge backend's settings on ``backend`` (each key
+optional, since components merge their own overrides in), ``[tests]`` a strict model.
+Errors name the file and line of the offending key.
+
+:func:`load_pack` turns a spec into a runnable :class:`Pack`: the one locator
+(:mod:`rewardsmith.core.loading`) finds and merges the files, this module validates the
+merged document, checks the formula, builds the components (so a missing schema file is
+caught by ``packs validate``, not by the first training step) and hashes the content.
+It is the one way from a spec to a pack; ``Scorer(load_pack(spec))`` the one way to a
+scorer.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import hashlib
 import re
-import tomllib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
-from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
+from rewardsmith.core.component import (
+    Component,
+    ComponentConfig,
+    ComponentContext,
+    check_run_mode,
+)
 from rewardsmith.core.errors import PackError, PluginError
 from rewardsmith.core.formula import Formula, FormulaError, parse_formula
-from rewardsmith.core.judge import BackendPool
+from rewardsmith.core.judge import BackendPool, JudgeBackendConfig
+from rewardsmith.core.loading import PackPath, PackSource, ResolvedPack, content_hash, resolve
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.core.results import PackRef
 
-MAX_EXTENDS_DEPTH = 8
 _NAME_RE = r"^[a-z0-9][a-z0-9._-]*$"
 
 
@@ -84,17 +106,92 @@ class AggregateSpec(BaseModel):
         return self
 
 
+class TestsTable(BaseModel):
+    """The ``[tests]`` table: the pack's own test suite (``rewardsmith packs test``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    suite: str = Field(min_length=1, description="A JSONL file or a folder of them, "
+                       "relative to the pack file that declares [tests].")
+    simulator: Literal["verdicts", "default"] = Field(
+        default="verdicts", description="verdicts: judges answer the verdicts the cases "
+        "script; default: the plain simulator answers every judge call.",
+    )
+
+
 class PackDocumentBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     pack: PackMeta
-    judge: dict[str, Any] = Field(default_factory=dict)
+    judge: BaseModel | None = None  # typed per installed backends by pack_document_model
     aggregate: AggregateSpec = Field(default_factory=AggregateSpec)
-    tests: dict[str, Any] = Field(default_factory=dict)
+    tests: TestsTable | None = None
+
+    def judge_settings(self) -> dict[str, Any]:
+        """The ``[judge]`` table as written (after ``extends``), for merging with a
+        component's overrides."""
+        if self.judge is None:
+            return {}
+        return self.judge.model_dump(mode="json", exclude_unset=True)
+
+    def canonical(self) -> dict[str, Any]:
+        """The document as hashed: defaults filled in, except in ``[judge]`` and
+        ``[tests]``, which count as written (so the hash of a pack without them, or with
+        only some keys, does not move when a backend adds a setting)."""
+        data = self.model_dump(mode="json")
+        data["judge"] = self.judge_settings()
+        data["tests"] = ({} if self.tests is None
+                         else self.tests.model_dump(mode="json", exclude_unset=True))
+        return data
 
 
-def pack_document_model(host: PluginHost) -> type[PackDocumentBase]:
-    """The pack model for the installed plugins: components as a discriminated union."""
+_NO_BACKEND = "<no backend>"
+
+
+@functools.cache
+def _partial(config: type[BaseModel], name: str) -> type[BaseModel]:
+    """``config`` with every field optional (default None), except the ``backend`` tag:
+    a pack's ``[judge]`` table may leave settings to the components' overrides."""
+    fields: dict[str, Any] = {}
+    for field_name, info in config.model_fields.items():
+        if field_name == "backend" and config is not JudgeBackendConfig:
+            fields[field_name] = (info.annotation, info)
+            continue
+        optional = copy.copy(info)
+        optional.default = None
+        optional.default_factory = None
+        fields[field_name] = (info.annotation | None, optional)  # type: ignore[operator]
+    model: type[BaseModel] = create_model(
+        name, __config__=ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False),
+        **fields)
+    return model
+
+
+def _backend_tag(value: Any) -> str:
+    backend = value.get("backend") if isinstance(value, dict) else getattr(value, "backend", None)
+    return backend if isinstance(backend, str) else _NO_BACKEND
+
+
+def judge_table_model(host: PluginHost, backends: Collection[str] | None = None) -> Any:
+    """The type of ``[judge]``: one partial settings model per installed backend (or per
+    backend in ``backends``), chosen by ``backend``; without ``backend`` only the settings
+    every backend shares. Any other ``backend`` is a union tag error."""
+    variants: list[Any] = [Annotated[_partial(JudgeBackendConfig, "JudgeSettings"),
+                                     Tag(_NO_BACKEND)]]
+    for name, reg in sorted(host.judge_backends.items()):
+        if backends is not None and name not in backends:
+            continue
+        config = reg.value.Config
+        variants.append(Annotated[_partial(config, f"{config.__name__}Settings"), Tag(name)])
+    return Annotated[Union[tuple(variants)], Discriminator(_backend_tag)]  # noqa: UP007
+
+
+def pack_document_model(host: PluginHost, *,
+                        judge_backends: Collection[str] | None = None) -> type[PackDocumentBase]:
+    """The pack model for the installed plugins: components as a discriminated union on
+    ``type``, ``[judge]`` on ``backend``. ``judge_backends`` narrows the ``[judge]`` union
+    to the backends a document names (building a settings model per backend costs
+    milliseconds of a Lambda cold start); the default covers every installed backend."""
     configs = tuple(reg.value.Config for reg in host.components.values())
     component_type: Any
     if not configs:
@@ -107,6 +204,7 @@ def pack_document_model(host: PluginHost) -> type[PackDocumentBase]:
         "PackDocument",
         __base__=PackDocumentBase,
         components=(list[component_type], Field(min_length=1)),
+        judge=(judge_table_model(host, judge_backends) | None, None),
     )
     return model
 
@@ -116,157 +214,18 @@ def pack_json_schema(host: PluginHost | None = None) -> dict[str, Any]:
     return pack_document_model(host or make_plugin_host()).model_json_schema()
 
 
-# -- sources ----------------------------------------------------------------------------
-PackPath = Path | Traversable
-
-
-@dataclass(frozen=True)
-class _Source:
-    label: str  # what error messages call it: a file path or "pack 'name' (dist)"
-    text: str
-    base: PackPath | None  # folder that relative references resolve against
-
-
-def _parent(path: PackPath) -> PackPath | None:
-    parent = getattr(path, "parent", None)
-    return parent if parent is not None else None
-
-
-def _resolve_source(
-    spec: str | PackPath, host: PluginHost, relative_to: PackPath | None
-) -> _Source:
-    if isinstance(spec, str):
-        registered = host.rubric_packs.get(spec)
-        if registered is not None:
-            path: PackPath = registered.value
-            label = f"{path} (pack {spec!r} from {registered.distribution})"
-            return _Source(label, path.read_text(encoding="utf-8"), _parent(path))
-        candidate = Path(spec)
-        if not candidate.is_absolute() and relative_to is not None:
-            nested = relative_to / spec
-            if nested.is_file():
-                return _Source(str(nested), nested.read_text(encoding="utf-8"), _parent(nested))
-        if candidate.is_file():
-            return _Source(str(candidate), candidate.read_text(encoding="utf-8"), candidate.parent)
-        known = ", ".join(sorted(host.rubric_packs)) or "none"
-        raise PackError(f"no pack named {spec!r} is registered (registered: {known}) "
-                        f"and no file exists at {spec!r}")
-    if not spec.is_file():
-        raise PackError(f"pack file {spec} does not exist")
-    return _Source(str(spec), spec.read_text(encoding="utf-8"), _parent(spec))
-
-
-def _parse_toml(source: _Source) -> dict[str, Any]:
-    try:
-        return tomllib.loads(source.text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PackError(f"{source.label}: invalid TOML: {exc}") from None
-
-
-# -- extends ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Origin:
-    """Where a merged component came from, for error messages with line numbers."""
-
-    source: _Source
-    index: int
-
-
-@dataclass
-class _Resolved:
-    document: dict[str, Any]
-    origins: list[_Origin]
-    chain: list[str]
-    # Per component: folders its relative file references resolve against, most derived
-    # first (a child that overrides only a weight keeps its parent's schema files).
-    bases: list[tuple[PackPath, ...]] = field(default_factory=list)
-
-
-def _merge(parent: _Resolved, child: dict[str, Any], source: _Source) -> _Resolved:
-    meta = {**parent.document.get("pack", {}), **child.get("pack", {})}
-    meta.pop("extends", None)
-    removed = set(meta.pop("remove_components", []))
-    judge = {**parent.document.get("judge", {}), **child.get("judge", {})}
-
-    components: list[dict[str, Any]] = []
-    origins: list[_Origin] = []
-    bases: list[tuple[PackPath, ...]] = []
-    by_id: dict[str, int] = {}
-    for comp, origin, comp_bases in zip(parent.document.get("components", []), parent.origins,
-                                        parent.bases, strict=True):
-        if comp.get("id") in removed:
-            continue
-        by_id[comp.get("id")] = len(components)
-        components.append(comp)
-        origins.append(origin)
-        bases.append(comp_bases)
-    own_base = (source.base,) if source.base is not None else ()
-    unknown_removed = removed - {c.get("id") for c in parent.document.get("components", [])}
-    if unknown_removed:
-        raise PackError(
-            f"{source.label}: pack.remove_components names {sorted(unknown_removed)}, which the "
-            f"parent pack does not have"
-        )
-    for i, comp in enumerate(child.get("components", [])):
-        if not isinstance(comp, dict):
-            raise PackError(f"{source.label}: components[{i}] must be a table")
-        existing = by_id.get(comp.get("id"))
-        if existing is None:
-            by_id[comp.get("id")] = len(components)
-            components.append(comp)
-            origins.append(_Origin(source, i))
-            bases.append(own_base)
-        else:
-            base = components[existing]
-            same_type = "type" not in comp or comp["type"] == base.get("type")
-            components[existing] = {**base, **comp} if same_type else comp
-            origins[existing] = _Origin(source, i)
-            bases[existing] = (*own_base, *bases[existing]) if same_type else own_base
-
-    document: dict[str, Any] = {"pack": meta, "judge": judge, "components": components}
-    for key in ("aggregate", "tests"):
-        if key in child:
-            document[key] = child[key]
-        elif key in parent.document:
-            document[key] = parent.document[key]
-    extra = set(child) - {"pack", "judge", "components", "aggregate", "tests"}
-    for key in extra:
-        document[key] = child[key]  # rejected by validation, with its name
-    return _Resolved(document, origins, [*parent.chain, source.label], bases)
-
-
-def _resolve(spec: str | PackPath, host: PluginHost, relative_to: PackPath | None,
-             seen: tuple[str, ...] = ()) -> _Resolved:
-    source = _resolve_source(spec, host, relative_to)
-    if source.label in seen:
-        raise PackError(f"{source.label}: 'extends' cycle: {' -> '.join([*seen, source.label])}")
-    if len(seen) >= MAX_EXTENDS_DEPTH:
-        raise PackError(f"{source.label}: 'extends' chain is deeper than {MAX_EXTENDS_DEPTH}")
-    raw = _parse_toml(source)
-    meta = raw.get("pack")
-    if not isinstance(meta, dict):
-        raise PackError(f"{source.label}: missing [pack] table (name, version)")
-    components = raw.get("components", [])
-    if not isinstance(components, list):
-        raise PackError(f"{source.label}: 'components' must be an array of tables "
-                        "([[components]])")
-    parent_spec = meta.get("extends")
-    if parent_spec is None:
-        if meta.get("remove_components"):
-            raise PackError(f"{source.label}: pack.remove_components needs pack.extends")
-        origins = [_Origin(source, i) for i in range(len(components))]
-        own_base = (source.base,) if source.base is not None else ()
-        return _Resolved(raw, origins, [source.label], [own_base] * len(components))
-    if not isinstance(parent_spec, str):
-        raise PackError(f"{source.label}: pack.extends must be a pack name or a path")
-    parent = _resolve(parent_spec, host, source.base, (*seen, source.label))
-    return _merge(parent, raw, source)
-
-
 # -- errors -----------------------------------------------------------------------------
-def _line_of(source: _Source, index: int, key: str | None) -> int | None:
+def _key_line(lines: list[str], start: int, end: int | None, key: str) -> int | None:
+    for number, line in enumerate(lines[start:end], start + 1):
+        if re.match(rf"^\s*{re.escape(key)}\s*=", line):
+            return number
+    return None
+
+
+def _line_of(source: PackSource, index: int, key: str | None) -> int | None:
     """Best-effort line number of components[index] (and key) in the pack's text."""
-    headers = [n for n, line in enumerate(source.text.splitlines(), 1)
+    lines = source.text.splitlines()
+    headers = [n for n, line in enumerate(lines, 1)
                if re.match(r"^\s*\[\[\s*components\s*\]\]", line)]
     if index >= len(headers):
         return None
@@ -274,18 +233,69 @@ def _line_of(source: _Source, index: int, key: str | None) -> int | None:
     if key is None:
         return start
     end = headers[index + 1] if index + 1 < len(headers) else None
-    lines = source.text.splitlines()[start:end]
-    for offset, line in enumerate(lines, start + 1):
-        if re.match(rf"^\s*{re.escape(key)}\s*=", line):
-            return offset
-    return start
+    return _key_line(lines, start, end, key) or start
 
 
-def _format_error(err: Any, resolved: _Resolved, host: PluginHost) -> str:
+def _table_line(source: PackSource, table: str, key: str | None) -> int | None:
+    """Best-effort line number of ``[table]`` (and key in it) in the pack's text."""
+    lines = source.text.splitlines()
+    start = next((n for n, line in enumerate(lines, 1)
+                  if re.match(rf"^\s*\[\s*{re.escape(table)}\s*\]", line)), None)
+    if start is None:
+        return None
+    if key is None:
+        return start
+    end = next((n - 1 for n, line in enumerate(lines[start:], start + 1)
+                if re.match(r"^\s*\[", line)), None)
+    return _key_line(lines, start, end, key) or start
+
+
+def _unknown_key(key: str, fields: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, fields, n=1)
+    return f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {sorted(fields)}"
+
+
+def _format_table_error(err: Any, resolved: ResolvedPack, host: PluginHost) -> str:
+    """``[judge]`` and ``[tests]`` errors: ``file:line: [table]: key: message``."""
+    loc: list[Any] = list(err["loc"])
+    table = str(loc[0])
+    kind: str = err["type"]
+    rest = loc[1:]
+    backend = resolved.document.get("judge", {}).get("backend") if table == "judge" else None
+    if table == "judge" and rest and isinstance(rest[0], str) and (
+            rest[0] == backend or rest[0] == _NO_BACKEND):
+        rest = rest[1:]  # the union tag pydantic puts in the location
+    key = ".".join(str(p) for p in rest) or None
+    tag_error = kind in ("union_tag_invalid", "union_tag_not_found")
+    first = "backend" if tag_error else (str(rest[0]) if rest else None)
+    source = resolved.table_origins.get(f"judge.{first}" if table == "judge" and first
+                                        else table) or resolved.table_origins.get(table)
+    if source is None and table == "judge":
+        source = next((s for k, s in resolved.table_origins.items()
+                       if k.startswith("judge.")), None)
+    where = source.label if source is not None else resolved.label
+    line = _table_line(source, table, first) if source is not None else None
+    at = where + (f":{line}" if line else "")
+    if tag_error:
+        return (f"{at}: [judge]: unknown judge backend {backend!r}; installed backends: "
+                f"{', '.join(sorted(host.judge_backends)) or 'none'}")
+    if kind == "extra_forbidden" and key:
+        if table == "judge":
+            reg = host.judge_backends.get(str(backend))
+            fields = list((reg.value.Config if reg else JudgeBackendConfig).model_fields)
+        else:
+            fields = list(TestsTable.model_fields)
+        return f"{at}: [{table}]: unknown key {key!r}{_unknown_key(str(rest[-1]), fields)}"
+    return f"{at}: [{table}]: {key or 'table'}: {err['msg']}"
+
+
+def _format_error(err: Any, resolved: ResolvedPack, host: PluginHost) -> str:
     loc: tuple[Any, ...] = tuple(err["loc"])
     msg: str = err["msg"]
     kind: str = err["type"]
     doc = resolved.document
+    if loc and loc[0] in ("judge", "tests"):
+        return _format_table_error(err, resolved, host)
     if len(loc) >= 2 and loc[0] == "components" and isinstance(loc[1], int):
         index = loc[1]
         comps = doc.get("components", [])
@@ -295,7 +305,7 @@ def _format_error(err: Any, resolved: _Resolved, host: PluginHost) -> str:
             rest = rest[1:]  # pydantic puts the union tag in the location
         key = ".".join(str(p) for p in rest) or None
         origin = resolved.origins[index] if index < len(resolved.origins) else None
-        where = origin.source.label if origin else resolved.chain[-1]
+        where = origin.source.label if origin else resolved.label
         # Only the component-level union's tag is the component type; a nested
         # discriminator (e.g. a metric's source kind) is an ordinary bad value.
         is_tag_error = (kind in ("union_tag_invalid", "union_tag_not_found") and not rest) or (
@@ -311,13 +321,11 @@ def _format_error(err: Any, resolved: _Resolved, host: PluginHost) -> str:
                     f"types: {', '.join(sorted(host.components)) or 'none'}")
         if kind == "extra_forbidden" and key:
             cls = host.components.get(str(comp.get("type")))
-            fields = sorted(cls.value.Config.model_fields) if cls else []
-            close = difflib.get_close_matches(str(rest[-1]), fields, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {fields}"
-            return f"{at}: {who}: unknown key {key!r}{hint}"
+            fields = list(cls.value.Config.model_fields) if cls else []
+            return f"{at}: {who}: unknown key {key!r}{_unknown_key(str(rest[-1]), fields)}"
         return f"{at}: {who}: {key or 'component'}: {msg}"
     key = ".".join(str(p) for p in loc) or "document"
-    return f"{resolved.chain[-1]}: {key}: {msg}"
+    return f"{resolved.label}: {key}: {msg}"
 
 
 # -- the loaded pack --------------------------------------------------------------------
@@ -335,6 +343,11 @@ class Pack:
     hash: str
     backends: BackendPool
     chain: list[str] = field(default_factory=list)
+    #: The files merged (root parent first), as the locator found them.
+    sources: list[PackSource] = field(default_factory=list)
+    #: The pack file that wrote ``[tests]`` (a child inherits its parent's table, and the
+    #: suite path stays relative to where it was written); None without ``[tests]``.
+    tests_source: PackSource | None = None
 
     @property
     def meta(self) -> PackMeta:
@@ -360,17 +373,26 @@ class Pack:
         return data
 
 
-def load_pack(spec: str | PackPath, host: PluginHost | None = None) -> Pack:
-    """Load, merge, validate and build a pack from a registered name or a file path."""
+def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
+              roots: Sequence[Path] = ()) -> Pack:
+    """Locate (registered name, path, or path under one of ``roots``), merge ``extends``,
+    validate and build a pack.
+
+    Raises:
+        PackError: the pack cannot be found or read, is invalid (every problem listed,
+            each with its file and line), or a component cannot be built.
+    """
     host = host or make_plugin_host()
-    resolved = _resolve(spec, host, None)
-    model = pack_document_model(host)
+    resolved = resolve(spec, host, roots=roots)
+    judge_table = resolved.document.get("judge")
+    named = judge_table.get("backend") if isinstance(judge_table, dict) else None
+    model = pack_document_model(host, judge_backends={named} if isinstance(named, str) else ())
     try:
         document = model.model_validate(resolved.document)
     except ValidationError as exc:
         lines = [_format_error(err, resolved, host) for err in exc.errors()]
         raise PackError("invalid pack:\n  " + "\n  ".join(dict.fromkeys(lines))) from None
-    label = resolved.chain[-1]
+    label = resolved.label
     configs: Sequence[ComponentConfig] = document.components  # type: ignore[attr-defined]
 
     seen: set[str] = set()
@@ -403,7 +425,7 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None) -> Pack:
         cls = host.component_class(cfg.type)
         judge_settings: dict[str, Any] = {}
         if getattr(cls, "uses_judge", False):
-            judge_settings = {**document.judge, **(getattr(cfg, "judge", None) or {})}
+            judge_settings = {**document.judge_settings(), **(getattr(cfg, "judge", None) or {})}
             try:
                 judge_settings = backends.validate(judge_settings).model_dump(mode="json")
             except (ValidationError, PluginError) as exc:
@@ -417,17 +439,17 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None) -> Pack:
             digests=file_digests,
         )
         try:
-            components.append(cls(cfg, context))
+            component = cls(cfg, context)
+            if check_run_mode(component) == "group" and cfg.gate is not None:
+                raise ValueError("a component that scores whole prompt groups (run = 'group') "
+                                 "cannot be a gate: gates decide one sample at a time")
+            components.append(component)
         except (OSError, ValueError, TypeError, PluginError) as exc:
             raise PackError(f"{label}: components id={cfg.id!r} ({cfg.type}): {exc}") from None
         except (Exception, MemoryError) as exc:  # a plugin's constructor: any failure is the pack's
             raise PackError(f"{label}: components id={cfg.id!r} ({cfg.type}): "
                             f"{type(exc).__name__}: {exc}") from None
 
-    canonical = orjson.dumps(document.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    digest = hashlib.sha256(canonical)
-    for d in sorted(file_digests):
-        digest.update(d.encode())
     return Pack(
         name=document.pack.name,
         version=document.pack.version,
@@ -436,9 +458,11 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None) -> Pack:
         document=document,
         components=components,
         formula=formula,
-        hash="sha256:" + digest.hexdigest()[:16],
+        hash=content_hash(document.canonical(), file_digests),
         backends=backends,
         chain=resolved.chain,
+        sources=resolved.sources,
+        tests_source=resolved.table_origins.get("tests"),
     )
 
 

@@ -1,4 +1,4 @@
-"""What components return and what a scored sample reports."""
+"""What components return and what a scored sample reports (encoded by ``wire``)."""
 
 from __future__ import annotations
 
@@ -48,25 +48,6 @@ class ComponentOutcome:
     policy: str | None = None  # the failure policy applied, when there was an error
     skipped: bool = False  # not run because a gate failed first
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "type": self.type,
-            "value": self.value,
-            "weight": self.weight,
-            "passed": self.passed,
-        }
-        if self.rationale:
-            out["rationale"] = self.rationale
-        if self.measurements:
-            out["measurements"] = self.measurements
-        if self.details:
-            out["details"] = self.details
-        if self.error is not None:
-            out.update(error=self.error, error_kind=self.error_kind, policy=self.policy)
-        if self.skipped:
-            out["skipped"] = True
-        return out
-
 
 @dataclass(frozen=True, slots=True)
 class PackRef:
@@ -74,17 +55,15 @@ class PackRef:
     version: str
     hash: str
 
-    def to_json(self) -> dict[str, str]:
-        return {"name": self.name, "version": self.version, "hash": self.hash}
-
 
 @dataclass(slots=True)
 class SampleResult:
-    """The reward for one input. ``aggregate_reward_score`` is always a finite float."""
+    """The reward for one input. ``reward`` is always a finite float (its wire key,
+    ``aggregate_reward_score``, is written only by :mod:`rewardsmith.core.wire`)."""
 
     id: Any
     index: int
-    aggregate_reward_score: float
+    reward: float
     status: SampleStatus
     pack: PackRef
     components: dict[str, ComponentOutcome] = field(default_factory=dict)
@@ -94,42 +73,5 @@ class SampleResult:
     group_key: str | None = None
 
     def __post_init__(self) -> None:
-        if not math.isfinite(self.aggregate_reward_score):
-            raise ValueError("aggregate_reward_score must be finite")
-
-    def metrics_list(self) -> list[dict[str, Any]]:
-        """Per-component rewards as ``Reward`` and numeric measurements as ``Metric``."""
-        metrics: list[dict[str, Any]] = []
-        for cid, outcome in self.components.items():
-            if outcome.value is not None:
-                metrics.append({"name": cid, "value": float(outcome.value), "type": "Reward"})
-            for key, val in outcome.measurements.items():
-                number = float(val) if isinstance(val, bool | int | float) else None
-                if number is not None and math.isfinite(number):
-                    metrics.append({"name": f"{cid}.{key}", "value": number, "type": "Metric"})
-            if outcome.error_kind is not None:
-                metrics.append({"name": f"{cid}.failed", "value": 1.0, "type": "Metric"})
-        if self.status == "failed":
-            metrics.append({"name": "sample_failed", "value": 1.0, "type": "Metric"})
-        return metrics
-
-    def to_lambda(self) -> dict[str, Any]:
-        """The reward-Lambda result shape (Nova Forge / Bedrock RFT)."""
-        return {
-            "id": self.id,
-            "aggregate_reward_score": float(self.aggregate_reward_score),
-            "metrics_list": self.metrics_list(),
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        """The Lambda shape plus details: status, errors, per-component outcomes, pack."""
-        out = self.to_lambda()
-        out["status"] = self.status
-        if self.error is not None:
-            out["error"] = self.error
-            out["error_kind"] = self.error_kind
-        if self.gate is not None:
-            out["gate"] = self.gate
-        out["components"] = {cid: o.to_json() for cid, o in self.components.items()}
-        out["pack"] = self.pack.to_json()
-        return out
+        if not math.isfinite(self.reward):
+            raise ValueError(f"reward must be finite, got {self.reward!r}")

@@ -67,11 +67,3 @@ def response_excerpt(raw: Any) -> str | None:
         return parse_sample(raw, 0).response[:EXCERPT_CHARS]
     except SampleError:
         return None
-
-
-def encode_row(row: dict[str, Any]) -> str:
-    """One JSONL output line; falls back to escaped ASCII for text orjson cannot encode."""
-    try:
-        return orjson.dumps(row).decode()
-    except TypeError:  # orjson.JSONEncodeError: lone surrogates in an echoed id
-        return json.dumps(row, ensure_ascii=True, default=str)

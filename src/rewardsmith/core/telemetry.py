@@ -12,8 +12,28 @@ import math
 import statistics
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def quantile(values: Iterable[float], q: float) -> float:
+    """The ``q``-quantile of ``values`` by the nearest-rank method: the smallest value with
+    at least ``q`` of the values at or below it (the ``ceil(q * n)``-th smallest, 1-based;
+    ``q = 0`` gives the minimum). Always an observed value, never an interpolation.
+
+    The one quantile of the project: the CLI's summary and report, the Lambda's log line
+    and metrics, and the load test all use it, so their p50s agree on the same numbers.
+
+    Raises:
+        ValueError: ``values`` is empty or ``q`` is outside [0, 1].
+    """
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("quantile of no values")
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"quantile q must be in [0, 1], got {q!r}")
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 @dataclass
@@ -64,9 +84,7 @@ class BatchTelemetry:
     def latency_percentile(self, q: float) -> float | None:
         if not self.judge_latencies_ms:
             return None
-        ordered = sorted(self.judge_latencies_ms)
-        rank = min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))
-        return ordered[rank]
+        return quantile(self.judge_latencies_ms, q)
 
     def summary(self, rewards: list[float] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -8,6 +8,8 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rewardsmith.core.telemetry import quantile
+
 PARSE_FAILURE_KINDS = frozenset({"judge_parse", "ambiguous_verdict", "judge_invalid_verdict"})
 
 
@@ -43,23 +45,21 @@ def distribution(values: Iterable[float]) -> dict[str, Any]:
     data = sorted(values)
     if not data:
         return {"n": 0}
-    quartiles = statistics.quantiles(data, n=4, method="inclusive") if len(data) > 1 \
-        else [data[0]] * 3
     return {
         "n": len(data),
         "mean": statistics.fmean(data),
         "std": statistics.pstdev(data) if len(data) > 1 else 0.0,
         "min": data[0],
-        "p25": quartiles[0],
-        "median": quartiles[1],
-        "p75": quartiles[2],
+        "p25": quantile(data, 0.25),
+        "median": quantile(data, 0.5),
+        "p75": quantile(data, 0.75),
         "max": data[-1],
     }
 
 
 def observed_label(row: Mapping[str, Any], label: str) -> bool | int | str | None:
     """What the judge said for ``"<component>.<criterion>"`` (or ``"<component>"``) in a
-    ``SampleResult.to_json()`` row; None when it gave no verdict (skipped or failed)."""
+    ``core.wire.jsonl_row`` row; None when it gave no verdict (skipped or failed)."""
     components = row.get("components") or {}
     component_id, _, criterion = label.partition(".")
     outcome = components.get(component_id)

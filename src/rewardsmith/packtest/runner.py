@@ -21,6 +21,7 @@ from rewardsmith.core.engine import Scorer
 from rewardsmith.core.errors import SampleError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.sample import parse_sample
+from rewardsmith.core.wire import jsonl_row, pack_ref_json
 from rewardsmith.packtest.cassette import CASSETTE_MISS, Cassette, recording, replaying
 from rewardsmith.packtest.metrics import (
     Agreement,
@@ -300,7 +301,7 @@ async def _score_cases(pack: Pack, batches: Sequence[Sequence[dict[str, Any]]]
         results = await asyncio.gather(*(scorer.ascore(b) for b in batches))
     finally:
         await scorer.aclose()
-    return [[r.to_json() for r in batch.results] for batch in results]
+    return [[jsonl_row(r) for r in batch.results] for batch in results]
 
 
 def _run(coro: Any) -> Any:
@@ -398,7 +399,7 @@ def build_report(pack: Pack, cases: Sequence[LoadedCase], scored: list[list[dict
     judge_ids = [c.config.id for c in pack.components if getattr(c, "uses_judge", False)]
     rows = [row for r in results for row in r.rows]
     return SuiteReport(
-        pack=pack.ref.to_json(),
+        pack=pack_ref_json(pack.ref),
         backend=backend,
         cases=results,
         distributions={k: distribution(v) for k, v in by_kind.items() if v},

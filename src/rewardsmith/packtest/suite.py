@@ -160,30 +160,6 @@ class LoadedCase:
         return self.case.name
 
 
-@dataclass(frozen=True)
-class SuiteSettings:
-    """The pack's ``[tests]`` table."""
-
-    suite: str
-    simulator: str = "verdicts"
-
-    @classmethod
-    def from_table(cls, table: dict[str, Any], pack_label: str) -> SuiteSettings:
-        unknown = sorted(set(table) - {"suite", "simulator"})
-        if unknown:
-            raise SuiteError(f"{pack_label}: [tests] has unknown keys {unknown}; "
-                             "allowed: suite, simulator")
-        suite = table.get("suite")
-        if not isinstance(suite, str) or not suite:
-            raise SuiteError(f"{pack_label}: [tests] needs suite = \"path/to/cases.jsonl\" "
-                             "(relative to the pack file)")
-        simulator = table.get("simulator", "verdicts")
-        if simulator not in ("verdicts", "default"):
-            raise SuiteError(f"{pack_label}: [tests].simulator must be 'verdicts' or 'default', "
-                             f"got {simulator!r}")
-        return cls(suite, simulator)
-
-
 def _error_text(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():

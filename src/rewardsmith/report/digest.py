@@ -1,4 +1,4 @@
-"""What a report shows, computed from result rows in the ``SampleResult.to_json()`` shape.
+"""What a report shows, computed from result rows in the ``core.wire.jsonl_row`` shape.
 
 Rows may come from memory or from a JSONL file written by ``rewardsmith score``, so every
 field is read defensively: a row missing a key is still counted, never a crash.

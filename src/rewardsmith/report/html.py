@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from rewardsmith.core.telemetry import quantile
 from rewardsmith.report import svg
 from rewardsmith.report.digest import RunDigest, digest, extremes
 
@@ -106,10 +107,6 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[i
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _quantile(ordered: Sequence[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
-
-
 # -- sections ---------------------------------------------------------------------------
 def _overview(d: RunDigest) -> str:
     cards = [_card("samples", f"{d.n:,}")]
@@ -117,9 +114,9 @@ def _overview(d: RunDigest) -> str:
         ordered = sorted(d.rewards)
         cards += [_card("mean reward", f"{statistics.fmean(ordered):.3f}"),
                   _card("std", f"{statistics.pstdev(ordered):.3f}"),
-                  _card("median", f"{_quantile(ordered, 0.5):.3f}"),
-                  _card("p10 \u2013 p90", f"{_quantile(ordered, 0.1):.2f}\u2013"
-                                           f"{_quantile(ordered, 0.9):.2f}")]
+                  _card("median", f"{quantile(ordered, 0.5):.3f}"),
+                  _card("p10 \u2013 p90", f"{quantile(ordered, 0.1):.2f}\u2013"
+                                           f"{quantile(ordered, 0.9):.2f}")]
     for status in ("ok", "gated", "failed"):
         cards.append(_card(status, f"{d.statuses.get(status, 0):,}"))
     if d.has_usage:
@@ -421,7 +418,7 @@ def write_html_report(
 ) -> Path:
     """Write one self-contained HTML report and return its path.
 
-    ``results`` are rows in the ``SampleResult.to_json()`` shape (in memory or read back
+    ``results`` are rows in the ``core.wire.jsonl_row`` shape (in memory or read back
     from JSONL); ``pack_ref`` is ``{"name", "version", "hash"}``; ``calibration`` is
     ``CalibrationResult.to_json(include_points=True)``; ``responses`` maps sample ids to
     response text for the lowest/highest samples. ``extra_sections`` are

@@ -8,15 +8,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rewardsmith.core.results import SampleResult
+from rewardsmith.core.telemetry import quantile
 
 if TYPE_CHECKING:
     from rewardsmith.core.pack import Pack
 
 _BARS = " ▁▂▃▄▅▆▇█"
-
-
-def _quantile(ordered: Sequence[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
 
 
 def histogram(values: Sequence[float], lo: float, hi: float, bins: int = 10) -> str:
@@ -49,7 +46,7 @@ def component_stats(results: Sequence[SampleResult]) -> dict[str, dict[str, floa
 
 
 def summary_table(pack: Pack, results: Sequence[SampleResult]) -> str:
-    rewards = sorted(r.aggregate_reward_score for r in results)
+    rewards = sorted(r.reward for r in results)
     statuses = Counter(r.status for r in results)
     lines = [f"pack {pack.name} {pack.version} ({pack.hash}) — {len(results)} samples: "
              + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))]
@@ -58,8 +55,8 @@ def summary_table(pack: Pack, results: Sequence[SampleResult]) -> str:
         lines.append(
             f"reward  mean {statistics.fmean(rewards):.3f}  std "
             f"{statistics.pstdev(rewards):.3f}  min {rewards[0]:.3f}  p10 "
-            f"{_quantile(rewards, 0.1):.3f}  p50 {_quantile(rewards, 0.5):.3f}  p90 "
-            f"{_quantile(rewards, 0.9):.3f}  max {rewards[-1]:.3f}  [{lo:g} "
+            f"{quantile(rewards, 0.1):.3f}  p50 {quantile(rewards, 0.5):.3f}  p90 "
+            f"{quantile(rewards, 0.9):.3f}  max {rewards[-1]:.3f}  [{lo:g} "
             f"{histogram(rewards, lo, hi)} {hi:g}]"
         )
     stats = component_stats(results)

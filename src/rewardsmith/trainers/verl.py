@@ -71,7 +71,7 @@ def _verl_batch(scorer: Scorer, data_sources: Sequence[str], solutions: Sequence
         })
     out = []
     for result in scorer.score(samples, timeout_s=timeout_s).results:
-        row: dict[str, Any] = {"score": result.aggregate_reward_score}
+        row: dict[str, Any] = {"score": result.reward}
         row.update({cid: o.value for cid, o in result.components.items()
                     if o.value is not None})
         out.append(row)

@@ -12,6 +12,7 @@ import pytest
 
 from rewardsmith import Scorer, load_pack, make_plugin_host
 from rewardsmith.core.errors import PackError
+from rewardsmith.core.wire import jsonl_row, metrics_list
 
 CHECK_TYPES = {
     "json-valid", "json-schema", "required-fields", "length", "language-match", "regex",
@@ -118,7 +119,7 @@ def test_good_rollouts_beat_bad_ones_per_prompt(scored):
     for row, result in zip(rows, batch.results, strict=True):
         assert result.id == row["id"]
         by_prompt[result.group_key][row["metadata"]["expected_quality"]].append(
-            result.aggregate_reward_score)
+            result.reward)
     for groups in by_prompt.values():
         assert groups["good"] and groups["bad"]
         assert min(groups["good"]) > max(groups["bad"])
@@ -143,7 +144,7 @@ def test_each_defect_is_stopped_by_the_right_gate(scored, defect, gate):
                if row["metadata"]["defect"] == defect]
     assert results
     for result in results:
-        assert result.status == "gated" and result.gate == gate, result.to_json()
+        assert result.status == "gated" and result.gate == gate, jsonl_row(result)
 
 
 def test_soft_defects_lower_the_weighted_components(scored):
@@ -155,6 +156,6 @@ def test_soft_defects_lower_the_weighted_components(scored):
 
 def test_results_carry_per_check_metrics(scored):
     _, batch = scored
-    names = {m["name"] for m in batch.results[0].metrics_list()}
+    names = {m["name"] for m in metrics_list(batch.results[0])}
     assert {"fields", "grounded", "schema", "fields.matched", "unicode.total"} <= names
     assert batch.summary()["failed_samples"] == 0

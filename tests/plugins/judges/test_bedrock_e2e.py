@@ -87,5 +87,5 @@ def test_identical_requests_hit_the_persistent_cache(tmp_path: Path) -> None:
     second = _score(path, samples, host)
     assert len(recorder.requests) == 5
     assert second.telemetry.cache_hits == 5
-    assert [r.aggregate_reward_score for r in second.results] == \
-        [r.aggregate_reward_score for r in first.results]
+    assert [r.reward for r in second.results] == \
+        [r.reward for r in first.results]

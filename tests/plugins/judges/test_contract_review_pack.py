@@ -14,6 +14,7 @@ from tests.support.judges import contract_review_verdict, policy_host
 
 from rewardsmith import Scorer, load_pack
 from rewardsmith.core.engine import BatchResult
+from rewardsmith.core.wire import jsonl_row
 from rewardsmith.simulators.wiring import bedrock_settings
 
 ROLLOUTS = Path(__file__).parents[3] / "examples" / "rollouts" / "contract-review.jsonl"
@@ -80,14 +81,14 @@ def test_example_rollouts_are_four_groups_of_four() -> None:
 
 def _check_rewards(batch: BatchResult) -> dict[str, float]:
     results = _by_id(batch)
-    rewards = {rid: r.aggregate_reward_score for rid, r in results.items()}
+    rewards = {rid: r.reward for rid, r in results.items()}
     assert all(math.isfinite(v) for v in rewards.values())
     for rid, (gate, reward) in GATED.items():
         assert results[rid].status == "gated" and results[rid].gate == gate
         assert rewards[rid] == reward
         assert results[rid].components["review"].skipped
     for rid in GOOD:
-        assert rewards[rid] == pytest.approx(1.0), results[rid].to_json()
+        assert rewards[rid] == pytest.approx(1.0), jsonl_row(results[rid])
     defects = ["saas-3-hallucinated", "nda-2-repeated", "nda-3-strange_unicode",
                "nda-4-not_actionable", "lease-3-disagrees",
                "consulting-3-hallucinated_mixed_script"]
@@ -154,11 +155,11 @@ def test_judge_outage_still_gives_every_rollout_a_finite_reward(
         scorer.close()
     assert len(batch.results) == 16
     for result in batch.results:
-        assert math.isfinite(result.aggregate_reward_score)
+        assert math.isfinite(result.reward)
         review = result.components["review"]
         if result.status == "gated":
             continue
         assert result.status == "ok"
         assert review.error_kind in {"judge_unavailable", "circuit_open"}
         assert review.policy == "group_mean" and review.value is None  # no peer succeeded
-    assert _by_id(batch)["saas-1-good"].aggregate_reward_score == pytest.approx(1.0)
+    assert _by_id(batch)["saas-1-good"].reward == pytest.approx(1.0)

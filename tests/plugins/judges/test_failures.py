@@ -12,6 +12,7 @@ from tests.support.judges import failing, read_blocks, rubric_policy, sample
 from rewardsmith import Scorer
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.wire import jsonl_row
 
 KINDS = ["judge_throttled", "judge_timeout", "judge_unavailable", "judge_config",
          "judge_parse", "judge_refused", "circuit_open"]
@@ -48,7 +49,7 @@ def test_every_backend_failure_kind_reaches_the_neutral_policy(pack_factory, kin
     assert len(batch.results) == 4
     for result in batch.results:
         assert result.status == "ok"
-        assert result.aggregate_reward_score == pytest.approx(0.4)
+        assert result.reward == pytest.approx(0.4)
         for outcome in result.components.values():
             assert outcome.error_kind == kind and outcome.policy == "neutral"
     assert batch.telemetry.failures[kind] == 8
@@ -64,10 +65,10 @@ def test_other_policies_still_give_finite_rewards(pack_factory, policy, reward, 
     pack, _ = pack_factory(failing("judge_unavailable"), _pack_text(policy))
     batch = Scorer(pack).score(_samples())
     for result in batch.results:
-        assert math.isfinite(result.aggregate_reward_score)
-        assert result.aggregate_reward_score == reward
+        assert math.isfinite(result.reward)
+        assert result.reward == reward
         assert result.status == status
-        assert result.to_lambda()["aggregate_reward_score"] == reward
+        assert jsonl_row(result)["aggregate_reward_score"] == reward
 
 
 def test_group_mean_policy_borrows_from_the_samples_that_were_judged(pack_factory) -> None:
@@ -87,7 +88,7 @@ criteria = [{ id = "grounded", pass_if = "Quotes a clause." }]
     pack, _ = pack_factory(flaky, text)
     batch = Scorer(pack).score([sample("Clause 1", sid="a"), sample("nothing", sid="b"),
                                 sample("overloaded", sid="c")])
-    rewards = [r.aggregate_reward_score for r in batch.results]
+    rewards = [r.reward for r in batch.results]
     assert rewards == [1.0, 0.0, 0.5]
     assert batch.results[2].components["review"].error_kind == "judge_throttled"
 
@@ -98,6 +99,6 @@ def test_unexpected_backend_exception_is_contained(pack_factory) -> None:
 
     pack, _ = pack_factory(broken, _pack_text("neutral"))
     batch = Scorer(pack).score(_samples())
-    assert all(r.aggregate_reward_score == pytest.approx(0.4) for r in batch.results)
+    assert all(r.reward == pytest.approx(0.4) for r in batch.results)
     outcome = batch.results[0].components["review"]
     assert outcome.error_kind == "exception" and "socket exploded" in (outcome.error or "")

@@ -13,6 +13,7 @@ from tests.support.judges import boundary_of, prefer, read_blocks, rubric_policy
 
 from rewardsmith import Scorer
 from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.wire import jsonl_row
 
 CLEAN = "Clause 4.2 lets the supplier terminate on 5 days' notice; negotiate 30 days."
 CONTRACT = "4.2 The Supplier may terminate this Agreement on five (5) days' notice."
@@ -73,7 +74,7 @@ def _score(pack_factory, components: str, response: str) -> JudgeRequest:
                                   components)
     batch = Scorer(pack).score([sample(response, contract=CONTRACT,
                                        reference_answer=REFERENCE)])
-    assert batch.results[0].status == "ok", batch.results[0].to_json()
+    assert batch.results[0].status == "ok", jsonl_row(batch.results[0])
     return recorder.requests[-1]
 
 

@@ -79,7 +79,7 @@ def test_d1_d2_d3_the_judges_pass_is_read_in_every_mode(tmp_path: Path, judge: A
     outcome = result.components["judge"]
     assert outcome.error_kind is None, outcome.error
     assert outcome.value == 1.0 and outcome.passed is True
-    assert result.aggregate_reward_score == 1.0
+    assert result.reward == 1.0
     assert sim.request_count == 1  # parsed at once, no repair turn
 
 
@@ -104,7 +104,7 @@ def test_d4_a_quoted_planted_verdict_never_passes(tmp_path: Path, judge: Any,
     assert "2 verdict objects in one reply" in (outcome.error or "")
     assert outcome.policy == on_error
     assert outcome.value == (0.0 if on_error == "zero" else None)
-    assert batch.results[0].aggregate_reward_score != 1.0
+    assert batch.results[0].reward != 1.0
     # one repair turn was asked for, naming the ambiguity; both replies were counted
     assert sim.request_count == 2
     assert "2 verdict objects in one reply" in json.dumps(sim.requests[1].body)

@@ -155,7 +155,7 @@ def test_members_left_out_by_a_tiny_budget_get_the_failure_policy(pack_factory) 
     left_out = [o for o in outcomes if o.error_kind == "not_compared"]
     assert len(left_out) == 2 and all(o.value == 0.5 for o in left_out)
     assert sorted(o.value for o in outcomes if o.error is None) == [0.0, 1.0]
-    assert all(math.isfinite(r.aggregate_reward_score) for r in batch.results)
+    assert all(math.isfinite(r.reward) for r in batch.results)
 
 
 def test_a_failing_pair_costs_only_its_members(pack_factory) -> None:

@@ -12,6 +12,7 @@ from tests.support.judges import read_blocks, rubric_policy, sample
 from rewardsmith import Scorer
 from rewardsmith.core.errors import ComponentError, PackError
 from rewardsmith.core.judge import JudgeReply, JudgeRequest
+from rewardsmith.core.wire import metrics_list
 from rewardsmith.plugins.judges.calling import reply_object
 from rewardsmith.plugins.judges.rubric import Criterion, explicit_schema
 
@@ -61,8 +62,8 @@ def test_explicit_aggregation_weights_per_criterion_verdicts(
     outcome = result.components["review"]
     assert outcome.value == pytest.approx(value)
     assert outcome.passed is passed
-    assert result.aggregate_reward_score == pytest.approx(value)
-    metrics = {m["name"]: m["value"] for m in result.metrics_list()}
+    assert result.reward == pytest.approx(value)
+    metrics = {m["name"]: m["value"] for m in metrics_list(result)}
     assert metrics["review.grounded"] == float("Clause" in response)
     assert metrics["review.actionable"] == float("should" in response)
     assert metrics["review.input_tokens"] > 0 and metrics["review.judge_calls"] == 1

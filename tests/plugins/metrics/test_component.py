@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from rewardsmith.core.errors import PackError
+from rewardsmith.core.wire import metrics_list
 from rewardsmith.plugins.metrics import ProductMetric
 
 
@@ -82,8 +83,8 @@ def test_weighted_with_other_metrics_and_latency_is_recorded(score_with, make_sa
     """
     batch = score_with(components, [make_sample("a", accepted=True, words=125)])
     result = batch.results[0]
-    assert result.aggregate_reward_score == pytest.approx((3 * 1.0 + 1 * 0.5) / 4)
-    names = {m["name"] for m in result.metrics_list()}
+    assert result.reward == pytest.approx((3 * 1.0 + 1 * 0.5) / 4)
+    names = {m["name"] for m in metrics_list(result)}
     assert {"accepted", "accepted.raw", "length", "length.words",
             "length.latency_ms"} <= names
 
@@ -99,5 +100,5 @@ def test_raw_metric_is_reported_even_when_identity_rejects_it(score_with, make_s
     """, [make_sample("a", stats={"ctr": 7.5})])
     outcome = batch.results[0].components["ctr"]
     assert outcome.error_kind == "metric_out_of_range"
-    metrics = {m["name"]: m for m in batch.results[0].metrics_list()}
+    metrics = {m["name"]: m for m in metrics_list(batch.results[0])}
     assert metrics["ctr.ctr"] == {"name": "ctr.ctr", "value": 7.5, "type": "Metric"}

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from rewardsmith.core.errors import PackError
+from rewardsmith.core.wire import metrics_list
 from rewardsmith.plugins.metrics.functions import MetricFunctionError, resolve_metric_function
 
 
@@ -32,7 +33,7 @@ def test_dotted_function_scores_and_keeps_the_raw_metric(score_with, make_sample
     long = batch.results[2].components["m"]
     assert long.measurements["value"] == 40.0  # clipped to 1.0, raw still recorded
     assert {"name": "m.value", "value": 40.0, "type": "Metric"} in \
-        batch.results[2].metrics_list()
+        metrics_list(batch.results[2])
 
 
 def test_async_function_is_awaited(score_with, make_sample, metric_module):

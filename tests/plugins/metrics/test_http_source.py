@@ -9,6 +9,7 @@ import pytest
 
 from rewardsmith.core.errors import ComponentError, PackError
 from rewardsmith.core.sample import parse_sample
+from rewardsmith.core.wire import jsonl_row, metrics_list
 from rewardsmith.plugins.metrics.http import HttpSourceConfig
 
 
@@ -46,7 +47,7 @@ def test_http_500_is_metric_http_and_the_policy_applies(score_with, make_sample,
     assert "answered HTTP 500: internal error: warehouse down" in (outcome.error or "")
     assert outcome.value == 0.0
     assert {"name": "ctr.failed", "value": 1.0, "type": "Metric"} in \
-        batch.results[0].metrics_list()
+        metrics_list(batch.results[0])
 
 
 def test_timeout_is_metric_timeout(score_with, make_sample, metrics_service):
@@ -117,7 +118,7 @@ def test_headers_come_from_the_environment(score_with, make_sample, metrics_serv
     batch = score_with(component(metrics_service.url + "/ctr", extra), [make_sample("a")])
     assert batch.results[0].components["ctr"].error is None
     assert metrics_service.requests[0]["headers"]["authorization"] == "Bearer s3cret"
-    assert "s3cret" not in str(batch.results[0].to_json())
+    assert "s3cret" not in str(jsonl_row(batch.results[0]))
 
 
 def test_credentials_in_the_url_never_reach_messages(score_with, make_sample,

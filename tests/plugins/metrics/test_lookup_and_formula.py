@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rewardsmith.core.errors import PackError
+from rewardsmith.core.wire import metrics_list
 
 ACCEPTED = """
 [[components]]
@@ -27,7 +28,7 @@ def test_lookup_reads_booleans_and_numbers_from_metadata(score_with, make_sample
     assert batch.rewards == [1.0, 0.0, 1.0]
     first = batch.results[0]
     assert first.components["accepted"].passed is True
-    assert {"name": "accepted.accepted", "value": 1.0, "type": "Metric"} in first.metrics_list()
+    assert {"name": "accepted.accepted", "value": 1.0, "type": "Metric"} in metrics_list(first)
 
 
 def test_missing_metadata_is_metric_missing_and_the_policy_applies(score_with, make_sample):
@@ -110,7 +111,7 @@ def test_formula_over_metadata_inputs_keeps_the_raw_value_when_clipped(score_wit
     slow = batch.results[2]
     assert slow.components["speed"].measurements["latency_score"] == pytest.approx(300.0)
     assert {"name": "speed.latency_score", "value": 300.0, "type": "Metric"} in \
-        slow.metrics_list()
+        metrics_list(slow)
 
 
 def test_formula_missing_input_and_defaults(score_with, make_sample):

@@ -18,26 +18,6 @@ _NUMBERED = re.compile(r"^\d{1,3}[.)]\s+\S")
 _FENCE = re.compile(r"^(```|~~~)")
 
 
-class BulletCountConfig(ComponentConfig):
-    type: Literal["bullet-count"] = "bullet-count"
-    min: int = Field(default=1, ge=0, description="Fewest list items that pass.")
-    max: int | None = Field(default=None, ge=0, description="Most list items that pass.")
-    markers: list[str] = Field(
-        default_factory=lambda: ["-", "*", "•"],
-        min_length=1,
-        description="Strings that start an unnumbered list item (followed by a space).",
-    )
-    numbered: bool = Field(default=True, description="Also count '1.' and '1)' items.")
-
-    @model_validator(mode="after")
-    def _bounds(self) -> BulletCountConfig:
-        if self.max is not None and self.max < self.min:
-            raise ValueError(f"max ({self.max}) is smaller than min ({self.min})")
-        if any(not m.strip() or m != m.strip() for m in self.markers):
-            raise ValueError("markers must be non-empty and carry no surrounding spaces")
-        return self
-
-
 def _is_item(line: str, markers: list[str], numbered: bool) -> bool:
     for marker in markers:
         rest = line[len(marker):]
@@ -60,8 +40,26 @@ def count_bullets(text: str, markers: list[str], numbered: bool) -> int:
     return count
 
 
-class BulletCount(Component[BulletCountConfig]):
-    Config = BulletCountConfig
+class BulletCount(Component["BulletCount.Config"]):
+    class Config(ComponentConfig):
+        type: Literal["bullet-count"] = "bullet-count"
+        min: int = Field(default=1, ge=0, description="Fewest list items that pass.")
+        max: int | None = Field(default=None, ge=0, description="Most list items that pass.")
+        markers: list[str] = Field(
+            default_factory=lambda: ["-", "*", "•"],
+            min_length=1,
+            description="Strings that start an unnumbered list item (followed by a space).",
+        )
+        numbered: bool = Field(default=True, description="Also count '1.' and '1)' items.")
+
+        @model_validator(mode="after")
+        def _bounds(self) -> BulletCount.Config:
+            if self.max is not None and self.max < self.min:
+                raise ValueError(f"max ({self.max}) is smaller than min ({self.min})")
+            if any(not m.strip() or m != m.strip() for m in self.markers):
+                raise ValueError("markers must be non-empty and carry no surrounding spaces")
+            return self
+
     summary = "the response has between min and max bullet or numbered list items"
 
     def score(self, sample: Sample) -> Score:

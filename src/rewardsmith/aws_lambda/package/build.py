@@ -98,16 +98,17 @@ def resolve_pack(spec: str, host: PluginHost) -> PackSource:
     """Load and validate the pack; decide how the Lambda will find it."""
     pack = load_pack(spec, host)
     label = f"pack {pack.name} {pack.version} ({pack.hash})"
-    if spec in host.rubric_packs:
+    found = pack.sources[-1]  # where the one pack locator found it
+    if found.registered is not None or found.file is None:
         return PackSource(pack, spec, None, label)
-    path = Path(spec).resolve()
+    path = found.file.resolve()
     folder = path.parent
-    for link in pack.chain:
-        candidate = Path(link)
-        if candidate.is_file() and not candidate.resolve().is_relative_to(folder):
+    for parent in pack.sources[:-1]:
+        if parent.file is not None and parent.registered is None \
+                and not parent.file.resolve().is_relative_to(folder):
             raise BuildError(
-                f"pack {spec} extends {link}, which is outside the pack's folder {folder}; "
-                "put the packs of an extends chain in one folder (or register them)"
+                f"pack {spec} extends {parent.label}, which is outside the pack's folder "
+                f"{folder}; put the packs of an extends chain in one folder (or register them)"
             )
     return PackSource(pack, f"{PACK_DIR}/{path.name}", folder, label)
 
@@ -191,9 +192,9 @@ def pack_requirements(source: PackSource, host: PluginHost, options: BuildOption
                 plugin_dists.add(reg_backend.distribution)
             if f"backend:{backend}" in BUILTIN_EXTRAS:
                 extras.add(BUILTIN_EXTRAS[f"backend:{backend}"])
-    registered_pack = host.rubric_packs.get(options.pack)
-    if registered_pack is not None and _canonical(registered_pack.distribution) != PROJECT:
-        plugin_dists.add(registered_pack.distribution)
+    for found in source.pack.sources:  # the pack and the registered packs it extends
+        if found.distribution is not None and _canonical(found.distribution) != PROJECT:
+            plugin_dists.add(found.distribution)
 
     Requirement, _ = _packaging()
     target_env = _target_environment(options)

@@ -20,10 +20,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from rewardsmith.core.component import (
-    AsyncComponent,
     Component,
     ComponentContext,
-    GroupComponent,
 )
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.judge import JudgeRequest
@@ -58,56 +56,61 @@ _BLOCK_ROLES = {
 }
 
 
-class PairwiseJudgeConfig(JudgeComponentConfig):
-    type: Literal["pairwise-judge"] = "pairwise-judge"
-    mode: Literal["reference", "baseline", "group"] = Field(
-        description="reference: candidate vs the sample's reference answer; baseline: vs "
-        "metadata[baseline_key]; group: round-robin among the prompt's rollouts.",
-    )
-    criteria: list[Criterion] = Field(
-        default_factory=list, description="What makes one response better; with "
-        "criteria_file, the same criteria a rubric judge in the pack uses.",
-    )
-    question: str = Field(default="Which response better accomplishes the task in the "
-                          "prompt?", min_length=1)
-    include_prompt: bool = True
-    allow_tie: bool = True
-    baseline_key: str = "baseline_response"
-    scoring: Literal["win_rate", "bradley_terry"] = Field(
-        default="win_rate", description="group mode: how outcomes become rewards."
-    )
-    max_pairs_per_group: int | None = Field(
-        default=None, ge=1, description="group mode: at most this many pairs per group "
-        "(each pair costs two judge calls); pairs are chosen to cover every member.",
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> PairwiseJudgeConfig:
-        if self.mode != "group" and self.max_pairs_per_group is not None:
-            raise ValueError("max_pairs_per_group applies only to mode 'group'")
-        if self.mode == "reference" and self.include_reference:
-            raise ValueError("mode 'reference' already compares against the reference; "
-                             "include_reference would show it twice")
-        return self
+def _outcome_measurements(record: MemberRecord) -> dict[str, float | int]:
+    comparisons = record.comparisons
+    return {
+        "wins": record.wins,
+        "ties": record.ties,
+        "losses": record.losses,
+        "comparisons": comparisons,
+        "position_inconsistency": record.inconsistent / comparisons if comparisons else 0.0,
+    }
 
 
-class PairwiseJudge(Component[PairwiseJudgeConfig]):
-    """The registered class; constructing it yields the per-sample or the group variant,
-    because the engine schedules components by their base class."""
+class PairwiseJudge(Component["PairwiseJudge.Config"]):
+    """Compares two responses in both orders: per sample (``reference``/``baseline``,
+    ``run = "async"``) or per prompt group (``group``, ``run = "group"``)."""
 
-    Config = PairwiseJudgeConfig
+    class Config(JudgeComponentConfig):
+        type: Literal["pairwise-judge"] = "pairwise-judge"
+        mode: Literal["reference", "baseline", "group"] = Field(
+            description="reference: candidate vs the sample's reference answer; baseline: vs "
+            "metadata[baseline_key]; group: round-robin among the prompt's rollouts.",
+        )
+        criteria: list[Criterion] = Field(
+            default_factory=list, description="What makes one response better; with "
+            "criteria_file, the same criteria a rubric judge in the pack uses.",
+        )
+        question: str = Field(default="Which response better accomplishes the task in the "
+                              "prompt?", min_length=1)
+        include_prompt: bool = True
+        allow_tie: bool = True
+        baseline_key: str = "baseline_response"
+        scoring: Literal["win_rate", "bradley_terry"] = Field(
+            default="win_rate", description="group mode: how outcomes become rewards."
+        )
+        max_pairs_per_group: int | None = Field(
+            default=None, ge=1, description="group mode: at most this many pairs per group "
+            "(each pair costs two judge calls); pairs are chosen to cover every member.",
+        )
+
+        @model_validator(mode="after")
+        def _check(self) -> PairwiseJudge.Config:
+            if self.mode != "group" and self.max_pairs_per_group is not None:
+                raise ValueError("max_pairs_per_group applies only to mode 'group'")
+            if self.mode == "reference" and self.include_reference:
+                raise ValueError("mode 'reference' already compares against the reference; "
+                                 "include_reference would show it twice")
+            return self
+
     uses_judge: ClassVar[bool] = True
     summary: ClassVar[str] = ("LLM judge: two responses compared in both orders (reference, "
                               "baseline or group tournament)")
 
-    def __new__(cls, config: PairwiseJudgeConfig, context: ComponentContext) -> PairwiseJudge:
-        variant: type[PairwiseJudge] = cls
-        if cls is PairwiseJudge:
-            variant = GroupPairwiseJudge if config.mode == "group" else SinglePairwiseJudge
-        return super().__new__(variant)
-
-    def __init__(self, config: PairwiseJudgeConfig, context: ComponentContext) -> None:
+    def __init__(self, config: PairwiseJudge.Config, context: ComponentContext) -> None:
         super().__init__(config, context)
+        # One class for every mode; only how the engine runs it depends on the config.
+        self.run = "group" if config.mode == "group" else "async"
         self.criteria = configured_criteria(config, list(config.criteria), context)
 
     def system_prompt(self, block_names: Sequence[str]) -> str:
@@ -179,20 +182,7 @@ class PairwiseJudge(Component[PairwiseJudgeConfig]):
         return 0.5, True
 
 
-def _outcome_measurements(record: MemberRecord) -> dict[str, float | int]:
-    comparisons = record.comparisons
-    return {
-        "wins": record.wins,
-        "ties": record.ties,
-        "losses": record.losses,
-        "comparisons": comparisons,
-        "position_inconsistency": record.inconsistent / comparisons if comparisons else 0.0,
-    }
-
-
-class SinglePairwiseJudge(PairwiseJudge, AsyncComponent[PairwiseJudgeConfig]):
-    """reference / baseline modes: one comparison (two calls) per sample."""
-
+    # -- reference / baseline modes: one comparison (two calls) per sample ---------------
     def opponent(self, sample: Sample) -> str:
         if self.config.mode == "reference":
             reference = sample.reference_text
@@ -221,9 +211,7 @@ class SinglePairwiseJudge(PairwiseJudge, AsyncComponent[PairwiseJudgeConfig]):
                      details={"template": PAIRWISE_TEMPLATE, "mode": self.config.mode})
 
 
-class GroupPairwiseJudge(PairwiseJudge, GroupComponent[PairwiseJudgeConfig]):
-    """group mode: a budgeted round-robin among one prompt's rollouts."""
-
+    # -- group mode: a budgeted round-robin among one prompt's rollouts -------------------
     async def _pair(self, context: Sequence[DataBlock], samples: Sequence[Sample], i: int,
                     j: int) -> tuple[PairResult, CallStats] | BaseException:
         stats = CallStats()

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from rewardsmith.core.component import AsyncComponent, ComponentContext
+from rewardsmith.core.component import Component, ComponentContext
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.judge import JudgeRequest
 from rewardsmith.core.results import Score
@@ -49,50 +49,50 @@ _BLOCK_ROLES = {
 }
 
 
-class RubricJudgeConfig(JudgeComponentConfig):
-    type: Literal["rubric-judge"] = "rubric-judge"
-    criteria: list[Criterion] = Field(
-        default_factory=list, description="Rubric items; pass/fail unless levels are given."
-    )
-    aggregation: Literal["explicit", "implicit"] = Field(
-        default="explicit", description="explicit: weighted mean of per-criterion verdicts; "
-        "implicit: one holistic score on `scale`, normalised to [0, 1].",
-    )
-    scale: tuple[int, int] = Field(default=(1, 5), description="Implicit aggregation: the "
-                                   "lowest and highest holistic score.")
-    scale_anchors: list[Level] = Field(default_factory=list, description="Implicit "
-                                       "aggregation: what some scores on the scale mean.")
-    extra_criteria_key: str | None = Field(
-        default=None, description="Metadata key holding per-sample criteria (a list of "
-        "criterion tables) added to the pack's.",
-    )
-    pass_threshold: float | None = Field(
-        default=None, ge=0, le=1, description="Implicit aggregation: a normalised score at "
-        "or above this passes. Explicit aggregation passes when every criterion passes.",
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> RubricJudgeConfig:
-        low, high = self.scale
-        if not low < high:
-            raise ValueError(f"scale must be [low, high] with low < high, got {[low, high]}")
-        outside = [a.score for a in self.scale_anchors if not low <= a.score <= high]
-        if outside:
-            raise ValueError(f"scale_anchors {outside} lie outside scale {[low, high]}")
-        if not self.criteria and not self.criteria_file and not self.extra_criteria_key:
-            raise ValueError("a rubric judge needs criteria, a criteria_file or an "
-                             "extra_criteria_key")
-        return self
-
-
-class RubricJudge(AsyncComponent[RubricJudgeConfig]):
+class RubricJudge(Component["RubricJudge.Config"]):
     """Scores a response against the pack's (and the sample's) rubric criteria."""
 
-    Config = RubricJudgeConfig
+    run = "async"
+
+    class Config(JudgeComponentConfig):
+        type: Literal["rubric-judge"] = "rubric-judge"
+        criteria: list[Criterion] = Field(
+            default_factory=list, description="Rubric items; pass/fail unless levels are given."
+        )
+        aggregation: Literal["explicit", "implicit"] = Field(
+            default="explicit", description="explicit: weighted mean of per-criterion verdicts; "
+            "implicit: one holistic score on `scale`, normalised to [0, 1].",
+        )
+        scale: tuple[int, int] = Field(default=(1, 5), description="Implicit aggregation: the "
+                                       "lowest and highest holistic score.")
+        scale_anchors: list[Level] = Field(default_factory=list, description="Implicit "
+                                           "aggregation: what some scores on the scale mean.")
+        extra_criteria_key: str | None = Field(
+            default=None, description="Metadata key holding per-sample criteria (a list of "
+            "criterion tables) added to the pack's.",
+        )
+        pass_threshold: float | None = Field(
+            default=None, ge=0, le=1, description="Implicit aggregation: a normalised score at "
+            "or above this passes. Explicit aggregation passes when every criterion passes.",
+        )
+
+        @model_validator(mode="after")
+        def _check(self) -> RubricJudge.Config:
+            low, high = self.scale
+            if not low < high:
+                raise ValueError(f"scale must be [low, high] with low < high, got {[low, high]}")
+            outside = [a.score for a in self.scale_anchors if not low <= a.score <= high]
+            if outside:
+                raise ValueError(f"scale_anchors {outside} lie outside scale {[low, high]}")
+            if not self.criteria and not self.criteria_file and not self.extra_criteria_key:
+                raise ValueError("a rubric judge needs criteria, a criteria_file or an "
+                                 "extra_criteria_key")
+            return self
+
     uses_judge: ClassVar[bool] = True
     summary: ClassVar[str] = "LLM judge: pass/fail or ordinal criteria, schema-checked verdicts"
 
-    def __init__(self, config: RubricJudgeConfig, context: ComponentContext) -> None:
+    def __init__(self, config: RubricJudge.Config, context: ComponentContext) -> None:
         super().__init__(config, context)
         self.criteria = configured_criteria(config, list(config.criteria), context)
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from rewardsmith.core.component import AsyncComponent, ComponentConfig, ComponentContext
+from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
@@ -28,39 +28,39 @@ SourceConfigs = Annotated[
 _RESERVED_METRIC_NAMES = frozenset({"latency_ms", "failed"})
 
 
-class ProductMetricConfig(ComponentConfig):
-    type: Literal["product-metric"] = "product-metric"
-    source: SourceConfigs = Field(
-        description="Where the number comes from: kind = function | lookup | formula | http."
-    )
-    transform: TransformConfig = Field(
-        description="How it maps into [0, 1]: kind = threshold | linear | target | identity."
-    )
-    metric: str = Field(
-        default="raw",
-        description="Name of the raw-metric measurement: reported as '<id>.<metric>'.",
-    )
-
-    @field_validator("metric")
-    @classmethod
-    def _metric_name(cls, name: str) -> str:
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
-            raise ValueError(f"metric name {name!r} must be an identifier")
-        if name in _RESERVED_METRIC_NAMES:
-            raise ValueError(f"metric name {name!r} is reserved for the engine's own "
-                             f"measurements ({', '.join(sorted(_RESERVED_METRIC_NAMES))})")
-        return name
-
-
-class ProductMetric(AsyncComponent[ProductMetricConfig]):
+class ProductMetric(Component["ProductMetric.Config"]):
     """A reward from a product metric: a function, a metadata lookup, a formula or an
     HTTP endpoint, mapped by threshold, linear band, target or identity.
     """
 
-    Config = ProductMetricConfig
+    run = "async"
+
+    class Config(ComponentConfig):
+        type: Literal["product-metric"] = "product-metric"
+        source: SourceConfigs = Field(
+            description="Where the number comes from: kind = function | lookup | formula | http."
+        )
+        transform: TransformConfig = Field(
+            description="How it maps into [0, 1]: kind = threshold | linear | target | identity."
+        )
+        metric: str = Field(
+            default="raw",
+            description="Name of the raw-metric measurement: reported as '<id>.<metric>'.",
+        )
+
+        @field_validator("metric")
+        @classmethod
+        def _metric_name(cls, name: str) -> str:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+                raise ValueError(f"metric name {name!r} must be an identifier")
+            if name in _RESERVED_METRIC_NAMES:
+                raise ValueError(f"metric name {name!r} is reserved for the engine's own "
+                                 f"measurements ({', '.join(sorted(_RESERVED_METRIC_NAMES))})")
+            return name
+
     summary = "product metric (function, lookup, formula or HTTP) mapped into [0, 1]"
 
-    def __init__(self, config: ProductMetricConfig, context: ComponentContext) -> None:
+    def __init__(self, config: ProductMetric.Config, context: ComponentContext) -> None:
         super().__init__(config, context)
         self.source = config.source.build()
         self.transform = config.transform

@@ -1,0 +1,203 @@
+"""The one encoder of results, and the one id rule.
+
+Three rows leave rewardsmith, all built here from a :class:`SampleResult`:
+
+* :func:`lambda_row` — what the reward Lambda returns per sample (Nova Forge / Bedrock
+  RFT): ``{"id", "aggregate_reward_score", "metrics_list"}``, with only finite numbers
+  and per-sample judge/failure metrics added;
+* :func:`jsonl_row` — what ``rewardsmith score`` writes per line: the Lambda's three keys
+  (metrics as the components reported them) plus status, errors, per-component outcomes
+  and the pack reference;
+* :func:`failure_row` — the Lambda answer for a sample that could not be scored at all
+  (no pack, the engine overran), built without a ``SampleResult``.
+
+The domain model calls the reward ``reward``; the key ``aggregate_reward_score`` exists
+only here, on the wire. The Lambda contract is described in ``docs/lambda.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from rewardsmith.core.results import ComponentOutcome, PackRef, SampleResult
+
+#: The wire key of the reward (the domain model's ``SampleResult.reward``).
+REWARD_KEY = "aggregate_reward_score"
+
+
+# -- the id rule ----------------------------------------------------------------------------
+def wire_id(value: Any) -> Any:
+    """The id exactly as given when it survives JSON encoding, else its ``str()``.
+
+    Non-finite floats become their ``str()`` (``"nan"``); an object whose ``__str__``
+    raises becomes ``"<unprintable TypeName>"``. Never raises.
+    """
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    try:
+        json.dumps(value, allow_nan=False)
+        return value
+    except (TypeError, ValueError, RecursionError):
+        pass
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
+
+
+def item_id(item: Any, index: int) -> Any:
+    """The id of a raw input item before parsing: its ``id`` key when it is an object,
+    else its position in the batch (the engine and the Lambda echo the same)."""
+    return item.get("id", index) if isinstance(item, dict) else index
+
+
+# -- pieces -------------------------------------------------------------------------------
+def _metric(name: str, value: float, kind: str = "Metric") -> dict[str, Any]:
+    return {"name": name, "value": value, "type": kind}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _finite(value: Any, default: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return number if math.isfinite(number) else default
+
+
+def metrics_list(result: SampleResult) -> list[dict[str, Any]]:
+    """Per-component rewards as ``Reward`` and finite numeric measurements as ``Metric``
+    (``"<component>.<key>"``), a ``<component>.failed`` marker per failed component and
+    ``sample_failed`` for a failed sample; each entry ``{"name", "value", "type"}``."""
+    metrics: list[dict[str, Any]] = []
+    for cid, outcome in result.components.items():
+        if outcome.value is not None:
+            metrics.append(_metric(cid, float(outcome.value), "Reward"))
+        for key, val in outcome.measurements.items():
+            number = float(val) if isinstance(val, bool | int | float) else None
+            if number is not None and math.isfinite(number):
+                metrics.append(_metric(f"{cid}.{key}", number))
+        if outcome.error_kind is not None:
+            metrics.append(_metric(f"{cid}.failed", 1.0))
+    if result.status == "failed":
+        metrics.append(_metric("sample_failed", 1.0))
+    return metrics
+
+
+def outcome_json(outcome: ComponentOutcome) -> dict[str, Any]:
+    """One component's outcome as in a JSONL row's ``components`` table."""
+    out: dict[str, Any] = {
+        "type": outcome.type,
+        "value": outcome.value,
+        "weight": outcome.weight,
+        "passed": outcome.passed,
+    }
+    if outcome.rationale:
+        out["rationale"] = outcome.rationale
+    if outcome.measurements:
+        out["measurements"] = outcome.measurements
+    if outcome.details:
+        out["details"] = outcome.details
+    if outcome.error is not None:
+        out.update(error=outcome.error, error_kind=outcome.error_kind, policy=outcome.policy)
+    if outcome.skipped:
+        out["skipped"] = True
+    return out
+
+
+def pack_ref_json(ref: PackRef) -> dict[str, str]:
+    """``{"name", "version", "hash"}`` of the pack that scored a row."""
+    return {"name": ref.name, "version": ref.version, "hash": ref.hash}
+
+
+# -- the three rows -------------------------------------------------------------------------
+def jsonl_row(result: SampleResult) -> dict[str, Any]:
+    """The ``rewardsmith score`` JSONL row: id, reward, metrics, status, errors, gate,
+    per-component outcomes and the pack reference."""
+    out: dict[str, Any] = {
+        "id": wire_id(result.id),
+        REWARD_KEY: float(result.reward),
+        "metrics_list": metrics_list(result),
+        "status": result.status,
+    }
+    if result.error is not None:
+        out["error"] = result.error
+        out["error_kind"] = result.error_kind
+    if result.gate is not None:
+        out["gate"] = result.gate
+    out["components"] = {cid: outcome_json(o) for cid, o in result.components.items()}
+    out["pack"] = pack_ref_json(result.pack)
+    return out
+
+
+def lambda_row(result: SampleResult, *, failure_reward: float,
+               judge_ids: Iterable[str] = ()) -> dict[str, Any]:
+    """The reward-Lambda row: ``{"id", "aggregate_reward_score", "metrics_list"}``, safe
+    to serialise (finite numbers only), plus ``components_failed``, ``deadline_abandoned``
+    and, when ``judge_ids`` names the pack's judge components, ``judge_latency_ms``,
+    ``judge_input_tokens``/``output_tokens``/``cost_usd`` and ``judge_failed``. A reward
+    that is somehow not finite becomes ``failure_reward``."""
+    judges = frozenset(judge_ids)
+    metrics: list[dict[str, Any]] = []
+    for entry in metrics_list(result):
+        value = entry.get("value")
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(
+            value
+        ) and entry.get("type") in ("Metric", "Reward"):
+            metrics.append(_metric(str(entry.get("name")), float(value), entry["type"]))
+    outcomes = result.components.values()
+    failed = [o for o in outcomes if o.error_kind is not None]
+    names = {m["name"] for m in metrics}
+    extra = {
+        "components_failed": float(len(failed)),
+        "deadline_abandoned": float(any(o.error_kind == "deadline" for o in failed)),
+    }
+    if judges:
+        judged = [o for o in outcomes if o.id in judges and o.error_kind is None]
+        # The judge's own model latency when it reports one, else the engine's wall time.
+        latencies = [v for o in judged if (v := _number(o.measurements.get(
+            "judge_latency_ms", o.measurements.get("latency_ms")))) is not None]
+        if latencies:
+            extra["judge_latency_ms"] = max(latencies)
+        for key in ("input_tokens", "output_tokens", "cost_usd"):
+            values = [v for o in judged if (v := _number(o.measurements.get(key))) is not None]
+            if values:
+                extra[f"judge_{key}"] = float(sum(values))
+        extra["judge_failed"] = float(sum(o.id in judges for o in failed))
+    metrics.extend(_metric(k, v) for k, v in extra.items() if k not in names)
+    return {
+        "id": wire_id(result.id),
+        REWARD_KEY: _finite(result.reward, failure_reward),
+        "metrics_list": metrics,
+    }
+
+
+def failure_row(sample_id: Any, reward: float, kind: str) -> dict[str, Any]:
+    """The Lambda row for a sample that could not be scored at all (no pack, engine
+    overrun): the reward given, ``sample_failed`` and a metric named after ``kind``."""
+    return {
+        "id": wire_id(sample_id),
+        REWARD_KEY: reward,
+        "metrics_list": [_metric("sample_failed", 1.0), _metric(kind, 1.0)],
+    }
+
+
+def encode_line(row: dict[str, Any]) -> str:
+    """One JSONL line (no newline); falls back to escaped ASCII for text orjson cannot
+    encode (lone surrogates in an echoed id or message)."""
+    try:
+        return orjson.dumps(row).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(row, ensure_ascii=True, default=str)
