@@ -12,15 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rewardsmith.core.judging import JudgeBackend
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
-
-if TYPE_CHECKING:
-    from rewardsmith.core.judge import JudgeBackend
 
 MAX_PACK_FILE_BYTES = 10_000_000
 

@@ -28,7 +28,7 @@ from rewardsmith.core.aggregate import (
     weighted_mean,
 )
 from rewardsmith.core.component import AsyncComponent, Component, ComponentConfig, GroupComponent
-from rewardsmith.core.errors import ComponentError, SampleError
+from rewardsmith.core.errors import ComponentError, ErrorKind, SampleError
 from rewardsmith.core.pack import Pack, load_pack
 from rewardsmith.core.plugins import PluginHost
 from rewardsmith.core.results import ComponentOutcome, SampleResult, Score
@@ -245,7 +245,7 @@ class Scorer:
             except Exception as exc:  # a parser bug must still not cost the batch
                 sample_id = item.get("id", index) if isinstance(item, dict) else index
                 states.append(SampleError(f"sample #{index}: {type(exc).__name__}: {exc}",
-                                          kind="internal_error", sample_id=sample_id))
+                                          kind=ErrorKind.INTERNAL_ERROR, sample_id=sample_id))
         live = [s for s in states if isinstance(s, _State)]
 
         deadline_hit, launched = await self._gate_and_launch(live, deadline)
@@ -266,7 +266,8 @@ class Scorer:
         if state.gate is not None:
             return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None, skipped=True)
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None,
-                                error="abandoned at the batch deadline", error_kind="deadline")
+                                error="abandoned at the batch deadline",
+                                error_kind=ErrorKind.DEADLINE)
 
     async def _gate_and_launch(
         self, states: list[_State], deadline: _Deadline
@@ -376,14 +377,14 @@ class Scorer:
         cfg = component.config
         if not isinstance(score, Score):
             return self._error(component, f"returned {type(score).__name__}, not a Score",
-                               "invalid_score")
+                               ErrorKind.INVALID_SCORE)
         lo, hi = component.value_range
         value = score.value
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
             value
         ) or not lo - 1e-9 <= value <= hi + 1e-9:
             return self._error(component, f"returned value {value!r}, outside [{lo}, {hi}]",
-                               "invalid_score")
+                               ErrorKind.INVALID_SCORE)
         value = min(max(float(value), lo), hi)
         measurements = dict(score.measurements)
         if component.blocking or isinstance(component, AsyncComponent | GroupComponent):
@@ -391,7 +392,8 @@ class Scorer:
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value,
                                 score.passed, score.rationale, measurements, score.details)
 
-    def _error(self, component: Component[Any], message: str, kind: str) -> ComponentOutcome:
+    def _error(self, component: Component[Any], message: str, kind: ErrorKind | str
+               ) -> ComponentOutcome:
         cfg = component.config
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None, error=message,
                                 error_kind=kind)
@@ -399,12 +401,12 @@ class Scorer:
     def _exception(self, component: Component[Any], exc: BaseException) -> ComponentOutcome:
         if isinstance(exc, TimeoutError):
             return self._error(component, f"timed out after {component.config.timeout_s}s",
-                               "timeout")
+                               ErrorKind.TIMEOUT)
         if isinstance(exc, ComponentError):
             outcome = self._error(component, str(exc), exc.kind)
             outcome.measurements.update(exc.measurements)
             return outcome
-        return self._error(component, f"{type(exc).__name__}: {exc}", "exception")
+        return self._error(component, f"{type(exc).__name__}: {exc}", ErrorKind.EXCEPTION)
 
     def _call_sync(self, component: Component[Any], sample: Sample) -> ComponentOutcome:
         started = time.perf_counter()
@@ -443,7 +445,7 @@ class Scorer:
                                             component.config.timeout_s)
             if len(scores) != len(samples):
                 raise ComponentError(f"returned {len(scores)} scores for {len(samples)} samples",
-                                     kind="invalid_score")
+                                     kind=ErrorKind.INVALID_SCORE)
         except asyncio.CancelledError as exc:
             if _being_cancelled():
                 raise
@@ -481,11 +483,11 @@ class Scorer:
             try:
                 results.append(self._finish_one(index, state, means_by_group, telemetry))
             except Exception as exc:  # a bug in one sample's aggregation costs only that sample
-                telemetry.record_failure("internal_error")
+                telemetry.record_failure(ErrorKind.INTERNAL_ERROR)
                 results.append(SampleResult(
                     id=state.sample.id, index=index, aggregate_reward_score=pack.failure_reward,
                     status="failed", pack=ref, error=f"{type(exc).__name__}: {exc}",
-                    error_kind="internal_error", group_key=state.sample.group_key))
+                    error_kind=ErrorKind.INTERNAL_ERROR, group_key=state.sample.group_key))
         return results
 
     def _finish_one(self, index: int, state: _State,
@@ -500,7 +502,7 @@ class Scorer:
         try:
             for cid, outcome in ordered.items():
                 if outcome.error is not None:
-                    telemetry.record_failure(outcome.error_kind or "error")
+                    telemetry.record_failure(outcome.error_kind or ErrorKind.ERROR)
                     means = means_by_group.get(sample.group_key, {})
                     apply_policy(outcome, self._configs[cid], self._ranges[cid], means.get(cid))
             if state.gate is not None:
@@ -512,9 +514,9 @@ class Scorer:
             else:
                 reward = weighted_mean(list(ordered.values()), self._ranges, pack.reward_range)
         except SampleFailed as exc:
-            telemetry.record_failure("sample_failed")
+            telemetry.record_failure(ErrorKind.SAMPLE_FAILED)
             return SampleResult(aggregate_reward_score=pack.failure_reward, status="failed",
-                                error=str(exc), error_kind="component_failed", **base)
+                                error=str(exc), error_kind=ErrorKind.COMPONENT_FAILED, **base)
         return SampleResult(aggregate_reward_score=finite_or(reward, pack.failure_reward),
                             status="ok", **base)
 

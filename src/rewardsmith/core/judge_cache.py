@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 import structlog
 
-from rewardsmith.core.judge import (
+from rewardsmith.core.judging import (
     JudgeBackend,
     JudgeBackendConfig,
     JudgeReply,

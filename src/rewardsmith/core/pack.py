@@ -21,10 +21,10 @@ from typing import Annotated, Any, Literal, Union
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from rewardsmith.core.backend_pool import BackendPool
 from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
 from rewardsmith.core.errors import PackError, PluginError
 from rewardsmith.core.formula import Formula, FormulaError, parse_formula
-from rewardsmith.core.judge import BackendPool
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.core.results import PackRef
 

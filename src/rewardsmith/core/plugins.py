@@ -18,7 +18,7 @@ import pluggy
 from rewardsmith.core import hookspecs
 from rewardsmith.core.component import Component
 from rewardsmith.core.errors import PluginError
-from rewardsmith.core.judge import JudgeBackend
+from rewardsmith.core.judging import JudgeBackend
 
 ENTRY_POINT_GROUP = "rewardsmith"
 ALLOWLIST_ENV = "REWARDSMITH_PLUGINS"

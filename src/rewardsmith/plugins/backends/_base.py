@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import orjson
 
-from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import JUDGE_PARSE, JudgeBackend, JudgeReply, JudgeRequest, judge_error
+from rewardsmith.core.errors import ComponentError, ErrorKind, RewardsmithError
+from rewardsmith.core.judging import JudgeBackend, JudgeReply, JudgeRequest, judge_error
 from rewardsmith.plugins.backends._pricing import estimate_cost
 from rewardsmith.plugins.backends._resilience import (
     CallStats,
@@ -31,7 +31,7 @@ from rewardsmith.plugins.backends._verdict import (
 )
 
 
-class ModeRejected(Exception):
+class ModeRejected(RewardsmithError):
     """The model refused a structured-output mode; ``auto`` steps down to the next one."""
 
 
@@ -98,20 +98,21 @@ class ResilientJudgeBackend(JudgeBackend):
     async def complete(self, request: JudgeRequest) -> JudgeReply:
         started = time.perf_counter()
         usage = CallStats()
-        error_kind: str | None = None
+        error_kind: ErrorKind | str | None = None
+        cancelled = False
         try:
             return await self._complete(request, usage, started)
         except ComponentError as exc:
             error_kind = exc.kind
             raise
         except asyncio.CancelledError:
-            error_kind = "cancelled"  # abandoned by the caller (deadline): not a judge call
+            cancelled = True  # abandoned by the caller (deadline): not a judge call
             raise
         except Exception:
-            error_kind = "judge_internal_error"  # a bug: counted, and it propagates
+            error_kind = ErrorKind.JUDGE_INTERNAL_ERROR  # a bug: counted, and it propagates
             raise
         finally:
-            if error_kind != "cancelled":
+            if not cancelled:
                 record_call(started, usage, self._cost(usage), error_kind)
 
     def _cost(self, usage: CallStats) -> float:
@@ -146,8 +147,9 @@ class ResilientJudgeBackend(JudgeBackend):
             repaired = True
             if verdict is None:
                 context = f" (mode {mode})" if self.mode_in_parse_error else ""
-                raise judge_error(JUDGE_PARSE, f"malformed verdict after one repair request"
-                                               f"{context}: {problem}")
+                raise judge_error(ErrorKind.JUDGE_PARSE,
+                                  f"malformed verdict after one repair request"
+                                  f"{context}: {problem}")
         text = answer.text if answer.tool_input is None else orjson.dumps(verdict).decode()
         return self._reply(text, verdict, answer, usage, started, mode, repaired=repaired)
 

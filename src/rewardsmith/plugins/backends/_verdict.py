@@ -17,7 +17,8 @@ import orjson
 from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators
 
-from rewardsmith.core.judge import JUDGE_CONFIG, judge_error
+from rewardsmith.core.errors import ErrorKind
+from rewardsmith.core.judging import judge_error
 from rewardsmith.core.sample import strip_reasoning as strip_sections
 
 # Texts longer than this are not scanned for JSON (a verdict is short; this bounds the
@@ -75,8 +76,9 @@ class SchemaValidators:
         try:
             cls.check_schema(schema)
         except jsonschema_exceptions.SchemaError as exc:
-            raise judge_error(JUDGE_CONFIG, f"the verdict schema is not a valid JSON Schema: "
-                                            f"{exc.message}") from None
+            raise judge_error(ErrorKind.JUDGE_CONFIG,
+                              f"the verdict schema is not a valid JSON Schema: "
+                              f"{exc.message}") from None
         validator = cls(schema)
         with self._lock:
             self._cache[key] = validator

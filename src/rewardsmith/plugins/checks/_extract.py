@@ -25,7 +25,7 @@ import orjson
 from pydantic import Field
 
 from rewardsmith.core.component import ComponentConfig
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.sample import Sample, strip_reasoning
 
 ExtractStep = Literal["think", "fences", "first_object", "first_array"]
@@ -163,7 +163,7 @@ def response_json(sample: Sample, config: JsonInputConfig) -> Extraction:
 
 
 def require_response_json(sample: Sample, config: JsonInputConfig) -> Extraction:
-    """Like :func:`response_json` but raise ``ComponentError(kind="invalid_json")``.
+    """Like :func:`response_json` but raise ``ComponentError(kind=ErrorKind.INVALID_JSON)``.
 
     Checks downstream of JSON validity (schema, fields, grounding) cannot say anything
     about a response that is not JSON; they fail with a kind so the pack's failure policy
@@ -171,7 +171,8 @@ def require_response_json(sample: Sample, config: JsonInputConfig) -> Extraction
     """
     extraction = response_json(sample, config)
     if not extraction.ok:
-        raise ComponentError(f"response is not JSON: {extraction.error}", kind="invalid_json")
+        raise ComponentError(f"response is not JSON: {extraction.error}",
+                             kind=ErrorKind.INVALID_JSON)
     return extraction
 
 

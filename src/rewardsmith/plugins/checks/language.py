@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 
@@ -93,14 +93,14 @@ class LanguageMatch(Component["LanguageMatch.Config"]):
         text = text.strip()
         if len(text) < self.config.min_chars:
             raise ComponentError(f"{what} is too short ({len(text)} chars) to tell its "
-                                 "language", kind="undetermined")
+                                 "language", kind=ErrorKind.UNDETERMINED)
         if what == "prompt":
             language, confidence = _classify_prompt(self._languages, text)
         else:
             language, confidence = self._identifier.classify(text)
         if confidence < self.config.min_confidence:
             raise ComponentError(f"{what} language is ambiguous (best guess {language} at "
-                                 f"{confidence:.2f})", kind="undetermined")
+                                 f"{confidence:.2f})", kind=ErrorKind.UNDETERMINED)
         return language, confidence
 
     def _expected(self, sample: Sample) -> str:
@@ -111,7 +111,7 @@ class LanguageMatch(Component["LanguageMatch.Config"]):
             code = sample.metadata.get(cfg.expected_metadata_key)
             if not isinstance(code, str) or not code:
                 raise ComponentError(f"metadata key {cfg.expected_metadata_key!r} is missing "
-                                     "or not a language code", kind="missing_metadata")
+                                     "or not a language code", kind=ErrorKind.MISSING_METADATA)
             return code.strip().lower()
         return self._detect(sample.prompt_text(("user",)), "prompt")[0]
 

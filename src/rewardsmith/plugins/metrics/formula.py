@@ -12,13 +12,11 @@ from typing import Literal
 
 from pydantic import Field, FiniteFloat, field_validator, model_validator
 
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.formula import Formula, FormulaError, parse_formula
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
 from rewardsmith.plugins.metrics.values import (
-    METRIC_INVALID,
-    METRIC_MISSING,
     MISSING,
     KeyPath,
     as_number,
@@ -106,14 +104,14 @@ class FormulaSource(MetricSource):
             if value is MISSING:
                 if name not in self.defaults:
                     raise ComponentError(f"{where} is missing from the sample",
-                                         kind=METRIC_MISSING)
+                                         kind=ErrorKind.METRIC_MISSING)
                 env[name] = self.defaults[name]
             else:
                 env[name] = as_number(value, where)
         try:
             return self.formula.evaluate(env)
         except FormulaError as exc:
-            raise ComponentError(str(exc), kind=METRIC_INVALID) from None
+            raise ComponentError(str(exc), kind=ErrorKind.METRIC_INVALID) from None
 
     async def read(self, sample: Sample) -> float:
         return self.read_sync(sample)

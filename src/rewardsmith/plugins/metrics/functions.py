@@ -39,10 +39,10 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind, RewardsmithError
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
-from rewardsmith.plugins.metrics.values import METRIC_FUNCTION_ERROR, as_number
+from rewardsmith.plugins.metrics.values import as_number
 
 METRICS_ENTRY_POINT_GROUP = "rewardsmith.metrics"
 MODULE_ALLOWLIST_ENV = "REWARDSMITH_METRIC_MODULES"
@@ -51,7 +51,7 @@ _DOTTED_REF = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z
 _ENTRY_POINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class MetricFunctionError(ValueError):
+class MetricFunctionError(RewardsmithError, ValueError):
     """A function source cannot be resolved; the message names the reference."""
 
 
@@ -247,6 +247,6 @@ class FunctionSource(MetricSource):
         except Exception as exc:
             raise ComponentError(
                 f"metric function {self.ref!r} raised {type(exc).__name__}: {exc}",
-                kind=METRIC_FUNCTION_ERROR,
+                kind=ErrorKind.METRIC_FUNCTION_ERROR,
             ) from exc
         return as_number(result, f"the value returned by metric function {self.ref!r}")

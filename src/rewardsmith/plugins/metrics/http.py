@@ -19,14 +19,10 @@ from urllib.parse import urlsplit
 import orjson
 from pydantic import Field, field_validator
 
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
 from rewardsmith.plugins.metrics.values import (
-    METRIC_HTTP,
-    METRIC_INVALID,
-    METRIC_MISSING,
-    METRIC_TIMEOUT,
     MISSING,
     KeyPath,
     as_number,
@@ -138,7 +134,7 @@ class HttpSource(MetricSource):
                 raise ComponentError(
                     f"{self._where}: header {header!r} needs environment variable "
                     f"{env_var!r}, which is not set",
-                    kind=METRIC_HTTP,
+                    kind=ErrorKind.METRIC_HTTP,
                 )
             headers[header] = value
         return headers
@@ -170,12 +166,12 @@ class HttpSource(MetricSource):
                     raise ComponentError(
                         f"{self._where} did not answer within {self.config.request_timeout_s}s"
                         + (f" ({attempts} attempts)" if attempts > 1 else ""),
-                        kind=METRIC_TIMEOUT,
+                        kind=ErrorKind.METRIC_TIMEOUT,
                     ) from None
             except self._httpx.HTTPError as exc:
                 if last:
                     raise ComponentError(f"{self._where}: {type(exc).__name__}: {exc}",
-                                         kind=METRIC_HTTP) from None
+                                         kind=ErrorKind.METRIC_HTTP) from None
             else:
                 if reply.status_code not in _RETRY_STATUSES or last:
                     return self._number_from(reply)
@@ -188,17 +184,17 @@ class HttpSource(MetricSource):
             raise ComponentError(
                 f"{self._where} answered HTTP {reply.status_code}"
                 + (f": {excerpt}" if excerpt else ""),
-                kind=METRIC_HTTP,
+                kind=ErrorKind.METRIC_HTTP,
             )
         try:
             data = orjson.loads(reply.content)
         except orjson.JSONDecodeError:
             raise ComponentError(f"{self._where} did not reply with JSON",
-                                 kind=METRIC_INVALID) from None
+                                 kind=ErrorKind.METRIC_INVALID) from None
         value = lookup(data, self._value_path)
         where = f"{self._where} reply at {format_key_path(self._value_path)!r}"
         if value is MISSING:
-            raise ComponentError(f"{where} is missing", kind=METRIC_MISSING)
+            raise ComponentError(f"{where} is missing", kind=ErrorKind.METRIC_MISSING)
         return as_number(value, where)
 
     async def aclose(self) -> None:
