@@ -8,7 +8,7 @@ whose ``type`` literal names it in packs; the engine builds it once per pack and
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path, PurePath
@@ -84,12 +84,14 @@ class ComponentContext:
     ``search_paths``: the folder of the pack that last overrode the component first, then
     the folders of the packs it extends, so a parent's relative paths keep working from a
     child pack in another folder. ``judge_backend`` returns the shared backend for a judge
-    config, created lazily on first use.
+    config, created lazily on first use. ``metric_functions`` holds the functions plugins
+    registered through ``register_metric_functions``, by name.
     """
 
     pack_name: str = ""
     search_paths: tuple[Path | Traversable, ...] = ()
     judge_defaults: dict[str, Any] = field(default_factory=dict)
+    metric_functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     _backend_provider: Any = None
 
     def read_text(self, relative: str) -> str:

@@ -413,6 +413,7 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None) -> Pack:
             pack_name=document.pack.name,
             search_paths=search_paths,
             judge_defaults=judge_settings,
+            metric_functions={name: reg.value for name, reg in host.metric_functions.items()},
             _backend_provider=backends.get,
             digests=file_digests,
         )

@@ -20,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import itertools
-import os
 import threading
 import time
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from rewardsmith.core import settings
 from rewardsmith.core.errors import ErrorKind
 from rewardsmith.core.hookspecs import hookimpl
 from rewardsmith.core.judging import (
@@ -153,7 +153,7 @@ class OpenAIBackend(ResilientJudgeBackend):
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
-        key = os.environ.get(self.config.api_key_env)
+        key = settings.secret(self.config.api_key_env)
         if key:
             headers["Authorization"] = f"Bearer {key}"
         return headers
@@ -202,7 +202,7 @@ class OpenAIBackend(ResilientJudgeBackend):
                 "response_format" in body and any(
                     word in message.lower() for word in ("response_format", "json_schema")):
             raise ModeRejected(message)
-        if status in (401, 403) and not os.environ.get(self.config.api_key_env):
+        if status in (401, 403) and not settings.secret(self.config.api_key_env):
             message += f" (environment variable {self.config.api_key_env} is not set)"
         raise CallFailed(ErrorKind.JUDGE_CONFIG, f"{message} [model {self.config.model}, "
                                        f"{self.config.base_url}]", code=str(status))

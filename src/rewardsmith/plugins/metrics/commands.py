@@ -10,12 +10,8 @@ import sys
 import click
 import orjson
 
-from rewardsmith.plugins.metrics.functions import (
-    METRICS_ENTRY_POINT_GROUP,
-    MetricFunctionError,
-    installed_metric_functions,
-    resolve_metric_function,
-)
+from rewardsmith.core.plugins import PluginHost
+from rewardsmith.plugins.metrics.functions import MetricFunctionError, resolve_metric_function
 
 EXIT_INVALID = 2
 
@@ -25,21 +21,22 @@ def metrics_group() -> None:
     """Metric functions for product-metric components."""
 
 
+def _host() -> PluginHost:
+    host: PluginHost = click.get_current_context().obj["host"]
+    return host
+
+
 @metrics_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_command(as_json: bool) -> None:
-    """Functions registered in the 'rewardsmith.metrics' entry-point group."""
-    try:
-        installed = installed_metric_functions()
-    except MetricFunctionError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
-    rows = [vars(entry) for _, entry in sorted(installed.items())]
+    """Functions plugins registered through the register_metric_functions hook."""
+    rows = [{"name": name, "value": _qualified(reg.value), "distribution": reg.distribution}
+            for name, reg in sorted(_host().metric_functions.items())]
     if as_json:
         click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
     if not rows:
-        click.echo(f"no metric functions registered in {METRICS_ENTRY_POINT_GROUP!r}")
+        click.echo("no metric functions registered (hook register_metric_functions)")
     for row in rows:
         click.echo(f"{row['name']:<24} {row['value']:<48} ({row['distribution']})")
 
@@ -51,14 +48,20 @@ def check_command(refs: tuple[str, ...]) -> None:
     failed = 0
     for ref in refs:
         try:
-            function = resolve_metric_function(ref)
+            registered = {name: reg.value for name, reg in _host().metric_functions.items()}
+            function = resolve_metric_function(ref, registered)
         except MetricFunctionError as exc:
             failed += 1
             click.echo(f"INVALID {ref}\n  {exc}", err=True)
             continue
         kind = "async" if inspect.iscoroutinefunction(function) else "sync"
-        click.echo(f"ok {ref}: {getattr(function, '__module__', '?')}."
-                   f"{getattr(function, '__qualname__', repr(function))} ({kind})")
+        click.echo(f"ok {ref}: {_qualified(function)} ({kind})")
     if failed:
         sys.exit(EXIT_INVALID)
 
+
+
+def _qualified(function: object) -> str:
+    """``module:qualname`` of a function, as a pack would name it."""
+    return (f"{getattr(function, '__module__', '?')}:"
+            f"{getattr(function, '__qualname__', repr(function))}")

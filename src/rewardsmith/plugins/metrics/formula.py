@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, FiniteFloat, field_validator, model_validator
 
+from rewardsmith.core.component import ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.formula import Formula, FormulaError, parse_formula
 from rewardsmith.core.sample import Sample
@@ -71,7 +72,7 @@ class FormulaSourceConfig(SourceConfig):
             raise ValueError(str(exc)) from None
         return self
 
-    def build(self) -> MetricSource:
+    def build(self, context: ComponentContext | None = None) -> MetricSource:
         formula = parse_formula(self.expression, frozenset(self.inputs))
         paths = {name: parse_key_path(path) for name, path in self.inputs.items()}
         return FormulaSource(formula, paths, dict(self.defaults))

@@ -10,7 +10,6 @@ in ``headers_from_env``, and URLs are shown without credentials or query strings
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -19,6 +18,8 @@ from urllib.parse import urlsplit
 import orjson
 from pydantic import Field, field_validator
 
+from rewardsmith.core import settings
+from rewardsmith.core.component import ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
@@ -81,7 +82,7 @@ class HttpSourceConfig(SourceConfig):
             parse_key_path(path)
         return paths
 
-    def build(self) -> MetricSource:
+    def build(self, context: ComponentContext | None = None) -> MetricSource:
         return HttpSource(self)
 
 
@@ -129,7 +130,7 @@ class HttpSource(MetricSource):
     def _headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "application/json"}
         for header, env_var in self.config.headers_from_env.items():
-            value = os.environ.get(env_var)
+            value = settings.secret(env_var)
             if value is None:
                 raise ComponentError(
                     f"{self._where}: header {header!r} needs environment variable "

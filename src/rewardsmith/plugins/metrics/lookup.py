@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from rewardsmith.core.component import ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
@@ -39,7 +40,7 @@ class LookupSourceConfig(SourceConfig):
         parse_key_path(value)
         return value if isinstance(value, str) else list(value)
 
-    def build(self) -> MetricSource:
+    def build(self, context: ComponentContext | None = None) -> MetricSource:
         return LookupSource(parse_key_path(self.path), self.default)
 
 
