@@ -44,7 +44,6 @@ import binascii
 import contextlib
 import json
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -56,6 +55,8 @@ import orjson
 import structlog
 
 from rewardsmith import observability as obs
+from rewardsmith.core import settings
+from rewardsmith.core.errors import ErrorKind, RewardsmithError
 
 if TYPE_CHECKING:
     from rewardsmith.core.engine import BatchResult, Scorer
@@ -99,7 +100,7 @@ class HandlerSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> HandlerSettings:
-        env = environ if environ is not None else os.environ
+        env = settings.environment(environ)
         problems: list[str] = []
 
         def number(name: str, default: float | None, scale: float = 1.0,
@@ -326,12 +327,12 @@ def _finite(value: Any, default: float) -> float:
     return number if math.isfinite(number) else default
 
 
-def failure_result(sample_id: Any, reward: float, kind: str) -> dict[str, Any]:
+def failure_result(sample_id: Any, reward: float, kind: ErrorKind) -> dict[str, Any]:
     """The answer for a sample that could not be scored at all (no pack, engine overrun)."""
     return {
         "id": wire_id(sample_id),
         "aggregate_reward_score": reward,
-        "metrics_list": [_metric("sample_failed", 1.0), _metric(kind, 1.0)],
+        "metrics_list": [_metric("sample_failed", 1.0), _metric(str(kind), 1.0)],
     }
 
 
@@ -350,7 +351,7 @@ def to_wire(result: SampleResult, judge_ids: frozenset[str], failure_reward: flo
     names = {m["name"] for m in metrics}
     extra = {
         "components_failed": float(len(failed)),
-        "deadline_abandoned": float(any(o.error_kind == "deadline" for o in failed)),
+        "deadline_abandoned": float(any(o.error_kind == ErrorKind.DEADLINE for o in failed)),
     }
     if judge_ids:
         judged = [o for o in outcomes if o.id in judge_ids and o.error_kind is None]
@@ -373,14 +374,14 @@ def to_wire(result: SampleResult, judge_ids: frozenset[str], failure_reward: flo
 
 
 # -- the handler ----------------------------------------------------------------------------
-class PackUnavailable(Exception):
+class PackUnavailable(RewardsmithError):
     """The pack (or a plugin it needs) could not be loaded; the message says why."""
 
 
 def resolve_pack_spec(spec: str) -> str:
     """A relative pack path that is missing from the working directory but present under
     ``LAMBDA_TASK_ROOT`` (where the deployment zip is unpacked) resolves there."""
-    root = os.environ.get("LAMBDA_TASK_ROOT")
+    root = settings.get("LAMBDA_TASK_ROOT")
     candidate = Path(spec)
     if root and not candidate.is_absolute() and not candidate.exists():
         under_root = Path(root) / candidate
@@ -401,14 +402,13 @@ def _load_with_lambda_plugins(spec: str | Path) -> Pack:
     from importlib import metadata
 
     from rewardsmith.core.pack import load_pack
-    from rewardsmith.core.plugins import ALLOWLIST_ENV, ENTRY_POINT_GROUP, make_plugin_host
+    from rewardsmith.core.plugins import ENTRY_POINT_GROUP, make_plugin_host
 
-    if os.environ.get(ALLOWLIST_ENV) is not None:
+    if settings.get("REWARDSMITH_PLUGINS") is not None:
         return load_pack(spec, make_plugin_host())
     names = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
     attempts: list[list[str]] = []
-    preselected = [p.strip() for p in os.environ.get(LAMBDA_PLUGINS_ENV, "").split(",")
-                   if p.strip()]
+    preselected = settings.get_list(LAMBDA_PLUGINS_ENV) or []
     if preselected:
         attempts.append(sorted(set(preselected) & names))
     attempts.append(sorted(names - COMMAND_ONLY_PLUGINS))
@@ -506,7 +506,7 @@ class RewardHandler:
             record.engine_error = f"{type(exc).__name__}: {exc}"
             try:
                 reward = self._failure_reward()
-                out = [failure_result(_item_id(it, i), reward, "internal_error")
+                out = [failure_result(_item_id(it, i), reward, ErrorKind.INTERNAL_ERROR)
                        for i, it in enumerate(items)]
             except Exception:
                 out = []
@@ -527,9 +527,9 @@ class RewardHandler:
         budget = InvocationBudget.from_context(context, self.settings)
         record.request_id = _context_value(context, "aws_request_id")
         record.function_name = (_context_value(context, "function_name")
-                                or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "local")
+                                or settings.get("AWS_LAMBDA_FUNCTION_NAME") or "local")
         record.function_version = (_context_value(context, "function_version")
-                                   or os.environ.get("AWS_LAMBDA_FUNCTION_VERSION"))
+                                   or settings.get("AWS_LAMBDA_FUNCTION_VERSION"))
         record.remaining_ms = None if budget.remaining_s is None else budget.remaining_s * 1000
         record.budget_ms = budget.budget_s * 1000
         record.cold_start = cold
@@ -545,7 +545,7 @@ class RewardHandler:
         if self._scorer is None:
             record.pack_error = self._load_error
             reward = self._failure_reward()
-            out = [failure_result(_item_id(it, i), reward, "pack_unavailable")
+            out = [failure_result(_item_id(it, i), reward, ErrorKind.PACK_UNAVAILABLE)
                    for i, it in enumerate(items)]
             record.summary = {"failed_samples": len(out),
                               "failures": {"pack_unavailable": len(out)} if out else {}}
@@ -569,7 +569,7 @@ class RewardHandler:
             record.engine_error = engine_error or (
                 f"the engine returned {len(batch.results) if batch else 0} results for "
                 f"{len(items)} samples")
-            out = [failure_result(_item_id(it, i), reward, "engine_error")
+            out = [failure_result(_item_id(it, i), reward, ErrorKind.ENGINE_ERROR)
                    for i, it in enumerate(items)]
             record.summary = {"failed_samples": len(out), "deadline_hit": overran,
                               "failures": {"engine_error": len(out)}}
@@ -673,14 +673,14 @@ _default_lock = threading.Lock()
 
 
 def _build_default_handler() -> RewardHandler:
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if settings.get("AWS_LAMBDA_FUNCTION_NAME"):
         obs.configure_lambda_logging()
-    settings = HandlerSettings.from_env()
-    spec = (os.environ.get(PACK_ENV) or "").strip()
+    handler_settings = HandlerSettings.from_env()
+    spec = (settings.get(PACK_ENV) or "").strip()
     if not spec:
-        return RewardHandler(None, settings=settings, missing_reason=(
+        return RewardHandler(None, settings=handler_settings, missing_reason=(
             f"{PACK_ENV} is not set; set it to a registered pack name or a pack file path"))
-    return RewardHandler(spec, settings=settings)
+    return RewardHandler(spec, settings=handler_settings)
 
 
 def default_handler() -> RewardHandler:

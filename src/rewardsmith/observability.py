@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
 import sys
 import time
@@ -27,6 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import structlog
+
+from rewardsmith.core import settings
+from rewardsmith.core.errors import RewardsmithError
 
 DEBUG_ENV = "REWARDSMITH_DEBUG"
 NAMESPACE_ENV = "REWARDSMITH_METRICS_NAMESPACE"
@@ -58,7 +60,7 @@ KNOWN_DIMENSIONS = ("FunctionName", "FunctionVersion", "Pack", "PackVersion", "P
 
 
 def env_flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
-    value = (environ if environ is not None else os.environ).get(name, "")
+    value = settings.environment(environ).get(name, "")
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -88,7 +90,7 @@ class SecretRedactor:
     """
 
     def __init__(self, environ: Mapping[str, str] | None = None, *, min_length: int = 8) -> None:
-        env = environ if environ is not None else os.environ
+        env = settings.environment(environ)
         values = {v for k, v in env.items() if _SECRET_NAME_RE.search(k) and len(v) >= min_length}
         # Longest first, so a secret that contains another is masked whole.
         self._values = sorted(values, key=len, reverse=True)
@@ -147,7 +149,7 @@ def configure_lambda_logging(environ: Mapping[str, str] | None = None) -> None:
     ``REWARDSMITH_LOG_LEVEL`` (default ``warning``: the invocation line already carries
     the batch summary the engine would log at ``info``).
     """
-    env = environ if environ is not None else os.environ
+    env = settings.environment(environ)
     level = env.get(LOG_LEVEL_ENV, "warning").strip().upper()
     levels = logging.getLevelNamesMapping()
     structlog.configure(
@@ -233,7 +235,7 @@ def log_invocation(record: InvocationRecord, *, stream: TextIO | None = None,
 
 
 # -- CloudWatch Embedded Metric Format ------------------------------------------------------
-class MetricsConfigError(ValueError):
+class MetricsConfigError(RewardsmithError, ValueError):
     """REWARDSMITH_METRICS_NAMESPACE / _DIMENSIONS cannot be used as given."""
 
 
@@ -292,7 +294,7 @@ class MetricsConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MetricsConfig:
-        env = environ if environ is not None else os.environ
+        env = settings.environment(environ)
         enabled = env.get(METRICS_ENABLED_ENV, "1").strip().lower() not in {"0", "false", "no",
                                                                              "off"}
         return cls.parse(env.get(NAMESPACE_ENV), env.get(DIMENSIONS_ENV), enabled)

@@ -12,7 +12,7 @@ import pytest
 from judge_support import boundary_of, prefer, read_blocks, rubric_policy, sample
 
 from rewardsmith import Scorer
-from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.judging import JudgeRequest
 
 CLEAN = "Clause 4.2 lets the supplier terminate on 5 days' notice; negotiate 30 days."
 CONTRACT = "4.2 The Supplier may terminate this Agreement on five (5) days' notice."

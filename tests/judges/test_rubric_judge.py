@@ -11,7 +11,7 @@ from judge_support import read_blocks, rubric_policy, sample
 
 from rewardsmith import Scorer
 from rewardsmith.core.errors import PackError
-from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.plugins.judges.rubric import Criterion, explicit_schema
 
 TWO_CRITERIA = """

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from rewardsmith.core.backend_pool import BackendPool
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import BackendPool, JudgeRequest
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.telemetry import BatchTelemetry
 from rewardsmith.plugins.backends.bedrock import BedrockBackend, BedrockConfig
 from rewardsmith.testing import ConverseSimulator
@@ -389,7 +390,7 @@ async def test_old_botocore_without_output_config_degrades_to_tool_use(
 
 
 def test_every_error_kind_is_documented() -> None:
-    import rewardsmith.core.judge as contract
+    import rewardsmith.core.judging as contract
 
     for kind in contract.JUDGE_ERROR_KINDS:
         assert f"``{kind}``" in (contract.__doc__ or ""), kind

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from rewardsmith.cli import build_cli
 from rewardsmith.core.component import AsyncComponent, ComponentConfig
 from rewardsmith.core.hookspecs import hookimpl
-from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample

@@ -9,7 +9,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.telemetry import BatchTelemetry
 from rewardsmith.plugins.backends.openai import OpenAIBackend, OpenAIConfig
 from rewardsmith.testing import OpenAISimulator

@@ -267,7 +267,7 @@ class Scorer:
             return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None, skipped=True)
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None,
                                 error="abandoned at the batch deadline",
-                                error_kind=ErrorKind.DEADLINE)
+                                error_kind=str(ErrorKind.DEADLINE))
 
     async def _gate_and_launch(
         self, states: list[_State], deadline: _Deadline
@@ -396,7 +396,7 @@ class Scorer:
                ) -> ComponentOutcome:
         cfg = component.config
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None, error=message,
-                                error_kind=kind)
+                                error_kind=str(kind))  # plain str: orjson refuses str-subclass keys
 
     def _exception(self, component: Component[Any], exc: BaseException) -> ComponentOutcome:
         if isinstance(exc, TimeoutError):
@@ -478,7 +478,7 @@ class Scorer:
                 results.append(SampleResult(
                     id=index if state.sample_id is None else state.sample_id, index=index,
                     aggregate_reward_score=pack.failure_reward, status="failed", pack=ref,
-                    error=str(state), error_kind=state.kind))
+                    error=str(state), error_kind=str(state.kind)))
                 continue
             try:
                 results.append(self._finish_one(index, state, means_by_group, telemetry))
@@ -487,7 +487,7 @@ class Scorer:
                 results.append(SampleResult(
                     id=state.sample.id, index=index, aggregate_reward_score=pack.failure_reward,
                     status="failed", pack=ref, error=f"{type(exc).__name__}: {exc}",
-                    error_kind=ErrorKind.INTERNAL_ERROR, group_key=state.sample.group_key))
+                    error_kind=str(ErrorKind.INTERNAL_ERROR), group_key=state.sample.group_key))
         return results
 
     def _finish_one(self, index: int, state: _State,
@@ -516,7 +516,7 @@ class Scorer:
         except SampleFailed as exc:
             telemetry.record_failure(ErrorKind.SAMPLE_FAILED)
             return SampleResult(aggregate_reward_score=pack.failure_reward, status="failed",
-                                error=str(exc), error_kind=ErrorKind.COMPONENT_FAILED, **base)
+                                error=str(exc), error_kind=str(ErrorKind.COMPONENT_FAILED), **base)
         return SampleResult(aggregate_reward_score=finite_or(reward, pack.failure_reward),
                             status="ok", **base)
 

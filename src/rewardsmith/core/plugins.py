@@ -152,7 +152,9 @@ def make_plugin_host(*, load_entry_points: bool = True, allow: Sequence[str] | N
                               f"({ep.value}): {type(exc).__name__}: {exc}") from exc
     infos = {str(pm.get_name(p)): PluginInfo(str(pm.get_name(p)), d.metadata["name"], d.version)
              for p, d in pm.list_plugin_distinfo()}
-    for name, plugin in plugins:
+    for name, plugin in plugins:  # in-process plugins are chosen explicitly: never blocked
+        if pm.is_blocked(name):
+            pm.unblock(name)
         pm.register(plugin, name=name)
         infos[name] = PluginInfo(name, "<local>", None)
     try:

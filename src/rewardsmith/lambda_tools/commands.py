@@ -12,6 +12,7 @@ from typing import Any
 import click
 import orjson
 
+from rewardsmith.core import settings
 from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.lambda_tools.build import BuildOptions, build_zip, lint_template
@@ -161,7 +162,7 @@ def invoke_command(ctx: click.Context, event: Any, pack: str | None, remaining_m
     handler as Lambda would; the answer goes to stdout, the log line and metrics to stderr."""
     from rewardsmith.aws_lambda import PACK_ENV, make_handler
 
-    spec = pack or os.environ.get(PACK_ENV)
+    spec = pack or settings.get(PACK_ENV)
     if not spec:
         _fail(f"give --pack or set {PACK_ENV}")
         return
