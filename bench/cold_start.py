@@ -57,7 +57,7 @@ def timed_runs(cases: list[tuple[str, list[str], dict[str, str]]], reps: int
 
 def build_zip(workdir: Path) -> tuple[Path, Path]:
     from rewardsmith import make_plugin_host
-    from rewardsmith.lambda_tools.build import BuildOptions, build_zip, installed_closure
+    from rewardsmith.aws_lambda.package.build import BuildOptions, build_zip, installed_closure
 
     zip_path = workdir / "reward.zip"
     build_zip(BuildOptions(pack="json-extraction", output=zip_path, local=True),

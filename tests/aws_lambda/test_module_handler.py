@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lambda_support import FakeContext, sample, validate_answer
+from tests.support.aws_lambda import FakeContext, sample, validate_answer
 
-from rewardsmith import aws_lambda
+from rewardsmith.aws_lambda import runtime as aws_lambda
 from rewardsmith.core.plugins import ENTRY_POINT_GROUP
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -176,8 +176,7 @@ def test_lambda_mode_writes_only_json_lines_without_secrets_or_text() -> None:
     text = "PRIVILEGED-CONTRACT-TEXT-31415"
     code = (
         "import json, sys\n"
-        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-        "from lambda_support import FakeContext, sample\n"
+        "from tests.support.aws_lambda import FakeContext, sample\n"
         "import rewardsmith.aws_lambda as m\n"
         f"text = {text!r}\n"
         "rows = [sample('a', text), {'id': 'b', 'messages': text}, sample('c', '{}')]\n"
@@ -187,6 +186,8 @@ def test_lambda_mode_writes_only_json_lines_without_secrets_or_text() -> None:
     env = {"AWS_LAMBDA_FUNCTION_NAME": "reward-SageMaker-x", "AWS_SECRET_ACCESS_KEY": secret,
            "AWS_SESSION_TOKEN": secret[::-1], "REWARDSMITH_PACK": "json-extraction",
            "REWARDSMITH_LOG_LEVEL": "debug", "REWARDSMITH_METRICS_NAMESPACE": "Test/RFT"}
+    # The repository root on the child's path, for tests.support.
+    env["PYTHONPATH"] = str(Path(__file__).parents[2])
     result = _run_isolated(code, env)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stderr.strip().splitlines()[-1])

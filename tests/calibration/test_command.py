@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import tomllib
 
-import fixture_plugin
 import orjson
 import pytest
 from click.testing import CliRunner
-from synthetic import TRUE_WEIGHTS, make_synthetic
+from tests.support import metadata_plugin as fixture_plugin
+from tests.support.calibration_data import TRUE_WEIGHTS, make_synthetic
 
 import rewardsmith.calibration.commands as calibration_commands
 from rewardsmith import load_pack, make_plugin_host

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-import toy_plugin
 from click.testing import CliRunner
+from tests.support import toy_plugin
 
 from rewardsmith import make_plugin_host
 from rewardsmith.cli import EXIT_CONFIG, EXIT_SAMPLES_FAILED, build_cli

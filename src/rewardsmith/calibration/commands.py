@@ -21,8 +21,8 @@ def _read_scored_rollouts(pack: Any, rollouts: Path) -> tuple[list[dict[str, Any
                                                                dict[Any, str]]:
     """Score rollouts with the pack; also keep each response for the report."""
     from rewardsmith.core.engine import Scorer
+    from rewardsmith.core.rollouts import read_rollouts
     from rewardsmith.core.sample import parse_sample
-    from rewardsmith.rollouts import read_rollouts
 
     rows: list[dict[str, Any]] = []
     responses: dict[Any, str] = {}

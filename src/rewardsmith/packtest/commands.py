@@ -56,8 +56,8 @@ def build_command() -> Any:
         from rewardsmith.core.pack import load_pack
         from rewardsmith.packtest.cassette import CassetteError
         from rewardsmith.packtest.loading import load_pack_suite
-        from rewardsmith.packtest.render import cases_section, text_report
         from rewardsmith.packtest.runner import run_suite, select_cases
+        from rewardsmith.report.suite import cases_section, text_report
 
         host = (ctx.obj or {}).get("host") if ctx.obj else None
         try:
@@ -76,8 +76,8 @@ def build_command() -> Any:
         else:
             click.echo(text_report(report))
         if report_path is not None:
+            from rewardsmith.core.rollouts import response_excerpt
             from rewardsmith.report import write_html_report
-            from rewardsmith.rollouts import response_excerpt
 
             responses = {raw["id"]: text for case in report.cases for raw in case.samples
                          if (text := response_excerpt(raw)) is not None}
