@@ -168,14 +168,19 @@ def metric_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[M
 @pytest.fixture
 def install_metric_entry_points(
     metric_module: MetricModule, installed_metric_plugins: list[str]
-) -> Callable[[str, dict[str, str]], None]:
+) -> Iterator[Callable[[str, dict[str, str]], None]]:
     """Install a distribution (a real .dist-info on sys.path) whose ``rewardsmith`` entry
     point is a plugin registering ``{name: "module:function"}`` through the
     ``register_metric_functions`` hook, so the host finds it as it would after pip.
     """
+    modules: list[str] = []
 
     def install(dist_name: str, functions: dict[str, str]) -> None:
-        module = f"{dist_name.replace('-', '_')}_plugin"
+        # Unique per test and dropped afterwards: entry-point loading imports the plugin
+        # module, and a module cached by an earlier test would still name that test's
+        # (since removed) metric module.
+        module = f"{dist_name.replace('-', '_')}_plugin_{metric_module.name}"
+        modules.append(module)
         (metric_module.path / f"{module}.py").write_text(
             "import importlib\n"
             "from rewardsmith.core.hookspecs import hookimpl\n"
@@ -198,7 +203,9 @@ def install_metric_entry_points(
         installed_metric_plugins.append(dist_name)
         importlib.invalidate_caches()  # the finders saw this folder before these files
 
-    return install
+    yield install
+    for module in modules:
+        sys.modules.pop(module, None)
 
 
 # -- a loopback metrics service ---------------------------------------------------------
