@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -49,14 +50,15 @@ def cli(ctx: click.Context, log_level: str, log_json: bool) -> None:
 @click.pass_context
 def plugins_command(ctx: click.Context, as_json: bool) -> None:
     """List installed plugins and what each provides."""
-    infos = [info.to_json() for info in _host(ctx).infos.values()]
+    infos = [dataclasses.asdict(info) for info in _host(ctx).infos.values()]
     if as_json:
         click.echo(orjson.dumps(infos, option=orjson.OPT_INDENT_2).decode())
         return
     for info in infos:
         version = f" {info['version']}" if info["version"] else ""
         click.echo(f"{info['name']}  ({info['distribution']}{version})")
-        for kind in ("components", "judge_backends", "rubric_packs", "commands"):
+        for kind in ("components", "judge_backends", "rubric_packs", "metric_functions",
+                     "commands"):
             if info[kind]:
                 click.echo(f"    {kind.replace('_', ' ')}: {', '.join(info[kind])}")
 

@@ -1,12 +1,11 @@
-"""Plugin loading: a factory builds a fresh host per call (no import-time loading, no
-global state); pluggy loads entry points and keeps their distributions; every
-registration is attributed to its plugin; broken or duplicate plugins fail by name.
-"""
+"""Plugin loading: a factory builds a fresh host per call (no import-time loading, no global
+state); pluggy loads the entry points and keeps their distributions; every registration is
+attributed to its plugin; broken or duplicate plugins fail by name."""
 
-from __future__ import annotations
-
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
 from importlib import metadata
 from typing import Any, NamedTuple
 
@@ -18,13 +17,9 @@ from rewardsmith.core.errors import PluginError
 from rewardsmith.core.judging import JudgeBackend
 
 ENTRY_POINT_GROUP = "rewardsmith"
-# hook -> (registry attribute, what it holds, required base class and its naming method)
-_HOOKS: dict[str, tuple[str, str, type | None, str]] = {
-    "register_components": ("components", "component type", Component, "type_name"),
-    "register_judge_backends": ("judge_backends", "judge backend", JudgeBackend, "backend_name"),
-    "register_rubric_packs": ("rubric_packs", "rubric pack", None, ""),
-    "register_metric_functions": ("metric_functions", "metric function", None, ""),
-}
+# register_<kind> hooks that register classes: the base they need, the method naming them
+_CLASS_KINDS = {"components": (Component, "type_name"),
+                "judge_backends": (JudgeBackend, "backend_name")}
 
 
 @dataclass
@@ -32,16 +27,13 @@ class PluginInfo:
     """One loaded plugin and the names it provides (``rewardsmith plugins`` lists these)."""
 
     name: str
-    distribution: str
+    distribution: str  # "<local>" for an in-process plugin
     version: str | None
     components: list[str] = field(default_factory=list)
     judge_backends: list[str] = field(default_factory=list)
     rubric_packs: list[str] = field(default_factory=list)
     metric_functions: list[str] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    commands: list[str] = field(default_factory=list)  # nested ones as "group sub"
 
 
 class Registered(NamedTuple):
@@ -53,51 +45,22 @@ class Registered(NamedTuple):
 
 
 class PluginHost:
-    """A pluggy manager plus the registries its hooks filled, each ``name -> Registered``."""
-
-    components: dict[str, Registered]
-    judge_backends: dict[str, Registered]
-    rubric_packs: dict[str, Registered]
-    metric_functions: dict[str, Registered]
+    """A pluggy manager plus, per ``register_<kind>`` hook, ``name -> Registered``."""
 
     def __init__(self, pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> None:
         self.pm, self.infos = pm, infos
-        for hook, (table, *_) in _HOOKS.items():
-            setattr(self, table, {})
-            for impl in getattr(pm.hook, hook).get_hookimpls():
-                self._call(impl, register=self._registrar(impl.plugin_name, hook))
+        self.components = self._collect("components")
+        self.judge_backends = self._collect("judge_backends")
+        self.rubric_packs = self._collect("rubric_packs")
+        self.metric_functions = self._collect("metric_functions")
 
-    def _call(self, impl: Any, **kwargs: Any) -> None:
-        try:
-            impl.function(**kwargs)
-        except PluginError:
-            raise
-        except Exception as exc:
-            raise PluginError(f"plugin {impl.plugin_name!r} from distribution "
-                              f"{self.infos[impl.plugin_name].distribution!r} failed in "
-                              f"{impl.function.__name__}: {type(exc).__name__}: {exc}") from exc
-
-    def _registrar(self, plugin: str, hook: str) -> Callable[..., None]:
-        table, what, base, naming = _HOOKS[hook]
-        info, registry = self.infos[plugin], getattr(self, table)
-
-        def register(*args: Any) -> None:
-            if base is None:
-                name, value = args
-            elif isinstance(value := args[0], type) and issubclass(value, base):
-                name = getattr(value, naming)()
-            else:
-                raise PluginError(f"plugin {plugin!r} ({info.distribution}) registered "
-                                  f"{value!r}, which is not a rewardsmith {base.__name__} subclass")
-            if first := registry.get(name):
-                raise PluginError(f"{what} {name!r} is registered twice: by plugin "
-                                  f"{first.plugin!r} (distribution {first.distribution!r}) and "
-                                  f"by plugin {plugin!r} (distribution {info.distribution!r}); "
-                                  "uninstall one or restrict loading with REWARDSMITH_PLUGINS")
-            registry[name] = Registered(value, plugin, info.distribution)
-            getattr(info, table).append(name)
-
-        return register
+    def _collect(self, kind: str) -> dict[str, Registered]:
+        registry: dict[str, Registered] = {}
+        for impl in getattr(self.pm.hook, f"register_{kind}").get_hookimpls():
+            info = self.infos[impl.plugin_name]  # each plugin gets a register() of its own
+            with _blame(info, f"in register_{kind}"):
+                impl.function(register=partial(_register, registry, kind, info))
+        return registry
 
     def add_commands(self, cli: Any) -> None:
         """Let plugins add subcommands to the click group ``cli``, recording who added what."""
@@ -106,9 +69,10 @@ class PluginHost:
                     for path in (prefix + name, *paths(sub, f"{prefix}{name} "))}
 
         for impl in self.pm.hook.register_commands.get_hookimpls():
-            before = paths(cli)
-            self._call(impl, cli=cli)
-            self.infos[impl.plugin_name].commands.extend(sorted(paths(cli) - before))
+            info, before = self.infos[impl.plugin_name], paths(cli)
+            with _blame(info, "in register_commands"):
+                impl.function(cli=cli)
+            info.commands.extend(sorted(paths(cli) - before))
 
     def component_class(self, type_name: str) -> type[Component[Any]]:
         return _lookup(self.components, "component type", type_name)  # type: ignore[no-any-return]
@@ -117,17 +81,41 @@ class PluginHost:
         return _lookup(self.judge_backends, "judge backend", name)  # type: ignore[no-any-return]
 
 
+def _register(registry: dict[str, Registered], kind: str, info: PluginInfo, *args: Any) -> None:
+    """``register(cls)`` for class kinds, else ``register(name, value)``; no name twice."""
+    by = f"plugin {info.name!r} ({info.distribution})"
+    if kind in _CLASS_KINDS:
+        base, naming = _CLASS_KINDS[kind]
+        if not (isinstance(args[0], type) and issubclass(args[0], base)):
+            raise PluginError(f"{by} registered {args[0]!r}, which is not a rewardsmith "
+                              f"{base.__name__} subclass")
+        args = (getattr(args[0], naming)(), args[0])
+    name, value = args
+    if first := registry.get(name):
+        raise PluginError(f"{kind[:-1].replace('_', ' ')} {name!r} is registered twice: by "
+                          f"plugin {first.plugin!r} ({first.distribution}) and by {by}; "
+                          "uninstall one or restrict loading with REWARDSMITH_PLUGINS")
+    registry[name] = Registered(value, info.name, info.distribution)
+    getattr(info, kind).append(name)
+
+
 def _lookup(table: dict[str, Registered], what: str, name: str) -> Any:
-    if name not in table:  # PluginError listing what is installed
+    if name not in table:
         raise PluginError(f"unknown {what} {name!r}; installed: "
                           f"{', '.join(sorted(table)) or 'none'}")
     return table[name].value
 
 
-def plugin_allowlist(allow: Sequence[str] | None = None) -> set[str] | None:
-    """The plugin names to load: ``allow`` if given, else ``REWARDSMITH_PLUGINS``; None = all."""
-    names = list(allow) if allow is not None else settings.get_list("REWARDSMITH_PLUGINS")
-    return None if names is None else set(names)
+@contextmanager
+def _blame(info: PluginInfo, doing: str) -> Iterator[None]:
+    """Re-raise what a plugin's code raised as a PluginError naming it and its distribution."""
+    try:
+        yield
+    except PluginError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"plugin {info.name!r} from distribution {info.distribution!r} "
+                          f"failed {doing}: {type(exc).__name__}: {exc}") from exc
 
 
 def make_plugin_host(*, load_entry_points: bool = True, allow: Sequence[str] | None = None,
@@ -138,30 +126,22 @@ def make_plugin_host(*, load_entry_points: bool = True, allow: Sequence[str] | N
     """
     pm = pluggy.PluginManager("rewardsmith")
     pm.add_hookspecs(hookspecs)
-    allowed = plugin_allowlist(allow)
+    allowed = settings.get_list("REWARDSMITH_PLUGINS") if allow is None else allow
     eps = metadata.entry_points(group=ENTRY_POINT_GROUP) if load_entry_points else ()
-    for ep in sorted(eps, key=lambda ep: ep.name):
+    for ep in sorted(eps, key=lambda ep: ep.name):  # by name: a stable "first" for duplicates
         dist = ep.dist.name if ep.dist is not None else "<unknown>"
-        if allowed is not None and not {ep.name, dist} & allowed:
+        if allowed is not None and ep.name not in allowed and dist not in allowed:
             pm.set_blocked(ep.name)
             continue
-        try:  # one name at a time, so a failure names its entry point
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=ep.name)
-        except Exception as exc:
-            raise PluginError(f"plugin {ep.name!r} from distribution {dist!r} failed to load "
-                              f"({ep.value}): {type(exc).__name__}: {exc}") from exc
+        with _blame(PluginInfo(ep.name, dist, None), f"to load ({ep.value})"):
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=ep.name)  # one at a time,
+            pm.check_pending()  # so a failure (also a misspelt hookimpl) names its plugin
     infos = {str(pm.get_name(p)): PluginInfo(str(pm.get_name(p)), d.metadata["name"], d.version)
              for p, d in pm.list_plugin_distinfo()}
-    for name, plugin in plugins:  # in-process plugins are chosen explicitly: never blocked
-        if pm.is_blocked(name):
-            pm.unblock(name)
-        pm.register(plugin, name=name)
+    for name, plugin in plugins:  # chosen explicitly, so never blocked
+        pm.unblock(name)
         infos[name] = PluginInfo(name, "<local>", None)
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        info = infos.get(str(pm.get_name(exc.plugin)))
-        raise PluginError(f"plugin {pm.get_name(exc.plugin)!r} from distribution "
-                          f"{info.distribution if info else '<unknown>'!r} has an invalid "
-                          f"hook: {exc}") from exc
+        with _blame(infos[name], "to register"):
+            pm.register(plugin, name=name)
+            pm.check_pending()
     return PluginHost(pm, infos)
