@@ -137,8 +137,8 @@ def test_score_report_is_written_and_escapes_candidate_text(host, tmp_path: Path
 def test_plugins_records_commands_added_to_subgroups():
     host = make_plugin_host(allow=["authoring", "lambda-tools"])
     build_cli(host)
-    assert "packs new" in host.infos["authoring"].commands
-    assert "lambda package" in host.infos["lambda-tools"].commands
+    assert host.commands["packs new"].plugin == "authoring"
+    assert host.commands["lambda package"].plugin == "lambda-tools"
 
 
 def test_lone_surrogates_in_a_line_are_valid_json_not_an_error(host, tmp_path: Path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -13,7 +12,7 @@ import orjson
 from rewardsmith import __version__
 from rewardsmith.core.errors import PackError, PluginError, RewardsmithError
 from rewardsmith.core.logs import configure_logging
-from rewardsmith.core.plugins import PluginHost, make_plugin_host
+from rewardsmith.core.plugins import KINDS, PluginHost, make_plugin_host
 from rewardsmith.report.summary import summary_table
 
 # Exit codes: 0 every sample scored; 2 usage, pack or plugin error; 3 finished, but some
@@ -50,15 +49,20 @@ def cli(ctx: click.Context, log_level: str, log_json: bool) -> None:
 @click.pass_context
 def plugins_command(ctx: click.Context, as_json: bool) -> None:
     """List installed plugins and what each provides."""
-    infos = [dataclasses.asdict(info) for info in _host(ctx).infos.values()]
+    host = _host(ctx)
+    rows = {name: {**info._asdict(), **{kind: [] for kind in KINDS}}
+            for name, info in host.infos.items()}
+    for kind in KINDS:  # what each plugin provides, from the host's registries
+        for key, registered in getattr(host, kind).items():
+            rows[registered.plugin][kind].append(key)
+    infos = list(rows.values())
     if as_json:
         click.echo(orjson.dumps(infos, option=orjson.OPT_INDENT_2).decode())
         return
     for info in infos:
         version = f" {info['version']}" if info["version"] else ""
         click.echo(f"{info['name']}  ({info['distribution']}{version})")
-        for kind in ("components", "judge_backends", "rubric_packs", "metric_functions",
-                     "commands"):
+        for kind in KINDS:
             if info[kind]:
                 click.echo(f"    {kind.replace('_', ' ')}: {', '.join(info[kind])}")
 

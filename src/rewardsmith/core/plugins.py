@@ -4,7 +4,6 @@ attributed to its plugin; broken or duplicate plugins fail by name."""
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import partial
 from importlib import metadata
 from typing import Any, NamedTuple
@@ -17,23 +16,15 @@ from rewardsmith.core.errors import PluginError
 from rewardsmith.core.judging import JudgeBackend
 
 ENTRY_POINT_GROUP = "rewardsmith"
-# register_<kind> hooks that register classes: the base they need, the method naming them
-_CLASS_KINDS = {"components": (Component, "type_name"),
-                "judge_backends": (JudgeBackend, "backend_name")}
+KINDS = ("components", "judge_backends", "rubric_packs", "metric_functions", "commands")
 
 
-@dataclass
-class PluginInfo:
-    """One loaded plugin and the names it provides (``rewardsmith plugins`` lists these)."""
+class PluginInfo(NamedTuple):
+    """A loaded plugin (``distribution`` is ``"<local>"`` for an in-process one)."""
 
     name: str
-    distribution: str  # "<local>" for an in-process plugin
+    distribution: str
     version: str | None
-    components: list[str] = field(default_factory=list)
-    judge_backends: list[str] = field(default_factory=list)
-    rubric_packs: list[str] = field(default_factory=list)
-    metric_functions: list[str] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)  # nested ones as "group sub"
 
 
 class Registered(NamedTuple):
@@ -45,21 +36,24 @@ class Registered(NamedTuple):
 
 
 class PluginHost:
-    """A pluggy manager plus, per ``register_<kind>`` hook, ``name -> Registered``."""
+    """A pluggy manager and, for each of ``KINDS``, what plugins registered: ``name ->
+    Registered`` (``commands``: ``"group sub"`` paths, filled by :meth:`add_commands`)."""
 
     def __init__(self, pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> None:
         self.pm, self.infos = pm, infos
-        self.components = self._collect("components")
-        self.judge_backends = self._collect("judge_backends")
+        self.components = self._collect("components", Component, "type_name")
+        self.judge_backends = self._collect("judge_backends", JudgeBackend, "backend_name")
         self.rubric_packs = self._collect("rubric_packs")
         self.metric_functions = self._collect("metric_functions")
+        self.commands: dict[str, Registered] = {}
 
-    def _collect(self, kind: str) -> dict[str, Registered]:
+    def _collect(self, kind: str, base: type | None = None,
+                 naming: str = "") -> dict[str, Registered]:
         registry: dict[str, Registered] = {}
         for impl in getattr(self.pm.hook, f"register_{kind}").get_hookimpls():
             info = self.infos[impl.plugin_name]  # each plugin gets a register() of its own
             with _blame(info, f"in register_{kind}"):
-                impl.function(register=partial(_register, registry, kind, info))
+                impl.function(register=partial(_register, registry, kind, info, base, naming))
         return registry
 
     def add_commands(self, cli: Any) -> None:
@@ -72,7 +66,8 @@ class PluginHost:
             info, before = self.infos[impl.plugin_name], paths(cli)
             with _blame(info, "in register_commands"):
                 impl.function(cli=cli)
-            info.commands.extend(sorted(paths(cli) - before))
+            for path in sorted(paths(cli) - before):
+                self.commands[path] = Registered(path, info.name, info.distribution)
 
     def component_class(self, type_name: str) -> type[Component[Any]]:
         return _lookup(self.components, "component type", type_name)  # type: ignore[no-any-return]
@@ -81,11 +76,12 @@ class PluginHost:
         return _lookup(self.judge_backends, "judge backend", name)  # type: ignore[no-any-return]
 
 
-def _register(registry: dict[str, Registered], kind: str, info: PluginInfo, *args: Any) -> None:
-    """``register(cls)`` for class kinds, else ``register(name, value)``; no name twice."""
+def _register(registry: dict[str, Registered], kind: str, info: PluginInfo, base: type | None,
+              naming: str, *args: Any) -> None:
+    """``register(cls)`` for a subclass of ``base`` (named by its ``naming()`` method), else
+    ``register(name, value)``; one name registered twice fails naming both plugins."""
     by = f"plugin {info.name!r} ({info.distribution})"
-    if kind in _CLASS_KINDS:
-        base, naming = _CLASS_KINDS[kind]
+    if base is not None:
         if not (isinstance(args[0], type) and issubclass(args[0], base)):
             raise PluginError(f"{by} registered {args[0]!r}, which is not a rewardsmith "
                               f"{base.__name__} subclass")
@@ -96,7 +92,6 @@ def _register(registry: dict[str, Registered], kind: str, info: PluginInfo, *arg
                           f"plugin {first.plugin!r} ({first.distribution}) and by {by}; "
                           "uninstall one or restrict loading with REWARDSMITH_PLUGINS")
     registry[name] = Registered(value, info.name, info.distribution)
-    getattr(info, kind).append(name)
 
 
 def _lookup(table: dict[str, Registered], what: str, name: str) -> Any:

@@ -46,4 +46,4 @@ def test_check_resolves_refs_as_a_pack_would(host, metric_module, monkeypatch):
 
 def test_the_plugin_reports_the_command_it_adds(host):
     build_cli(host)
-    assert "metrics" in host.infos["metrics"].commands
+    assert host.commands["metrics"].plugin == "metrics"
