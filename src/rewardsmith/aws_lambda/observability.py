@@ -59,14 +59,9 @@ EMF_UNITS = frozenset({
 KNOWN_DIMENSIONS = ("FunctionName", "FunctionVersion", "Pack", "PackVersion", "PackHash")
 
 
-def env_flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
-    value = settings.environment(environ).get(name, "")
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
 def debug_enabled(environ: Mapping[str, str] | None = None) -> bool:
     """``REWARDSMITH_DEBUG=1`` lets sample text (error messages, ids) into the logs."""
-    return env_flag(DEBUG_ENV, environ)
+    return settings.get_flag(DEBUG_ENV, environ)
 
 
 # -- secret redaction ---------------------------------------------------------------------
@@ -150,7 +145,7 @@ def configure_lambda_logging(environ: Mapping[str, str] | None = None) -> None:
     the batch summary the engine would log at ``info``).
     """
     env = settings.environment(environ)
-    level = env.get(LOG_LEVEL_ENV, "warning").strip().upper()
+    level = (settings.get(LOG_LEVEL_ENV, env) or "warning").strip().upper()
     levels = logging.getLevelNamesMapping()
     structlog.configure(
         processors=[
@@ -294,10 +289,10 @@ class MetricsConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MetricsConfig:
-        env = settings.environment(environ)
-        enabled = env.get(METRICS_ENABLED_ENV, "1").strip().lower() not in {"0", "false", "no",
-                                                                             "off"}
-        return cls.parse(env.get(NAMESPACE_ENV), env.get(DIMENSIONS_ENV), enabled)
+        enabled = (settings.get(METRICS_ENABLED_ENV, environ) or "1").strip().lower() not in {
+            "0", "false", "no", "off"}
+        return cls.parse(settings.get(NAMESPACE_ENV, environ),
+                         settings.get(DIMENSIONS_ENV, environ), enabled)
 
 
 def _check_dimension(name: str, value: str) -> None:

@@ -98,7 +98,7 @@ class HandlerSettings:
 
         def number(name: str, default: float | None, scale: float = 1.0,
                    minimum: float = 0.0) -> float | None:
-            raw = env.get(name)
+            raw = settings.get(name, env)
             if raw is None or not raw.strip():
                 return default
             try:
