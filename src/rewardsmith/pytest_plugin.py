@@ -189,7 +189,7 @@ def rewardsmith_sample() -> SampleFactory:
 @pytest.fixture
 def aws_dummy_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """Dummy AWS credentials and region; no profile or config files; IMDS off."""
-    for name in list(os.environ):
+    for name in list(os.environ):  # boto3 reads these itself; a real one must never leak in
         if name.startswith("AWS_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASIMULATOR000000")
