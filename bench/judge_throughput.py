@@ -35,8 +35,8 @@ from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.plugins import make_plugin_host
 from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
 from rewardsmith.plugins.backends import bedrock, openai
-from rewardsmith.simulators.commands import SimulatorProcess
 from rewardsmith.simulators.faults import FaultPolicy
+from rewardsmith.simulators.loadtest import SimulatorProcess
 
 MODEL = "openai.gpt-oss-120b-1:0"
 SCHEMA = {

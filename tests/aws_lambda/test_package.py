@@ -148,7 +148,7 @@ def test_zip_scores_in_an_isolated_interpreter(task_root: Path, runtime_dir: Pat
     env = {"REWARDSMITH_PACK": pack_env, "LAMBDA_TASK_ROOT": str(task_root),
            "PATH": os.environ.get("PATH", ""), "REWARDSMITH_METRICS": "0"}
     if with_runtime:  # the deployed environment: the template's plugin preselection too
-        env["REWARDSMITH_LAMBDA_PLUGINS"] = "checks,packs"
+        env["REWARDSMITH_PLUGINS"] = "checks,packs"
     runtime = str(runtime_dir) if with_runtime else ""
     result = subprocess.run(
         [sys.executable, "-I", "-S", str(script), str(task_root), runtime,
@@ -196,7 +196,7 @@ def test_sam_template(built: dict[str, Any]) -> None:
     assert (props["MemorySize"], props["Timeout"]) == (1024, 600)
     assert props["Environment"]["Variables"] == {
         "REWARDSMITH_PACK": "rewardsmith_pack/json-extraction.toml",
-        "REWARDSMITH_LAMBDA_PLUGINS": "checks,packs",  # only what the pack uses
+        "REWARDSMITH_PLUGINS": "checks,packs",  # only what the pack uses
         "REWARDSMITH_DEADLINE_MARGIN_MS": "3000",
     }
     assert (built["template"].parent / props["CodeUri"]).resolve() == built["zip"].resolve()

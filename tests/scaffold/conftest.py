@@ -19,7 +19,7 @@ from rewardsmith.cli import build_cli
 @pytest.fixture
 def host() -> PluginHost:
     """The plugins these tests need (other plugins are not under test here)."""
-    return make_plugin_host(allow=["checks", "authoring"])
+    return make_plugin_host(allow=["checks"])
 
 
 Invoke = Callable[..., Result]

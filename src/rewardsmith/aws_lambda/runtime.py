@@ -28,9 +28,8 @@ Environment (all optional except the pack):
 ``REWARDSMITH_METRICS_DIMENSIONS`` EMF dimension sets (see :mod:`.observability`)
 ``REWARDSMITH_LOG_LEVEL``          library log level in Lambda (default ``warning``)
 ``REWARDSMITH_DEBUG``              ``1`` lets sample-derived text (errors, ids) into the logs
-``REWARDSMITH_PLUGINS``            restrict which installed plugins load (core setting)
-``REWARDSMITH_LAMBDA_PLUGINS``     plugins the pack uses, tried first (set by ``rewardsmith
-                                   lambda package``; a miss falls back to all plugins)
+``REWARDSMITH_PLUGINS``            which installed plugins load (core setting; ``rewardsmith
+                                   lambda package`` sets it to the plugins the pack uses)
 =================================  ==========================================================
 
 This module imports nothing heavy at import time beyond the core; click and the CLI are
@@ -66,12 +65,6 @@ MARGIN_ENV = "REWARDSMITH_DEADLINE_MARGIN_MS"
 MIN_BUDGET_ENV = "REWARDSMITH_MIN_BUDGET_MS"
 TIMEOUT_ENV = "REWARDSMITH_TIMEOUT_S"
 FAILURE_REWARD_ENV = "REWARDSMITH_FAILURE_REWARD"
-LAMBDA_PLUGINS_ENV = "REWARDSMITH_LAMBDA_PLUGINS"
-
-# Built-in plugins that only add CLI commands (and import click): the Lambda skips them for
-# a faster cold start. If a pack then fails to load, it is retried with every plugin.
-COMMAND_ONLY_PLUGINS = frozenset({"authoring", "calibration", "lambda-tools", "packtest",
-                                  "simulators"})
 
 log = structlog.get_logger("rewardsmith.aws_lambda")
 
@@ -255,36 +248,6 @@ def resolve_pack_spec(spec: str) -> str:
     return spec
 
 
-def _load_with_lambda_plugins(spec: str | Path) -> Pack:
-    """Load a pack with as few plugins as will do, for a fast cold start.
-
-    ``REWARDSMITH_PLUGINS`` (the user's allowlist) decides when set. Otherwise the plugins
-    named in ``REWARDSMITH_LAMBDA_PLUGINS`` (written by ``rewardsmith lambda package``: the
-    ones the pack uses) are tried first, then every plugin except the built-in
-    command-only ones, then all of them — so a plugin that turned out to be needed is
-    never silently missing, and the error reported is the one with every plugin loaded.
-    """
-    from importlib import metadata
-
-    from rewardsmith.core.pack import load_pack
-    from rewardsmith.core.plugins import ENTRY_POINT_GROUP, make_plugin_host
-
-    if settings.get("REWARDSMITH_PLUGINS") is not None:
-        return load_pack(spec, make_plugin_host())
-    names = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
-    attempts: list[list[str]] = []
-    preselected = settings.get_list(LAMBDA_PLUGINS_ENV) or []
-    if preselected:
-        attempts.append(sorted(set(preselected) & names))
-    attempts.append(sorted(names - COMMAND_ONLY_PLUGINS))
-    for allow in attempts:
-        try:
-            return load_pack(spec, make_plugin_host(allow=allow))
-        except Exception:
-            continue
-    return load_pack(spec, make_plugin_host())
-
-
 class RewardHandler:
     """A reward-Lambda handler bound to one pack; call it as ``handler(event, context)``.
 
@@ -358,7 +321,11 @@ class RewardHandler:
             # A factory runs here, at load, so a broken plugin is reported like a bad pack.
             host = self._host() if callable(self._host) else self._host
             return Scorer(load_pack(spec, host))
-        return Scorer(_load_with_lambda_plugins(spec))
+        from rewardsmith.core.plugins import make_plugin_host
+
+        # Every installed scoring plugin, or those REWARDSMITH_PLUGINS names: entry points
+        # carry no CLI commands, so there is nothing to skip.
+        return Scorer(load_pack(spec, make_plugin_host()))
 
     # -- one invocation -----------------------------------------------------------------
     def __call__(self, event: Any, context: Any = None) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@
   ["rewardsmith.pytest_plugin"]`` in a ``conftest.py``).
 
 ``rewardsmith simulate bedrock|openai`` runs a simulator from the command line and
-``rewardsmith loadtest`` scores a pack against one (see :mod:`rewardsmith.simulators.commands`).
+``rewardsmith loadtest`` scores a pack against one (see :mod:`rewardsmith.simulators.loadtest`).
 """
 
 from rewardsmith.simulators._server import RecordedRequest, SimulatorServer

@@ -44,6 +44,7 @@ def test_check_resolves_refs_as_a_pack_would(host, metric_module, monkeypatch):
     assert "not allowed by REWARDSMITH_METRIC_MODULES" in result.output
 
 
-def test_the_plugin_reports_the_command_it_adds(host):
-    build_cli(host)
-    assert host.commands["metrics"].plugin == "metrics"
+def test_the_command_is_first_party_not_the_scoring_plugins(host):
+    group = build_cli(host)
+    assert "metrics" in group.commands  # built by rewardsmith.cli
+    assert host.commands == {}  # the plugin only scores

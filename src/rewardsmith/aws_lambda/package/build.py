@@ -133,7 +133,8 @@ def _pack_files(folder: Path) -> Iterable[tuple[Path, str]]:
 def pack_plugins(source: PackSource, host: PluginHost) -> list[str]:
     """The plugins the pack uses: those registering its component types and judge
     backends, plus every plugin that registers packs (for the pack and its ``extends``).
-    The handler loads these first (``REWARDSMITH_LAMBDA_PLUGINS``) for a faster cold start.
+    The template sets ``REWARDSMITH_PLUGINS`` to these (see :func:`preselected_plugins`), so
+    the handler loads no more than it needs for a faster cold start.
     """
     needed: set[str] = set()
     for component in source.pack.components:
@@ -146,6 +147,24 @@ def pack_plugins(source: PackSource, host: PluginHost) -> list[str]:
             needed.add(reg_backend.plugin)
     needed.update(entry.plugin for entry in host.rubric_packs.values())
     return sorted(needed)
+
+
+def preselected_plugins(spec: str, source: PackSource, host: PluginHost,
+                        notes: list[str]) -> list[str]:
+    """The plugins to name in ``REWARDSMITH_PLUGINS``: :func:`pack_plugins`, once the pack
+    is seen to load from the installed entry points with only those. When it does not (a
+    plugin not installed here, or needed in a way the pack does not show), nothing is
+    preselected and every installed plugin loads, with a note saying so."""
+    from rewardsmith.core.plugins import make_plugin_host
+
+    plugins = pack_plugins(source, host)
+    try:
+        load_pack(spec, make_plugin_host(allow=plugins))
+    except RewardsmithError as exc:
+        notes.append(f"the pack does not load with only the plugins {', '.join(plugins)} "
+                     f"({exc}); the Lambda will load every installed plugin")
+        return []
+    return plugins
 
 
 # -- requirements ---------------------------------------------------------------------------
@@ -374,6 +393,7 @@ def build_zip(options: BuildOptions, host: PluginHost) -> BuildReport:
     source = resolve_pack(options.pack, host)
     requirements = pack_requirements(source, host, options)
     notes: list[str] = []
+    preselect = preselected_plugins(options.pack, source, host, notes)
     with tempfile.TemporaryDirectory(prefix="rewardsmith-lambda-") as tmp:
         staging = Path(tmp) / "package"
         staging.mkdir()
@@ -414,7 +434,7 @@ def build_zip(options: BuildOptions, host: PluginHost) -> BuildReport:
     if unzipped > LAMBDA_UNZIPPED_LIMIT:
         raise BuildError(f"unzipped size {unzipped / 2**20:.0f} MB exceeds Lambda's 250 MB")
     return BuildReport(options.output, zip_bytes, unzipped, source.env_value, source.label,
-                       requirements, sorted(names), pack_plugins(source, host), notes)
+                       requirements, sorted(names), preselect, notes)
 
 
 def lint_template(path: Path) -> tuple[bool, str] | None:

@@ -22,10 +22,3 @@ __all__ = ["MODULE_ALLOWLIST_ENV", "ProductMetric"]
 def register_components(register: Callable[[type[Any]], None]) -> None:
     register(ProductMetric)
 
-
-@hookimpl
-def register_commands(cli: Any) -> None:
-    """``rewardsmith metrics list|check``."""
-    from rewardsmith.plugins.metrics.commands import metrics_group
-
-    cli.add_command(metrics_group)

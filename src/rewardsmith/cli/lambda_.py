@@ -1,31 +1,21 @@
-"""``rewardsmith lambda package``: the click side of the Lambda builder."""
+"""``rewardsmith lambda package|invoke``: build the reward-Lambda deployment zip and SAM
+template (:mod:`rewardsmith.aws_lambda.package`); run the handler here as Lambda would."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import click
-import orjson
 
 from rewardsmith.aws_lambda.package.build import BuildOptions, build_zip, lint_template
 from rewardsmith.aws_lambda.package.template import sam_template, to_yaml, validate_function_name
+from rewardsmith.cli.main import echo_json, fail, host_of
 from rewardsmith.core import settings
 from rewardsmith.core.errors import RewardsmithError
-from rewardsmith.core.plugins import PluginHost, make_plugin_host
-
-EXIT_BUILD_FAILED = 2
-
-
-def _host(ctx: click.Context) -> PluginHost:
-    obj = ctx.find_root().obj
-    if isinstance(obj, dict) and isinstance(obj.get("host"), PluginHost):
-        return obj["host"]
-    return make_plugin_host()
 
 
 def _default_function_name(pack: str) -> str:
@@ -34,12 +24,7 @@ def _default_function_name(pack: str) -> str:
     return f"rewardsmith-SageMaker-{cleaned or 'reward'}"[:64]
 
 
-@click.group("lambda")
-def lambda_group() -> None:
-    """Package the reward Lambda (Nova RFT on SageMaker AI, Bedrock RFT): zip + SAM template."""
-
-
-@lambda_group.command("package")
+@click.command("package")
 @click.option("--pack", "pack", required=True, help="Registered pack name or pack file path.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("reward.zip"), show_default=True, help="Zip to write.")
@@ -81,7 +66,7 @@ def package_command(ctx: click.Context, pack: str, output: Path, template: Path 
             problems.append(f"--env {item!r} must be KEY=VALUE")
         extra_env[key] = value
     if problems:
-        _fail("; ".join(problems))
+        fail("; ".join(problems))
     if "SageMaker" not in name:
         click.echo(f"warning: function name {name!r} does not contain 'SageMaker'; SageMaker "
                    "HyperPod and Nova recipes only invoke functions whose name does", err=True)
@@ -90,14 +75,14 @@ def package_command(ctx: click.Context, pack: str, output: Path, template: Path 
                            python_version=python_version, pin_boto3=pin_boto3,
                            requirements=requirements)
     try:
-        report = build_zip(options, _host(ctx))
+        report = build_zip(options, host_of(ctx))
     except (RewardsmithError, OSError) as exc:
-        _fail(str(exc))
-        return
+        fail(str(exc))
     click.echo(f"wrote {report.zip_path} ({report.zip_bytes / 2**20:.1f} MB zipped, "
                f"{report.unzipped_bytes / 2**20:.1f} MB unzipped) for {report.pack_label}")
     click.echo(f"  REWARDSMITH_PACK={report.pack_env}")
-    click.echo(f"  REWARDSMITH_LAMBDA_PLUGINS={','.join(report.plugins)}")
+    if report.plugins:
+        click.echo(f"  REWARDSMITH_PLUGINS={','.join(report.plugins)}")
     click.echo(f"  packages: {', '.join(report.distributions)}")
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
@@ -106,49 +91,26 @@ def package_command(ctx: click.Context, pack: str, output: Path, template: Path 
         return
     template.parent.mkdir(parents=True, exist_ok=True)
     code_uri = os.path.relpath(report.zip_path.resolve(), template.resolve().parent)
+    # Only the plugins the pack uses load in the Lambda (a faster cold start); --env wins.
+    preselect = {"REWARDSMITH_PLUGINS": ",".join(report.plugins)} if report.plugins else {}
     document = sam_template(function_name=name, code_uri=Path(code_uri).as_posix(),
                             pack_env=report.pack_env, pack_label=report.pack_label,
                             memory_mb=memory, timeout_s=timeout, architecture=architecture,
-                            environment={"REWARDSMITH_LAMBDA_PLUGINS": ",".join(report.plugins),
-                                         **extra_env})
+                            environment={**preselect, **extra_env})
     template.write_text(to_yaml(document), encoding="utf-8")
     click.echo(f"wrote {template}")
     lint = lint_template(template)
     if lint is None:
         click.echo("cfn-lint is not installed; template not linted", err=True)
     elif not lint[0]:
-        _fail(f"cfn-lint found errors in {template}:\n{lint[1]}")
+        fail(f"cfn-lint found errors in {template}:\n{lint[1]}")
     elif lint[1]:
         click.echo(f"cfn-lint passed with findings:\n{lint[1]}", err=True)
     else:
         click.echo("cfn-lint: no findings")
 
 
-class LocalContext:
-    """A Lambda context with a real deadline, for invoking the handler on this machine."""
-
-    def __init__(self, remaining_ms: int, function_name: str) -> None:
-        self._deadline = time.monotonic() + remaining_ms / 1000
-        self.function_name = function_name
-        self.aws_request_id = f"local-{os.getpid()}-{int(time.time() * 1000)}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def _read_event(raw: bytes) -> Any:
-    """A JSON document (any event shape), or JSON Lines of samples (a rollouts file)."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        lines = [line for line in raw.splitlines() if line.strip()]
-        try:
-            return [orjson.loads(line) for line in lines]
-        except orjson.JSONDecodeError:
-            return raw  # the handler reports what is wrong with it
-
-
-@lambda_group.command("invoke")
+@click.command("invoke")
 @click.argument("event", type=click.File("rb"))
 @click.option("--pack", default=None,
               help="Registered pack name or pack file path. Default: REWARDSMITH_PACK.")
@@ -161,20 +123,23 @@ def invoke_command(ctx: click.Context, event: Any, pack: str | None, remaining_m
     """Run EVENT (a JSON event, a JSONL rollouts file, or - for stdin) through the reward
     handler as Lambda would; the answer goes to stdout, the log line and metrics to stderr."""
     from rewardsmith.aws_lambda import PACK_ENV, make_handler
+    from rewardsmith.aws_lambda.local import LocalContext, read_event
 
     spec = pack or settings.get(PACK_ENV)
     if not spec:
-        _fail(f"give --pack or set {PACK_ENV}")
-        return
-    handler = make_handler(spec, host=_host(ctx))
-    payload = _read_event(event.read())
+        fail(f"give --pack or set {PACK_ENV}")
+    handler = make_handler(spec, host=host_of(ctx))
+    payload = read_event(event.read())
     with contextlib.redirect_stdout(sys.stderr):
         answer = handler(payload, LocalContext(remaining_ms, function_name))
-    click.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
+    echo_json(answer)
     if handler.load_error is not None:
-        _fail(f"the pack did not load: {handler.load_error}")
+        fail(f"the pack did not load: {handler.load_error}")
 
 
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_BUILD_FAILED)
+
+def lambda_group() -> click.Group:
+    """A fresh ``lambda`` group."""
+    return click.Group("lambda", commands=[package_command, invoke_command],
+                       help="Package the reward Lambda (Nova RFT on SageMaker AI, Bedrock RFT): "
+                            "zip + SAM template; invoke it locally.")

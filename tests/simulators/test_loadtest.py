@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from tests.support.judges import VERDICT_SCHEMA
 
-from rewardsmith.cli import build_cli
+from rewardsmith.cli import EXIT_CONFIG, build_cli
 from rewardsmith.core.component import AsyncComponent, ComponentConfig
 from rewardsmith.core.hookspecs import hookimpl
 from rewardsmith.core.judging import JudgeRequest
@@ -19,8 +19,7 @@ from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.backends import bedrock, openai
-from rewardsmith.simulators import commands
-from rewardsmith.simulators.commands import run_loadtest
+from rewardsmith.simulators.loadtest import run_loadtest
 
 
 class TinyJudge(AsyncComponent[Any]):
@@ -55,7 +54,7 @@ def register_components(register: Any) -> None:
 
 def make_host() -> PluginHost:
     return make_plugin_host(load_entry_points=False, plugins=[
-        ("bedrock", bedrock), ("openai", openai), ("simulators", commands),
+        ("bedrock", bedrock), ("openai", openai),
         ("tiny", SimpleNamespace(register_components=register_components)),
     ])
 
@@ -139,7 +138,7 @@ def test_loadtest_needs_a_judge_component(tmp_path: Path) -> None:
     result = CliRunner().invoke(build_cli(host), ["loadtest", str(pack), "--rollouts",
                                                   str(write_rollouts(tmp_path))],
                                 obj={"host": host})
-    assert result.exit_code == 2
+    assert result.exit_code == EXIT_CONFIG
     assert "has no judge components" in result.output
 
 
@@ -151,7 +150,7 @@ def test_loadtest_reports_a_bad_pack(tmp_path: Path) -> None:
     result = CliRunner().invoke(build_cli(host), ["loadtest", str(pack), "--rollouts",
                                                   str(write_rollouts(tmp_path))],
                                 obj={"host": host})
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_CONFIG  # a pack error, as for every command (was 1)
     assert "unknown component type 'no-such-type'" in result.output
 
 

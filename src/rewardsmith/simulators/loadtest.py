@@ -1,9 +1,6 @@
-"""``rewardsmith simulate`` and ``rewardsmith loadtest``.
+"""Load-testing a pack against a judge simulator (``rewardsmith loadtest``).
 
-``simulate bedrock|openai`` runs a judge-service simulator until Ctrl-C (or ``--duration``)
-so a trainer, a Lambda under test or a notebook can point at it.
-
-``loadtest PACK --rollouts FILE`` starts a simulator in-process, points the pack's judge
+:func:`run_loadtest` starts a simulator in-process (or in a child process), points the pack's judge
 backend at it (endpoint, concurrency, no persistent cache, no de-duplication so every
 sample costs its real calls), scores the rollouts and prints achieved calls/s against the
 ideal ``concurrency / latency``, latency percentiles, failures and total time. With the
@@ -23,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 import orjson
 
-from rewardsmith.core.hookspecs import hookimpl
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.simulators._server import STATS_PATH, SimulatorServer
 from rewardsmith.simulators.converse_sim import ConverseSimulator
 from rewardsmith.simulators.faults import FaultPolicy
@@ -39,24 +35,27 @@ SIMULATORS: dict[str, type[SimulatorServer]] = {
 }
 
 
+class LoadtestError(RewardsmithError):
+    """A load test that cannot run: no judge to simulate, bad rollouts, no simulator."""
+
+
 def fault_policy(*, latency: float, jitter: float = 0.0, throttle_rate: float = 0.0,
                  server_error_rate: float = 0.0, model_timeout_rate: float = 0.0,
                  model_error_rate: float = 0.0, malformed_rate: float = 0.0,
                  reasoning: bool = False, unsupported: tuple[str, ...] = (),
                  seed: int | None = 0) -> FaultPolicy:
-    try:
-        return FaultPolicy(
-            latency_s=latency, latency_jitter_s=jitter, throttle_rate=throttle_rate,
-            server_error_rate=server_error_rate, model_timeout_rate=model_timeout_rate,
-            model_error_rate=model_error_rate, malformed_rate=malformed_rate,
-            reasoning=reasoning, unsupported_modes=frozenset(unsupported), seed=seed,
-        )
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    """A :class:`FaultPolicy` from command-line style arguments; raises ``ValueError`` for
+    rates outside [0, 1], rates adding up to more than 1, or negative latencies."""
+    return FaultPolicy(
+        latency_s=latency, latency_jitter_s=jitter, throttle_rate=throttle_rate,
+        server_error_rate=server_error_rate, model_timeout_rate=model_timeout_rate,
+        model_error_rate=model_error_rate, malformed_rate=malformed_rate,
+        reasoning=reasoning, unsupported_modes=frozenset(unsupported), seed=seed,
+    )
 
 
 class SimulatorProcess:
-    """A simulator in a child process (``python -m rewardsmith.simulators.commands simulate``):
+    """A simulator in a child process (``python -m rewardsmith.cli simulate``):
     the service is remote in production, so a measurement should not make the simulator
     compete with the client for this process's GIL. Counters come over HTTP."""
 
@@ -68,7 +67,7 @@ class SimulatorProcess:
 
     def __enter__(self) -> SimulatorProcess:
         p = self.policy
-        command = [sys.executable, "-m", "rewardsmith.simulators.commands", "simulate", self.kind,
+        command = [sys.executable, "-m", "rewardsmith.cli", "simulate", self.kind,
                    "--port", "0", "--latency", str(p.latency_s), "--jitter",
                    str(p.latency_jitter_s), "--throttle-rate", str(p.throttle_rate),
                    "--seed", str(p.seed or 0)]
@@ -78,7 +77,7 @@ class SimulatorProcess:
         match = re.search(r"(http://\S+)", line)
         if match is None:
             self._proc.kill()
-            raise click.ClickException(f"the simulator process did not start: {line!r}")
+            raise LoadtestError(f"the simulator process did not start: {line!r}")
         self.endpoint_url = match.group(1)
         return self
 
@@ -178,9 +177,9 @@ def _load_samples(path: Path, count: int | None) -> list[Any]:
                 try:
                     rows.append(orjson.loads(raw))
                 except orjson.JSONDecodeError as exc:
-                    raise click.BadParameter(f"{path}:{line_no}: not valid JSON: {exc}") from None
+                    raise LoadtestError(f"{path}:{line_no}: not valid JSON: {exc}") from None
     if not rows:
-        raise click.BadParameter(f"{path} holds no rollouts")
+        raise LoadtestError(f"{path} holds no rollouts")
     if count is None:
         return rows
     # Cycle the file up to ``count``; ids stay unique so results stay traceable.
@@ -198,7 +197,10 @@ def run_loadtest(pack_spec: str, rollouts: Path, *, concurrency: int, latency_s:
                  timeout_s: float | None = None,
                  separate_process: bool = False) -> LoadtestReport:
     """Score ``rollouts`` under ``pack_spec`` against a simulator, in-process by default
-    (``separate_process`` runs it in a child process, as a remote service would be)."""
+    (``separate_process`` runs it in a child process, as a remote service would be).
+
+    Raises :class:`LoadtestError` (no judge component, several backends, unreadable
+    rollouts) and what :func:`load_pack` raises."""
     from rewardsmith.core.engine import Scorer
     from rewardsmith.core.pack import load_pack
 
@@ -206,10 +208,10 @@ def run_loadtest(pack_spec: str, rollouts: Path, *, concurrency: int, latency_s:
     judged = [c.context.judge_defaults for c in pack.components
               if getattr(c, "uses_judge", False) and c.context.judge_defaults]
     if not judged:
-        raise click.UsageError(f"pack {pack.name!r} has no judge components to load-test")
+        raise LoadtestError(f"pack {pack.name!r} has no judge components to load-test")
     backends = {settings["backend"] for settings in judged}
     if len(backends) > 1 or not backends <= set(SIMULATORS):
-        raise click.UsageError(f"pack {pack.name!r} uses judge backends {sorted(backends)}; "
+        raise LoadtestError(f"pack {pack.name!r} uses judge backends {sorted(backends)}; "
                                f"loadtest simulates one of {sorted(SIMULATORS)}")
     backend = backends.pop()
     policy = fault_policy(latency=latency_s, jitter=jitter_s, throttle_rate=throttle_rate)
@@ -242,111 +244,3 @@ def run_loadtest(pack_spec: str, rollouts: Path, *, concurrency: int, latency_s:
         failures=dict(telemetry.failures),
         failed_samples=sum(r.status == "failed" for r in result.results),
     )
-
-
-# -- click ------------------------------------------------------------------------------
-def _simulate(kind: str, host: str, port: int, duration: float | None,
-              policy: FaultPolicy) -> None:
-    simulator = SIMULATORS[kind](host=host, port=port, faults=policy, max_recorded=1000)
-    with simulator:
-        click.echo(f"{kind} simulator listening on {simulator.endpoint_url}", err=True)
-        if kind == "bedrock":
-            click.echo(f"  export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={simulator.endpoint_url}",
-                       err=True)
-        else:
-            click.echo(f"  base_url = \"{simulator.endpoint_url}/v1\"", err=True)
-        deadline = None if duration is None else time.monotonic() + duration
-        try:
-            while deadline is None or time.monotonic() < deadline:
-                time.sleep(0.2 if deadline is None else min(0.2, max(0.0, deadline -
-                                                                     time.monotonic())))
-        except KeyboardInterrupt:
-            pass
-        click.echo(f"served {simulator.request_count} requests: {simulator.faults_served()}",
-                   err=True)
-
-
-def _rate() -> click.FloatRange:
-    return click.FloatRange(0.0, 1.0)
-
-
-@click.command("simulate")
-@click.argument("kind", type=click.Choice(sorted(SIMULATORS)))
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0),
-              help="Seconds each answer takes.")
-@click.option("--jitter", default=0.0, show_default=True, type=click.FloatRange(0),
-              help="Extra uniform random latency, up to this many seconds.")
-@click.option("--throttle-rate", default=0.0, show_default=True, type=_rate())
-@click.option("--server-error-rate", default=0.0, show_default=True, type=_rate())
-@click.option("--model-timeout-rate", default=0.0, show_default=True, type=_rate())
-@click.option("--model-error-rate", default=0.0, show_default=True, type=_rate())
-@click.option("--malformed-rate", default=0.0, show_default=True, type=_rate())
-@click.option("--reasoning", is_flag=True, help="Reasoning before every answer.")
-@click.option("--unsupported-mode", multiple=True,
-              type=click.Choice(["output_config", "tool", "json_schema"]),
-              help="Structured-output modes the simulated model rejects.")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--duration", type=click.FloatRange(0, min_open=True),
-              help="Stop after this many seconds (default: run until Ctrl-C).")
-def simulate_command(kind: str, host: str, port: int, latency: float, jitter: float,
-                     throttle_rate: float, server_error_rate: float, model_timeout_rate: float,
-                     model_error_rate: float, malformed_rate: float, reasoning: bool,
-                     unsupported_mode: tuple[str, ...], seed: int,
-                     duration: float | None) -> None:
-    """Run a Bedrock Converse or OpenAI chat-completions simulator."""
-    policy = fault_policy(latency=latency, jitter=jitter, throttle_rate=throttle_rate,
-                          server_error_rate=server_error_rate,
-                          model_timeout_rate=model_timeout_rate,
-                          model_error_rate=model_error_rate, malformed_rate=malformed_rate,
-                          reasoning=reasoning, unsupported=unsupported_mode, seed=seed)
-    _simulate(kind, host, port, duration, policy)
-
-
-@click.command("loadtest")
-@click.argument("pack")
-@click.option("--rollouts", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--concurrency", default=100, show_default=True, type=click.IntRange(1))
-@click.option("--latency", default=0.5, show_default=True,
-              type=click.FloatRange(0, min_open=True), help="Simulated model latency, s.")
-@click.option("--jitter", default=0.0, show_default=True, type=click.FloatRange(0))
-@click.option("--throttle-rate", default=0.0, show_default=True, type=_rate())
-@click.option("--samples", type=click.IntRange(1),
-              help="Score this many samples, cycling the rollouts file (default: the file).")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(0, min_open=True),
-              help="Batch deadline in seconds, as a Lambda would set it.")
-@click.option("--separate-process", is_flag=True,
-              help="Run the simulator in a child process (closer to a remote service).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.pass_context
-def loadtest_command(ctx: click.Context, pack: str, rollouts: Path, concurrency: int,
-                     latency: float, jitter: float, throttle_rate: float,
-                     samples: int | None, timeout_s: float | None, separate_process: bool,
-                     as_json: bool) -> None:
-    """Score a pack against an in-process judge simulator and report throughput."""
-    from rewardsmith.core.errors import RewardsmithError
-
-    host = (ctx.obj or {}).get("host") if isinstance(ctx.obj, dict) else None
-    try:
-        report = run_loadtest(pack, rollouts, concurrency=concurrency, latency_s=latency,
-                              throttle_rate=throttle_rate, samples=samples, jitter_s=jitter,
-                              host=host, timeout_s=timeout_s,
-                              separate_process=separate_process)
-    except RewardsmithError as exc:
-        raise click.ClickException(str(exc)) from None
-    if as_json:
-        click.echo(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2).decode())
-    else:
-        click.echo(report.render())
-
-
-@hookimpl
-def register_commands(cli: Any) -> None:
-    cli.add_command(simulate_command)
-    cli.add_command(loadtest_command)
-
-
-if __name__ == "__main__":  # python -m rewardsmith.simulators.commands simulate bedrock ...
-    click.Group(commands={"simulate": simulate_command, "loadtest": loadtest_command})()

@@ -3,94 +3,14 @@ and write a new pack version whose weights are refit to predict them."""
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
-import orjson
 
-from rewardsmith.core.errors import RewardsmithError, SampleError
-from rewardsmith.core.hookspecs import hookimpl
-
-EXIT_ERROR = 2
-
-
-def _read_scored_rollouts(pack: Any, rollouts: Path) -> tuple[list[dict[str, Any]],
-                                                               dict[Any, str]]:
-    """Score rollouts with the pack; also keep each response for the report."""
-    from rewardsmith.core.engine import Scorer
-    from rewardsmith.core.rollouts import read_rollouts
-    from rewardsmith.core.sample import parse_sample
-
-    rows: list[dict[str, Any]] = []
-    responses: dict[Any, str] = {}
-    scorer = Scorer(pack)
-    try:
-        for batch in read_rollouts(rollouts, 256):
-            for raw in batch:
-                if isinstance(raw, dict):
-                    try:
-                        sample = parse_sample(raw, len(responses))
-                        responses[sample.id] = sample.response
-                    except (SampleError, TypeError):
-                        pass  # the scorer reports it as a failed row
-            rows.extend(r.to_json() for r in scorer.score(batch).results)
-    finally:
-        scorer.close()
-    return rows, responses
-
-
-def _ci_text(corr: Any) -> str:
-    if corr.value is None:
-        return f"undefined ({corr.reason})"
-    if corr.ci_low is None:
-        return f"{corr.value:+.3f} (no CI)" if corr.reason else f"{corr.value:+.3f}"
-    return f"{corr.value:+.3f} [{corr.ci_low:+.3f}, {corr.ci_high:+.3f}]"
-
-
-def format_table(result: Any) -> str:
-    """The human summary: correlations with CIs, then previous vs fitted weights."""
-    lines = [f"pack {result.pack['name']} {result.pack['version']} ({result.pack['hash']}): "
-             f"{result.n_matched} samples joined with outcomes "
-             f"({', '.join(f'{n} {s}' for s, n in sorted(result.statuses.items()))})"]
-    lines.extend(f"warning: {w}" for w in result.warnings)
-    confidence = next(iter(result.reward_correlation.values())).confidence
-    names = ["reward", *result.component_correlations]
-    width = max(10, *(len(n) + 2 for n in names))
-    lines += ["", "rank correlation with the outcome:"]
-    lines.append(f"{'score':<{width}}  {'n':>6}  "
-                 f"{f'spearman [{confidence:.0%} CI]':<28}  kendall [{confidence:.0%} CI]")
-    rows = [("reward", result.reward_correlation),
-            *((f"  {cid}", by) for cid, by in result.component_correlations.items())]
-    for label, by_method in rows:
-        s, k = by_method["spearman"], by_method["kendall"]
-        if s.value is None:
-            lines.append(f"{label:<{width}}  {s.n:>6}  {_ci_text(s)}")
-        else:
-            lines.append(f"{label:<{width}}  {s.n:>6}  {_ci_text(s):<28}  {_ci_text(k)}")
-    no_ci = [f"{label.strip()} ({by['spearman'].reason.removeprefix('no interval: ')})"
-             for label, by in rows
-             if by["spearman"].value is not None and by["spearman"].ci_low is None
-             and by["spearman"].reason]
-    if no_ci:
-        lines.append("no CI: " + "; ".join(no_ci))
-    fit = result.fit
-    if fit is not None:
-        refit = "-" if fit.spearman_refit is None else f"{fit.spearman_refit:+.3f}"
-        before = "-" if fit.spearman_previous is None else f"{fit.spearman_previous:+.3f}"
-        lines += ["", f"weights (non-negative least squares on {fit.n} ungated samples): "
-                      f"R² {fit.r_squared:.3f}; spearman of reward with outcome {before} with "
-                      f"current weights, {refit} with fitted weights (in-sample)",
-                  f"{'component':<{width}}  {'current':>8}  {'fitted':>8}  "
-                  f"{f'{fit.confidence:.0%} CI':>17}  {'imputed':>7}"]
-        for c in fit.components:
-            ci = "" if c.ci_low is None else f"[{c.ci_low:.3f}, {c.ci_high:.3f}]"
-            lines.append(f"  {c.id:<{width - 2}}  {c.previous:>8.3f}  {c.fitted:>8.3f}  "
-                         f"{ci:>17}  {c.imputed:>7}" + (f"  {c.note}" if c.note else ""))
-        lines.extend(f"note: {n}" for n in fit.notes)
-    return "\n".join(lines)
+from rewardsmith.cli.main import echo_json, fail, host_of
+from rewardsmith.core.errors import RewardsmithError
 
 
 @click.command("calibrate")
@@ -134,8 +54,7 @@ def calibrate_command(ctx: click.Context, pack_spec: str, outcomes_path: Path,
         _run(ctx, pack_spec, outcomes_path, scored_path, rollouts_path, outcome_field, output,
              new_version, report_path, n_resamples, confidence, seed, min_matched, as_json)
     except RewardsmithError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        fail(str(exc))
 
 
 def _run(ctx: click.Context, pack_spec: str, outcomes_path: Path, scored_path: Path | None,
@@ -143,7 +62,13 @@ def _run(ctx: click.Context, pack_spec: str, outcomes_path: Path, scored_path: P
          new_version: str | None, report_path: Path | None, n_resamples: int,
          confidence: float, seed: int, min_matched: int, as_json: bool) -> None:
     from rewardsmith.calibration.analysis import calibrate
-    from rewardsmith.calibration.data import file_sha256, join, read_outcomes, read_scored
+    from rewardsmith.calibration.data import (
+        file_sha256,
+        join,
+        read_outcomes,
+        read_scored,
+        score_rollouts,
+    )
     from rewardsmith.calibration.errors import CalibrationError
     from rewardsmith.calibration.rewrite import (
         bump_version,
@@ -156,7 +81,7 @@ def _run(ctx: click.Context, pack_spec: str, outcomes_path: Path, scored_path: P
     if (scored_path is None) == (rollouts_path is None):
         raise CalibrationError("give exactly one of --scored (rows from `rewardsmith score`) "
                                "or --rollouts (samples to score with PACK)")
-    host = ctx.obj["host"]
+    host = host_of(ctx)
     pack = load_pack(pack_spec, host)
     outcomes = read_outcomes(outcomes_path, outcome_field)
     responses: dict[Any, str] = {}
@@ -165,7 +90,7 @@ def _run(ctx: click.Context, pack_spec: str, outcomes_path: Path, scored_path: P
         sources = {"scored": scored_path}
     else:
         assert rollouts_path is not None
-        rows, responses = _read_scored_rollouts(pack, rollouts_path)
+        rows, responses = score_rollouts(pack, rollouts_path)
         sources = {"rollouts": rollouts_path}
     sources["outcomes"] = outcomes_path
     joined = join(rows, outcomes, min_matched)
@@ -208,10 +133,11 @@ def _run(ctx: click.Context, pack_spec: str, outcomes_path: Path, scored_path: P
             written["pack"] = {"path": str(output), "name": check.name,
                                "version": check.version, "hash": check.hash}
     if as_json:
-        click.echo(orjson.dumps({**result.to_json(), "written": written,
-                                 "error": load_error}, option=orjson.OPT_INDENT_2).decode())
+        echo_json({**result.to_json(), "written": written, "error": load_error})
     else:
-        click.echo(format_table(result))
+        from rewardsmith.report.calibration import calibration_table
+
+        click.echo(calibration_table(result))
         if "pack" in written:
             p = written["pack"]
             click.echo(f"\nwrote {p['path']}: {p['name']} {p['version']} ({p['hash']})")
@@ -219,8 +145,3 @@ def _run(ctx: click.Context, pack_spec: str, outcomes_path: Path, scored_path: P
             click.echo(f"wrote {written['report']}")
     if load_error:
         raise CalibrationError(load_error)
-
-
-@hookimpl
-def register_commands(cli: Any) -> None:
-    cli.add_command(calibrate_command)
