@@ -42,6 +42,12 @@ def test_every_rewardsmith_variable_named_in_the_source_is_declared() -> None:
     assert {(where, name) for where, name in named if name not in settings.SETTINGS} == set()
 
 
+def test_every_declared_setting_is_read_somewhere() -> None:
+    source = "\n".join(path.read_text() for path in SRC.rglob("*.py")
+                       if path.name != "settings.py")
+    assert [name for name in settings.SETTINGS if name not in source] == []
+
+
 def test_only_the_documented_files_touch_os_environ() -> None:
     touching = {path.relative_to(SRC).as_posix() for path in SRC.rglob("*.py")
                 if "os.environ" in path.read_text()}
@@ -59,7 +65,7 @@ def test_reading_an_undeclared_name_fails_naming_it() -> None:
 def test_values_come_from_the_given_environment_else_the_process(monkeypatch) -> None:
     env = {"REWARDSMITH_PLUGINS": " checks, ,acme-checks ", "REWARDSMITH_DEBUG": "Yes"}
     assert settings.get_list("REWARDSMITH_PLUGINS", env) == ["checks", "acme-checks"]
-    assert settings.get_list("REWARDSMITH_LAMBDA_PLUGINS", env) is None
+    assert settings.get_list("REWARDSMITH_METRIC_MODULES", env) is None
     assert settings.get_list("REWARDSMITH_PLUGINS", {"REWARDSMITH_PLUGINS": ""}) == []
     assert settings.get_flag("REWARDSMITH_DEBUG", env) is True
     assert settings.get_flag("REWARDSMITH_DEBUG", {"REWARDSMITH_DEBUG": "0"}) is False

@@ -41,9 +41,6 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("REWARDSMITH_PACK", None,
             "The pack the reward Lambda scores with (registered name or path), and the "
             "default of `rewardsmith lambda invoke --pack`."),
-    Setting("REWARDSMITH_LAMBDA_PLUGINS", None,
-            "Comma-separated plugins the Lambda loads first for a faster cold start; if the "
-            "pack then fails to load, it retries with every plugin."),
     Setting("REWARDSMITH_DEADLINE_MARGIN_MS", "2000",
             "Milliseconds the Lambda keeps in reserve before its own timeout to answer."),
     Setting("REWARDSMITH_MIN_BUDGET_MS", "250",
