@@ -42,6 +42,15 @@ def test_every_rewardsmith_variable_named_in_the_source_is_declared() -> None:
     assert {(where, name) for where, name in named if name not in settings.SETTINGS} == set()
 
 
+def test_the_docs_name_only_declared_settings() -> None:
+    # decisions.md is a record of what was decided, including about variables since removed.
+    pages = [ROOT / "README.md", *(p for p in (ROOT / "docs").glob("*.md")
+                                   if p.name != "decisions.md")]
+    named = {(page.name, name) for page in pages
+             for name in re.findall(r"\bREWARDSMITH_[A-Z0-9_]*[A-Z0-9]\b", page.read_text())}
+    assert {(page, name) for page, name in named if name not in settings.SETTINGS} == set()
+
+
 def test_every_declared_setting_is_read_somewhere() -> None:
     source = "\n".join(path.read_text() for path in SRC.rglob("*.py")
                        if path.name != "settings.py")
