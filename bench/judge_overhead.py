@@ -24,7 +24,7 @@ import orjson
 
 from rewardsmith import Scorer, load_pack, make_plugin_host
 from rewardsmith.core.hookspecs import hookimpl
-from rewardsmith.core.judge import JudgeBackend, JudgeBackendConfig, JudgeReply, JudgeRequest
+from rewardsmith.core.judging import JudgeBackend, JudgeBackendConfig, JudgeReply, JudgeRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLLOUTS = ROOT / "examples" / "rollouts" / "contract-review.jsonl"

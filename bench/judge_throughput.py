@@ -29,8 +29,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from rewardsmith.core.backend_pool import BackendPool
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import BackendPool, JudgeRequest
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.plugins import make_plugin_host
 from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
 from rewardsmith.plugins.backends import bedrock, openai

@@ -95,7 +95,8 @@ def rewardsmith_host_factory() -> HostFactory:
     ``allow`` restricts which installed entry points load (names or distributions), like
     ``REWARDSMITH_PLUGINS``; without it the environment variable applies.
     """
-    from rewardsmith.core.plugins import make_plugin_host, plugin_allowlist
+    from rewardsmith.core import settings
+    from rewardsmith.core.plugins import make_plugin_host
 
     def factory(
         plugins: Sequence[tuple[str, object]] = (),
@@ -106,9 +107,9 @@ def rewardsmith_host_factory() -> HostFactory:
         if not load_entry_points or not plugins:
             return make_plugin_host(load_entry_points=load_entry_points, allow=allow,
                                     plugins=list(plugins))
-        allowed = plugin_allowlist(allow)
+        allowed = settings.get_list("REWARDSMITH_PLUGINS") if allow is None else allow
         keep, renamed = _replace_entry_points(
-            plugins, sorted(allowed) if allowed is not None else None)
+            plugins, sorted(set(allowed)) if allowed is not None else None)
         return make_plugin_host(load_entry_points=True, allow=keep, plugins=renamed)
 
     return factory
@@ -188,7 +189,7 @@ def rewardsmith_sample() -> SampleFactory:
 @pytest.fixture
 def aws_dummy_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """Dummy AWS credentials and region; no profile or config files; IMDS off."""
-    for name in list(os.environ):
+    for name in list(os.environ):  # boto3 reads these itself; a real one must never leak in
         if name.startswith("AWS_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASIMULATOR000000")

@@ -166,7 +166,35 @@ FIRST_PARTY = {"plugins", "score", "calibrate", "simulate", "loadtest",
 def test_plugins_records_commands_added_to_subgroups():
     host = make_plugin_host(load_entry_points=False, plugins=[("extras", _CommandPlugin())])
     build_cli(host)
-    assert host.infos["extras"].commands == ["extra", "packs lint"]
+    assert {path: reg.plugin for path, reg in host.commands.items()} == {
+        "extra": "extras", "packs lint": "extras"}
+
+
+class _EverythingPlugin(_CommandPlugin):
+    """Provides one of each kind besides its commands."""
+
+    @staticmethod
+    @hookimpl
+    def register_components(register):  # type: ignore[no-untyped-def]
+        register(toy_plugin.NonEmpty)
+
+    @staticmethod
+    @hookimpl
+    def register_metric_functions(register):  # type: ignore[no-untyped-def]
+        register("reply_chars", lambda sample: len(sample.response))
+
+
+def test_plugins_lists_what_each_plugin_provides():
+    host = make_plugin_host(load_entry_points=False, plugins=[("everything", _EverythingPlugin())])
+    result = invoke(host, "plugins", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert orjson.loads(result.stdout) == [{
+        "name": "everything", "distribution": "<local>", "version": None,
+        "components": ["non-empty"], "judge_backends": [], "rubric_packs": [],
+        "metric_functions": ["reply_chars"], "commands": ["extra", "packs lint"],
+    }]
+    text = invoke(host, "plugins").stdout
+    assert "metric functions: reply_chars" in text and "commands: extra, packs lint" in text
 
 
 def test_first_party_commands_need_no_plugin_and_plugin_commands_do_not_leak():

@@ -81,6 +81,6 @@ def test_unknown_type_lookup_lists_installed() -> None:
 
     module = _module("tiny", register_components=register_components)
     host = make_plugin_host(load_entry_points=False, plugins=[("tiny", module)])
-    assert host.infos["tiny"].components == ["tiny"]
+    assert host.components["tiny"] == (Tiny, "tiny", "<local>")
     with pytest.raises(PluginError, match="unknown component type 'nope'; installed: tiny"):
         host.component_class("nope")

@@ -7,8 +7,9 @@ import json
 import orjson
 import pytest
 
+from rewardsmith.core.errors import ErrorKind
 from rewardsmith.core.pack import load_pack
-from rewardsmith.packtest.cassette import CASSETTE_MISS, Cassette
+from rewardsmith.packtest.cassette import Cassette
 from rewardsmith.packtest.loading import load_pack_suite
 from rewardsmith.packtest.runner import run_suite
 from rewardsmith.packtest.suite import SuiteError
@@ -66,7 +67,7 @@ def test_a_missing_entry_fails_the_case_naming_the_key_and_stale_ones_are_listed
     assert any(dropped["key"] in f and "cassette miss" in f for f in failed[0]["failures"])
     assert report["cassette"]["misses"] == [dropped["key"]]
     assert report["cassette"]["stale"] == ["0" * 64]
-    assert report["judges"]["components"]["review"]["errors"] == {CASSETTE_MISS: 1}
+    assert report["judges"]["components"]["review"]["errors"] == {ErrorKind.CASSETTE_MISS: 1}
 
 
 def test_cassette_problems_are_config_errors(tmp_path, run_cli):
@@ -81,7 +82,7 @@ def test_cassette_problems_are_config_errors(tmp_path, run_cli):
 
 
 def test_cassette_round_trip_keeps_the_reply(tmp_path):
-    from rewardsmith.core.judge import JudgeReply
+    from rewardsmith.core.judging import JudgeReply
 
     cassette = Cassette()
     cassette.entries["k"] = {"key": "k", "reply": {"text": "{}", "parsed": {"a": 1},

@@ -14,7 +14,7 @@ from tests.support.judges import VERDICT_SCHEMA
 from rewardsmith.cli import EXIT_CONFIG, build_cli
 from rewardsmith.core.component import Component, ComponentConfig
 from rewardsmith.core.hookspecs import hookimpl
-from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample

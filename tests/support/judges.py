@@ -17,7 +17,7 @@ import orjson
 from rewardsmith import load_pack, make_plugin_host
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.hookspecs import hookimpl
-from rewardsmith.core.judge import JudgeBackend, JudgeBackendConfig, JudgeReply, JudgeRequest
+from rewardsmith.core.judging import JudgeBackend, JudgeBackendConfig, JudgeReply, JudgeRequest
 from rewardsmith.core.pack import Pack
 from rewardsmith.plugins import judges
 

@@ -2,7 +2,7 @@
 
 Needs this package installed (``pip install -e ../rewardsmith-example-check -e .``): the
 ``bullet-count`` check comes from the example-check distribution, and the ``read_seconds``
-metric is found through this distribution's ``rewardsmith.metrics`` entry point.
+metric is registered by this distribution's ``register_metric_functions`` hook.
 The ``rewardsmith_*`` fixtures come from rewardsmith's pytest plugin.
 """
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
 import sys
 import time
@@ -26,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from rewardsmith.core import settings
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.core.logs import SecretRedactor, configure_logging, make_logger
 
 DEBUG_ENV = "REWARDSMITH_DEBUG"
@@ -56,14 +57,9 @@ EMF_UNITS = frozenset({
 KNOWN_DIMENSIONS = ("FunctionName", "FunctionVersion", "Pack", "PackVersion", "PackHash")
 
 
-def env_flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
-    value = (environ if environ is not None else os.environ).get(name, "")
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
 def debug_enabled(environ: Mapping[str, str] | None = None) -> bool:
     """``REWARDSMITH_DEBUG=1`` lets sample text (error messages, ids) into the logs."""
-    return env_flag(DEBUG_ENV, environ)
+    return settings.get_flag(DEBUG_ENV, environ)
 
 
 # -- logging: the one set-up of core/logs, pointed at stdout ---------------------------------
@@ -76,9 +72,9 @@ def configure_lambda_logging(environ: Mapping[str, str] | None = None) -> None:
     the batch summary the engine would log at ``info``; an unknown level also means
     ``warning``, since the Lambda must start whatever its environment says).
     """
-    env = environ if environ is not None else os.environ
-    level = env.get(LOG_LEVEL_ENV, "warning")
-    if level.strip().upper() not in logging.getLevelNamesMapping():
+    env = settings.environment(environ)
+    level = (settings.get(LOG_LEVEL_ENV, env) or "warning").strip()
+    if level.upper() not in logging.getLevelNamesMapping():
         level = "warning"
     configure_logging(level=level, json=True, stream=sys.stdout, redactor=SecretRedactor(env))
 
@@ -153,7 +149,7 @@ def log_invocation(record: InvocationRecord, *, stream: TextIO | None = None,
 
 
 # -- CloudWatch Embedded Metric Format ------------------------------------------------------
-class MetricsConfigError(ValueError):
+class MetricsConfigError(RewardsmithError, ValueError):
     """REWARDSMITH_METRICS_NAMESPACE / _DIMENSIONS cannot be used as given."""
 
 
@@ -212,10 +208,10 @@ class MetricsConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MetricsConfig:
-        env = environ if environ is not None else os.environ
-        enabled = env.get(METRICS_ENABLED_ENV, "1").strip().lower() not in {"0", "false", "no",
-                                                                             "off"}
-        return cls.parse(env.get(NAMESPACE_ENV), env.get(DIMENSIONS_ENV), enabled)
+        enabled = (settings.get(METRICS_ENABLED_ENV, environ) or "1").strip().lower() not in {
+            "0", "false", "no", "off"}
+        return cls.parse(settings.get(NAMESPACE_ENV, environ),
+                         settings.get(DIMENSIONS_ENV, environ), enabled)
 
 
 def _check_dimension(name: str, value: str) -> None:

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -52,6 +51,8 @@ import structlog
 
 from rewardsmith.aws_lambda import observability as obs
 from rewardsmith.aws_lambda.events import extract_samples
+from rewardsmith.core import settings
+from rewardsmith.core.errors import ErrorKind, RewardsmithError
 from rewardsmith.core.wire import failure_row, item_id, lambda_row, wire_id
 
 if TYPE_CHECKING:
@@ -86,12 +87,12 @@ class HandlerSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> HandlerSettings:
-        env = environ if environ is not None else os.environ
+        env = settings.environment(environ)
         problems: list[str] = []
 
         def number(name: str, default: float | None, scale: float = 1.0,
                    minimum: float = 0.0) -> float | None:
-            raw = env.get(name)
+            raw = settings.get(name, env)
             if raw is None or not raw.strip():
                 return default
             try:
@@ -167,14 +168,14 @@ def _context_value(context: Any, name: str) -> str | None:
 
 
 # -- the handler ----------------------------------------------------------------------------
-class PackUnavailable(Exception):
+class PackUnavailable(RewardsmithError):
     """The pack (or a plugin it needs) could not be loaded; the message says why."""
 
 
 def task_roots() -> tuple[Path, ...]:
     """Where the deployment zip is unpacked (``LAMBDA_TASK_ROOT``): the pack locator's
     extra root, so a relative ``REWARDSMITH_PACK`` path resolves inside the package."""
-    root = os.environ.get("LAMBDA_TASK_ROOT")
+    root = settings.get("LAMBDA_TASK_ROOT")
     return (Path(root),) if root else ()
 
 
@@ -268,7 +269,7 @@ class RewardHandler:
             record.engine_error = f"{type(exc).__name__}: {exc}"
             try:
                 reward = self._failure_reward()
-                out = [failure_row(item_id(it, i), reward, "internal_error")
+                out = [failure_row(item_id(it, i), reward, ErrorKind.INTERNAL_ERROR)
                        for i, it in enumerate(items)]
             except Exception:
                 out = []
@@ -289,9 +290,9 @@ class RewardHandler:
         budget = InvocationBudget.from_context(context, self.settings)
         record.request_id = _context_value(context, "aws_request_id")
         record.function_name = (_context_value(context, "function_name")
-                                or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "local")
+                                or settings.get("AWS_LAMBDA_FUNCTION_NAME") or "local")
         record.function_version = (_context_value(context, "function_version")
-                                   or os.environ.get("AWS_LAMBDA_FUNCTION_VERSION"))
+                                   or settings.get("AWS_LAMBDA_FUNCTION_VERSION"))
         record.remaining_ms = None if budget.remaining_s is None else budget.remaining_s * 1000
         record.budget_ms = budget.budget_s * 1000
         record.cold_start = cold
@@ -307,7 +308,7 @@ class RewardHandler:
         if self._scorer is None:
             record.pack_error = self._load_error
             reward = self._failure_reward()
-            out = [failure_row(item_id(it, i), reward, "pack_unavailable")
+            out = [failure_row(item_id(it, i), reward, ErrorKind.PACK_UNAVAILABLE)
                    for i, it in enumerate(items)]
             record.summary = {"failed_samples": len(out),
                               "failures": {"pack_unavailable": len(out)} if out else {}}
@@ -331,7 +332,7 @@ class RewardHandler:
             record.engine_error = engine_error or (
                 f"the engine returned {len(batch.results) if batch else 0} results for "
                 f"{len(items)} samples")
-            out = [failure_row(item_id(it, i), reward, "engine_error")
+            out = [failure_row(item_id(it, i), reward, ErrorKind.ENGINE_ERROR)
                    for i, it in enumerate(items)]
             record.summary = {"failed_samples": len(out), "deadline_hit": overran,
                               "failures": {"engine_error": len(out)}}
@@ -354,7 +355,7 @@ class RewardHandler:
             return lambda_row(result, failure_reward=reward, judge_ids=self._judge_ids)
         except Exception:
             return failure_row(getattr(result, "id", result.index), reward,
-                                  "internal_error")
+                               ErrorKind.INTERNAL_ERROR)
 
     def _report(self, record: obs.InvocationRecord, started: float) -> None:
         record.elapsed_ms = (time.monotonic() - started) * 1000
@@ -435,14 +436,14 @@ _default_lock = threading.Lock()
 
 
 def _build_default_handler() -> RewardHandler:
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if settings.get("AWS_LAMBDA_FUNCTION_NAME"):
         obs.configure_lambda_logging()
-    settings = HandlerSettings.from_env()
-    spec = (os.environ.get(PACK_ENV) or "").strip()
+    handler_settings = HandlerSettings.from_env()
+    spec = (settings.get(PACK_ENV) or "").strip()
     if not spec:
-        return RewardHandler(None, settings=settings, missing_reason=(
+        return RewardHandler(None, settings=handler_settings, missing_reason=(
             f"{PACK_ENV} is not set; set it to a registered pack name or a pack file path"))
-    return RewardHandler(spec, settings=settings)
+    return RewardHandler(spec, settings=handler_settings)
 
 
 def default_handler() -> RewardHandler:

@@ -14,6 +14,7 @@ import click
 from rewardsmith.aws_lambda.package.build import BuildOptions, build_zip, lint_template
 from rewardsmith.aws_lambda.package.template import sam_template, to_yaml, validate_function_name
 from rewardsmith.cli.main import echo_json, fail, host_of
+from rewardsmith.core import settings
 from rewardsmith.core.errors import RewardsmithError
 
 
@@ -124,7 +125,7 @@ def invoke_command(ctx: click.Context, event: Any, pack: str | None, remaining_m
     from rewardsmith.aws_lambda import PACK_ENV, make_handler
     from rewardsmith.aws_lambda.local import LocalContext, read_event
 
-    spec = pack or os.environ.get(PACK_ENV)
+    spec = pack or settings.get(PACK_ENV)
     if not spec:
         fail(f"give --pack or set {PACK_ENV}")
     handler = make_handler(spec, host=host_of(ctx))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from rewardsmith.cli.main import echo_json, host_of
+from rewardsmith.core.plugins import KINDS
 
 
 @click.command("plugins")
@@ -12,13 +13,19 @@ from rewardsmith.cli.main import echo_json, host_of
 @click.pass_context
 def plugins_command(ctx: click.Context, as_json: bool) -> None:
     """List installed plugins and what each provides."""
-    infos = [info.to_json() for info in host_of(ctx).infos.values()]
+    host = host_of(ctx)
+    rows = {name: {**info._asdict(), **{kind: [] for kind in KINDS}}
+            for name, info in host.infos.items()}
+    for kind in KINDS:  # what each plugin provides, from the host's registries
+        for key, registered in getattr(host, kind).items():
+            rows[registered.plugin][kind].append(key)
+    infos = list(rows.values())
     if as_json:
         echo_json(infos)
         return
     for info in infos:
         version = f" {info['version']}" if info["version"] else ""
         click.echo(f"{info['name']}  ({info['distribution']}{version})")
-        for kind in ("components", "judge_backends", "rubric_packs", "commands"):
+        for kind in KINDS:
             if info[kind]:
                 click.echo(f"    {kind.replace('_', ' ')}: {', '.join(info[kind])}")

@@ -7,11 +7,12 @@ import statistics
 from collections.abc import Sequence
 
 from rewardsmith.core.component import ComponentConfig
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.core.formula import Formula, FormulaError
 from rewardsmith.core.results import ComponentOutcome
 
 
-class SampleFailed(Exception):
+class SampleFailed(RewardsmithError):
     """A component with ``on_error='fail'`` failed: the sample is reported failed."""
 
 

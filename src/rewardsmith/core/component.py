@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rewardsmith.core.judging import JudgeBackend
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
-
-if TYPE_CHECKING:
-    from rewardsmith.core.judge import JudgeBackend
 
 MAX_PACK_FILE_BYTES = 10_000_000
 
@@ -95,12 +93,14 @@ class ComponentContext:
     ``search_paths``: the folder of the pack that last overrode the component first, then
     the folders of the packs it extends, so a parent's relative paths keep working from a
     child pack in another folder. ``judge_backend`` returns the shared backend for a judge
-    config, created lazily on first use.
+    config, created lazily on first use. ``metric_functions`` holds the functions plugins
+    registered through ``register_metric_functions``, by name.
     """
 
     pack_name: str = ""
     search_paths: tuple[Path | Traversable, ...] = ()
     judge_defaults: dict[str, Any] = field(default_factory=dict)
+    metric_functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     _backend_provider: Any = None
 
     def read_text(self, relative: str) -> str:

@@ -28,7 +28,7 @@ from rewardsmith.core.aggregate import (
     weighted_mean,
 )
 from rewardsmith.core.component import Component, ComponentConfig, RunMode, check_run_mode
-from rewardsmith.core.errors import ComponentError, SampleError
+from rewardsmith.core.errors import ComponentError, ErrorKind, SampleError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import ComponentOutcome, SampleResult, Score
 from rewardsmith.core.sample import Sample, parse_sample
@@ -248,7 +248,7 @@ class Scorer:
                 states.append(exc)
             except Exception as exc:  # a parser bug must still not cost the batch
                 states.append(SampleError(f"sample #{index}: {type(exc).__name__}: {exc}",
-                                          kind="internal_error",
+                                          kind=ErrorKind.INTERNAL_ERROR,
                                           sample_id=item_id(item, index)))
         live = [s for s in states if isinstance(s, _State)]
 
@@ -270,7 +270,8 @@ class Scorer:
         if state.gate is not None:
             return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None, skipped=True)
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None,
-                                error="abandoned at the batch deadline", error_kind="deadline")
+                                error="abandoned at the batch deadline",
+                                error_kind=str(ErrorKind.DEADLINE))
 
     async def _gate_and_launch(
         self, states: list[_State], deadline: _Deadline
@@ -379,14 +380,14 @@ class Scorer:
         cfg = component.config
         if not isinstance(score, Score):
             return self._error(component, f"returned {type(score).__name__}, not a Score",
-                               "invalid_score")
+                               ErrorKind.INVALID_SCORE)
         lo, hi = component.value_range
         value = score.value
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
             value
         ) or not lo - 1e-9 <= value <= hi + 1e-9:
             return self._error(component, f"returned value {value!r}, outside [{lo}, {hi}]",
-                               "invalid_score")
+                               ErrorKind.INVALID_SCORE)
         value = min(max(float(value), lo), hi)
         measurements = dict(score.measurements)
         if self._mode(component) != "inline":
@@ -394,20 +395,21 @@ class Scorer:
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value,
                                 score.passed, score.rationale, measurements, score.details)
 
-    def _error(self, component: Component[Any], message: str, kind: str) -> ComponentOutcome:
+    def _error(self, component: Component[Any], message: str, kind: ErrorKind | str
+               ) -> ComponentOutcome:
         cfg = component.config
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None, error=message,
-                                error_kind=kind)
+                                error_kind=str(kind))  # plain str: orjson refuses str-subclass keys
 
     def _exception(self, component: Component[Any], exc: BaseException) -> ComponentOutcome:
         if isinstance(exc, TimeoutError):
             return self._error(component, f"timed out after {component.config.timeout_s}s",
-                               "timeout")
+                               ErrorKind.TIMEOUT)
         if isinstance(exc, ComponentError):
             outcome = self._error(component, str(exc), exc.kind)
             outcome.measurements.update(exc.measurements)
             return outcome
-        return self._error(component, f"{type(exc).__name__}: {exc}", "exception")
+        return self._error(component, f"{type(exc).__name__}: {exc}", ErrorKind.EXCEPTION)
 
     def _call_sync(self, component: Component[Any], sample: Sample) -> ComponentOutcome:
         started = time.perf_counter()
@@ -447,7 +449,7 @@ class Scorer:
                                             component.config.timeout_s)
             if len(scores) != len(samples):
                 raise ComponentError(f"returned {len(scores)} scores for {len(samples)} samples",
-                                     kind="invalid_score")
+                                     kind=ErrorKind.INVALID_SCORE)
         except asyncio.CancelledError as exc:
             if _being_cancelled():
                 raise
@@ -480,16 +482,16 @@ class Scorer:
                 results.append(SampleResult(
                     id=index if state.sample_id is None else state.sample_id, index=index,
                     reward=pack.failure_reward, status="failed", pack=ref,
-                    error=str(state), error_kind=state.kind))
+                    error=str(state), error_kind=str(state.kind)))
                 continue
             try:
                 results.append(self._finish_one(index, state, means_by_group, telemetry))
             except Exception as exc:  # a bug in one sample's aggregation costs only that sample
-                telemetry.record_failure("internal_error")
+                telemetry.record_failure(ErrorKind.INTERNAL_ERROR)
                 results.append(SampleResult(
                     id=state.sample.id, index=index, reward=pack.failure_reward,
                     status="failed", pack=ref, error=f"{type(exc).__name__}: {exc}",
-                    error_kind="internal_error", group_key=state.sample.group_key))
+                    error_kind=str(ErrorKind.INTERNAL_ERROR), group_key=state.sample.group_key))
         return results
 
     def _finish_one(self, index: int, state: _State,
@@ -504,7 +506,7 @@ class Scorer:
         try:
             for cid, outcome in ordered.items():
                 if outcome.error is not None:
-                    telemetry.record_failure(outcome.error_kind or "error")
+                    telemetry.record_failure(outcome.error_kind or ErrorKind.ERROR)
                     means = means_by_group.get(sample.group_key, {})
                     apply_policy(outcome, self._configs[cid], self._ranges[cid], means.get(cid))
             if state.gate is not None:
@@ -516,9 +518,10 @@ class Scorer:
             else:
                 reward = weighted_mean(list(ordered.values()), self._ranges, pack.reward_range)
         except SampleFailed as exc:
-            telemetry.record_failure("sample_failed")
+            telemetry.record_failure(ErrorKind.SAMPLE_FAILED)
             return SampleResult(reward=pack.failure_reward, status="failed",
-                                error=str(exc), error_kind="component_failed", **base)
+                                error=str(exc), error_kind=str(ErrorKind.COMPONENT_FAILED),
+                                **base)
         return SampleResult(reward=finite_or(reward, pack.failure_reward),
                             status="ok", **base)
 

@@ -18,6 +18,8 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from rewardsmith.core.errors import RewardsmithError
+
 MAX_FORMULA_CHARS = 2_000
 MAX_DEPTH = 64
 
@@ -25,7 +27,7 @@ Env = Mapping[str, float]
 Node = Callable[[Env], float]
 
 
-class FormulaError(ValueError):
+class FormulaError(RewardsmithError, ValueError):
     """The formula is malformed or names something it may not."""
 
 

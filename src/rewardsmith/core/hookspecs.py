@@ -1,6 +1,4 @@
-"""The hooks a rewardsmith plugin may implement. Every hook is a verb with a callback:
-the host owns names and duplicate policy.
-"""
+"""The hooks a plugin may implement: each a verb given a callback; the host owns names."""
 
 from __future__ import annotations
 
@@ -26,6 +24,11 @@ def register_judge_backends(register: Callable[[type[Any]], None]) -> None:
 @hookspec
 def register_rubric_packs(register: Callable[[str, Any], None]) -> None:
     """Register rubric packs: ``register(name, path_to_toml)`` (a Path or Traversable)."""
+
+
+@hookspec
+def register_metric_functions(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    """Register functions packs may name as a product metric: ``register(name, function)``."""
 
 
 @hookspec

@@ -33,7 +33,8 @@ from typing import Any
 import orjson
 import structlog
 
-from rewardsmith.core.judge import (
+from rewardsmith.core import settings
+from rewardsmith.core.judging import (
     JudgeBackend,
     JudgeBackendConfig,
     JudgeReply,
@@ -287,7 +288,7 @@ def cache_path_for(config: JudgeBackendConfig) -> str | None:
     """The configured cache file, falling back to ``REWARDSMITH_JUDGE_CACHE``."""
     if config.cache_path is not None:
         return config.cache_path or None  # "" switches the cache off explicitly
-    return os.environ.get(CACHE_ENV) or None
+    return settings.get(CACHE_ENV) or None
 
 
 def wrap_backend(backend: JudgeBackend) -> CachingBackend:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import math
-import os
 import re
 import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
 import structlog
+
+from rewardsmith.core import settings
 
 REDACTED = "[REDACTED]"
 
@@ -44,7 +45,7 @@ class SecretRedactor:
 
     def __init__(self, environ: Mapping[str, str] | None = None, *, min_length: int = 8) -> None:
         # The environment handed to us is a snapshot of secrets to hide, not a setting.
-        env = environ if environ is not None else os.environ
+        env = settings.environment(environ)
         values = {v for k, v in env.items() if _SECRET_NAME_RE.search(k) and len(v) >= min_length}
         # Longest first, so a secret that contains another is masked whole.
         self._values = sorted(values, key=len, reverse=True)

@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from rewardsmith.core.backend_pool import BackendPool
 from rewardsmith.core.component import (
     Component,
     ComponentConfig,
@@ -46,7 +47,7 @@ from rewardsmith.core.component import (
 )
 from rewardsmith.core.errors import PackError, PluginError
 from rewardsmith.core.formula import Formula, FormulaError, parse_formula
-from rewardsmith.core.judge import BackendPool, JudgeBackendConfig
+from rewardsmith.core.judging import JudgeBackendConfig
 from rewardsmith.core.loading import PackPath, PackSource, ResolvedPack, content_hash, resolve
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.core.results import PackRef
@@ -435,6 +436,7 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
             pack_name=document.pack.name,
             search_paths=search_paths,
             judge_defaults=judge_settings,
+            metric_functions={name: reg.value for name, reg in host.metric_functions.items()},
             _backend_provider=backends.get,
             digests=file_digests,
         )

@@ -1,54 +1,33 @@
-"""Plugin loading: a factory that builds a fresh, typed host per call (no import-time
-loading, no global state), attributes every registration to its distribution, and fails
-loudly and by name on broken or duplicate plugins.
-"""
+"""Plugin loading: a factory builds a fresh host per call (no import-time loading, no global
+state); pluggy loads the entry points and keeps their distributions; every registration is
+attributed to its plugin; broken or duplicate plugins fail by name."""
 
-from __future__ import annotations
-
-import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
 from importlib import metadata
-from importlib.resources.abc import Traversable
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pluggy
 
-from rewardsmith.core import hookspecs
+from rewardsmith.core import hookspecs, settings
 from rewardsmith.core.component import Component
 from rewardsmith.core.errors import PluginError
-from rewardsmith.core.judge import JudgeBackend
+from rewardsmith.core.judging import JudgeBackend
 
 ENTRY_POINT_GROUP = "rewardsmith"
-ALLOWLIST_ENV = "REWARDSMITH_PLUGINS"
-LOCAL_DISTRIBUTION = "<local>"
+KINDS = ("components", "judge_backends", "rubric_packs", "metric_functions", "commands")
 
 
-@dataclass
-class PluginInfo:
+class PluginInfo(NamedTuple):
+    """A loaded plugin (``distribution`` is ``"<local>"`` for an in-process one)."""
+
     name: str
     distribution: str
     version: str | None
-    components: list[str] = field(default_factory=list)
-    judge_backends: list[str] = field(default_factory=list)
-    rubric_packs: list[str] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "distribution": self.distribution,
-            "version": self.version,
-            "components": self.components,
-            "judge_backends": self.judge_backends,
-            "rubric_packs": self.rubric_packs,
-            "commands": self.commands,
-        }
 
 
-@dataclass(frozen=True)
-class Registered:
+class Registered(NamedTuple):
     """Something a plugin registered, with where it came from."""
 
     value: Any
@@ -57,202 +36,107 @@ class Registered:
 
 
 class PluginHost:
-    """A pluggy manager plus the registries its hooks filled."""
+    """A pluggy manager and, for each of ``KINDS``, what plugins registered: ``name ->
+    Registered`` (``commands``: ``"group sub"`` paths, filled by :meth:`add_commands`)."""
 
     def __init__(self, pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> None:
-        self.pm = pm
-        self.infos = infos
-        self.components: dict[str, Registered] = {}
-        self.judge_backends: dict[str, Registered] = {}
-        self.rubric_packs: dict[str, Registered] = {}
-        self._collect()
+        self.pm, self.infos = pm, infos
+        self.components = self._collect("components", Component, "type_name")
+        self.judge_backends = self._collect("judge_backends", JudgeBackend, "backend_name")
+        self.rubric_packs = self._collect("rubric_packs")
+        self.metric_functions = self._collect("metric_functions")
+        self.commands: dict[str, Registered] = {}
 
-    # -- registration -----------------------------------------------------------------
-    def _impls(self, hook_name: str) -> Iterable[tuple[str, Callable[..., Any]]]:
-        caller = getattr(self.pm.hook, hook_name)
-        for impl in caller.get_hookimpls():
-            yield impl.plugin_name, impl.function
-
-    def _call_each(self, hook_name: str, make_callback: Callable[[str], Any], arg: str) -> None:
-        for plugin_name, function in self._impls(hook_name):
-            try:
-                function(**{arg: make_callback(plugin_name)})
-            except PluginError:
-                raise
-            except Exception as exc:
-                raise PluginError(
-                    f"plugin {plugin_name!r} from distribution "
-                    f"{self.infos[plugin_name].distribution!r} failed in {hook_name}: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-
-    def _add(self, table: dict[str, Registered], kind: str, key: str, value: Any, plugin: str):
-        info = self.infos[plugin]
-        if key in table:
-            first = table[key]
-            raise PluginError(
-                f"{kind} {key!r} is registered twice: by plugin {first.plugin!r} "
-                f"(distribution {first.distribution!r}) and by plugin {plugin!r} "
-                f"(distribution {info.distribution!r}); uninstall one or restrict loading "
-                f"with {ALLOWLIST_ENV}"
-            )
-        table[key] = Registered(value, plugin, info.distribution)
-
-    def _collect(self) -> None:
-        def component_register(plugin: str) -> Callable[[type[Any]], None]:
-            def register(cls: type[Any]) -> None:
-                if not (isinstance(cls, type) and issubclass(cls, Component)):
-                    raise PluginError(
-                        f"plugin {plugin!r} ({self.infos[plugin].distribution}) registered "
-                        f"{cls!r}, which is not a rewardsmith Component subclass"
-                    )
-                name = cls.type_name()
-                self._add(self.components, "component type", name, cls, plugin)
-                self.infos[plugin].components.append(name)
-
-            return register
-
-        def backend_register(plugin: str) -> Callable[[type[Any]], None]:
-            def register(cls: type[Any]) -> None:
-                if not (isinstance(cls, type) and issubclass(cls, JudgeBackend)):
-                    raise PluginError(
-                        f"plugin {plugin!r} ({self.infos[plugin].distribution}) registered "
-                        f"{cls!r}, which is not a rewardsmith JudgeBackend subclass"
-                    )
-                name = cls.backend_name()
-                self._add(self.judge_backends, "judge backend", name, cls, plugin)
-                self.infos[plugin].judge_backends.append(name)
-
-            return register
-
-        def pack_register(plugin: str) -> Callable[[str, Any], None]:
-            def register(name: str, source: Path | Traversable | str) -> None:
-                path = Path(source) if isinstance(source, str) else source
-                self._add(self.rubric_packs, "rubric pack", name, path, plugin)
-                self.infos[plugin].rubric_packs.append(name)
-
-            return register
-
-        self._call_each("register_components", component_register, "register")
-        self._call_each("register_judge_backends", backend_register, "register")
-        self._call_each("register_rubric_packs", pack_register, "register")
+    def _collect(self, kind: str, base: type | None = None,
+                 naming: str = "") -> dict[str, Registered]:
+        registry: dict[str, Registered] = {}
+        for impl in getattr(self.pm.hook, f"register_{kind}").get_hookimpls():
+            info = self.infos[impl.plugin_name]  # each plugin gets a register() of its own
+            with _blame(info, f"in register_{kind}"):
+                impl.function(register=partial(_register, registry, kind, info, base, naming))
+        return registry
 
     def add_commands(self, cli: Any) -> None:
-        """Let plugins add subcommands, recording which plugin added which."""
-        def command_paths(group: Any, prefix: str = "") -> set[str]:
-            paths: set[str] = set()
-            for name, command in getattr(group, "commands", {}).items():
-                paths.add(prefix + name)
-                paths |= command_paths(command, f"{prefix}{name} ")
-            return paths
+        """Let plugins add subcommands to the click group ``cli``, recording who added what."""
+        def paths(group: Any, prefix: str = "") -> set[str]:
+            return {path for name, sub in getattr(group, "commands", {}).items()
+                    for path in (prefix + name, *paths(sub, f"{prefix}{name} "))}
 
-        for plugin_name, function in self._impls("register_commands"):
-            before = command_paths(cli)
-            try:
-                function(cli=cli)
-            except Exception as exc:
-                raise PluginError(
-                    f"plugin {plugin_name!r} from distribution "
-                    f"{self.infos[plugin_name].distribution!r} failed in register_commands: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-            added = sorted(command_paths(cli) - before)
-            self.infos[plugin_name].commands.extend(added)
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            info, before = self.infos[impl.plugin_name], paths(cli)
+            with _blame(info, "in register_commands"):
+                impl.function(cli=cli)
+            for path in sorted(paths(cli) - before):
+                self.commands[path] = Registered(path, info.name, info.distribution)
 
-    # -- lookups ------------------------------------------------------------------------
     def component_class(self, type_name: str) -> type[Component[Any]]:
-        try:
-            cls: type[Component[Any]] = self.components[type_name].value
-        except KeyError:
-            raise PluginError(
-                f"unknown component type {type_name!r}; installed: "
-                f"{', '.join(sorted(self.components)) or 'none'}"
-            ) from None
-        return cls
+        return _lookup(self.components, "component type", type_name)  # type: ignore[no-any-return]
 
     def backend_class(self, name: str) -> type[JudgeBackend]:
-        try:
-            cls: type[JudgeBackend] = self.judge_backends[name].value
-        except KeyError:
-            raise PluginError(
-                f"unknown judge backend {name!r}; installed: "
-                f"{', '.join(sorted(self.judge_backends)) or 'none'}"
-            ) from None
-        return cls
-
-    def pack_source(self, name: str) -> Path | Traversable | None:
-        entry = self.rubric_packs.get(name)
-        return entry.value if entry else None
+        return _lookup(self.judge_backends, "judge backend", name)  # type: ignore[no-any-return]
 
 
-def plugin_allowlist(allow: Sequence[str] | None = None) -> set[str] | None:
-    """The plugin names to load: ``allow`` if given, else ``REWARDSMITH_PLUGINS``; None = all."""
-    if allow is not None:
-        return set(allow)
-    raw = os.environ.get(ALLOWLIST_ENV)
-    if raw is None:
-        return None
-    return {part.strip() for part in raw.split(",") if part.strip()}
+def _register(registry: dict[str, Registered], kind: str, info: PluginInfo, base: type | None,
+              naming: str, *args: Any) -> None:
+    """``register(cls)`` for a subclass of ``base`` (named by its ``naming()`` method), else
+    ``register(name, value)``; one name registered twice fails naming both plugins."""
+    by = f"plugin {info.name!r} ({info.distribution})"
+    if base is not None:
+        if not (isinstance(args[0], type) and issubclass(args[0], base)):
+            raise PluginError(f"{by} registered {args[0]!r}, which is not a rewardsmith "
+                              f"{base.__name__} subclass")
+        args = (getattr(args[0], naming)(), args[0])
+    name, value = args
+    if first := registry.get(name):
+        raise PluginError(f"{kind[:-1].replace('_', ' ')} {name!r} is registered twice: by "
+                          f"plugin {first.plugin!r} ({first.distribution}) and by {by}; "
+                          "uninstall one or restrict loading with REWARDSMITH_PLUGINS")
+    registry[name] = Registered(value, info.name, info.distribution)
 
 
-def _entry_points() -> list[metadata.EntryPoint]:
-    eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
-    # One distribution can be visible twice (e.g. an editable install plus a wheel).
-    unique: dict[tuple[str, str], metadata.EntryPoint] = {}
-    for ep in eps:
-        unique.setdefault((ep.name, ep.value), ep)
-    return sorted(unique.values(), key=lambda ep: ep.name)
+def _lookup(table: dict[str, Registered], what: str, name: str) -> Any:
+    if name not in table:
+        raise PluginError(f"unknown {what} {name!r}; installed: "
+                          f"{', '.join(sorted(table)) or 'none'}")
+    return table[name].value
 
 
-def make_plugin_host(
-    *,
-    load_entry_points: bool = True,
-    allow: Sequence[str] | None = None,
-    plugins: Sequence[tuple[str, object]] = (),
-) -> PluginHost:
-    """Build a plugin host.
+@contextmanager
+def _blame(info: PluginInfo, doing: str) -> Iterator[None]:
+    """Re-raise what a plugin's code raised as a PluginError naming it and its distribution."""
+    try:
+        yield
+    except PluginError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"plugin {info.name!r} from distribution {info.distribution!r} "
+                          f"failed {doing}: {type(exc).__name__}: {exc}") from exc
 
-    ``allow`` (or ``REWARDSMITH_PLUGINS``, comma-separated) restricts which entry points
-    load, by entry-point name or distribution name. ``plugins`` adds in-process plugins as
-    ``(name, module_or_object)`` pairs, e.g. from tests.
+
+def make_plugin_host(*, load_entry_points: bool = True, allow: Sequence[str] | None = None,
+                     plugins: Sequence[tuple[str, object]] = ()) -> PluginHost:
+    """A new host. ``allow`` (default ``REWARDSMITH_PLUGINS``) keeps only the entry points
+    whose name or distribution it lists; ``plugins`` adds in-process ``(name, module)``
+    pairs (tests). PluginError names the plugin and distribution that failed.
     """
     pm = pluggy.PluginManager("rewardsmith")
     pm.add_hookspecs(hookspecs)
-    infos: dict[str, PluginInfo] = {}
-    allowed = plugin_allowlist(allow)
-
-    if load_entry_points:
-        for ep in _entry_points():
-            dist_name = ep.dist.name if ep.dist is not None else "<unknown>"
-            if allowed is not None and ep.name not in allowed and dist_name not in allowed:
-                pm.set_blocked(ep.name)
-                continue
-            if ep.name in infos:
-                raise PluginError(
-                    f"two plugins are named {ep.name!r}: distributions "
-                    f"{infos[ep.name].distribution!r} and {dist_name!r}"
-                )
-            try:
-                plugin = ep.load()
-            except Exception as exc:
-                raise PluginError(
-                    f"plugin {ep.name!r} from distribution {dist_name!r} failed to load "
-                    f"({ep.value}): {type(exc).__name__}: {exc}"
-                ) from exc
-            pm.register(plugin, name=ep.name)
-            version = ep.dist.version if ep.dist is not None else None
-            infos[ep.name] = PluginInfo(ep.name, dist_name, version)
-
-    for name, plugin in plugins:
-        pm.register(plugin, name=name)
-        infos[name] = PluginInfo(name, LOCAL_DISTRIBUTION, None)
-
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        plugin_name = pm.get_name(exc.plugin) or "?"
-        dist = infos.get(plugin_name, PluginInfo(plugin_name, "<unknown>", None)).distribution
-        raise PluginError(
-            f"plugin {plugin_name!r} from distribution {dist!r} has an invalid hook: {exc}"
-        ) from exc
+    allowed = settings.get_list("REWARDSMITH_PLUGINS") if allow is None else allow
+    eps = metadata.entry_points(group=ENTRY_POINT_GROUP) if load_entry_points else ()
+    for ep in sorted(eps, key=lambda ep: ep.name):  # by name: a stable "first" for duplicates
+        dist = ep.dist.name if ep.dist is not None else "<unknown>"
+        if allowed is not None and ep.name not in allowed and dist not in allowed:
+            pm.set_blocked(ep.name)
+            continue
+        with _blame(PluginInfo(ep.name, dist, None), f"to load ({ep.value})"):
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=ep.name)  # one at a time,
+            pm.check_pending()  # so a failure (also a misspelt hookimpl) names its plugin
+    infos = {str(pm.get_name(p)): PluginInfo(str(pm.get_name(p)), d.metadata["name"], d.version)
+             for p, d in pm.list_plugin_distinfo()}
+    for name, plugin in plugins:  # chosen explicitly, so never blocked
+        pm.unblock(name)
+        infos[name] = PluginInfo(name, "<local>", None)
+        with _blame(infos[name], "to register"):
+            pm.register(plugin, name=name)
+            pm.check_pending()
     return PluginHost(pm, infos)

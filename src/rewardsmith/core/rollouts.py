@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from rewardsmith.core.errors import SampleError
+from rewardsmith.core.errors import ErrorKind, SampleError
 from rewardsmith.core.sample import parse_sample
 
 EXCERPT_CHARS = 2_000
@@ -35,12 +35,13 @@ def decode_line(raw: bytes, line_no: int) -> Any:
         except ValueError:
             preview = raw[:60].decode("utf-8", errors="replace")
             return SampleError(f"line {line_no}: not valid JSON ({exc}); starts with "
-                               f"{preview!r}", kind="invalid_json", sample_id=line_no)
+                               f"{preview!r}", kind=ErrorKind.INVALID_JSON, sample_id=line_no)
     if isinstance(value, dict) and "id" not in value:
         value["id"] = line_no
     elif not isinstance(value, dict):
         return SampleError(f"line {line_no}: expected a JSON object, got "
-                           f"{type(value).__name__}", kind="malformed_sample", sample_id=line_no)
+                           f"{type(value).__name__}", kind=ErrorKind.MALFORMED_SAMPLE,
+                           sample_id=line_no)
     return value
 
 

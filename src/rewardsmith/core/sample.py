@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from rewardsmith.core.errors import SampleError
+from rewardsmith.core.errors import ErrorKind, SampleError
 
 ASSISTANT_ROLES = frozenset({"assistant", "nova_assistant", "bot"})
 # Dataset role spellings folded onto the four roles components reason about.
@@ -235,7 +235,7 @@ def parse_sample(
         raise SampleError(
             f"{where}: response is {len(response.content):,} characters, over the pack's "
             f"limit of {max_response_chars:,}",
-            kind="oversized_response",
+            kind=ErrorKind.OVERSIZED_RESPONSE,
         )
 
     nested = raw.get("metadata")

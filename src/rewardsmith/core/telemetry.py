@@ -79,7 +79,7 @@ class BatchTelemetry:
 
     def record_failure(self, kind: str) -> None:
         with self._lock:
-            self.failures[kind] += 1
+            self.failures[str(kind)] += 1  # a plain str key: orjson refuses str subclasses
 
     def latency_percentile(self, q: float) -> float | None:
         if not self.judge_latencies_ms:

@@ -190,7 +190,7 @@ def failure_row(sample_id: Any, reward: float, kind: str) -> dict[str, Any]:
     return {
         "id": wire_id(sample_id),
         REWARD_KEY: reward,
-        "metrics_list": [_metric("sample_failed", 1.0), _metric(kind, 1.0)],
+        "metrics_list": [_metric("sample_failed", 1.0), _metric(str(kind), 1.0)],
     }
 
 

@@ -28,15 +28,14 @@ from typing import Any
 
 import orjson
 
-from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import JudgeBackend, JudgeReply, JudgeRequest, WrappingBackend
+from rewardsmith.core.errors import ComponentError, ErrorKind, RewardsmithError
 from rewardsmith.core.judge_cache import request_key
+from rewardsmith.core.judging import JudgeBackend, JudgeReply, JudgeRequest, WrappingBackend
 
-CASSETTE_MISS = "cassette_miss"
 _FORMAT = 1
 
 
-class CassetteError(ValueError):
+class CassetteError(RewardsmithError, ValueError):
     """A cassette file cannot be read; names the file and line."""
 
 
@@ -159,7 +158,7 @@ class ReplayBackend(JudgeBackend):
                 f"cassette miss: no recorded reply for judge request {key} "
                 f"({self.config.backend}/{self.config.model}, {request.schema_name}); the pack, "
                 "its prompts or the suite changed since recording — re-record the cassette",
-                kind=CASSETTE_MISS)
+                kind=ErrorKind.CASSETTE_MISS)
         return reply
 
 

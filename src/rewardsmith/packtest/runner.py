@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rewardsmith.core.engine import Scorer
-from rewardsmith.core.errors import SampleError
+from rewardsmith.core.errors import ErrorKind, SampleError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.sample import parse_sample
 from rewardsmith.core.wire import jsonl_row, pack_ref_json
-from rewardsmith.packtest.cassette import CASSETTE_MISS, Cassette, recording, replaying
+from rewardsmith.packtest.cassette import Cassette, recording, replaying
 from rewardsmith.packtest.metrics import (
     Agreement,
     agreement,
@@ -188,7 +188,7 @@ def check_expectation(expect: Expectation, row: dict[str, Any]) -> list[str]:
         if want.value is not None and (value is None or abs(value - want.value) > _EPS):
             failures.append(f"expected {cid} = {want.value}, observed {_fmt(value)}")
     for cid, out in components.items():
-        if out.get("error_kind") == CASSETTE_MISS:
+        if out.get("error_kind") == ErrorKind.CASSETTE_MISS:
             failures.append(f"{cid}: {out.get('error')}")
     return failures
 
@@ -203,7 +203,7 @@ def check_pair(case: PairCase, better: dict[str, Any], worse: dict[str, Any]) ->
                         f" | worse: {_observed(worse)}")
     for side, row in (("better", better), ("worse", worse)):
         for cid, out in (row.get("components") or {}).items():
-            if out.get("error_kind") == CASSETTE_MISS:
+            if out.get("error_kind") == ErrorKind.CASSETTE_MISS:
                 failures.append(f"{side}: {cid}: {out.get('error')}")
     return failures
 

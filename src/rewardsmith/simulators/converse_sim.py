@@ -25,6 +25,7 @@ import uuid
 from typing import Any
 from urllib.parse import unquote
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.simulators._server import Response, SimulatorServer
 from rewardsmith.simulators.faults import (
     VerdictRequest,
@@ -50,8 +51,8 @@ _ERRORS = {
 _DECOY = '{"decoy": true, "note": "reasoning, not the verdict"}'
 
 
-class _Invalid(Exception):
-    pass
+class _Invalid(RewardsmithError):
+    """A request the real service answers with 400 ValidationException; the message is its."""
 
 
 def error_response(status: int, code: str, message: str) -> Response:

@@ -19,7 +19,12 @@ _DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "AKIASIMULATOR000000",
 
 @contextlib.contextmanager
 def temporary_env(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration of the block, then restore them."""
+    """Set environment variables for the duration of the block, then restore them.
+
+    On purpose, not through core.settings: boto3 and the OpenAI-compatible backend look for
+    credentials in the process environment, so a fake key must go where they look
+    (docs/settings.md, "Where the process environment is still touched").
+    """
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from rewardsmith.core.judge import BackendPool
+from rewardsmith.core.backend_pool import BackendPool
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
 from rewardsmith.plugins.backends import bedrock, openai

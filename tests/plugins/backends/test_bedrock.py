@@ -10,8 +10,9 @@ import pytest
 from structlog.testing import capture_logs
 from tests.support.judges import VERDICT_SCHEMA
 
+from rewardsmith.core.backend_pool import BackendPool
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import BackendPool, JudgeRequest
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.telemetry import BatchTelemetry
 from rewardsmith.plugins.backends.bedrock import BedrockBackend, BedrockConfig
 from rewardsmith.simulators import ConverseSimulator
@@ -388,7 +389,7 @@ async def test_old_botocore_without_output_config_degrades_to_tool_use(
 
 
 def test_every_error_kind_is_documented() -> None:
-    import rewardsmith.core.judge as contract
+    import rewardsmith.core.judging as contract
 
     for kind in contract.JUDGE_ERROR_KINDS:
         assert f"``{kind}``" in (contract.__doc__ or ""), kind

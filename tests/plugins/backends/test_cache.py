@@ -10,9 +10,10 @@ import pytest
 from structlog.testing import capture_logs
 from tests.support.judges import VERDICT_SCHEMA
 
+from rewardsmith.core.backend_pool import BackendPool
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import BackendPool, JudgeRequest
 from rewardsmith.core.judge_cache import CACHE_ENV, SqliteVerdictCache, request_key
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.plugins import PluginHost
 from rewardsmith.core.telemetry import BatchTelemetry
 from rewardsmith.plugins.backends.bedrock import BedrockConfig

@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 from tests.support.judges import VERDICT_SCHEMA
 
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.telemetry import BatchTelemetry
 from rewardsmith.plugins.backends.openai import OpenAIBackend, OpenAIConfig
 from rewardsmith.simulators import OpenAISimulator

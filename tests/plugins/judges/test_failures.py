@@ -11,7 +11,7 @@ from tests.support.judges import failing, read_blocks, rubric_policy, sample
 
 from rewardsmith import Scorer
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.wire import jsonl_row
 
 KINDS = ["judge_throttled", "judge_timeout", "judge_unavailable", "judge_config",

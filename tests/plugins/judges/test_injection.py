@@ -12,7 +12,7 @@ import pytest
 from tests.support.judges import boundary_of, prefer, read_blocks, rubric_policy, sample
 
 from rewardsmith import Scorer
-from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.wire import jsonl_row
 
 CLEAN = "Clause 4.2 lets the supplier terminate on 5 days' notice; negotiate 30 days."

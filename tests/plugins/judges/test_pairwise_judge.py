@@ -11,7 +11,7 @@ from tests.support.judges import always_first, prefer, read_blocks, sample
 
 from rewardsmith import Scorer
 from rewardsmith.core.errors import ComponentError, PackError
-from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.plugins.judges.tournament import (
     PairResult,
     bradley_terry,

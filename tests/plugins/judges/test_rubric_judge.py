@@ -11,7 +11,7 @@ from tests.support.judges import read_blocks, rubric_policy, sample
 
 from rewardsmith import Scorer
 from rewardsmith.core.errors import ComponentError, PackError
-from rewardsmith.core.judge import JudgeReply, JudgeRequest
+from rewardsmith.core.judging import JudgeReply, JudgeRequest
 from rewardsmith.core.wire import metrics_list
 from rewardsmith.plugins.judges.calling import reply_object
 from rewardsmith.plugins.judges.rubric import Criterion, explicit_schema

@@ -5,6 +5,7 @@ loopback HTTP metrics service.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import textwrap
@@ -49,7 +50,25 @@ def make_sample() -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
-def pack_from(tmp_path: Path, host: PluginHost) -> Callable[[str], Pack]:
+def installed_metric_plugins() -> list[str]:
+    """Names of the test distributions ``install_metric_entry_points`` installed."""
+    return []
+
+
+@pytest.fixture
+def make_host(installed_metric_plugins: list[str]) -> Callable[[], PluginHost]:
+    """A host with the metrics plugin plus the test distributions installed so far."""
+
+    def make() -> PluginHost:
+        return make_plugin_host(load_entry_points=bool(installed_metric_plugins),
+                                allow=installed_metric_plugins,
+                                plugins=[("metrics", metrics_plugin)])
+
+    return make
+
+
+@pytest.fixture
+def pack_from(tmp_path: Path, make_host: Callable[[], PluginHost]) -> Callable[[str], Pack]:
     """Write a pack with the given component tables and load it."""
 
     def load(components_toml: str) -> Pack:
@@ -58,7 +77,7 @@ def pack_from(tmp_path: Path, host: PluginHost) -> Callable[[str], Pack]:
         )
         path = tmp_path / f"pack-{uuid.uuid4().hex[:8]}.toml"
         path.write_text(text, encoding="utf-8")
-        return load_pack(path, host)
+        return load_pack(path, make_host())
 
     return load
 
@@ -148,24 +167,45 @@ def metric_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[M
 
 @pytest.fixture
 def install_metric_entry_points(
-    metric_module: MetricModule,
-) -> Callable[[str, dict[str, str]], None]:
-    """Install a distribution (a real .dist-info on sys.path) declaring
-    ``rewardsmith.metrics`` entry points, so importlib.metadata finds it as pip would.
+    metric_module: MetricModule, installed_metric_plugins: list[str]
+) -> Iterator[Callable[[str, dict[str, str]], None]]:
+    """Install a distribution (a real .dist-info on sys.path) whose ``rewardsmith`` entry
+    point is a plugin registering ``{name: "module:function"}`` through the
+    ``register_metric_functions`` hook, so the host finds it as it would after pip.
     """
+    modules: list[str] = []
 
-    def install(dist_name: str, entry_points: dict[str, str]) -> None:
+    def install(dist_name: str, functions: dict[str, str]) -> None:
+        # Unique per test and dropped afterwards: entry-point loading imports the plugin
+        # module, and a module cached by an earlier test would still name that test's
+        # (since removed) metric module.
+        module = f"{dist_name.replace('-', '_')}_plugin_{metric_module.name}"
+        modules.append(module)
+        (metric_module.path / f"{module}.py").write_text(
+            "import importlib\n"
+            "from rewardsmith.core.hookspecs import hookimpl\n"
+            f"FUNCTIONS = {functions!r}\n"
+            "@hookimpl\n"
+            "def register_metric_functions(register):\n"
+            "    for name, ref in FUNCTIONS.items():\n"
+            "        module, _, attr = ref.partition(':')\n"
+            "        register(name, getattr(importlib.import_module(module), attr))\n",
+            encoding="utf-8",
+        )
         info = metric_module.path / f"{dist_name.replace('-', '_')}-1.0.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(
             f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: 1.0\n", encoding="utf-8"
         )
-        lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
         (info / "entry_points.txt").write_text(
-            f"[rewardsmith.metrics]\n{lines}\n", encoding="utf-8"
+            f"[rewardsmith]\n{dist_name} = {module}\n", encoding="utf-8"
         )
+        installed_metric_plugins.append(dist_name)
+        importlib.invalidate_caches()  # the finders saw this folder before these files
 
-    return install
+    yield install
+    for module in modules:
+        sys.modules.pop(module, None)
 
 
 # -- a loopback metrics service ---------------------------------------------------------

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from rewardsmith.core.errors import PackError
+from rewardsmith.core.errors import PackError, PluginError
 from rewardsmith.core.wire import metrics_list
 from rewardsmith.plugins.metrics.functions import MetricFunctionError, resolve_metric_function
 
@@ -142,7 +142,7 @@ def test_attribute_path_through_a_module_is_refused(monkeypatch, allowlist):
         monkeypatch.delenv("REWARDSMITH_METRIC_MODULES", raising=False)
     else:
         monkeypatch.setenv("REWARDSMITH_METRIC_MODULES", allowlist)
-    for ref in ["rewardsmith.plugins.metrics.functions:os.system",
+    for ref in ["rewardsmith.core.settings:os.system",
                 "rewardsmith.plugins.metrics.functions:importlib.import_module"]:
         with pytest.raises(MetricFunctionError, match="is a module; name the module"):
             resolve_metric_function(ref)
@@ -179,16 +179,14 @@ def test_entry_points_ignore_the_allowlist(score_with, make_sample, metric_modul
 
 
 def test_entry_point_name_resolves_through_installed_distribution(
-    score_with, make_sample, metric_module, install_metric_entry_points
+    score_with, make_sample, metric_module, install_metric_entry_points, make_host
 ):
     install_metric_entry_points("acme-metrics",
                                 {"reply_len": f"{metric_module.name}:reply_length"})
     batch = score_with(component("reply_len"), [make_sample("a", "abc")])
     assert batch.rewards == pytest.approx([0.3])
 
-    from rewardsmith.plugins.metrics import installed_metric_functions
-
-    entry = installed_metric_functions()["reply_len"]
+    entry = make_host().metric_functions["reply_len"]
     assert entry.distribution == "acme-metrics"
 
 
@@ -199,15 +197,17 @@ def test_unknown_entry_point_name_lists_the_installed_ones(
                                 {"reply_len": f"{metric_module.name}:reply_length"})
     with pytest.raises(PackError) as info:
         pack_from(component("ctr"))
-    assert "'ctr' is not registered in the 'rewardsmith.metrics'" in str(info.value)
+    assert "'ctr' is not registered by any plugin" in str(info.value)
     assert "reply_len" in str(info.value)
 
 
 def test_broken_entry_point_names_its_distribution(pack_from, install_metric_entry_points):
     install_metric_entry_points("broken-metrics", {"ctr": "rs_missing_module_xyz:ctr"})
-    with pytest.raises(PackError) as info:
+    # The plugin fails while the host collects registrations, before any pack loads.
+    with pytest.raises(PluginError) as info:
         pack_from(component("ctr"))
-    assert "from distribution 'broken-metrics' failed to load" in str(info.value)
+    assert "from distribution 'broken-metrics' failed in register_metric_functions" \
+        in str(info.value)
     assert "ModuleNotFoundError" in str(info.value)
 
 
@@ -216,7 +216,7 @@ def test_same_metric_name_from_two_distributions_is_refused(
 ):
     install_metric_entry_points("acme-metrics", {"ctr": f"{metric_module.name}:reply_length"})
     install_metric_entry_points("other-metrics", {"ctr": f"{metric_module.name}:accepted"})
-    with pytest.raises(PackError) as info:
+    with pytest.raises(PluginError) as info:
         pack_from(component("ctr"))
     text = str(info.value)
     assert "'ctr' is registered twice" in text

@@ -1,4 +1,4 @@
-"""Product-metric functions this distribution registers in ``rewardsmith.metrics``.
+"""Product-metric functions this distribution registers (``register_metric_functions``).
 
 A pack names them (``source = { kind = "function", ref = "read_seconds" }``); the code
 lives here, in an installed package, never in the pack file.

@@ -14,7 +14,7 @@ timeout, circuit breaker, the settings for them), :mod:`._verdict` (verdict extr
 schema validation, the repair message), :mod:`._pricing` (token cost estimates).
 De-duplication and the persistent cache wrap every backend in
 :mod:`rewardsmith.core.judge_cache`; the contract and error kinds are in
-:mod:`rewardsmith.core.judge`.
+:mod:`rewardsmith.core.judging`.
 
 A pack configures a backend in its ``[judge]`` table (a component may override keys)::
 

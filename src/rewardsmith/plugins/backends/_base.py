@@ -13,14 +13,8 @@ from typing import Any, ClassVar
 
 import orjson
 
-from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import (
-    JUDGE_AMBIGUOUS,
-    JudgeBackend,
-    JudgeReply,
-    JudgeRequest,
-    judge_error,
-)
+from rewardsmith.core.errors import ComponentError, ErrorKind, RewardsmithError
+from rewardsmith.core.judging import JudgeBackend, JudgeReply, JudgeRequest, judge_error
 from rewardsmith.plugins.backends._pricing import estimate_cost
 from rewardsmith.plugins.backends._resilience import (
     CallStats,
@@ -38,7 +32,7 @@ from rewardsmith.plugins.backends._verdict import (
 )
 
 
-class ModeRejected(Exception):
+class ModeRejected(RewardsmithError):
     """The model refused a structured-output mode; ``auto`` steps down to the next one."""
 
 
@@ -108,20 +102,21 @@ class ResilientJudgeBackend(JudgeBackend):
     async def complete(self, request: JudgeRequest) -> JudgeReply:
         started = time.perf_counter()
         usage = CallStats()
-        error_kind: str | None = None
+        error_kind: ErrorKind | str | None = None
+        cancelled = False
         try:
             return await self._complete(request, usage, started)
         except ComponentError as exc:
             error_kind = exc.kind
             raise
         except asyncio.CancelledError:
-            error_kind = "cancelled"  # abandoned by the caller (deadline): not a judge call
+            cancelled = True  # abandoned by the caller (deadline): not a judge call
             raise
         except Exception:
-            error_kind = "judge_internal_error"  # a bug: counted, and it propagates
+            error_kind = ErrorKind.JUDGE_INTERNAL_ERROR  # a bug: counted, and it propagates
             raise
         finally:
-            if error_kind != "cancelled":
+            if not cancelled:
                 record_call(started, usage, self._cost(usage), error_kind)
 
     def _cost(self, usage: CallStats) -> float:
@@ -157,7 +152,7 @@ class ResilientJudgeBackend(JudgeBackend):
             parsed = self._verdict(answer, schema, mode)
             if parsed.verdict is None:
                 context = f" (mode {mode})" if self.mode_in_parse_error else ""
-                what = "ambiguous" if parsed.kind == JUDGE_AMBIGUOUS else "malformed"
+                what = "ambiguous" if parsed.kind == ErrorKind.AMBIGUOUS_VERDICT else "malformed"
                 raise judge_error(parsed.kind, f"{what} verdict after one repair request"
                                                f"{context}: {parsed.problem}")
         verdict = parsed.verdict

@@ -16,9 +16,8 @@ from typing import ClassVar, TypeVar
 import structlog
 from pydantic import Field
 
-from rewardsmith.core.judge import (
-    CIRCUIT_OPEN,
-    JUDGE_CONFIG,
+from rewardsmith.core.errors import ErrorKind, RewardsmithError
+from rewardsmith.core.judging import (
     TRANSIENT_JUDGE_ERROR_KINDS,
     JudgeBackendConfig,
     judge_error,
@@ -64,11 +63,11 @@ class ResilientBackendConfig(JudgeBackendConfig):
     connect_timeout_s: float = Field(default=5.0, gt=0)
 
 
-class CallFailed(Exception):
+class CallFailed(RewardsmithError):
     """One attempt failed; ``kind`` is a judge error kind, ``code`` the service's error
     code (e.g. ``ValidationException``), ``retry_after_s`` a server hint."""
 
-    def __init__(self, kind: str, message: str, *, code: str = "",
+    def __init__(self, kind: ErrorKind, message: str, *, code: str = "",
                  retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.kind = kind
@@ -123,7 +122,7 @@ class CircuitBreaker:
                 return
             remaining = max(0.0, self.cooldown_s - waited)
         raise judge_error(
-            CIRCUIT_OPEN,
+            ErrorKind.CIRCUIT_OPEN,
             f"judge circuit is open after {self.threshold} consecutive failures; failing fast "
             f"(next probe in {remaining:.1f}s)",
         )
@@ -207,7 +206,7 @@ class CallStats:
 
 
 def record_call(started: float, stats: CallStats, cost_usd: float,
-                error_kind: str | None) -> None:
+                error_kind: ErrorKind | str | None) -> None:
     """One judge request in the batch telemetry: latency on the model (slot waiting
     excluded), tokens and cost of all its attempts, and the failure kind if it failed."""
     current_telemetry().record_judge_call(
@@ -260,7 +259,7 @@ class Resilience:
                 failure = exc
                 if not exc.transient:
                     self.breaker.release_probe()
-                    if exc.kind == JUDGE_CONFIG:
+                    if exc.kind == ErrorKind.JUDGE_CONFIG:
                         self._config_errors.report(exc.code, exc.message)
                     raise judge_error(exc.kind, exc.message) from None
                 self.breaker.record_failure()

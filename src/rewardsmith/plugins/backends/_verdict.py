@@ -34,8 +34,9 @@ import orjson
 from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators
 
+from rewardsmith.core.errors import ErrorKind
 from rewardsmith.core.json_text import Malformed, Outcome, Span, iter_containers, split_reasoning
-from rewardsmith.core.judge import JUDGE_AMBIGUOUS, JUDGE_CONFIG, JUDGE_PARSE, judge_error
+from rewardsmith.core.judging import judge_error
 
 _MAX_ERRORS_SHOWN = 5
 _MAX_PLACES_SHOWN = 4
@@ -51,7 +52,7 @@ class VerdictParse:
 
     verdict: dict[str, Any] | None
     problem: str = ""
-    kind: str = JUDGE_PARSE
+    kind: str = ErrorKind.JUDGE_PARSE
 
 
 def parse_verdict(text: str, schema: dict[str, Any], *, structured: bool) -> VerdictParse:
@@ -109,7 +110,8 @@ def _choose(text: str, containers: tuple[Outcome, ...], schema: dict[str, Any],
                          for o in broken[:2])
         return VerdictParse(None, f"{len(distinct)} verdict objects in one "
                             f"reply (at chars {_places([o for o, _ in distinct])}){detail}; "
-                            "a verdict is never chosen by its position", JUDGE_AMBIGUOUS)
+                            "a verdict is never chosen by its position",
+                            ErrorKind.AMBIGUOUS_VERDICT)
     if distinct:
         outcome, value = distinct[0]
         if isinstance(outcome, Malformed):
@@ -155,8 +157,9 @@ class SchemaValidators:
         try:
             cls.check_schema(schema)
         except jsonschema_exceptions.SchemaError as exc:
-            raise judge_error(JUDGE_CONFIG, f"the verdict schema is not a valid JSON Schema: "
-                                            f"{exc.message}") from None
+            raise judge_error(ErrorKind.JUDGE_CONFIG,
+                              f"the verdict schema is not a valid JSON Schema: "
+                              f"{exc.message}") from None
         validator = cls(schema)
         with self._lock:
             self._cache[key] = validator

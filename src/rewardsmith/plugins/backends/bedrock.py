@@ -36,13 +36,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from rewardsmith.core.errors import ErrorKind
 from rewardsmith.core.hookspecs import hookimpl
-from rewardsmith.core.judge import (
-    JUDGE_CONFIG,
-    JUDGE_REFUSED,
-    JUDGE_THROTTLED,
-    JUDGE_TIMEOUT,
-    JUDGE_UNAVAILABLE,
+from rewardsmith.core.judging import (
     JudgeRequest,
     judge_error,
 )
@@ -188,13 +184,14 @@ class BedrockBackend(ResilientJudgeBackend):
             client = session.client("bedrock-runtime", endpoint_url=cfg.endpoint_url,
                                     config=boto_config)
         except ValueError as exc:  # e.g. botocore's "Invalid endpoint: ..."
-            raise CallFailed(JUDGE_CONFIG, f"cannot create the bedrock-runtime client: {exc}",
+            raise CallFailed(ErrorKind.JUDGE_CONFIG,
+                             f"cannot create the bedrock-runtime client: {exc}",
                              code="InvalidClientConfig") from None
         except BotoCoreError as exc:
             hint = ""
             if type(exc).__name__ == "NoRegionError":
                 hint = " (set 'region' in the pack's [judge] table, or AWS_DEFAULT_REGION)"
-            raise CallFailed(JUDGE_CONFIG, f"cannot create the bedrock-runtime client: "
+            raise CallFailed(ErrorKind.JUDGE_CONFIG, f"cannot create the bedrock-runtime client: "
                                            f"{exc}{hint}", code=type(exc).__name__) from None
         members = client.meta.service_model.operation_model("Converse").input_shape.members
         # outputConfig arrived in botocore 1.42.42; older installs degrade to tool use.
@@ -291,16 +288,16 @@ class BedrockBackend(ResilientJudgeBackend):
         except ClientError as exc:
             raise self._classify(exc, mode) from None
         except (ReadTimeoutError, ConnectTimeoutError) as exc:
-            raise CallFailed(JUDGE_TIMEOUT, f"bedrock call timed out: {exc}",
+            raise CallFailed(ErrorKind.JUDGE_TIMEOUT, f"bedrock call timed out: {exc}",
                              code=type(exc).__name__) from None
         except (EndpointConnectionError, ConnectionClosedError) as exc:
-            raise CallFailed(JUDGE_UNAVAILABLE, f"bedrock endpoint unreachable: {exc}",
+            raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE, f"bedrock endpoint unreachable: {exc}",
                              code=type(exc).__name__) from None
         except (NoCredentialsError, PartialCredentialsError, ParamValidationError) as exc:
-            raise CallFailed(JUDGE_CONFIG, f"{type(exc).__name__}: {exc}",
+            raise CallFailed(ErrorKind.JUDGE_CONFIG, f"{type(exc).__name__}: {exc}",
                              code=type(exc).__name__) from None
         except BotoCoreError as exc:
-            raise CallFailed(JUDGE_UNAVAILABLE, f"{type(exc).__name__}: {exc}",
+            raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE, f"{type(exc).__name__}: {exc}",
                              code=type(exc).__name__) from None
 
     def _classify(self, exc: Any, mode: str) -> Exception:
@@ -310,11 +307,11 @@ class BedrockBackend(ResilientJudgeBackend):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         text = f"{code}: {message}"
         if code in _THROTTLE_CODES or status == 429:
-            return CallFailed(JUDGE_THROTTLED, text, code=code)
+            return CallFailed(ErrorKind.JUDGE_THROTTLED, text, code=code)
         if code in _TIMEOUT_CODES or status == 408:
-            return CallFailed(JUDGE_TIMEOUT, text, code=code)
+            return CallFailed(ErrorKind.JUDGE_TIMEOUT, text, code=code)
         if code in _UNAVAILABLE_CODES or status >= 500 or status == 424:
-            return CallFailed(JUDGE_UNAVAILABLE, text, code=code)
+            return CallFailed(ErrorKind.JUDGE_UNAVAILABLE, text, code=code)
         if code == "ValidationException" and self.config.structured_output == "auto":
             lowered = message.lower()
             if any(word in lowered for word in _MODE_WORDS.get(mode, ())):
@@ -322,7 +319,8 @@ class BedrockBackend(ResilientJudgeBackend):
         hint = ""
         if code == "ValidationException" and mode in _MODE_WORDS:
             hint = f" (structured_output={mode!r}; try 'auto' or 'prompt')"
-        return CallFailed(JUDGE_CONFIG, f"{text}{hint} [model {self.config.model}]", code=code)
+        return CallFailed(ErrorKind.JUDGE_CONFIG, f"{text}{hint} [model {self.config.model}]",
+                          code=code)
 
     async def _attempt(self, body: dict[str, Any], mode: str) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
@@ -342,12 +340,13 @@ class BedrockBackend(ResilientJudgeBackend):
     def _read(self, request: JudgeRequest, response: dict[str, Any]) -> ModelAnswer:
         answer = _read_answer(response, _tool_name(request.schema_name))
         if answer.stop_reason in _REFUSAL_STOPS:
-            raise judge_error(JUDGE_REFUSED, f"the judge model stopped with "
+            raise judge_error(ErrorKind.JUDGE_REFUSED, f"the judge model stopped with "
                                              f"{answer.stop_reason!r}")
         if answer.stop_reason == "model_context_window_exceeded":
             # A repair turn would only make the conversation longer.
-            raise judge_error(JUDGE_CONFIG, "the judge prompt exceeds the model's context "
-                                            "window (stopReason model_context_window_exceeded)")
+            raise judge_error(ErrorKind.JUDGE_CONFIG,
+                              "the judge prompt exceeds the model's context "
+                              "window (stopReason model_context_window_exceeded)")
         return answer
 
 

@@ -20,21 +20,16 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import itertools
-import os
 import threading
 import time
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from rewardsmith.core import settings
+from rewardsmith.core.errors import ErrorKind
 from rewardsmith.core.hookspecs import hookimpl
-from rewardsmith.core.judge import (
-    JUDGE_CONFIG,
-    JUDGE_PARSE,
-    JUDGE_REFUSED,
-    JUDGE_THROTTLED,
-    JUDGE_TIMEOUT,
-    JUDGE_UNAVAILABLE,
+from rewardsmith.core.judging import (
     JudgeRequest,
     judge_error,
 )
@@ -127,7 +122,7 @@ class OpenAIBackend(ResilientJudgeBackend):
         try:
             import httpx
         except ImportError:
-            raise CallFailed(JUDGE_CONFIG, f"the openai judge backend needs httpx: "
+            raise CallFailed(ErrorKind.JUDGE_CONFIG, f"the openai judge backend needs httpx: "
                                            f"{INSTALL_HINT}", code="missing_httpx") from None
         loop = asyncio.get_running_loop()
         with self._lock:
@@ -159,7 +154,7 @@ class OpenAIBackend(ResilientJudgeBackend):
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
-        key = os.environ.get(self.config.api_key_env)
+        key = settings.secret(self.config.api_key_env)
         if key:
             headers["Authorization"] = f"Bearer {key}"
         return headers
@@ -179,10 +174,11 @@ class OpenAIBackend(ResilientJudgeBackend):
             response = await client.post("/chat/completions", json=body,
                                          headers=self._headers())
         except httpx.TimeoutException as exc:
-            raise CallFailed(JUDGE_TIMEOUT, f"openai call timed out: {type(exc).__name__}",
+            raise CallFailed(ErrorKind.JUDGE_TIMEOUT,
+                             f"openai call timed out: {type(exc).__name__}",
                              code=type(exc).__name__) from None
         except httpx.TransportError as exc:
-            raise CallFailed(JUDGE_UNAVAILABLE, f"openai endpoint unreachable: "
+            raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE, f"openai endpoint unreachable: "
                                                 f"{type(exc).__name__}: {exc}",
                              code=type(exc).__name__) from None
         status = response.status_code
@@ -190,25 +186,26 @@ class OpenAIBackend(ResilientJudgeBackend):
             try:
                 data: dict[str, Any] = response.json()
             except ValueError:
-                raise CallFailed(JUDGE_UNAVAILABLE, "the server answered 200 with a non-JSON "
-                                                    "body", code="bad_body") from None
+                raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE,
+                                 "the server answered 200 with a non-JSON body",
+                                 code="bad_body") from None
             return data
         message = f"HTTP {status}: {_error_message(response)}"
         if status == 429:
-            raise CallFailed(JUDGE_THROTTLED, message, code="429",
+            raise CallFailed(ErrorKind.JUDGE_THROTTLED, message, code="429",
                              retry_after_s=_retry_after(response.headers))
         if status in (408, 504):
-            raise CallFailed(JUDGE_TIMEOUT, message, code=str(status))
+            raise CallFailed(ErrorKind.JUDGE_TIMEOUT, message, code=str(status))
         if status >= 500:
-            raise CallFailed(JUDGE_UNAVAILABLE, message, code=str(status),
+            raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE, message, code=str(status),
                              retry_after_s=_retry_after(response.headers))
         if status == 400 and self.config.response_format == "auto" and \
                 "response_format" in body and any(
                     word in message.lower() for word in ("response_format", "json_schema")):
             raise ModeRejected(message)
-        if status in (401, 403) and not os.environ.get(self.config.api_key_env):
+        if status in (401, 403) and not settings.secret(self.config.api_key_env):
             message += f" (environment variable {self.config.api_key_env} is not set)"
-        raise CallFailed(JUDGE_CONFIG, f"{message} [model {self.config.model}, "
+        raise CallFailed(ErrorKind.JUDGE_CONFIG, f"{message} [model {self.config.model}, "
                                        f"{self.config.base_url}]", code=str(status))
 
     @staticmethod
@@ -250,12 +247,12 @@ class OpenAIBackend(ResilientJudgeBackend):
     def _read(self, request: JudgeRequest, response: dict[str, Any]) -> ModelAnswer:
         choices = response.get("choices") or []
         if not choices or not isinstance(choices[0], dict):
-            raise judge_error(JUDGE_PARSE, "the server's reply has no choices")
+            raise judge_error(ErrorKind.JUDGE_PARSE, "the server's reply has no choices")
         choice = choices[0]
         message = choice.get("message") or {}
         finish = choice.get("finish_reason")
         if message.get("refusal") or finish in _REFUSAL_FINISH:
-            raise judge_error(JUDGE_REFUSED, f"the judge model refused (finish_reason="
+            raise judge_error(ErrorKind.JUDGE_REFUSED, f"the judge model refused (finish_reason="
                                              f"{finish!r})")
         content = message.get("content")
         if isinstance(content, list):  # some servers return content parts

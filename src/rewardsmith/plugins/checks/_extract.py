@@ -29,7 +29,7 @@ import orjson
 from pydantic import Field
 
 from rewardsmith.core.component import ComponentConfig
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.json_text import Malformed, iter_containers, split_reasoning
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.checks.tool_calls import is_blank_arguments
@@ -249,7 +249,7 @@ def response_json(sample: Sample, config: JsonInputConfig) -> Extraction:
 
 
 def require_response_json(sample: Sample, config: JsonInputConfig) -> Extraction:
-    """Like :func:`response_json` but raise ``ComponentError(kind="invalid_json")``.
+    """Like :func:`response_json` but raise ``ComponentError(kind=ErrorKind.INVALID_JSON)``.
 
     Checks downstream of JSON validity (schema, fields, grounding) cannot say anything
     about a response that is not JSON; they fail with a kind so the pack's failure policy
@@ -257,7 +257,8 @@ def require_response_json(sample: Sample, config: JsonInputConfig) -> Extraction
     """
     extraction = response_json(sample, config)
     if not extraction.ok:
-        raise ComponentError(f"response is not JSON: {extraction.error}", kind="invalid_json")
+        raise ComponentError(f"response is not JSON: {extraction.error}",
+                             kind=ErrorKind.INVALID_JSON)
     return extraction
 
 

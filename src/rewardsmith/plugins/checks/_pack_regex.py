@@ -18,9 +18,8 @@ from typing import Any
 
 import regex
 
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 
-REGEX_TIMEOUT = "regex_timeout"
 DEFAULT_MATCH_TIMEOUT_S = 0.05
 
 FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE}
@@ -42,7 +41,7 @@ def _timed_out(pattern: PackPattern, where: str, timeout_s: float, chars: int) -
         f"{where}: pattern {pattern.pattern!r} did not finish within {timeout_s:g} s on a "
         f"{chars}-character response (catastrophic backtracking? use atomic groups or "
         "possessive quantifiers, or raise match_timeout_s)",
-        kind=REGEX_TIMEOUT,
+        kind=ErrorKind.REGEX_TIMEOUT,
     )
 
 

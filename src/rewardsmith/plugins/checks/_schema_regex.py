@@ -6,7 +6,7 @@ definitions (tool-call-valid) with a nested quantifier such as ``^(a+)+$`` lets 
 30-character candidate string stall the event loop for a minute. :func:`with_timed_patterns`
 swaps those keywords (and ``additionalProperties``, which re-matches
 ``patternProperties`` to find the extras) for versions that match with the ``regex``
-library under a timeout; running out raises ``ComponentError(kind="regex_timeout")``.
+library under a timeout; running out raises ``ComponentError(kind=ErrorKind.REGEX_TIMEOUT)``.
 
 Not covered: ``unevaluatedProperties`` next to ``patternProperties`` (2019-09+) still
 matches with ``re`` inside ``jsonschema``'s own property walk.

@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 from rapidfuzz import fuzz
 
 from rewardsmith.core.component import Component, ComponentContext
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.checks._extract import JsonInputConfig, require_response_json
@@ -105,12 +105,12 @@ class Grounding(Component["Grounding.Config"]):
             text = sample.metadata.get(self.config.source_key)
             if not isinstance(text, str) or not text.strip():
                 raise ComponentError(f"metadata key {self.config.source_key!r} holds no source "
-                                     "text", kind="missing_metadata")
+                                     "text", kind=ErrorKind.MISSING_METADATA)
             return text
         text = sample.prompt_text(self._roles)
         if not text.strip():
             raise ComponentError(f"prompt has no {'/'.join(self._roles)} text to ground in",
-                                 kind="missing_source")
+                                 kind=ErrorKind.MISSING_SOURCE)
         return text
 
     def _spans(self, sample: Sample) -> list[Any]:
@@ -141,7 +141,8 @@ class Grounding(Component["Grounding.Config"]):
         if not spans:
             policy = self.config.if_no_spans
             if policy == "abstain":
-                raise ComponentError("nothing to ground in the response", kind="undetermined")
+                raise ComponentError("nothing to ground in the response",
+                                     kind=ErrorKind.UNDETERMINED)
             return Score.from_bool(policy == "pass", "nothing to ground", spans=0, grounded=0)
         source, numbers = _prepared_source(self._source_text(sample))
         cutoff = self.config.threshold * 100

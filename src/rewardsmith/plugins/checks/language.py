@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.checks._text import prose
@@ -153,14 +153,14 @@ class LanguageMatch(Component["LanguageMatch.Config"]):
         text = prose(text).strip()
         if len(text) < self.config.min_chars:
             raise ComponentError(f"{what} is too short ({len(text)} chars of prose, code and "
-                                 "URLs left out) to tell its language", kind="undetermined")
+                                 "URLs left out) to tell its language", kind=ErrorKind.UNDETERMINED)
         if what == "prompt":
             language, confidence = _classify_prompt(self._languages, text)
         else:
             language, confidence = self._identifier.classify(text)
         if confidence < self.config.min_confidence:
             raise ComponentError(f"{what} language is ambiguous (best guess {language} at "
-                                 f"{confidence:.2f})", kind="undetermined")
+                                 f"{confidence:.2f})", kind=ErrorKind.UNDETERMINED)
         return language, confidence
 
     def _expected(self, sample: Sample) -> str:
@@ -171,7 +171,7 @@ class LanguageMatch(Component["LanguageMatch.Config"]):
             code = sample.metadata.get(cfg.expected_metadata_key)
             if not isinstance(code, str) or not code.strip():
                 raise ComponentError(f"metadata key {cfg.expected_metadata_key!r} is missing "
-                                     "or not a language code", kind="missing_metadata")
+                                     "or not a language code", kind=ErrorKind.MISSING_METADATA)
             try:
                 return self._label(code)
             except ValueError as exc:

@@ -12,7 +12,7 @@ from pydantic import Field
 from rapidfuzz import fuzz
 
 from rewardsmith.core.component import Component, ComponentContext
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.checks._extract import JsonInputConfig, require_response_json
@@ -115,7 +115,7 @@ class ReferenceMatch(Component["ReferenceMatch.Config"]):
     def _reference(self, sample: Sample) -> Any:
         ref = sample.reference_answer
         if ref is None:
-            raise ComponentError("sample has no reference_answer", kind="missing_reference")
+            raise ComponentError("sample has no reference_answer", kind=ErrorKind.MISSING_REFERENCE)
         return ref
 
     def _reference_object(self, sample: Sample) -> Any:
@@ -125,7 +125,7 @@ class ReferenceMatch(Component["ReferenceMatch.Config"]):
                 return orjson.loads(ref)
             except orjson.JSONDecodeError as exc:
                 raise ComponentError(f"reference_answer is a string that is not JSON: {exc}",
-                                     kind="bad_reference") from None
+                                     kind=ErrorKind.BAD_REFERENCE) from None
         return ref
 
     # -- text modes ---------------------------------------------------------------------
@@ -186,7 +186,8 @@ class ReferenceMatch(Component["ReferenceMatch.Config"]):
     def _score_fields(self, sample: Sample) -> Score:
         reference = self._scoped_leaves(self._reference_object(sample))
         if not reference:
-            raise ComponentError("the reference has no fields to compare", kind="bad_reference")
+            raise ComponentError("the reference has no fields to compare",
+                                 kind=ErrorKind.BAD_REFERENCE)
         data = require_response_json(sample, self.config).value
         response = self._scoped_leaves(data)
         wrong = [p for p, want in reference.items()

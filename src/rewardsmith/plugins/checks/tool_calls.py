@@ -12,7 +12,7 @@ from jsonschema import validators
 from pydantic import Field
 
 from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample, ToolCall
 from rewardsmith.plugins.checks._paths import MISSING, lookup, parse_path
@@ -26,7 +26,7 @@ _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 def _tool_entry(tool: Any, index: int) -> tuple[str, Any]:
     """(name, parameters schema) from an OpenAI, legacy-function, Anthropic or Converse spec."""
     if not isinstance(tool, Mapping):
-        raise ComponentError(f"tools[{index}] is not an object", kind="bad_tools")
+        raise ComponentError(f"tools[{index}] is not an object", kind=ErrorKind.BAD_TOOLS)
     if isinstance(tool.get("toolSpec"), Mapping):
         spec = tool["toolSpec"]
         schema = (spec.get("inputSchema") or {}).get("json", _ANY_OBJECT)
@@ -38,13 +38,13 @@ def _tool_entry(tool: Any, index: int) -> tuple[str, Any]:
         schema = tool.get("parameters", tool.get("input_schema", _ANY_OBJECT))
     name = spec.get("name")
     if not isinstance(name, str) or not name:
-        raise ComponentError(f"tools[{index}] has no name", kind="bad_tools")
+        raise ComponentError(f"tools[{index}] has no name", kind=ErrorKind.BAD_TOOLS)
     if isinstance(schema, str):  # some datasets store the schema as a JSON string
         try:
             schema = orjson.loads(schema)
         except orjson.JSONDecodeError:
             raise ComponentError(f"tool {name!r}: parameters schema is not JSON",
-                                 kind="bad_tools") from None
+                                 kind=ErrorKind.BAD_TOOLS) from None
     return name, schema
 
 
@@ -62,12 +62,12 @@ def _tool_validators(tools: tuple[Any, ...]) -> dict[str, Any]:
         name, schema = _tool_entry(tool, i)
         if not isinstance(schema, Mapping | bool):
             raise ComponentError(f"tool {name!r}: parameters schema must be an object",
-                                 kind="bad_tools")
+                                 kind=ErrorKind.BAD_TOOLS)
         try:
             out[name] = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS).decode())
         except schema_exceptions.SchemaError as exc:
             raise ComponentError(f"tool {name!r}: invalid parameters schema: {exc.message}",
-                                 kind="bad_tools") from None
+                                 kind=ErrorKind.BAD_TOOLS) from None
     return out
 
 
@@ -166,7 +166,8 @@ class ToolCallValid(Component["ToolCallValid.Config"]):
             found = [v for _, v in lookup(ref, self._expected_path) if v is not MISSING]
         if len(found) != 1 or not isinstance(found[0], str):
             raise ComponentError(f"reference_answer has no tool name at "
-                                 f"{self.config.expected_tool_path!r}", kind="bad_reference")
+                                 f"{self.config.expected_tool_path!r}",
+                                 kind=ErrorKind.BAD_REFERENCE)
         return found[0]
 
     def score(self, sample: Sample) -> Score:

@@ -1,6 +1,6 @@
 """Built-in LLM judge components: the rubric judge and the pairwise judge.
 
-Both reach a model only through the judge-backend contract (``core/judge.py``) and send
+Both reach a model only through the judge-backend contract (``core/judging.py``) and send
 candidate text only as delimited, escaped data (``prompting``).
 """
 

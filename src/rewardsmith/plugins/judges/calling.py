@@ -13,11 +13,11 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from rewardsmith.core.component import ComponentConfig, ComponentContext
-from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import JudgeBackend, JudgeReply, JudgeRequest
+from rewardsmith.core.errors import ComponentError, ErrorKind
+from rewardsmith.core.judging import JudgeBackend, JudgeReply, JudgeRequest
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.judges.prompting import DataBlock, as_data_text
-from rewardsmith.plugins.judges.rubric import INVALID_VERDICT, Criterion, load_criteria_file
+from rewardsmith.plugins.judges.rubric import Criterion, load_criteria_file
 
 _KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
 
@@ -107,12 +107,12 @@ def context_blocks(config: JudgeComponentConfig, sample: Sample) -> list[DataBlo
         reference = sample.reference_text
         if reference is None:
             raise ComponentError("include_reference is set but the sample has no "
-                                 "reference_answer", kind="missing_context")
+                                 "reference_answer", kind=ErrorKind.MISSING_CONTEXT)
         blocks.append(DataBlock("reference", reference))
     for key in config.context_keys:
         if key not in sample.metadata or sample.metadata[key] is None:
             raise ComponentError(f"context key {key!r} is missing from the sample's metadata",
-                                 kind="missing_context")
+                                 kind=ErrorKind.MISSING_CONTEXT)
         blocks.append(DataBlock(key, as_data_text(sample.metadata[key])))
     return blocks
 
@@ -123,7 +123,7 @@ def check_size(config: JudgeComponentConfig, blocks: list[DataBlock]) -> None:
         sizes = ", ".join(f"{b.name}={len(b.text):,}" for b in blocks)
         raise ComponentError(f"judge input is {total:,} characters ({sizes}), over "
                              f"max_data_chars={config.max_data_chars:,}",
-                             kind="judge_input_too_large")
+                             kind=ErrorKind.JUDGE_INPUT_TOO_LARGE)
 
 
 @dataclass
@@ -166,7 +166,7 @@ def reply_object(reply: JudgeReply) -> Any:
         return json.loads(reply.text, strict=False)
     except (ValueError, RecursionError):
         raise ComponentError(f"judge reply is not a JSON verdict: {reply.text[:200]!r}",
-                             kind=INVALID_VERDICT) from None
+                             kind=ErrorKind.JUDGE_INVALID_VERDICT) from None
 
 
 async def ask(backend: JudgeBackend, request: JudgeRequest, stats: CallStats) -> Any:

@@ -23,8 +23,8 @@ from rewardsmith.core.component import (
     Component,
     ComponentContext,
 )
-from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.errors import ComponentError, ErrorKind
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.judges.calling import (
@@ -188,12 +188,12 @@ class PairwiseJudge(Component["PairwiseJudge.Config"]):
             reference = sample.reference_text
             if reference is None:
                 raise ComponentError("mode 'reference' needs the sample's reference_answer",
-                                     kind="missing_context")
+                                     kind=ErrorKind.MISSING_CONTEXT)
             return reference
         key = self.config.baseline_key
         if sample.metadata.get(key) is None:
             raise ComponentError(f"mode 'baseline' needs metadata[{key!r}], which is missing",
-                                 kind="missing_context")
+                                 kind=ErrorKind.MISSING_CONTEXT)
         return as_data_text(sample.metadata[key])
 
     async def score(self, sample: Sample) -> Score:  # type: ignore[override]
@@ -226,7 +226,7 @@ class PairwiseJudge(Component["PairwiseJudge.Config"]):
         n = len(samples)
         if n < 2:
             return [ComponentError("group mode needs at least two rollouts of the prompt; "
-                                   "this group has one", kind="group_too_small")]
+                                   "this group has one", kind=ErrorKind.GROUP_TOO_SMALL)]
         # Members share the prompt; the first member's metadata supplies the context.
         context = context_blocks(self.config, samples[0])
         pairs = plan_pairs(n, self.config.max_pairs_per_group)
@@ -283,7 +283,7 @@ class PairwiseJudge(Component["PairwiseJudge.Config"]):
     def _uncompared(error: BaseException | None) -> BaseException:
         if error is None:
             return ComponentError("no comparison was budgeted for this rollout; raise "
-                                  "max_pairs_per_group", kind="not_compared")
+                                  "max_pairs_per_group", kind=ErrorKind.NOT_COMPARED)
         if isinstance(error, ComponentError):
             return ComponentError(f"every comparison failed: {error}", kind=error.kind)
         return error

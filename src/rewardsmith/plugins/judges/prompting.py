@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.judging import JudgeRequest
 
 MARKER_OPEN = "<<<"
 MARKER_CLOSE = ">>>"

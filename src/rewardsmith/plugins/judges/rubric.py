@@ -3,7 +3,7 @@ the interpretation of a verdict into per-criterion values.
 
 A verdict is never coerced: anything off the generated schema (a missing criterion, an
 extra key, a level outside the declared anchors, a wrong type) raises
-``ComponentError(kind="judge_invalid_verdict")``, even if the backend claims to have
+``ComponentError(kind=ErrorKind.JUDGE_INVALID_VERDICT)``, even if the backend claims to have
 validated it — a third-party backend may not have.
 """
 
@@ -18,10 +18,8 @@ from typing import Any
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 
-INVALID_VERDICT = "judge_invalid_verdict"
-INVALID_RUBRIC = "invalid_rubric"
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Criterion values are reported as measurements "<component>.<criterion>"; these names
 # are taken by the judge's own measurements.
@@ -108,7 +106,7 @@ def parse_criteria(raw: Any, where: str) -> list[Criterion]:
     """Validate a list of criterion tables; raise ComponentError naming ``where``."""
     if not isinstance(raw, list) or not raw:
         raise ComponentError(f"{where}: expected a non-empty list of criteria, got "
-                             f"{type(raw).__name__}", kind=INVALID_RUBRIC)
+                             f"{type(raw).__name__}", kind=ErrorKind.INVALID_RUBRIC)
     criteria: list[Criterion] = []
     for i, item in enumerate(raw):
         try:
@@ -117,7 +115,8 @@ def parse_criteria(raw: Any, where: str) -> list[Criterion]:
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'criterion'}: {e['msg']}" for e in exc.errors()
             )
-            raise ComponentError(f"{where}[{i}]: {problems}", kind=INVALID_RUBRIC) from None
+            raise ComponentError(f"{where}[{i}]: {problems}",
+                                 kind=ErrorKind.INVALID_RUBRIC) from None
     return criteria
 
 
@@ -127,7 +126,7 @@ def merge_criteria(base: Sequence[Criterion], extra: Sequence[Criterion], where:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ComponentError(f"{where}: criterion ids used twice: {duplicates}",
-                             kind=INVALID_RUBRIC)
+                             kind=ErrorKind.INVALID_RUBRIC)
     return [*base, *extra]
 
 
@@ -181,7 +180,7 @@ def check_verdict(parsed: Any, schema: dict[str, Any]) -> dict[str, Any]:
     """The verdict object if it satisfies ``schema``; otherwise judge_invalid_verdict."""
     if not isinstance(parsed, dict):
         raise ComponentError(f"judge verdict is {type(parsed).__name__}, not a JSON object",
-                             kind=INVALID_VERDICT)
+                             kind=ErrorKind.JUDGE_INVALID_VERDICT)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(parsed), key=lambda e: list(e.absolute_path))
     if errors:
@@ -191,7 +190,7 @@ def check_verdict(parsed: Any, schema: dict[str, Any]) -> dict[str, Any]:
         )
         more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
         raise ComponentError(f"judge verdict does not match the rubric's schema: {shown}{more}",
-                             kind=INVALID_VERDICT)
+                             kind=ErrorKind.JUDGE_INVALID_VERDICT)
     return parsed
 
 
@@ -233,7 +232,7 @@ def weighted_value(results: Sequence[CriterionResult]) -> float:
     total = sum(r.weight for r in results)
     if total <= 0:
         raise ComponentError("every criterion has weight 0; nothing to aggregate",
-                             kind=INVALID_RUBRIC)
+                             kind=ErrorKind.INVALID_RUBRIC)
     return sum(r.weight * r.value for r in results) / total
 
 

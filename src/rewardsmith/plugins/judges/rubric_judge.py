@@ -10,8 +10,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from rewardsmith.core.component import Component, ComponentContext
-from rewardsmith.core.errors import ComponentError
-from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.errors import ComponentError, ErrorKind
+from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.judges.calling import (
@@ -24,7 +24,6 @@ from rewardsmith.plugins.judges.calling import (
 )
 from rewardsmith.plugins.judges.prompting import DataBlock, build_request
 from rewardsmith.plugins.judges.rubric import (
-    INVALID_RUBRIC,
     Criterion,
     Level,
     check_verdict,
@@ -105,7 +104,7 @@ class RubricJudge(Component["RubricJudge.Config"]):
         criteria = merge_criteria(self.criteria, extra, f"metadata[{key!r}]")
         if not criteria:
             raise ComponentError(f"no criteria: the pack has none and metadata[{key!r}] is "
-                                 "missing", kind=INVALID_RUBRIC)
+                                 "missing", kind=ErrorKind.INVALID_RUBRIC)
         return criteria
 
     def system_prompt(self, criteria: Sequence[Criterion], block_names: Sequence[str]) -> str:

@@ -13,18 +13,9 @@ from typing import Any
 
 from rewardsmith.core.hookspecs import hookimpl
 from rewardsmith.plugins.metrics.component import ProductMetric
-from rewardsmith.plugins.metrics.functions import (
-    METRICS_ENTRY_POINT_GROUP,
-    MODULE_ALLOWLIST_ENV,
-    installed_metric_functions,
-)
+from rewardsmith.plugins.metrics.functions import MODULE_ALLOWLIST_ENV
 
-__all__ = [
-    "METRICS_ENTRY_POINT_GROUP",
-    "MODULE_ALLOWLIST_ENV",
-    "ProductMetric",
-    "installed_metric_functions",
-]
+__all__ = ["MODULE_ALLOWLIST_ENV", "ProductMetric"]
 
 
 @hookimpl

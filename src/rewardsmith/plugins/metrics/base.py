@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from rewardsmith.core.component import ComponentContext
 from rewardsmith.core.sample import Sample
 
 
@@ -24,5 +25,6 @@ class SourceConfig(BaseModel):
 
     kind: str
 
-    def build(self) -> MetricSource:
+    def build(self, context: ComponentContext | None = None) -> MetricSource:
+        """The reader; ``context`` gives access to what plugins registered (functions)."""
         raise NotImplementedError

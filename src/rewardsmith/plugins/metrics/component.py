@@ -62,7 +62,7 @@ class ProductMetric(Component["ProductMetric.Config"]):
 
     def __init__(self, config: ProductMetric.Config, context: ComponentContext) -> None:
         super().__init__(config, context)
-        self.source = config.source.build()
+        self.source = config.source.build(context)
         self.transform = config.transform
 
     async def score(self, sample: Sample) -> Score:

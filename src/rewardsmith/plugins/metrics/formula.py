@@ -12,13 +12,12 @@ from typing import Literal
 
 from pydantic import Field, FiniteFloat, field_validator, model_validator
 
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.component import ComponentContext
+from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.formula import Formula, FormulaError, parse_formula
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
 from rewardsmith.plugins.metrics.values import (
-    METRIC_INVALID,
-    METRIC_MISSING,
     MISSING,
     KeyPath,
     as_number,
@@ -73,7 +72,7 @@ class FormulaSourceConfig(SourceConfig):
             raise ValueError(str(exc)) from None
         return self
 
-    def build(self) -> MetricSource:
+    def build(self, context: ComponentContext | None = None) -> MetricSource:
         formula = parse_formula(self.expression, frozenset(self.inputs))
         paths = {name: parse_key_path(path) for name, path in self.inputs.items()}
         return FormulaSource(formula, paths, dict(self.defaults))
@@ -106,14 +105,14 @@ class FormulaSource(MetricSource):
             if value is MISSING:
                 if name not in self.defaults:
                     raise ComponentError(f"{where} is missing from the sample",
-                                         kind=METRIC_MISSING)
+                                         kind=ErrorKind.METRIC_MISSING)
                 env[name] = self.defaults[name]
             else:
                 env[name] = as_number(value, where)
         try:
             return self.formula.evaluate(env)
         except FormulaError as exc:
-            raise ComponentError(str(exc), kind=METRIC_INVALID) from None
+            raise ComponentError(str(exc), kind=ErrorKind.METRIC_INVALID) from None
 
     async def read(self, sample: Sample) -> float:
         return self.read_sync(sample)

@@ -1,11 +1,12 @@
 """``kind = "function"``: a metric computed by installed Python code that the pack names.
 
 Packs are data: a pack never carries code, it only *names* a function that is already
-installed, either as ``"package.module:function"`` or as a name that a distribution
-registered in the ``rewardsmith.metrics`` entry-point group::
+installed, either as ``"package.module:function"`` or as a name a plugin registered
+through the ``register_metric_functions`` hook::
 
-    [project.entry-points."rewardsmith.metrics"]
-    ctr = "my_package.metrics:click_through_rate"
+    @hookimpl
+    def register_metric_functions(register):
+        register("ctr", click_through_rate)
 
 A ``module:function`` reference is checked for shape before anything is imported: no
 part may start with ``_`` (no dunders, no private helpers), and the attribute path must
@@ -16,8 +17,8 @@ modules a reference may import *and* where the resolved callable may be defined 
 ``__module__``), so a pack from an untrusted source cannot make the scorer import, or
 call, arbitrary installed code. Unset, any importable module may be named: importing a
 module runs its top-level code at pack load, so deployments that load packs they did not
-write (Lambda) should set it. Entry-point names are not affected: a distribution that
-declares one has been installed on purpose.
+write (Lambda) should set it. Registered names are not affected: a plugin that registers
+one has been installed (and allowed by ``REWARDSMITH_PLUGINS``) on purpose.
 
 The function takes the :class:`~rewardsmith.core.sample.Sample` and returns a number; it
 may be ``async``. Synchronous functions run in a worker thread unless the pack says
@@ -29,37 +30,35 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
-import os
 import re
 import types
-from collections.abc import Callable
-from dataclasses import dataclass
-from importlib import metadata
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core import settings
+from rewardsmith.core.component import ComponentContext
+from rewardsmith.core.errors import ComponentError, ErrorKind, RewardsmithError
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
-from rewardsmith.plugins.metrics.values import METRIC_FUNCTION_ERROR, as_number
+from rewardsmith.plugins.metrics.values import as_number
 
-METRICS_ENTRY_POINT_GROUP = "rewardsmith.metrics"
 MODULE_ALLOWLIST_ENV = "REWARDSMITH_METRIC_MODULES"
 
 _DOTTED_REF = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
-_ENTRY_POINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_REGISTERED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class MetricFunctionError(ValueError):
+class MetricFunctionError(RewardsmithError, ValueError):
     """A function source cannot be resolved; the message names the reference."""
 
 
 class FunctionSourceConfig(SourceConfig):
     kind: Literal["function"] = "function"
     ref: str = Field(
-        description="'package.module:function', or a name registered in the "
-        "'rewardsmith.metrics' entry-point group."
+        description="'package.module:function', or a name a plugin registered through "
+        "the register_metric_functions hook."
     )
     run_in_thread: bool = Field(
         default=True,
@@ -72,43 +71,25 @@ class FunctionSourceConfig(SourceConfig):
     def _valid_ref(cls, ref: str) -> str:
         if ":" in ref:
             _parse_dotted(ref)  # shape and names, so a bad ref fails as config validation
-        elif not _ENTRY_POINT_NAME.match(ref):
+        elif not _REGISTERED_NAME.match(ref):
             raise ValueError(
-                f"ref {ref!r} is neither 'package.module:function' nor an entry-point name"
+                f"ref {ref!r} is neither 'package.module:function' nor a registered name"
             )
         return ref
 
-    def build(self) -> MetricSource:
-        return FunctionSource(self.ref, resolve_metric_function(self.ref), self.run_in_thread)
+    def build(self, context: ComponentContext | None = None) -> MetricSource:
+        registered = context.metric_functions if context is not None else {}
+        function = resolve_metric_function(self.ref, registered)
+        return FunctionSource(self.ref, function, self.run_in_thread)
 
 
-@dataclass(frozen=True)
-class InstalledMetric:
-    name: str
-    value: str  # "module:attr" as declared
-    distribution: str
-
-
-def installed_metric_functions() -> dict[str, InstalledMetric]:
-    """Metric functions registered by installed distributions, by name (for listings)."""
-    found: dict[str, InstalledMetric] = {}
-    for ep in metadata.entry_points(group=METRICS_ENTRY_POINT_GROUP):
-        dist = ep.dist.name if ep.dist is not None else "<unknown>"
-        entry = InstalledMetric(ep.name, ep.value, dist)
-        previous = found.get(ep.name)
-        if previous is not None and previous.value != ep.value:
-            raise MetricFunctionError(
-                f"metric function {ep.name!r} is registered twice in "
-                f"{METRICS_ENTRY_POINT_GROUP!r}: by {previous.distribution!r} "
-                f"({previous.value}) and by {dist!r} ({ep.value})"
-            )
-        found[ep.name] = entry
-    return found
-
-
-def resolve_metric_function(ref: str) -> Callable[[Sample], Any]:
-    """Import the function a pack names; raise :class:`MetricFunctionError` naming ``ref``."""
-    function = _from_dotted(ref) if ":" in ref else _from_entry_point(ref)
+def resolve_metric_function(
+    ref: str, registered: Mapping[str, Callable[..., Any]] | None = None
+) -> Callable[[Sample], Any]:
+    """The function a pack names: ``module:function`` (imported) or a name in
+    ``registered`` (a host's ``metric_functions``). Raises :class:`MetricFunctionError`
+    naming ``ref``."""
+    function = _from_dotted(ref) if ":" in ref else _registered(ref, registered or {})
     if not callable(function):
         raise MetricFunctionError(
             f"metric function {ref!r} is a {type(function).__name__}, not a callable"
@@ -126,10 +107,7 @@ def resolve_metric_function(ref: str) -> Callable[[Sample], Any]:
 
 def _allowed_modules() -> list[str] | None:
     """The allowlist from the environment; ``None`` when unset (any module may be named)."""
-    raw = os.environ.get(MODULE_ALLOWLIST_ENV)
-    if raw is None:
-        return None
-    return [part.strip() for part in raw.split(",") if part.strip()]
+    return settings.get_list(MODULE_ALLOWLIST_ENV)
 
 
 def _within(module: str, allowed: list[str]) -> bool:
@@ -139,7 +117,7 @@ def _within(module: str, allowed: list[str]) -> bool:
 def _not_allowed(ref: str, what: str) -> MetricFunctionError:
     return MetricFunctionError(
         f"metric function {ref!r}: {what} is not allowed by "
-        f"{MODULE_ALLOWLIST_ENV}={os.environ.get(MODULE_ALLOWLIST_ENV, '')!r}"
+        f"{MODULE_ALLOWLIST_ENV}={settings.get(MODULE_ALLOWLIST_ENV) or ''!r}"
     )
 
 
@@ -201,28 +179,15 @@ def _from_dotted(ref: str) -> Any:
     return target
 
 
-def _from_entry_point(name: str) -> Any:
-    installed = installed_metric_functions()
-    entry = installed.get(name)
-    if entry is None:
-        known = ", ".join(sorted(installed)) or "none"
-        raise MetricFunctionError(
-            f"metric function {name!r} is not registered in the {METRICS_ENTRY_POINT_GROUP!r} "
-            f"entry-point group (installed: {known}); use 'package.module:function' for an "
-            "unregistered function"
-        )
-    ep = next(
-        ep
-        for ep in metadata.entry_points(group=METRICS_ENTRY_POINT_GROUP, name=name)
-        if ep.value == entry.value
-    )
+def _registered(name: str, registered: Mapping[str, Callable[..., Any]]) -> Any:
     try:
-        return ep.load()
-    except Exception as exc:
+        return registered[name]
+    except KeyError:
+        known = ", ".join(sorted(registered)) or "none"
         raise MetricFunctionError(
-            f"metric function {name!r} ({entry.value}) from distribution "
-            f"{entry.distribution!r} failed to load: {type(exc).__name__}: {exc}"
-        ) from exc
+            f"metric function {name!r} is not registered by any plugin (registered: {known}); "
+            "use 'package.module:function' for an unregistered function"
+        ) from None
 
 
 class FunctionSource(MetricSource):
@@ -247,6 +212,6 @@ class FunctionSource(MetricSource):
         except Exception as exc:
             raise ComponentError(
                 f"metric function {self.ref!r} raised {type(exc).__name__}: {exc}",
-                kind=METRIC_FUNCTION_ERROR,
+                kind=ErrorKind.METRIC_FUNCTION_ERROR,
             ) from exc
         return as_number(result, f"the value returned by metric function {self.ref!r}")

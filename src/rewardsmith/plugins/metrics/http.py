@@ -10,7 +10,6 @@ in ``headers_from_env``, and URLs are shown without credentials or query strings
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -19,14 +18,12 @@ from urllib.parse import urlsplit
 import orjson
 from pydantic import Field, field_validator
 
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core import settings
+from rewardsmith.core.component import ComponentContext
+from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
 from rewardsmith.plugins.metrics.values import (
-    METRIC_HTTP,
-    METRIC_INVALID,
-    METRIC_MISSING,
-    METRIC_TIMEOUT,
     MISSING,
     KeyPath,
     as_number,
@@ -85,7 +82,7 @@ class HttpSourceConfig(SourceConfig):
             parse_key_path(path)
         return paths
 
-    def build(self) -> MetricSource:
+    def build(self, context: ComponentContext | None = None) -> MetricSource:
         return HttpSource(self)
 
 
@@ -133,12 +130,12 @@ class HttpSource(MetricSource):
     def _headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "application/json"}
         for header, env_var in self.config.headers_from_env.items():
-            value = os.environ.get(env_var)
+            value = settings.secret(env_var)
             if value is None:
                 raise ComponentError(
                     f"{self._where}: header {header!r} needs environment variable "
                     f"{env_var!r}, which is not set",
-                    kind=METRIC_HTTP,
+                    kind=ErrorKind.METRIC_HTTP,
                 )
             headers[header] = value
         return headers
@@ -170,12 +167,12 @@ class HttpSource(MetricSource):
                     raise ComponentError(
                         f"{self._where} did not answer within {self.config.request_timeout_s}s"
                         + (f" ({attempts} attempts)" if attempts > 1 else ""),
-                        kind=METRIC_TIMEOUT,
+                        kind=ErrorKind.METRIC_TIMEOUT,
                     ) from None
             except self._httpx.HTTPError as exc:
                 if last:
                     raise ComponentError(f"{self._where}: {type(exc).__name__}: {exc}",
-                                         kind=METRIC_HTTP) from None
+                                         kind=ErrorKind.METRIC_HTTP) from None
             else:
                 if reply.status_code not in _RETRY_STATUSES or last:
                     return self._number_from(reply)
@@ -188,17 +185,17 @@ class HttpSource(MetricSource):
             raise ComponentError(
                 f"{self._where} answered HTTP {reply.status_code}"
                 + (f": {excerpt}" if excerpt else ""),
-                kind=METRIC_HTTP,
+                kind=ErrorKind.METRIC_HTTP,
             )
         try:
             data = orjson.loads(reply.content)
         except orjson.JSONDecodeError:
             raise ComponentError(f"{self._where} did not reply with JSON",
-                                 kind=METRIC_INVALID) from None
+                                 kind=ErrorKind.METRIC_INVALID) from None
         value = lookup(data, self._value_path)
         where = f"{self._where} reply at {format_key_path(self._value_path)!r}"
         if value is MISSING:
-            raise ComponentError(f"{where} is missing", kind=METRIC_MISSING)
+            raise ComponentError(f"{where} is missing", kind=ErrorKind.METRIC_MISSING)
         return as_number(value, where)
 
     async def aclose(self) -> None:

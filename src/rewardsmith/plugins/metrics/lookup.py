@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.component import ComponentContext
+from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
 from rewardsmith.plugins.metrics.values import (
-    METRIC_MISSING,
     MISSING,
     KeyPath,
     as_number,
@@ -40,7 +40,7 @@ class LookupSourceConfig(SourceConfig):
         parse_key_path(value)
         return value if isinstance(value, str) else list(value)
 
-    def build(self) -> MetricSource:
+    def build(self, context: ComponentContext | None = None) -> MetricSource:
         return LookupSource(parse_key_path(self.path), self.default)
 
 
@@ -55,7 +55,8 @@ class LookupSource(MetricSource):
         if value is MISSING:
             if self.default is not None:
                 return self.default
-            raise ComponentError(f"{where} is missing from the sample", kind=METRIC_MISSING)
+            raise ComponentError(f"{where} is missing from the sample",
+                                 kind=ErrorKind.METRIC_MISSING)
         return as_number(value, where)
 
     async def read(self, sample: Sample) -> float:

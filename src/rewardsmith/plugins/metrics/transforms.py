@@ -10,8 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rewardsmith.core.errors import ComponentError
-from rewardsmith.plugins.metrics.values import METRIC_OUT_OF_RANGE
+from rewardsmith.core.errors import ComponentError, ErrorKind
 
 Mapped = tuple[float, bool | None]
 
@@ -93,7 +92,7 @@ class IdentityTransform(_Transform):
             raise ComponentError(
                 f"metric value {raw} is outside [0, 1]; the identity transform does not "
                 "clip (use a linear transform to rescale)",
-                kind=METRIC_OUT_OF_RANGE,
+                kind=ErrorKind.METRIC_OUT_OF_RANGE,
             )
         return raw, None
 

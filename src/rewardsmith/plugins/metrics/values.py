@@ -6,15 +6,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 
 # Error kinds a product metric reports; the component's on_error policy then applies.
-METRIC_MISSING = "metric_missing"
-METRIC_INVALID = "metric_invalid"
-METRIC_OUT_OF_RANGE = "metric_out_of_range"
-METRIC_FUNCTION_ERROR = "metric_function_error"
-METRIC_HTTP = "metric_http"
-METRIC_TIMEOUT = "metric_timeout"
 
 KeyPath = tuple[str, ...]
 
@@ -73,15 +67,16 @@ def as_number(value: Any, what: str) -> float:
     if not isinstance(value, int | float):
         raise ComponentError(
             f"{what} is {type(value).__name__} {_preview(value)}, not a number",
-            kind=METRIC_INVALID,
+            kind=ErrorKind.METRIC_INVALID,
         )
     try:
         number = float(value)
     except OverflowError:
         raise ComponentError(f"{what} is an integer too large for a float",
-                             kind=METRIC_INVALID) from None
+                             kind=ErrorKind.METRIC_INVALID) from None
     if not math.isfinite(number):
-        raise ComponentError(f"{what} is {number}, not a finite number", kind=METRIC_INVALID)
+        raise ComponentError(f"{what} is {number}, not a finite number",
+                             kind=ErrorKind.METRIC_INVALID)
     return number
 
 

@@ -1,11 +1,12 @@
-"""The judge-backend contract: how an LLM judge component reaches a model.
+"""The judge-backend contract: how an LLM judge component reaches a model (a leaf module:
+it imports nothing from rewardsmith but :mod:`rewardsmith.core.errors`).
 
 A backend plugin registers a ``JudgeBackend`` subclass whose nested ``Config`` has a
 ``backend`` literal; a pack's ``[judge]`` table (merged with a component's ``judge``
 overrides) is validated against it after plugins load. Backends own concurrency limits,
-retries, timeouts, token/cost accounting and circuit breaking; :class:`BackendPool` wraps
-every backend it hands out in request de-duplication and the optional persistent cache
-(:mod:`rewardsmith.core.judge_cache`).
+retries, timeouts, token/cost accounting and circuit breaking;
+:class:`rewardsmith.core.backend_pool.BackendPool` wraps every backend it hands out in
+request de-duplication and the optional persistent cache (:mod:`rewardsmith.core.judge_cache`).
 
 What ``JudgeBackend.complete(request)`` promises its callers:
 
@@ -14,7 +15,7 @@ What ``JudgeBackend.complete(request)`` promises its callers:
   extracted it, validated it, and asked the model once to repair a malformed one);
   without a schema ``parsed`` is ``None`` and ``reply.text`` is the model's answer.
 * On failure it raises :class:`rewardsmith.core.errors.ComponentError` whose ``kind`` is
-  one of :data:`JUDGE_ERROR_KINDS`:
+  one of :data:`JUDGE_ERROR_KINDS` (members of :class:`~rewardsmith.core.errors.ErrorKind`):
 
   ``judge_throttled``
       the service kept throttling after the backend's retries (429, quota).
@@ -43,35 +44,30 @@ What ``JudgeBackend.complete(request)`` promises its callers:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rewardsmith.core.errors import ComponentError, PluginError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 
-if TYPE_CHECKING:
-    from rewardsmith.core.plugins import PluginHost
-
-JUDGE_THROTTLED: Final = "judge_throttled"
-JUDGE_TIMEOUT: Final = "judge_timeout"
-JUDGE_UNAVAILABLE: Final = "judge_unavailable"
-JUDGE_CONFIG: Final = "judge_config"
-JUDGE_PARSE: Final = "judge_parse"
-JUDGE_AMBIGUOUS: Final = "ambiguous_verdict"
-JUDGE_REFUSED: Final = "judge_refused"
-CIRCUIT_OPEN: Final = "circuit_open"
 JUDGE_ERROR_KINDS: Final = frozenset({
-    JUDGE_THROTTLED, JUDGE_TIMEOUT, JUDGE_UNAVAILABLE, JUDGE_CONFIG, JUDGE_PARSE,
-    JUDGE_AMBIGUOUS, JUDGE_REFUSED, CIRCUIT_OPEN,
+    ErrorKind.JUDGE_THROTTLED, ErrorKind.JUDGE_TIMEOUT, ErrorKind.JUDGE_UNAVAILABLE,
+    ErrorKind.JUDGE_CONFIG, ErrorKind.JUDGE_PARSE, ErrorKind.AMBIGUOUS_VERDICT,
+    ErrorKind.JUDGE_REFUSED,
+    ErrorKind.CIRCUIT_OPEN,
 })
 #: Kinds worth retrying later: the model may answer next time.
-TRANSIENT_JUDGE_ERROR_KINDS: Final = frozenset({JUDGE_THROTTLED, JUDGE_TIMEOUT, JUDGE_UNAVAILABLE})
+TRANSIENT_JUDGE_ERROR_KINDS: Final = frozenset({
+    ErrorKind.JUDGE_THROTTLED, ErrorKind.JUDGE_TIMEOUT, ErrorKind.JUDGE_UNAVAILABLE,
+})
 
 
-def judge_error(kind: str, message: str) -> ComponentError:
-    """A :class:`ComponentError` with one of the documented judge kinds."""
+def judge_error(kind: ErrorKind, message: str) -> ComponentError:
+    """A :class:`ComponentError` with one of the documented judge kinds.
+
+    Raises ``ValueError`` for a kind outside :data:`JUDGE_ERROR_KINDS`.
+    """
     if kind not in JUDGE_ERROR_KINDS:
         raise ValueError(f"unknown judge error kind {kind!r}; expected one of "
                          f"{sorted(JUDGE_ERROR_KINDS)}")
@@ -170,48 +166,3 @@ class WrappingBackend(JudgeBackend):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-class BackendPool:
-    """Judge backends shared by a pack's components, created on first use.
-
-    Every backend handed out is wrapped in de-duplication of identical in-flight requests
-    and, when configured, the persistent verdict cache. ``overrides`` are merged over
-    every settings table before validation (the load-test command points a pack at a
-    simulator this way); ``wrapper``, when set, wraps every backend created from then on.
-    """
-
-    def __init__(self, host: PluginHost, overrides: dict[str, Any] | None = None,
-                 wrapper: Callable[[JudgeBackend], JudgeBackend] | None = None) -> None:
-        self._host = host
-        self._backends: dict[str, JudgeBackend] = {}
-        self.overrides: dict[str, Any] = dict(overrides or {})
-        # Wraps each newly created backend inside dedup/cache (``packs test`` records or
-        # replays judge exchanges this way).
-        self.wrapper = wrapper
-
-    def validate(self, settings: dict[str, Any]) -> JudgeBackendConfig:
-        settings = {**settings, **self.overrides}
-        name = settings.get("backend")
-        if not isinstance(name, str):
-            raise PluginError("judge settings need a 'backend' (e.g. 'bedrock')")
-        return self._host.backend_class(name).Config.model_validate(settings)
-
-    def get(self, settings: dict[str, Any]) -> JudgeBackend:
-        from rewardsmith.core.judge_cache import wrap_backend
-
-        config = self.validate(settings)
-        key = config.model_dump_json()
-        backend = self._backends.get(key)
-        if backend is None:
-            inner = self._host.backend_class(config.backend)(config)
-            if self.wrapper is not None:
-                inner = self.wrapper(inner)
-            backend = wrap_backend(inner)
-            self._backends[key] = backend
-        return backend
-
-    async def aclose(self) -> None:
-        for backend in self._backends.values():
-            await backend.aclose()
-        self._backends.clear()
