@@ -197,7 +197,7 @@ class Scorer:
             # scoring work early enough that the answer still leaves before the deadline.
             reserve = min(len(samples) * _FINISH_COST_S, 0.5 * max(0.0, deadline - started))
             deadline -= reserve
-        telemetry = BatchTelemetry(samples=len(samples))
+        telemetry = BatchTelemetry(samples=len(samples), deadline=deadline)
         token = bind_telemetry(telemetry)
         try:
             results, deadline_hit = await self._score(samples, _Deadline(deadline), telemetry)

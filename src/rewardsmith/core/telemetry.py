@@ -11,6 +11,7 @@ import contextvars
 import math
 import statistics
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,12 @@ class BatchTelemetry:
     cost_usd: float = 0.0
     judge_latencies_ms: list[float] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
+    #: Judge attempts that failed and were tried again, by kind (``judge_throttled`` ...):
+    #: pressure the backends absorbed, as opposed to ``failures`` that reached a sample.
+    judge_retries: Counter[str] = field(default_factory=Counter)
+    #: The batch's deadline, a ``time.monotonic()`` instant (None: no deadline). Backends
+    #: read it to keep their backoff and circuit-breaker waits inside the caller's time.
+    deadline: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record_judge_call(
@@ -48,6 +55,15 @@ class BatchTelemetry:
             if error_kind is not None:
                 self.judge_failures += 1
                 self.failures[f"judge_{error_kind}"] += 1
+
+    def record_judge_retry(self, kind: str) -> None:
+        """A judge attempt failed with ``kind`` and will be tried again."""
+        with self._lock:
+            self.judge_retries[kind] += 1
+
+    def remaining_s(self) -> float | None:
+        """Seconds left before the batch's deadline (negative once passed; None: none)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
     def record_cache_hit(self) -> None:
         with self._lock:
@@ -81,6 +97,7 @@ class BatchTelemetry:
             "judge_latency_p50_ms": self.latency_percentile(0.5),
             "judge_latency_p95_ms": self.latency_percentile(0.95),
             "failures": dict(self.failures),
+            "judge_retries": dict(self.judge_retries),
         }
         if rewards:
             out["reward_mean"] = statistics.fmean(rewards)
