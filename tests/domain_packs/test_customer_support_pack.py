@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from suite_support import ROLLOUTS_DIR, Scored, VerdictBook, child_pack, read_jsonl
 
@@ -143,3 +144,38 @@ def test_a_failing_judge_costs_no_sample_its_reward(tmp_path: Path,
     assert results["late-1-good"].components["reply"].error_kind is not None
     assert results["late-1-good"].aggregate_reward_score == pytest.approx(1.0)
     assert results["angry-4-bad_pii"].aggregate_reward_score == 0.0
+
+
+def _promises_with_a_runaway_pattern(tmp_path: Path, gate: str) -> Path:
+    """The pack with one more forbidden pattern, badly written: on a long run of 'a' it
+    backtracks past any time limit, so the promises gate cannot check the reply."""
+    path = child_pack(tmp_path, "customer-support", remove=["reply"])
+    parent = {c.config.id: c for c in load_pack("customer-support").components}
+    forbid = [*parent["promises"].config.forbid, "(a|a)+$"]
+    path.write_text(path.read_text(encoding="utf-8") + f"""
+[[components]]
+id = "promises"
+forbid = {orjson.dumps(forbid).decode()}
+match_timeout_s = 0.02
+gate = {gate}
+""", encoding="utf-8")
+    return path
+
+
+def test_a_promises_gate_that_times_out_does_not_let_the_reply_through(tmp_path: Path) -> None:
+    """Issue 9, case F2: a gate that cannot check fails closed; the pack can say otherwise."""
+    good = next(r for r in _rollouts() if r["id"] == "late-1-good")
+    stalling = {**good, "id": "stalling"}
+    stalling["messages"] = [*good["messages"][:-1], {
+        "role": "assistant", "content": good["messages"][-1]["content"] + " " + "a" * 40 + "!"}]
+    closed = Scorer(load_pack(_promises_with_a_runaway_pattern(
+        tmp_path, "{ fail_reward = 0.1 }"))).score([good, stalling]).results
+    assert closed[0].status == "ok"
+    assert (closed[1].status, closed[1].gate) == ("gated", "promises")
+    assert closed[1].aggregate_reward_score == 0.1
+    assert closed[1].components["promises"].error_kind == "regex_timeout"
+
+    open_ = Scorer(load_pack(_promises_with_a_runaway_pattern(
+        tmp_path, '{ fail_reward = 0.1, on_error = "pass" }'))).score([stalling]).results
+    assert open_[0].status == "ok" and open_[0].gate is None
+    assert open_[0].components["promises"].error_kind == "regex_timeout"

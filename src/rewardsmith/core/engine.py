@@ -329,10 +329,13 @@ class Scorer:
         spec = gate.config.gate
         assert spec is not None
         if outcome.error is not None:
-            return False  # an unscorable gate does not decide; its policy applies later
-        failed = (outcome.passed is False) if spec.min_value is None else (
-            outcome.raw_value is not None and outcome.raw_value < spec.min_value
-        )
+            # A gate that could not check fails closed unless the pack lets it pass; either
+            # way the component's own on_error policy sets its value later.
+            failed = spec.on_error == "fail"
+        else:
+            failed = (outcome.passed is False) if spec.min_value is None else (
+                outcome.raw_value is not None and outcome.raw_value < spec.min_value
+            )
         if failed:
             state.gate = gate.config.id
             state.gate_reward = spec.fail_reward
