@@ -57,7 +57,7 @@ def timed_runs(cases: list[tuple[str, list[str], dict[str, str]]], reps: int
 
 def build_zip(workdir: Path) -> tuple[Path, Path]:
     from rewardsmith import make_plugin_host
-    from rewardsmith.lambda_tools.build import BuildOptions, build_zip, installed_closure
+    from rewardsmith.aws_lambda.package.build import BuildOptions, build_zip, installed_closure
 
     zip_path = workdir / "reward.zip"
     build_zip(BuildOptions(pack="json-extraction", output=zip_path, local=True),
@@ -99,7 +99,7 @@ def main() -> None:
          {**env, "REWARDSMITH_PACK": "contract-review"}),
         ("handler + pack json-extraction, plugins preselected", [python, "-c", LOAD],
          {**env, "REWARDSMITH_PACK": "json-extraction",
-          "REWARDSMITH_LAMBDA_PLUGINS": "checks,packs"}),
+          "REWARDSMITH_PLUGINS": "checks,packs"}),
     ]
     with tempfile.TemporaryDirectory() as tmp:
         for case_env in {id(c[2]): c[2] for c in cases}.values():
@@ -118,7 +118,7 @@ def main() -> None:
                 ("zip, isolated: handler + pack json-extraction, plugins preselected",
                  [*iso, ISOLATED_PREFIX + LOAD, *paths],
                  {**env, "REWARDSMITH_PACK": "json-extraction",
-                  "REWARDSMITH_LAMBDA_PLUGINS": "checks,packs"}),
+                  "REWARDSMITH_PLUGINS": "checks,packs"}),
             ]
         results = timed_runs(cases, args.reps)
 

@@ -34,8 +34,8 @@ from rewardsmith.core.judge import BackendPool, JudgeRequest
 from rewardsmith.core.plugins import make_plugin_host
 from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
 from rewardsmith.plugins.backends import bedrock, openai
-from rewardsmith.testing.commands import SimulatorProcess
-from rewardsmith.testing.faults import FaultPolicy
+from rewardsmith.simulators.faults import FaultPolicy
+from rewardsmith.simulators.loadtest import SimulatorProcess
 
 MODEL = "openai.gpt-oss-120b-1:0"
 SCHEMA = {

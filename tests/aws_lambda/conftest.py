@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from lambda_support import BASIC_PACK, make_test_host
+from tests.support.aws_lambda import BASIC_PACK, make_test_host
 
 from rewardsmith import Scorer, load_pack
 from rewardsmith.core.plugins import PluginHost

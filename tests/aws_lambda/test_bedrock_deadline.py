@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lambda_support import FakeContext, metrics_of, sample, validate_answer
+from tests.support.aws_lambda import FakeContext, metrics_of, sample, validate_answer
 
 from rewardsmith import make_plugin_host
 from rewardsmith.aws_lambda import make_handler
 
-pytest.importorskip("rewardsmith.testing.converse_sim")
-from rewardsmith.testing.fixtures import bedrock_settings
+pytest.importorskip("rewardsmith.simulators.converse_sim")
+from rewardsmith.simulators.wiring import bedrock_settings
 
 
 def _judge_pack(tmp_path: Path, endpoint_url: str) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lambda_support import HANGING_PACK, FakeContext, metrics_of, sample, validate_answer
+from tests.support.aws_lambda import HANGING_PACK, FakeContext, metrics_of, sample, validate_answer
 
 from rewardsmith import Scorer, load_pack
 from rewardsmith.aws_lambda import HandlerSettings, InvocationBudget, make_handler

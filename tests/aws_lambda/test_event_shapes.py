@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from lambda_support import FakeContext, metrics_of, sample, validate_answer
+from tests.support.aws_lambda import FakeContext, metrics_of, sample, validate_answer
 
 from rewardsmith import Scorer
 from rewardsmith.aws_lambda import extract_samples, make_handler, wire_id

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from lambda_support import validate_answer
+from tests.support.aws_lambda import validate_answer
 
 from rewardsmith import make_plugin_host
 from rewardsmith.cli import build_cli

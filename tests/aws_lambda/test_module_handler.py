@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lambda_support import FakeContext, sample, validate_answer
+from tests.support.aws_lambda import FakeContext, sample, validate_answer
 
-from rewardsmith import aws_lambda
+from rewardsmith.aws_lambda import runtime as aws_lambda
 from rewardsmith.core.plugins import ENTRY_POINT_GROUP
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,38 +137,54 @@ def test_importing_the_handler_and_loading_a_pack_never_imports_click() -> None:
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [[], []]
 
 
+_LOAD_AND_REPORT = (
+    "import sys, json\n"
+    "import rewardsmith.aws_lambda as m\n"
+    "m.warm()\n"
+    "print(json.dumps([m.default_handler().load_error,\n"
+    "                  'rewardsmith.plugins.judges' in sys.modules]))\n"
+)
+
+
 @pytest.mark.parametrize(("preselected", "judges_loaded"), [
     ("checks,packs", False),  # what `lambda package` writes for json-extraction
-    ("checks", True),  # too few (the pack is registered by `packs`): falls back to all
-    ("no-such-plugin", True),
+    (None, True),  # nothing preselected: every installed scoring plugin loads
 ])
-def test_plugin_preselection_and_its_fallback(preselected: str, judges_loaded: bool) -> None:
-    code = (
-        "import sys, json\n"
-        "import rewardsmith.aws_lambda as m\n"
-        "m.warm()\n"
-        "print(json.dumps([m.default_handler().load_error,\n"
-        "                  'rewardsmith.plugins.judges' in sys.modules]))\n"
-    )
-    result = _run_isolated(code, {"REWARDSMITH_PACK": "json-extraction",
-                                  "REWARDSMITH_LAMBDA_PLUGINS": preselected})
+def test_plugin_preselection(preselected: str | None, judges_loaded: bool) -> None:
+    env = {"REWARDSMITH_PACK": "json-extraction"}
+    if preselected is not None:
+        env["REWARDSMITH_PLUGINS"] = preselected
+    result = _run_isolated(_LOAD_AND_REPORT, env)
     assert result.returncode == 0, result.stderr
     error, judges = json.loads(result.stdout.strip().splitlines()[-1])
     assert error is None
     assert judges is judges_loaded
 
 
-def test_command_only_plugins_skipped_in_lambda_register_nothing_else() -> None:
-    # The Lambda skips these plugins for a faster cold start; that is only safe while they
-    # implement no hook besides register_commands.
+def test_a_preselection_missing_a_plugin_is_reported_not_retried() -> None:
+    # The pack is registered by `packs`; `lambda package` checks its preselection loads.
+    result = _run_isolated(_LOAD_AND_REPORT, {"REWARDSMITH_PACK": "json-extraction",
+                                              "REWARDSMITH_PLUGINS": "checks"})
+    assert result.returncode == 0, result.stderr
+    error, _ = json.loads(result.stdout.strip().splitlines()[-1])
+    assert error is not None and "json-extraction" in error
+
+
+def test_first_party_entry_points_carry_only_what_scores() -> None:
+    # CLI commands are built by rewardsmith.cli, so the Lambda has no command plugin to skip.
     from importlib import metadata
 
-    eps = {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
-    for name in sorted(aws_lambda.COMMAND_ONLY_PLUGINS & set(eps)):
-        module = eps[name].load()
+    scoring = {"register_components", "register_judge_backends", "register_rubric_packs"}
+    eps = [ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)
+           if ep.dist is not None and ep.dist.name == "rewardsmith"]
+    assert {ep.name for ep in eps} >= {"checks", "metrics", "judges", "bedrock", "openai",
+                                        "packs"}
+    for ep in eps:
+        module = ep.load()
         hooks = {attr for attr in dir(module) if attr.startswith("register_")
                  and hasattr(getattr(module, attr), "rewardsmith_impl")}
-        assert hooks == {"register_commands"}, (name, hooks)
+        assert hooks and "register_commands" not in hooks, (ep.name, hooks)
+        assert hooks <= scoring, (ep.name, hooks)
 
 
 def test_lambda_mode_writes_only_json_lines_without_secrets_or_text() -> None:
@@ -176,8 +192,7 @@ def test_lambda_mode_writes_only_json_lines_without_secrets_or_text() -> None:
     text = "PRIVILEGED-CONTRACT-TEXT-31415"
     code = (
         "import json, sys\n"
-        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-        "from lambda_support import FakeContext, sample\n"
+        "from tests.support.aws_lambda import FakeContext, sample\n"
         "import rewardsmith.aws_lambda as m\n"
         f"text = {text!r}\n"
         "rows = [sample('a', text), {'id': 'b', 'messages': text}, sample('c', '{}')]\n"
@@ -187,6 +202,8 @@ def test_lambda_mode_writes_only_json_lines_without_secrets_or_text() -> None:
     env = {"AWS_LAMBDA_FUNCTION_NAME": "reward-SageMaker-x", "AWS_SECRET_ACCESS_KEY": secret,
            "AWS_SESSION_TOKEN": secret[::-1], "REWARDSMITH_PACK": "json-extraction",
            "REWARDSMITH_LOG_LEVEL": "debug", "REWARDSMITH_METRICS_NAMESPACE": "Test/RFT"}
+    # The repository root on the child's path, for tests.support.
+    env["PYTHONPATH"] = str(Path(__file__).parents[2])
     result = _run_isolated(code, env)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stderr.strip().splitlines()[-1])

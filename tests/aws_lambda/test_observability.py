@@ -12,17 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lambda_support import FakeContext, sample, validate_answer
+from tests.support.aws_lambda import FakeContext, sample, validate_answer
 
 from rewardsmith.aws_lambda import HandlerSettings, make_handler
-from rewardsmith.core.plugins import PluginHost
-from rewardsmith.observability import (
+from rewardsmith.aws_lambda.observability import (
     InvocationRecord,
     MetricsConfig,
     MetricsConfigError,
     SecretRedactor,
     emf_document,
 )
+from rewardsmith.core.plugins import PluginHost
 
 # From the CloudWatch MetricDatum Unit enumeration (independent of the module's own list).
 CLOUDWATCH_UNITS = {

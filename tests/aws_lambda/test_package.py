@@ -19,8 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from rewardsmith import Scorer, load_pack, make_plugin_host
-from rewardsmith.cli import build_cli
-from rewardsmith.lambda_tools.build import (
+from rewardsmith.aws_lambda.package.build import (
     BuildError,
     BuildOptions,
     installed_closure,
@@ -28,7 +27,8 @@ from rewardsmith.lambda_tools.build import (
     pip_command,
     resolve_pack,
 )
-from rewardsmith.lambda_tools.template import to_yaml
+from rewardsmith.aws_lambda.package.template import to_yaml
+from rewardsmith.cli import build_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKS = ROOT / "src" / "rewardsmith" / "rubric_packs"
@@ -90,7 +90,7 @@ def test_zip_holds_rewardsmith_metadata_pack_and_no_boto3(built: dict[str, Any])
                             and n.endswith(".dist-info/entry_points.txt"))
         assert "checks = rewardsmith.plugins.checks" in zf.read(entry_points).decode()
         modes = {(i.external_attr >> 16) & 0o777 for i in zf.infolist()}
-    assert "rewardsmith/aws_lambda.py" in names
+    assert "rewardsmith/aws_lambda/runtime.py" in names
     assert "rewardsmith_pack/json-extraction.toml" in names
     assert "rewardsmith_pack/schemas/invoice.schema.json" in names
     assert "rewardsmith_pack/.hidden-notes" not in names
@@ -148,7 +148,7 @@ def test_zip_scores_in_an_isolated_interpreter(task_root: Path, runtime_dir: Pat
     env = {"REWARDSMITH_PACK": pack_env, "LAMBDA_TASK_ROOT": str(task_root),
            "PATH": os.environ.get("PATH", ""), "REWARDSMITH_METRICS": "0"}
     if with_runtime:  # the deployed environment: the template's plugin preselection too
-        env["REWARDSMITH_LAMBDA_PLUGINS"] = "checks,packs"
+        env["REWARDSMITH_PLUGINS"] = "checks,packs"
     runtime = str(runtime_dir) if with_runtime else ""
     result = subprocess.run(
         [sys.executable, "-I", "-S", str(script), str(task_root), runtime,
@@ -196,7 +196,7 @@ def test_sam_template(built: dict[str, Any]) -> None:
     assert (props["MemorySize"], props["Timeout"]) == (1024, 600)
     assert props["Environment"]["Variables"] == {
         "REWARDSMITH_PACK": "rewardsmith_pack/json-extraction.toml",
-        "REWARDSMITH_LAMBDA_PLUGINS": "checks,packs",  # only what the pack uses
+        "REWARDSMITH_PLUGINS": "checks,packs",  # only what the pack uses
         "REWARDSMITH_DEADLINE_MARGIN_MS": "3000",
     }
     assert (built["template"].parent / props["CodeUri"]).resolve() == built["zip"].resolve()

@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-import fixture_plugin
+from tests.support import metadata_plugin as fixture_plugin
 
 from rewardsmith import PluginHost, make_plugin_host
 
@@ -18,7 +15,7 @@ def host() -> PluginHost:
 
 @pytest.fixture
 def pack_path(tmp_path: Path) -> Path:
-    from synthetic import PACK_TOML
+    from tests.support.calibration_data import PACK_TOML
 
     path = tmp_path / "pack.toml"
     path.write_text(PACK_TOML, encoding="utf-8")

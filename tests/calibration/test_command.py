@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import tomllib
 
-import fixture_plugin
 import orjson
 import pytest
 from click.testing import CliRunner
-from synthetic import TRUE_WEIGHTS, make_synthetic
+from tests.support import metadata_plugin as fixture_plugin
+from tests.support.calibration_data import TRUE_WEIGHTS, make_synthetic
 
-import rewardsmith.calibration.commands as calibration_commands
 from rewardsmith import load_pack, make_plugin_host
 from rewardsmith.cli import build_cli
 
@@ -16,7 +15,7 @@ from rewardsmith.cli import build_cli
 @pytest.fixture
 def run():
     host = make_plugin_host(load_entry_points=False, plugins=[
-        ("fixture", fixture_plugin), ("calibration", calibration_commands)])
+        ("fixture", fixture_plugin)])
     group = build_cli(host)
 
     def invoke(*args: str):

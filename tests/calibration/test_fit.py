@@ -8,7 +8,7 @@ import numpy as np
 import orjson
 import pytest
 from scipy import stats
-from synthetic import TRUE_WEIGHTS, make_synthetic
+from tests.support.calibration_data import TRUE_WEIGHTS, make_synthetic
 
 from rewardsmith import load_pack
 from rewardsmith.calibration import CalibrationError, calibrate, fit_weights, join, read_outcomes

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import tomllib
 
-import fixture_plugin
 import pytest
-from synthetic import TRUE_WEIGHTS, make_synthetic
+from tests.support import metadata_plugin as fixture_plugin
+from tests.support.calibration_data import TRUE_WEIGHTS, make_synthetic
 
 from rewardsmith import load_pack, make_plugin_host
 from rewardsmith.calibration import bump_version, calibrate, join, read_outcomes

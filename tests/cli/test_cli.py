@@ -3,13 +3,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import click
 import orjson
 import pytest
-import toy_plugin
 from click.testing import CliRunner
+from tests.support import toy_plugin
 
 from rewardsmith import make_plugin_host
 from rewardsmith.cli import EXIT_CONFIG, EXIT_SAMPLES_FAILED, build_cli
+from rewardsmith.core.hookspecs import hookimpl
 
 PACK = """
 [pack]
@@ -134,11 +136,47 @@ def test_score_report_is_written_and_escapes_candidate_text(host, tmp_path: Path
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+class _CommandPlugin:
+    """A third-party plugin adding a top-level command and one to the ``packs`` group."""
+
+    @staticmethod
+    @hookimpl
+    def register_commands(cli: click.Group) -> None:
+        cli.add_command(click.Command("extra", callback=lambda: None))
+        packs = cli.commands["packs"]
+        assert isinstance(packs, click.Group)
+        packs.add_command(click.Command("lint", callback=lambda: None))
+
+
+def _command_paths(group: click.Group, prefix: str = "") -> set[str]:
+    paths = set()
+    for name, command in group.commands.items():
+        paths.add(prefix + name)
+        if isinstance(command, click.Group):
+            paths |= _command_paths(command, f"{prefix}{name} ")
+    return paths
+
+
+FIRST_PARTY = {"plugins", "score", "calibrate", "simulate", "loadtest",
+               "packs", "packs list", "packs show", "packs validate", "packs schema",
+               "packs new", "packs test", "lambda", "lambda package", "lambda invoke",
+               "metrics", "metrics list", "metrics check"}
+
+
 def test_plugins_records_commands_added_to_subgroups():
-    host = make_plugin_host(allow=["authoring", "lambda-tools"])
+    host = make_plugin_host(load_entry_points=False, plugins=[("extras", _CommandPlugin())])
     build_cli(host)
-    assert "packs new" in host.infos["authoring"].commands
-    assert "lambda package" in host.infos["lambda-tools"].commands
+    assert host.infos["extras"].commands == ["extra", "packs lint"]
+
+
+def test_first_party_commands_need_no_plugin_and_plugin_commands_do_not_leak():
+    bare = make_plugin_host(load_entry_points=False)
+    extended = make_plugin_host(load_entry_points=False, plugins=[("extras", _CommandPlugin())])
+    with_plugin = _command_paths(build_cli(extended))
+    without = _command_paths(build_cli(bare))
+    assert without >= FIRST_PARTY
+    assert without == FIRST_PARTY
+    assert with_plugin == FIRST_PARTY | {"extra", "packs lint"}
 
 
 def test_lone_surrogates_in_a_line_are_valid_json_not_an_error(host, tmp_path: Path):

@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-import toy_plugin
+from tests.support import toy_plugin
 
 from rewardsmith import PluginHost, Scorer, load_pack, make_plugin_host
 

@@ -5,7 +5,7 @@ import math
 import time
 
 import pytest
-from toy_plugin import sample
+from tests.support.toy_plugin import sample
 
 from rewardsmith.core.errors import SampleError
 
@@ -205,7 +205,7 @@ def test_metrics_list_is_the_nova_shape(make_scorer) -> None:
 
 
 def test_measurements_of_a_failed_component_are_kept(make_scorer, monkeypatch) -> None:
-    import toy_plugin
+    from tests.support import toy_plugin
 
     from rewardsmith.core.errors import ComponentError
 

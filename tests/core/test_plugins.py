@@ -4,7 +4,7 @@ import types
 from typing import Literal
 
 import pytest
-import toy_plugin
+from tests.support import toy_plugin
 
 from rewardsmith import Component, ComponentConfig, Score, make_plugin_host
 from rewardsmith.core.errors import PluginError

@@ -12,7 +12,7 @@ from rewardsmith.packtest.cassette import CASSETTE_MISS, Cassette
 from rewardsmith.packtest.loading import load_pack_suite
 from rewardsmith.packtest.runner import run_suite
 from rewardsmith.packtest.suite import SuiteError
-from rewardsmith.testing.converse_sim import ConverseSimulator
+from rewardsmith.simulators.converse_sim import ConverseSimulator
 
 
 def _rewards(report):

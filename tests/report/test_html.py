@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import orjson
-from report_fixtures import XSS
+from tests.support.report import XSS
 
 from rewardsmith.report import render_html_report, write_html_report
 

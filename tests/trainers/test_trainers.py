@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
-import toy_plugin
+from tests.support import toy_plugin
 
 from rewardsmith import load_pack, make_plugin_host
 from rewardsmith.trainers import (

@@ -149,3 +149,29 @@ def join(rows: Iterable[dict[str, Any]], outcomes: dict[bytes, Outcome],
             f"least {min_matched}" + (f" ({detail})" if detail else "")
         )
     return joined
+
+
+def score_rollouts(pack: Any, rollouts: Path) -> tuple[list[dict[str, Any]], dict[Any, str]]:
+    """Score a rollouts file (JSONL) with ``pack``: the rows ``rewardsmith score`` would
+    write, and each sample's response by id (for the report)."""
+    from rewardsmith.core.engine import Scorer
+    from rewardsmith.core.errors import SampleError
+    from rewardsmith.core.rollouts import read_rollouts
+    from rewardsmith.core.sample import parse_sample
+
+    rows: list[dict[str, Any]] = []
+    responses: dict[Any, str] = {}
+    scorer = Scorer(pack)
+    try:
+        for batch in read_rollouts(rollouts, 256):
+            for raw in batch:
+                if isinstance(raw, dict):
+                    try:
+                        sample = parse_sample(raw, len(responses))
+                        responses[sample.id] = sample.response
+                    except (SampleError, TypeError):
+                        pass  # the scorer reports it as a failed row
+            rows.extend(r.to_json() for r in scorer.score(batch).results)
+    finally:
+        scorer.close()
+    return rows, responses

@@ -252,9 +252,9 @@ def judge_backends(pack: Pack) -> list[dict[str, Any]]:
 def simulated_judges(pack: Pack, book: VerdictBook, *, use_verdicts: bool = True
                      ) -> Iterator[Any]:
     """Point the pack's judge backend at an in-process simulator answering from ``book``."""
-    from rewardsmith.testing.converse_sim import ConverseSimulator
-    from rewardsmith.testing.openai_sim import OpenAISimulator
-    from rewardsmith.testing.wiring import judges_pointed_at
+    from rewardsmith.simulators.converse_sim import ConverseSimulator
+    from rewardsmith.simulators.openai_sim import OpenAISimulator
+    from rewardsmith.simulators.wiring import judges_pointed_at
 
     settings = judge_backends(pack)
     if not settings:

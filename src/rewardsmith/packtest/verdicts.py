@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewardsmith.plugins.judges.prompting import neutralise
-from rewardsmith.testing.faults import VerdictRequest
+from rewardsmith.simulators.faults import VerdictRequest
 
 _BLOCK_RE = re.compile(r"<<<DATA-([0-9a-f]+):([A-Za-z][A-Za-z0-9_.-]*)>>>\n(.*?)\n"
                        r"<<<END-DATA-\1:\2>>>", re.DOTALL)

@@ -31,10 +31,3 @@ __all__ = [
 def register_components(register: Callable[[type[Any]], None]) -> None:
     register(ProductMetric)
 
-
-@hookimpl
-def register_commands(cli: Any) -> None:
-    """``rewardsmith metrics list|check``."""
-    from rewardsmith.plugins.metrics.commands import metrics_group
-
-    cli.add_command(metrics_group)

@@ -1,0 +1,48 @@
+"""The reward Lambda: ``rewardsmith.aws_lambda.handler`` (alias ``lambda_handler``) for
+Amazon Nova RFT (SageMaker AI, Nova Forge) and Bedrock RFT; ``make_handler`` for your own.
+
+- :mod:`.runtime`: the handler, its time budget and watchdog, the module-level handler;
+- :mod:`.events`: the event shapes accepted and the ids echoed;
+- :mod:`.observability`: the per-invocation log line, EMF metrics, secret redaction;
+- :mod:`.package`: the deployment zip and SAM template (``rewardsmith lambda package``).
+
+Importing this package costs the core only: click and the CLI are never imported.
+"""
+
+from rewardsmith.aws_lambda.events import ExtractedEvent, extract_samples, wire_id
+from rewardsmith.aws_lambda.runtime import (
+    PACK_ENV,
+    HandlerSettings,
+    InvocationBudget,
+    PackUnavailable,
+    RewardHandler,
+    default_handler,
+    failure_result,
+    handler,
+    lambda_handler,
+    make_handler,
+    remaining_seconds,
+    resolve_pack_spec,
+    to_wire,
+    warm,
+)
+
+__all__ = [
+    "PACK_ENV",
+    "ExtractedEvent",
+    "HandlerSettings",
+    "InvocationBudget",
+    "PackUnavailable",
+    "RewardHandler",
+    "default_handler",
+    "extract_samples",
+    "failure_result",
+    "handler",
+    "lambda_handler",
+    "make_handler",
+    "remaining_seconds",
+    "resolve_pack_spec",
+    "to_wire",
+    "warm",
+    "wire_id",
+]

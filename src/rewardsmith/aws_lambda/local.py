@@ -1,0 +1,34 @@
+"""Running the reward handler on this machine (``rewardsmith lambda invoke``): a Lambda
+context with a real deadline, and an event read from a file."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import orjson
+
+
+class LocalContext:
+    """A Lambda context with a real deadline, for invoking the handler on this machine."""
+
+    def __init__(self, remaining_ms: int, function_name: str) -> None:
+        self._deadline = time.monotonic() + remaining_ms / 1000
+        self.function_name = function_name
+        self.aws_request_id = f"local-{os.getpid()}-{int(time.time() * 1000)}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def read_event(raw: bytes) -> Any:
+    """A JSON document (any event shape), or JSON Lines of samples (a rollouts file)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        lines = [line for line in raw.splitlines() if line.strip()]
+        try:
+            return [orjson.loads(line) for line in lines]
+        except orjson.JSONDecodeError:
+            return raw  # the handler reports what is wrong with it

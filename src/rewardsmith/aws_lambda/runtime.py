@@ -1,0 +1,548 @@
+"""The reward Lambda runtime: ``rewardsmith.aws_lambda.handler`` (alias ``lambda_handler``) for
+Amazon Nova RFT (SageMaker AI, Nova Forge) and Bedrock RFT; ``make_handler`` for your own.
+
+The pack comes from ``REWARDSMITH_PACK`` (a registered pack name or a TOML path) and is
+loaded and validated once per cold start, on the first invocation. The handler never
+raises: whatever the event, every input id gets one finite reward, in input order, in the
+Nova shape ``{"id", "aggregate_reward_score", "metrics_list"}``. A pack or plugin that
+fails to load is reported on every invocation (each sample gets the failure reward and
+the error is logged) instead of crashing the runtime.
+
+Time: the runtime's remaining time minus a margin is the scoring budget handed to the
+engine, which abandons pending judge calls at that deadline and applies each component's
+failure policy. A watchdog thread returns failure rewards if the engine itself overruns.
+
+Environment (all optional except the pack):
+
+=================================  ==========================================================
+``REWARDSMITH_PACK``               pack name or path (relative paths also resolve against
+                                   ``LAMBDA_TASK_ROOT``)
+``REWARDSMITH_DEADLINE_MARGIN_MS`` time kept back from the runtime deadline (default 2000)
+``REWARDSMITH_MIN_BUDGET_MS``      scoring time granted even when the margin eats everything,
+                                   capped at half the remaining time (default 250)
+``REWARDSMITH_TIMEOUT_S``          budget when the context has no deadline (default 300)
+``REWARDSMITH_FAILURE_REWARD``     reward when nothing can be scored (default: the pack's
+                                   failure reward, else 0.0)
+``REWARDSMITH_METRICS``            ``0`` disables the EMF metrics line
+``REWARDSMITH_METRICS_NAMESPACE``  EMF namespace (default ``rewardsmith``)
+``REWARDSMITH_METRICS_DIMENSIONS`` EMF dimension sets (see :mod:`.observability`)
+``REWARDSMITH_LOG_LEVEL``          library log level in Lambda (default ``warning``)
+``REWARDSMITH_DEBUG``              ``1`` lets sample-derived text (errors, ids) into the logs
+``REWARDSMITH_PLUGINS``            which installed plugins load (core setting; ``rewardsmith
+                                   lambda package`` sets it to the plugins the pack uses)
+=================================  ==========================================================
+
+This module imports nothing heavy at import time beyond the core; click and the CLI are
+never imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from rewardsmith.aws_lambda import observability as obs
+from rewardsmith.aws_lambda.events import extract_samples, item_id, wire_id
+
+if TYPE_CHECKING:
+    from rewardsmith.core.engine import BatchResult, Scorer
+    from rewardsmith.core.pack import Pack
+    from rewardsmith.core.plugins import PluginHost
+    from rewardsmith.core.results import SampleResult
+
+PACK_ENV = "REWARDSMITH_PACK"
+MARGIN_ENV = "REWARDSMITH_DEADLINE_MARGIN_MS"
+MIN_BUDGET_ENV = "REWARDSMITH_MIN_BUDGET_MS"
+TIMEOUT_ENV = "REWARDSMITH_TIMEOUT_S"
+FAILURE_REWARD_ENV = "REWARDSMITH_FAILURE_REWARD"
+
+log = structlog.get_logger("rewardsmith.aws_lambda")
+
+Handler = Callable[[Any, Any], list[dict[str, Any]]]
+
+
+# -- settings -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HandlerSettings:
+    """Time and failure settings; :meth:`from_env` reads the ``REWARDSMITH_*`` variables."""
+
+    deadline_margin_s: float = 2.0
+    min_budget_s: float = 0.25
+    default_timeout_s: float = 300.0
+    failure_reward: float | None = None
+    metrics: obs.MetricsConfig = field(default_factory=obs.MetricsConfig)
+    debug: bool = False
+    problems: tuple[str, ...] = ()  # bad environment values that fell back to defaults
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> HandlerSettings:
+        env = environ if environ is not None else os.environ
+        problems: list[str] = []
+
+        def number(name: str, default: float | None, scale: float = 1.0,
+                   minimum: float = 0.0) -> float | None:
+            raw = env.get(name)
+            if raw is None or not raw.strip():
+                return default
+            try:
+                value = float(raw) * scale
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value) or value < minimum:
+                problems.append(f"{name}={raw!r} is not a finite number >= {minimum}; "
+                                f"using {default}")
+                return default
+            return value
+
+        try:
+            metrics = obs.MetricsConfig.from_env(env)
+        except obs.MetricsConfigError as exc:
+            problems.append(f"{exc}; using the default namespace and dimensions")
+            metrics = obs.MetricsConfig()
+        return cls(
+            deadline_margin_s=number(MARGIN_ENV, 2.0, 0.001) or 0.0,
+            min_budget_s=number(MIN_BUDGET_ENV, 0.25, 0.001) or 0.0,
+            default_timeout_s=number(TIMEOUT_ENV, 300.0, 1.0, minimum=0.001) or 300.0,
+            failure_reward=number(FAILURE_REWARD_ENV, None, 1.0, minimum=-math.inf),
+            metrics=metrics,
+            debug=obs.debug_enabled(env),
+            problems=tuple(problems),
+        )
+
+
+@dataclass(frozen=True)
+class InvocationBudget:
+    """How long this invocation may score, derived from the Lambda context.
+
+    ``budget_s`` goes to the engine as its deadline; ``hard_stop_s`` is when the handler
+    stops waiting for the engine altogether, halfway between the budget and the runtime's
+    deadline, so an answer is always sent in time.
+    """
+
+    remaining_s: float | None
+    budget_s: float
+    hard_stop_s: float
+
+    @classmethod
+    def from_context(cls, context: Any, settings: HandlerSettings) -> InvocationBudget:
+        remaining = remaining_seconds(context)
+        margin = settings.deadline_margin_s
+        if remaining is None:
+            budget = settings.default_timeout_s
+            return cls(None, budget, budget + max(margin / 2, 0.05))
+        floor = min(settings.min_budget_s, remaining / 2)
+        budget = max(remaining - margin, floor)
+        return cls(remaining, budget, budget + (remaining - budget) / 2)
+
+
+def remaining_seconds(context: Any) -> float | None:
+    """``context.get_remaining_time_in_millis()`` in seconds; None when unavailable."""
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    if getter is None and isinstance(context, Mapping):
+        getter = context.get("get_remaining_time_in_millis")
+    if not callable(getter):
+        return None
+    try:
+        millis = float(getter())
+    except Exception:  # a broken context must not cost the batch
+        return None
+    if not math.isfinite(millis):
+        return None
+    return max(millis, 0.0) / 1000.0
+
+
+def _context_value(context: Any, name: str) -> str | None:
+    value = context.get(name) if isinstance(context, Mapping) else getattr(context, name, None)
+    return value if isinstance(value, str) and value else None
+
+
+# -- the wire result ------------------------------------------------------------------------
+def _metric(name: str, value: float, kind: str = "Metric") -> dict[str, Any]:
+    return {"name": name, "value": value, "type": kind}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _finite(value: Any, default: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return number if math.isfinite(number) else default
+
+
+def failure_result(sample_id: Any, reward: float, kind: str) -> dict[str, Any]:
+    """The answer for a sample that could not be scored at all (no pack, engine overrun)."""
+    return {
+        "id": wire_id(sample_id),
+        "aggregate_reward_score": reward,
+        "metrics_list": [_metric("sample_failed", 1.0), _metric(kind, 1.0)],
+    }
+
+
+def to_wire(result: SampleResult, judge_ids: frozenset[str], failure_reward: float
+            ) -> dict[str, Any]:
+    """``SampleResult.to_lambda()`` made safe to serialise, plus per-sample judge metrics."""
+    metrics: list[dict[str, Any]] = []
+    for entry in result.metrics_list():
+        value = entry.get("value")
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(
+            value
+        ) and entry.get("type") in ("Metric", "Reward"):
+            metrics.append(_metric(str(entry.get("name")), float(value), entry["type"]))
+    outcomes = result.components.values()
+    failed = [o for o in outcomes if o.error_kind is not None]
+    names = {m["name"] for m in metrics}
+    extra = {
+        "components_failed": float(len(failed)),
+        "deadline_abandoned": float(any(o.error_kind == "deadline" for o in failed)),
+    }
+    if judge_ids:
+        judged = [o for o in outcomes if o.id in judge_ids and o.error_kind is None]
+        # The judge's own model latency when it reports one, else the engine's wall time.
+        latencies = [v for o in judged if (v := _number(o.measurements.get(
+            "judge_latency_ms", o.measurements.get("latency_ms")))) is not None]
+        if latencies:
+            extra["judge_latency_ms"] = max(latencies)
+        for key in ("input_tokens", "output_tokens", "cost_usd"):
+            values = [v for o in judged if (v := _number(o.measurements.get(key))) is not None]
+            if values:
+                extra[f"judge_{key}"] = float(sum(values))
+        extra["judge_failed"] = float(sum(o.id in judge_ids for o in failed))
+    metrics.extend(_metric(k, v) for k, v in extra.items() if k not in names)
+    return {
+        "id": wire_id(result.id),
+        "aggregate_reward_score": _finite(result.aggregate_reward_score, failure_reward),
+        "metrics_list": metrics,
+    }
+
+
+# -- the handler ----------------------------------------------------------------------------
+class PackUnavailable(Exception):
+    """The pack (or a plugin it needs) could not be loaded; the message says why."""
+
+
+def resolve_pack_spec(spec: str) -> str:
+    """A relative pack path that is missing from the working directory but present under
+    ``LAMBDA_TASK_ROOT`` (where the deployment zip is unpacked) resolves there."""
+    root = os.environ.get("LAMBDA_TASK_ROOT")
+    candidate = Path(spec)
+    if root and not candidate.is_absolute() and not candidate.exists():
+        under_root = Path(root) / candidate
+        if under_root.is_file():
+            return str(under_root)
+    return spec
+
+
+class RewardHandler:
+    """A reward-Lambda handler bound to one pack; call it as ``handler(event, context)``.
+
+    Build it with :func:`make_handler`. The pack is loaded on the first call (or by
+    :meth:`warm`) and cached with its scorer for the life of the execution environment;
+    a load failure is cached too and reported on every call.
+    """
+
+    def __init__(self, pack: str | Pack | Scorer | None, *, settings: HandlerSettings,
+                 host: PluginHost | Callable[[], PluginHost] | None = None,
+                 missing_reason: str | None = None) -> None:
+        self.settings = settings
+        self._source = pack
+        self._host = host
+        self._missing_reason = missing_reason
+        self._lock = threading.Lock()
+        self._loaded = False
+        self._scorer: Scorer | None = None
+        self._judge_ids: frozenset[str] = frozenset()
+        self._load_error: str | None = None
+        self._init_ms: float | None = None
+        self._calls = 0
+
+    # -- loading ------------------------------------------------------------------------
+    def warm(self) -> None:
+        """Load the pack now (it is otherwise loaded on the first call). Never raises."""
+        self._ensure_loaded()
+
+    @property
+    def scorer(self) -> Scorer:
+        """The loaded scorer; raises :class:`PackUnavailable` naming the load error."""
+        self._ensure_loaded()
+        if self._scorer is None:
+            raise PackUnavailable(self._load_error or "pack not loaded")
+        return self._scorer
+
+    @property
+    def load_error(self) -> str | None:
+        self._ensure_loaded()
+        return self._load_error
+
+    def _ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        with self._lock:
+            if self._loaded:
+                return
+            started = time.perf_counter()
+            try:
+                self._scorer = self._build_scorer()
+                self._judge_ids = frozenset(c.config.id for c in self._scorer.pack.components
+                                            if getattr(c, "uses_judge", False))
+            except Exception as exc:
+                self._load_error = f"{type(exc).__name__}: {exc}"
+            self._init_ms = (time.perf_counter() - started) * 1000
+            self._loaded = True
+
+    def _build_scorer(self) -> Scorer:
+        from rewardsmith.core.engine import Scorer
+        from rewardsmith.core.pack import Pack, load_pack
+
+        source = self._source
+        if source is None:
+            raise PackUnavailable(self._missing_reason or "no pack given")
+        if isinstance(source, Scorer):
+            return source
+        if isinstance(source, Pack):
+            return Scorer(source)
+        spec = resolve_pack_spec(source) if isinstance(source, str) else source
+        if self._host is not None:
+            # A factory runs here, at load, so a broken plugin is reported like a bad pack.
+            host = self._host() if callable(self._host) else self._host
+            return Scorer(load_pack(spec, host))
+        from rewardsmith.core.plugins import make_plugin_host
+
+        # Every installed scoring plugin, or those REWARDSMITH_PLUGINS names: entry points
+        # carry no CLI commands, so there is nothing to skip.
+        return Scorer(load_pack(spec, make_plugin_host()))
+
+    # -- one invocation -----------------------------------------------------------------
+    def __call__(self, event: Any, context: Any = None) -> list[dict[str, Any]]:
+        started = time.monotonic()
+        record = obs.InvocationRecord()
+        items: list[Any] = []
+        try:
+            return self._invoke(event, context, started, record, items)
+        except Exception as exc:  # the last line of defence: never raise into the runtime
+            record.engine_error = f"{type(exc).__name__}: {exc}"
+            try:
+                reward = self._failure_reward()
+                out = [failure_result(item_id(it, i), reward, "internal_error")
+                       for i, it in enumerate(items)]
+            except Exception:
+                out = []
+            self._report(record, started)
+            return out
+
+    def _failure_reward(self) -> float:
+        if self.settings.failure_reward is not None:
+            return self.settings.failure_reward
+        if self._scorer is not None:
+            return float(self._scorer.pack.failure_reward)
+        return 0.0
+
+    def _invoke(self, event: Any, context: Any, started: float,
+                record: obs.InvocationRecord, items: list[Any]) -> list[dict[str, Any]]:
+        cold = self._calls == 0
+        self._calls += 1
+        budget = InvocationBudget.from_context(context, self.settings)
+        record.request_id = _context_value(context, "aws_request_id")
+        record.function_name = (_context_value(context, "function_name")
+                                or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "local")
+        record.function_version = (_context_value(context, "function_version")
+                                   or os.environ.get("AWS_LAMBDA_FUNCTION_VERSION"))
+        record.remaining_ms = None if budget.remaining_s is None else budget.remaining_s * 1000
+        record.budget_ms = budget.budget_s * 1000
+        record.cold_start = cold
+
+        extracted = extract_samples(event)
+        items.extend(extracted.items)
+        record.input_shape = extracted.shape
+        record.samples = len(items)
+        record.event_error = extracted.error
+
+        self._ensure_loaded()
+        record.init_ms = self._init_ms
+        if self._scorer is None:
+            record.pack_error = self._load_error
+            reward = self._failure_reward()
+            out = [failure_result(item_id(it, i), reward, "pack_unavailable")
+                   for i, it in enumerate(items)]
+            record.summary = {"failed_samples": len(out),
+                              "failures": {"pack_unavailable": len(out)} if out else {}}
+            self._report(record, started)
+            return out
+
+        scorer = self._scorer
+        ref = scorer.pack.ref
+        record.pack_name, record.pack_version, record.pack_hash = ref.name, ref.version, ref.hash
+        if not items:
+            record.summary = {"failed_samples": 0}
+            self._report(record, started)
+            return []
+
+        remaining_budget = budget.budget_s - (time.monotonic() - started)
+        remaining_stop = budget.hard_stop_s - (time.monotonic() - started)
+        batch, engine_error, overran = _score_with_watchdog(
+            scorer, items, max(remaining_budget, 0.0), max(remaining_stop, 0.0))
+        reward = self._failure_reward()
+        if batch is None or len(batch.results) != len(items):
+            record.engine_error = engine_error or (
+                f"the engine returned {len(batch.results) if batch else 0} results for "
+                f"{len(items)} samples")
+            out = [failure_result(item_id(it, i), reward, "engine_error")
+                   for i, it in enumerate(items)]
+            record.summary = {"failed_samples": len(out), "deadline_hit": overran,
+                              "failures": {"engine_error": len(out)}}
+            self._report(record, started)
+            return out
+
+        out = [self._wire_or_failure(r, reward) for r in batch.results]
+        record.summary = batch.summary()
+        if self.settings.debug:
+            record.debug["sample_errors"] = [
+                {"id": wire_id(r.id), "error_kind": r.error_kind, "error": r.error}
+                for r in batch.results if r.error is not None
+            ][:50]
+        self._report(record, started)
+        return out
+
+    def _wire_or_failure(self, result: SampleResult, reward: float) -> dict[str, Any]:
+        """One result in wire shape; a result that cannot be converted costs only itself."""
+        try:
+            return to_wire(result, self._judge_ids, reward)
+        except Exception:
+            return failure_result(getattr(result, "id", result.index), reward,
+                                  "internal_error")
+
+    def _report(self, record: obs.InvocationRecord, started: float) -> None:
+        record.elapsed_ms = (time.monotonic() - started) * 1000
+        record.settings_problems = list(self.settings.problems)
+        try:
+            obs.log_invocation(record)
+            obs.emit_emf(record, self.settings.metrics)
+        except Exception as exc:  # reporting must never cost the answer
+            with contextlib.suppress(Exception):
+                log.error("invocation_report_failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def _score_with_watchdog(scorer: Scorer, items: Sequence[Any], budget_s: float,
+                         hard_stop_s: float) -> tuple[BatchResult | None, str | None, bool]:
+    """Run ``scorer.score`` (its background loop is reused across invocations) and stop
+    waiting at ``hard_stop_s`` even if the engine overruns its own deadline (a component
+    that blocks the event loop, a deadlock); the scoring thread is left to finish.
+
+    Returns the batch (or None), the error, and whether the hard stop was hit."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["batch"] = scorer.score(items, timeout_s=budget_s)
+        except BaseException as exc:
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="rewardsmith-invocation", daemon=True)
+    worker.start()
+    worker.join(hard_stop_s)
+    if worker.is_alive():
+        return None, (f"the engine did not return within {hard_stop_s:.3f}s (its deadline was "
+                      f"{budget_s:.3f}s); every sample got the failure reward"), True
+    if "error" in box:
+        exc = box["error"]
+        return None, f"the engine raised {type(exc).__name__}: {exc}", False
+    return box["batch"], None, False
+
+
+def make_handler(
+    pack: str | Pack | Scorer,
+    *,
+    host: PluginHost | Callable[[], PluginHost] | None = None,
+    deadline_margin_s: float | None = None,
+    min_budget_s: float | None = None,
+    default_timeout_s: float | None = None,
+    failure_reward: float | None = None,
+    metrics: obs.MetricsConfig | None = None,
+    debug: bool | None = None,
+) -> RewardHandler:
+    """A handler for your own Lambda module: ``handler = make_handler("my-pack")``.
+
+    ``pack`` is a pack name or path (loaded on the first call, with ``host`` — a plugin
+    host or a function building one — or else the installed plugins), a loaded
+    :class:`Pack`, or a :class:`Scorer`. Unset keyword arguments come from the
+    ``REWARDSMITH_*`` environment, then the defaults.
+    """
+    if failure_reward is not None and not math.isfinite(failure_reward):
+        raise ValueError(f"failure_reward must be a finite number, got {failure_reward!r}")
+    settings = HandlerSettings.from_env()
+    overrides: dict[str, Any] = {
+        "deadline_margin_s": deadline_margin_s,
+        "min_budget_s": min_budget_s,
+        "default_timeout_s": default_timeout_s,
+        "failure_reward": failure_reward,
+        "metrics": metrics,
+        "debug": debug,
+    }
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    return RewardHandler(pack, settings=settings, host=host)
+
+
+# -- the module-level handler -----------------------------------------------------------------
+# The handler built from the environment, once per process (one Lambda execution
+# environment); tests replace it through ``_default_slot``.
+_default_slot: dict[str, RewardHandler] = {}
+_default_lock = threading.Lock()
+
+
+def _build_default_handler() -> RewardHandler:
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        obs.configure_lambda_logging()
+    settings = HandlerSettings.from_env()
+    spec = (os.environ.get(PACK_ENV) or "").strip()
+    if not spec:
+        return RewardHandler(None, settings=settings, missing_reason=(
+            f"{PACK_ENV} is not set; set it to a registered pack name or a pack file path"))
+    return RewardHandler(spec, settings=settings)
+
+
+def default_handler() -> RewardHandler:
+    """The handler behind :func:`handler`, built from the environment once per process."""
+    current = _default_slot.get("handler")
+    if current is None:
+        with _default_lock:
+            current = _default_slot.get("handler")
+            if current is None:
+                current = _default_slot["handler"] = _build_default_handler()
+    return current
+
+
+def warm() -> None:
+    """Load the ``REWARDSMITH_PACK`` pack now, e.g. at import in a wrapper module, to move
+    the load into the Lambda init phase. Never raises."""
+    with contextlib.suppress(Exception):
+        default_handler().warm()
+
+
+def handler(event: Any, context: Any = None) -> list[dict[str, Any]]:
+    """The Lambda entry point (``rewardsmith.aws_lambda.handler``). Never raises."""
+    try:
+        return default_handler()(event, context)
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            log.error("handler_failed", error=f"{type(exc).__name__}: {exc}")
+        return []
+
+
+#: The name the Nova Forge SDK's local check looks for in a reward file
+#: (``verify_reward_function("./my_reward.py", samples)`` calls
+#: ``lambda_handler(samples, {})``), and the Lambda console's default handler name.
+lambda_handler = handler

@@ -1,0 +1,93 @@
+"""The ``rewardsmith`` command group, its exit codes, and the console entry point.
+
+Every first-party command is built here, from the modules of this package; third-party
+plugins add theirs through the ``register_commands(cli)`` hook (:meth:`PluginHost.add_commands`).
+Each call of :func:`build_cli` builds fresh groups, so one host's plugins never leak commands
+into another host's CLI in the same process.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import click
+import orjson
+
+from rewardsmith import __version__
+from rewardsmith.core.errors import PackError, PluginError
+from rewardsmith.core.plugins import PluginHost, make_plugin_host
+
+# Exit codes, for every command: 0 success; 1 the run finished and found failures it was
+# asked to look for (``packs test``: a case failed); 2 usage, configuration, pack, plugin,
+# suite, build or input error; 3 finished, but some samples could not be scored (their rows
+# are in the output, marked failed).
+EXIT_OK = 0
+EXIT_CHECKS_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_SAMPLES_FAILED = 3
+
+
+def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code``."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def host_of(ctx: click.Context) -> PluginHost:
+    """The plugin host the CLI was built with (``ctx.obj["host"]``)."""
+    obj = ctx.find_root().obj
+    if isinstance(obj, dict) and isinstance(obj.get("host"), PluginHost):
+        return obj["host"]
+    return make_plugin_host()
+
+
+def echo_json(value: Any) -> None:
+    """``value`` as indented JSON on stdout."""
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+
+
+def build_cli(host: PluginHost) -> click.Group:
+    """A fresh ``rewardsmith`` group: every first-party command, then the plugins' commands.
+
+    Raises what a plugin's ``register_commands`` raises, as :class:`PluginError`.
+    """
+    # Imported here, not at module level: each area module imports the helpers above.
+    from rewardsmith.cli import calibrate, lambda_, metrics, packs, plugins, score, simulate
+
+    @click.group(name="rewardsmith")
+    @click.version_option(__version__, prog_name="rewardsmith")
+    @click.option("--log-level", default="warning", show_default=True,
+                  type=click.Choice(["debug", "info", "warning", "error"]))
+    @click.option("--log-json", is_flag=True, help="Structured JSON logs on stderr.")
+    @click.pass_context
+    def group(ctx: click.Context, log_level: str, log_json: bool) -> None:
+        """Compose and run reward functions for RL fine-tuning."""
+        from rewardsmith.core.logs import configure_logging
+
+        ctx.ensure_object(dict).setdefault("host", host)
+        configure_logging(level=log_level, json=log_json)
+
+    for command in (
+        plugins.plugins_command,
+        packs.packs_group(),
+        score.score_command,
+        lambda_.lambda_group(),
+        calibrate.calibrate_command,
+        simulate.simulate_command,
+        simulate.loadtest_command,
+        metrics.metrics_group(),
+    ):
+        group.add_command(command)
+    host.add_commands(group)
+    return group
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: load plugins, build the CLI, run."""
+    try:
+        host = make_plugin_host()
+        group = build_cli(host)
+    except (PluginError, PackError) as exc:
+        fail(str(exc))
+    group.main(args=argv, prog_name="rewardsmith", obj={"host": host})

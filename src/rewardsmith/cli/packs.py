@@ -1,0 +1,189 @@
+"""``rewardsmith packs list|show|validate|schema|new|test``: rubric packs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rewardsmith.cli.main import (
+    EXIT_CHECKS_FAILED,
+    EXIT_CONFIG,
+    EXIT_OK,
+    echo_json,
+    fail,
+    host_of,
+)
+from rewardsmith.core.errors import RewardsmithError
+
+
+@click.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def list_command(ctx: click.Context, as_json: bool) -> None:
+    """Registered packs, with version and the distribution that ships them."""
+    from rewardsmith.core.pack import load_pack
+
+    host = host_of(ctx)
+    rows: list[dict[str, Any]] = []
+    for name, reg in sorted(host.rubric_packs.items()):
+        row: dict[str, Any] = {"name": name, "distribution": reg.distribution}
+        try:
+            pack = load_pack(name, host)
+            row.update(version=pack.version, description=pack.description, hash=pack.hash)
+        except RewardsmithError as exc:
+            row["error"] = str(exc)
+        rows.append(row)
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        status = row.get("version") or "INVALID"
+        click.echo(f"{row['name']:<28} {status:<10} {row['distribution']:<28} "
+                   f"{row.get('description') or row.get('error', '')}")
+
+
+@click.command("show")
+@click.argument("pack")
+@click.pass_context
+def show_command(ctx: click.Context, pack: str) -> None:
+    """The resolved pack (after `extends`) as JSON, with its content hash."""
+    from rewardsmith.core.pack import load_pack
+
+    try:
+        loaded = load_pack(pack, host_of(ctx))
+    except RewardsmithError as exc:
+        fail(str(exc))
+    echo_json(loaded.to_json())
+
+
+@click.command("validate")
+@click.argument("packs", nargs=-1, required=True)
+@click.pass_context
+def validate_command(ctx: click.Context, packs: tuple[str, ...]) -> None:
+    """Validate packs by name or path; exit 2 if any is invalid."""
+    from rewardsmith.core.pack import load_pack
+
+    failed = 0
+    for spec in packs:
+        try:
+            loaded = load_pack(spec, host_of(ctx))
+        except RewardsmithError as exc:
+            failed += 1
+            click.echo(f"INVALID {spec}\n  {exc}", err=True)
+            continue
+        click.echo(f"ok {spec}: {loaded.name} {loaded.version} {loaded.hash} "
+                   f"({len(loaded.components)} components)")
+    if failed:
+        sys.exit(EXIT_CONFIG)
+
+
+@click.command("schema")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def schema_command(ctx: click.Context, output: Path | None) -> None:
+    """JSON Schema of the pack format for the installed plugins."""
+    import orjson
+
+    from rewardsmith.core.pack import pack_json_schema
+
+    text = orjson.dumps(pack_json_schema(host_of(ctx)), option=orjson.OPT_INDENT_2).decode()
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+
+
+@click.command("new")
+@click.argument("name")
+@click.option("--dir", "parent", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(), show_default=".",
+              help="Create the package directory NAME inside this directory.")
+@click.option("--with-check", is_flag=True,
+              help="Also scaffold a custom component (checks.py) and its tests.")
+@click.option("--description", default=None, help="One line for the pack and the package.")
+def new_command(name: str, parent: Path, with_check: bool, description: str | None) -> None:
+    """Scaffold a pip-installable rubric-pack package NAME (e.g. acme-support).
+
+    NAME is the pack name and the distribution name; the module is NAME with underscores.
+    The package has a starter pack of built-in checks, golden-case tests using
+    rewardsmith's pytest fixtures, and a README. An existing directory is never touched.
+    """
+    from rewardsmith.scaffold.package import ScaffoldError, package_names, scaffold_package
+
+    try:
+        target = scaffold_package(name, parent, description=description, with_check=with_check)
+    except ScaffoldError as exc:
+        fail(str(exc))
+    module = package_names(name).module
+    click.echo(f"created {target}")
+    click.echo(f"  pack     src/{module}/packs/{name}.toml")
+    if with_check:
+        click.echo(f"  check    src/{module}/checks.py")
+    click.echo("  tests    tests/test_pack.py, tests/cases.jsonl")
+    click.echo("next:")
+    click.echo(f"  cd {target} && pip install -e '.[test]' && pytest")
+    click.echo(f"  rewardsmith packs validate {name}")
+
+
+@click.command("test")
+@click.argument("pack")
+@click.option("--backend", type=click.Choice(["pack", "simulator"]), default="pack",
+              show_default=True, help="pack: the pack's real judge backend; simulator: an "
+              "in-process judge simulator answering with the cases' verdicts.")
+@click.option("--record", "record", type=click.Path(dir_okay=False, path_type=Path),
+              help="Store the run's judge exchanges in this cassette (JSONL).")
+@click.option("--replay", "replay", type=click.Path(dir_okay=False, path_type=Path),
+              help="Answer judge calls from this cassette only; no network.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write an HTML report with the per-case table.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--case", "case_names", multiple=True, metavar="NAME",
+              help="Run only this case (repeatable).")
+@click.pass_context
+def suite_command(ctx: click.Context, pack: str, backend: str, record: Path | None,
+                 replay: Path | None, report_path: Path | None, as_json: bool,
+                 case_names: tuple[str, ...]) -> None:
+    """Run the test suite of PACK (a registered name or a path): golden cases, probes that
+    must score low, and pairs that must rank in order. Exit 1 if any case fails."""
+    from rewardsmith.core.pack import load_pack
+    from rewardsmith.packtest.cassette import CassetteError
+    from rewardsmith.packtest.loading import load_pack_suite
+    from rewardsmith.packtest.runner import run_suite, select_cases
+    from rewardsmith.report.suite import cases_section, text_report
+
+    try:
+        loaded = load_pack(pack, host_of(ctx))
+        cases, settings = load_pack_suite(loaded)
+        cases = select_cases(cases, case_names)
+        report = run_suite(loaded, cases, backend=backend,  # type: ignore[arg-type]
+                           simulator_verdicts=settings.simulator == "verdicts",
+                           record=record, replay=replay)
+    except (RewardsmithError, CassetteError) as exc:
+        fail(str(exc))
+
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        click.echo(text_report(report))
+    if report_path is not None:
+        from rewardsmith.core.rollouts import response_excerpt
+        from rewardsmith.report import write_html_report
+
+        responses = {raw["id"]: text for case in report.cases for raw in case.samples
+                     if (text := response_excerpt(raw)) is not None}
+        write_html_report(report_path, pack_ref=report.pack, results=report.rows(),
+                          title=f"rewardsmith packs test: {report.pack['name']}",
+                          extra_sections=[cases_section(report)], responses=responses)
+        click.echo(f"report: {report_path}", err=True)
+    sys.exit(EXIT_OK if report.passed else EXIT_CHECKS_FAILED)
+
+
+def packs_group() -> click.Group:
+    """A fresh ``packs`` group (a plugin may add to it without touching other CLIs)."""
+    return click.Group("packs", commands=[list_command, show_command, validate_command,
+                                          schema_command, new_command, suite_command],
+                       help="List, show, validate rubric packs; export the pack format's "
+                            "JSON Schema; scaffold a pack package; run a pack's test suite.")

@@ -1,0 +1,138 @@
+"""A loopback server speaking the OpenAI chat-completions wire format.
+
+``POST /v1/chat/completions`` (also ``/chat/completions``). ``response_format``
+``json_schema`` gets the verdict as the whole content; otherwise the schema is read from
+the ``<verdict_schema>`` tags of the system prompt and the verdict comes back inside prose
+and a code fence. With ``FaultPolicy(reasoning=True)`` the content starts with a
+``<think>`` section holding a decoy JSON object, as a reasoning model served by vLLM
+without a reasoning parser writes it. Errors use OpenAI's body shape
+``{"error": {"message", "type", "code"}}``; throttling sends ``retry-after`` headers when
+``FaultPolicy.retry_after_s`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from rewardsmith.simulators._server import Response, SimulatorServer
+from rewardsmith.simulators.faults import (
+    VerdictRequest,
+    estimate_tokens,
+    malformed_text,
+    schema_from_prompt,
+)
+
+_PATHS = ("/v1/chat/completions", "/chat/completions")
+_ERRORS = {
+    "throttle": (429, "rate_limit_exceeded", "Rate limit reached, please try again later."),
+    "server_error": (503, "server_error", "The server is overloaded."),
+    "model_timeout": (504, "timeout", "The model timed out."),
+    "model_error": (500, "server_error", "The model produced an error."),
+    "validation": (400, "invalid_request_error", "Invalid request."),
+    "access_denied": (401, "invalid_api_key", "Incorrect API key provided."),
+    "not_found": (404, "model_not_found", "The model does not exist."),
+}
+_DECOY = '{"decoy": true}'
+
+
+def error_response(status: int, code: str, message: str,
+                   headers: dict[str, str] | None = None) -> Response:
+    kind = "invalid_request_error" if 400 <= status < 500 and status != 429 else code
+    return Response(status, {"error": {"message": message, "type": kind, "code": code}},
+                    headers or {})
+
+
+class OpenAISimulator(SimulatorServer):
+    """OpenAI chat completions on 127.0.0.1 (see module docstring)."""
+
+    @property
+    def base_url(self) -> str:
+        """What an OpenAI client's ``base_url`` should be."""
+        return f"{self.endpoint_url}/v1"
+
+    def model_of(self, path: str, body: Any) -> str | None:
+        return body.get("model") if isinstance(body, dict) else None
+
+    def internal_error(self, message: str) -> Response:
+        return error_response(500, "server_error", message)
+
+    def handle(self, path: str, headers: dict[str, str], body: Any, fault: str) -> Response:
+        if path.split("?", 1)[0].rstrip("/") not in _PATHS:
+            return error_response(404, "not_found", f"no route {path}")
+        if fault in _ERRORS:
+            extra: dict[str, str] = {}
+            after = self.plan.policy.retry_after_s
+            if fault == "throttle" and after is not None:
+                extra = {"retry-after": f"{after:g}", "retry-after-ms": f"{after * 1000:g}"}
+            return error_response(*_ERRORS[fault], headers=extra)
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list) \
+                or not body["messages"]:
+            return error_response(400, "invalid_request_error", "'messages' is required")
+        if not isinstance(body.get("model"), str):
+            return error_response(400, "invalid_request_error", "'model' is required")
+        request = self._parse(body)
+        fmt = (body.get("response_format") or {}).get("type")
+        if fmt == "json_schema" and "json_schema" in self.plan.policy.unsupported_modes:
+            return error_response(400, "invalid_request_error",
+                                  "response_format json_schema is not supported by this model")
+        return Response(200, self._answer(request, fault))
+
+    def _parse(self, body: dict[str, Any]) -> VerdictRequest:
+        system_parts: list[str] = []
+        turns: list[tuple[str, str]] = []
+        for message in body["messages"]:
+            role = message.get("role")
+            content = message.get("content")
+            if isinstance(content, list):
+                content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+            text = content if isinstance(content, str) else ""
+            if role in ("system", "developer"):
+                system_parts.append(text)
+            else:
+                turns.append((str(role), text))
+        system = "\n".join(system_parts)
+        response_format = body.get("response_format") or {}
+        schema: dict[str, Any] | None = None
+        mode = "none"
+        if response_format.get("type") == "json_schema":
+            schema = (response_format.get("json_schema") or {}).get("schema")
+            mode = "json_schema"
+        else:
+            schema = schema_from_prompt(system)
+            if schema is not None:
+                mode = "prompt"
+        return VerdictRequest(body["model"], system, tuple(turns), schema, mode, body)
+
+    def _answer(self, request: VerdictRequest, fault: str) -> dict[str, Any]:
+        finish = "stop"
+        refusal = None
+        if fault == "refuse":
+            content: str | None = None
+            refusal = "I can't help with that."
+            finish = "content_filter"
+        elif fault == "malformed":
+            content = malformed_text(request.mode)
+        else:
+            verdict = self.policy(request)
+            if isinstance(verdict, str):
+                content = verdict
+            elif request.mode == "json_schema":
+                content = json.dumps(verdict)
+            else:
+                content = f"Assessment follows.\n```json\n{json.dumps(verdict, indent=2)}\n```"
+        if content is not None and self.plan.policy.reasoning:
+            content = f"<think>First thought: {_DECOY}. Let me check again.</think>\n{content}"
+        prompt_tokens = estimate_tokens(request.text)
+        completion_tokens = estimate_tokens(content or "")
+        return {
+            "id": f"chatcmpl-sim{self.next_id()}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": request.model,
+            "choices": [{"index": 0, "finish_reason": finish, "message": {
+                "role": "assistant", "content": content, "refusal": refusal}}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
+        }

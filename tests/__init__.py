@@ -1,0 +1,1 @@
+"""rewardsmith's tests; shared helpers are in :mod:`tests.support`."""

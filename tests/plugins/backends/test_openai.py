@@ -1,0 +1,179 @@
+"""The openai backend (httpx) against the OpenAI chat-completions simulator."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+from tests.support.judges import VERDICT_SCHEMA
+
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.judge import JudgeRequest
+from rewardsmith.core.telemetry import BatchTelemetry
+from rewardsmith.plugins.backends.openai import OpenAIBackend, OpenAIConfig
+from rewardsmith.simulators import OpenAISimulator
+from rewardsmith.simulators.wiring import openai_settings
+
+PASS_REQUEST = JudgeRequest("You grade.", "Candidate: [[PASS]]", VERDICT_SCHEMA)
+
+
+def make(sim: OpenAISimulator, **overrides: Any) -> OpenAIBackend:
+    return OpenAIBackend(OpenAIConfig.model_validate(openai_settings(sim.base_url, **overrides)))
+
+
+async def test_json_schema_request_and_verdict(
+    openai_simulator: OpenAISimulator, telemetry: BatchTelemetry,
+) -> None:
+    backend = make(openai_simulator, temperature=0.1, extra_body={"reasoning_effort": "low"})
+    reply = await backend.complete(PASS_REQUEST)
+    assert reply.parsed == {"passed": True, "reason": "simulated reason"}
+    [received] = openai_simulator.requests
+    assert received.path == "/v1/chat/completions"
+    assert received.headers["Authorization"] == "Bearer sk-simulator-dummy"
+    assert received.body == {
+        "model": "sim-judge",
+        "messages": [{"role": "system", "content": "You grade."},
+                     {"role": "user", "content": "Candidate: [[PASS]]"}],
+        "max_tokens": 1024,
+        "temperature": 0.1,
+        "response_format": {"type": "json_schema", "json_schema": {
+            "name": "verdict", "schema": VERDICT_SCHEMA, "strict": True}},
+        "reasoning_effort": "low",
+    }
+    assert telemetry.judge_calls == 1 and telemetry.input_tokens == reply.input_tokens > 0
+    await backend.aclose()
+
+
+async def test_think_section_with_decoy_is_skipped(openai_simulator: OpenAISimulator) -> None:
+    openai_simulator.configure(reasoning=True)
+    for mode in ("json_schema", "prompt"):
+        backend = make(openai_simulator, response_format=mode)
+        reply = await backend.complete(JudgeRequest("s", "[[FAIL]]", VERDICT_SCHEMA))
+        assert reply.parsed == {"passed": False, "reason": "simulated reason"}
+        assert "<think>" in reply.text
+        await backend.aclose()
+    prompted = openai_simulator.requests[-1].body
+    assert "response_format" not in prompted
+    assert "<verdict_schema>" in prompted["messages"][0]["content"]
+
+
+async def test_throttling_honours_retry_after(openai_simulator: OpenAISimulator) -> None:
+    openai_simulator.configure(retry_after_s=0.01)
+    openai_simulator.script("throttle", "server_error", "ok")
+    backend = make(openai_simulator)
+    reply = await backend.complete(PASS_REQUEST)
+    assert reply.parsed["passed"] is True
+    assert reply.extra["attempts"] == 3
+    assert [r.fault for r in openai_simulator.requests] == ["throttle", "server_error", "ok"]
+    await backend.aclose()
+
+
+async def test_auth_error_is_config_and_key_never_logged(
+    openai_simulator: OpenAISimulator,
+) -> None:
+    openai_simulator.script("access_denied", "access_denied")
+    backend = make(openai_simulator)
+    with capture_logs() as logs:
+        for _ in range(2):
+            with pytest.raises(ComponentError) as info:
+                await backend.complete(PASS_REQUEST)
+            assert info.value.kind == "judge_config"
+    assert openai_simulator.request_count == 2
+    assert len([e for e in logs if e["event"] == "judge_config_error"]) == 1
+    assert "sk-simulator-dummy" not in repr(logs) + str(info.value)
+    await backend.aclose()
+
+
+async def test_malformed_then_repaired_or_judge_parse(openai_simulator: OpenAISimulator) -> None:
+    backend = make(openai_simulator)
+    openai_simulator.script("malformed", "ok")
+    reply = await backend.complete(PASS_REQUEST)
+    assert reply.extra["repaired"] is True and reply.parsed["passed"] is True
+    repair_turns = openai_simulator.requests[1].body["messages"]
+    assert [m["role"] for m in repair_turns] == ["system", "user", "assistant", "user"]
+    openai_simulator.script("malformed", "malformed")
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(JudgeRequest("s", "another", VERDICT_SCHEMA))
+    assert info.value.kind == "judge_parse"
+    await backend.aclose()
+
+
+async def test_refusal_is_judge_refused(openai_simulator: OpenAISimulator) -> None:
+    openai_simulator.script("refuse")
+    backend = make(openai_simulator)
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(PASS_REQUEST)
+    assert info.value.kind == "judge_refused"
+    await backend.aclose()
+
+
+async def test_unreachable_server_is_unavailable() -> None:
+    backend = OpenAIBackend(OpenAIConfig.model_validate(
+        openai_settings("http://127.0.0.1:9/v1", max_retries=1)))
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(PASS_REQUEST)
+    assert info.value.kind == "judge_unavailable"
+    await backend.aclose()
+
+
+async def test_missing_httpx_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "httpx", None)
+    backend = OpenAIBackend(OpenAIConfig(model="m", base_url="http://127.0.0.1:9/v1"))
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(PASS_REQUEST)
+    assert info.value.kind == "judge_config"
+    assert "pip install 'rewardsmith[openai]'" in str(info.value)
+
+
+async def test_auto_falls_back_to_prompted_json(openai_simulator: OpenAISimulator) -> None:
+    openai_simulator.configure(unsupported_modes=frozenset({"json_schema"}))
+    backend = make(openai_simulator, response_format="auto")
+    with capture_logs() as logs:
+        first = await backend.complete(PASS_REQUEST)
+        second = await backend.complete(JudgeRequest("s", "[[FAIL]]", VERDICT_SCHEMA))
+    assert first.parsed["passed"] is True and second.parsed["passed"] is False
+    assert first.extra["mode"] == "prompt" and backend.structured_mode() == "prompt"
+    formats = ["response_format" in r.body for r in openai_simulator.requests]
+    assert formats == [True, False, False]  # rejected once, then remembered
+    assert [e["event"] for e in logs] == ["judge_structured_output_fallback"]
+    await backend.aclose()
+
+
+async def test_explicit_json_schema_rejection_is_a_config_error(
+    openai_simulator: OpenAISimulator,
+) -> None:
+    openai_simulator.configure(unsupported_modes=frozenset({"json_schema"}))
+    backend = make(openai_simulator)
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(PASS_REQUEST)
+    assert info.value.kind == "judge_config"
+    await backend.aclose()
+
+
+async def test_missing_api_key_is_named(
+    openai_simulator: OpenAISimulator, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    openai_simulator.script("access_denied")
+    backend = make(openai_simulator)
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(PASS_REQUEST)
+    assert "OPENAI_API_KEY is not set" in str(info.value)
+    assert "Authorization" not in openai_simulator.requests[0].headers
+    await backend.aclose()
+
+
+async def test_concurrency_limit_across_client_shards(openai_simulator: OpenAISimulator) -> None:
+    openai_simulator.configure(latency_s=0.05)
+    backend = make(openai_simulator, max_concurrency=20)
+    import asyncio
+
+    requests = [JudgeRequest("s", f"candidate {i} [[PASS]]", VERDICT_SCHEMA) for i in range(60)]
+    replies = await asyncio.gather(*(backend.complete(r) for r in requests))
+    assert all(r.parsed["passed"] is True for r in replies)
+    assert openai_simulator.request_count == 60
+    assert openai_simulator.max_in_flight <= 20
+    assert len(backend._clients[id(asyncio.get_running_loop())][1]) == 3  # 20 / 8 -> 3 pools
+    await backend.aclose()
