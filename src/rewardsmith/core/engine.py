@@ -29,11 +29,17 @@ from rewardsmith.core.aggregate import (
 )
 from rewardsmith.core.component import AsyncComponent, Component, ComponentConfig, GroupComponent
 from rewardsmith.core.errors import ComponentError, SampleError
+from rewardsmith.core.judge import JUDGE_OUTAGE_KINDS
 from rewardsmith.core.pack import Pack, load_pack
 from rewardsmith.core.plugins import PluginHost
 from rewardsmith.core.results import ComponentOutcome, SampleResult, Score
 from rewardsmith.core.sample import Sample, parse_sample
-from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
+from rewardsmith.core.telemetry import (
+    BatchTelemetry,
+    JudgeOutage,
+    bind_telemetry,
+    unbind_telemetry,
+)
 
 log = structlog.get_logger("rewardsmith.engine")
 T = TypeVar("T")
@@ -472,6 +478,7 @@ class Scorer:
             ids = [cid for cid, c in self._configs.items() if c.on_error == "group_mean"]
             means_by_group = {k: group_means(v, ids) for k, v in grouped.items()}
 
+        self._record_judge_outages(states, telemetry)
         results: list[SampleResult] = []
         for index, state in enumerate(states):
             if isinstance(state, SampleError):
@@ -491,6 +498,27 @@ class Scorer:
                     error_kind="internal_error", group_key=state.sample.group_key))
         return results
 
+    def _record_judge_outages(self, states: Sequence[_State | SampleError],
+                              telemetry: BatchTelemetry) -> None:
+        """Name each judge component that could not run at all in this batch: it judged
+        no sample, and its failures say the judge was misconfigured or out of reach."""
+        for component in self.pack.components:
+            if not component.uses_judge:
+                continue
+            cid = component.config.id
+            outcomes = [o for s in states if isinstance(s, _State)
+                        and (o := s.outcomes.get(cid)) is not None and not o.skipped]
+            if not outcomes or any(o.error is None for o in outcomes):
+                continue
+            for kind in JUDGE_OUTAGE_KINDS:  # the most telling cause first
+                cause = next((o for o in outcomes if o.error_kind == kind), None)
+                if cause is not None:
+                    allowed = bool(component.context.judge_defaults.get("allow_failures"))
+                    # Recorded, not logged: the CLI and the Lambda report it once each.
+                    telemetry.record_judge_outage(JudgeOutage(
+                        cid, kind, cause.error or kind, len(outcomes), allowed))
+                    break
+
     def _finish_one(self, index: int, state: _State,
                     means_by_group: dict[str, dict[str, float | None]],
                     telemetry: BatchTelemetry) -> SampleResult:
@@ -503,7 +531,7 @@ class Scorer:
         try:
             for cid, outcome in ordered.items():
                 if outcome.error is not None:
-                    telemetry.record_failure(outcome.error_kind or "error")
+                    telemetry.record_failure(outcome.error_kind or "error", cid)
                     means = means_by_group.get(sample.group_key, {})
                     apply_policy(outcome, self._configs[cid], self._ranges[cid], means.get(cid))
             if state.gate is not None:

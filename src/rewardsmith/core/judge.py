@@ -63,6 +63,11 @@ JUDGE_ERROR_KINDS: Final = frozenset({
 })
 #: Kinds worth retrying later: the model may answer next time.
 TRANSIENT_JUDGE_ERROR_KINDS: Final = frozenset({JUDGE_THROTTLED, JUDGE_TIMEOUT, JUDGE_UNAVAILABLE})
+#: Kinds that say the judge could not be reached or used at all (as opposed to a model that
+#: answered badly), most telling first: a batch whose judge calls all failed with these has
+#: no judge in its rewards (see :class:`rewardsmith.core.telemetry.JudgeOutage`).
+JUDGE_OUTAGE_KINDS: Final = (JUDGE_CONFIG, JUDGE_UNAVAILABLE, JUDGE_TIMEOUT, JUDGE_THROTTLED,
+                             CIRCUIT_OPEN)
 
 
 def judge_error(kind: str, message: str) -> ComponentError:
@@ -79,7 +84,7 @@ class JudgeBackendConfig(BaseModel):
     #: Fields that change how a call is made but not what the model answers; they are
     #: left out of the cache key. Subclasses extend this set.
     operational_fields: ClassVar[frozenset[str]] = frozenset(
-        {"max_concurrency", "timeout_s", "cache_path", "dedup"}
+        {"max_concurrency", "timeout_s", "cache_path", "dedup", "allow_failures"}
     )
 
     backend: str
@@ -95,6 +100,12 @@ class JudgeBackendConfig(BaseModel):
     )
     dedup: bool = Field(
         default=True, description="Identical requests in flight at once share one call."
+    )
+    allow_failures: bool = Field(
+        default=False,
+        description="Accept rewards without this judge when it cannot run at all (bad "
+        "configuration, unreachable): `rewardsmith score` then exits as if it had run "
+        "(the CLI's --allow-judge-failures does the same for every judge).",
     )
 
     def cache_identity(self) -> dict[str, Any]:

@@ -17,6 +17,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+@dataclass(frozen=True)
+class JudgeOutage:
+    """A judge component that could not run in a batch: no sample got a verdict from it and
+    its failures say the judge was misconfigured or out of reach (``kind``, one of
+    :data:`rewardsmith.core.judge.JUDGE_OUTAGE_KINDS`). ``cause`` is the message of the
+    most telling failure; ``failed`` counts the samples whose judge call failed;
+    ``allowed`` is the pack's ``[judge] allow_failures`` for the component."""
+
+    component: str
+    kind: str
+    cause: str
+    failed: int
+    allowed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "cause": self.cause, "failed": self.failed,
+                "allowed": self.allowed}
+
+
 @dataclass
 class BatchTelemetry:
     samples: int = 0
@@ -35,6 +54,10 @@ class BatchTelemetry:
     #: The batch's deadline, a ``time.monotonic()`` instant (None: no deadline). Backends
     #: read it to keep their backoff and circuit-breaker waits inside the caller's time.
     deadline: float | None = None
+    #: Failures that reached a sample, per component id and kind.
+    component_failures: dict[str, Counter[str]] = field(default_factory=dict)
+    #: Judge components that could not run at all in this batch, by component id.
+    judge_unavailable: dict[str, JudgeOutage] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record_judge_call(
@@ -73,9 +96,16 @@ class BatchTelemetry:
         with self._lock:
             self.deduplicated += 1
 
-    def record_failure(self, kind: str) -> None:
+    def record_failure(self, kind: str, component: str | None = None) -> None:
+        """A failure of ``kind`` reached a sample (through ``component``, when given)."""
         with self._lock:
             self.failures[kind] += 1
+            if component is not None:
+                self.component_failures.setdefault(component, Counter())[kind] += 1
+
+    def record_judge_outage(self, outage: JudgeOutage) -> None:
+        with self._lock:
+            self.judge_unavailable[outage.component] = outage
 
     def latency_percentile(self, q: float) -> float | None:
         if not self.judge_latencies_ms:
@@ -98,6 +128,10 @@ class BatchTelemetry:
             "judge_latency_p95_ms": self.latency_percentile(0.95),
             "failures": dict(self.failures),
             "judge_retries": dict(self.judge_retries),
+            "component_failures": {cid: dict(kinds)
+                                   for cid, kinds in self.component_failures.items()},
+            "judge_unavailable": {cid: outage.to_json()
+                                  for cid, outage in self.judge_unavailable.items()},
         }
         if rewards:
             out["reward_mean"] = statistics.fmean(rewards)
