@@ -179,3 +179,37 @@ def test_a_promises_gate_that_times_out_does_not_let_the_reply_through(tmp_path:
         tmp_path, '{ fail_reward = 0.1, on_error = "pass" }'))).score([stalling]).results
     assert open_[0].status == "ok" and open_[0].gate is None
     assert open_[0].components["promises"].error_kind == "regex_timeout"
+
+
+def test_gates_decide_the_same_when_the_machine_is_too_busy_to_match_in_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The flaky suite case of issue 9: under load, a pattern match could run out of its
+    wall-clock time limit before doing any work, and a reply was scored by luck. Here every
+    pack-pattern match first runs out of time twice without using any CPU, as a starved
+    thread does; every gate still decides as on an idle machine."""
+    from rewardsmith.plugins.checks import _pack_regex
+
+    pack = load_pack(child_pack(tmp_path, "customer-support", remove=["reply"]))
+    idle = [(r.status, r.gate, r.aggregate_reward_score)
+            for r in Scorer(pack).score(_rollouts()).results]
+
+    original = _pack_regex._within_cpu_budget
+    starved_calls = []
+
+    def starved(run: Any, pattern: Any, text: str, timeout_s: float, where: str) -> Any:
+        misses = iter([True, True])
+
+        def late(limit: float) -> Any:
+            if next(misses, False):
+                starved_calls.append(where)
+                raise TimeoutError("regex timed out")
+            return run(limit)
+
+        return original(late, pattern, text, timeout_s, where)
+
+    monkeypatch.setattr(_pack_regex, "_within_cpu_budget", starved)
+    busy = [(r.status, r.gate, r.aggregate_reward_score)
+            for r in Scorer(pack).score(_rollouts()).results]
+    assert starved_calls  # the promises gate's patterns did go through the starved path
+    assert busy == idle
