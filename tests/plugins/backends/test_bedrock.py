@@ -318,6 +318,7 @@ async def test_circuit_opens_after_consecutive_failures_and_recovers(
         with pytest.raises(ComponentError) as info:
             await backend.complete(PASS_REQUEST)
         assert info.value.kind == "circuit_open"
+        assert "last failure: ServiceUnavailableException" in str(info.value)  # the cause
     assert converse_simulator.request_count == 3  # failing fast: nothing was sent
     assert backend.resilience.breaker.state == "open"
     assert telemetry.failures["judge_circuit_open"] == 5

@@ -140,6 +140,7 @@ class CircuitBreaker:
         self._probe_in_flight = False
         self.times_opened = 0
         self.confirmed_down = False
+        self.last_failure = ""  # the message of the latest failure, named when open
 
     @property
     def state(self) -> str:
@@ -165,11 +166,13 @@ class CircuitBreaker:
             return self.cooldown_s - waited
 
     def open_error(self, remaining_s: float) -> Exception:
-        """The ``circuit_open`` error a caller that cannot wait raises."""
+        """The ``circuit_open`` error a caller that cannot wait raises; it names the
+        latest failure, so the cause survives when every caller ends up failing fast."""
+        last = f"; last failure: {self.last_failure}" if self.last_failure else ""
         return judge_error(
             CIRCUIT_OPEN,
             f"judge circuit is open after {self.threshold} consecutive failures; failing fast "
-            f"(next probe in {max(0.0, remaining_s):.1f}s)",
+            f"(next probe in {max(0.0, remaining_s):.1f}s){last}",
         )
 
     def before_call(self) -> None:
@@ -185,9 +188,10 @@ class CircuitBreaker:
             self._probe_in_flight = False
             self.confirmed_down = False
 
-    def record_failure(self) -> None:
+    def record_failure(self, cause: str = "") -> None:
         with self._lock:
             self._failures += 1
+            self.last_failure = cause or self.last_failure
             if self._probe_in_flight or self._failures >= self.threshold:
                 if self._probe_in_flight:
                     self.confirmed_down = True
@@ -345,7 +349,7 @@ class Resilience:
                     throttled_since = now if throttled_since is None else throttled_since
                     gave_up = self._throttle_budget_spent(now - throttled_since, telemetry)
                 else:
-                    self.breaker.record_failure()
+                    self.breaker.record_failure(exc.message)
                     retries += 1
                     gave_up = self._retries_spent(retries, telemetry)
                 if gave_up is not None:
