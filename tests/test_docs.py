@@ -159,3 +159,85 @@ def test_complete_minimal_plugin_example_works(pytester: pytest.Pytester, monkey
     pytester.makefile(".toml", **{"acme-tone": pack})
     pytester.syspathinsert()
     pytester.runpytest(*ARGS).assert_outcomes(passed=1)
+
+
+# -- the architecture doc and the README layout follow the tree -------------------------------
+SRC = Path(__file__).parents[1] / "src" / "rewardsmith"
+ARCHITECTURE_DOC = DOCS / "architecture.md"
+README = DOCS.parent / "README.md"
+_FENCE_RE = re.compile(r"```\n(src/rewardsmith/\n.*?)```", re.DOTALL)
+
+
+def packages() -> list[str]:
+    """Every package under src/rewardsmith, as ``a/b/``, and the top-level modules."""
+    found = sorted(f"{p.parent.relative_to(SRC).as_posix()}/"
+                   for p in SRC.rglob("__init__.py") if p.parent != SRC)
+    return found + sorted(p.name for p in SRC.glob("*.py"))
+
+
+def documented_tree() -> set[str]:
+    """The paths in the architecture doc's tree, rebuilt from its indentation."""
+    match = _FENCE_RE.search(ARCHITECTURE_DOC.read_text(encoding="utf-8"))
+    assert match is not None, "docs/architecture.md has no src/rewardsmith/ tree"
+    paths: set[str] = set()
+    stack: list[str] = []
+    for line in match.group(1).splitlines()[1:]:
+        stripped = line.lstrip(" ")
+        depth = (len(line) - len(stripped)) // 2 - 1
+        name = stripped.split(" ", 1)[0]
+        if depth < 0 or not name.endswith(("/", ".py")):
+            continue  # a description continued, or the lines after the tree
+        del stack[depth:]
+        paths.add("".join(stack) + name)
+        if name.endswith("/"):
+            stack.append(name)
+    return paths
+
+
+def test_the_tree_reader_sees_the_doc():
+    tree = documented_tree()
+    assert {"core/", "core/engine.py", "plugins/checks/", "cli/main.py"} <= tree
+
+
+@pytest.mark.parametrize("package", packages())
+def test_every_package_is_in_the_architecture_tree(package: str):
+    assert package in documented_tree(), f"add {package} to docs/architecture.md"
+
+
+def test_nothing_but_the_public_api_and_the_pytest_plugin_is_loose_at_the_top():
+    assert sorted(p.name for p in SRC.glob("*.py")) == ["__init__.py", "pytest_plugin.py"]
+
+
+@pytest.mark.parametrize("package", sorted({p.split("/")[0] for p in packages()}
+                                            - {"__init__.py"}))
+def test_every_top_level_package_is_in_the_readme_layout(package: str):
+    layout = README.read_text(encoding="utf-8").split("## Layout", 1)[1]
+    assert f"src/rewardsmith/{package}" in layout
+
+
+def _command_paths(group: object, prefix: str = "") -> list[str]:
+    paths = []
+    for name, command in sorted(getattr(group, "commands", {}).items()):
+        paths.append(prefix + name)
+        paths.extend(_command_paths(command, f"{prefix}{name} "))
+    return paths
+
+
+def first_party_commands() -> list[str]:
+    from rewardsmith.cli import build_cli
+
+    return _command_paths(build_cli(make_plugin_host(load_entry_points=False)))
+
+
+def test_there_are_commands_to_document():
+    assert {"score", "packs new", "lambda package", "loadtest"} <= set(first_party_commands())
+
+
+@pytest.mark.parametrize("command", first_party_commands())
+def test_every_command_is_documented(command: str):
+    assert f"| `rewardsmith {command}` |" in ARCHITECTURE_DOC.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("hook", hookspec_functions(), ids=lambda fn: fn.__name__)
+def test_every_hook_is_named_in_the_architecture_doc(hook):
+    assert hook.__name__ in ARCHITECTURE_DOC.read_text(encoding="utf-8")

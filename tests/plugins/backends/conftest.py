@@ -1,5 +1,6 @@
-"""Fixtures for the judge-backend tests: the simulators and a plugin host with the two
-built-in backends (the same fixtures plugin authors get from rewardsmith.simulators)."""
+"""Fixtures for the judge-backend tests: a plugin host with the two built-in backends, a
+backend pool and bound telemetry. The simulators (``converse_simulator``,
+``openai_simulator``, ...) come from the shipped pytest plugin, as for plugin authors."""
 
 from __future__ import annotations
 
@@ -12,13 +13,6 @@ from rewardsmith.core.judge import BackendPool
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
 from rewardsmith.plugins.backends import bedrock, openai
-from rewardsmith.pytest_plugin import (  # noqa: F401  (fixtures, used by name)
-    aws_dummy_env,
-    bedrock_judge_settings,
-    converse_simulator,
-    openai_judge_settings,
-    openai_simulator,
-)
 
 
 @pytest.fixture
