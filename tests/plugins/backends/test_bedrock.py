@@ -88,13 +88,13 @@ async def test_throttling_does_not_use_up_max_retries(
 async def test_throttling_past_max_throttle_wait_is_judge_throttled(
     converse_simulator: ConverseSimulator, telemetry: BatchTelemetry,
 ) -> None:
-    backend = make(converse_simulator, max_retries=2, max_throttle_wait_s=0.1)
+    backend = make(converse_simulator, max_retries=0, max_throttle_wait_s=0.1)
     converse_simulator.outage("throttle", 60)
     with pytest.raises(ComponentError) as info:
         await backend.complete(PASS_REQUEST)
     assert info.value.kind == "judge_throttled"
     assert "max_throttle_wait_s is 0.1" in str(info.value)
-    assert converse_simulator.request_count > 3  # not bounded by max_retries
+    assert converse_simulator.request_count >= 2  # retried although max_retries is 0
     assert telemetry.failures["judge_throttled"] == 1
     assert backend.resilience.breaker.state == "closed"
     assert backend.resilience.breaker.times_opened == 0

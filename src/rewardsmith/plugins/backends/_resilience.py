@@ -393,10 +393,14 @@ class Resilience:
         waited for failed, or a probe of this outage already failed)."""
         opened = self.breaker.times_opened
         while True:
+            # Checked before acquiring: a waiter slow to wake must not become the next
+            # probe of an outage its own probe just confirmed.
+            if self.breaker.times_opened != opened:
+                raise self.breaker.open_error(self.breaker.cooldown_s)
             wait = self.breaker.try_acquire()
             if wait is None:
                 return
-            if self.breaker.times_opened != opened or self.breaker.confirmed_down:
+            if self.breaker.confirmed_down:
                 raise self.breaker.open_error(wait)
             step = wait if wait > 0 else _PROBE_POLL_S
             remaining = telemetry.remaining_s()
