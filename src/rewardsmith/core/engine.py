@@ -29,12 +29,12 @@ from rewardsmith.core.aggregate import (
 )
 from rewardsmith.core.component import AsyncComponent, Component, ComponentConfig, GroupComponent
 from rewardsmith.core.errors import ComponentError, SampleError
-from rewardsmith.core.judge import JUDGE_OUTAGE_KINDS
 from rewardsmith.core.pack import Pack, load_pack
 from rewardsmith.core.plugins import PluginHost
 from rewardsmith.core.results import ComponentOutcome, SampleResult, Score
 from rewardsmith.core.sample import Sample, parse_sample
 from rewardsmith.core.telemetry import (
+    JUDGE_OUTAGE_KINDS,
     BatchTelemetry,
     JudgeOutage,
     bind_telemetry,

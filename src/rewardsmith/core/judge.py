@@ -63,11 +63,6 @@ JUDGE_ERROR_KINDS: Final = frozenset({
 })
 #: Kinds worth retrying later: the model may answer next time.
 TRANSIENT_JUDGE_ERROR_KINDS: Final = frozenset({JUDGE_THROTTLED, JUDGE_TIMEOUT, JUDGE_UNAVAILABLE})
-#: Kinds that say the judge could not be reached or used at all (as opposed to a model that
-#: answered badly), most telling first: a batch whose judge calls all failed with these has
-#: no judge in its rewards (see :class:`rewardsmith.core.telemetry.JudgeOutage`).
-JUDGE_OUTAGE_KINDS: Final = (JUDGE_CONFIG, JUDGE_UNAVAILABLE, JUDGE_TIMEOUT, JUDGE_THROTTLED,
-                             CIRCUIT_OPEN)
 
 
 def judge_error(kind: str, message: str) -> ComponentError:

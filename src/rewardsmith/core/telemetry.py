@@ -14,14 +14,20 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+
+#: Judge error kinds that say the judge could not be reached or used at all (as opposed to
+#: a model that answered badly), most telling first: a batch whose judge calls all failed
+#: with these has no judge in its rewards.
+JUDGE_OUTAGE_KINDS: Final = ("judge_config", "judge_unavailable", "judge_timeout",
+                             "judge_throttled", "circuit_open")
 
 
 @dataclass(frozen=True)
 class JudgeOutage:
     """A judge component that could not run in a batch: no sample got a verdict from it and
     its failures say the judge was misconfigured or out of reach (``kind``, one of
-    :data:`rewardsmith.core.judge.JUDGE_OUTAGE_KINDS`). ``cause`` is the message of the
+    :data:`JUDGE_OUTAGE_KINDS`). ``cause`` is the message of the
     most telling failure; ``failed`` counts the samples whose judge call failed;
     ``allowed`` is the pack's ``[judge] allow_failures`` for the component."""
 
