@@ -107,7 +107,8 @@ class BatchTelemetry:
         with self._lock:
             self.failures[kind] += 1
             if component is not None:
-                self.component_failures.setdefault(component, Counter())[kind] += 1
+                # plain str keys: error kinds may be str subclasses, which orjson refuses
+                self.component_failures.setdefault(component, Counter())[str(kind)] += 1
 
     def record_judge_outage(self, outage: JudgeOutage) -> None:
         with self._lock:
