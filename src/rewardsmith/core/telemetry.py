@@ -88,7 +88,7 @@ class BatchTelemetry:
     def record_judge_retry(self, kind: str) -> None:
         """A judge attempt failed with ``kind`` and will be tried again."""
         with self._lock:
-            self.judge_retries[kind] += 1
+            self.judge_retries[str(kind)] += 1  # plain str keys, as for failures
 
     def remaining_s(self) -> float | None:
         """Seconds left before the batch's deadline (negative once passed; None: none)."""
