@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from tests.support.aws_lambda import FakeContext, sample, validate_answer
 
+from rewardsmith import make_plugin_host
 from rewardsmith.aws_lambda import HandlerSettings, make_handler
 from rewardsmith.aws_lambda.observability import (
     InvocationRecord,
@@ -260,3 +262,67 @@ def test_bad_settings_are_reported_in_every_log_line(
                if "reward_invocation" in x]
     assert any("REWARDSMITH_MIN_BUDGET_MS='-5'" in p for p in line["settings_problems"])
     assert handler.settings.min_budget_s == 0.25
+
+
+def test_a_judge_that_cannot_run_is_a_metric_and_an_error_line_with_its_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 9, case F1 in the Lambda: the judge's endpoint refuses connections. Every sample
+    still gets a reward, and the invocation says why the judge is missing — an EMF metric an
+    alarm can watch, and the cause in the error-level log line — without leaking secrets."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    pack = tmp_path / "judged.toml"
+    pack.write_text(f"""
+[pack]
+name = "lambda-judged"
+version = "1.0.0"
+
+[judge]
+backend = "bedrock"
+model = "openai.gpt-oss-120b-1:0"
+region = "us-east-1"
+endpoint_url = "http://127.0.0.1:{closed_port}"
+boto_max_attempts = 1
+max_retries = 1
+retry_base_delay_s = 0.005
+retry_max_delay_s = 0.01
+circuit_failure_threshold = 2
+circuit_cooldown_s = 0.05
+
+[[components]]
+id = "length"
+type = "length"
+unit = "chars"
+max = 200
+
+[[components]]
+id = "review"
+type = "rubric-judge"
+weight = 3
+criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
+""", encoding="utf-8")
+    handler = make_handler(str(pack), host=make_plugin_host)
+    capfd.readouterr()
+    out = handler([sample(f"s{i}", "Thank you, that is fine.") for i in range(5)],
+                  FakeContext())
+    validate_answer(out, [f"s{i}" for i in range(5)])
+    printed = capfd.readouterr().out
+    lines = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
+    (doc,) = [d for d in lines if "_aws" in d]
+    (log,) = [d for d in lines if d.get("event") == "reward_invocation"]
+    assert_valid_emf(doc)
+    assert doc["JudgeUnavailable"] == 1
+    assert log["level"] == "error"
+    outage = log["judge_unavailable"]["review"]
+    assert outage["kind"] == "judge_unavailable" and outage["allowed"] is False
+    assert "bedrock endpoint unreachable" in outage["cause"]
+    assert outage["failed"] == 5
+    assert log["component_failures"]["review"]["judge_unavailable"] >= 1
+    assert secret not in printed and "AKIAIOSFODNN7EXAMPLE" not in printed
+    handler.scorer.close()

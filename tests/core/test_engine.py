@@ -267,3 +267,74 @@ def test_parser_bug_keeps_the_samples_id(make_scorer, monkeypatch) -> None:
     monkeypatch.setattr(engine, "parse_sample", broken)
     result = make_scorer(GATED).score([sample("keep-me", "yes")]).results[0]
     assert result.id == "keep-me" and result.error_kind == "internal_error"
+
+
+ERRING_GATE = """
+[pack]
+name = "erring-gate"
+version = "1"
+
+[[components]]
+id = "ratio"
+type = "ratio"
+gate = {{ fail_reward = 0.1{gate_extra} }}
+{component_extra}
+
+[[components]]
+id = "yes"
+type = "contains"
+needle = "yes"
+"""
+
+
+def test_a_gate_that_errors_fails_closed(make_scorer, calls) -> None:
+    scorer = make_scorer(ERRING_GATE.format(gate_extra="", component_extra=""))
+    broken, fine = scorer.score([sample(1, "yes, not a number"), sample(2, "1.0")]).results
+    assert broken.status == "gated" and broken.gate == "ratio"
+    assert broken.reward == 0.1
+    assert broken.components["ratio"].error_kind == "exception"
+    assert broken.components["yes"].skipped
+    assert fine.status == "ok"
+    assert calls["yes"] == 1  # only the sample whose gate could check
+
+
+def test_a_gate_can_be_told_to_let_errors_through(make_scorer) -> None:
+    scorer = make_scorer(ERRING_GATE.format(gate_extra=', on_error = "pass"',
+                                            component_extra='on_error = "zero"'))
+    (broken,) = scorer.score([sample(1, "yes, not a number")]).results
+    assert broken.status == "ok" and broken.gate is None
+    assert broken.components["ratio"].error_kind == "exception"
+    assert broken.components["ratio"].policy == "zero"
+    assert broken.reward == 1.0  # the gate's weight is 0; 'yes' decides
+
+
+def test_a_failing_gate_with_on_error_fail_fails_the_sample(make_scorer) -> None:
+    scorer = make_scorer(ERRING_GATE.format(gate_extra="", component_extra='on_error = "fail"')
+                         .replace('version = "1"', 'version = "1"\nfailure_reward = 0.0'))
+    (broken,) = scorer.score([sample(1, "yes, not a number")]).results
+    assert broken.status == "failed" and broken.reward == 0.0
+
+
+def test_a_gate_abandoned_at_the_deadline_lets_no_check_score_the_sample(
+    make_scorer, calls,
+) -> None:
+    scorer = make_scorer("""
+[pack]
+name = "slow-gate"
+version = "1"
+
+[[components]]
+id = "judge_gate"
+type = "sleepy"
+gate = { fail_reward = 0.2 }
+
+[[components]]
+id = "yes"
+type = "contains"
+needle = "yes"
+""")
+    (hung,) = scorer.score([sample(1, "yes hang")], timeout_s=0.3).results
+    # Not gated (nothing was checked) but not through either: the sample fails.
+    assert hung.status == "failed" and hung.reward == 0.0
+    assert hung.components["judge_gate"].error_kind == "deadline"
+    assert calls["yes"] == 0  # no check scored a sample its gate did not clear

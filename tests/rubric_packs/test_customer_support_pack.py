@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from tests.support.suites import ROLLOUTS_DIR, Scored, VerdictBook, child_pack, read_jsonl
 
@@ -144,3 +145,72 @@ def test_a_failing_judge_costs_no_sample_its_reward(tmp_path: Path,
     assert results["late-1-good"].components["reply"].error_kind is not None
     assert results["late-1-good"].reward == pytest.approx(1.0)
     assert results["angry-4-bad_pii"].reward == 0.0
+
+
+def _promises_with_a_runaway_pattern(tmp_path: Path, gate: str) -> Path:
+    """The pack with one more forbidden pattern, badly written: on a long run of 'a' it
+    backtracks past any time limit, so the promises gate cannot check the reply."""
+    path = child_pack(tmp_path, "customer-support", remove=["reply"])
+    parent = {c.config.id: c for c in load_pack("customer-support").components}
+    forbid = [*parent["promises"].config.forbid, "(a|a)+$"]
+    path.write_text(path.read_text(encoding="utf-8") + f"""
+[[components]]
+id = "promises"
+forbid = {orjson.dumps(forbid).decode()}
+match_timeout_s = 0.02
+gate = {gate}
+""", encoding="utf-8")
+    return path
+
+
+def test_a_promises_gate_that_times_out_does_not_let_the_reply_through(tmp_path: Path) -> None:
+    """Issue 9, case F2: a gate that cannot check fails closed; the pack can say otherwise."""
+    good = next(r for r in _rollouts() if r["id"] == "late-1-good")
+    stalling = {**good, "id": "stalling"}
+    stalling["messages"] = [*good["messages"][:-1], {
+        "role": "assistant", "content": good["messages"][-1]["content"] + " " + "a" * 40 + "!"}]
+    closed = Scorer(load_pack(_promises_with_a_runaway_pattern(
+        tmp_path, "{ fail_reward = 0.1 }"))).score([good, stalling]).results
+    assert closed[0].status == "ok"
+    assert (closed[1].status, closed[1].gate) == ("gated", "promises")
+    assert closed[1].reward == 0.1
+    assert closed[1].components["promises"].error_kind == "regex_timeout"
+
+    open_ = Scorer(load_pack(_promises_with_a_runaway_pattern(
+        tmp_path, '{ fail_reward = 0.1, on_error = "pass" }'))).score([stalling]).results
+    assert open_[0].status == "ok" and open_[0].gate is None
+    assert open_[0].components["promises"].error_kind == "regex_timeout"
+
+
+def test_gates_decide_the_same_when_the_machine_is_too_busy_to_match_in_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The flaky suite case of issue 9: under load, a pattern match could run out of its
+    wall-clock time limit before doing any work, and a reply was scored by luck. Here every
+    pack-pattern match first runs out of time twice without using any CPU, as a starved
+    thread does; every gate still decides as on an idle machine."""
+    from rewardsmith.plugins.checks import _pack_regex
+
+    pack = load_pack(child_pack(tmp_path, "customer-support", remove=["reply"]))
+    idle = [(r.status, r.gate, r.reward)
+            for r in Scorer(pack).score(_rollouts()).results]
+
+    original = _pack_regex._within_cpu_budget
+    starved_calls = []
+
+    def starved(run: Any, pattern: Any, text: str, timeout_s: float, where: str) -> Any:
+        misses = iter([True, True])
+
+        def late(limit: float) -> Any:
+            if next(misses, False):
+                starved_calls.append(where)
+                raise TimeoutError("regex timed out")
+            return run(limit)
+
+        return original(late, pattern, text, timeout_s, where)
+
+    monkeypatch.setattr(_pack_regex, "_within_cpu_budget", starved)
+    busy = [(r.status, r.gate, r.reward)
+            for r in Scorer(pack).score(_rollouts()).results]
+    assert starved_calls  # the promises gate's patterns did go through the starved path
+    assert busy == idle

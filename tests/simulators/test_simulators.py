@@ -21,6 +21,7 @@ from rewardsmith.simulators import (
     VerdictRequest,
     schema_instance,
 )
+from rewardsmith.simulators.faults import FaultPlan
 
 BODY = {"modelId": "openai.gpt-oss-120b-1:0",
         "messages": [{"role": "user", "content": [{"text": "hello"}]}]}
@@ -144,6 +145,27 @@ def test_fault_policy_rejects_impossible_rates() -> None:
         FaultPolicy(throttle_rate=0.7, server_error_rate=0.5)
     with pytest.raises(ValueError, match="unknown faults"):
         ConverseSimulator().script("explode")
+
+
+def test_an_outage_serves_its_fault_for_its_length_from_the_first_request() -> None:
+    now = [100.0]
+    plan = FaultPlan(clock=lambda: now[0])
+    plan.script("server_error")
+    plan.outage("throttle", 3.0)
+    now[0] = 150.0  # time before the first request does not count
+    assert plan.draw()[0] == "throttle"
+    now[0] = 152.9
+    assert plan.draw()[0] == "throttle"
+    now[0] = 153.0
+    assert plan.draw()[0] == "server_error"  # the script resumes after the outage
+    assert plan.draw()[0] == "ok"
+    plan.outage("hang", 1.0)
+    plan.clear()
+    assert plan.draw()[0] == "ok"
+    with pytest.raises(ValueError, match="unknown fault"):
+        plan.outage("explode", 1.0)
+    with pytest.raises(ValueError, match="positive"):
+        plan.outage("throttle", 0)
 
 
 def test_default_verdict_markers() -> None:

@@ -108,6 +108,19 @@ class InvocationRecord:
     def failed(self) -> bool:
         return bool(self.event_error or self.pack_error or self.engine_error)
 
+    @property
+    def judge_outages(self) -> dict[str, dict[str, Any]]:
+        """Judge components that could not run in this batch (``JudgeOutage.to_json()`` by
+        component id), the pack's allowed ones included."""
+        outages = self.summary.get("judge_unavailable") or {}
+        return outages if isinstance(outages, dict) else {}
+
+    @property
+    def judge_down(self) -> bool:
+        """A judge could not run and the pack does not allow rewards without it."""
+        return any(not (o.get("allowed") if isinstance(o, dict) else False)
+                   for o in self.judge_outages.values())
+
     def log_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {
             "request_id": self.request_id,
@@ -140,10 +153,14 @@ def _round(value: float | None) -> float | None:
 
 def log_invocation(record: InvocationRecord, *, stream: TextIO | None = None,
                    redactor: SecretRedactor | None = None) -> None:
-    """Write the invocation's JSON line (``error`` level when it could not score)."""
+    """Write the invocation's JSON line: ``error`` level when it could not score, or when a
+    judge could not run (its cause is in ``judge_unavailable``) and the pack does not allow
+    that; ``warning`` when it allows it."""
     logger = make_logger(stream, redactor)
-    if record.failed:
+    if record.failed or record.judge_down:
         logger.error("reward_invocation", **record.log_fields())
+    elif record.judge_outages:
+        logger.warning("reward_invocation", **record.log_fields())
     else:
         logger.info("reward_invocation", **record.log_fields())
 
@@ -254,6 +271,8 @@ def invocation_metrics(record: InvocationRecord) -> list[tuple[str, float, str]]
         ("PackUnavailable", 1 if record.pack_error else 0, "Count"),
         ("EventRejected", 1 if record.event_error else 0, "Count"),
         ("EngineError", 1 if record.engine_error else 0, "Count"),
+        # Judge components that could not run at all: the rewards came from the checks.
+        ("JudgeUnavailable", len(record.judge_outages), "Count"),
     ]
     if record.budget_ms and record.budget_ms > 0:
         used = 100.0 * min(record.elapsed_ms / record.budget_ms, 10.0)

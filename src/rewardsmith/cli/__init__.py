@@ -9,11 +9,12 @@ own package.
 from rewardsmith.cli.main import (
     EXIT_CHECKS_FAILED,
     EXIT_CONFIG,
+    EXIT_JUDGE_UNAVAILABLE,
     EXIT_OK,
     EXIT_SAMPLES_FAILED,
     build_cli,
     main,
 )
 
-__all__ = ["EXIT_CHECKS_FAILED", "EXIT_CONFIG", "EXIT_OK", "EXIT_SAMPLES_FAILED", "build_cli",
-           "main"]
+__all__ = ["EXIT_CHECKS_FAILED", "EXIT_CONFIG", "EXIT_JUDGE_UNAVAILABLE", "EXIT_OK",
+           "EXIT_SAMPLES_FAILED", "build_cli", "main"]

@@ -21,11 +21,14 @@ from rewardsmith.core.plugins import PluginHost, make_plugin_host
 # Exit codes, for every command: 0 success; 1 the run finished and found failures it was
 # asked to look for (``packs test``: a case failed); 2 usage, configuration, pack, plugin,
 # suite, build or input error; 3 finished, but some samples could not be scored (their rows
-# are in the output, marked failed).
+# are in the output, marked failed); 4 a judge could not run at all (misconfigured,
+# no credentials or region, unreachable, circuit open for the whole batch), so the rewards
+# would have come from the other components alone (``score``: stopped after that batch).
 EXIT_OK = 0
 EXIT_CHECKS_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_SAMPLES_FAILED = 3
+EXIT_JUDGE_UNAVAILABLE = 4
 
 
 def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:

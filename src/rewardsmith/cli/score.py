@@ -8,8 +8,9 @@ from typing import TextIO
 
 import click
 
-from rewardsmith.cli.main import EXIT_SAMPLES_FAILED, fail, host_of
+from rewardsmith.cli.main import EXIT_JUDGE_UNAVAILABLE, EXIT_SAMPLES_FAILED, fail, host_of
 from rewardsmith.core.errors import RewardsmithError
+from rewardsmith.core.telemetry import JudgeOutage
 
 
 @click.command("score")
@@ -27,14 +28,24 @@ from rewardsmith.core.errors import RewardsmithError
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a self-contained HTML report (distributions, failures, the "
                    "lowest- and highest-scored samples with rationales).")
+@click.option("--allow-judge-failures", is_flag=True,
+              help="When a judge cannot run at all (bad settings, no credentials, "
+                   "unreachable), keep going with rewards from the other components instead "
+                   "of stopping with exit code 4 (the pack's [judge] allow_failures = true "
+                   "does the same for its judges).")
 @click.pass_context
 def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Path | None,
                   batch_size: int, timeout_s: float | None, progress: bool | None,
-                  summary: bool, report_path: Path | None) -> None:
+                  summary: bool, report_path: Path | None, allow_judge_failures: bool) -> None:
     """Score RFT rollouts (JSONL, one sample per line) with a pack.
 
     Each output row is the reward-Lambda result shape plus details. A malformed line gets
     a failed row (with its line number in the error) and the rest are scored normally.
+
+    A judge that cannot run at all in a batch (configuration, credentials, region,
+    unreachable endpoint, circuit open throughout) stops the run after that batch with its
+    cause and exit code 4, unless failures are allowed (--allow-judge-failures or the pack's
+    [judge] allow_failures), when the cause is printed once as a warning.
     """
     from rewardsmith.core.engine import Scorer
     from rewardsmith.core.pack import load_pack
@@ -51,6 +62,7 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     out: TextIO = output.open("w", encoding="utf-8") if output else sys.stdout
     results = []
     responses: dict[object, str] = {}
+    outages: dict[str, JudgeOutage] = {}  # the first outage of each judge component
     try:
         total = count_lines(rollouts) if show_progress else None
         with click.progressbar(length=total or 0, label="scoring", file=sys.stderr,
@@ -66,6 +78,10 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
                         if excerpt is not None:
                             responses[result.id] = excerpt
                 bar.update(len(batch))
+                for cid, outage in scored.telemetry.judge_unavailable.items():
+                    outages.setdefault(cid, outage)
+                if any(not (o.allowed or allow_judge_failures) for o in outages.values()):
+                    break  # every further batch would be scored without the judge too
     finally:
         if output:
             out.close()
@@ -80,6 +96,21 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
                           results=[jsonl_row(r) for r in results],
                           title=f"rewardsmith score: {rollouts.name}", responses=responses)
         click.echo(f"report: {report_path}", err=True)
+    blocking = False
+    for cid, outage in outages.items():
+        allowed = outage.allowed or allow_judge_failures
+        blocking |= not allowed
+        prefix = "warning" if allowed else "error"
+        click.echo(f"{prefix}: judge component {cid!r} could not run ({outage.kind}): "
+                   f"{outage.cause}", err=True)
+    if blocking:
+        fail(f"stopped after {len(results)} samples: their rewards would come from the "
+             "other components alone. Fix the judge settings, or pass --allow-judge-failures "
+             "(or set allow_failures = true in the pack's [judge] table) to accept that.",
+             EXIT_JUDGE_UNAVAILABLE)
+    if outages:
+        click.echo(f"warning: {len(outages)} judge component(s) did not run; rewards come "
+                   "from the other components (failures allowed)", err=True)
     failed = sum(r.status == "failed" for r in results)
     if failed:
         click.echo(f"{failed} of {len(results)} samples could not be scored "

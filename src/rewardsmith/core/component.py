@@ -40,11 +40,19 @@ class GateSpec(BaseModel):
     remaining (costlier) components are not run.
 
     Failure means ``Score.passed is False``; if ``min_value`` is given, ``value < min_value``.
+    A gate that errors (raises, times out, is abandoned at the deadline) fails closed by
+    default: ``on_error = "pass"`` lets the sample through instead, and the component's own
+    ``on_error`` policy then sets its value.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     fail_reward: float
     min_value: float | None = None
+    on_error: Literal["fail", "pass"] = Field(
+        default="fail",
+        description="What the gate decides when it cannot check: 'fail' (the sample gets "
+        "fail_reward; fail closed) or 'pass' (the sample goes on).",
+    )
 
 
 class ComponentConfig(BaseModel):

@@ -32,7 +32,13 @@ from rewardsmith.core.errors import ComponentError, ErrorKind, SampleError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import ComponentOutcome, SampleResult, Score
 from rewardsmith.core.sample import Sample, parse_sample
-from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
+from rewardsmith.core.telemetry import (
+    JUDGE_OUTAGE_KINDS,
+    BatchTelemetry,
+    JudgeOutage,
+    bind_telemetry,
+    unbind_telemetry,
+)
 from rewardsmith.core.wire import item_id
 
 log = structlog.get_logger("rewardsmith.engine")
@@ -201,7 +207,7 @@ class Scorer:
             # scoring work early enough that the answer still leaves before the deadline.
             reserve = min(len(samples) * _FINISH_COST_S, 0.5 * max(0.0, deadline - started))
             deadline -= reserve
-        telemetry = BatchTelemetry(samples=len(samples))
+        telemetry = BatchTelemetry(samples=len(samples), deadline=deadline)
         token = bind_telemetry(telemetry)
         try:
             results, deadline_hit = await self._score(samples, _Deadline(deadline), telemetry)
@@ -333,10 +339,13 @@ class Scorer:
         spec = gate.config.gate
         assert spec is not None
         if outcome.error is not None:
-            return False  # an unscorable gate does not decide; its policy applies later
-        failed = (outcome.passed is False) if spec.min_value is None else (
-            outcome.raw_value is not None and outcome.raw_value < spec.min_value
-        )
+            # A gate that could not check fails closed unless the pack lets it pass; either
+            # way the component's own on_error policy sets its value later.
+            failed = spec.on_error == "fail"
+        else:
+            failed = (outcome.passed is False) if spec.min_value is None else (
+                outcome.raw_value is not None and outcome.raw_value < spec.min_value
+            )
         if failed:
             state.gate = gate.config.id
             state.gate_reward = spec.fail_reward
@@ -475,6 +484,7 @@ class Scorer:
             ids = [cid for cid, c in self._configs.items() if c.on_error == "group_mean"]
             means_by_group = {k: group_means(v, ids) for k, v in grouped.items()}
 
+        self._record_judge_outages(states, telemetry)
         results: list[SampleResult] = []
         for index, state in enumerate(states):
             if isinstance(state, SampleError):
@@ -494,6 +504,27 @@ class Scorer:
                     error_kind=str(ErrorKind.INTERNAL_ERROR), group_key=state.sample.group_key))
         return results
 
+    def _record_judge_outages(self, states: Sequence[_State | SampleError],
+                              telemetry: BatchTelemetry) -> None:
+        """Name each judge component that could not run at all in this batch: it judged
+        no sample, and its failures say the judge was misconfigured or out of reach."""
+        for component in self.pack.components:
+            if not component.uses_judge:
+                continue
+            cid = component.config.id
+            outcomes = [o for s in states if isinstance(s, _State)
+                        and (o := s.outcomes.get(cid)) is not None and not o.skipped]
+            if not outcomes or any(o.error is None for o in outcomes):
+                continue
+            for kind in JUDGE_OUTAGE_KINDS:  # the most telling cause first
+                cause = next((o for o in outcomes if o.error_kind == kind), None)
+                if cause is not None:
+                    allowed = bool(component.context.judge_defaults.get("allow_failures"))
+                    # Recorded, not logged: the CLI and the Lambda report it once each.
+                    telemetry.record_judge_outage(JudgeOutage(
+                        cid, kind, cause.error or kind, len(outcomes), allowed))
+                    break
+
     def _finish_one(self, index: int, state: _State,
                     means_by_group: dict[str, dict[str, float | None]],
                     telemetry: BatchTelemetry) -> SampleResult:
@@ -506,7 +537,7 @@ class Scorer:
         try:
             for cid, outcome in ordered.items():
                 if outcome.error is not None:
-                    telemetry.record_failure(outcome.error_kind or ErrorKind.ERROR)
+                    telemetry.record_failure(outcome.error_kind or ErrorKind.ERROR, cid)
                     means = means_by_group.get(sample.group_key, {})
                     apply_policy(outcome, self._configs[cid], self._ranges[cid], means.get(cid))
             if state.gate is not None:

@@ -80,7 +80,7 @@ class JudgeBackendConfig(BaseModel):
     #: Fields that change how a call is made but not what the model answers; they are
     #: left out of the cache key. Subclasses extend this set.
     operational_fields: ClassVar[frozenset[str]] = frozenset(
-        {"max_concurrency", "timeout_s", "cache_path", "dedup"}
+        {"max_concurrency", "timeout_s", "cache_path", "dedup", "allow_failures"}
     )
 
     backend: str
@@ -96,6 +96,12 @@ class JudgeBackendConfig(BaseModel):
     )
     dedup: bool = Field(
         default=True, description="Identical requests in flight at once share one call."
+    )
+    allow_failures: bool = Field(
+        default=False,
+        description="Accept rewards without this judge when it cannot run at all (bad "
+        "configuration, unreachable): `rewardsmith score` then exits as if it had run "
+        "(the CLI's --allow-judge-failures does the same for every judge).",
     )
 
     def cache_identity(self) -> dict[str, Any]:

@@ -11,10 +11,39 @@ import contextvars
 import math
 import statistics
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+
+from rewardsmith.core.errors import ErrorKind
+
+#: Judge error kinds that say the judge could not be reached or used at all (as opposed to
+#: a model that answered badly), most telling first: a batch whose judge calls all failed
+#: with these has no judge in its rewards.
+JUDGE_OUTAGE_KINDS: Final = (ErrorKind.JUDGE_CONFIG, ErrorKind.JUDGE_UNAVAILABLE,
+                             ErrorKind.JUDGE_TIMEOUT, ErrorKind.JUDGE_THROTTLED,
+                             ErrorKind.CIRCUIT_OPEN)
+
+
+@dataclass(frozen=True)
+class JudgeOutage:
+    """A judge component that could not run in a batch: no sample got a verdict from it and
+    its failures say the judge was misconfigured or out of reach (``kind``, one of
+    :data:`JUDGE_OUTAGE_KINDS`). ``cause`` is the message of the
+    most telling failure; ``failed`` counts the samples whose judge call failed;
+    ``allowed`` is the pack's ``[judge] allow_failures`` for the component."""
+
+    component: str
+    kind: str
+    cause: str
+    failed: int
+    allowed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "cause": self.cause, "failed": self.failed,
+                "allowed": self.allowed}
 
 
 def quantile(values: Iterable[float], q: float) -> float:
@@ -48,6 +77,16 @@ class BatchTelemetry:
     cost_usd: float = 0.0
     judge_latencies_ms: list[float] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
+    #: Judge attempts that failed and were tried again, by kind (``judge_throttled`` ...):
+    #: pressure the backends absorbed, as opposed to ``failures`` that reached a sample.
+    judge_retries: Counter[str] = field(default_factory=Counter)
+    #: The batch's deadline, a ``time.monotonic()`` instant (None: no deadline). Backends
+    #: read it to keep their backoff and circuit-breaker waits inside the caller's time.
+    deadline: float | None = None
+    #: Failures that reached a sample, per component id and kind.
+    component_failures: dict[str, Counter[str]] = field(default_factory=dict)
+    #: Judge components that could not run at all in this batch, by component id.
+    judge_unavailable: dict[str, JudgeOutage] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record_judge_call(
@@ -69,6 +108,15 @@ class BatchTelemetry:
                 self.judge_failures += 1
                 self.failures[f"judge_{error_kind}"] += 1
 
+    def record_judge_retry(self, kind: str) -> None:
+        """A judge attempt failed with ``kind`` and will be tried again."""
+        with self._lock:
+            self.judge_retries[str(kind)] += 1  # plain str keys, as for failures
+
+    def remaining_s(self) -> float | None:
+        """Seconds left before the batch's deadline (negative once passed; None: none)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
     def record_cache_hit(self) -> None:
         with self._lock:
             self.cache_hits += 1
@@ -77,9 +125,17 @@ class BatchTelemetry:
         with self._lock:
             self.deduplicated += 1
 
-    def record_failure(self, kind: str) -> None:
+    def record_failure(self, kind: str, component: str | None = None) -> None:
+        """A failure of ``kind`` reached a sample (through ``component``, when given)."""
         with self._lock:
-            self.failures[str(kind)] += 1  # a plain str key: orjson refuses str subclasses
+            self.failures[str(kind)] += 1
+            if component is not None:
+                # plain str keys: error kinds may be str subclasses, which orjson refuses
+                self.component_failures.setdefault(component, Counter())[str(kind)] += 1
+
+    def record_judge_outage(self, outage: JudgeOutage) -> None:
+        with self._lock:
+            self.judge_unavailable[outage.component] = outage
 
     def latency_percentile(self, q: float) -> float | None:
         if not self.judge_latencies_ms:
@@ -99,6 +155,11 @@ class BatchTelemetry:
             "judge_latency_p50_ms": self.latency_percentile(0.5),
             "judge_latency_p95_ms": self.latency_percentile(0.95),
             "failures": dict(self.failures),
+            "judge_retries": dict(self.judge_retries),
+            "component_failures": {cid: dict(kinds)
+                                   for cid, kinds in self.component_failures.items()},
+            "judge_unavailable": {cid: outage.to_json()
+                                  for cid, outage in self.judge_unavailable.items()},
         }
         if rewards:
             out["reward_mean"] = statistics.fmean(rewards)

@@ -34,6 +34,7 @@ class ComponentDigest:
     verdicts: int = 0
     abstained: int = 0  # ran, failed, and the policy dropped it (value None)
     skipped: int = 0  # not run: a gate failed first
+    ran: int = 0  # outcomes not skipped (scored or failed)
     errors: Counter[str] = field(default_factory=Counter)
     usage: dict[str, float] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
@@ -45,6 +46,11 @@ class ComponentDigest:
     @property
     def pass_rate(self) -> float | None:
         return self.passed / self.verdicts if self.verdicts else None
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Share of the samples it ran on where the component failed (any kind)."""
+        return sum(self.errors.values()) / self.ran if self.ran else None
 
 
 @dataclass
@@ -95,6 +101,7 @@ def _add_outcome(comp: ComponentDigest, outcome: dict[str, Any]) -> None:
     if outcome.get("skipped"):
         comp.skipped += 1
         return
+    comp.ran += 1
     value = _number(outcome.get("value"))
     if value is not None:
         comp.values.append(value)

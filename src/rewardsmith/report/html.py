@@ -153,7 +153,8 @@ def _component_section(d: RunDigest) -> str:
         if comp.skipped:
             stats.append(f"skipped <b>{comp.skipped:,}</b>")
         if errors:
-            stats.append(f'<span class="err">errors <b>{errors:,}</b></span>')
+            stats.append(f'<span class="err">errors <b>{errors:,}</b> '
+                         f'(<b>{_pct(comp.failure_rate)}</b> failed)</span>')
         cards.append(f'<div class="panel"><h3>{_e(comp.id)}</h3>'
                      f'<div class="sub">{_e(comp.type)}{_e(weight)}</div>{chart}'
                      f'<div class="stats">{" ".join(stats)}</div></div>')
@@ -172,10 +173,13 @@ def _failure_section(d: RunDigest) -> str:
              _table(["status", "samples", "share"], rows, {1, 2})]
     kinds = [["sample", f"<code>{_e(kind)}</code>", f"{n:,}"]
              for kind, n in d.sample_failures.most_common()]
-    kinds += [[f"<code>{_e(c.id)}</code>", f"<code>{_e(kind)}</code>", f"{n:,}"]
+    kinds = [[*row, ""] for row in kinds]
+    # A component's failure rate is over the samples it ran on (gated ones excluded).
+    kinds += [[f"<code>{_e(c.id)}</code>", f"<code>{_e(kind)}</code>", f"{n:,}",
+               _pct(n / c.ran if c.ran else None)]
               for c in d.components.values() for kind, n in c.errors.most_common()]
     parts.append('<h3 style="margin-top:14px">Failures by kind</h3>')
-    parts.append(_table(["where", "kind", "count"], kinds, {2}) if kinds
+    parts.append(_table(["where", "kind", "count", "failure rate"], kinds, {2, 3}) if kinds
                  else '<p class="empty">No failures.</p>')
     if d.gates:
         parts.append('<h3 style="margin-top:14px">Gates that decided the reward</h3>')

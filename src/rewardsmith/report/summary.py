@@ -35,11 +35,15 @@ def component_stats(results: Sequence[SampleResult]) -> dict[str, dict[str, floa
         outcomes = [r.components[cid] for r in results if cid in r.components]
         values = [o.value for o in outcomes if o.value is not None and o.error is None]
         verdicts = [o.passed for o in outcomes if o.passed is not None]
+        errors = sum(o.error is not None for o in outcomes)
+        ran = sum(not o.skipped for o in outcomes)
         stats[cid] = {
             "mean": statistics.fmean(values) if values else float("nan"),
             "pass_rate": sum(verdicts) / len(verdicts) if verdicts else float("nan"),
             "scored": len(values),
-            "errors": sum(o.error is not None for o in outcomes),
+            "errors": errors,
+            # over the samples it ran on: a component gated out did not fail
+            "failure_rate": errors / ran if ran else float("nan"),
             "skipped": sum(o.skipped for o in outcomes),
         }
     return stats
@@ -63,12 +67,14 @@ def summary_table(pack: Pack, results: Sequence[SampleResult]) -> str:
     if stats:
         width = max(9, *(len(c) for c in stats))
         lines.append(f"{'component':<{width}}  {'mean':>6}  {'pass':>6}  {'scored':>6}  "
-                     f"{'errors':>6}  {'skipped':>7}")
+                     f"{'errors':>6}  {'failed':>6}  {'skipped':>7}")
         for cid, s in stats.items():
             mean = "-" if s["mean"] != s["mean"] else f"{s['mean']:.3f}"
             pass_rate = "-" if s["pass_rate"] != s["pass_rate"] else f"{s['pass_rate']:.0%}"
+            failed = ("-" if s["failure_rate"] != s["failure_rate"]
+                      else f"{s['failure_rate']:.0%}")
             lines.append(f"{cid:<{width}}  {mean:>6}  {pass_rate:>6}  {s['scored']:>6}  "
-                         f"{s['errors']:>6}  {s['skipped']:>7}")
+                         f"{s['errors']:>6}  {failed:>6}  {s['skipped']:>7}")
     failures = Counter(r.error_kind for r in results if r.status == "failed")
     if failures:
         lines.append("failed samples: " + ", ".join(f"{k}={n}" for k, n in failures.items()))

@@ -203,11 +203,15 @@ class SimulatorServer:
         """Fault of each of the next requests, in order (``"ok"`` for a normal answer)."""
         self.plan.script(*faults)
 
+    def outage(self, fault: str, seconds: float) -> None:
+        """Serve ``fault`` to every request for ``seconds`` from the next request on."""
+        self.plan.outage(fault, seconds)
+
     def set_policy(self, policy: VerdictPolicy) -> None:
         self.policy = policy
 
     def reset(self) -> None:
-        """Forget recorded requests and scripted faults."""
+        """Forget recorded requests, scripted faults and any outage."""
         with self._lock:
             self._requests.clear()
             self._count = 0

@@ -1,8 +1,10 @@
 """Fault injection and the verdict policy shared by the judge-service simulators.
 
-A simulator draws one *fault* per request: first from a script (``plan.script("throttle",
-"ok")`` makes the next two requests throttled, then fine — exact, for tests), then at
-random from the configured rates (seeded, for benches). Faults:
+A simulator draws one *fault* per request: first from a timed outage
+(``plan.outage("throttle", 3.0)`` serves ``throttle`` to every request for 3 s counted
+from the first request that sees it — a burst, for tests of backoff), then from a script
+(``plan.script("throttle", "ok")`` makes the next two requests throttled, then fine —
+exact, for tests), then at random from the configured rates (seeded, for benches). Faults:
 
 ``ok``             answer normally
 ``throttle``       429 ThrottlingException / rate_limit_exceeded
@@ -42,6 +44,7 @@ import hashlib
 import random
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -99,11 +102,15 @@ class FaultPolicy:
 class FaultPlan:
     """Decides the fault of each request: the script first, then the random rates."""
 
-    def __init__(self, policy: FaultPolicy | None = None) -> None:
+    def __init__(self, policy: FaultPolicy | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._script: deque[str] = deque()
         self.policy = policy or FaultPolicy()
         self._rng = random.Random(self.policy.seed)
+        self._clock = clock
+        # A timed outage: (fault, length in seconds, clock reading of its first request).
+        self._outage: tuple[str, float, float | None] | None = None
 
     def configure(self, policy: FaultPolicy | None = None, **changes: Any) -> FaultPolicy:
         """Replace the policy (or change some fields of it); returns the new policy."""
@@ -120,15 +127,45 @@ class FaultPlan:
         with self._lock:
             self._script.extend(faults)
 
+    def outage(self, fault: str, seconds: float) -> None:
+        """Serve ``fault`` to every request for ``seconds``, counted from the first request
+        that arrives after this call (so client start-up is not part of the window); then
+        the script and the rates apply again. A new outage replaces one not yet over."""
+        if fault not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULT_KINDS)}")
+        if not seconds > 0:
+            raise ValueError(f"an outage lasts a positive number of seconds, got {seconds}")
+        with self._lock:
+            self._outage = (fault, float(seconds), None)
+
     def clear(self) -> None:
+        """Forget the script and any outage."""
         with self._lock:
             self._script.clear()
+            self._outage = None
+
+    def _outage_fault(self) -> str | None:
+        """The outage's fault if one is on now (call with the lock held)."""
+        if self._outage is None:
+            return None
+        fault, seconds, started = self._outage
+        now = self._clock()
+        if started is None:
+            self._outage = (fault, seconds, now)
+            return fault
+        if now - started < seconds:
+            return fault
+        self._outage = None
+        return None
 
     def draw(self) -> tuple[str, float]:
         """(fault, latency in seconds) for the next request."""
         with self._lock:
             policy = self.policy
-            if self._script:
+            outage = self._outage_fault()
+            if outage is not None:
+                fault = outage
+            elif self._script:
                 fault = self._script.popleft()
             else:
                 fault = "ok"

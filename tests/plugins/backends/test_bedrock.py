@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -70,18 +71,49 @@ async def test_throttling_outlasting_botocore_is_retried_with_backoff(
     assert converse_simulator.request_count == 4
     assert reply.extra["attempts"] == 4
     assert telemetry.judge_calls == 1 and telemetry.judge_failures == 0
+    assert telemetry.judge_retries == {"judge_throttled": 3}
 
 
-async def test_throttling_past_all_retries_is_judge_throttled(
+async def test_throttling_does_not_use_up_max_retries(
     converse_simulator: ConverseSimulator, telemetry: BatchTelemetry,
 ) -> None:
-    backend = make(converse_simulator, max_retries=2)
-    converse_simulator.script("throttle", "throttle", "throttle", "ok")
+    backend = make(converse_simulator, max_retries=1)
+    converse_simulator.script("throttle", "throttle", "throttle", "server_error", "ok")
+    reply = await backend.complete(PASS_REQUEST)
+    assert reply.parsed["passed"] is True
+    assert reply.extra["attempts"] == 5  # three throttles and one 5xx (max_retries=1)
+    assert telemetry.judge_retries == {"judge_throttled": 3, "judge_unavailable": 1}
+    assert telemetry.judge_failures == 0
+
+
+async def test_throttling_past_max_throttle_wait_is_judge_throttled(
+    converse_simulator: ConverseSimulator, telemetry: BatchTelemetry,
+) -> None:
+    backend = make(converse_simulator, max_retries=0, max_throttle_wait_s=0.1)
+    converse_simulator.outage("throttle", 60)
     with pytest.raises(ComponentError) as info:
         await backend.complete(PASS_REQUEST)
     assert info.value.kind == "judge_throttled"
-    assert converse_simulator.request_count == 3
+    assert "max_throttle_wait_s is 0.1" in str(info.value)
+    assert converse_simulator.request_count >= 2  # retried although max_retries is 0
     assert telemetry.failures["judge_throttled"] == 1
+    assert backend.resilience.breaker.state == "closed"
+    assert backend.resilience.breaker.times_opened == 0
+
+
+async def test_throttle_backoff_stops_at_the_batch_deadline(
+    converse_simulator: ConverseSimulator, telemetry: BatchTelemetry,
+) -> None:
+    # Slow backoff (up to 1 s a sleep) and a deadline 0.3 s away: sleeps are clipped to
+    # half of what is left, and the call gives up once the deadline leaves no time.
+    backend = make(converse_simulator, retry_base_delay_s=1.0, retry_max_delay_s=1.0,
+                   max_throttle_wait_s=600)
+    converse_simulator.outage("throttle", 60)
+    telemetry.deadline = time.monotonic() + 0.3
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(PASS_REQUEST)
+    assert info.value.kind == "judge_throttled"
+    assert "deadline leaves no time" in str(info.value)
 
 
 async def test_model_timeout_is_retried_by_the_framework(
@@ -276,6 +308,8 @@ async def test_circuit_opens_after_consecutive_failures_and_recovers(
                    circuit_cooldown_s=30)
     now = [1000.0]
     backend.resilience.breaker._clock = lambda: now[0]  # cool-downs without sleeping
+    # A deadline too close to wait out a 30 s cool-down: callers fail fast.
+    telemetry.deadline = time.monotonic() + 20
     converse_simulator.script("server_error", "server_error", "server_error")
     for _ in range(3):
         with pytest.raises(ComponentError) as info:
@@ -285,6 +319,7 @@ async def test_circuit_opens_after_consecutive_failures_and_recovers(
         with pytest.raises(ComponentError) as info:
             await backend.complete(PASS_REQUEST)
         assert info.value.kind == "circuit_open"
+        assert "last failure: ServiceUnavailableException" in str(info.value)  # the cause
     assert converse_simulator.request_count == 3  # failing fast: nothing was sent
     assert backend.resilience.breaker.state == "open"
     assert telemetry.failures["judge_circuit_open"] == 5
@@ -299,6 +334,53 @@ async def test_circuit_opens_after_consecutive_failures_and_recovers(
     assert reply.parsed["passed"] is True
     assert backend.resilience.breaker.state == "closed"
     assert converse_simulator.request_count == 5
+
+
+async def test_callers_wait_for_the_probe_when_the_deadline_allows(
+    converse_simulator: ConverseSimulator, telemetry: BatchTelemetry,
+) -> None:
+    backend = make(converse_simulator, max_retries=0, circuit_failure_threshold=2,
+                   circuit_cooldown_s=0.3)
+    telemetry.deadline = time.monotonic() + 60
+    converse_simulator.script("server_error", "server_error")
+    for _ in range(2):
+        with pytest.raises(ComponentError):
+            await backend.complete(PASS_REQUEST)
+    assert backend.resilience.breaker.state == "open"
+    # Five callers find the circuit open: one becomes the probe, the others wait for it,
+    # and all are answered once it succeeds.
+    replies = await asyncio.gather(*(backend.complete(PASS_REQUEST) for _ in range(5)))
+    assert all(r.parsed["passed"] is True for r in replies)
+    assert converse_simulator.request_count == 7
+    assert backend.resilience.breaker.state == "closed"
+    assert backend.resilience.breaker.times_opened == 1
+    assert "judge_circuit_open" not in telemetry.failures
+
+
+async def test_waiters_fail_when_the_probe_fails_and_later_callers_fail_fast(
+    converse_simulator: ConverseSimulator, telemetry: BatchTelemetry,
+) -> None:
+    backend = make(converse_simulator, max_retries=0, circuit_failure_threshold=2,
+                   circuit_cooldown_s=0.3)
+    breaker = backend.resilience.breaker
+    converse_simulator.outage("server_error", 600)  # a dead service (no deadline at all)
+    for _ in range(2):
+        with pytest.raises(ComponentError):
+            await backend.complete(PASS_REQUEST)
+    outcomes = await asyncio.gather(*(backend.complete(PASS_REQUEST) for _ in range(4)),
+                                    return_exceptions=True)
+    kinds = sorted(o.kind for o in outcomes if isinstance(o, ComponentError))
+    assert kinds == ["circuit_open"] * 3 + ["judge_unavailable"]  # the probe, and its waiters
+    assert converse_simulator.request_count == 3
+    assert breaker.confirmed_down and breaker.times_opened == 2
+    # The outage is confirmed: a newcomer does not wait out another cool-down (the clock
+    # is frozen so the cool-down cannot end under a slow machine).
+    frozen = time.monotonic()
+    breaker._clock = lambda: frozen
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(PASS_REQUEST)
+    assert info.value.kind == "circuit_open"
+    assert converse_simulator.request_count == 3
 
 
 async def test_hanging_model_times_out(converse_simulator: ConverseSimulator) -> None:

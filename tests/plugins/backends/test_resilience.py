@@ -1,13 +1,20 @@
-"""Backoff, circuit breaker and the per-loop semaphore, without a network."""
+"""Backoff, circuit breaker and the per-loop semaphore; and a throttling burst absorbed
+end to end (a real boto3 client against the Converse simulator)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from rewardsmith.core.engine import Scorer
 from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.pack import load_pack
+from rewardsmith.core.plugins import make_plugin_host
 from rewardsmith.plugins.backends._resilience import (
     CircuitBreaker,
     LoopLocalSemaphore,
@@ -77,3 +84,67 @@ async def test_semaphore_is_made_inside_each_loop() -> None:
 
     there = await asyncio.to_thread(other_loop)
     assert there is not here
+
+
+def test_breaker_ignores_throttling() -> None:
+    breaker = CircuitBreaker(threshold=2, cooldown_s=10, clock=FakeClock())
+    for _ in range(50):
+        breaker.before_call()
+        breaker.record_throttle()
+    assert breaker.state == "closed" and breaker.times_opened == 0
+    breaker.before_call()
+    breaker.record_failure()
+    breaker.before_call()
+    breaker.record_throttle()  # neither resets nor adds to the failure count
+    breaker.before_call()
+    breaker.record_failure()
+    assert breaker.state == "open" and breaker.times_opened == 1
+
+
+async def test_a_throttling_burst_is_absorbed_within_the_deadline(
+    converse_simulator: Any, tmp_path: Path,
+) -> None:
+    """Issue 9, case F3: every call throttled for 3 s, then normal service; 64 samples and
+    a 60 s deadline. Default retry settings (botocore's own retries included): every sample
+    is judged, and the circuit breaker never opens."""
+    judge = {"backend": "bedrock", "model": "openai.gpt-oss-120b-1:0", "region": "us-east-1",
+             "endpoint_url": converse_simulator.endpoint_url}
+    table = "\n".join(f"{key} = {json.dumps(value)}" for key, value in judge.items())
+    path = tmp_path / "burst.toml"
+    path.write_text(f"""
+[pack]
+name = "throttle-burst"
+version = "1.0.0"
+
+[judge]
+{table}
+
+[[components]]
+id = "review"
+type = "rubric-judge"
+criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
+""", encoding="utf-8")
+    scorer = Scorer(load_pack(str(path), make_plugin_host()))
+    samples = [{"id": f"s{i}", "messages": [
+        {"role": "user", "content": f"Question {i}?"},
+        {"role": "assistant", "content": f"Thank you for asking, here is answer {i}. [[PASS]]"},
+    ]} for i in range(64)]
+    converse_simulator.outage("throttle", 3.0)
+    try:
+        batch = await scorer.ascore(samples, timeout_s=60.0)
+        backend = scorer.pack.backends.get(judge).inner
+    finally:
+        await scorer.aclose()
+
+    served = converse_simulator.faults_served()
+    assert served["throttle"] >= 64  # every first call was throttled
+    assert served["ok"] == 64
+    assert not batch.deadline_hit
+    for result in batch.results:
+        review = result.components["review"]
+        assert result.status == "ok", result.error
+        assert review.error is None and review.value == 1.0
+    assert batch.telemetry.judge_failures == 0 and not batch.telemetry.failures
+    assert batch.telemetry.judge_retries["judge_throttled"] > 0
+    breaker = backend.resilience.breaker
+    assert breaker.times_opened == 0 and breaker.state == "closed"

@@ -7,6 +7,8 @@ from pydantic import ValidationError
 
 from rewardsmith import Scorer, load_pack, make_plugin_host
 from rewardsmith.core.errors import ComponentError, PackError
+from rewardsmith.plugins.checks._pack_regex import compile_pack_pattern
+from rewardsmith.plugins.checks._pack_regex import search as pack_search
 from rewardsmith.plugins.checks.text_patterns import Keywords, Regex
 
 # Exponential backtracking even in the ``regex`` engine: every 'a' can be taken by either
@@ -62,6 +64,38 @@ def test_catastrophic_require_pattern_times_out_too(build, sample):
     with pytest.raises(ComponentError, match=r"require\[0\]") as err:
         check.score(sample(ADVERSARIAL))
     assert err.value.kind == "regex_timeout"
+
+
+class _StarvedPattern:
+    """A real compiled pattern whose first ``starved`` searches run out of wall-clock time
+    before doing any work, as a thread waiting for a CPU on a loaded machine does."""
+
+    def __init__(self, pattern: str, starved: int) -> None:
+        self._compiled = compile_pack_pattern(pattern, 0, "test")
+        self.pattern = pattern
+        self.starved = starved
+        self.calls = 0
+
+    def search(self, text, **kwargs):
+        self.calls += 1
+        if self.calls <= self.starved:
+            raise TimeoutError("regex timed out")
+        return self._compiled.search(text, **kwargs)
+
+
+def test_a_wall_clock_timeout_with_cpu_budget_left_is_tried_again():
+    pattern = _StarvedPattern(r"\bguarantee\b", starved=3)
+    match = pack_search(pattern, "We guarantee it.", timeout_s=0.05, where="forbid[0]")
+    assert match is not None and match.group(0) == "guarantee"
+    assert pattern.calls == 4
+
+
+def test_a_thread_starved_every_time_still_ends_as_a_regex_timeout():
+    pattern = _StarvedPattern("fine", starved=10_000)
+    with pytest.raises(ComponentError) as err:
+        pack_search(pattern, "fine", timeout_s=0.05, where="forbid[0]")
+    assert err.value.kind == "regex_timeout" and "forbid[0]" in str(err.value)
+    assert pattern.calls == 20  # bounded attempts, not an endless wait
 
 
 def test_match_timeout_must_be_positive_and_bounded():

@@ -1,6 +1,20 @@
 """What every network judge backend needs to survive a busy service: a concurrency limit,
 retries with exponential backoff and full jitter, a per-attempt timeout, and a circuit
 breaker; plus the settings for them, shared by the Bedrock and OpenAI backends.
+
+Throttling is pressure, not breakage. A throttled attempt is backed off and tried again for
+as long as ``max_throttle_wait_s`` and the batch's deadline allow (it does not use up
+``max_retries``), and it never counts toward opening the circuit breaker: the service
+answered, it only asked us to slow down. Only failures that say the service is broken
+(timeouts, 5xx, connection refused) open the circuit. A caller that finds the circuit open
+waits for the half-open probe when its deadline leaves room for it, and goes ahead if the
+probe succeeds. It fails at once when the deadline is too close, when the probe it waited
+for failed, and once any probe of this outage has failed (the service is confirmed down:
+waiting a cool-down per caller would only make a dead endpoint slow to report).
+
+Backoff is the "full jitter" of Marc Brooker, "Exponential Backoff And Jitter", AWS
+Architecture Blog (2015): ``sleep = uniform(0, min(cap, base * 2**attempt))``; here also
+clipped to half of the time left before the deadline, so a retry always has time to run.
 """
 
 from __future__ import annotations
@@ -22,10 +36,16 @@ from rewardsmith.core.judging import (
     JudgeBackendConfig,
     judge_error,
 )
-from rewardsmith.core.telemetry import current_telemetry
+from rewardsmith.core.telemetry import BatchTelemetry, current_telemetry
 
 T = TypeVar("T")
 log = structlog.get_logger("rewardsmith.judge")
+
+# Below this many seconds before the deadline a call gives up instead of sleeping again:
+# an attempt started later could not finish anyway.
+_MIN_ATTEMPT_S = 0.05
+# How often a caller waiting on a half-open probe looks whether it ended.
+_PROBE_POLL_S = 0.05
 
 
 class ResilientBackendConfig(JudgeBackendConfig):
@@ -33,7 +53,7 @@ class ResilientBackendConfig(JudgeBackendConfig):
     and nucleus sampling (both services take ``top_p``)."""
 
     operational_fields: ClassVar[frozenset[str]] = JudgeBackendConfig.operational_fields | {
-        "max_retries", "retry_base_delay_s", "retry_max_delay_s",
+        "max_retries", "max_throttle_wait_s", "retry_base_delay_s", "retry_max_delay_s",
         "circuit_failure_threshold", "circuit_cooldown_s",
         "price_per_1k_input", "price_per_1k_output", "connect_timeout_s",
     }
@@ -42,17 +62,27 @@ class ResilientBackendConfig(JudgeBackendConfig):
 
     max_retries: int = Field(
         default=4, ge=0, le=20,
-        description="Retries after a transient failure (throttling, timeout, 5xx, model "
-        "error), on top of any retries the client library makes itself.",
+        description="Retries after a transient failure (timeout, 5xx, model error, "
+        "unreachable endpoint), on top of any retries the client library makes itself. "
+        "Throttling is not counted here: see max_throttle_wait_s.",
+    )
+    max_throttle_wait_s: float = Field(
+        default=30.0, ge=0,
+        description="How long one call keeps backing off and retrying while the service "
+        "throttles it (seconds from its first throttled attempt); the batch deadline, when "
+        "there is one, bounds it further. 0: a throttled call fails at once.",
     )
     retry_base_delay_s: float = Field(default=0.5, ge=0, description="First backoff cap.")
     retry_max_delay_s: float = Field(default=20.0, ge=0, description="Largest backoff cap.")
     circuit_failure_threshold: int = Field(
         default=20, ge=1,
-        description="Consecutive transient failures after which calls fail fast.",
+        description="Consecutive failures saying the service is broken (timeouts, 5xx, "
+        "connection refused; not throttling) after which the circuit opens.",
     )
     circuit_cooldown_s: float = Field(
-        default=10.0, ge=0, description="How long calls fail fast before one probe is let through."
+        default=10.0, ge=0,
+        description="How long the circuit stays open before one probe call is let through; "
+        "callers whose deadline allows wait for the probe, the others fail fast.",
     )
     price_per_1k_input: float | None = Field(
         default=None, ge=0, description="USD per 1,000 input tokens (default: built-in table)."
@@ -90,6 +120,11 @@ def full_jitter_delay(attempt: int, base_s: float, cap_s: float,
 class CircuitBreaker:
     """Closed → open after ``threshold`` consecutive failures → half-open after
     ``cooldown_s`` (one probe call) → closed on success, open again on failure.
+
+    ``times_opened`` counts the transitions to open (closed → open, and a failed probe),
+    so a caller can tell "still the same outage" from "the probe I waited for failed";
+    ``confirmed_down`` is true once a probe of the current outage has failed.
+    Throttling is neither a failure nor a success here (:meth:`record_throttle`).
     """
 
     def __init__(self, threshold: int, cooldown_s: float,
@@ -101,6 +136,9 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None
         self._probe_in_flight = False
+        self.times_opened = 0
+        self.confirmed_down = False
+        self.last_failure = ""  # the message of the latest failure, named when open
 
     @property
     def state(self) -> str:
@@ -111,34 +149,60 @@ class CircuitBreaker:
                 return "half_open"
             return "open"
 
-    def before_call(self) -> None:
-        """Raise ``circuit_open`` unless a call may go out now."""
+    def try_acquire(self) -> float | None:
+        """None when a call may go out now (this caller may be the half-open probe);
+        otherwise the seconds until a probe is due (0.0 when one is already in flight)."""
         with self._lock:
             if self._opened_at is None:
-                return
+                return None
             waited = self._clock() - self._opened_at
-            if waited >= self.cooldown_s and not self._probe_in_flight:
+            if waited >= self.cooldown_s:
+                if self._probe_in_flight:
+                    return 0.0
                 self._probe_in_flight = True  # half-open: this caller is the probe
-                return
-            remaining = max(0.0, self.cooldown_s - waited)
-        raise judge_error(
+                return None
+            return self.cooldown_s - waited
+
+    def open_error(self, remaining_s: float) -> Exception:
+        """The ``circuit_open`` error a caller that cannot wait raises; it names the
+        latest failure, so the cause survives when every caller ends up failing fast."""
+        last = f"; last failure: {self.last_failure}" if self.last_failure else ""
+        return judge_error(
             ErrorKind.CIRCUIT_OPEN,
             f"judge circuit is open after {self.threshold} consecutive failures; failing fast "
-            f"(next probe in {remaining:.1f}s)",
+            f"(next probe in {max(0.0, remaining_s):.1f}s){last}",
         )
+
+    def before_call(self) -> None:
+        """Raise ``circuit_open`` unless a call may go out now (never waits)."""
+        wait = self.try_acquire()
+        if wait is not None:
+            raise self.open_error(wait)
 
     def record_success(self) -> None:
         with self._lock:
             self._failures = 0
             self._opened_at = None
             self._probe_in_flight = False
+            self.confirmed_down = False
 
-    def record_failure(self) -> None:
+    def record_failure(self, cause: str = "") -> None:
         with self._lock:
             self._failures += 1
+            self.last_failure = cause or self.last_failure
             if self._probe_in_flight or self._failures >= self.threshold:
+                if self._probe_in_flight:
+                    self.confirmed_down = True
+                if self._opened_at is None or self._probe_in_flight:
+                    self.times_opened += 1
                 self._opened_at = self._clock()
             self._probe_in_flight = False
+
+    def record_throttle(self) -> None:
+        """The service answered "slow down": alive, so not a failure; busy, so not proof
+        of health either. The consecutive-failure count stays; a throttled probe hands
+        the probe to the next caller without re-opening the circuit."""
+        self.release_probe()
 
     def release_probe(self) -> None:
         """A probe ended without telling anything about the service (e.g. bad request)."""
@@ -219,6 +283,10 @@ def record_call(started: float, stats: CallStats, cost_usd: float,
 class Resilience:
     """Runs attempts under the concurrency limit, the per-attempt timeout, retries with
     full-jitter backoff and the circuit breaker. Raises a judge :class:`ComponentError`.
+
+    Waits (backoff sleeps, waiting for a probe) are bounded by the batch deadline that the
+    engine puts in the batch telemetry (:attr:`BatchTelemetry.deadline`); outside a batch
+    there is no deadline and only the settings bound them.
     """
 
     def __init__(self, config: ResilientBackendConfig, *,
@@ -234,17 +302,28 @@ class Resilience:
         """Call ``attempt`` until it succeeds, fails permanently or retries run out.
 
         ``attempt`` raises :class:`CallFailed` for classified failures; anything else is a
-        bug and propagates untouched.
+        bug and propagates untouched. Transient failures other than throttling are retried
+        ``max_retries`` times; throttling is retried while ``max_throttle_wait_s`` (from the
+        first throttle) and the deadline allow.
         """
+        telemetry = current_telemetry()
         failure: CallFailed | None = None
-        for number in range(self.config.max_retries + 1):
+        tries = 0  # attempts of this run: the backoff exponent
+        retries = 0  # transient failures other than throttling, retried so far
+        throttled_since: float | None = None
+        while True:
             if failure is not None:
-                delay = full_jitter_delay(number - 1, self.config.retry_base_delay_s,
+                delay = full_jitter_delay(tries - 1, self.config.retry_base_delay_s,
                                           self.config.retry_max_delay_s, self._rng)
                 if failure.retry_after_s is not None:
                     delay = max(delay, min(failure.retry_after_s, self.config.retry_max_delay_s))
+                remaining = telemetry.remaining_s()
+                if remaining is not None:
+                    # Leave the retry at least half of the time that is left.
+                    delay = min(delay, max(0.0, remaining / 2))
                 await asyncio.sleep(delay)
-            self.breaker.before_call()
+            await self._admit(telemetry)
+            tries += 1
             stats.attempts += 1
             waiting_since = time.perf_counter()
             try:
@@ -262,15 +341,67 @@ class Resilience:
                     if exc.kind == ErrorKind.JUDGE_CONFIG:
                         self._config_errors.report(exc.code, exc.message)
                     raise judge_error(exc.kind, exc.message) from None
-                self.breaker.record_failure()
+                if exc.kind == ErrorKind.JUDGE_THROTTLED:
+                    self.breaker.record_throttle()
+                    now = time.monotonic()
+                    throttled_since = now if throttled_since is None else throttled_since
+                    gave_up = self._throttle_budget_spent(now - throttled_since, telemetry)
+                else:
+                    self.breaker.record_failure(exc.message)
+                    retries += 1
+                    gave_up = self._retries_spent(retries, telemetry)
+                if gave_up is not None:
+                    raise judge_error(
+                        exc.kind, f"{exc.message} (gave up after {tries} attempts"
+                                  f"{gave_up})") from None
+                telemetry.record_judge_retry(exc.kind)
                 continue
             except BaseException:
                 self.breaker.release_probe()
                 raise
             self.breaker.record_success()
             return result
-        assert failure is not None
-        raise judge_error(
-            failure.kind,
-            f"{failure.message} (gave up after {self.config.max_retries + 1} attempts)",
-        )
+
+    @staticmethod
+    def _deadline_close(telemetry: BatchTelemetry) -> bool:
+        remaining = telemetry.remaining_s()
+        return remaining is not None and remaining < _MIN_ATTEMPT_S
+
+    def _retries_spent(self, retries: int, telemetry: BatchTelemetry) -> str | None:
+        """Why a call that failed transiently stops retrying now, or None to retry."""
+        if retries > self.config.max_retries:
+            return ""
+        if self._deadline_close(telemetry):
+            return "; the batch deadline leaves no time for another"
+        return None
+
+    def _throttle_budget_spent(self, throttled_for_s: float,
+                               telemetry: BatchTelemetry) -> str | None:
+        """Why a throttled call stops retrying now, or None to back off and retry."""
+        if throttled_for_s >= self.config.max_throttle_wait_s:
+            return f"; throttled for {throttled_for_s:.1f}s, max_throttle_wait_s is " \
+                   f"{self.config.max_throttle_wait_s:g}"
+        if self._deadline_close(telemetry):
+            return "; the batch deadline leaves no time for another"
+        return None
+
+    async def _admit(self, telemetry: BatchTelemetry) -> None:
+        """Return when a call may go out; raise ``circuit_open`` when the circuit is open
+        and the caller cannot wait for the probe (the deadline is too close, the probe it
+        waited for failed, or a probe of this outage already failed)."""
+        opened = self.breaker.times_opened
+        while True:
+            # Checked before acquiring: a waiter slow to wake must not become the next
+            # probe of an outage its own probe just confirmed.
+            if self.breaker.times_opened != opened:
+                raise self.breaker.open_error(self.breaker.cooldown_s)
+            wait = self.breaker.try_acquire()
+            if wait is None:
+                return
+            if self.breaker.confirmed_down:
+                raise self.breaker.open_error(wait)
+            step = wait if wait > 0 else _PROBE_POLL_S
+            remaining = telemetry.remaining_s()
+            if remaining is not None and step > max(0.0, remaining / 2):
+                raise self.breaker.open_error(wait)
+            await asyncio.sleep(step)
