@@ -97,6 +97,13 @@ _SSN_RE = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4
 _IPV4_RE = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 _IPV6_RE = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _NON_DIGIT_RE = re.compile(r"\D")
+_GLUE = frozenset(".:,/_@#")
+# A word character of a script written with spaces: "手机号是+86 ..." is not glued, since
+# Chinese runs words together; "ab+86 ..." is.
+_SPACED_WORD_CHAR_RE = re.compile(
+    "[^\\W\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+)
 _SEPARATORS_RE = re.compile(r"[ -]")
 
 
@@ -173,9 +180,22 @@ def _find_phones(text: str, regions: Sequence[str], leniency: str,
             span = (match.start, match.end)
             if span in seen or any(a <= span[0] and span[1] <= b for a, b in skip):
                 continue
+            if _glued(text, span):
+                continue
             seen.add(span)
             e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
             yield "phone", match.raw_string, e164
+
+
+def _glued(text: str, span: tuple[int, int]) -> bool:
+    """The candidate continues a token: the tail of a decimal or a time (``12.345678``,
+    ``09:45:12``), an identifier (``ab12 3456``), or runs on into one (``123.4``)."""
+    before = text[span[0] - 1] if span[0] > 0 else " "
+    after = text[span[1]:span[1] + 2]
+    if _SPACED_WORD_CHAR_RE.match(before) or before in _GLUE:
+        return True
+    return bool(after) and (bool(_SPACED_WORD_CHAR_RE.match(after[0]))
+                            or (after[0] in _GLUE and after[1:].isdigit()))
 
 
 def _find_ips(text: str) -> Iterator[tuple[str, str, str]]:
