@@ -91,3 +91,25 @@ def test_hygiene_flag_sequences_still_allowed(build, sample):
     check = build(UnicodeHygiene)
     assert check.score(sample(f"go {england} go")).passed is True
     assert check.score(sample("go \U000e0067\U000e0062 go")).measurements["invisible"] == 2
+
+
+# A negated class other than "whitespace but not newline" ([^\S\n], a run of spaces at a line
+# start), or an unescaped dot, under * or +.
+_UNBOUNDED_SPAN = re.compile(r"(?:\[\^(?!\\S)[^\]]*\]|(?<!\\)\.)[*+]")
+
+
+def test_injection_patterns_have_no_unbounded_wildcard_spans(build):
+    # A span such as [^.!?]* or .+ between two alternatives rescans the rest of the text from
+    # every start position; the multilingual patterns bound theirs ({0,10}, {0,60}).
+    check = build(Injection)
+    for compiled in (p for patterns in check._patterns.values() for p in patterns):
+        assert not _UNBOUNDED_SPAN.search(compiled.pattern), compiled.pattern[:200]
+    assert _UNBOUNDED_SPAN.search(r"a[^.]*b") and _UNBOUNDED_SPAN.search(r"a.+b")
+    assert not _UNBOUNDED_SPAN.search(r"^[^\S\n]*x[^.]{0,9}y\.+")
+
+
+def test_script_aware_boundary_is_single_character_lookaround():
+    # \b is replaced by fixed-width lookarounds (one character each side): no backtracking.
+    assert "\\b" not in injection._compile_all(injection._GRADER_ADDRESS).pattern
+    assert re.fullmatch(r"\(\?:\(\?<=\[[^\]]+\]\)\(\?!\[[^\]]+\]\)\|\(\?<!\[[^\]]+\]\)"
+                        r"\(\?=\[[^\]]+\]\)\)", injection._WB)
