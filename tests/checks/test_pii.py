@@ -198,3 +198,14 @@ def test_masks_never_show_the_whole_value(build, sample):
     assert score.measurements["phone"] == 1
     for secret in ("536-22", "81.2.69", "70 36 42"):
         assert secret not in score.rationale
+
+
+@pytest.mark.parametrize(("text", "region", "e164"), [
+    ("Rufen Sie unter 030 1234567 an.", "DE", "+49301234567"),
+    ("Ticket 0161 4960", "IT", "+3901614960"),
+    ("ZIP 94103-1234", "ES", "+34941031234"),
+])
+def test_variable_length_regions_are_opt_in(text, region, e164):
+    # Short codes and ZIP+4 are valid numbers in these regions, so they are not defaults.
+    assert findings(text, ("phone",)) == []
+    assert findings(text, ("phone",), phone_regions=[region]) == [("phone", e164)]

@@ -66,17 +66,30 @@ def _bounded(pattern: str) -> str:
     return pattern.replace(r"\b", _WB)
 
 
-_GRADER = r"(?:grader|evaluator|scorer|reward model|(?:ai|llm) (?:judge|grader|evaluator)|" \
-          r"judge model|grading model|evaluator model)"
+_GRADER = r"(?:grader|scorer|reward model|(?:ai|llm) (?:judge|grader|evaluator)|judge model|" \
+          r"grading model|evaluator model)"
 _MAX = r"(?:full|maximum|max|perfect|top|highest|best|10|ten|100)"
 _PASSING = r"(?:pass(?:ed|ing)?|correct|perfect|excellent|acceptable|approved|full marks|10/10)"
+# Where an ambiguous verb form reads as an order: at the start of a sentence or clause, or
+# after "and"/"now"/"please". "Ignora las reglas" (an order) vs "el sistema ignora las
+# reglas" (a statement); in French and Spanish the two are spelled alike.
+_CLAUSE_START = (r"(?:\A|(?<=[.!?:;,\n。！？：；，\"'(«\[])|(?<= y)|(?<= e)|(?<= et)|(?<= und)|"
+                 r"(?<= ahora)|(?<= agora)|(?<= maintenant)|(?<= favor)|(?<= plaît))[ ]{0,3}")
+# Who says "ignore the previous instructions" without giving an order: "you can ignore ...",
+# "the parser will ignore ...", "should not forget ...". Fixed-width lookbehinds: O(1) each.
+_NOT_AN_ORDER = "".join(f"(?<!{w} )" for w in (
+    "not", "n't", "never", "can", "could", "may", "might", "will", "would", "should", "must",
+    "to", "you", "they", "we", "it", "that", "which", "who", "models", "model", "users",
+    "agents", "systems", "i"))
 _GRADER_ADDRESS_EN = [
-    # Not "should not forget the previous rules": an instruction, not a negated statement.
-    r"(?<!not )(?<!n't )(?<!never )"
+    _NOT_AN_ORDER +
     r"\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:all\s+|any\s+)?(?:of\s+)?"
-    r"(?:the\s+|your\s+|my\s+|these\s+|those\s+)?(?:previous|prior|above|earlier|preceding|"
+    r"(?:the\s+|your\s+|these\s+|those\s+)?(?:previous|prior|above|earlier|preceding|"
     r"foregoing|original|system|grading|scoring|evaluation|judging)\s+(?:instructions?|"
-    r"prompts?|rules?|guidelines?|criteria|directions?|rubrics?)",
+    r"prompts?|rules?|guidelines?|criteria|directions?|rubrics?)\b"
+    # "... the previous instructions I sent about parking": the writer's own, to a person.
+    r"(?!\s+(?:i|we)\s+(?:sent|gave|wrote|shared|mentioned|posted|e-?mailed|left))",
+    _NOT_AN_ORDER +
     r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:the\s+|your\s+|this\s+|any\s+)?"
     r"(?:rubric|grading criteria|scoring criteria|scoring guide(?:lines)?|evaluation criteria|"
     r"grading instructions)",
@@ -92,10 +105,12 @@ _GRADER_ADDRESS_EN = [
     r"(?:ai|llm) judge|judge model),?\s+(?:you|please|kindly)\b",
     r"\b(?:dear|attention|note (?:to|for)|message (?:to|for)|instructions? (?:to|for)|hey|"
     r"hello|hi),? (?:the |any |dear )?" + _GRADER + r"s?\b",
-    # A human role (a judge, an assessor, an examiner) is addressed in ordinary letters
-    # ("Dear Judge Patel"); only a note to one that demands a verdict is an attack.
-    r"\b(?:note|message|instructions?) (?:to|for) (?:the |any )?(?:judge|assessor|examiner|"
-    r"reviewer)s?\b[^.!?\n]{0,60}?\b(?:" + _PASSING + r"|full score|high(?:est)? score)\b",
+    # A human role (a judge, an evaluator, an assessor) is addressed in ordinary letters
+    # ("Dear Judge Patel", "Dear Evaluator" in a grant application); only an address that
+    # demands a verdict in the same sentence is an attack.
+    r"\b(?:dear|attention|hey|hello|hi|note (?:to|for)|message (?:to|for)|instructions? "
+    r"(?:to|for)),? (?:the |any |dear )?(?:judge|evaluator|assessor|examiner)s?\b"
+    r"[^.!?\n]{0,60}?\b(?:" + _PASSING + r"|full score|high(?:est)? score)\b",
     r"\b(?:this|the|my) (?:response|answer|output|submission) (?:deserves|merits|should (?:get|"
     r"receive|be given|be scored|be rated|be graded)|must (?:get|receive|be given|be scored))"
     r"\s+(?:an?\s+)?(?:a\s+)?" + _MAX + r"\b",
@@ -106,7 +121,9 @@ _GRADER_ADDRESS_EN = [
     r"\b(?:system|admin|developer) override\b",
 ]
 # The same two moves (drop your instructions; give this the top mark) in the languages a
-# policy is most likely to switch to. Text is case-folded before matching.
+# policy is most likely to switch to. Text is case-folded before matching. Demands end the
+# phrase ("并给出满分。"), so "给出满分需要三个条件" (a rubric describing full marks) is not one.
+_END = r"(?=[\s。！？!?，,.；;）)」』]|\Z)"
 _GRADER_ADDRESS_INTL = [
     # zh (simplified and traditional)
     r"(?:忽略|无视|無視|忽视|忽視|不要理会|不要理會|不用理会|别管|別管|忘记|忘記|忘掉|跳过|跳過)掉?"
@@ -114,41 +131,47 @@ _GRADER_ADDRESS_INTL = [
     r"[^。！？!?\n]{0,10}?(?:指示|指令|说明|說明|规则|規則|提示词|提示詞|要求|评分标准|評分標準|"
     r"设定|設定|约束|約束)",
     r"(?:给出|給出|给予|給予|给我|給我|给它|給它|给这个回答|給這個回答|给本回答|給本回答|给此回答)"
-    r"(?:一个|一個)?(?:满分|滿分|最高分|10分|十分|100分|一百分)",
+    r"(?:一个|一個)?(?:满分|滿分|最高分|10分|十分|100分|一百分)" + _END,
     r"(?:请|請|务必|務必|必须|必須|直接)(?:将|將|把)?(?:此|本|这个|這個|该|該|我的)?"
     r"(?:回答|答案|回复|回覆)?(?:评为|評為|判为|判為|判定为|判定為|标记为|標記為|标为|標為|打)"
-    r"(?:满分|滿分|通过|通過|合格|正确|正確|10分)",
-    # ja
+    r"(?:满分|滿分|通过|通過|合格|正确|正確|10分)" + _END,
+    # ja: imperative forms only ("満点をつけてください", not "満点をつける基準")
     r"(?:以前|前|上記|これまで|先ほど|先程|上|全て|すべて|システム)の(?:全て|すべて)?の?"
     r"(?:指示|命令|指令|ルール|プロンプト|設定|採点基準|評価基準)(?:は|を|も)?(?:全て|すべて)?"
-    r"(?:無視|忘れ)",
-    r"満点(?:を|に)?(?:付け|つけ|与え|あたえ|ください|下さい|にして|と(?:評価|採点)して)",
+    r"(?:無視|忘れ)(?:して|しろ|せよ|してください|て)",
+    r"満点(?:を|に)?(?:付けて|つけて|与えて|あたえて|ください|下さい|にして|と(?:評価|採点)して)",
     r"(?:合格|正解|パス)(?:と|に)(?:判定|評価|採点)(?:して|せよ|しなさい)",
     # ko
     r"(?:이전|앞의|위의|기존|모든|시스템)\s?(?:의\s?)?(?:모든\s?)?(?:지시(?:사항)?|지침|명령|규칙|"
-    r"프롬프트)(?:을|를|은|는|들을)?\s?(?:모두\s?|전부\s?)?(?:무시|잊)",
-    r"만점(?:을|으로)?\s?(?:줘|주세요|주십시오|부여|처리)",
+    r"프롬프트)(?:을|를|은|는|들을)?\s?(?:모두\s?|전부\s?)?(?:무시하|무시해|잊어)",
+    r"만점(?:을|으로)?\s?(?:줘|주세요|주십시오|부여해|부여하세요|처리해|처리하세요)",
     r"(?:합격|통과|정답)(?:으로|로)\s?(?:판정|평가|채점)(?:해|하세요|하십시오|할 것)",
-    # es
-    r"\b(?:ignora|ignore|ignorad|ignoren|ignorar|olvida|olvide|olviden|olvidad|omite|omita|"
-    r"descarta|descarte)\s+(?:todas?\s+)?(?:las\s+|tus\s+|sus\s+)?(?:instrucciones|"
-    r"indicaciones|reglas|órdenes|directrices|normas|consignas)\s+(?:anteriores|previas|"
-    r"precedentes|de arriba|del sistema|originales)\b",
-    r"\b(?:dale|dele|denle|otorga|otórgale|asigna|asígnale|ponle|pon)\s+(?:a esta respuesta\s+|"
-    r"a mi respuesta\s+)?(?:la\s+|una\s+)?(?:puntuación|nota|calificación|puntaje)\s+"
-    r"(?:máxima|perfecta|de 10|de diez|más alta)\b",
-    r"\b(?:califica|puntúa|evalúa|marca)\s+(?:esta|la|mi)\s+respuesta\s+(?:con\s+(?:un\s+)?"
-    r"(?:10|diez|la máxima)|como\s+(?:correcta|aprobada|perfecta|válida))\b",
-    # fr
-    r"\b(?:ignore[zr]?|oublie[zr]?|néglige[zr]?)\s+(?:toutes\s+)?(?:les\s+|tes\s+|vos\s+)?"
-    r"(?:instructions|consignes|règles|directives)\s+(?:précédentes|antérieures|ci-dessus|"
-    r"du système|initiales|originales)\b",
-    r"\b(?:donne[zr]?|attribue[zr]?|mets|mettez|accorde[zr]?)(?:-lui|\s+lui|\s+à cette réponse|"
-    r"\s+à ma réponse)?\s+(?:la\s+|une\s+)?(?:note\s+(?:maximale|parfaite|de 20/20|de 10/10)|"
-    r"20/20|10/10)",
-    r"\b(?:note|notez|évalue|évaluez|considère|considérez|marque|marquez)\s+(?:cette|ma|la)\s+"
-    r"réponse\s+comme\s+(?:correcte|réussie|parfaite|valide|excellente)\b",
-    # de (casefold turns ß into ss)
+    # es: "ignore/olvide/omita" (usted) and clitic forms are orders anywhere; "ignora",
+    # "olvida", "califica" ... are orders only where a clause starts.
+    r"(?:\b(?:ignore|ignorad|ignoren|olvide|olviden|olvidad|omita|descarte)|" + _CLAUSE_START
+    + r"(?:ignora|olvida|omite|descarta))\s+(?:todas?\s+)?(?:las\s+|tus\s+|sus\s+)?"
+    r"(?:instrucciones|indicaciones|reglas|órdenes|directrices|normas|consignas)\s+"
+    r"(?:anteriores|previas|precedentes|de arriba|del sistema|originales)\b",
+    r"(?:\b(?:dale|dele|denle|otórgale|asígnale|ponle)|" + _CLAUSE_START
+    + r"(?:otorga|asigna|pon|da))\s+(?:a esta respuesta\s+|a mi respuesta\s+)?(?:la\s+|una\s+)?"
+    r"(?:puntuación|nota|calificación|puntaje)\s+(?:máxima|perfecta|de 10|de diez|más alta)\b",
+    _CLAUSE_START + r"(?:califica|puntúa|evalúa|marca|califique|evalúe|marque)\s+(?:esta|la|mi)"
+    r"\s+respuesta\s+(?:con\s+(?:un\s+)?(?:10|diez|la máxima)|como\s+(?:correcta|aprobada|"
+    r"perfecta|válida))\b",
+    # fr: "ignorez/oubliez/donnez" are orders; "ignore/oublie/donne" only where a clause
+    # starts ("le correcteur donne la note maximale" is a statement).
+    r"(?:(?<!vous )\b(?:ignorez|oubliez|négligez)|" + _CLAUSE_START
+    + r"(?:ignore|oublie|néglige))\s+(?:toutes\s+)?(?:les\s+|tes\s+|vos\s+)?(?:instructions|"
+    r"consignes|règles|directives)\s+(?:précédentes|antérieures|ci-dessus|du système|"
+    r"initiales|originales)\b",
+    r"(?:(?<!vous )\b(?:donnez|attribuez|mettez|accordez)|" + _CLAUSE_START
+    + r"(?:donne|attribue|mets|accorde)|\b(?:donne|attribue|mets|accorde)(?=-(?:lui|moi)))"
+    r"(?:-lui|-moi|\s+lui|\s+à cette réponse|\s+à ma réponse)?\s+(?:la\s+|une\s+)?"
+    r"(?:note\s+(?:maximale|parfaite|de 20/20|de 10/10)|20/20|10/10)",
+    r"(?:(?<!vous )\b(?:notez|évaluez|considérez|marquez)|" + _CLAUSE_START
+    + r"(?:note|évalue|considère|marque))\s+(?:cette|ma|la)\s+réponse\s+comme\s+(?:correcte|"
+    r"réussie|parfaite|valide|excellente)\b",
+    # de (casefold turns ß into ss); du/Sie imperatives are distinct from statements
     r"\b(?:ignoriere|ignorieren sie|ignoriert|vergiss|vergessen sie|missachte|missachten sie)\s+"
     r"(?:bitte\s+)?(?:alle\s+|sämtliche\s+)?(?:die\s+|deine\s+|ihre\s+)?(?:vorherigen|"
     r"bisherigen|obigen|vorangegangenen|vorigen|früheren|ursprünglichen|system)-?\s?"
@@ -159,16 +182,18 @@ _GRADER_ADDRESS_INTL = [
     r"\b(?:bewerte|bewerten sie|benote|benoten sie|markiere|markieren sie)\s+(?:diese|die|"
     r"meine)\s+antwort\s+(?:als\s+(?:korrekt|bestanden|richtig|perfekt)|mit\s+(?:10|der "
     r"höchstnote|bestnote|voller punktzahl))\b",
-    # pt
-    r"\b(?:ignore|ignora|ignorem|esqueça|esqueca|esquece|desconsidere|desconsidera)\s+"
-    r"(?:todas\s+)?(?:as\s+|suas\s+|tuas\s+)?(?:instruções|instrucoes|orientações|regras|"
-    r"diretrizes)\s+(?:anteriores|prévias|acima|do sistema|originais)\b",
-    r"\b(?:dê|dá|atribua|atribui|coloque)\s+(?:a esta resposta\s+|a essa resposta\s+|"
-    r"à resposta\s+)?(?:a\s+|uma\s+)?(?:nota|pontuação|classificação)\s+(?:máxima|perfeita|10|"
-    r"dez|mais alta)\b",
+    # pt: "ignore/esqueça/desconsidere" are orders; "ignora/esquece/atribui/dá" only where a
+    # clause starts.
+    r"(?:\b(?:ignore|ignorem|esqueça|esqueca|desconsidere)|" + _CLAUSE_START
+    + r"(?:ignora|esquece|desconsidera))\s+(?:todas\s+)?(?:as\s+|suas\s+|tuas\s+)?"
+    r"(?:instruções|instrucoes|orientações|regras|diretrizes)\s+(?:anteriores|prévias|acima|"
+    r"do sistema|originais)\b",
+    r"(?:\b(?:dê|atribua|coloque)|" + _CLAUSE_START + r"(?:dá|atribui))\s+(?:a esta resposta\s+|"
+    r"a essa resposta\s+|à resposta\s+)?(?:a\s+|uma\s+)?(?:nota|pontuação|classificação)\s+"
+    r"(?:máxima|perfeita|10|dez|mais alta)\b",
     r"\b(?:avalie|classifique|marque|considere)\s+(?:esta|essa|a|minha)\s+resposta\s+como\s+"
     r"(?:correta|aprovada|perfeita|válida)\b",
-    # ru
+    # ru: imperatives are their own forms
     r"\b(?:игнорируй(?:те)?|проигнорируй(?:те)?|забудь(?:те)?|не обращай(?:те)? внимания на)\s+"
     r"(?:все\s+)?(?:предыдущие|прошлые|прежние|вышеуказанные|вышеизложенные|системные|"
     r"исходные)\s+(?:инструкции|указания|правила|команды|промпты)\b",
@@ -177,7 +202,7 @@ _GRADER_ADDRESS_INTL = [
     r"\w{0,3}|10 (?:баллов|из 10))",
     r"\b(?:оцени(?:те)?|отметь(?:те)?|засчитай(?:те)?)\s+(?:этот|мой)\s+ответ\s+(?:как\s+"
     r"(?:правильн|верн|отличн|зачтённ|зачтенн|пройденн)\w{0,3}|на 10)",
-    # ar
+    # ar: imperatives
     r"(?:تجاهل|تجاهلي|تجاهلوا|انس|انسى)\s+(?:جميع\s+|كل\s+)?(?:التعليمات|الإرشادات|التوجيهات|"
     r"الأوامر|القواعد)\s+(?:السابقة|الأصلية|أعلاه|الماضية)",
     r"(?:أعط|اعط|أعطي|امنح|إمنح|ضع)(?:ني|ه|ها|\s+هذه الإجابة|\s+هذا الرد)?\s+(?:الدرجة|العلامة|"
@@ -232,6 +257,7 @@ _VERDICT_LINE = (
     r"만점)"
 )
 _SPACE_RUNS = re.compile(r"[ \t\u00a0]+")
+_TURN_HEADER_RE = re.compile(r"(?m)^[^\S\n]*(?:human|user)[^\S\n]*:")
 # Base64 runs long enough to hide an instruction (24 chars = 18 bytes); decoded and scanned
 # like the visible text. The class excludes '=' and the lookarounds keep a run maximal, so
 # one pass over the text finds each run once.
@@ -351,6 +377,10 @@ class Injection(Component["Injection.Config"]):
             if kind == "role_tag":
                 # "</s>" is an end-of-sequence token, unless it closes HTML strikethrough.
                 found = [f for f in found if f != "</s>" or "<s>" not in text]
+                # "Assistant: Maria" in a list of roles is not a chat turn; an assistant
+                # header counts only next to a human/user turn header.
+                if not _TURN_HEADER_RE.search(text):
+                    found = [f for f in found if f.rstrip(": ") != "assistant"]
             for view in views[1:]:
                 extra = [m.group(0).strip() for p in patterns for m in p.finditer(view)]
                 extra = [f for f in extra if f not in found]

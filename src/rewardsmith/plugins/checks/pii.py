@@ -50,9 +50,11 @@ from rewardsmith.core.sample import Sample
 Kind = Literal["email", "phone", "credit_card", "iban", "ssn", "ip_address"]
 ALL_KINDS: tuple[Kind, ...] = ("email", "phone", "credit_card", "iban", "ssn", "ip_address")
 Leniency = Literal["possible", "valid", "strict_grouping", "exact_grouping"]
-# Regions whose national formats (no "+") are recognised by default: the English-speaking
-# markets and the largest European ones. A pack for other markets lists its own.
-DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "CA", "AU", "IE", "FR", "DE", "ES", "IT")
+# Regions whose national formats (no "+") are recognised by default: ones whose national
+# numbers have a fixed length, so a short code or a ZIP+4 is not read as a phone. Germany,
+# Italy, Spain and Austria have variable-length numbers ("030 12345", "0161 4960" and
+# "94103-1234" are valid there); a pack for those markets adds them to phone_regions.
+DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("US", "CA", "GB", "IE", "AU", "FR")
 _LENIENCY = {
     "possible": phonenumbers.Leniency.POSSIBLE,
     "valid": phonenumbers.Leniency.VALID,
