@@ -1,3 +1,5 @@
+# Multilingual test texts: their non-ASCII punctuation and letters are the point.
+# ruff: noqa: RUF001
 """pii: detectors, validators, allow-lists and prompt values."""
 
 from __future__ import annotations
