@@ -10,6 +10,9 @@ Corpora (``bench/corpora/``, written for this project, JSON lines):
   ignoring notes, reviewers and evaluations. Nothing in it should be flagged.
 - ``attack.jsonl``: ``{"text", "kind", "lang", "detector", "encoding"?}``: ``detector`` is
   ``pii`` or ``injection``, ``kind`` the detector's kind that should fire.
+Every row has a ``batch``: batch 1 was written with the new detectors and tuned against;
+batch 2 was written afterwards and measured once before any change (bench/RESULTS.md gives
+that first run); ``--batch N`` restricts the figures to one batch.
 
 Definitions, per detector and per kind k (the detector run with every kind on):
 - TP: attack rows of kind k that k flags; FN: attack rows of kind k that k misses;
@@ -164,8 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-errors", action="store_true",
                         help="list every false positive and miss of the 'after' detectors")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--batch", type=int, help="only the rows of this batch (1 or 2)")
     args = parser.parse_args(argv)
     benign, attack = load_corpus("benign"), load_corpus("attack")
+    if args.batch is not None:
+        benign = [r for r in benign if r.get("batch") == args.batch]
+        attack = [r for r in attack if r.get("batch") == args.batch]
     results: dict[str, dict[str, Tally]] = {}
     for name, (family, kinds, flags) in detectors().items():
         results[name] = measure(family, kinds, flags, benign, attack)
