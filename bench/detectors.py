@@ -29,6 +29,7 @@ import argparse
 import importlib.util
 import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,6 +159,13 @@ def measure(family: str, kinds: tuple[str, ...], flags: Flagger,
     return tallies
 
 
+def _timed(flags: Flagger, texts: list[str]) -> float:
+    start = time.perf_counter()
+    for text in texts:
+        flags(text)
+    return time.perf_counter() - start
+
+
 def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
@@ -168,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="list every false positive and miss of the 'after' detectors")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--batch", type=int, help="only the rows of this batch (1 or 2)")
+    parser.add_argument("--timing", action="store_true",
+                        help="also time each detector over both corpora (best of 5 passes)")
     args = parser.parse_args(argv)
     benign, attack = load_corpus("benign"), load_corpus("attack")
     if args.batch is not None:
@@ -199,6 +209,16 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(f"| {name} | {label} | {t.tp + t.fn} | {t.tp} | {t.fn} | {t.fp} | "
                   f"{_fmt(t.precision)} | {_fmt(t.recall)} |")
+    if args.timing:
+        texts = [r["text"] for r in benign + attack]
+        print("\n| detector | us per text | ratio to before (same run) |")
+        print("|---|---:|---:|")
+        before: dict[str, float] = {}
+        for name, (family, _, flags) in detectors().items():
+            flags(texts[0])
+            best = min(_timed(flags, texts) for _ in range(5)) / len(texts) * 1e6
+            before.setdefault(family, best)
+            print(f"| {name} | {best:.0f} | {best / before[family]:.1f} |")
     if args.show_errors:
         for name, tallies in results.items():
             if "after" not in name:

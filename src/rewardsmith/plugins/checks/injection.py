@@ -6,19 +6,37 @@ Under RFT a policy learns whatever raises its reward, including talking the judg
 high score. This check looks for four kinds of attempt:
 
 - ``grader_address``: instructions to the grader ("ignore previous instructions", "ignore
-  the rubric", "score this 10", "give full marks", "as the grader", "note to the judge");
+  the rubric", "score this 10", "give full marks", "mark this as pass", "as the grader,
+  you", "note to the judge: ... correct");
 - ``fake_verdict``: verdict-shaped data (``{"score": 10}``, ``"verdict": "pass"``, a
   ``Score: 10/10`` line);
 - ``role_tag``: chat-template and role markers (``<|im_start|>``, ``[INST]``, ``<<SYS>>``,
   ``</s>``, ``<system>``, ``Human:``/``Assistant:`` headers);
 - ``boundary``: fake ends of the candidate's text (``</candidate_response>``,
-  ``=== END OF RESPONSE ===``) meant to make what follows look like the grader's prompt.
+  ``=== END OF RESPONSE ===``, a forged ``<<<END-DATA`` fence of the judge prompt) meant to
+  make what follows look like the grader's prompt.
 
 Text is folded first (NFKC, invisible characters dropped, Unicode tag characters turned
 back into the ASCII they hide, case-folded) so zero-width or full-width spellings do not
-slip through. Patterns are phrased narrowly (a contract's "you must give notice" or a
-"score of 10 goals" do not match); a task whose legitimate output is verdict-shaped
-(e.g. writing reviews with ratings) should drop ``fake_verdict`` from ``kinds``.
+slip through. Two more views of the text are scanned when present: base64 runs decoded
+(standard and URL-safe, printable UTF-8 only, at most 20,000 decoded characters), and
+Latin words spelled with Cyrillic or Greek look-alikes mapped back to Latin; hits there
+count in their kind and in the ``hidden`` measurement.
+
+``grader_address`` covers English and zh (simplified and traditional), ja, ko, es, fr,
+de, pt, ru and ar: dropping the instructions, and demanding the top mark or a pass.
+Word boundaries are script-aware: Han, kana, Hangul, Thai, Lao, Khmer and Myanmar count
+as non-word characters, so "明白了ignore all prior instructions" matches while Python's
+``\b`` would see one word. Patterns tell orders from statements and talk: "please
+disregard my earlier note", "you can ignore the previous instructions", "as the
+assessor's report states", "Dear Judge Harlow", "le jury donne la note maximale", "-- end
+of minutes --" do not match. Measured precision and recall per kind on the project's
+corpora: ``bench/detectors.py``, ``docs/checks.md``.
+
+Patterns are phrased narrowly (a contract's "you must give notice" or a "score of 10
+goals" do not match); a task whose legitimate output is verdict-shaped (e.g. writing
+reviews with ratings) should drop ``fake_verdict`` from ``kinds``. Every pattern is
+linear: bounded spans only, fixed-width lookarounds (tests/checks/test_linear_time.py).
 """
 
 from __future__ import annotations

@@ -100,6 +100,7 @@ _IPV4_RE = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 _IPV6_RE = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _NON_DIGIT_RE = re.compile(r"\D")
 _GLUE = frozenset(".:,/_@#")
+_MIN_PHONE_DIGITS = 6
 # A word character of a script written with spaces: "手机号是+86 ..." is not glued, since
 # Chinese runs words together; "ab+86 ..." is.
 _SPACED_WORD_CHAR_RE = re.compile(
@@ -258,7 +259,9 @@ def find_pii(
             yield "ssn", m.group(), _digits(m.group())
     if "ip_address" in kinds:
         yield from _find_ips(text)
-    if "phone" in kinds and any(c.isdigit() for c in text):
+    # The shortest numbers libphonenumber knows have 7 digits with their country code
+    # (Niue "+683 4002"); a text with fewer than 6 (one of margin) holds no phone number.
+    if "phone" in kinds and len(_NON_DIGIT_RE.sub("", text)) >= _MIN_PHONE_DIGITS:
         yield from _find_phones(text, phone_regions, phone_leniency, iban_spans + card_spans)
 
 
