@@ -38,9 +38,9 @@ import ipaddress
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
+from types import ModuleType
 from typing import Literal
 
-import phonenumbers
 from pydantic import Field, field_validator
 
 from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
@@ -55,12 +55,16 @@ Leniency = Literal["possible", "valid", "strict_grouping", "exact_grouping"]
 # Italy, Spain and Austria have variable-length numbers ("030 12345", "0161 4960" and
 # "94103-1234" are valid there); a pack for those markets adds them to phone_regions.
 DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("US", "CA", "GB", "IE", "AU", "FR")
-_LENIENCY = {
-    "possible": phonenumbers.Leniency.POSSIBLE,
-    "valid": phonenumbers.Leniency.VALID,
-    "strict_grouping": phonenumbers.Leniency.STRICT_GROUPING,
-    "exact_grouping": phonenumbers.Leniency.EXACT_GROUPING,
-}
+_LENIENCY = {"possible": "POSSIBLE", "valid": "VALID", "strict_grouping": "STRICT_GROUPING",
+             "exact_grouping": "EXACT_GROUPING"}
+
+
+def _phonenumbers() -> ModuleType:
+    # Imported on first use (~25 ms with its metadata tables): a Lambda whose pack has no
+    # pii check does not pay for it at cold start.
+    import phonenumbers
+
+    return phonenumbers
 
 # Last labels that are file extensions, not top-level domains people mail to
 # (``icon@2x.png`` is a retina image, ``pkg@1.2.js`` a bundle).
@@ -175,7 +179,8 @@ def _card_grouping_ok(raw: str) -> bool:
 def _find_phones(text: str, regions: Sequence[str], leniency: str,
                  skip: list[tuple[int, int]]) -> Iterator[tuple[str, str, str]]:
     """Phone numbers valid for their region; ``+`` numbers whatever the default region."""
-    level = _LENIENCY[leniency]
+    phonenumbers = _phonenumbers()
+    level = getattr(phonenumbers.Leniency, _LENIENCY[leniency])
     seen: set[tuple[int, int]] = set()
     # "ZZ" (unknown region) finds only numbers written with an international prefix.
     for region in ("ZZ", *regions):
@@ -318,7 +323,7 @@ class Pii(Component["Pii.Config"]):
         @field_validator("phone_regions")
         @classmethod
         def _known_regions(cls, regions: list[str]) -> list[str]:
-            known = phonenumbers.SUPPORTED_REGIONS
+            known = _phonenumbers().SUPPORTED_REGIONS
             upper = [r.upper() for r in regions]
             unknown = [r for r in upper if r not in known]
             if unknown:
