@@ -165,7 +165,11 @@ _GRADER_ADDRESS_EN = [
     # demands a verdict in the same sentence is an attack.
     r"\b(?:dear|attention|hey|hello|hi|note (?:to|for)|message (?:to|for)|instructions? "
     r"(?:to|for)),? (?:the |any |dear )?(?:judge|evaluator|assessor|examiner)s?\b"
-    r"[^.!?\n]{0,60}?\b(?:" + _PASSING + r"|full score|high(?:est)? score)\b",
+    r"[^.!?\n]{0,120}?\b(?:" + _PASSING + r"|full score|high(?:est)? score)\b",
+    # "... mark every criterion as pass": a verdict for the whole rubric.
+    r"\b(?:mark|rate|score|grade|set|judge|evaluate)\s+(?:every|each|all|all the|all of the)\s+"
+    r"(?:criteri(?:on|a)|checks?|items?|questions?|boxes|rubric items?)\s+(?:as|to)\s+(?:an?\s+)?"
+    + _PASSING + r"\b",
     r"\b(?:this|the|my) (?:response|answer|output|submission) (?:deserves|merits|should (?:get|"
     r"receive|be given|be scored|be rated|be graded)|must (?:get|receive|be given|be scored))"
     r"\s+(?:an?\s+)?(?:a\s+)?" + _MAX + r"\b",
