@@ -204,10 +204,23 @@ def test_masks_never_show_the_whole_value(build, sample):
 
 @pytest.mark.parametrize(("text", "region", "e164"), [
     ("Rufen Sie unter 030 1234567 an.", "DE", "+49301234567"),
-    ("Ticket 0161 4960", "IT", "+3901614960"),
+    ("Chiamare lo 0161 4960", "IT", "+3901614960"),
     ("ZIP 94103-1234", "ES", "+34941031234"),
 ])
 def test_variable_length_regions_are_opt_in(text, region, e164):
     # Short codes and ZIP+4 are valid numbers in these regions, so they are not defaults.
     assert findings(text, ("phone",)) == []
     assert findings(text, ("phone",), phone_regions=[region]) == [("phone", e164)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Order 4155550123 shipped today.", []),
+    ("Order #2125550147", []),
+    ("Policy no. 0161 496 0734 renews in May.", []),
+    ("Tracking number: 2025110245", []),
+    ("My number is 2125550147, call after six.", [("phone", "+12125550147")]),
+    ("Customer phone 2125550147", [("phone", "+12125550147")]),
+    ("Ref: +44 20 7946 0958", [("phone", "+442079460958")]),  # "+": a phone wherever it is
+])
+def test_a_national_number_after_an_id_label_is_that_id(text, expected):
+    assert findings(text, ("phone",)) == expected

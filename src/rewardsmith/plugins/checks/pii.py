@@ -105,6 +105,12 @@ _IPV6_RE = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?!
 _NON_DIGIT_RE = re.compile(r"\D")
 _GLUE = frozenset(".:,/_@#")
 _MIN_PHONE_DIGITS = 6
+_ID_LABEL_RE = re.compile(
+    r"(?i)(?<![^\W\d_])(?:order|invoice|ticket|case|ref|reference|id|sku|po|serial|booking|"
+    r"confirmation|transaction|receipt|tracking|account|acct|member|policy|claim|rma|item|"
+    r"part|batch|lot|parcel|shipment|container|reservation|incident|request)[^\S\n]{0,2}"
+    r"(?:no\.?|number|num|nr\.?|#|id|code)?[^\S\n]{0,2}[:#.]?[^\S\n]{0,2}\Z"
+)
 # A word character of a script written with spaces: "手机号是+86 ..." is not glued, since
 # Chinese runs words together; "ab+86 ..." is.
 _SPACED_WORD_CHAR_RE = re.compile(
@@ -189,6 +195,11 @@ def _find_phones(text: str, regions: Sequence[str], leniency: str,
             if span in seen or any(a <= span[0] and span[1] <= b for a, b in skip):
                 continue
             if _glued(text, span):
+                continue
+            # "Order 4155550123", "policy no. 0161 496 0734": a national-format number right
+            # after an identifier's label is that identifier (a "+" number is not).
+            if not match.raw_string.startswith("+") and _ID_LABEL_RE.search(
+                    text, max(0, span[0] - 40), span[0]):
                 continue
             seen.add(span)
             e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
