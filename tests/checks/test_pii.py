@@ -224,3 +224,16 @@ def test_variable_length_regions_are_opt_in(text, region, e164):
 ])
 def test_a_national_number_after_an_id_label_is_that_id(text, expected):
     assert findings(text, ("phone",)) == expected
+
+
+@pytest.mark.parametrize(("text", "kind", "expected"), [
+    ('{"id": 4155550123, "created": "2025-11-02T09:45:00Z"}', "phone", []),
+    ('{"order_id": "2125550147"}', "phone", []),
+    ("ご注文番号 4155550123 の商品は本日発送しました。", "phone", []),
+    ('{"phone": "2125550147"}', "phone", [("phone", "+12125550147")]),
+    ("firmware 5.2.118.131, version: 10.0.190.1, v5.2.118.131", "ip_address", []),
+    ("After the update the user logged in from 81.2.69.160.", "ip_address",
+     [("ip_address", "81.2.69.160")]),
+])
+def test_json_id_keys_cjk_labels_and_versions(text, kind, expected):
+    assert findings(text, (kind,)) == expected

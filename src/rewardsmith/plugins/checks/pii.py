@@ -103,13 +103,19 @@ _SSN_RE = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4
 _IPV4_RE = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 _IPV6_RE = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _NON_DIGIT_RE = re.compile(r"\D")
+_VERSION_LABEL_RE = re.compile(
+    r"(?i)(?<![^\W\d_])(?:version|firmware|release|build|kernel|driver|bios|patch|v(?=\d))"
+    r"(?:[^\S\n]{0,2}(?:[:=]|is|was|from|to|number|no\.?)){0,2}[^\S\n]{0,2}\Z"
+)
 _GLUE = frozenset(".:,/_@#")
 _MIN_PHONE_DIGITS = 6
 _ID_LABEL_RE = re.compile(
-    r"(?i)(?<![^\W\d_])(?:order|invoice|ticket|case|ref|reference|id|sku|po|serial|booking|"
-    r"confirmation|transaction|receipt|tracking|account|acct|member|policy|claim|rma|item|"
-    r"part|batch|lot|parcel|shipment|container|reservation|incident|request)[^\S\n]{0,2}"
-    r"(?:no\.?|number|num|nr\.?|#|id|code)?[^\S\n]{0,2}[:#.]?[^\S\n]{0,2}\Z"
+    r"(?i)(?:(?<![^\W\d_])[\"']?(?:order|invoice|ticket|case|ref|reference|id|sku|po|serial|"
+    r"booking|confirmation|transaction|receipt|tracking|account|acct|customer|user|member|"
+    r"policy|claim|rma|item|part|batch|lot|parcel|shipment|container|reservation|incident|"
+    r"request)(?:[_-]?(?:id|no|number|num|nr|code))?[\"']?[^\S\n]{0,2}(?:no\.?|number|num|"
+    r"nr\.?|#|id|code)?|订单号|訂單號|单号|單號|编号|編號|注文番号|番号|주문번호|번호)"
+    r"[^\S\n]{0,2}[:#.=\uff1a]?[^\S\n]{0,2}[\"']?\Z"
 )
 # A word character of a script written with spaces: "手机号是+86 ..." is not glued, since
 # Chinese runs words together; "ab+86 ..." is.
@@ -222,6 +228,9 @@ def _find_ips(text: str) -> Iterator[tuple[str, str, str]]:
     if text.count(":") >= 2:
         candidates += [m for m in _IPV6_RE.finditer(text) if any(c.isdigit() for c in m.group())]
     for m in candidates:
+        # "firmware 5.2.118.131", "version is 10.0.19041.1": a dotted version, not an address.
+        if _VERSION_LABEL_RE.search(text, max(0, m.start() - 30), m.start()):
+            continue
         try:
             address = ipaddress.ip_address(m.group())
         except ValueError:
