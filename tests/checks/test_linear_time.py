@@ -111,7 +111,8 @@ def test_injection_patterns_have_no_unbounded_wildcard_spans(build):
 def test_script_aware_boundary_is_single_character_lookaround():
     # \b is replaced by one fixed-width, one-character lookaround: no backtracking.
     assert "\\b" not in injection._compile_all(injection._GRADER_ADDRESS).pattern
-    for boundary in (injection._WORD_START, injection._WORD_END):
+    for boundary in (injection._WORD_START, injection._WORD_END,
+                     injection._CYRILLIC_WORD_START, injection._CYRILLIC_WORD_END):
         assert re.fullmatch(r"\(\?<?!\[[^\]]+\]\)", boundary), boundary
     assert injection._bounded(r"\bfoo\b(?!x)\s\b(?:a|b)\b") == (
         f"{injection._WORD_START}foo{injection._WORD_END}(?!x)\\s"

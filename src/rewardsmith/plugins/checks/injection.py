@@ -72,15 +72,23 @@ DEFAULT_VERDICT_KEYS = (
 
 # Scripts written without spaces between words (Han, kana, Hangul syllables, Thai, Lao,
 # Khmer, Myanmar). Python's \b sees "了i" in "明白了ignore" as inside one word, so an attack
-# glued to Chinese would slip through; _WB is \b with these scripts counted as non-word.
+# glued to Chinese would slip through. A pattern's \b is taken against the letters of the
+# pattern's own script only: next to "ignore", Han, kana, Hangul, Thai, Arabic, Hebrew or
+# Cyrillic letters do not extend the word; next to "игнорируй", Latin ones do not.
 _UNSPACED = ("\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3040-\u30ff\u3130-\u318f"
              "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff")
-_W = f"[^\\W{_UNSPACED}]"  # a word character of a spaced script
+# Word characters of a Latin-script pattern: digits, underscore, Latin letters (Latin-1,
+# Extended-A/B, Extended Additional); of a Cyrillic-script pattern: digits, underscore,
+# Cyrillic letters.
+_W = ("[0-9_A-Za-z\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+      "\u1e00-\u1eff]")
+_W_CYRILLIC = "[0-9_\u0400-\u052f]"
+_CYRILLIC_RE = re.compile("[\u0400-\u052f]")
 _WB = f"(?:(?<={_W})(?!{_W})|(?<!{_W})(?={_W}))"
-
-
 _WORD_START = f"(?<!{_W})"
 _WORD_END = f"(?!{_W})"
+_CYRILLIC_WORD_START = f"(?<!{_W_CYRILLIC})"
+_CYRILLIC_WORD_END = f"(?!{_W_CYRILLIC})"
 
 
 def _bounded(pattern: str) -> str:
@@ -92,12 +100,14 @@ def _bounded(pattern: str) -> str:
     a space, punctuation) it ends one. One single-character lookaround
     instead of the two-sided ``_WB``: it runs at every position of the text.
     """
+    start, end = ((_CYRILLIC_WORD_START, _CYRILLIC_WORD_END) if _CYRILLIC_RE.search(pattern)
+                  else (_WORD_START, _WORD_END))
     parts = pattern.split(r"\b")
     out = [parts[0]]
     for part in parts[1:]:
         starts_word = part[:1].isalpha() or part.startswith("(?:") or (
             part.startswith("(") and not part.startswith("(?"))
-        out.append((_WORD_START if starts_word else _WORD_END) + part)
+        out.append((start if starts_word else end) + part)
     return "".join(out)
 
 
@@ -140,8 +150,11 @@ _GRADER_ADDRESS_EN = [
     r"(?:the\s+|your\s+|these\s+|those\s+)?(?:previous|prior|above|earlier|preceding|"
     r"foregoing|original|system|grading|scoring|evaluation|judging)\s+(?:instructions?|"
     r"prompts?|rules?|guidelines?|criteria|directions?|rubrics?)\b"
-    # "... the previous instructions I sent about parking": the writer's own, to a person.
-    r"(?!\s+(?:i|we)\s+(?:sent|gave|wrote|shared|mentioned|posted|e-?mailed|left))",
+    # "... the previous instructions I sent", "... the earlier instructions regarding the
+    # venue": the writer's own, about a topic, to a person (unless the topic is grading).
+    r"(?!\s+(?:i|we)\s+(?:sent|gave|wrote|shared|mentioned|posted|e-?mailed|left))"
+    r"(?!\s+(?:about|regarding|concerning|on|for|in|from|re:?)\s+(?!(?:the\s+|your\s+|this\s+)?"
+    r"(?:grad|scor|evaluat|rubric|judg|rating|marking|assess|review)))",
     _order(r"(?:ignore|disregard|forget|override|bypass)") +
     r"\s+(?:the\s+|your\s+|this\s+|any\s+)?"
     r"(?:rubric|grading criteria|scoring criteria|scoring guide(?:lines)?|evaluation criteria|"
@@ -204,14 +217,17 @@ _END = r"(?=[\s。！？!?，,.；;）)」』]|\Z)"
 _GRADER_ADDRESS_INTL = [
     # zh (simplified and traditional)
     r"(?:忽略|无视|無視|忽视|忽視|不要理会|不要理會|不用理会|别管|別管|忘记|忘記|忘掉|跳过|跳過)掉?"
-    r"(?:之前|以前|先前|此前|上面|上述|前面|前述|上文|原来|原來|原有|系统|系統|你的|所有|全部|一切)"
-    r"[^。！？!?\n]{0,10}?(?:指示|指令|说明|說明|规则|規則|提示词|提示詞|要求|评分标准|評分標準|"
+    r"(?:之前|以前|先前|此前|上面|上述|以上|前面|前述|上文|原来|原來|原有|系统|系統|你的|所有|全部|"
+    r"一切)[^。！？!?\n]{0,10}?(?:指示|指令|说明|說明|规则|規則|提示词|提示詞|提示|要求|评分标准|評分標準|"
     r"设定|設定|约束|約束)",
     # "给出/给予" is also how a report states a mark ("评委一致给出满分。"): an order only at a
     # clause start or after 请/并/就/再; "给我/给这个回答" address the reader anywhere.
     r"(?:(?:\A|(?<=[请請并並就再，,。！!：:\s]))(?:给出|給出|给予|給予)|给我|給我|给它|給它|给这个回答|"
     r"給這個回答|给本回答|給本回答|给此回答|(?:请|請|直接|务必|務必)(?:给|給))(?:一个|一個)?(?:满分|"
     r"滿分|最高分|10分|十分|100分|一百分)" + _END,
+    # "给我打满分", "给这个答案打10分": "打" + a mark, addressed.
+    r"(?:给|給)(?:我|它|这个回答|這個回答|本回答|此回答|这个答案|這個答案)打(?:个|個)?(?:满分|滿分|"
+    r"最高分|10分|十分|100分|高分)" + _END,
     # "作为评分模型，你..." ("As the grading model, you ..."), and an order to rule it a pass.
     r"(?:作为|作為)(?:评分|評分|评审|評審|裁判|奖励|獎勵|打分)(?:模型|员|員|者|老师|老師)[，,]?\s?"
     r"(?:你|您)",
