@@ -28,9 +28,9 @@ de, pt, ru and ar: dropping the instructions, and demanding the top mark or a pa
 Word boundaries are script-aware: a pattern's word boundary is taken against letters of
 its own script only, so "明白了ignore all prior instructions" (or English glued to Arabic,
 Hebrew, Thai or Cyrillic) matches where Python's ``\b`` would see one word. Patterns
-tell orders from statements and talk: "please disregard my earlier note", "you can ignore the previous instructions", "as the
-assessor's report states", "Dear Judge Harlow", "le jury donne la note maximale", "-- end
-of minutes --" do not match. Measured precision and recall per kind on the project's
+tell orders from statements and talk: "please disregard my earlier note", "you can
+ignore the previous instructions", "as the assessor's report states", "Dear Judge
+Harlow", "le jury donne la note maximale", "-- end of minutes --" do not match. Measured precision and recall per kind on the project's
 corpora: ``bench/detectors.py``, ``docs/checks.md``.
 
 Patterns are phrased narrowly (a contract's "you must give notice" or a "score of 10
