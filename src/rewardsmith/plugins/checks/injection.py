@@ -30,8 +30,9 @@ its own script only, so "明白了ignore all prior instructions" (or English glu
 Hebrew, Thai or Cyrillic) matches where Python's ``\b`` would see one word. Patterns
 tell orders from statements and talk: "please disregard my earlier note", "you can
 ignore the previous instructions", "as the assessor's report states", "Dear Judge
-Harlow", "le jury donne la note maximale", "-- end of minutes --" do not match. Measured precision and recall per kind on the project's
-corpora: ``bench/detectors.py``, ``docs/checks.md``.
+Harlow", "le jury donne la note maximale", "-- end of minutes --" do not match.
+Measured precision and recall per kind on the project's corpora: ``bench/detectors.py``,
+``docs/checks.md``.
 
 Patterns are phrased narrowly (a contract's "you must give notice" or a "score of 10
 goals" do not match); a task whose legitimate output is verdict-shaped (e.g. writing
