@@ -22,7 +22,7 @@ COMPONENTS = [
     ("not_empty", "length"), ("injection", "injection"), ("pii", "pii"),
     ("promises", "regex"), ("language", "language-match"), ("unicode", "unicode-hygiene"),
     ("repetition", "repetition"), ("length", "length"), ("reply", "rubric-judge"),
-    ("tone_phrases", "keywords"), ("outcome", "product-metric"),
+    ("tone_phrases", "keywords"), ("pii_other", "pii"), ("outcome", "product-metric"),
 ]
 GATES = ["not_empty", "injection", "pii", "promises", "language", "unicode", "repetition",
          "length"]
@@ -62,7 +62,7 @@ def test_pack_validates_with_the_installed_plugins() -> None:
         ("empathetic", 1), ("professional", 1), ("no_blame", 1), ("policy_compliant", 2),
         ("resolves_issue", 3)]
     weights = {c.config.id: c.config.weight for c in pack.components if not c.config.gate}
-    assert weights == {"reply": 0.7, "tone_phrases": 0.1, "outcome": 0.1}
+    assert weights == {"reply": 0.7, "tone_phrases": 0.1, "pii_other": 0.05, "outcome": 0.1}
     assert pack.description
 
 
@@ -214,3 +214,35 @@ def test_gates_decide_the_same_when_the_machine_is_too_busy_to_match_in_time(
             for r in Scorer(pack).score(_rollouts()).results]
     assert starved_calls  # the promises gate's patterns did go through the starved path
     assert busy == idle
+
+
+def _component(pack: Any, cid: str) -> Any:
+    return next(c for c in pack.components if c.config.id == cid)
+
+
+def _reply(text: str) -> Any:
+    from rewardsmith.core.sample import parse_sample
+
+    return parse_sample({"messages": [
+        {"role": "user", "content": "Where is my parcel? Order NW-482913."},
+        {"role": "assistant", "content": text}]}, 0)
+
+
+def test_pii_gate_holds_only_high_precision_kinds_and_the_rest_weigh_in() -> None:
+    # real-world-1 B7: a date and time is not a phone; the gate's kinds are those whose
+    # benign precision is >= 0.99 (tests/plugins/checks/test_detector_corpora.py measures it).
+    pack = load_pack("customer-support")
+    gate, other = _component(pack, "pii"), _component(pack, "pii_other")
+    assert gate.config.detect == ["email", "phone", "credit_card", "iban"]
+    assert other.config.gate is None and other.config.weight == 0.05
+    assert set(other.config.detect) == {"ssn", "ip_address"}
+    b7 = _reply("Thanks for waiting! Your appointment on 2025-11-02 at 09:45 is confirmed.")
+    assert gate.score(b7).passed and other.score(b7).passed
+    b1 = _reply("Your parcel left the depot on 2025-09-18 14:05:33 and reached hub "
+                "10.20.30.40; see pages 118-131 of the guide.")
+    assert gate.score(b1).passed and other.score(b1).passed
+    leak = _reply("The previous owner, SSN 536-22-1234, logged in from 81.2.69.160.")
+    assert gate.score(leak).passed
+    score = other.score(leak)
+    assert score.passed is False and score.measurements == {"ssn": 1, "ip_address": 1}
+    assert gate.score(_reply("Ring us on +33 1 70 36 42 18 if needed.")).passed is False

@@ -138,3 +138,29 @@ def test_json_extraction_work_is_linear_and_finds_the_object_at_the_end(monkeypa
         assert answers == [{"a": "b"}, {"a": "b"}]
     else:
         assert answers == [{"x": 2}, {"x": 2}]
+
+
+# A negated class other than "whitespace but not newline" ([^\S\n], a run of spaces at a line
+# start), or an unescaped dot, under * or +.
+_UNBOUNDED_SPAN = re.compile(r"(?:\[\^(?!\\S)[^\]]*\]|(?<!\\)\.)[*+]")
+
+
+def test_injection_patterns_have_no_unbounded_wildcard_spans(build):
+    # A span such as [^.!?]* or .+ between two alternatives rescans the rest of the text from
+    # every start position; the multilingual patterns bound theirs ({0,10}, {0,60}).
+    check = build(Injection)
+    for compiled in (p for patterns in check._patterns.values() for p in patterns):
+        assert not _UNBOUNDED_SPAN.search(compiled.pattern), compiled.pattern[:200]
+    assert _UNBOUNDED_SPAN.search(r"a[^.]*b") and _UNBOUNDED_SPAN.search(r"a.+b")
+    assert not _UNBOUNDED_SPAN.search(r"^[^\S\n]*x[^.]{0,9}y\.+")
+
+
+def test_script_aware_boundary_is_single_character_lookaround():
+    # \b is replaced by one fixed-width, one-character lookaround: no backtracking.
+    assert "\\b" not in injection._compile_all(injection._GRADER_ADDRESS).pattern
+    for boundary in (injection._WORD_START, injection._WORD_END,
+                     injection._CYRILLIC_WORD_START, injection._CYRILLIC_WORD_END):
+        assert re.fullmatch(r"\(\?<?!\[[^\]]+\]\)", boundary), boundary
+    assert injection._bounded(r"\bfoo\b(?!x)\s\b(?:a|b)\b") == (
+        f"{injection._WORD_START}foo{injection._WORD_END}(?!x)\\s"
+        f"{injection._WORD_START}(?:a|b){injection._WORD_END}")

@@ -1,14 +1,20 @@
+# Multilingual test texts: their non-ASCII punctuation and letters are the point.
+# ruff: noqa: RUF001
 """pii: detectors, validators, allow-lists and prompt values."""
 
 from __future__ import annotations
 
 import pytest
 
-from rewardsmith.plugins.checks.pii import Pii, find_pii, iban_valid, luhn_valid
+from rewardsmith.plugins.checks.pii import ALL_KINDS, Pii, find_pii, iban_valid, luhn_valid
 
 
 def kinds(text, detect=("email", "phone", "credit_card", "iban")):
     return sorted(k for k, _, _ in find_pii(text, frozenset(detect)))
+
+
+def findings(text, detect=ALL_KINDS, **options):
+    return [(k, v) for k, _, v in find_pii(text, frozenset(detect), **options)]
 
 
 def test_luhn_and_iban_validators():
@@ -19,7 +25,7 @@ def test_luhn_and_iban_validators():
 @pytest.mark.parametrize(("text", "expected"), [
     ("mail me at jane.doe+rft@example.co.uk today", ["email"]),
     ("call +44 20 7946 0958 now", ["phone"]),
-    ("call (555) 010-4477 now", ["phone"]),
+    ("call (212) 555-0147 now", ["phone"]),
     ("card 4111 1111 1111 1111 exp 12/27", ["credit_card"]),
     ("card 4111-1111-1111-1111", ["credit_card"]),
     ("pay to GB82 WEST 1234 5698 7654 32", ["iban"]),
@@ -68,3 +74,166 @@ def test_allowed_domains_and_values(build, sample):
 def test_detect_subset(build, sample):
     check = build(Pii, detect=["credit_card"])
     assert check.score(sample("mail a@b.io, call +44 20 7946 0958")).passed
+
+
+# -- real-world-1.md B1, B2, B7 and other instances of the same kinds ---------------------
+
+def test_b1_timestamp_ipv4_and_page_range_are_not_pii():
+    text = ("Your parcel left the depot on 2025-09-18 14:05:33 and reached hub 10.20.30.40; "
+            "see pages 118-131 of the guide.")
+    assert findings(text) == []
+
+
+def test_b2_a_french_number_in_international_format_is_a_phone():
+    text = "Ring us on +33 1 70 36 42 18 if the courier misses you."
+    assert findings(text) == [("phone", "+33170364218")]
+
+
+def test_b7_appointment_date_and_time_is_not_a_phone(build, sample):
+    reply = ("Thank you for your patience! I've booked your appointment on 2025-11-02 at 09:45 "
+             "at our Leeds branch; please bring the receipt.")
+    assert findings(reply) == []
+    assert build(Pii, detect=list(ALL_KINDS)).score(sample(reply)).passed
+
+
+@pytest.mark.parametrize("text", [
+    "2025-09-18 14:05:33,412 INFO worker-3 job=8812 finished in 1.84s",
+    "2025-09-18T14:05:33.412Z level=info",
+    "Meet on 18/09/2025 14:05 or 2025/09/18 at 14:05.",
+    "E1102 09:45:12.345678   4821 reflector.go:138] failed to list pods",
+    "Maintenance window 2025-11-02 09:45 - 2025-11-02 10:15 (30 min)",
+    "Patients 118-131 and pages 1203-1219 of the proceedings; ranges 400-700 nm.",
+    "gateway upstream 10.20.30.40:8080, router 192.168.1.1, doc range 203.0.113.7",
+    "Release v3.14.1, build 20250918, semver 10.20.30 and 1.0.0-rc.1",
+    "Total 1,263.60 GBP; 3.850,00 EUR; 12,450 points; 1726668333000 ms",
+    "Order NW-482913-R, invoice INV-2025-0412, RMA 77-4410-2, part 6021-118-40",
+    "ISBN 978-3-16-148410-0, DOI 10.1038/s41586-023-06139-9, EAN 4006381333931",
+    "Tracking 1Z 999 AA1 01 2345 6784 shows the parcel is out for delivery.",
+    "UUID 3f2504e0-4f89-11d3-9a0c-0305e82c3301, time 12:30:45",
+])
+def test_dates_times_ranges_versions_ids_and_amounts_are_not_pii(text):
+    assert findings(text) == [], text
+
+
+@pytest.mark.parametrize(("text", "e164"), [
+    ("Berlin: +49 30 901820", "+4930901820"),
+    ("Madrid: +34 912 345 678", "+34912345678"),
+    ("Tokyo: +81 3-1234-5678", "+81312345678"),
+    ("手机号是+86 138 0013 8000，请直接联系", "+8613800138000"),
+    ("WhatsApp +91 98765 43210", "+919876543210"),
+    ("São Paulo +55 11 91234-5678", "+5511912345678"),
+    ("서울 +82 2-312-3456 입니다", "+8223123456"),
+    ("New York (212) 555-0147", "+12125550147"),
+    ("London 020 7946 0958", "+442079460958"),
+])
+def test_phone_numbers_of_several_countries(text, e164):
+    assert findings(text, ("phone",)) == [("phone", e164)]
+
+
+def test_national_numbers_need_their_region():
+    text = "Son portable : 06 12 34 56 78."
+    assert findings(text, ("phone",)) == [("phone", "+33612345678")]
+    assert findings(text, ("phone",), phone_regions=["US", "GB"]) == []
+
+
+def test_phone_regions_are_validated(build):
+    with pytest.raises(ValueError, match="phone_regions: unknown region"):
+        build(Pii, phone_regions=["XX"])
+    assert build(Pii, phone_regions=["fr"]).config.phone_regions == ["FR"]
+
+
+def test_allowed_phone_matches_every_way_of_writing_it(build, sample):
+    check = build(Pii, allow_values=["+1 800 555 0199"])
+    for text in ("call 1-800-555-0199", "call (800) 555-0199", "call +1.800.555.0199"):
+        assert check.score(sample(text)).passed, text
+    assert check.score(sample("call (212) 555-0147")).passed is False
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Amex 3782 822463 10005", ["credit_card"]),
+    ("Diners 3056 930902 5904", ["credit_card"]),
+    ("Visa 4222222222222", ["credit_card"]),
+    ("4111 1111 1111 1111 1", []),   # Visa has 13, 16 or 19 digits, not 17
+    ("378282246310005 0", []),        # 16 digits starting 37: not an Amex length
+    ("4111-1111 1111-1111", []),      # mixed separators
+    ("41 11 11 11 11 11 11 11", []),  # not grouped as a card
+])
+def test_cards_need_issuer_length_and_card_grouping(text, expected):
+    assert kinds(text, ("credit_card",)) == expected
+
+
+def test_iban_needs_its_country_length():
+    assert iban_valid("DE89 3704 0044 0532 0130 00")
+    assert not iban_valid("XX89 3704 0044 0532 0130 00")  # no such country
+    # Valid mod 97 but 20 characters, while German IBANs have 22.
+    assert not iban_valid("DE72 3704 0044 0532 01")
+
+
+def test_ssn_follows_the_ssa_rules_and_is_opt_in():
+    assert findings("SSN 536-22-1234", ("ssn",)) == [("ssn", "536221234")]
+    for invalid in ("000-12-3456", "666-12-3456", "912-12-3456", "536-00-1234", "536-22-0000"):
+        assert findings(invalid, ("ssn",)) == [], invalid
+    assert kinds("SSN 536-22-1234") == []  # not in the default kinds
+
+
+def test_public_ip_addresses_only():
+    assert findings("from 81.2.69.160 and 2001:4860:4860::8888", ("ip_address",)) == [
+        ("ip_address", "81.2.69.160"), ("ip_address", "2001:4860:4860::8888")]
+    private = "hosts 10.20.30.40, 192.168.1.1, 127.0.0.1, 203.0.113.7, fe80::1, ::1"
+    assert findings(private, ("ip_address",)) == []
+    assert findings("versions 1.2.3.4.5 and v1.2.3.4", ("ip_address",)) == []
+
+
+@pytest.mark.parametrize("text", [
+    "background: url('img/logo@2x.png'); icons logo@3x.webp",
+    "git clone git@github.com:acme/billing.git",
+    "npm i @types/node@20.11.5",
+])
+def test_file_names_and_git_remotes_are_not_emails(text):
+    assert kinds(text, ("email",)) == []
+
+
+def test_masks_never_show_the_whole_value(build, sample):
+    score = build(Pii, detect=list(ALL_KINDS)).score(
+        sample("ssn 536-22-1234, ip 81.2.69.160, phone +33 1 70 36 42 18"))
+    assert score.measurements["ssn"] == 1 and score.measurements["ip_address"] == 1
+    assert score.measurements["phone"] == 1
+    for secret in ("536-22", "81.2.69", "70 36 42"):
+        assert secret not in score.rationale
+
+
+@pytest.mark.parametrize(("text", "region", "e164"), [
+    ("Rufen Sie unter 030 1234567 an.", "DE", "+49301234567"),
+    ("Chiamare lo 0161 4960", "IT", "+3901614960"),
+    ("ZIP 94103-1234", "ES", "+34941031234"),
+])
+def test_variable_length_regions_are_opt_in(text, region, e164):
+    # Short codes and ZIP+4 are valid numbers in these regions, so they are not defaults.
+    assert findings(text, ("phone",)) == []
+    assert findings(text, ("phone",), phone_regions=[region]) == [("phone", e164)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Order 4155550123 shipped today.", []),
+    ("Order #2125550147", []),
+    ("Policy no. 0161 496 0734 renews in May.", []),
+    ("Tracking number: 2025110245", []),
+    ("My number is 2125550147, call after six.", [("phone", "+12125550147")]),
+    ("Customer phone 2125550147", [("phone", "+12125550147")]),
+    ("Ref: +44 20 7946 0958", [("phone", "+442079460958")]),  # "+": a phone wherever it is
+])
+def test_a_national_number_after_an_id_label_is_that_id(text, expected):
+    assert findings(text, ("phone",)) == expected
+
+
+@pytest.mark.parametrize(("text", "kind", "expected"), [
+    ('{"id": 4155550123, "created": "2025-11-02T09:45:00Z"}', "phone", []),
+    ('{"order_id": "2125550147"}', "phone", []),
+    ("ご注文番号 4155550123 の商品は本日発送しました。", "phone", []),
+    ('{"phone": "2125550147"}', "phone", [("phone", "+12125550147")]),
+    ("firmware 5.2.118.131, version: 10.0.190.1, v5.2.118.131", "ip_address", []),
+    ("After the update the user logged in from 81.2.69.160.", "ip_address",
+     [("ip_address", "81.2.69.160")]),
+])
+def test_json_id_keys_cjk_labels_and_versions(text, kind, expected):
+    assert findings(text, (kind,)) == expected
