@@ -47,3 +47,13 @@ def test_invoke_with_a_broken_pack_answers_and_fails(tmp_path: Path) -> None:
     validate_answer(answer)
     assert {r["aggregate_reward_score"] for r in answer} == {0.0}
     assert "invalid TOML" in err
+
+
+def test_a_rollouts_file_with_bad_lines_answers_every_line(tmp_path: Path) -> None:
+    """A line nested past any parser's depth limit, or not JSON at all, costs only itself."""
+    good = {"id": "g", "messages": [{"role": "assistant", "content": '{"a": 1}'}]}
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("[" * 5000 + "]" * 5000 + "\n" + json.dumps(good) + "\n{not json\n")
+    code, out, err = _invoke(["--pack", "json-extraction", str(path)])
+    answer = validate_answer(json.loads(out), [0, "g", 2])
+    assert [r.metrics_list[0].name for r in answer] == ["sample_failed", "json", "sample_failed"]

@@ -28,7 +28,15 @@ def read_event(raw: bytes) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         lines = [line for line in raw.splitlines() if line.strip()]
-        try:
-            return [orjson.loads(line) for line in lines]
-        except orjson.JSONDecodeError:
+        if len(lines) < 2:
             return raw  # the handler reports what is wrong with it
+        return [_line_item(line) for line in lines]
+
+
+def _line_item(line: bytes) -> Any:
+    """One JSON Lines item; a line that does not decode stays text, so the handler answers
+    it with its own failed row and every other line is scored."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return line.decode("utf-8", errors="replace")

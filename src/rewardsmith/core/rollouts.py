@@ -32,7 +32,9 @@ def decode_line(raw: bytes, line_no: int) -> Any:
         try:
             # orjson refuses lone surrogate escapes ("\ud800"), which are valid JSON
             value = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: nesting deeper than the interpreter's limit (orjson stops at
+            # 1024 levels and says so in ``exc``); the line is malformed, the run goes on.
             preview = raw[:60].decode("utf-8", errors="replace")
             return SampleError(f"line {line_no}: not valid JSON ({exc}); starts with "
                                f"{preview!r}", kind=ErrorKind.INVALID_JSON, sample_id=line_no)

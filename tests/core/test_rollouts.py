@@ -1,0 +1,31 @@
+"""Reading rollouts: damage confined to its line, whatever the line holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rewardsmith.core.errors import ErrorKind, SampleError
+from rewardsmith.core.rollouts import decode_line, read_rollouts
+
+
+@pytest.mark.parametrize("raw", [
+    b"[" * 5000 + b"]" * 5000,  # deeper than orjson's 1024 levels and Python's recursion limit
+    b'{"a": ' * 3000 + b"1" + b"}" * 3000,
+])
+def test_a_line_nested_too_deep_is_that_line_s_error(raw: bytes) -> None:
+    value = decode_line(raw, 7)
+    assert isinstance(value, SampleError)
+    assert value.kind == ErrorKind.INVALID_JSON and value.sample_id == 7
+    assert str(value).startswith("line 7: not valid JSON (depth limit exceeded")
+
+
+def test_the_lines_around_a_broken_line_are_read(tmp_path: Path) -> None:
+    good = {"messages": [{"role": "assistant", "content": "x"}]}
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"[" * 5000 + b"]" * 5000 + b"\n" + json.dumps(good).encode() + b"\n")
+    (batch,) = read_rollouts(path, batch_size=10)
+    assert isinstance(batch[0], SampleError)
+    assert batch[1] == {**good, "id": 2}
