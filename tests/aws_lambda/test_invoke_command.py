@@ -55,5 +55,6 @@ def test_a_rollouts_file_with_bad_lines_answers_every_line(tmp_path: Path) -> No
     path = tmp_path / "mixed.jsonl"
     path.write_text("[" * 5000 + "]" * 5000 + "\n" + json.dumps(good) + "\n{not json\n")
     code, out, _ = _invoke(["--pack", "json-extraction", str(path)])
+    assert code == 0  # the handler answered; failed lines are rows, as in a Lambda
     answer = validate_answer(json.loads(out), [0, "g", 2])
     assert [r.metrics_list[0].name for r in answer] == ["sample_failed", "json", "sample_failed"]
