@@ -256,3 +256,44 @@ def whole_word_pattern(phrase: str) -> str:
     after = "" if is_no_space_char(last[-1]) else \
         rf"(?![{_SPACED_WORD_CLASS}--\p{{Hangul}}])"
     return f"(?V1){before}{clitics_before}{body}{clitics_after}{after}"
+
+
+# -- word boundaries for Latin- and Cyrillic-script patterns --------------------------------
+# Python's \b sees "了i" in "明白了ignore" as inside one word, so an English phrase glued to
+# Chinese would not match a \b-anchored pattern. A pattern's \b is taken against the letters
+# of the pattern's own script only: next to "ignore", Han, kana, Hangul, Thai, Arabic,
+# Hebrew or Cyrillic letters do not extend the word; next to "игнорируй", Latin ones do not.
+# Word characters of a Latin-script pattern: digits, underscore, Latin letters (Latin-1,
+# Extended-A/B, Extended Additional); of a Cyrillic-script pattern: digits, underscore,
+# Cyrillic letters. Plain ranges, so stdlib ``re`` patterns can use them.
+LATIN_WORD_CHAR = ("[0-9_A-Za-z\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+                   "\u1e00-\u1eff]")
+CYRILLIC_WORD_CHAR = "[0-9_\u0400-\u052f]"
+LATIN_WORD_START = f"(?<!{LATIN_WORD_CHAR})"
+LATIN_WORD_END = f"(?!{LATIN_WORD_CHAR})"
+CYRILLIC_WORD_START = f"(?<!{CYRILLIC_WORD_CHAR})"
+CYRILLIC_WORD_END = f"(?!{CYRILLIC_WORD_CHAR})"
+_CYRILLIC_RE = re.compile("[\u0400-\u052f]")
+
+
+def script_bounded(pattern: str) -> str:
+    r"""``pattern`` (regex source) with every ``\b`` made script-aware: a word boundary
+    against letters of the pattern's own script (Cyrillic when the pattern has a Cyrillic
+    letter, else Latin), so a Latin phrase glued to Han, kana, Hangul, Thai, Arabic, Hebrew
+    or Cyrillic text still starts and ends a word.
+
+    Each ``\b`` must sit next to a literal word, so which side the word is on is known
+    from the source: before a letter or a group it starts a word (nothing of the script
+    just before), anywhere else (end of pattern, a lookaround, a space, punctuation) it
+    ends one. One single-character lookaround, not a two-sided boundary: it runs at every
+    position of the text, so the pattern stays linear.
+    """
+    start, end = ((CYRILLIC_WORD_START, CYRILLIC_WORD_END) if _CYRILLIC_RE.search(pattern)
+                  else (LATIN_WORD_START, LATIN_WORD_END))
+    parts = pattern.split(r"\b")
+    out = [parts[0]]
+    for part in parts[1:]:
+        starts_word = part[:1].isalpha() or part.startswith("(?:") or (
+            part.startswith("(") and not part.startswith("(?"))
+        out.append((start if starts_word else end) + part)
+    return "".join(out)

@@ -24,8 +24,9 @@ decoded characters), and Latin words spelled with Cyrillic or Greek look-alikes 
 back to Latin; hits there count in their kind and in the ``hidden`` measurement.
 
 ``grader_address`` covers English and zh (simplified and traditional), ja, ko, es, fr,
-de, pt, ru and ar: dropping the instructions, and demanding the top mark or a pass.
-Word boundaries are script-aware: a pattern's word boundary is taken against letters of
+de, pt, ru, ar, it, nl, tr, vi, hi, id and th: dropping the instructions, and demanding
+the top mark or a pass. Word boundaries are script-aware (``_segment.script_bounded``,
+the shared segmentation layer): a pattern's word boundary is taken against letters of
 its own script only, so "明白了ignore all prior instructions" (or English glued to Arabic,
 Hebrew, Thai or Cyrillic) matches where Python's ``\b`` would see one word. Patterns
 tell orders from statements and talk: "please disregard my earlier note", "you can
@@ -58,6 +59,7 @@ from rewardsmith.plugins.checks._pack_regex import (
     compile_pack_pattern,
     finditer,
 )
+from rewardsmith.plugins.checks._segment import script_bounded as _bounded
 from rewardsmith.plugins.checks._text import fold, reveal_tags
 
 Kind = Literal["grader_address", "fake_verdict", "role_tag", "boundary"]
@@ -71,46 +73,6 @@ DEFAULT_VERDICT_KEYS = (
     "urteil", "pontuação", "avaliação", "оценка", "балл", "вердикт", "التقييم", "الدرجة",
     "الحكم",
 )
-
-# Scripts written without spaces between words (Han, kana, Hangul syllables, Thai, Lao,
-# Khmer, Myanmar). Python's \b sees "了i" in "明白了ignore" as inside one word, so an attack
-# glued to Chinese would slip through. A pattern's \b is taken against the letters of the
-# pattern's own script only: next to "ignore", Han, kana, Hangul, Thai, Arabic, Hebrew or
-# Cyrillic letters do not extend the word; next to "игнорируй", Latin ones do not.
-_UNSPACED = ("\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3040-\u30ff\u3130-\u318f"
-             "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff")
-# Word characters of a Latin-script pattern: digits, underscore, Latin letters (Latin-1,
-# Extended-A/B, Extended Additional); of a Cyrillic-script pattern: digits, underscore,
-# Cyrillic letters.
-_W = ("[0-9_A-Za-z\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
-      "\u1e00-\u1eff]")
-_W_CYRILLIC = "[0-9_\u0400-\u052f]"
-_CYRILLIC_RE = re.compile("[\u0400-\u052f]")
-_WB = f"(?:(?<={_W})(?!{_W})|(?<!{_W})(?={_W}))"
-_WORD_START = f"(?<!{_W})"
-_WORD_END = f"(?!{_W})"
-_CYRILLIC_WORD_START = f"(?<!{_W_CYRILLIC})"
-_CYRILLIC_WORD_END = f"(?!{_W_CYRILLIC})"
-
-
-def _bounded(pattern: str) -> str:
-    r"""Every ``\b`` of ``pattern`` as a script-aware boundary.
-
-    In these patterns a ``\b`` always sits next to a literal word, so which side the word is
-    on is known from the source: before a letter or a (non-capturing) group it starts a word
-    (nothing of a spaced script just before), anywhere else (end of pattern, a lookaround,
-    a space, punctuation) it ends one. One single-character lookaround
-    instead of the two-sided ``_WB``: it runs at every position of the text.
-    """
-    start, end = ((_CYRILLIC_WORD_START, _CYRILLIC_WORD_END) if _CYRILLIC_RE.search(pattern)
-                  else (_WORD_START, _WORD_END))
-    parts = pattern.split(r"\b")
-    out = [parts[0]]
-    for part in parts[1:]:
-        starts_word = part[:1].isalpha() or part.startswith("(?:") or (
-            part.startswith("(") and not part.startswith("(?"))
-        out.append((start if starts_word else end) + part)
-    return "".join(out)
 
 
 _GRADER = r"(?:grader|scorer|reward model|(?:ai|llm) (?:judge|grader|evaluator)|judge model|" \
