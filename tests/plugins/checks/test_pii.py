@@ -129,6 +129,12 @@ def test_dates_times_ranges_versions_ids_and_amounts_are_not_pii(text):
     "Your parcel number is 0161 496 0734; it left the hub this morning.",
     "The booking reference was 020 7946 0958.",
     "Hours: 0800-1700, Mon-Fri; call slots 1300 1400 1500 1600 1700.",
+    "Starts 2025-11-02T09:45:00+01:00 and ends 2025-11-02T10:15:00-05:00.",
+    "Flight BA 0117 departs at 09:45 from gate 22.",
+    "Population 67 390 000; GDP 2 937 473 million; area 551 695 km².",
+    "Serial number is 7946 0958 1234 and warranty until 2027.",
+    "Timestamps 1700000000 1700003600 1700007200 in seconds.",
+    "MAC 00:1A:2B:3C:4D:5E and 00-1A-2B-3C-4D-5E; IPv6 2001:db8::1 and fe80::1ff:fe23:4567:890a",
 ])
 def test_more_numbers_that_are_not_phones(text):
     assert findings(text) == [], text
@@ -152,6 +158,12 @@ def test_a_phone_after_my_number_is_is_still_a_phone():
     ("Phone (02) 9374 4000 for the clinic.", "+61293744000"),
     ("Appelez le 01 70 36 42 18.", "+33170364218"),
     ("연락처: +82 10-1234-5678", "+821012345678"),
+    ("Call +44 (0)20 7946 0018.", "+442079460018"),
+    ("Call 415.555.2671 now.", "+14155552671"),
+    ("tél. : 01 70 36 42 18", "+33170364218"),
+    ("Ring +64 21 123 4567", "+64211234567"),
+    ("Llama al +52 55 1234 5678", "+525512345678"),
+    ("電話：＋８１ ３－１２３４－５６７８", "+81312345678"),  # full-width digits
 ])
 def test_more_national_formats_are_phones(text, e164):
     assert findings(text, ("phone",)) == [("phone", e164)]
