@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from rewardsmith.core.errors import ComponentError
+from rewardsmith.plugins.checks._text import prose
 from rewardsmith.plugins.checks.language import LanguageMatch, language_of, same_language
 
 EN = "The invoice lists three items and the total amount due is payable within thirty days."
@@ -195,3 +196,113 @@ def test_code_only_response_is_undetermined(build, sample):
     with pytest.raises(ComponentError) as info:
         build(LanguageMatch, expected="es").score(sample(f"```python\n{CODE}\n```"))
     assert info.value.kind == "undetermined" and "prose" in str(info.value)
+
+
+# -- after landing: more locale tags, prose around tables, JSON and log lines --------------
+ZH_TW = "您好，您的訂單已經出貨，預計三個工作天內送達。如有任何問題，歡迎隨時與我們聯絡。"  # noqa: RUF001
+SR_LATN = ("Vaša porudžbina je poslata danas i trebalo bi da stigne za tri radna dana. Hvala "
+           "na strpljenju.")
+ES = "Su pedido fue enviado hoy y debería llegar en tres días hábiles. Gracias por su paciencia."
+HE = "ההזמנה שלך נשלחה היום והיא אמורה להגיע בתוך שלושה ימי עסקים. תודה על הסבלנות."
+ID = ("Pesanan Anda telah dikirim hari ini dan akan tiba dalam tiga hari kerja. Terima kasih "
+      "atas kesabaran Anda.")
+NB = ("Bestillingen din ble sendt i dag og skal komme frem innen tre virkedager. Takk for "
+      "tålmodigheten.")
+
+
+@pytest.mark.parametrize(("text", "locale"), [
+    (ZH_TW, "zh_TW"),  # py3langid says yue 0.51 / zh 0.48 for Traditional characters
+    (ZH_TW, "zh-Hant-HK"),
+    (SR_LATN, "sr-Latn-RS"),  # sr 0.45, bs 0.29, hr 0.25: one language together
+    (ES, "es-419"), (HE, "iw"), (ID, "in"), (ID, "in_ID"), (NB, "nb-NO"), (NB, "no"),
+    (ZH, "cmn-Hans-CN"),
+])
+def test_more_locale_tags(build, sample, text, locale):
+    score = build(LanguageMatch, expected_metadata_key="locale").score(
+        sample(text, metadata={"locale": locale}))
+    assert score.passed, (locale, score.rationale)
+
+
+def test_cantonese_is_not_taken_for_chinese(build, sample):
+    cantonese = "你好，你嘅訂單今日已經寄咗出去，三日內應該會到。如果有咩問題，唔該同我哋聯絡。"  # noqa: RUF001
+    check = build(LanguageMatch, expected_metadata_key="locale")
+    score = check.score(sample(cantonese, metadata={"locale": "zh_TW"}))
+    assert score.passed is False and "response is yue" in score.rationale
+
+
+def test_locale_tags_are_read_with_their_script_and_macrolanguage():
+    from rewardsmith.plugins.checks.language import written_as
+
+    assert written_as("sr-Latn-RS") == "sr-Latn" and written_as("zh_TW") == "zh-Hant"
+    assert written_as("pt-BR") == "pt-Latn" and language_of("cmn-Hans-CN") == "zh"
+    assert language_of("arb") == "ar"
+    with pytest.raises(ValueError, match=r"'C\.UTF-8'"):
+        language_of("C.UTF-8")
+
+
+def test_varieties_summed_for_the_expected_language_only(build, sample):
+    # Summing sr + hr + bs answers "is it Serbian?"; for another expected language the
+    # best guess alone (sr at 0.45) stays too unsure to call a mismatch.
+    with pytest.raises(ComponentError) as info:
+        build(LanguageMatch, expected="de").score(sample(SR_LATN))
+    assert info.value.kind == "undetermined" and "best guess sr" in str(info.value)
+
+
+TABLE = """Aquí tienes la comparación de los planes:
+
+| Plan | Price | Storage | Users |
+|------|-------|---------|-------|
+| Basic | $5/month | 10 GB | 1 |
+| Pro | $15/month | 100 GB | 5 |
+| Business | $40/month | 1 TB | 25 |
+
+El plan Pro es el más equilibrado para un equipo pequeño."""
+JSON_REPLY = """La respuesta del servidor tiene esta forma:
+
+{"status": "ok", "data": {"user_id": 42, "name": "Jane Doe", "email": "jane@example.com",
+ "roles": ["admin", "editor"], "created_at": "2024-01-01T00:00:00Z",
+ "settings": {"theme": "dark", "language": "en", "notifications": true}}}
+
+El campo data contiene el usuario."""
+LOG_REPLY = """O erro aparece no log do servidor:
+
+2025-11-02 09:45:12 ERROR [main] Connection refused: connect to database at db.internal:5432 failed after 3 retries
+2025-11-02 09:45:13 WARN [pool] Retrying in 5000 ms
+2025-11-02 09:45:18 ERROR [main] Giving up
+
+Verifique se o banco de dados está rodando."""  # noqa: E501
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (TABLE, "es"), (JSON_REPLY, "es"), (LOG_REPLY, "pt"),
+    ("Puedes consultar la documentación en https://docs.python.org/3/library/asyncio-task.html"
+     " y en https://github.com/python/cpython/blob/main/Lib/asyncio/tasks.py donde está todo "
+     "explicado.", "es"),
+])
+def test_prose_around_tables_json_logs_and_urls(build, sample, text, expected):
+    score = build(LanguageMatch, expected=expected).score(sample(text))
+    assert score.passed, score.rationale
+
+
+def test_unfenced_json_and_log_lines_are_not_prose():
+    assert "user_id" not in prose(JSON_REPLY) and "La respuesta" in prose(JSON_REPLY)
+    assert "Retrying" not in prose(LOG_REPLY) and "Verifique" in prose(LOG_REPLY)
+    # Brackets that open no JSON value stay prose.
+    assert "[draft]" in prose("[draft] El texto sigue aquí.\nY aquí.")
+
+
+def test_json_attempts_read_each_line_at_most_twice(monkeypatch):
+    from rewardsmith.plugins.checks import _text
+
+    read = []
+    original = _text._json_block_end
+
+    def counting(lines, start):
+        found = original(lines, start)
+        read.append(found[1] - start)
+        return found
+
+    monkeypatch.setattr(_text, "_json_block_end", counting)
+    lines = ["[" + "x" * 10] * 2000  # every line opens a bracket, none closes
+    prose("\n".join(lines))
+    assert sum(read) <= 2 * len(lines)

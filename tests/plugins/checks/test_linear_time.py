@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from rewardsmith.plugins.checks import grounding, injection
+from rewardsmith.plugins.checks import _segment, grounding, injection
 from rewardsmith.plugins.checks.grounding import quoted_spans
 from rewardsmith.plugins.checks.injection import Injection
 from rewardsmith.plugins.checks.unicode_hygiene import UnicodeHygiene
@@ -158,9 +158,10 @@ def test_injection_patterns_have_no_unbounded_wildcard_spans(build):
 def test_script_aware_boundary_is_single_character_lookaround():
     # \b is replaced by one fixed-width, one-character lookaround: no backtracking.
     assert "\\b" not in injection._compile_all(injection._GRADER_ADDRESS).pattern
-    for boundary in (injection._WORD_START, injection._WORD_END,
-                     injection._CYRILLIC_WORD_START, injection._CYRILLIC_WORD_END):
+    for boundary in (_segment.LATIN_WORD_START, _segment.LATIN_WORD_END,
+                     _segment.CYRILLIC_WORD_START, _segment.CYRILLIC_WORD_END):
         assert re.fullmatch(r"\(\?<?!\[[^\]]+\]\)", boundary), boundary
-    assert injection._bounded(r"\bfoo\b(?!x)\s\b(?:a|b)\b") == (
-        f"{injection._WORD_START}foo{injection._WORD_END}(?!x)\\s"
-        f"{injection._WORD_START}(?:a|b){injection._WORD_END}")
+    assert _segment.script_bounded(r"\bfoo\b(?!x)\s\b(?:a|b)\b") == (
+        f"{_segment.LATIN_WORD_START}foo{_segment.LATIN_WORD_END}(?!x)\\s"
+        f"{_segment.LATIN_WORD_START}(?:a|b){_segment.LATIN_WORD_END}")
+    assert _segment.script_bounded("\\b\u0434\u0430\\b").startswith(_segment.CYRILLIC_WORD_START)

@@ -115,6 +115,60 @@ def test_dates_times_ranges_versions_ids_and_amounts_are_not_pii(text):
     assert findings(text) == [], text
 
 
+@pytest.mark.parametrize("text", [
+    # after landing: more numbers that are not phones
+    "Delivery is planned for 2025-W14-3, i.e. week 2025-W14.",
+    "Lap times: 01:02:03.456 and 00:59:58.120; uptime 1234:56:07.",
+    "ISBN-10 0-306-40615-2 and 978 0 306 40615 7.",
+    "The office is at 48.8566, 2.3522 (Paris) and 40.7128, -74.0060.",
+    "GPS: 51.5074 N, 0.1278 W; 37.7749,-122.4194",
+    "Account no. 4155550123 has been credited; sort code 20-00-00.",
+    "The total is 1,234,567.89 USD; also 2 345 678,90 € and 12.345.678,00 €.",
+    "USPS tracking: 9400 1000 0000 0000 0000 00",
+    "Your tracking number is 4155550123 (DHL).",
+    "Your parcel number is 0161 496 0734; it left the hub this morning.",
+    "The booking reference was 020 7946 0958.",
+    "Hours: 0800-1700, Mon-Fri; call slots 1300 1400 1500 1600 1700.",
+    "Starts 2025-11-02T09:45:00+01:00 and ends 2025-11-02T10:15:00-05:00.",
+    "Flight BA 0117 departs at 09:45 from gate 22.",
+    "Population 67 390 000; GDP 2 937 473 million; area 551 695 km².",
+    "Serial number is 7946 0958 1234 and warranty until 2027.",
+    "Timestamps 1700000000 1700003600 1700007200 in seconds.",
+    "MAC 00:1A:2B:3C:4D:5E and 00-1A-2B-3C-4D-5E; IPv6 2001:db8::1 and fe80::1ff:fe23:4567:890a",
+])
+def test_more_numbers_that_are_not_phones(text):
+    assert findings(text) == [], text
+
+
+def test_a_dotted_version_after_upgrade_or_latest_is_not_an_ip():
+    assert findings("Upgrade to 1.2.3.4 or update to 10.0.19045.3803.", ("ip_address",)) == []
+    assert findings("The latest is 5.2.120.4.", ("ip_address",)) == []
+    assert findings("Traffic from 1.2.3.4 was blocked.", ("ip_address",)) == [
+        ("ip_address", "1.2.3.4")]
+
+
+def test_a_phone_after_my_number_is_is_still_a_phone():
+    # "number is" after a person, not an identifier's label, keeps the phone.
+    assert findings("My number is 020 7946 0018.", ("phone",)) == [("phone", "+442079460018")]
+
+
+@pytest.mark.parametrize(("text", "e164"), [
+    ("Call me on 020 7946 0018 tonight.", "+442079460018"),
+    ("My mobile is 07911 123456.", "+447911123456"),
+    ("Phone (02) 9374 4000 for the clinic.", "+61293744000"),
+    ("Appelez le 01 70 36 42 18.", "+33170364218"),
+    ("연락처: +82 10-1234-5678", "+821012345678"),
+    ("Call +44 (0)20 7946 0018.", "+442079460018"),
+    ("Call 415.555.2671 now.", "+14155552671"),
+    ("tél. : 01 70 36 42 18", "+33170364218"),
+    ("Ring +64 21 123 4567", "+64211234567"),
+    ("Llama al +52 55 1234 5678", "+525512345678"),
+    ("電話：＋８１ ３－１２３４－５６７８", "+81312345678"),  # full-width digits
+])
+def test_more_national_formats_are_phones(text, e164):
+    assert findings(text, ("phone",)) == [("phone", e164)]
+
+
 @pytest.mark.parametrize(("text", "e164"), [
     ("Berlin: +49 30 901820", "+4930901820"),
     ("Madrid: +34 912 345 678", "+34912345678"),

@@ -128,11 +128,29 @@ FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
     ("Lao", "ຂອບໃຈທີ່ຕິດຕໍ່ພວກເຮົາ" * 8),
     ("Burmese", "ဆက်သွယ်ပေးတဲ့အတွက်ကျေးဇူးတင်ပါတယ်" * 8),
     ("mixed Chinese and English", "Thanks 谢谢您的耐心 " * 20),
+    # after landing: loops with emoji, spaces, and scripts mixed
+    ("Japanese with spaces", "ご注文 ありがとう ございます 。 " * 10),
+    ("Chinese and emoji", "感谢您的耐心等待🙏😊 " * 15),
+    ("Chinese with English", "OK，我们马上处理 refund request，请稍等。" * 12),  # noqa: RUF001
+    ("Korean with Chinese", "주문 확인 중입니다 订单确认中 " * 12),
+    ("Hindi", "धन्यवाद आपका ऑर्डर प्रोसेस हो रहा है। " * 12),
+    ("Arabic with and without harakat",
+     "شُكْرًا لَكُم، نحن نراجع طلبك. شكرا لكم، نحن نراجع طلبك. " * 7),
 ])
 def test_loops_fail_in_every_script(build, sample, name, text):
     score = build(Repetition).score(sample(text))
     assert score.passed is False, name
     assert score.value < 0.5 and score.measurements["ngram_repeat"] > 0.6
+
+
+@pytest.mark.parametrize("text", [
+    "".join(f"第{i}步：请您稍等，我们正在核实订单信息。" for i in range(14)),  # noqa: RUF001
+    "".join(f"ข้อ {i} กรุณารอสักครู่ เรากำลังตรวจสอบ " for i in range(12)),
+])
+def test_loops_with_a_counter_still_fail(build, sample, text):
+    # A step number changes one n-gram in each loop: still half or more repeat.
+    score = build(Repetition).score(sample(text))
+    assert score.passed is False and score.measurements["ngram_repeat"] > 0.5
 
 
 @pytest.mark.parametrize(("name", "text"), [

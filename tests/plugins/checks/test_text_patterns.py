@@ -248,6 +248,24 @@ def test_required_chinese_keyword_whole_word(build, sample):  # A4
     ("\u05e9\u05dc\u05d5\u05dd", "\u200f\u05e9\u05dc\u200f\u05d5\u05dd", True),  # bidi marks
     ("café", "cafe\u0301 au lait", True),  # decomposed accent
     ("cafe", "café au lait", False),  # an accent is a different letter
+    # after landing: keywords in Thai, Japanese kana+kanji, Korean, Arabic, German
+    ("รับประกัน", "เรารับประกันการคืนเงินเต็มจำนวน", True),
+    ("お約束", "全額返金をお約束します。", True),
+    ("ヘンキン", "ヘンキンします", True),
+    ("보장", "저희는 전액 환불을 보장해 드립니다.", True),
+    ("نضمن", "نحن نَضْمَنُ استرداد المبلغ كاملاً", True),  # harakat in the text
+    ("الضمان", "وبالضمان الكامل", True),  # "and with the guarantee": wa- bi- al-
+    ("الضمان", "للضمان شروط", True),  # li- + al- written "لل"
+    ("ضمان", "نقدم ضماننا الكامل", True),  # "our guarantee": a pronoun suffix
+    ("الضمان", "ضمان شروط", False),  # a definite keyword needs its article
+    ("ضمان", "فالضمانات", False),  # a plural is another word
+    ("مال", "اسمه كمال", False),  # too short to strip particles: "Kamal" is a name
+    ("\u05d4\u05d1\u05d8\u05d7\u05d4",
+     "\u05d5\u05d4\u05d4\u05d1\u05d8\u05d7\u05d4 \u05e9\u05dc\u05e0\u05d5",
+     True),  # Hebrew ve- + ha- before "promise"
+    ("garantie", "Wir geben eine Geld-zurück-Garantie.", True),  # the compound's last part
+    ("garantie", "Wir übernehmen die Garantieleistung.", False),  # inside a compound
+    ("strasse", "Straße gesperrt", True),  # case folding turns ß into ss
 ])
 def test_keywords_in_every_script(build, sample, keyword, text, present):
     score = build(Keywords, forbidden=[keyword]).score(sample(text))

@@ -1,3 +1,5 @@
+# Greek, Cyrillic and look-alike letters are what these tests are about.
+# ruff: noqa: RUF001
 """unicode-hygiene: each category, with false-positive guards for legitimate text."""
 
 from __future__ import annotations
@@ -121,3 +123,42 @@ def test_greek_capital_yot_is_a_twin_of_j(build, sample):
 def test_each_spoofed_word_counts_once(build, sample):
     text = "p\u0430ypal and \u0430pple and paypal"
     assert build(UnicodeHygiene).score(sample(text)).measurements["mixed_script"] == 2
+
+
+# -- after landing: Greek in other scientific notations, homoglyphs in other scripts -------
+
+@pytest.mark.parametrize("text", [
+    "The α-helix and β-sheet motifs dominate; β-lactam antibiotics bind PBPs.",
+    "We approximate π ≈ 3.14 and set σ = 0.2 for the noise.",
+    "Add 50 \u00b5L of buffer and 10 \u00b5mol of substrate.",  # MICRO SIGN
+    "Add 50 \u03bcL of buffer and 10 \u03bcmol of substrate; 5 \u03bcm pores.",  # GREEK MU
+    "The bond length is 1.54 Å at 25 °C; 37℃; 5 Ω and 3 kΩ; 300 \u212a.",
+    "αβ T cells, γδ T cells, TNF-α, IFN-γ, NF-κB and IL-1β are cytokines.",
+    "TNFα and IL1β, λmax 450 nm, νmax 1720 cm-1, ΔG and ΔΔG, kΩ, αsyn, βgal, Gαq.",
+    "the αvβ3 integrin and γδT cells",
+    "Η θερμοκρασία είναι 25 βαθμοί Κελσίου και το pH είναι 7.",
+    "Ο αλγόριθμος Dijkstra και το API της Google.",
+    "the σ-algebra, ε-δ proof, the χ² test and the Γ function",
+    "Beograd je glavni grad. Београд је главни град.",
+])
+def test_greek_in_scientific_notation_and_separate_scripts_are_clean(build, sample, text):
+    score = build(UnicodeHygiene).score(sample(text))
+    assert score.passed, score.rationale
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("Download from micr\u043esoft.com now", "micr\u043esoft"),  # Cyrillic o
+    ("Search on g\u03bfogle.com", "g\u03bfogle"),  # Greek omicron
+    ("Visit g\u0585ogle.com", "g\u0585ogle"),  # Armenian oh
+    ("Your \u0410mazon order", "\u0410mazon"),  # Cyrillic capital A
+    ("Log in to \u03bdetflix.com", "\u03bdetflix"),  # Greek nu at the start
+    ("Pay at \u03c1aypal.com", "\u03c1aypal"),  # Greek rho at the start
+    ("Open your ban\u03ba account", "ban\u03ba"),  # Greek kappa at the end
+    ("Back up to \u03b9cloud", "\u03b9cloud"),  # Greek iota at the start
+    ("Visit \u13a0ell.com", "\u13a0ell"),  # Cherokee A looks like D
+    ("Welcome to A\u03b8\u03ae\u03bd\u03b1", "A\u03b8\u03ae\u03bd\u03b1"),  # Latin A, Greek word
+])
+def test_homoglyph_spoofs_in_other_scripts_and_positions(build, sample, text, word):
+    score = build(UnicodeHygiene).score(sample(text))
+    assert score.measurements["mixed_script"] == 1, score.rationale
+    assert repr(word) in score.rationale

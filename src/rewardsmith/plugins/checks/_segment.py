@@ -202,6 +202,25 @@ def strip_optional_marks(text: str) -> str:
     return _OPTIONAL_MARKS_RE.sub("", text)
 
 
+# Arabic and Hebrew write some particles as part of the next word: Arabic wa-/fa- ("and",
+# "so"), bi-/ka-/li- ("with", "like", "for") and the article al- ("وبالضمان": "and with the
+# guarantee"), with li- + al- written "لل"; Hebrew ve-, ha-, be-, ke-, le-, mi-, she-. Arabic
+# also glues possessive pronouns after a noun ("ضماننا": "our guarantee"). A whole-word
+# keyword is found with them. Only for keywords of at least four letters: a shorter one
+# (e.g. "مال", money) would be found inside other words ("كمال", a name).
+_MIN_CLITIC_HOST = 4
+_ARABIC_WORD_RE = re.compile("[\u0621-\u064a\u0671-\u06d3]+")
+_HEBREW_WORD_RE = re.compile("[\u05d0-\u05ea]+")
+_ARABIC_PROCLITICS = "(?:[\u0648\u0641]?(?:[\u0628\u0643]?\u0627\u0644|\u0644\u0644|" \
+    "[\u0628\u0643\u0644])?)"  # (wa|fa)? (bi|ka)? al | lil | bi|ka|li
+_ARABIC_ARTICLE = "(?:[\u0648\u0641]?(?:[\u0628\u0643]?\u0627\u0644|\u0644\u0644))"
+# (ve|she|mi)? (ha|be|ke|le)?
+_HEBREW_PREFIXES = "(?:[\u05d5\u05e9\u05de]?[\u05d4\u05d1\u05db\u05dc]?)"
+# -huma -kuma -ha -hum -hunna -kum -kunna -na, -hu -ka -i
+_ARABIC_ENCLITICS = "(?:\u0647\u0645\u0627|\u0643\u0645\u0627|\u0647\u0627|\u0647\u0645|" \
+    "\u0647\u0646|\u0643\u0645|\u0643\u0646|\u0646\u0627|[\u0647\u0643\u064a])?"
+
+
 def whole_word_pattern(phrase: str) -> str:
     """``regex`` source (V1 syntax) matching the plain, already folded ``phrase`` as a whole
     word in any script. Raises ``ValueError`` for a blank phrase.
@@ -213,12 +232,68 @@ def whole_word_pattern(phrase: str) -> str:
     neighbour must not be a letter, mark or digit of a spaced script; a no-space letter
     next to it is a change of script, hence a boundary ("iPhone" in "用iPhone拍照"). After
     the phrase Hangul is allowed: Korean glues particles to a word ("환불이", "iPhone을").
+    Arabic and Hebrew keywords of four letters or more are found with the particles those
+    scripts glue to a word (Arabic "و", "ب", "ال", "لل" before, pronouns such as "نا"
+    after; Hebrew ve-, ha-, be-, le-, she- before): "الضمان" in "وبالضمان".
     """
     words = phrase.split()
     if not words:
         raise ValueError("blank phrase")
     body = r"\s+".join(regex.escape(word) for word in words)
-    before = "" if is_no_space_char(words[0][0]) else rf"(?<!{_SPACED_WORD_CLASS})"
-    after = "" if is_no_space_char(words[-1][-1]) else \
+    first, last = words[0], words[-1]
+    clitics_before = clitics_after = ""
+    if len(first) >= _MIN_CLITIC_HOST and _ARABIC_WORD_RE.fullmatch(first):
+        clitics_before = _ARABIC_PROCLITICS
+        if first.startswith("\u0627\u0644"):
+            # A definite keyword: its article is required, and li- + al- is written "لل".
+            body = r"\s+".join(regex.escape(word) for word in [first[2:], *words[1:]])
+            clitics_before = _ARABIC_ARTICLE
+    elif len(first) >= _MIN_CLITIC_HOST and _HEBREW_WORD_RE.fullmatch(first):
+        clitics_before = _HEBREW_PREFIXES
+    if len(last) >= _MIN_CLITIC_HOST and _ARABIC_WORD_RE.fullmatch(last):
+        clitics_after = _ARABIC_ENCLITICS
+    before = "" if is_no_space_char(first[0]) else rf"(?<!{_SPACED_WORD_CLASS})"
+    after = "" if is_no_space_char(last[-1]) else \
         rf"(?![{_SPACED_WORD_CLASS}--\p{{Hangul}}])"
-    return f"(?V1){before}{body}{after}"
+    return f"(?V1){before}{clitics_before}{body}{clitics_after}{after}"
+
+
+# -- word boundaries for Latin- and Cyrillic-script patterns --------------------------------
+# Python's \b sees "了i" in "明白了ignore" as inside one word, so an English phrase glued to
+# Chinese would not match a \b-anchored pattern. A pattern's \b is taken against the letters
+# of the pattern's own script only: next to "ignore", Han, kana, Hangul, Thai, Arabic,
+# Hebrew or Cyrillic letters do not extend the word; next to "игнорируй", Latin ones do not.
+# Word characters of a Latin-script pattern: digits, underscore, Latin letters (Latin-1,
+# Extended-A/B, Extended Additional); of a Cyrillic-script pattern: digits, underscore,
+# Cyrillic letters. Plain ranges, so stdlib ``re`` patterns can use them.
+LATIN_WORD_CHAR = ("[0-9_A-Za-z\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+                   "\u1e00-\u1eff]")
+CYRILLIC_WORD_CHAR = "[0-9_\u0400-\u052f]"
+LATIN_WORD_START = f"(?<!{LATIN_WORD_CHAR})"
+LATIN_WORD_END = f"(?!{LATIN_WORD_CHAR})"
+CYRILLIC_WORD_START = f"(?<!{CYRILLIC_WORD_CHAR})"
+CYRILLIC_WORD_END = f"(?!{CYRILLIC_WORD_CHAR})"
+_CYRILLIC_RE = re.compile("[\u0400-\u052f]")
+
+
+def script_bounded(pattern: str) -> str:
+    r"""``pattern`` (regex source) with every ``\b`` made script-aware: a word boundary
+    against letters of the pattern's own script (Cyrillic when the pattern has a Cyrillic
+    letter, else Latin), so a Latin phrase glued to Han, kana, Hangul, Thai, Arabic, Hebrew
+    or Cyrillic text still starts and ends a word.
+
+    Each ``\b`` must sit next to a literal word, so which side the word is on is known
+    from the source: before a letter or a group it starts a word (nothing of the script
+    just before), anywhere else (end of pattern, a lookaround, a space, punctuation) it
+    ends one. One single-character lookaround, not a two-sided boundary: it runs at every
+    position of the text, so the pattern stays linear.
+    """
+    start, end = ((CYRILLIC_WORD_START, CYRILLIC_WORD_END) if _CYRILLIC_RE.search(pattern)
+                  else (LATIN_WORD_START, LATIN_WORD_END))
+    parts = pattern.split(r"\b")
+    out = [parts[0]]
+    for part in parts[1:]:
+        starts_word = part[:1].isalpha() or part.startswith("(?:") or (
+            part.startswith("(") and not part.startswith("(?"))
+        out.append((start if starts_word else end) + part)
+    return "".join(out)

@@ -4,6 +4,7 @@ injection), so that "the same text" means the same thing in each of them.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 
@@ -80,17 +81,74 @@ _URL_RE = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"'`]+", re.IGNORECASE)
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
+# A log line starts with a timestamp: ISO 8601 date and time, a bare clock time, syslog
+# ("Nov  2 09:45:12") or glog ("E1102 09:45:12.345"), optionally after a bracket.
+_LOG_LINE_RE = re.compile(
+    r"[ \t]*\[?(?:\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\d{2}:\d{2}:\d{2}|"
+    r"[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}|[EWIDF]\d{4} \d{2}:\d{2}:\d{2})"
+)
+_JSON_START_RE = re.compile(r"[ \t]*[{\[]")
+_MAX_JSON_LINES = 400
+
+
+def _json_block_end(lines: list[str], start: int) -> tuple[bool, int]:
+    """Whether ``lines[start]`` opens a JSON object or array (unfenced) that closes on a
+    later or the same line and parses, and the index after the last line read. Brackets
+    are counted outside strings; at most ``_MAX_JSON_LINES`` lines are read."""
+    depth = 0
+    in_string = escaped = False
+    for end in range(start, min(len(lines), start + _MAX_JSON_LINES)):
+        for ch in lines[end]:
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"':
+                in_string = True
+            elif ch in "{[":
+                depth += 1
+            elif ch in "}]":
+                depth -= 1
+                if depth == 0:
+                    break
+        if depth <= 0:
+            try:
+                json.loads("\n".join(lines[start:end + 1]))
+            except ValueError:
+                return False, end + 1
+            return True, end + 1
+    return False, min(len(lines), start + _MAX_JSON_LINES)
+
+
 def prose(text: str) -> str:
     """The prose of a Markdown-ish reply: fenced code blocks (```` ``` ```` or ``~~~``,
     CommonMark 0.31 section 4.5, an unclosed fence runs to the end), indented code blocks
     (four spaces or a tab after a blank line or another code line, section 4.4), inline
-    code spans, URLs and e-mail addresses removed. What a language identifier should read.
+    code spans, URLs and e-mail addresses removed; so are unfenced JSON values that start a
+    line and parse (RFC 8259) and log lines (a line starting with a timestamp). What a
+    language identifier should read.
     """
     kept: list[str] = []
     fence: str | None = None
     previous_blank = True
     in_indented = False
-    for line in text.splitlines():
+    lines = text.splitlines()
+    skip_to = 0
+    # Lines already read by a JSON attempt that failed are not tried again: linear time.
+    scanned_to = 0
+    for index, line in enumerate(lines):
+        if index < skip_to:
+            continue
+        if fence is None and index >= scanned_to and _JSON_START_RE.match(line):
+            is_json, scanned_to = _json_block_end(lines, index)
+            if is_json:
+                skip_to = scanned_to
+                continue
+        if fence is None and _LOG_LINE_RE.match(line):
+            continue
         if fence is not None:
             stripped = line.strip()
             if stripped.startswith(fence) and stripped.strip(fence[0]) == "":

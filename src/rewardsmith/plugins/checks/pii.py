@@ -104,7 +104,8 @@ _IPV4_RE = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 _IPV6_RE = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _NON_DIGIT_RE = re.compile(r"\D")
 _VERSION_LABEL_RE = re.compile(
-    r"(?i)(?<![^\W\d_])(?:version|firmware|release|build|kernel|driver|bios|patch|v(?=\d))"
+    r"(?i)(?<![^\W\d_])(?:version|firmware|release|build|kernel|driver|bios|patch|"
+    r"upgrade[ds]?|update[ds]?|downgrade[ds]?|install(?:ed|s)?|latest|v(?=\d))"
     r"(?:[^\S\n]{0,2}(?:[:=]|is|was|from|to|number|no\.?)){0,2}[^\S\n]{0,2}\Z"
 )
 _GLUE = frozenset(".:,/_@#")
@@ -114,8 +115,8 @@ _ID_LABEL_RE = re.compile(
     r"booking|confirmation|transaction|receipt|tracking|account|acct|customer|user|member|"
     r"policy|claim|rma|item|part|batch|lot|parcel|shipment|container|reservation|incident|"
     r"request)(?:[_-]?(?:id|no|number|num|nr|code))?[\"']?[^\S\n]{0,2}(?:no\.?|number|num|"
-    r"nr\.?|#|id|code)?|订单号|訂單號|单号|單號|编号|編號|注文番号|番号|주문번호|번호)"
-    r"[^\S\n]{0,2}[:#.=\uff1a]?[^\S\n]{0,2}[\"']?\Z"
+    r"nr\.?|#|id|code)?(?:[^\S\n]{1,2}(?:is|was|reads))?|订单号|訂單號|单号|單號|编号|編號|注文番号|"
+    r"番号|주문번호|번호)[^\S\n]{0,2}[:#.=\uff1a]?[^\S\n]{0,2}[\"']?\Z"
 )
 # A word character of a script written with spaces: "手机号是+86 ..." is not glued, since
 # Chinese runs words together; "ab+86 ..." is.

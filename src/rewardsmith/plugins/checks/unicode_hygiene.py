@@ -20,9 +20,12 @@ Categories (all on by default):
   flagged only when it renders the same as a Latin letter (UTS #39 confusables: capital
   alpha, beta, epsilon... and small omicron look exactly like A, B, E, o), or when it is a
   near look-alike (small alpha, iota, kappa, nu, rho, upsilon, gamma...) between two
-  lowercase Latin letters ("paypal" with a Greek alpha). In a mostly Greek word, a Latin
-  look-alike between two Greek letters is flagged. Han, kana and Hangul never count as
-  mixing. Words shorter than ``min_word_chars`` are skipped.
+  lowercase Latin letters ("paypal" with a Greek alpha), or the closest of them (alpha,
+  iota, kappa, nu, rho, upsilon) at the edge of a lowercase Latin word of 4+ letters after
+  it / 3+ before it ("netflix" with a Greek nu; "numax" and "TNF-alpha" glued stay clean).
+  In a Greek word (three Greek letters or more), a Latin look-alike anywhere is flagged;
+  between Greek symbols ("alpha-v-beta-3" glued) it is not. Han, kana and Hangul never
+  count as mixing. Words shorter than ``min_word_chars`` are skipped.
 """
 
 from __future__ import annotations
@@ -70,6 +73,14 @@ _GREEK_TWINS = frozenset(
 # (TNF-alpha, IFN-gamma, NF-kappa-B without hyphens): flagged only between two lowercase
 # Latin letters.
 _GREEK_NEAR_TWINS = frozenset("αβγικνπρστυϰϱϖ")
+# The closest of those (alpha, iota, kappa, nu, rho, upsilon, varrho: a i k v p u p) also
+# spoof at a word's edge ("<rho>aypal", "<nu>etflix", "ban<kappa>") when the rest of the
+# word is lowercase Latin, at least four letters after a leading one and three before a
+# trailing one: science glues Greek to shorter Latin subscripts (<nu>max, <lambda>max,
+# <alpha>syn, <beta>gal) or to capitals (TNF<alpha>, PPAR<gamma>).
+_GREEK_EDGE_TWINS = frozenset("αικνρυϱ")
+_MIN_LATIN_AFTER_EDGE_TWIN = 4
+_MIN_LATIN_BEFORE_EDGE_TWIN = 3
 # Latin letters that render like a Greek letter, for a Latin letter inside a Greek word.
 _LATIN_TWINS_OF_GREEK = frozenset("ABEZHIKMNOPTXYaiknopvtuy")
 
@@ -132,9 +143,18 @@ def _spoofed_letters(word: str, scripts: list[str]) -> list[str]:
             if ch in _GREEK_TWINS or (ch in _GREEK_NEAR_TWINS and inside
                                       and word[i - 1].islower() and word[i + 1].islower()):
                 flagged.append(ch)
-        elif ch in _LATIN_TWINS_OF_GREEK and inside:
-            # A Latin a inside a Greek word; not a Latin symbol after Greek ones
-            # (<delta><delta>G, <gamma><delta>T cells).
+            elif ch in _GREEK_EDGE_TWINS and i in (0, len(word) - 1) and \
+                    scripts.count("GREEK") == 1:
+                rest = word[1:] if i == 0 else word[:-1]
+                least = _MIN_LATIN_AFTER_EDGE_TWIN if i == 0 else _MIN_LATIN_BEFORE_EDGE_TWIN
+                if len(rest) >= least and rest.islower() and \
+                        all(s == "LATIN" for s in scripts if s != "GREEK"):
+                    flagged.append(ch)
+        elif ch in _LATIN_TWINS_OF_GREEK and scripts.count("GREEK") >= 3:
+            # A Latin a in a Greek word, inside or at an edge (Athens with a Latin A); not a
+            # Latin symbol after Greek ones (<delta><delta>G, <gamma><delta>T cells), nor
+            # between two Greek symbols (<alpha>v<beta>3 integrin): a Greek word has three
+            # Greek letters or more.
             flagged.append(ch)
     return flagged
 
