@@ -1,7 +1,5 @@
 """The hooks a plugin may implement: each a verb given a callback; the host owns names."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 
