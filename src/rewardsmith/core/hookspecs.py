@@ -1,5 +1,7 @@
 """The hooks a plugin may implement: each a verb given a callback; the host owns names."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from typing import Any
 
