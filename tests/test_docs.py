@@ -209,6 +209,30 @@ def test_nothing_but_the_public_api_and_the_pytest_plugin_is_loose_at_the_top():
     assert sorted(p.name for p in SRC.glob("*.py")) == ["__init__.py", "pytest_plugin.py"]
 
 
+TESTS = Path(__file__).parent
+# Test folders without a package of their own: shared helpers, the example third-party
+# distributions (docs/examples) installed into a throw-away venv and tested as a user would,
+# and the shared real-world cases (../shared/cases), each of which crosses several packages.
+_NOT_MIRRORS = {"support", "third_party", "cases"}
+
+
+def test_the_tests_mirror_src():
+    """Every tests/<dir> with tests names a src package, every src package has tests (in its
+    own folder, a parent's or its subpackages'), and the loose test files are the loose
+    modules' and the docs'."""
+    src_packages = {p.rstrip("/") for p in packages() if p.endswith("/")}
+    test_dirs = {p.parent.relative_to(TESTS).as_posix() for p in TESTS.rglob("test_*.py")
+                 if p.parent != TESTS}
+    assert sorted(d for d in test_dirs - src_packages
+                  if d.split("/")[0] not in _NOT_MIRRORS) == []
+    assert sorted(p for p in src_packages
+                  if not any(p == d or f"{p}/".startswith(f"{d}/") or d.startswith(f"{p}/")
+                             for d in test_dirs)) == []
+    loose = sorted(p.name for p in TESTS.glob("test_*.py"))
+    assert loose == sorted({"test_docs.py"} | {f"test_{p.name}" for p in SRC.glob("*.py")
+                                              if p.name != "__init__.py"})
+
+
 @pytest.mark.parametrize("package", sorted({p.split("/")[0] for p in packages()}
                                             - {"__init__.py"}))
 def test_every_top_level_package_is_in_the_readme_layout(package: str):

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import types
+from pathlib import Path
 from typing import Literal
 
 import pytest
 from tests.support import toy_plugin
 
-from rewardsmith import Component, ComponentConfig, Score, make_plugin_host
-from rewardsmith.core.errors import PluginError
+import rewardsmith.core
+from rewardsmith import Component, ComponentConfig, Score, load_pack, make_plugin_host
+from rewardsmith.core.backend_pool import BackendPool
+from rewardsmith.core.errors import PackError, PluginError
 from rewardsmith.core.hookspecs import hookimpl
 
 
@@ -67,7 +70,7 @@ def test_builtin_entry_points_load_and_allowlist_restricts(monkeypatch) -> None:
     assert restricted.pm.is_blocked("checks")
 
 
-def test_unknown_type_lookup_lists_installed() -> None:
+def test_unknown_type_lookup_lists_installed(tmp_path) -> None:
     class Tiny(Component):
         class Config(ComponentConfig):
             type: Literal["tiny"] = "tiny"
@@ -82,5 +85,23 @@ def test_unknown_type_lookup_lists_installed() -> None:
     module = _module("tiny", register_components=register_components)
     host = make_plugin_host(load_entry_points=False, plugins=[("tiny", module)])
     assert host.components["tiny"] == (Tiny, "tiny", "<local>")
-    with pytest.raises(PluginError, match="unknown component type 'nope'; installed: tiny"):
-        host.component_class("nope")
+    pack = tmp_path / "p.toml"
+    pack.write_text('[pack]\nname = "p"\nversion = "1.0.0"\n\n'
+                    '[[components]]\nid = "a"\ntype = "nope"\n')
+    with pytest.raises(PackError, match="unknown component type 'nope'; installed types: tiny"):
+        load_pack(pack, host)
+
+
+def test_unknown_judge_backend_lists_installed() -> None:
+    host = make_plugin_host()
+    with pytest.raises(PluginError, match=r"unknown judge backend 'nope'; installed: "
+                       "bedrock, openai"):
+        BackendPool(host).get({"backend": "nope"})
+
+
+def test_the_plugin_layer_reads_at_a_glance() -> None:
+    """Issue 8: hookspecs + host together stay within 150 lines."""
+    core = Path(rewardsmith.core.__file__).parent
+    lines = sum(len((core / name).read_text(encoding="utf-8").splitlines())
+                for name in ("hookspecs.py", "plugins.py"))
+    assert lines <= 150, f"core/hookspecs.py + core/plugins.py are {lines} lines (limit 150)"

@@ -53,4 +53,4 @@ def test_registers_through_the_plugin_hook(rewardsmith_host_factory: Any) -> Non
     host: PluginHost = rewardsmith_host_factory(
         plugins=[("example_check", rewardsmith_example_check)]
     )
-    assert host.component_class("bullet-count") is BulletCount
+    assert host.components["bullet-count"].value is BulletCount

@@ -56,10 +56,10 @@ from rewardsmith.core.errors import ErrorKind, RewardsmithError
 from rewardsmith.core.wire import failure_row, item_id, lambda_row, wire_id
 
 if TYPE_CHECKING:
-    from rewardsmith.core.engine import BatchResult, Scorer
+    from rewardsmith.core.engine import Scorer
     from rewardsmith.core.pack import Pack
     from rewardsmith.core.plugins import PluginHost
-    from rewardsmith.core.results import SampleResult
+    from rewardsmith.core.results import BatchResult, SampleResult
 
 PACK_ENV = "REWARDSMITH_PACK"
 MARGIN_ENV = "REWARDSMITH_DEADLINE_MARGIN_MS"

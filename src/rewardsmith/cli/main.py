@@ -1,7 +1,7 @@
 """The ``rewardsmith`` command group, its exit codes, and the console entry point.
 
 Every first-party command is built here, from the modules of this package; third-party
-plugins add theirs through the ``register_commands(cli)`` hook (:meth:`PluginHost.add_commands`).
+plugins add theirs through the ``register_commands(cli)`` hook (:func:`add_plugin_commands`).
 Each call of :func:`build_cli` builds fresh groups, so one host's plugins never leak commands
 into another host's CLI in the same process.
 """
@@ -16,7 +16,7 @@ import orjson
 
 from rewardsmith import __version__
 from rewardsmith.core.errors import PackError, PluginError
-from rewardsmith.core.plugins import PluginHost, make_plugin_host
+from rewardsmith.core.plugins import PluginHost, Registered, blame, make_plugin_host
 
 # Exit codes, for every command: 0 success; 1 the run finished and found failures it was
 # asked to look for (``packs test``: a case failed); 2 usage, configuration, pack, plugin,
@@ -82,8 +82,29 @@ def build_cli(host: PluginHost) -> click.Group:
         metrics.metrics_group(),
     ):
         group.add_command(command)
-    host.add_commands(group)
+    add_plugin_commands(host, group)
     return group
+
+
+def add_plugin_commands(host: PluginHost, cli: click.Group) -> None:
+    """Let each plugin add subcommands to ``cli`` (its ``register_commands`` hook), recording
+    in ``host.commands`` which plugin added each ``"group sub"`` command path.
+
+    Raises :class:`PluginError` naming the plugin (and distribution) whose hook raised.
+    """
+    for impl in host.pm.hook.register_commands.get_hookimpls():
+        info, before = host.infos[impl.plugin_name], _command_paths(cli)
+        with blame(info, "in register_commands"):
+            impl.function(cli=cli)
+        for path in sorted(_command_paths(cli) - before):
+            host.commands[path] = Registered(path, info.name, info.distribution)
+
+
+def _command_paths(group: click.Command, prefix: str = "") -> set[str]:
+    """Every command path under ``group``: ``{"packs", "packs list", ...}``."""
+    subs = group.commands if isinstance(group, click.Group) else {}
+    return {path for name, sub in subs.items()
+            for path in (prefix + name, *_command_paths(sub, f"{prefix}{name} "))}
 
 
 def main(argv: list[str] | None = None) -> None:

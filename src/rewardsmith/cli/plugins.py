@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from rewardsmith.cli.main import echo_json, host_of
-from rewardsmith.core.plugins import KINDS
+
+# What ``rewardsmith plugins`` lists for each plugin, in this order: the host's registries.
+KINDS = ("components", "judge_backends", "rubric_packs", "metric_functions", "commands")
 
 
 @click.command("plugins")

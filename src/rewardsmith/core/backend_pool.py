@@ -36,14 +36,21 @@ class BackendPool:
         name = settings.get("backend")
         if not isinstance(name, str):
             raise PluginError("judge settings need a 'backend' (e.g. 'bedrock')")
-        return self._host.backend_class(name).Config.model_validate(settings)
+        return self._backend_class(name).Config.model_validate(settings)
+
+    def _backend_class(self, name: str) -> type[JudgeBackend]:
+        """The backend class registered as ``name``; PluginError lists the installed ones."""
+        if (registered := self._host.judge_backends.get(name)) is None:
+            raise PluginError(f"unknown judge backend {name!r}; installed: "
+                              f"{', '.join(sorted(self._host.judge_backends)) or 'none'}")
+        return registered.value  # type: ignore[no-any-return]
 
     def get(self, settings: dict[str, Any]) -> JudgeBackend:
         config = self.validate(settings)
         key = config.model_dump_json()
         backend = self._backends.get(key)
         if backend is None:
-            inner = self._host.backend_class(config.backend)(config)
+            inner = self._backend_class(config.backend)(config)
             if self.wrapper is not None:
                 inner = self.wrapper(inner)
             backend = wrap_backend(inner)

@@ -30,7 +30,7 @@ from rewardsmith.core.aggregate import (
 from rewardsmith.core.component import Component, ComponentConfig, RunMode, check_run_mode
 from rewardsmith.core.errors import ComponentError, ErrorKind, SampleError
 from rewardsmith.core.pack import Pack
-from rewardsmith.core.results import ComponentOutcome, SampleResult, Score
+from rewardsmith.core.results import BatchResult, ComponentOutcome, SampleResult, Score
 from rewardsmith.core.sample import Sample, parse_sample
 from rewardsmith.core.telemetry import (
     JUDGE_OUTAGE_KINDS,
@@ -51,26 +51,6 @@ _YIELD_INTERVAL_S = 0.005
 # (measured ~25-40 us per sample on 2 cores; generous so a 50,000-sample batch still
 # answers in time).
 _FINISH_COST_S = 60e-6
-
-
-@dataclass
-class BatchResult:
-    results: list[SampleResult]
-    telemetry: BatchTelemetry
-    elapsed_s: float
-    deadline_hit: bool = False
-
-    @property
-    def rewards(self) -> list[float]:
-        return [r.reward for r in self.results]
-
-    def summary(self) -> dict[str, Any]:
-        out = self.telemetry.summary(self.rewards)
-        out["elapsed_s"] = round(self.elapsed_s, 4)
-        out["deadline_hit"] = self.deadline_hit
-        out["failed_samples"] = sum(r.status == "failed" for r in self.results)
-        out["gated_samples"] = sum(r.status == "gated" for r in self.results)
-        return out
 
 
 @dataclass

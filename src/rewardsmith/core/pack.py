@@ -423,7 +423,8 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
     file_digests: list[str] = []
     components: list[Component[Any]] = []
     for cfg, search_paths in zip(configs, resolved.bases, strict=True):
-        cls = host.component_class(cfg.type)
+        # The document model admits only registered types, so the lookup cannot miss.
+        cls: type[Component[Any]] = host.components[cfg.type].value
         judge_settings: dict[str, Any] = {}
         if getattr(cls, "uses_judge", False):
             judge_settings = {**document.judge_settings(), **(getattr(cfg, "judge", None) or {})}

@@ -16,7 +16,6 @@ from rewardsmith.core.errors import PluginError
 from rewardsmith.core.judging import JudgeBackend
 
 ENTRY_POINT_GROUP = "rewardsmith"
-KINDS = ("components", "judge_backends", "rubric_packs", "metric_functions", "commands")
 
 
 class PluginInfo(NamedTuple):
@@ -36,8 +35,8 @@ class Registered(NamedTuple):
 
 
 class PluginHost:
-    """A pluggy manager and, for each of ``KINDS``, what plugins registered: ``name ->
-    Registered`` (``commands``: ``"group sub"`` paths, filled by :meth:`add_commands`)."""
+    """A pluggy manager and, per kind, what plugins registered: ``name ->
+    Registered`` (``commands``: ``"group sub"`` paths, filled as the CLI is built)."""
 
     def __init__(self, pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> None:
         self.pm, self.infos = pm, infos
@@ -52,28 +51,9 @@ class PluginHost:
         registry: dict[str, Registered] = {}
         for impl in getattr(self.pm.hook, f"register_{kind}").get_hookimpls():
             info = self.infos[impl.plugin_name]  # each plugin gets a register() of its own
-            with _blame(info, f"in register_{kind}"):
+            with blame(info, f"in register_{kind}"):
                 impl.function(register=partial(_register, registry, kind, info, base, naming))
         return registry
-
-    def add_commands(self, cli: Any) -> None:
-        """Let plugins add subcommands to the click group ``cli``, recording who added what."""
-        def paths(group: Any, prefix: str = "") -> set[str]:
-            return {path for name, sub in getattr(group, "commands", {}).items()
-                    for path in (prefix + name, *paths(sub, f"{prefix}{name} "))}
-
-        for impl in self.pm.hook.register_commands.get_hookimpls():
-            info, before = self.infos[impl.plugin_name], paths(cli)
-            with _blame(info, "in register_commands"):
-                impl.function(cli=cli)
-            for path in sorted(paths(cli) - before):
-                self.commands[path] = Registered(path, info.name, info.distribution)
-
-    def component_class(self, type_name: str) -> type[Component[Any]]:
-        return _lookup(self.components, "component type", type_name)  # type: ignore[no-any-return]
-
-    def backend_class(self, name: str) -> type[JudgeBackend]:
-        return _lookup(self.judge_backends, "judge backend", name)  # type: ignore[no-any-return]
 
 
 def _register(registry: dict[str, Registered], kind: str, info: PluginInfo, base: type | None,
@@ -94,15 +74,8 @@ def _register(registry: dict[str, Registered], kind: str, info: PluginInfo, base
     registry[name] = Registered(value, info.name, info.distribution)
 
 
-def _lookup(table: dict[str, Registered], what: str, name: str) -> Any:
-    if name not in table:
-        raise PluginError(f"unknown {what} {name!r}; installed: "
-                          f"{', '.join(sorted(table)) or 'none'}")
-    return table[name].value
-
-
 @contextmanager
-def _blame(info: PluginInfo, doing: str) -> Iterator[None]:
+def blame(info: PluginInfo, doing: str) -> Iterator[None]:
     """Re-raise what a plugin's code raised as a PluginError naming it and its distribution."""
     try:
         yield
@@ -117,8 +90,7 @@ def make_plugin_host(*, load_entry_points: bool = True, allow: Sequence[str] | N
                      plugins: Sequence[tuple[str, object]] = ()) -> PluginHost:
     """A new host. ``allow`` (default ``REWARDSMITH_PLUGINS``) keeps only the entry points
     whose name or distribution it lists; ``plugins`` adds in-process ``(name, module)``
-    pairs (tests). PluginError names the plugin and distribution that failed.
-    """
+    pairs (tests). PluginError names the plugin and distribution that failed."""
     pm = pluggy.PluginManager("rewardsmith")
     pm.add_hookspecs(hookspecs)
     allowed = settings.get_list("REWARDSMITH_PLUGINS") if allow is None else allow
@@ -128,7 +100,7 @@ def make_plugin_host(*, load_entry_points: bool = True, allow: Sequence[str] | N
         if allowed is not None and ep.name not in allowed and dist not in allowed:
             pm.set_blocked(ep.name)
             continue
-        with _blame(PluginInfo(ep.name, dist, None), f"to load ({ep.value})"):
+        with blame(PluginInfo(ep.name, dist, None), f"to load ({ep.value})"):
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=ep.name)  # one at a time,
             pm.check_pending()  # so a failure (also a misspelt hookimpl) names its plugin
     infos = {str(pm.get_name(p)): PluginInfo(str(pm.get_name(p)), d.metadata["name"], d.version)
@@ -136,7 +108,7 @@ def make_plugin_host(*, load_entry_points: bool = True, allow: Sequence[str] | N
     for name, plugin in plugins:  # chosen explicitly, so never blocked
         pm.unblock(name)
         infos[name] = PluginInfo(name, "<local>", None)
-        with _blame(infos[name], "to register"):
+        with blame(infos[name], "to register"):
             pm.register(plugin, name=name)
             pm.check_pending()
     return PluginHost(pm, infos)

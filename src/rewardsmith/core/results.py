@@ -1,10 +1,13 @@
-"""What components return and what a scored sample reports (encoded by ``wire``)."""
+"""What components return, what a scored sample reports, and a scored batch (encoded by
+``wire``)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from rewardsmith.core.telemetry import BatchTelemetry
 
 Measurement = float | int | str | bool | None
 SampleStatus = Literal["ok", "gated", "failed"]
@@ -75,3 +78,29 @@ class SampleResult:
     def __post_init__(self) -> None:
         if not math.isfinite(self.reward):
             raise ValueError(f"reward must be finite, got {self.reward!r}")
+
+
+@dataclass
+class BatchResult:
+    """What :meth:`Scorer.score <rewardsmith.core.engine.Scorer.score>` returns: one
+    :class:`SampleResult` per input, in input order; the batch's counters; wall time in
+    seconds; whether the batch deadline cut work short."""
+
+    results: list[SampleResult]
+    telemetry: BatchTelemetry
+    elapsed_s: float
+    deadline_hit: bool = False
+
+    @property
+    def rewards(self) -> list[float]:
+        return [r.reward for r in self.results]
+
+    def summary(self) -> dict[str, Any]:
+        """The telemetry summary of the rewards (see :meth:`BatchTelemetry.summary`) plus
+        ``elapsed_s``, ``deadline_hit`` and the counts of failed and gated samples."""
+        out = self.telemetry.summary(self.rewards)
+        out["elapsed_s"] = round(self.elapsed_s, 4)
+        out["deadline_hit"] = self.deadline_hit
+        out["failed_samples"] = sum(r.status == "failed" for r in self.results)
+        out["gated_samples"] = sum(r.status == "gated" for r in self.results)
+        return out

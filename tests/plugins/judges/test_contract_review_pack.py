@@ -13,7 +13,7 @@ import pytest
 from tests.support.judges import contract_review_verdict, policy_host
 
 from rewardsmith import Scorer, load_pack
-from rewardsmith.core.engine import BatchResult
+from rewardsmith.core.results import BatchResult
 from rewardsmith.core.wire import jsonl_row
 from rewardsmith.simulators.wiring import bedrock_settings
 

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from rewardsmith import Scorer, load_pack, make_plugin_host
-from rewardsmith.core.engine import BatchResult
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.plugins import PluginHost
+from rewardsmith.core.results import BatchResult
 from rewardsmith.plugins import metrics as metrics_plugin
 
 

@@ -17,14 +17,7 @@ from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.formula import Formula, FormulaError, parse_formula
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
-from rewardsmith.plugins.metrics.values import (
-    MISSING,
-    KeyPath,
-    as_number,
-    format_key_path,
-    lookup,
-    parse_key_path,
-)
+from rewardsmith.plugins.metrics.values import KeyPath, format_key_path, number_at, parse_key_path
 
 _IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -101,14 +94,8 @@ class FormulaSource(MetricSource):
         env: dict[str, float] = {}
         for name, path in self.paths.items():
             where = f"input {name!r} (metadata.{format_key_path(path)})"
-            value = lookup(sample.metadata, path)
-            if value is MISSING:
-                if name not in self.defaults:
-                    raise ComponentError(f"{where} is missing from the sample",
-                                         kind=ErrorKind.METRIC_MISSING)
-                env[name] = self.defaults[name]
-            else:
-                env[name] = as_number(value, where)
+            env[name] = number_at(sample.metadata, path, where, default=self.defaults.get(name),
+                                  missing_from=" from the sample")
         try:
             return self.formula.evaluate(env)
         except FormulaError as exc:

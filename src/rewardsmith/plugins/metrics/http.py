@@ -26,9 +26,10 @@ from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
 from rewardsmith.plugins.metrics.values import (
     MISSING,
     KeyPath,
-    as_number,
+    checked_key_path,
     format_key_path,
     lookup,
+    number_at,
     parse_key_path,
 )
 
@@ -72,8 +73,7 @@ class HttpSourceConfig(SourceConfig):
     @field_validator("value_path")
     @classmethod
     def _valid_value_path(cls, value: str | Sequence[str]) -> str | list[str]:
-        parse_key_path(value)
-        return value if isinstance(value, str) else list(value)
+        return checked_key_path(value)
 
     @field_validator("send_metadata")
     @classmethod
@@ -192,11 +192,8 @@ class HttpSource(MetricSource):
         except orjson.JSONDecodeError:
             raise ComponentError(f"{self._where} did not reply with JSON",
                                  kind=ErrorKind.METRIC_INVALID) from None
-        value = lookup(data, self._value_path)
         where = f"{self._where} reply at {format_key_path(self._value_path)!r}"
-        if value is MISSING:
-            raise ComponentError(f"{where} is missing", kind=ErrorKind.METRIC_MISSING)
-        return as_number(value, where)
+        return number_at(data, self._value_path, where)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -8,15 +8,13 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from rewardsmith.core.component import ComponentContext
-from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
 from rewardsmith.plugins.metrics.values import (
-    MISSING,
     KeyPath,
-    as_number,
+    checked_key_path,
     format_key_path,
-    lookup,
+    number_at,
     parse_key_path,
 )
 
@@ -37,8 +35,7 @@ class LookupSourceConfig(SourceConfig):
     @field_validator("path")
     @classmethod
     def _valid_path(cls, value: str | Sequence[str]) -> str | list[str]:
-        parse_key_path(value)
-        return value if isinstance(value, str) else list(value)
+        return checked_key_path(value)
 
     def build(self, context: ComponentContext | None = None) -> MetricSource:
         return LookupSource(parse_key_path(self.path), self.default)
@@ -50,14 +47,8 @@ class LookupSource(MetricSource):
         self.default = default
 
     def read_sync(self, sample: Sample) -> float:
-        value = lookup(sample.metadata, self.path)
-        where = f"metadata.{format_key_path(self.path)}"
-        if value is MISSING:
-            if self.default is not None:
-                return self.default
-            raise ComponentError(f"{where} is missing from the sample",
-                                 kind=ErrorKind.METRIC_MISSING)
-        return as_number(value, where)
+        return number_at(sample.metadata, self.path, f"metadata.{format_key_path(self.path)}",
+                         default=self.default, missing_from=" from the sample")
 
     async def read(self, sample: Sample) -> float:
         return self.read_sync(sample)

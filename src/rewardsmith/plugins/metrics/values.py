@@ -32,6 +32,15 @@ def parse_key_path(path: str | Sequence[str]) -> KeyPath:
     return parts
 
 
+def checked_key_path(value: str | Sequence[str]) -> str | list[str]:
+    """A pack field's key path kept as written (a sequence as a list) once it parses.
+
+    Raises ``ValueError`` (pydantic reports it on the field) for an empty segment.
+    """
+    parse_key_path(value)
+    return value if isinstance(value, str) else list(value)
+
+
 def format_key_path(path: KeyPath) -> str:
     return ".".join(path)
 
@@ -54,6 +63,22 @@ def lookup(data: Any, path: KeyPath) -> Any:
         else:
             return MISSING
     return MISSING if current is None else current
+
+
+def number_at(data: Any, path: KeyPath, where: str, *, default: float | None = None,
+              missing_from: str = "") -> float:
+    """The number at ``path`` in ``data`` (as :func:`as_number` reads it), or ``default``
+    when the value is absent or null.
+
+    Raises ComponentError: ``metric_missing`` ("``where`` is missing``missing_from``") when
+    it is absent and there is no default; ``metric_invalid`` when it is not a number.
+    """
+    value = lookup(data, path)
+    if value is not MISSING:
+        return as_number(value, where)
+    if default is not None:
+        return default
+    raise ComponentError(f"{where} is missing{missing_from}", kind=ErrorKind.METRIC_MISSING)
 
 
 def as_number(value: Any, what: str) -> float:
