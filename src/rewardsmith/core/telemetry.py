@@ -22,9 +22,12 @@ from rewardsmith.core.errors import ErrorKind
 #: Judge error kinds that say the judge could not be reached or used at all (as opposed to
 #: a model that answered badly), most telling first: a batch whose judge calls all failed
 #: with these has no judge in its rewards.
+# DEADLINE last: a judge that judged no sample before the batch deadline (a throttle storm
+# longer than the deadline, a judge slower than it) left the reward to the checks as surely
+# as one that refused connections.
 JUDGE_OUTAGE_KINDS: Final = (ErrorKind.JUDGE_CONFIG, ErrorKind.JUDGE_UNAVAILABLE,
                              ErrorKind.JUDGE_TIMEOUT, ErrorKind.JUDGE_THROTTLED,
-                             ErrorKind.CIRCUIT_OPEN)
+                             ErrorKind.CIRCUIT_OPEN, ErrorKind.DEADLINE)
 
 
 @dataclass(frozen=True)
