@@ -162,7 +162,8 @@ def test_is_empty():
     ("<|begin_of_solution|><think>x</think>{}<|end_of_solution|> tail", "{}"),
     ("<think>unclosed {}", "<think>unclosed {}"),
     ("x<think>a</think>y</think>z", "z"),
-    ("<|begin_of_solution|>no end", "<|begin_of_solution|>no end"),
+    # a solution cut off before its end marker is still the solution (core/json_text rules)
+    ("<|begin_of_solution|>no end", "no end"),
     ("plain", "plain"),
 ])
 def test_reasoning_strip(text, expected):

@@ -35,13 +35,19 @@ from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators
 
 from rewardsmith.core.errors import ErrorKind
-from rewardsmith.core.json_text import Malformed, Outcome, Span, iter_containers, split_reasoning
+from rewardsmith.core.json_text import (
+    REASONING_TAGS,
+    Malformed,
+    Outcome,
+    Span,
+    iter_containers,
+    split_reasoning,
+)
 from rewardsmith.core.judging import judge_error
 
 _MAX_ERRORS_SHOWN = 5
 _MAX_PLACES_SHOWN = 4
 _MAX_VERDICT_DEPTH = 64
-REASONING_TAGS = ("think", "thinking", "reasoning")
 _WS_RE = re.compile(r"\s+")
 
 
