@@ -127,7 +127,9 @@ def _content_text(content: Any, where: str) -> str:
 
 
 def _decode_arguments(raw: Any) -> tuple[Any, str | None]:
-    if isinstance(raw, str):
+    # A blank string is "no arguments", not broken JSON: kept as is for the checks, which
+    # read it as {} (plugins.checks.tool_calls.call_arguments).
+    if isinstance(raw, str) and raw.strip():
         try:
             return orjson.loads(raw), None
         except orjson.JSONDecodeError as exc:
@@ -136,21 +138,34 @@ def _decode_arguments(raw: Any) -> tuple[Any, str | None]:
 
 
 def _tool_calls(message: Mapping[str, Any]) -> tuple[ToolCall, ...]:
+    """The message's tool calls; an entry that is not a call at all (``"function": null``,
+    a bare string, ``"toolUse": null``) is kept as a nameless call with its error, so a
+    validity check reports it instead of the call silently vanishing."""
     calls: list[ToolCall] = []
-    for call in message.get("tool_calls") or ():
+    for i, call in enumerate(message.get("tool_calls") or ()):
         if not isinstance(call, Mapping):
+            calls.append(ToolCall("", call, f"tool_calls[{i}] is not an object "
+                                            f"({type(call).__name__})"))
             continue
         fn = call.get("function", call)
-        if isinstance(fn, Mapping):
-            args, err = _decode_arguments(fn.get("arguments", fn.get("input")))
-            calls.append(ToolCall(str(fn.get("name", "")), args, err))
+        if not isinstance(fn, Mapping):
+            calls.append(ToolCall("", fn, f"tool_calls[{i}].function is not an object "
+                                          f"({type(fn).__name__})"))
+            continue
+        args, err = _decode_arguments(fn.get("arguments", fn.get("input")))
+        calls.append(ToolCall(str(fn.get("name", "")), args, err))
     content = message.get("content")
     if isinstance(content, list):
-        for block in content:
-            if isinstance(block, Mapping) and isinstance(block.get("toolUse"), Mapping):
-                use = block["toolUse"]
-                args, err = _decode_arguments(use.get("input"))
-                calls.append(ToolCall(str(use.get("name", "")), args, err))
+        for i, block in enumerate(content):
+            if not isinstance(block, Mapping) or "toolUse" not in block:
+                continue
+            use = block["toolUse"]
+            if not isinstance(use, Mapping):
+                calls.append(ToolCall("", use, f"content[{i}].toolUse is not an object "
+                                               f"({type(use).__name__})"))
+                continue
+            args, err = _decode_arguments(use.get("input"))
+            calls.append(ToolCall(str(use.get("name", "")), args, err))
     return tuple(calls)
 
 
