@@ -38,8 +38,8 @@ JUDGE_OUTAGE_KINDS: Final = (ErrorKind.JUDGE_CONFIG, ErrorKind.JUDGE_UNAVAILABLE
 class JudgeOutage:
     """A judge component that could not run in a batch: no sample got a verdict from it and
     its failures say the judge was misconfigured, out of reach, too slow for the deadline or
-    unusable in every answer (``kind``, one of :data:`JUDGE_OUTAGE_KINDS`). ``cause`` is the message of the
-    most telling failure; ``failed`` counts the samples whose judge call failed;
+    unusable in every answer (``kind``, one of :data:`JUDGE_OUTAGE_KINDS`). ``cause`` is the
+    message of the most telling failure; ``failed`` counts the samples whose judge call failed;
     ``allowed`` is the pack's ``[judge] allow_failures`` for the component."""
 
     component: str

@@ -197,3 +197,21 @@ def test_c3_an_empty_object_in_prose_is_not_the_answer(build, sample, text):
     score = build(RequiredFields, fields=["matches"], non_empty=True,
                   extract=["first_object"]).score(sample(text))
     assert score.passed and score.value == 1.0
+
+
+def test_json_valid_require_type_skips_an_example_of_the_other_type(build, sample):
+    """A ```json block holding an example array, then the object answer (issue 9, C kind)."""
+    response = ('For example:\n```json\n[{"id": 1}]\n```\nMy answer:\n```json\n'
+                '{"id": 2, "ok": true}\n```')
+    check = build(JsonValid, extract=["fences"], require_type="object")
+    score = check.score(sample(response))
+    assert score.passed and score.value == 1.0, score.rationale
+    assert build(JsonValid, extract=["fences"]).score(sample(response)).rationale == \
+        "valid JSON array (from fence)"
+
+
+def test_schema_with_a_top_level_type_skips_values_of_the_other_type(build, sample):
+    schema = {"type": "object", "required": ["id"]}
+    response = 'Rows look like [1, 2]. Answer: ```json\n[3]\n```\n```json\n{"id": 2}\n```'
+    check = build(JsonSchema, schema=schema, extract=["fences"])
+    assert check.score(sample(response)).passed

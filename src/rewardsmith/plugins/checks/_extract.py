@@ -161,18 +161,22 @@ def _from_fences(text: str, languages: Sequence[str], want: Wanted) -> Extractio
     return None
 
 
-def _embedded(text: str, opener: str) -> Extraction | Malformed | None:
+def _embedded(text: str, opener: str, typed: bool = False) -> Extraction | Malformed | None:
     """The first non-empty JSON container opened by ``opener`` in ``text``; an empty one
     (``{}`` mentioned in prose) only when no non-empty one follows. None when there is no
     complete container; the first malformed one that got past its first key otherwise,
-    for the error message.
+    for the error message. ``typed``: the caller wants this type at the top level, so a
+    value nested in a container of the other type (an object inside an example array) is
+    not taken.
 
     Every opener is tried (no cap on attempts): :mod:`rewardsmith.core.json_text`
     recognises each position once, so brace-heavy prose (LaTeX) stays linear.
     """
     empty: Extraction | None = None
     broken: Malformed | None = None
-    for outcome in iter_containers(text, opener):
+    for outcome in iter_containers(text, "{[" if typed else opener):
+        if text[outcome.start] != opener:
+            continue  # a container of the other type, skipped whole
         if isinstance(outcome, Malformed):
             if broken is None and outcome.first_key is not None:
                 broken = outcome
@@ -250,7 +254,7 @@ def _extract(text: str, steps: Sequence[ExtractStep],
             return fenced
     for step, opener in (("first_object", "{"), ("first_array", "[")):
         if step in steps and want in (None, step.split("_")[1]):
-            found = _embedded(text, opener)
+            found = _embedded(text, opener, typed=want is not None)
             if isinstance(found, Extraction):
                 return found
             if found is not None:
