@@ -40,7 +40,7 @@ from rewardsmith.core.component import ComponentConfig
 from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.json_text import REASONING_TAGS, Malformed, iter_containers, split_reasoning
 from rewardsmith.core.sample import Sample
-from rewardsmith.plugins.checks.tool_calls import is_blank_arguments
+from rewardsmith.plugins.checks.tool_calls import call_arguments
 
 ExtractStep = Literal["think", "fences", "first_object", "first_array"]
 
@@ -269,7 +269,11 @@ def response_json(sample: Sample, config: JsonInputConfig, want: Wanted = None) 
     ``want`` as for :func:`extract_json`."""
     if config.json_from == "tool_call" and sample.tool_calls:
         call = sample.tool_calls[0]
-        arguments = {} if is_blank_arguments(call.arguments) else call.arguments
+        arguments, error = call_arguments(call)
+        if error is not None:  # arguments that are not JSON are not JSON here either
+            return Extraction(False, error=f"tool call {call.name or '?'!r}: {error}",
+                              source="tool_call",
+                              text=call.arguments if isinstance(call.arguments, str) else "")
         value = {"name": call.name, "arguments": arguments}
         return Extraction(True, value, "tool_call", text=orjson.dumps(value).decode())
     return extract_json(sample.response, config.extract, config.fence_languages, want)
