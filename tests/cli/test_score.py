@@ -316,13 +316,15 @@ def test_a_throttle_storm_longer_than_the_deadline_stops_the_run(
     result = score(str(write_rollouts(tmp_path, 4)), "--pack", str(pack), "--no-summary",
                    "--timeout", "2")
     assert result.exit_code == EXIT_JUDGE_UNAVAILABLE, result.output
-    # Bedrock's retries outlast 2 s (the deadline cuts them, and names what they were);
-    # OpenAI's give up first and the throttle is the cause itself. Loud either way.
+    # Bedrock's retries outlast 2 s (the deadline cuts them, and the cause lists the retries
+    # the backend got to count, if any: botocore's own may use the whole budget); OpenAI's
+    # give up first and the throttle is the cause itself. Loud either way.
     (line,) = [x for x in result.stderr.splitlines() if "could not run" in x]
     assert line.startswith("error: judge component 'review' could not run")
-    assert "could not run (deadline): abandoned at the batch deadline (judge attempts " \
-           "retried in this batch: judge_throttled x" in line or \
-           "could not run (judge_throttled): HTTP 429" in line, line
+    assert "could not run (deadline): abandoned at the batch deadline" in line or \
+           "could not run (judge_throttled): " in line, line
+    assert "judge_throttled" in line or "ThrottlingException" in line or \
+        line.endswith("abandoned at the batch deadline"), line
     allowed = score(str(write_rollouts(tmp_path, 4)), "--pack", str(pack), "--no-summary",
                     "--timeout", "2", "--allow-judge-failures")
     assert allowed.exit_code == EXIT_OK
