@@ -326,3 +326,64 @@ criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
     assert log["component_failures"]["review"]["judge_unavailable"] >= 1
     assert secret not in printed and "AKIAIOSFODNN7EXAMPLE" not in printed
     handler.scorer.close()
+
+
+@pytest.mark.parametrize("situation", ["throttled-past-the-deadline", "empty-answers"])
+def test_a_judge_that_judged_nothing_is_a_metric_in_the_lambda(
+    situation: str, tmp_path: Path, converse_simulator: Any,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Unseen instances of F1's kind (issue 9, round 2): every judge call throttled for
+    longer than the invocation's time, or every answer empty (a reasoning model out of
+    tokens). Each sample still gets a reward; the invocation raises JudgeUnavailable and
+    logs the cause at error level."""
+    if situation == "empty-answers":
+        converse_simulator.set_policy(lambda _request: "")
+    else:
+        converse_simulator.outage("throttle", 3600.0)
+    pack = tmp_path / "judged.toml"
+    pack.write_text(f"""
+[pack]
+name = "lambda-judged"
+version = "1.0.0"
+
+[judge]
+backend = "bedrock"
+model = "openai.gpt-oss-120b-1:0"
+region = "us-east-1"
+endpoint_url = "{converse_simulator.endpoint_url}"
+structured_output = "prompt"
+
+[[components]]
+id = "length"
+type = "length"
+unit = "chars"
+max = 200
+
+[[components]]
+id = "review"
+type = "rubric-judge"
+criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
+""", encoding="utf-8")
+    handler = make_handler(str(pack), host=make_plugin_host)
+    capfd.readouterr()
+    try:
+        out = handler([sample(f"s{i}", "Thank you, that is fine.") for i in range(3)],
+                      FakeContext(remaining_ms=4_000))
+    finally:
+        handler.scorer.close()
+    validate_answer(out, [f"s{i}" for i in range(3)])
+    lines = [json.loads(x) for x in capfd.readouterr().out.splitlines() if x.startswith("{")]
+    (doc,) = [d for d in lines if "_aws" in d]
+    (log,) = [d for d in lines if d.get("event") == "reward_invocation"]
+    assert doc["JudgeUnavailable"] == 1
+    assert log["level"] == "error"
+    outage = log["judge_unavailable"]["review"]
+    if situation == "empty-answers":
+        assert outage["kind"] == "judge_parse" and "the reply is empty" in outage["cause"]
+    else:
+        # botocore's own retries of the first attempt may use up the whole budget, so the
+        # cause names the retries only when the backend got to count some
+        assert outage["kind"] == "deadline"
+        assert outage["cause"].startswith("abandoned at the batch deadline")
+    assert outage["failed"] == 3

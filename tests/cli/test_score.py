@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +187,145 @@ def test_no_credentials_stops_the_run_naming_them(
     assert "could not run (judge_config): NoCredentialsError" in result.stderr
     assert result.stderr.count("Unable to locate credentials") <= 2  # the CLI's line, and
     # the backend's one configuration-error log line; never one per sample
+
+
+# -- unseen instances of F1's kind (issue 9, round 2): every way a judge can fail to run ----
+class _ExpiredTokenHandler(BaseHTTPRequestHandler):
+    """Answers every Converse call as AWS does for expired session credentials."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = b'{"message": "The security token included in the request is expired"}'
+        self.send_response(403)
+        self.send_header("x-amzn-ErrorType", "ExpiredTokenException:")
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def expired_token_endpoint() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ExpiredTokenHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _simulated(request: pytest.FixtureRequest, backend: str, fault: str | None = None,
+               reply: str | None = None, **settings: Any) -> dict[str, Any]:
+    """A [judge] table for the simulator of ``backend``, serving ``fault`` to every call or
+    ``reply`` as every answer."""
+    sim = request.getfixturevalue("converse_simulator" if backend == "bedrock"
+                                  else "openai_simulator")
+    if fault is not None:
+        sim.outage(fault, 3600.0)
+    if reply is not None:
+        sim.set_policy(lambda _request: reply)
+    if backend == "bedrock":
+        return bedrock(sim.endpoint_url, region="us-east-1", **settings)
+    return {"backend": "openai", "model": "judge", "base_url": sim.base_url, **FAST,
+            **settings}
+
+
+@pytest.mark.parametrize("backend", ["bedrock", "openai"])
+@pytest.mark.parametrize(("situation", "kind", "bedrock_cause", "openai_cause"), [
+    ("dns", "judge_unavailable", "bedrock endpoint unreachable: Could not connect",
+     "openai endpoint unreachable: ConnectError"),
+    ("tls", "judge_unavailable", "SSL", "openai endpoint unreachable: ConnectError"),
+    ("http-500", "judge_unavailable", "ServiceUnavailableException", "HTTP 503"),
+    ("model-error-424", "judge_unavailable", "ModelErrorException", "HTTP 500"),
+    ("access-denied", "judge_config", "AccessDeniedException", "HTTP 401"),
+    ("wrong-model", "judge_config", "ValidationException", "HTTP 400"),
+    ("unknown-model", "judge_config", "ResourceNotFoundException", "HTTP 404"),
+    ("empty-replies", "judge_parse", "the reply is empty", "the reply is empty"),
+    ("prose-replies", "judge_parse", "contains no JSON object", "contains no JSON object"),
+    ("refusals", "judge_refused", "content_filtered", "content_filter"),
+])
+def test_every_way_a_judge_cannot_run_stops_the_run_naming_it(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str, situation: str, kind: str,
+    bedrock_cause: str, openai_cause: str,
+) -> None:
+    """DNS failure, TLS to a plain-HTTP port, HTTP 5xx on every call, access denied, a wrong
+    model id, and a judge whose every answer is unusable: exit 4 with the cause, once."""
+    if situation == "dns":
+        judge = (bedrock("http://judge.nonexistent.invalid", region="us-east-1")
+                 if backend == "bedrock" else
+                 {"backend": "openai", "model": "judge",
+                  "base_url": "http://judge.nonexistent.invalid/v1", **FAST})
+        request.getfixturevalue("converse_simulator")  # dummy credentials for both
+        request.getfixturevalue("openai_simulator")
+    elif situation == "tls":
+        judge = _simulated(request, backend)
+        key = "endpoint_url" if backend == "bedrock" else "base_url"
+        judge[key] = judge[key].replace("http://", "https://")
+    else:
+        fault = {"http-500": "server_error", "model-error-424": "model_error",
+                 "access-denied": "access_denied", "wrong-model": "validation",
+                 "unknown-model": "not_found", "refusals": "refuse"}.get(situation)
+        reply = {"empty-replies": "", "prose-replies": "It is polite, so it passes."}.get(
+            situation)
+        mode = {"structured_output": "prompt"} if backend == "bedrock" else \
+            {"response_format": "prompt"}
+        judge = _simulated(request, backend, fault, reply, **mode)
+    pack = write_pack(tmp_path, judge)
+    result = score(str(write_rollouts(tmp_path, 4)), "--pack", str(pack), "--no-summary")
+
+    assert result.exit_code == EXIT_JUDGE_UNAVAILABLE, result.output
+    cause = bedrock_cause if backend == "bedrock" else openai_cause
+    (line,) = [x for x in result.stderr.splitlines()
+               if x.startswith("error: judge component 'review' could not run")]
+    if kind != "judge_unavailable":  # an unreachable judge may end with the breaker open
+        assert f"could not run ({kind})" in line
+    assert cause in result.stderr, result.stderr
+
+
+def test_expired_credentials_stop_the_run_naming_them(
+    expired_token_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ASIASIMULATOR0000000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "simulator-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "expired-session-token")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    pack = write_pack(tmp_path, bedrock(expired_token_endpoint, region="us-east-1"))
+    result = score(str(write_rollouts(tmp_path, 4)), "--pack", str(pack), "--no-summary")
+    assert result.exit_code == EXIT_JUDGE_UNAVAILABLE, result.output
+    assert "could not run (judge_config): ExpiredTokenException: The security token " \
+           "included in the request is expired" in result.stderr
+
+
+@pytest.mark.parametrize("backend", ["bedrock", "openai"])
+def test_a_throttle_storm_longer_than_the_deadline_stops_the_run(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str,
+) -> None:
+    """Every call throttled for longer than the batch deadline, default retry settings: the
+    judge judged nothing, so the run stops naming the deadline and the throttling."""
+    judge = _simulated(request, backend, "throttle")
+    if backend == "bedrock":  # the backend's defaults, not the fast test retries
+        judge = {k: judge[k] for k in ("backend", "model", "region", "endpoint_url")}
+    else:
+        judge = {k: judge[k] for k in ("backend", "model", "base_url")}
+    pack = write_pack(tmp_path, judge)
+    result = score(str(write_rollouts(tmp_path, 4)), "--pack", str(pack), "--no-summary",
+                   "--timeout", "2")
+    assert result.exit_code == EXIT_JUDGE_UNAVAILABLE, result.output
+    # Bedrock's retries outlast 2 s (the deadline cuts them, and the cause lists the retries
+    # the backend got to count, if any: botocore's own may use the whole budget); OpenAI's
+    # give up first and the throttle is the cause itself. Loud either way.
+    (line,) = [x for x in result.stderr.splitlines() if "could not run" in x]
+    assert line.startswith("error: judge component 'review' could not run")
+    assert "could not run (deadline): abandoned at the batch deadline" in line or \
+           "could not run (judge_throttled): " in line, line
+    assert "judge_throttled" in line or "ThrottlingException" in line or \
+        line.endswith("abandoned at the batch deadline"), line
+    allowed = score(str(write_rollouts(tmp_path, 4)), "--pack", str(pack), "--no-summary",
+                    "--timeout", "2", "--allow-judge-failures")
+    assert allowed.exit_code == EXIT_OK
+    assert "warning: judge component 'review' could not run" in allowed.stderr

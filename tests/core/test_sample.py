@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from rewardsmith.core.errors import SampleError
@@ -119,3 +121,45 @@ def test_lone_surrogates_are_data_not_a_crash() -> None:
                                    {"role": "assistant", "content": "x\udfff"}]}
     s = parse_sample(raw, 0)
     assert len(s.group_key) == 24 and s.response == "x\udfff"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a tag named inside a JSON string of the answer is text (same kind as real-world-1 D1)
+    ('{"note": "ends with </think> ok", "a": 1}', '{"note": "ends with </think> ok", "a": 1}'),
+    ('{"note": "a <think>b</think> c"}', '{"note": "a <think>b</think> c"}'),
+    ('<think>plan</think>{"note": "<think> inside", "a": 1}', '{"note": "<think> inside", "a": 1}'),
+    ('["x </think> y"]', '["x </think> y"]'),
+    ('{"note": "raw\nline break </think> then"}', '{"note": "raw\nline break </think> then"}'),
+    # tags outside strings still wrap reasoning
+    ('<think>{"draft": 1}</think>{"a": 2}', '{"a": 2}'),
+    ('the plan</think>{"a": "</think>"}', '{"a": "</think>"}'),
+])
+def test_pack_level_strip_reasoning_leaves_json_strings_alone(text: str, expected: str) -> None:
+    assert strip_reasoning(text) == expected
+    raw = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": text}]}
+    assert parse_sample(raw, 0, strip_reasoning_wrappers=True).response == expected
+
+
+@pytest.mark.parametrize(("message", "error"), [
+    ({"tool_calls": [{"id": "c", "type": "function", "function": None}]},
+     "tool_calls[0].function is not an object (NoneType)"),
+    ({"tool_calls": ["get_time()"]}, "tool_calls[0] is not an object (str)"),
+    ({"tool_calls": [{"id": "c", "function": ["get_time"]}]},
+     "tool_calls[0].function is not an object (list)"),
+    ({"content": [{"text": "ok"}, {"toolUse": None}]}, "content[1].toolUse is not an object"),
+])
+def test_an_entry_that_is_not_a_tool_call_is_kept_with_its_error(message: dict[str, Any],
+                                                                 error: str) -> None:
+    raw = {"messages": [{"role": "user", "content": "q"},
+                        {"role": "assistant", "content": None, **message}]}
+    (call,) = parse_sample(raw, 0).tool_calls
+    assert call.name == "" and call.arguments_error is not None
+    assert call.arguments_error.startswith(error)
+
+
+def test_blank_string_arguments_are_no_arguments_not_broken_json() -> None:
+    raw = {"messages": [{"role": "user", "content": "q"}, {
+        "role": "assistant", "content": None,
+        "tool_calls": [{"type": "function", "function": {"name": "now", "arguments": " \n"}}]}]}
+    (call,) = parse_sample(raw, 0).tool_calls
+    assert call.arguments == " \n" and call.arguments_error is None

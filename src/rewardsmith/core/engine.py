@@ -500,9 +500,14 @@ class Scorer:
                 cause = next((o for o in outcomes if o.error_kind == kind), None)
                 if cause is not None:
                     allowed = bool(component.context.judge_defaults.get("allow_failures"))
+                    why = cause.error or kind
+                    if kind == ErrorKind.DEADLINE and telemetry.judge_retries:
+                        # what kept the calls from finishing (e.g. a throttle storm)
+                        why += " (judge attempts retried in this batch: " + ", ".join(
+                            f"{k} x{n}" for k, n in telemetry.judge_retries.most_common()) + ")"
                     # Recorded, not logged: the CLI and the Lambda report it once each.
                     telemetry.record_judge_outage(JudgeOutage(
-                        cid, kind, cause.error or kind, len(outcomes), allowed))
+                        cid, kind, why, len(outcomes), allowed))
                     break
 
     def _finish_one(self, index: int, state: _State,

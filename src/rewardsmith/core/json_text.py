@@ -290,6 +290,9 @@ class OpenerFinder:
 
 
 # -- reasoning sections ---------------------------------------------------------------------
+# The wrappers reasoning models write around their thoughts (DeepSeek-R1/Qwen <think>,
+# Claude-style <thinking>, <reasoning>); one list for every reader of model text.
+REASONING_TAGS = ("think", "thinking", "reasoning")
 _SOLUTION = "solution"
 _THOUGHT = "thought"
 

@@ -8,9 +8,7 @@ of blocks, and every other key kept as metadata.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,13 +16,13 @@ from typing import Any
 import orjson
 
 from rewardsmith.core.errors import ErrorKind, SampleError
+from rewardsmith.core.json_text import split_reasoning
 
 ASSISTANT_ROLES = frozenset({"assistant", "nova_assistant", "bot"})
 # Dataset role spellings folded onto the four roles components reason about.
 _ROLE_ALIASES = {"developer": "system", "nova_assistant": "assistant", "bot": "assistant"}
 _KNOWN_KEYS = frozenset({"id", "messages", "reference_answer", "tools", "metadata"})
 
-_SOLUTION_OPEN, _SOLUTION_CLOSE = "<|begin_of_solution|>", "<|end_of_solution|>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +81,6 @@ class Sample:
         return orjson.dumps(ref, option=orjson.OPT_SORT_KEYS).decode()
 
 
-@functools.cache
-def _tag_patterns(tags: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    names = "|".join(re.escape(t) for t in tags)
-    return (re.compile(rf"<(?:{names})>", re.IGNORECASE),
-            re.compile(rf"</(?:{names})>", re.IGNORECASE))
-
-
 def strip_reasoning(text: str, tags: tuple[str, ...] = ("think",), *,
                     drop_unclosed: bool = False) -> str:
     """Remove reasoning sections (``<think>…</think>`` by default) and unwrap
@@ -97,32 +88,15 @@ def strip_reasoning(text: str, tags: tuple[str, ...] = ("think",), *,
 
     Text before a stray closing tag (its opening tag was in the prompt template) goes too;
     ``drop_unclosed`` also drops an opened section that never closes (cut off by a token
-    limit). Every tag is found by one forward scan, so a flood of unclosed tags costs
-    linear time, not the quadratic rescans of a lazy ``.*?`` regex.
+    limit). Tags are found only outside JSON strings: in ``{"note": "ends with </think>"}``
+    the tag is text of the answer, not a wrapper (the rules and the linear-time walk are
+    :func:`rewardsmith.core.json_text.split_reasoning`'s).
     """
-    opening_re, closing_re = _tag_patterns(tags)
-    begin = text.find(_SOLUTION_OPEN)
-    if begin != -1:
-        end = text.find(_SOLUTION_CLOSE, begin + len(_SOLUTION_OPEN))
-        if end != -1:
-            text = text[begin + len(_SOLUTION_OPEN):end]
-    kept: list[str] = []
-    pos = 0
-    while (opening := opening_re.search(text, pos)) is not None:
-        closing = closing_re.search(text, opening.end())
-        if closing is None:
-            if drop_unclosed:
-                kept.append(text[pos:opening.start()])
-                pos = len(text)
-            break
-        kept.append(text[pos:opening.start()])
-        pos = closing.end()
-    kept.append(text[pos:])
-    text = "".join(kept)
-    stray = closing_re.search(text)
-    if stray is not None:
-        text = text[stray.end():]
-    return text.strip()
+    # "{[": a tag inside a string of a top-level array is text too. Lax strings: a model's
+    # raw line break inside a string does not make the tags after it wrappers.
+    sections = split_reasoning(text, tags=tags, drop_unclosed=drop_unclosed, openers="{[",
+                               strict=False)
+    return sections.text(text).strip()
 
 
 def _where(index: int, sample_id: Any) -> str:
@@ -153,7 +127,9 @@ def _content_text(content: Any, where: str) -> str:
 
 
 def _decode_arguments(raw: Any) -> tuple[Any, str | None]:
-    if isinstance(raw, str):
+    # A blank string is "no arguments", not broken JSON: kept as is for the checks, which
+    # read it as {} (plugins.checks.tool_calls.call_arguments).
+    if isinstance(raw, str) and raw.strip():
         try:
             return orjson.loads(raw), None
         except orjson.JSONDecodeError as exc:
@@ -162,21 +138,34 @@ def _decode_arguments(raw: Any) -> tuple[Any, str | None]:
 
 
 def _tool_calls(message: Mapping[str, Any]) -> tuple[ToolCall, ...]:
+    """The message's tool calls; an entry that is not a call at all (``"function": null``,
+    a bare string, ``"toolUse": null``) is kept as a nameless call with its error, so a
+    validity check reports it instead of the call silently vanishing."""
     calls: list[ToolCall] = []
-    for call in message.get("tool_calls") or ():
+    for i, call in enumerate(message.get("tool_calls") or ()):
         if not isinstance(call, Mapping):
+            calls.append(ToolCall("", call, f"tool_calls[{i}] is not an object "
+                                            f"({type(call).__name__})"))
             continue
         fn = call.get("function", call)
-        if isinstance(fn, Mapping):
-            args, err = _decode_arguments(fn.get("arguments", fn.get("input")))
-            calls.append(ToolCall(str(fn.get("name", "")), args, err))
+        if not isinstance(fn, Mapping):
+            calls.append(ToolCall("", fn, f"tool_calls[{i}].function is not an object "
+                                          f"({type(fn).__name__})"))
+            continue
+        args, err = _decode_arguments(fn.get("arguments", fn.get("input")))
+        calls.append(ToolCall(str(fn.get("name", "")), args, err))
     content = message.get("content")
     if isinstance(content, list):
-        for block in content:
-            if isinstance(block, Mapping) and isinstance(block.get("toolUse"), Mapping):
-                use = block["toolUse"]
-                args, err = _decode_arguments(use.get("input"))
-                calls.append(ToolCall(str(use.get("name", "")), args, err))
+        for i, block in enumerate(content):
+            if not isinstance(block, Mapping) or "toolUse" not in block:
+                continue
+            use = block["toolUse"]
+            if not isinstance(use, Mapping):
+                calls.append(ToolCall("", use, f"content[{i}].toolUse is not an object "
+                                               f"({type(use).__name__})"))
+                continue
+            args, err = _decode_arguments(use.get("input"))
+            calls.append(ToolCall(str(use.get("name", "")), args, err))
     return tuple(calls)
 
 

@@ -162,7 +162,8 @@ def test_is_empty():
     ("<|begin_of_solution|><think>x</think>{}<|end_of_solution|> tail", "{}"),
     ("<think>unclosed {}", "<think>unclosed {}"),
     ("x<think>a</think>y</think>z", "z"),
-    ("<|begin_of_solution|>no end", "<|begin_of_solution|>no end"),
+    # a solution cut off before its end marker is still the solution (core/json_text rules)
+    ("<|begin_of_solution|>no end", "no end"),
     ("plain", "plain"),
 ])
 def test_reasoning_strip(text, expected):
@@ -268,3 +269,76 @@ def test_a_malformed_object_is_named_in_the_error():
 def test_think_strip_leaves_tags_inside_json_strings_alone():
     text = '<think>plan</think>{"note": "ends with </think> and <think>"}'
     assert extract_json(text, ["think"]).value == {"note": "ends with </think> and <think>"}
+
+
+# -- unseen instances of the real-world-1 C kinds (issue 9, round 2) -------------------------
+F = "```"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # fence tags and shapes
+    (f"Answer:\n{F}JSON\n{{\"a\": 1}}\n{F}", {"a": 1}),
+    (f"Answer:\n{F}jsonc\n{{\"a\": 1}}\n{F}", {"a": 1}),
+    (f"Answer:\n{F}json5\n{{\"a\": 1}}\n{F}", {"a": 1}),
+    ("Answer:\n~~~json\n{\"a\": 1}\n~~~", {"a": 1}),
+    ("Steps:\n\n   ```json\n   {\"a\": 1}\n   ```\n", {"a": 1}),
+    (f"{F}json title=answer.json\n{{\"a\": 1}}\n{F}", {"a": 1}),
+    # a fence written inside a JSON string is text of the value
+    (f'{F}json\n{{"code": "use {F}text\\n{{}}\\n{F} here", "a": 1}}\n{F}',
+     {"code": f"use {F}text\n{{}}\n{F} here", "a": 1}),
+    (f"Empty is {{}}.\n{F}json\n{{\"a\": 13}}\n{F}", {"a": 13}),
+    # prose with braces
+    ('Let S = {x | x > 0}. Answer: {"a": 1}', {"a": 1}),
+    ("The dict {'a': 1} maps keys. Answer: {\"a\": 2}", {"a": 2}),
+    ('In JS write {a: 1, b: [2]}; the answer is {"a": 3}', {"a": 3}),
+    ('Hello {{name}}, {{ "x" }} your answer: {"a": 4}', {"a": 4}),
+    ('Use {{"name"}} then {"a": 5}', {"a": 5}),
+    # a byte order mark before the whole answer
+    ('\ufeff{"a": 12}', {"a": 12}),
+])
+def test_unseen_fence_and_prose_instances(text, expected):
+    got = extract_json(text, ("fences", "first_object"))
+    assert got.ok, got.error
+    assert got.value == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('<think>outer <think>inner</think> still {"a": 0}</think>{"a": 6}', {"a": 6}),
+    ('{"a": 7}<think>I wonder whether', {"a": 7}),
+    ('<thinking>draft {"a": 0}</thinking>{"a": 8}', {"a": 8}),
+    ('<reasoning>draft {"a": 0}</reasoning>{"a": 8}', {"a": 8}),
+    ('<THINK>draft {"a": 0}</THINK>{"a": 9}', {"a": 9}),
+    ('<|begin_of_thought|>{"a": 0}<|end_of_thought|>{"a": 10}', {"a": 10}),
+    ('{"note": "ends with </think>", "a": 11}', {"note": "ends with </think>", "a": 11}),
+    ('["a </think> b"]', ["a </think> b"]),
+])
+def test_unseen_reasoning_wrapper_instances(text, expected):
+    got = extract_json(text, ("think", "first_object", "first_array"))
+    assert got.ok, got.error
+    assert got.value == expected
+
+
+@pytest.mark.parametrize("text", [
+    '<think>I will answer {"a": 0} once I am sure',
+    '<thinking>{"a": 0}',
+    'Sure. <think>maybe ```json\n{"a": 0}\n```',
+])
+def test_a_draft_inside_reasoning_that_never_closes_is_not_the_answer(text):
+    got = extract_json(text, ("think", "fences", "first_object"))
+    assert not got.ok
+
+
+@pytest.mark.parametrize(("text", "want", "expected"), [
+    (f"{F}json\n[1, 2]\n{F}\n{F}json\n{{\"a\": 1}}\n{F}", "object", {"a": 1}),
+    (f"{F}json\n[{{\"a\": 1}}]\n{F}\nThen {{\"a\": 11}}", "object", {"a": 11}),
+    (f"{F}json\n{{\"a\": 1}}\n{F}\n{F}json\n[1, 2]\n{F}", "array", [1, 2]),
+    (f"{F}json\n[1, 2]\n{F}\n{F}json\n{{\"a\": 1}}\n{F}", None, [1, 2]),
+])
+def test_a_wanted_type_passes_over_values_of_the_other_type(text, want, expected):
+    got = extract_json(text, ("fences", "first_object", "first_array"), want=want)
+    assert got.ok and got.value == expected
+
+
+def test_a_whole_response_of_the_other_type_is_still_the_answer():
+    got = extract_json("[1, 2]", ("fences", "first_object"), want="object")
+    assert got.ok and got.value == [1, 2] and got.source == "raw"

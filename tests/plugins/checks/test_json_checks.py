@@ -197,3 +197,40 @@ def test_c3_an_empty_object_in_prose_is_not_the_answer(build, sample, text):
     score = build(RequiredFields, fields=["matches"], non_empty=True,
                   extract=["first_object"]).score(sample(text))
     assert score.passed and score.value == 1.0
+
+
+def test_json_valid_require_type_skips_an_example_of_the_other_type(build, sample):
+    """A ```json block holding an example array, then the object answer (issue 9, C kind)."""
+    response = ('For example:\n```json\n[{"id": 1}]\n```\nMy answer:\n```json\n'
+                '{"id": 2, "ok": true}\n```')
+    check = build(JsonValid, extract=["fences"], require_type="object")
+    score = check.score(sample(response))
+    assert score.passed and score.value == 1.0, score.rationale
+    assert build(JsonValid, extract=["fences"]).score(sample(response)).rationale == \
+        "valid JSON array (from fence)"
+
+
+def test_schema_with_a_top_level_type_skips_values_of_the_other_type(build, sample):
+    schema = {"type": "object", "required": ["id"]}
+    response = 'Rows look like [1, 2]. Answer: ```json\n[3]\n```\n```json\n{"id": 2}\n```'
+    check = build(JsonSchema, schema=schema, extract=["fences"])
+    assert check.score(sample(response)).passed
+
+
+@pytest.mark.parametrize(("function", "passed", "fragment"), [
+    ({"name": "get", "arguments": '{"city": "Oslo"'}, False, "arguments are not valid JSON"),
+    (None, False, "tool_calls[0].function is not an object"),
+    ({"name": "get", "arguments": ""}, True, "valid JSON object (from tool_call)"),
+    ({"name": "get", "arguments": '{"city": "Oslo"}'}, True, "valid JSON object"),
+])
+def test_json_from_tool_call_reads_the_calls_arguments_as_json(build, function, passed,
+                                                                fragment):
+    """Broken arguments of the first tool call are not valid JSON (before: the raw string
+    was wrapped into a valid object and passed)."""
+    from rewardsmith.core.sample import parse_sample
+
+    raw = {"messages": [{"role": "user", "content": "q"}, {
+        "role": "assistant", "content": "",
+        "tool_calls": [{"id": "c", "type": "function", "function": function}]}]}
+    score = build(JsonValid, json_from="tool_call").score(parse_sample(raw, 0))
+    assert score.passed is passed and fragment in score.rationale

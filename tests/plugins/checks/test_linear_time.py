@@ -136,6 +136,8 @@ def test_json_extraction_work_is_linear_and_finds_the_object_at_the_end(monkeypa
     assert large <= 4.5 * small, (small, large)
     if unit == '{"a": "b"} {':  # a complete non-empty object comes first
         assert answers == [{"a": "b"}, {"a": "b"}]
+    elif unit == "<think>{" and think:  # reasoning never closed: no answer was given
+        assert answers == [None, None]
     else:
         assert answers == [{"x": 2}, {"x": 2}]
 

@@ -175,3 +175,65 @@ def test_blank_arguments_read_as_json_from_tool_call(sample):
     got = response_json(sample("", tools=OPENAI_NO_PARAMS, tool_calls=[_openai_blank("")]),
                         JsonInputConfig(type="t", id="c", json_from="tool_call"))
     assert got.ok and got.value == {"name": "list_orders", "arguments": {}}
+
+
+# -- unseen instances of real-world-1 C4's kind (issue 9, round 2) ---------------------------
+NO_PARAMS = {"type": "object", "properties": {}}
+NO_PARAM_TOOLS = {
+    "openai": [{"type": "function", "function": {"name": "now", "parameters": NO_PARAMS}}],
+    "converse": [{"toolSpec": {"name": "now", "inputSchema": {"json": NO_PARAMS}}}],
+}
+
+
+def _openai_message(**function: object) -> dict:
+    return {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c", "type": "function", "function": {"name": "now", **function}}]}
+
+
+def _converse_message(**tool_use: object) -> dict:
+    return {"role": "assistant", "content": [
+        {"toolUse": {"toolUseId": "t", "name": "now", **tool_use}}]}
+
+
+@pytest.mark.parametrize("tools", ["openai", "converse"])
+@pytest.mark.parametrize(("message", "passed"), [
+    (_openai_message(arguments="{}"), True),
+    (_openai_message(arguments="null"), True),
+    (_openai_message(arguments={}), True),
+    (_openai_message(arguments=None), True),
+    (_openai_message(), True),
+    (_openai_message(arguments=" \n\t"), True),
+    (_converse_message(input=None), True),
+    (_converse_message(), True),
+    (_converse_message(input="{}"), True),
+    (_converse_message(input={}), True),
+    # the flat shape some logs use: no "function" wrapper
+    ({"role": "assistant", "content": None,
+      "tool_calls": [{"id": "c", "name": "now", "arguments": "{}"}]}, True),
+    # not calls at all: invalid, never silently "no tool calls"
+    ({"role": "assistant", "content": None,
+      "tool_calls": [{"id": "c", "type": "function", "function": None}]}, False),
+    ({"role": "assistant", "content": None, "tool_calls": ["now()"]}, False),
+    ({"role": "assistant", "content": [{"toolUse": None}]}, False),
+    (_openai_message(arguments="[]"), False),
+    (_openai_message(arguments='"now"'), False),
+])
+def test_unseen_argument_spellings(build, tools, message, passed):
+    from rewardsmith.core.sample import parse_sample
+
+    raw = {"id": "x", "tools": NO_PARAM_TOOLS[tools],
+           "messages": [{"role": "user", "content": "time?"}, message]}
+    score = build(ToolCallValid).score(parse_sample(raw, 0))
+    assert score.passed is passed, score.rationale
+    assert score.measurements["calls"] == 1
+
+
+def test_null_arguments_to_a_tool_that_requires_one_name_the_missing_property(build):
+    from rewardsmith.core.sample import parse_sample
+
+    tools = [{"type": "function", "function": {"name": "now", "parameters": {
+        "type": "object", "required": ["tz"], "properties": {"tz": {"type": "string"}}}}}]
+    raw = {"id": "x", "tools": tools, "messages": [{"role": "user", "content": "time?"},
+                                                   _openai_message(arguments="null")]}
+    score = build(ToolCallValid).score(parse_sample(raw, 0))
+    assert score.passed is False and "'tz' is a required property" in score.rationale

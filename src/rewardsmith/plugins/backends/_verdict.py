@@ -35,13 +35,19 @@ from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators
 
 from rewardsmith.core.errors import ErrorKind
-from rewardsmith.core.json_text import Malformed, Outcome, Span, iter_containers, split_reasoning
+from rewardsmith.core.json_text import (
+    REASONING_TAGS,
+    Malformed,
+    Outcome,
+    Span,
+    iter_containers,
+    split_reasoning,
+)
 from rewardsmith.core.judging import judge_error
 
 _MAX_ERRORS_SHOWN = 5
 _MAX_PLACES_SHOWN = 4
 _MAX_VERDICT_DEPTH = 64
-REASONING_TAGS = ("think", "thinking", "reasoning")
 _WS_RE = re.compile(r"\s+")
 
 
@@ -187,13 +193,34 @@ def check_schema(schema: dict[str, Any]) -> None:
     _VALIDATORS.get(schema)
 
 
+def _without_extra_keys(value: Any, schema: Any) -> Any:
+    """``value`` without the object keys ``schema`` forbids (``additionalProperties:
+    false`` next to ``properties``), at every level the schema spells out inline."""
+    if not isinstance(value, dict) or not isinstance(schema, dict):
+        return value
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return value
+    closed = schema.get("additionalProperties") is False
+    return {key: _without_extra_keys(item, properties.get(key)) for key, item in value.items()
+            if key in properties or not closed}
+
+
 def verdict_from_value(value: Any, schema: dict[str, Any]) -> VerdictParse:
-    """``value`` as the verdict if it is an object matching ``schema``."""
+    """``value`` as the verdict if it is an object matching ``schema``.
+
+    Keys the schema does not know (a judge adding ``"confidence": 0.9`` beside its verdict)
+    are dropped rather than costing the verdict: the schema is closed so that structured
+    modes (OpenAI ``strict``) accept it, not because an extra key makes a verdict unclear.
+    """
     if not isinstance(value, dict):
         return VerdictParse(None, f"the verdict must be a JSON object, got "
                             f"{type(value).__name__}")
     errors = schema_errors(value, schema)
     if errors:
+        pruned = _without_extra_keys(value, schema)
+        if pruned != value and not schema_errors(pruned, schema):
+            return VerdictParse(pruned)
         return VerdictParse(None, "the JSON object does not match the schema: "
                             + "; ".join(errors))
     return VerdictParse(value)

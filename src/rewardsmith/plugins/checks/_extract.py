@@ -3,14 +3,22 @@
 Strict by default: the whole response (surrounding whitespace aside) must be one JSON
 value. A pack opts into tolerance step by step with ``extract``:
 
-- ``"think"``: drop ``<think>…</think>`` (and ``<|begin_of_solution|>`` wrappers) first,
-  outside JSON strings only (a ``</think>`` inside a string value is text);
+- ``"think"``: drop reasoning sections (``<think>``, ``<thinking>``, ``<reasoning>``,
+  ``<|begin_of_thought|>``; ``<|begin_of_solution|>`` wrappers) first, outside JSON strings
+  only (a ``</think>`` inside a string value is text); a section that never closes (cut off
+  by a token limit) is dropped with everything after it: a draft in unfinished reasoning is
+  not the answer;
 - ``"fences"``: if the text is not JSON, take a Markdown code fence that is: ```` ```json ````
-  fences first, then untagged ones; other languages (```` ```text ````, ```` ```python ````)
-  only when the pack lists them in ``fence_languages``;
+  fences first (``jsonc`` and ``json5`` tags count as ``json``), then untagged ones; other
+  languages (```` ```text ````, ```` ```python ````) only when the pack lists them in
+  ``fence_languages``;
 - ``"first_object"`` / ``"first_array"``: if still not JSON, take the first non-empty
   ``{…}`` / ``[…]`` value embedded in surrounding prose (an empty ``{}`` mentioned in prose
   is taken only when no non-empty value follows). Every brace is tried, in linear time.
+
+When the check wants one top-level type (``json-valid``'s ``require_type``, a schema's
+top-level ``type``), fences and embedded values of the other type are passed over: a
+```` ```json ```` block holding an example array is not the object answer that follows.
 
 Every check that reads JSON (json-valid, json-schema, required-fields, reference-match,
 repetition items, grounding fields) takes the same ``extract`` list, so one pack setting
@@ -30,9 +38,9 @@ from pydantic import Field
 
 from rewardsmith.core.component import ComponentConfig
 from rewardsmith.core.errors import ComponentError, ErrorKind
-from rewardsmith.core.json_text import Malformed, iter_containers, split_reasoning
+from rewardsmith.core.json_text import REASONING_TAGS, Malformed, iter_containers, split_reasoning
 from rewardsmith.core.sample import Sample
-from rewardsmith.plugins.checks.tool_calls import is_blank_arguments
+from rewardsmith.plugins.checks.tool_calls import call_arguments
 
 ExtractStep = Literal["think", "fences", "first_object", "first_array"]
 
@@ -43,6 +51,9 @@ _FENCE_LINE_RE = re.compile(r"^(?P<pre>[^`~]*)(?P<run>`{3,}|~{3,})[ \t]*(?P<info
 # needs 100 levels of nesting (a degenerate "[[[[..." output does).
 MAX_DEPTH = 100
 DEFAULT_FENCE_LANGUAGES = ("json", "")
+# Fence tags that name JSON dialects; the body must still be strict JSON to be taken.
+_JSON_DIALECTS = {"jsonc": "json", "json5": "json"}
+Wanted = Literal["object", "array"] | None
 
 
 class JsonInputConfig(ComponentConfig):
@@ -116,6 +127,7 @@ def fences(text: str) -> list[tuple[str, str]]:
                 run = match.group("run")
                 info = match.group("info").split()
                 language = info[0].lower() if info else ""
+                language = _JSON_DIALECTS.get(language, language)
                 body = []
             continue
         closes = match is not None and match.group("run")[0] == run[0] and \
@@ -133,31 +145,38 @@ def fences(text: str) -> list[tuple[str, str]]:
     return found
 
 
-def _from_fences(text: str, languages: Sequence[str]) -> Extraction | None:
+def _from_fences(text: str, languages: Sequence[str], want: Wanted) -> Extraction | None:
     by_language: dict[str, list[str]] = {}
     for language, body in fences(text):
         by_language.setdefault(language, []).append(body.strip())
-    for language in languages:
-        for body in by_language.get(language.lower(), ()):
+    for wanted in languages:
+        tag = wanted.lower()
+        for body in by_language.get(_JSON_DIALECTS.get(tag, tag), ()):
             try:
-                return Extraction(True, orjson.loads(body), "fence", text=body)
+                value = orjson.loads(body)
             except orjson.JSONDecodeError:
                 continue
+            if want is None or type_name(value) == want:
+                return Extraction(True, value, "fence", text=body)
     return None
 
 
-def _embedded(text: str, opener: str) -> Extraction | Malformed | None:
+def _embedded(text: str, opener: str, typed: bool = False) -> Extraction | Malformed | None:
     """The first non-empty JSON container opened by ``opener`` in ``text``; an empty one
     (``{}`` mentioned in prose) only when no non-empty one follows. None when there is no
     complete container; the first malformed one that got past its first key otherwise,
-    for the error message.
+    for the error message. ``typed``: the caller wants this type at the top level, so a
+    value nested in a container of the other type (an object inside an example array) is
+    not taken.
 
     Every opener is tried (no cap on attempts): :mod:`rewardsmith.core.json_text`
     recognises each position once, so brace-heavy prose (LaTeX) stays linear.
     """
     empty: Extraction | None = None
     broken: Malformed | None = None
-    for outcome in iter_containers(text, opener):
+    for outcome in iter_containers(text, "{[" if typed else opener):
+        if text[outcome.start] != opener:
+            continue  # a container of the other type, skipped whole
         if isinstance(outcome, Malformed):
             if broken is None and outcome.first_key is not None:
                 broken = outcome
@@ -201,20 +220,27 @@ def _checked(found: Extraction) -> Extraction:
 
 
 def extract_json(text: str, steps: Sequence[ExtractStep] = (),
-                 fence_languages: Sequence[str] = DEFAULT_FENCE_LANGUAGES) -> Extraction:
+                 fence_languages: Sequence[str] = DEFAULT_FENCE_LANGUAGES,
+                 want: Wanted = None) -> Extraction:
     """Parse the JSON in ``text`` following the configured tolerance ``steps``.
 
     ``fence_languages``: the fence tags the ``fences`` step reads, in order of preference
-    (``""`` is an untagged fence).
+    (``""`` is an untagged fence). ``want``: the top-level type the caller needs; the
+    ``fences`` and ``first_*`` steps pass over values of the other type (the whole text,
+    when it is JSON, is returned whatever its type: it is the answer).
     """
-    return _checked(_extract(text, steps, fence_languages))
+    return _checked(_extract(text, steps, fence_languages, want))
 
 
 def _extract(text: str, steps: Sequence[ExtractStep],
-             fence_languages: Sequence[str]) -> Extraction:
+             fence_languages: Sequence[str], want: Wanted) -> Extraction:
+    # A byte order mark is an encoding artefact, not text (RFC 8259 section 8.1 lets a
+    # parser ignore it); orjson refuses it.
+    text = text.removeprefix("\ufeff")
     if "think" in steps:
         # Tags inside JSON strings are text ({"note": "ends with </think>"} survives).
-        text = split_reasoning(text, tags=("think",), drop_unclosed=False).text(text)
+        text = split_reasoning(text, tags=REASONING_TAGS, drop_unclosed=True,
+                               openers="{[").text(text)
     stripped = text.strip()
     try:
         # orjson is strict (no NaN/Infinity, no trailing commas) and fast.
@@ -223,12 +249,12 @@ def _extract(text: str, steps: Sequence[ExtractStep],
         first_error = _describe(exc, stripped)
 
     if "fences" in steps:
-        fenced = _from_fences(text, fence_languages)
+        fenced = _from_fences(text, fence_languages, want)
         if fenced is not None:
             return fenced
     for step, opener in (("first_object", "{"), ("first_array", "[")):
-        if step in steps:
-            found = _embedded(text, opener)
+        if step in steps and want in (None, step.split("_")[1]):
+            found = _embedded(text, opener, typed=want is not None)
             if isinstance(found, Extraction):
                 return found
             if found is not None:
@@ -237,25 +263,31 @@ def _extract(text: str, steps: Sequence[ExtractStep],
     return Extraction(False, error=first_error, text=stripped)
 
 
-def response_json(sample: Sample, config: JsonInputConfig) -> Extraction:
+def response_json(sample: Sample, config: JsonInputConfig, want: Wanted = None) -> Extraction:
     """The JSON a check reads from a sample: its first structured tool call when configured
-    (and present), else the response text under the configured ``extract`` steps."""
+    (and present), else the response text under the configured ``extract`` steps;
+    ``want`` as for :func:`extract_json`."""
     if config.json_from == "tool_call" and sample.tool_calls:
         call = sample.tool_calls[0]
-        arguments = {} if is_blank_arguments(call.arguments) else call.arguments
+        arguments, error = call_arguments(call)
+        if error is not None:  # arguments that are not JSON are not JSON here either
+            return Extraction(False, error=f"tool call {call.name or '?'!r}: {error}",
+                              source="tool_call",
+                              text=call.arguments if isinstance(call.arguments, str) else "")
         value = {"name": call.name, "arguments": arguments}
         return Extraction(True, value, "tool_call", text=orjson.dumps(value).decode())
-    return extract_json(sample.response, config.extract, config.fence_languages)
+    return extract_json(sample.response, config.extract, config.fence_languages, want)
 
 
-def require_response_json(sample: Sample, config: JsonInputConfig) -> Extraction:
+def require_response_json(sample: Sample, config: JsonInputConfig,
+                          want: Wanted = None) -> Extraction:
     """Like :func:`response_json` but raise ``ComponentError(kind=ErrorKind.INVALID_JSON)``.
 
     Checks downstream of JSON validity (schema, fields, grounding) cannot say anything
     about a response that is not JSON; they fail with a kind so the pack's failure policy
     (or a ``json-valid`` gate in front of them) decides what that costs.
     """
-    extraction = response_json(sample, config)
+    extraction = response_json(sample, config, want)
     if not extraction.ok:
         raise ComponentError(f"response is not JSON: {extraction.error}",
                              kind=ErrorKind.INVALID_JSON)

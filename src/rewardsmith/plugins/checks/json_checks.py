@@ -36,7 +36,7 @@ class JsonValid(Component["JsonValid.Config"]):
         )
 
     def score(self, sample: Sample) -> Score:
-        extraction = response_json(sample, self.config)
+        extraction = response_json(sample, self.config, self.config.require_type)
         measured = {"extracted": extraction.ok and extraction.source != "raw"}
         if not extraction.ok:
             return Score(0.0, False, f"not JSON: {extraction.error}",
@@ -117,9 +117,13 @@ class JsonSchema(Component["JsonSchema.Config"]):
                              f"{exc.message}") from None
         checker = cls.FORMAT_CHECKER if config.check_formats else None
         self._validator = cls(schema, format_checker=checker)
+        # A schema whose top level is one type tells extraction which values to pass over.
+        top = schema.get("type")
+        self._want: Literal["object", "array"] | None = top if top in ("object", "array") \
+            else None
 
     def score(self, sample: Sample) -> Score:
-        value = require_response_json(sample, self.config).value
+        value = require_response_json(sample, self.config, self._want).value
         errors = sorted(self._validator.iter_errors(value),
                         key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
         if not errors:

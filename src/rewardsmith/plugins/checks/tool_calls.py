@@ -96,8 +96,11 @@ def call_arguments(call: ToolCall) -> tuple[Any, str | None]:
     """A call's arguments and their decoding error, blank arguments read as ``{}``.
 
     ``{}`` is then validated like any other arguments: valid for a tool whose parameters
-    require nothing, and a real "'x' is a required property" error otherwise.
+    require nothing, and a real "'x' is a required property" error otherwise. A call that
+    already carries an error (an entry that is not a call object) keeps it.
     """
+    if call.arguments_error is not None:
+        return call.arguments, call.arguments_error
     if is_blank_arguments(call.arguments):
         return {}, None
     return call.arguments, call.arguments_error
