@@ -75,3 +75,71 @@ def test_verl_single_and_batch(pack) -> None:
     batch = verl_compute_score_batch(pack)
     rows = batch(["d", "d"], ["yes", "yes longer"], ["r", "r"], [{"question": "q"}] * 2)
     assert [r["score"] for r in rows] == pytest.approx([0.5, 1.0])
+
+
+# -- a judge that cannot run is never trained on silently ------------------------------------
+def _judged_pack(tmp_path: Path, port: int, allow: bool) -> Path:
+    path = tmp_path / "judged.toml"
+    path.write_text(f"""
+[pack]
+name = "judged"
+version = "1"
+
+[judge]
+backend = "openai"
+base_url = "http://127.0.0.1:{port}/v1"
+model = "m"
+max_retries = 1
+retry_base_delay_s = 0.005
+retry_max_delay_s = 0.01
+circuit_failure_threshold = 2
+circuit_cooldown_s = 0.05
+connect_timeout_s = 2.0
+allow_failures = {str(allow).lower()}
+
+[[components]]
+id = "words"
+type = "length"
+unit = "words"
+max = 50
+
+[[components]]
+id = "review"
+type = "rubric-judge"
+weight = 3
+criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
+""")
+    return path
+
+
+@pytest.fixture
+def refused_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("adapter", ["trl", "verl", "verl_batch"])
+def test_a_judge_that_cannot_run_stops_the_step_naming_the_cause(
+    tmp_path: Path, refused_port: int, monkeypatch: pytest.MonkeyPatch, adapter: str,
+) -> None:
+    """The judge refuses connections: the adapters raise instead of returning rewards from
+    the length check alone (the CLI exits 4 and the Lambda emits JudgeUnavailable instead)."""
+    from rewardsmith.core.errors import JudgeUnavailableError
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-dummy")
+    path = _judged_pack(tmp_path, refused_port, allow=False)
+    with pytest.raises(JudgeUnavailableError) as caught:
+        if adapter == "trl":
+            trl_reward_function(str(path))(["Hi"], ["Hello, how can I help?"])
+        elif adapter == "verl":
+            verl_compute_score(str(path))("src", "Hello, how can I help?", "", {"question": "Hi"})
+        else:
+            verl_compute_score_batch(str(path))(["src"], ["Hello"], [""], [{"question": "Hi"}])
+    assert set(caught.value.causes) == {"review"}
+    assert "allow_failures" in str(caught.value)
+
+    allowed = trl_reward_function(str(_judged_pack(tmp_path, refused_port, allow=True)))
+    assert allowed(["Hi"], ["Hello, how can I help?"]) == [1.0]  # the length check alone

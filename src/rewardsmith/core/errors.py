@@ -118,3 +118,21 @@ class ComponentError(RewardsmithError):
         super().__init__(message)
         self.kind = error_kind(kind)
         self.measurements = dict(measurements or {})
+
+
+class JudgeUnavailableError(RewardsmithError):
+    """A judge component could not run for a whole batch (misconfigured, unreachable, out of
+    time, or unusable in every answer), so the batch's rewards came from the other components
+    alone. Raised by :meth:`BatchResult.raise_for_judge_outage` — by the trainer adapters,
+    which would otherwise train on a different reward without a word. ``causes`` maps each
+    such component id to the cause; a pack opts in to checks-only rewards with
+    ``[judge] allow_failures = true``.
+    """
+
+    def __init__(self, causes: dict[str, str]) -> None:
+        listed = "; ".join(f"{cid}: {cause}" for cid, cause in causes.items())
+        super().__init__(
+            f"judge component(s) could not run, so rewards would come from the other "
+            f"components alone — {listed}. Fix the judge settings, or set allow_failures = "
+            f"true in the pack's [judge] table to accept checks-only rewards.")
+        self.causes = dict(causes)

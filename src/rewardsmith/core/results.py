@@ -7,7 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from rewardsmith.core.telemetry import BatchTelemetry
+from rewardsmith.core.errors import JudgeUnavailableError
+from rewardsmith.core.telemetry import BatchTelemetry, JudgeOutage
 
 Measurement = float | int | str | bool | None
 SampleStatus = Literal["ok", "gated", "failed"]
@@ -94,6 +95,20 @@ class BatchResult:
     @property
     def rewards(self) -> list[float]:
         return [r.reward for r in self.results]
+
+    @property
+    def judge_outages(self) -> list[JudgeOutage]:
+        """Judge components that could not run in this batch and whose pack did not allow
+        it (``[judge] allow_failures``): every reward of the batch lacks their signal."""
+        return [o for o in self.telemetry.judge_unavailable.values() if not o.allowed]
+
+    def raise_for_judge_outage(self) -> None:
+        """Raise :class:`JudgeUnavailableError` naming each cause when
+        :attr:`judge_outages` is not empty — for callers that must not act on a reward the
+        judge had no part in (trainers). The CLI exits 4 and the Lambda emits the
+        ``JudgeUnavailable`` metric for the same condition instead."""
+        if outages := self.judge_outages:
+            raise JudgeUnavailableError({o.component: o.cause for o in outages})
 
     def summary(self) -> dict[str, Any]:
         """The telemetry summary of the rewards (see :meth:`BatchTelemetry.summary`) plus

@@ -36,6 +36,9 @@ def trl_reward_function(
     """A TRL reward function scoring completions with ``pack``.
 
     Its ``__name__`` is ``rewardsmith_<pack>`` so TRL logs the reward under the pack's name.
+    A call raises :class:`~rewardsmith.core.errors.JudgeUnavailableError` when a judge
+    component could not run for the whole batch (the rewards would silently come from the
+    checks alone), unless the pack's ``[judge]`` sets ``allow_failures = true``.
     """
     scorer = scorer_for(pack, host)
 
@@ -56,7 +59,9 @@ def trl_reward_function(
             if reference_column in row:
                 sample["reference_answer"] = row.pop(reference_column)
             samples.append(sample)
-        return scorer.score(samples, timeout_s=timeout_s).rewards
+        batch = scorer.score(samples, timeout_s=timeout_s)
+        batch.raise_for_judge_outage()  # never train on a reward the judge had no part in
+        return batch.rewards
 
     reward.__name__ = f"rewardsmith_{scorer.pack.name}"
     return reward

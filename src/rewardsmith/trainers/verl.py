@@ -21,7 +21,11 @@ def verl_compute_score(
     prompt_key: str = "question",
     timeout_s: float | None = None,
 ) -> Callable[..., dict[str, Any]]:
-    """A verl ``compute_score``: returns ``{"score": reward, <component>: value, ...}``."""
+    """A verl ``compute_score``: returns ``{"score": reward, <component>: value, ...}``.
+
+    Raises :class:`~rewardsmith.core.errors.JudgeUnavailableError` when a judge component
+    could not run (see :meth:`BatchResult.raise_for_judge_outage`), unless the pack's
+    ``[judge]`` sets ``allow_failures = true``."""
     scorer = scorer_for(pack, host)
 
     def compute_score(data_source: str, solution_str: str, ground_truth: Any,
@@ -70,7 +74,9 @@ def _verl_batch(scorer: Scorer, data_sources: Sequence[str], solutions: Sequence
             "metadata": {"data_source": source, **extra},
         })
     out = []
-    for result in scorer.score(samples, timeout_s=timeout_s).results:
+    batch = scorer.score(samples, timeout_s=timeout_s)
+    batch.raise_for_judge_outage()  # never train on a reward the judge had no part in
+    for result in batch.results:
         row: dict[str, Any] = {"score": result.reward}
         row.update({cid: o.value for cid, o in result.components.items()
                     if o.value is not None})
