@@ -108,7 +108,8 @@ Versand ............................ 4,50 €
 Gesamt ............................. 1.053,50 €"""
 FRENCH_INVOICE = "Facture F-77 : bureau chêne 1\u202f200,00 €, livraison 12,90 €, total 1 212,90 €."
 SWISS_INVOICE = "Rechnung: Pult CHF 1'249.90, Versand CHF 9.50, total CHF 1\u2019259.40."
-INDIAN_INVOICE = "Invoice 55: desk ₹1,24,999.00, shipping ₹450, total ₹1,25,449.00 (12,34,567 points)."
+INDIAN_INVOICE = ("Invoice 55: desk ₹1,24,999.00, shipping ₹450, total ₹1,25,449.00 "
+                  "(12,34,567 points).")
 
 
 @pytest.mark.parametrize(("source", "numbers"), [

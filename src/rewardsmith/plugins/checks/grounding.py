@@ -7,7 +7,7 @@ after normalisation (NFKC, case-fold, collapsed whitespace), or fuzzily: rapidfu
 With ``include_numbers``, JSON numbers must equal a number written in the source, read in
 the usual locale formats (:func:`number_readings`): ``1,234.50`` (en), ``1.234,50`` (de, es,
 it), ``1 234,50`` with a space, no-break space U+00A0, narrow no-break space U+202F or thin
-space U+2009 (fr, CLDR ``group`` symbols), ``1'234.50`` / ``1’234.50`` (de-CH), Indian
+space U+2009 (fr, CLDR ``group`` symbols), ``1'234.50`` with an apostrophe or U+2019 (de-CH), Indian
 lakh grouping ``12,34,567.50``, and ``-`` or U+2212 minus. CLDR number symbols per locale:
 https://cldr.unicode.org/translation/number-currency-formats/number-symbols . A written
 number whose separator could be either (``1.049``, ``1,234``) is read both ways.
@@ -123,9 +123,9 @@ def number_readings(token: str) -> set[float]:
     pieces = _SPACE_SPLIT_RE.split(token)
     if len(pieces) > 1:
         for piece in pieces:
-            piece = piece.strip(".,'\u2019")
-            if piece:
-                out |= _readings_one(piece)
+            bare = piece.strip(".,'\u2019")
+            if bare:
+                out |= _readings_one(bare)
     return out
 
 
