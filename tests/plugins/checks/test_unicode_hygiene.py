@@ -34,7 +34,8 @@ def test_clean_text_passes(build, sample, text):
     ("decoding err\ufffdr", "replacement"),
     ("zero\u200bwidth", "invisible"),
     ("word\u2060joiner", "invisible"),
-    ("\ufeffBOM at start", "invisible"),
+    # A BOM opening the text is an encoding signature (round 3 of issue 9); inside, it hides.
+    ("a BOM\ufeffinside", "invisible"),
     ("soft\u00adhyphen", "invisible"),
     ("hangul\u3164filler", "invisible"),
     ("hidden \U000e0069\U000e0067\U000e006e tags", "invisible"),
@@ -121,3 +122,9 @@ def test_greek_capital_yot_is_a_twin_of_j(build, sample):
 def test_each_spoofed_word_counts_once(build, sample):
     text = "p\u0430ypal and \u0430pple and paypal"
     assert build(UnicodeHygiene).score(sample(text)).measurements["mixed_script"] == 2
+
+
+def test_a_byte_order_mark_opening_the_text_is_not_hidden_content(build, sample):
+    check = build(UnicodeHygiene)
+    assert check.score(sample("\ufeff{\"invoice\": \"AOS-2024-0193\"}")).passed
+    assert check.score(sample("\ufeff\ufeff{}")).passed is False

@@ -6,8 +6,9 @@ value. A pack opts into tolerance step by step with ``extract``:
 - ``"think"``: drop ``<think>…</think>`` (and ``<|begin_of_solution|>`` wrappers) first,
   outside JSON strings only (a ``</think>`` inside a string value is text);
 - ``"fences"``: if the text is not JSON, take a Markdown code fence that is: ```` ```json ````
-  fences first, then untagged ones; other languages (```` ```text ````, ```` ```python ````)
-  only when the pack lists them in ``fence_languages``;
+  (and ``jsonc``/``json5``) fences first, then untagged ones, then ``javascript``/``js``;
+  other languages (```` ```text ````, ```` ```python ````) only when the pack lists them in
+  ``fence_languages``; Pandoc's ```` ```{.json} ```` reads as ``json``;
 - ``"first_object"`` / ``"first_array"``: if still not JSON, take the first non-empty
   ``{…}`` / ``[…]`` value embedded in surrounding prose (an empty ``{}`` mentioned in prose
   is taken only when no non-empty value follows). Every brace is tried, in linear time.
@@ -42,7 +43,12 @@ _FENCE_LINE_RE = re.compile(r"^(?P<pre>[^`~]*)(?P<run>`{3,}|~{3,})[ \t]*(?P<info
 # Deeper JSON is refused: the checks walk values recursively, and no extraction task
 # needs 100 levels of nesting (a degenerate "[[[[..." output does).
 MAX_DEPTH = 100
-DEFAULT_FENCE_LANGUAGES = ("json", "")
+# JSON-tagged fences (json, and the JSON dialect tags jsonc/json5 whose body may still be
+# strict JSON), then untagged, then JavaScript: a strict-JSON body under any of these tags
+# is the answer; only bodies that parse as strict JSON are taken.
+DEFAULT_FENCE_LANGUAGES = ("json", "jsonc", "json5", "", "javascript", "js")
+# Pandoc's attribute form of an info string: ```{.json} or ```{.json .numberLines}.
+_PANDOC_INFO_RE = re.compile(r"^\{\s*\.([\w+-]+)")
 
 
 class JsonInputConfig(ComponentConfig):
@@ -116,6 +122,9 @@ def fences(text: str) -> list[tuple[str, str]]:
                 run = match.group("run")
                 info = match.group("info").split()
                 language = info[0].lower() if info else ""
+                pandoc = _PANDOC_INFO_RE.match(match.group("info"))
+                if pandoc is not None:
+                    language = pandoc.group(1).lower()
                 body = []
             continue
         closes = match is not None and match.group("run")[0] == run[0] and \
@@ -212,6 +221,9 @@ def extract_json(text: str, steps: Sequence[ExtractStep] = (),
 
 def _extract(text: str, steps: Sequence[ExtractStep],
              fence_languages: Sequence[str]) -> Extraction:
+    # A leading byte order mark is an encoding signature, not content: RFC 8259 section 8.1
+    # lets a parser ignore it (orjson refuses it).
+    text = text.removeprefix("\ufeff")
     if "think" in steps:
         # Tags inside JSON strings are text ({"note": "ends with </think>"} survives).
         text = split_reasoning(text, tags=("think",), drop_unclosed=False).text(text)

@@ -63,6 +63,8 @@ _SCRIPT_RES = {name: regex.compile(rf"(?V1)[\p{{sc={name}}}&&\p{{L}}]")
 _HIRAGANA_SHARE = 0.05
 _KANA_SHARE = 0.2
 _CHINESE_LABELS = frozenset({"zh", "yue", "wuu"})
+# ISO 639-2 "no linguistic content", a label py3langid gives.
+_NO_LANGUAGE = "zxx"
 
 # Quoted material in a user turn: a quotation in marks (straight quotes only between
 # non-letters, so apostrophes in "I'm" or "don't" are not quotes), e-mail quote lines, and
@@ -255,6 +257,12 @@ class LanguageMatch(Component["LanguageMatch.Config"]):
             language, confidence = _classify_prompt(self._languages, text)
         else:
             language, confidence = self._identifier.classify(text)
+        if language == _NO_LANGUAGE:
+            # py3langid's label for identifiers, hashes and other text in no language: the
+            # check does not apply, like a text too short to tell.
+            raise ComponentError(f"{what} has no linguistic content to tell its language "
+                                 f"(detected {_NO_LANGUAGE} at {confidence:.2f})",
+                                 kind=ErrorKind.UNDETERMINED)
         if confidence < self.config.min_confidence:
             raise ComponentError(f"{what} language is ambiguous (best guess {language} at "
                                  f"{confidence:.2f})", kind=ErrorKind.UNDETERMINED)
