@@ -112,6 +112,7 @@ class Item:
     id: str
     raw: dict[str, Any]
     pack: str | None = None  # structured items belong to one pack
+    lang: str | None = None  # the language the reply is written in, when known
 
     def sample(self, scorer: Scorer) -> Sample:
         """The sample as the engine parses it for this pack (reasoning stripped if the
@@ -163,7 +164,7 @@ def text_items() -> list[Item]:
         raw = {"id": f"benign-{number}", "messages": [
             {"role": "system", "content": POLICY}, {"role": "user", "content": user},
             {"role": "assistant", "content": row["text"]}]}
-        items.append(Item("text", f"benign-{number}", raw))
+        items.append(Item("text", f"benign-{number}", raw, lang=row.get("lang", "en")))
     return items
 
 
@@ -177,7 +178,7 @@ def support_items() -> list[Item]:
         raw = {"id": row["id"], "messages": [
             {"role": "system", "content": POLICY}, {"role": "user", "content": row["user"]},
             {"role": "assistant", "content": row["reply"]}]}
-        items.append(Item("support", row["id"], raw))
+        items.append(Item("support", row["id"], raw, lang=row.get("lang")))
     return items
 
 

@@ -13,7 +13,7 @@ Khmer, Burmese; ``_segment.ngram_span``). A line's length counts display columns
 (CJK) character counts two.
 
 ``ngram_scope = "sentence"`` tells a loop from a template: n-grams are compared within each
-sentence, and a sentence repeated verbatim counts all its n-grams as repeats, but n-grams
+sentence, and a sentence repeated verbatim counts all its words as repeats, but n-grams
 shared by *different* sentences do not count. "We are very sorry for the delay." twelve
 times is 0.92; one templated bullet per order ("Order NW-1: at the depot; I've opened a
 trace.", "Order NW-2: ...") is 0, where the whole-text rate counts the template as
@@ -58,23 +58,25 @@ _SENTENCE_END_RE = re.compile(r"(?<=[.!?\u061f\u0964])\s+|(?<=[\u3002\uff01\uff1
 
 
 def sentence_ngram_repeat_rate(text: str, n: int) -> float:
-    """Share of n-gram occurrences that repeat within their sentence, or belong to a
-    sentence equal to an earlier one; ``n`` as in :func:`ngram_repeat_rate` (after
-    ``ngram_span``). 0 for texts with no n-gram."""
+    """Share of the words of ``text`` that repeat: every word of a sentence equal to an
+    earlier one, and within a sentence the n-grams that repeat an earlier n-gram of the
+    same sentence (``n`` as in :func:`ngram_repeat_rate`, after ``ngram_span``). N-grams
+    shared by different sentences do not count. 0 for a text of fewer than two words."""
     total = 0
     repeated = 0
     seen: set[tuple[str, ...]] = set()
     for sentence in _SENTENCE_END_RE.split(text):
         words = tuple(word_tokens(sentence))
-        count = len(words) - n + 1
-        if count <= 0:
+        if not words:
             continue
-        total += count
+        total += len(words)
         if words in seen:
-            repeated += count
+            repeated += len(words)
             continue
         seen.add(words)
-        repeated += count - len(set(zip(*(words[i:] for i in range(n)), strict=False)))
+        count = len(words) - n + 1
+        if count > 1:
+            repeated += count - len(set(zip(*(words[i:] for i in range(n)), strict=False)))
     return repeated / total if total > 1 else 0.0
 
 
