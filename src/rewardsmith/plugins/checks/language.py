@@ -70,14 +70,16 @@ _NO_LANGUAGE = "zxx"
 # non-letters, so apostrophes in "I'm" or "don't" are not quotes), e-mail quote lines, and
 # everything from a forwarded/original message separator on.
 _QUOTED_RES = [
+    # An opening mark is never inside its own span: an unclosed run of openers then scans
+    # to the next one, not to the end of the line each time (linear, not quadratic).
     regex.compile(r'"[^"\n]{2,}"'),
     regex.compile(r"(?<!\w)'[^'\n]{2,}'(?!\w)"),
-    regex.compile(r"\u2018[^\u2019\n]{2,}\u2019"),
-    regex.compile(r"\u201c[^\u201d\n]{2,}\u201d"),
-    regex.compile(r"\u201e[^\u201c\u201d\n]{2,}[\u201c\u201d]"),
-    regex.compile(r"\u00ab[^\u00bb\n]{2,}\u00bb"),
-    regex.compile(r"\u300c[^\u300d]{2,}\u300d"),
-    regex.compile(r"\u300e[^\u300f]{2,}\u300f"),
+    regex.compile(r"\u2018[^\u2018\u2019\n]{2,}\u2019"),
+    regex.compile(r"\u201c[^\u201c\u201d\n]{2,}\u201d"),
+    regex.compile(r"\u201e[^\u201e\u201c\u201d\n]{2,}[\u201c\u201d]"),
+    regex.compile(r"\u00ab[^\u00ab\u00bb\n]{2,}\u00bb"),
+    regex.compile(r"\u300c[^\u300c\u300d]{2,}\u300d"),
+    regex.compile(r"\u300e[^\u300e\u300f]{2,}\u300f"),
     regex.compile(r"(?m)^[ \t]*>.*$"),
     regex.compile(r"(?ms)^[ \t]*-{2,}[ \t]*[^\n-]{3,60}?[ \t]*-{2,}[ \t]*$.*"),
 ]
