@@ -308,6 +308,41 @@ def test_a_gate_can_be_told_to_let_errors_through(make_scorer) -> None:
     assert broken.reward == 1.0  # the gate's weight is 0; 'yes' decides
 
 
+ABSTAINING_GATE = """
+[pack]
+name = "abstaining-gate"
+version = "1"
+
+[[components]]
+id = "check"
+type = "kind-raiser"
+gate = { fail_reward = 0.1 }
+
+[[components]]
+id = "yes"
+type = "contains"
+needle = "yes"
+"""
+
+
+@pytest.mark.parametrize("kind", ["undetermined", "not_compared", "group_too_small"])
+def test_a_gate_that_abstains_never_decides_the_sample(make_scorer, kind) -> None:
+    (result,) = make_scorer(ABSTAINING_GATE).score([sample(1, f"kind:{kind}")]).results
+    assert result.status == "ok" and result.gate is None
+    assert result.components["check"].error_kind == kind
+    assert result.components["check"].value is None  # on_error 'abstain': drops out
+    assert result.reward == 0.0  # 'yes' decides: the text has no "yes"
+
+
+@pytest.mark.parametrize("kind", ["regex_timeout", "exception", "timeout", "invalid_score",
+                                  "missing_metadata", "error"])
+def test_a_gate_with_a_real_error_still_fails_closed(make_scorer, kind) -> None:
+    (result,) = make_scorer(ABSTAINING_GATE).score([sample(1, f"kind:{kind}")]).results
+    assert result.status == "gated" and result.gate == "check"
+    assert result.reward == 0.1
+    assert result.components["check"].error_kind == kind
+
+
 def test_a_failing_gate_with_on_error_fail_fails_the_sample(make_scorer) -> None:
     scorer = make_scorer(ERRING_GATE.format(gate_extra="", component_extra='on_error = "fail"')
                          .replace('version = "1"', 'version = "1"\nfailure_reward = 0.0'))

@@ -246,3 +246,55 @@ def test_pii_gate_holds_only_high_precision_kinds_and_the_rest_weigh_in() -> Non
     score = other.score(leak)
     assert score.passed is False and score.measurements == {"ssn": 1, "ip_address": 1}
     assert gate.score(_reply("Ring us on +33 1 70 36 42 18 if needed.")).passed is False
+
+
+# -- the promises gate names the broken promise, not the word (issue 9 round 3, H6/M5) -----
+BROKEN_PROMISES = [
+    "We guarantee it will arrive by Friday, in time for the birthday.",
+    "I promise your parcel will be delivered tomorrow.",
+    "I guarantee it'll arrive on Monday.",
+    "We promise a full refund.",
+    "I can guarantee delivery by Friday.",
+    "Your parcel is guaranteed to arrive by Friday.",
+    "I've approved a full refund even though it's past the 30-day window.",
+    "I'll give you a full refund regardless of the date.",
+    "We offer refunds no questions asked.",
+    "You get a refund and you can keep the item.",
+    "Your temporary password is Nw!48213, please change it after you log in.",
+    "Your new password is: sunshine42",
+    "The password is 'hunter2'.",
+    "We guarantee that your order will be there by Saturday.",
+]
+POLICY_WORDING = [
+    "I promise to e-mail you an update within 24 hours.",
+    "I can't give you a guaranteed delivery date until the carrier confirms one.",
+    "For your security, the password is reset only through the identity-verification link.",
+    "Your password is changed from the identity-verification link we e-mail you.",
+    "You can choose a free replacement or a full refund, even if you have already thrown "
+    "away the packaging.",
+    "You'll receive a full refund once the courier collects the parcel from outside your door.",
+    "I know it feels like this is taking forever, so the replacement will ship free of charge.",
+    "The kettle comes with the manufacturer's two-year guarantee.",
+    "I can't promise a delivery date that the carrier hasn't confirmed.",
+    "We will never ask for your password.",
+]
+
+
+def _promises(text: str) -> bool | None:
+    from rewardsmith.core.sample import parse_sample
+
+    pack = load_pack("customer-support")
+    gate = next(c for c in pack.components if c.config.id == "promises")
+    sample = parse_sample({"messages": [{"role": "user", "content": "Where is my order?"},
+                                        {"role": "assistant", "content": text}]}, 0)
+    return gate.score(sample).passed
+
+
+@pytest.mark.parametrize("text", BROKEN_PROMISES)
+def test_promises_gate_catches_broken_promises(text: str) -> None:
+    assert _promises(text) is False
+
+
+@pytest.mark.parametrize("text", POLICY_WORDING)
+def test_promises_gate_lets_policy_wording_through(text: str) -> None:
+    assert _promises(text) is True

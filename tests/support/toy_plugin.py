@@ -139,8 +139,21 @@ class AsyncRaiser(Component):
         return Score(1.0)
 
 
+class KindRaiser(Component):
+    """Raises ``ComponentError`` with the kind named after ``kind:`` in the response."""
+
+    class Config(ComponentConfig):
+        type: Literal["kind-raiser"] = "kind-raiser"
+
+    def score(self, sample: Sample) -> Score:
+        text = sample.response.strip()
+        if text.startswith("kind:"):
+            raise ComponentError(f"raised {text}", kind=text.removeprefix("kind:"))
+        return Score(1.0)
+
+
 @hookimpl
 def register_components(register):  # type: ignore[no-untyped-def]
     for cls in (NonEmpty, Contains, Ratio, Sleepy, BlockingWork, LengthRank, Raiser,
-                AsyncRaiser):
+                AsyncRaiser, KindRaiser):
         register(cls)

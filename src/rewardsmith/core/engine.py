@@ -28,7 +28,7 @@ from rewardsmith.core.aggregate import (
     weighted_mean,
 )
 from rewardsmith.core.component import Component, ComponentConfig, RunMode, check_run_mode
-from rewardsmith.core.errors import ComponentError, ErrorKind, SampleError
+from rewardsmith.core.errors import ABSTENTION_KINDS, ComponentError, ErrorKind, SampleError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import BatchResult, ComponentOutcome, SampleResult, Score
 from rewardsmith.core.sample import Sample, parse_sample
@@ -319,9 +319,10 @@ class Scorer:
         spec = gate.config.gate
         assert spec is not None
         if outcome.error is not None:
-            # A gate that could not check fails closed unless the pack lets it pass; either
+            # A gate that could not check fails closed unless the pack lets it pass; a gate
+            # that abstains ("too short to tell") does not apply and never decides. Either
             # way the component's own on_error policy sets its value later.
-            failed = spec.on_error == "fail"
+            failed = spec.on_error == "fail" and outcome.error_kind not in ABSTENTION_KINDS
         else:
             failed = (outcome.passed is False) if spec.min_value is None else (
                 outcome.raw_value is not None and outcome.raw_value < spec.min_value

@@ -62,6 +62,16 @@ class ErrorKind(StrEnum):
     AMBIGUOUS_VERDICT = "ambiguous_verdict"  # the verdict can be read more than one way
 
 
+# Kinds that say "this check does not apply to this sample" (too short or ambiguous to
+# tell, not compared, a group of one), not "this check broke": a gate that reports one of
+# them abstains and never decides the sample (docs/writing-packs.md#gates). Every other
+# kind (regex_timeout, exception, timeout, invalid_score, ...) is a real error and a gate
+# fails closed on it.
+ABSTENTION_KINDS: frozenset[str] = frozenset({
+    ErrorKind.UNDETERMINED, ErrorKind.NOT_COMPARED, ErrorKind.GROUP_TOO_SMALL,
+})
+
+
 # A plugin's own kind (documented in docs/writing-plugins.md): counted like ours, so it
 # must be a name a metric can carry.
 _PLUGIN_KIND = re.compile(r"^[a-z][a-z0-9_]*$")

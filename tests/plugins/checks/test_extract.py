@@ -207,8 +207,14 @@ def test_reasonable_nesting_is_fine():
     ('```text\n{"draft": true}\n```\n```json\n{"total": 12}\n```', {"total": 12}),
     # json first even when an untagged fence comes before it
     ('```\n{"example": 1}\n```\nAnswer:\n```JSON\n{"total": 12}\n```', {"total": 12}),
-    # other languages are never read by default
+    # other languages are never read by default; js only after untagged fences
     ('```python\n{"a": 1}\n```\n```js\n{"b": 2}\n```\n```\n{"c": 3}\n```', {"c": 3}),
+    # round 3: JSON dialect tags, JavaScript, Pandoc attributes (a strict-JSON body)
+    ('```jsonc\n{"total": 12}\n```', {"total": 12}),
+    ('```json5\n{"total": 12}\n```', {"total": 12}),
+    ('```javascript\n{"total": 12}\n```', {"total": 12}),
+    ('```{.json}\n{"total": 12}\n```', {"total": 12}),
+    ('```python\nprint(1)\n```\n```{.json .numberLines}\n{"total": 12}\n```', {"total": 12}),
     # a fence opened after prose and closed on the body's last line; tilde fences
     ('Here it is: ```json\n{"total": 12}```', {"total": 12}),
     ('~~~json\n{"total": 12}\n~~~', {"total": 12}),
@@ -218,6 +224,17 @@ def test_reasonable_nesting_is_fine():
 def test_fences_follow_their_language_tag(text, expected):
     got = extract_json(text, ["fences"])
     assert got.ok and got.value == expected and got.source == "fence"
+
+
+def test_python_fence_is_still_not_the_answer():
+    assert not extract_json('```python\n{"a": 1}\n```', ["fences"]).ok
+    assert not extract_json('```jsonc\n{"a": 1, // note\n}\n```', ["fences"]).ok  # strict
+
+
+def test_a_leading_byte_order_mark_is_ignored():
+    got = extract_json('\ufeff{"total": 12}')
+    assert got.ok and got.value == {"total": 12}
+    assert not extract_json('{"total": 12}\ufeff').ok  # only an opening BOM is a signature
 
 
 def test_fence_languages_are_configurable():

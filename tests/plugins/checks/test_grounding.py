@@ -7,7 +7,7 @@ import json
 import pytest
 
 from rewardsmith.core.errors import ComponentError
-from rewardsmith.plugins.checks.grounding import Grounding, quoted_spans
+from rewardsmith.plugins.checks.grounding import Grounding, number_readings, quoted_spans
 
 CONTRACT = ("4.1 The Supplier shall deliver the goods within thirty (30) days of the order. "
             "7.2 The Supplier's total liability shall not exceed the fees paid in the "
@@ -100,3 +100,47 @@ def test_cjk_corner_bracket_quotes_are_spans(build, sample):
     assert ok.passed and ok.measurements == {"spans": 1, "grounded": 1}
     made_up = check.score(sample("規定は『違約金は請求しない』としています。", user=source))
     assert made_up.passed is False and made_up.measurements["grounded"] == 0
+
+
+GERMAN_INVOICE = """Rechnung Nr. 2024-118
+Schreibtisch Eiche, 1 Stück ........ 1.049,00 €
+Versand ............................ 4,50 €
+Gesamt ............................. 1.053,50 €"""
+FRENCH_INVOICE = "Facture F-77 : bureau chêne 1\u202f200,00 €, livraison 12,90 €, total 1 212,90 €."
+SWISS_INVOICE = "Rechnung: Pult CHF 1'249.90, Versand CHF 9.50, total CHF 1\u2019259.40."
+INDIAN_INVOICE = ("Invoice 55: desk ₹1,24,999.00, shipping ₹450, total ₹1,25,449.00 "
+                  "(12,34,567 points).")
+
+
+@pytest.mark.parametrize(("source", "numbers"), [
+    (GERMAN_INVOICE, {"item": 1049.0, "shipping": 4.5, "total": 1053.5}),
+    (FRENCH_INVOICE, {"item": 1200.0, "shipping": 12.9, "total": 1212.9}),
+    (SWISS_INVOICE, {"item": 1249.9, "shipping": 9.5, "total": 1259.4}),
+    (INDIAN_INVOICE, {"item": 124999.0, "shipping": 450, "total": 125449.0,
+                      "points": 1234567}),
+])
+def test_numbers_in_locale_formats_are_grounded(build, sample, source, numbers):
+    check = build(Grounding, spans_from="json", include_numbers=True)
+    score = check.score(sample(json.dumps(numbers), user=source))
+    assert score.value == 1.0 and score.passed, score.rationale
+    invented = dict(numbers, total=numbers["total"] + 0.5)
+    assert check.score(sample(json.dumps(invented), user=source)).value == \
+        pytest.approx((len(numbers) - 1) / len(numbers))
+
+
+@pytest.mark.parametrize(("written", "values"), [
+    ("1.049,00", {1049.0}),
+    ("4,50", {4.5}),
+    ("1 200,00", {1200.0, 1.0, 200.0}),  # also "1" and "200,00" alone: "1 200" may be two
+    ("1\u00a0200,5", {1200.5, 1.0, 200.5}),
+    ("12,34,567.50", {1234567.5}),
+    ("1,234.50", {1234.5}),
+    ("1.234.567,89", {1234567.89}),
+    ("1.049", {1049.0, 1.049}),  # de thousands or en decimal: both readings
+    ("1'234.50", {1234.5}),
+    ("\u22125,5", {-5.5}),
+    ("1,2,3", {1.0, 2.0, 3.0}),
+    ("1.2.3", set()),
+])
+def test_number_readings(written, values):
+    assert number_readings(written) == values

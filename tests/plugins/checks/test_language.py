@@ -9,7 +9,13 @@ from pydantic import ValidationError
 
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.plugins.checks._text import prose
-from rewardsmith.plugins.checks.language import LanguageMatch, language_of, same_language
+from rewardsmith.plugins.checks.language import (
+    LanguageMatch,
+    language_of,
+    same_language,
+    script_language,
+    unquoted,
+)
 
 EN = "The invoice lists three items and the total amount due is payable within thirty days."
 DE = "Die Rechnung enthält drei Positionen, und der Gesamtbetrag ist innerhalb von dreißig " \
@@ -133,7 +139,22 @@ def test_language_equivalents():
     assert language_of("iw") == "he" and language_of("in") == "id"
     assert same_language("nb", "no") and same_language("arz", "ar")
     assert same_language("tl", "fil")
-    assert not same_language("pt", "es") and not same_language("no", "da")
+    assert not same_language("pt", "es") and not same_language("sv", "no")
+
+
+# Mutually intelligible pairs (langcodes distance <= 34 both ways) match since round 3 of
+# issue 9: a detector cannot tell them apart on a support reply, and a customer reads them.
+@pytest.mark.parametrize(("a", "b"), [("id", "ms"), ("ms", "id"), ("no", "da"), ("nn", "no"),
+                                      ("cs", "sk"), ("hr", "bs")])
+def test_mutually_intelligible_languages_match(a, b):
+    assert same_language(a, b)
+
+
+# Understood one way only, or not at all: still different languages.
+@pytest.mark.parametrize(("a", "b"), [("ca", "es"), ("uk", "ru"), ("gl", "es"), ("zh", "ja"),
+                                      ("ko", "ja"), ("hi", "ur"), ("de", "nl")])
+def test_languages_understood_one_way_do_not_match(a, b):
+    assert not same_language(a, b)
 
 
 # -- prose, not code (issue 9, case E4) ---------------------------------------------------
@@ -306,3 +327,65 @@ def test_json_attempts_read_each_line_at_most_twice(monkeypatch):
     lines = ["[" + "x" * 10] * 2000  # every line opens a bracket, none closes
     prose("\n".join(lines))
     assert sum(read) <= 2 * len(lines)
+
+
+# -- writing systems, quotes, close languages (issue 9 round 3, finding M1) ---------------
+@pytest.mark.parametrize(("text", "language"), [
+    ("注文番号NW-482913の配送が遅れています。確認をお願いします。", "ja"),  # kanji-heavy
+    ("ご注文NW-482913の配送遅延について、大変申し訳ございません。", "ja"),
+    ("주문 NW-482913이 열흘째 도착하지 않았어요. 확인 부탁드립니다.", "ko"),
+    ("คำสั่งซื้อ NW-482913 ของฉันล่าช้าทั้งคู่ ช่วยตรวจสอบให้หน่อยค่ะ", "th"),
+    ("Η παραγγελία μου NW-482913 καθυστερεί δέκα ημέρες.", "el"),  # noqa: RUF001
+    ("ההזמנה שלי NW-482913 מתעכבת כבר עשרה ימים.", "he"),
+    ("我的订单NW-482913已经晚了十天还没到。", None),  # Chinese characters alone: no decision
+    # Chinese naming a Japanese brand in katakana: no hiragana, little kana
+    ("我买的索尼ソニー耳机订单NW-482913已经晚了十天还没到，物流信息一周没有更新。", None),  # noqa: RUF001
+    ("My order NW-482913 is ten days late.", None),
+    ("Мой заказ NW-482913 опаздывает на десять дней.", None),
+])
+def test_script_decides_the_language_where_it_can(text, language):
+    assert script_language(text) == language
+
+
+def test_unquoted_drops_quotations_and_forwarded_material():
+    text = ("My order is late. The page says 'Sendung wurde bearbeitet' and "
+            "\u201eZustellung heute\u201c. I'm sure it's wrong.\n> Ihre Sendung kommt\n"
+            "---------- Forwarded message ---------\nVon: DHL\nIhre Sendung ist unterwegs.")
+    left = unquoted(text)
+    assert "Sendung" not in left and "Zustellung" not in left and "DHL" not in left
+    assert "I'm sure it's wrong." in left and "My order is late." in left
+
+
+USER_QUOTING_GERMAN = ("My order NW-482913 is late. The German tracking page says 'Sendung "
+                       "wurde im Paketzentrum bearbeitet und befindet sich auf dem Weg'. "
+                       "What does that mean?")
+REPLY_EN = ("Sorry your order is late! The German message means the parcel was processed at "
+            "the parcel centre and is on its way. I've opened a trace with the carrier and will "
+            "e-mail you within 24 hours.")
+ID_USER = ("Pesanan saya NW-482913 terlambat sepuluh hari dan pelacakan tidak berubah selama "
+           "seminggu. Ada apa?")
+ID_REPLY = ("Mohon maaf pesanan Anda NW-482913 belum tiba. Saya sudah memeriksa pelacakan dan "
+            "membuka penelusuran dengan kurir hari ini. Karena pesanan terlambat lebih dari lima "
+            "hari kerja, biaya pengiriman sudah saya kembalikan ke metode pembayaran Anda. Saya "
+            "akan mengirim kabar lewat email dalam 24 jam.")
+KANJI_USER = "注文番号NW-482913、配送遅延十日、追跡情報一週間未更新。状況確認希望。"
+JA_REPLY = ("ご注文NW-482913の配送遅延について、大変申し訳ございません。本日、配送業者に調査を依頼"
+            "いたしました。送料は元のお支払い方法に返金済みです。24時間以内にメールでご連絡いたします。")
+ZH_REPLY = ("非常抱歉您的订单NW-482913还没有送达。我已查询物流并向承运商提交了查件申请，"  # noqa: RUF001
+            "24小时内通知您。")
+KANA_USER = "注文NW-482913が10日遅れていて、まだ届きません。追跡情報も1週間更新されていません。"
+
+
+@pytest.mark.parametrize(("user", "reply", "passed"), [
+    (USER_QUOTING_GERMAN, REPLY_EN, True),  # the quote does not make the customer German
+    (USER_QUOTING_GERMAN, DE, False),
+    (ID_USER, ID_REPLY, True),  # py3langid reads the prompt as Malay: close enough
+    (KANJI_USER, JA_REPLY, True),  # kanji only: Japanese or Chinese expected
+    (KANJI_USER, ZH_REPLY, True),
+    (KANA_USER, JA_REPLY, True),
+    (KANA_USER, ZH_REPLY, False),  # kana: the customer wrote Japanese
+    (KANA_USER, EN, False),
+])
+def test_expected_from_prompt_real_world(build, sample, user, reply, passed):
+    score = build(LanguageMatch, from_prompt=True).score(sample(reply, user=user))
+    assert score.passed is passed, score.rationale

@@ -192,3 +192,58 @@ def test_cjk_lines_are_long_enough_to_compare(build, sample):
     assert score.passed is False
     assert score.measurements["duplicate_lines"] == pytest.approx(1 / 3, abs=1e-3)
     assert check.score(sample("ok.\nno.\nok.")).passed  # short ASCII lines are skipped
+
+
+# -- ngram_scope = "sentence": a template filled per item is not a loop (issue 9 round 3) ---
+TEMPLATED = ("I'm sorry all three orders are late. Here is where each one stands:\n"
+             "- Order NW-482913: the parcel is at the carrier's regional depot; I've opened a "
+             "trace.\n"
+             "- Order NW-482914: the parcel is at the carrier's regional depot; I've opened a "
+             "trace.\n"
+             "- Order NW-482915: the parcel is at the carrier's regional depot; I've opened a "
+             "trace.\n"
+             "I'll e-mail you within 24 hours with what the carrier finds.")
+SIX_ORDERS = "Your orders:\n" + "\n".join(
+    f"- Order NW-10{i}: shipped on 2 May from the Leeds warehouse, arriving Thursday." for i in
+    range(6))
+
+
+@pytest.mark.parametrize("text", [TEMPLATED, SIX_ORDERS])
+def test_sentence_scope_lets_a_template_per_item_through(build, sample, text):
+    whole = build(Repetition, max_ngram_repeat=0.25).score(sample(text))
+    assert whole.passed is False  # the whole-text rate reads the template as repetition
+    scoped = build(Repetition, max_ngram_repeat=0.25, ngram_scope="sentence").score(
+        sample(text))
+    assert scoped.passed and scoped.measurements["ngram_repeat"] == 0.0
+
+
+def test_sentence_scope_counts_every_word_of_a_repeated_sentence(build, sample):
+    text = "We are very sorry for the delay with your order. " * 12
+    score = build(Repetition, ngram_scope="sentence").score(sample(text))
+    assert score.measurements["ngram_repeat"] == round(110 / 120, 4)  # measurements: 4 places
+    assert score.passed is False
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("A1 Chinese", "请您稍等，我们正在核实订单信息。" * 14),  # noqa: RUF001
+    ("A1 in English", "Please wait while we verify your order information. " * 14),
+    ("A2 Japanese", "お問い合わせありがとうございます。" * 10),
+    ("Thai without spaces", "ขอบคุณที่ติดต่อเรา" * 10),
+    ("Korean", "주문하신 상품은 오늘 발송되었습니다. " * 8),
+    ("Arabic", "شكرا لتواصلك معنا. " * 10),
+    ("short sentences", "Sorry! " * 30),
+    ("loop after an introduction", ZH + "请稍等。" * 40),
+    ("no punctuation", "and so on " * 30),
+])
+def test_sentence_scope_still_fails_loops(build, sample, name, text):
+    score = build(Repetition, ngram_scope="sentence").score(sample(text))
+    assert score.passed is False, (name, score.measurements)
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("Chinese", ZH), ("Japanese", JA), ("Thai", TH), ("Korean", KO), ("Arabic", AR),
+    ("English", PROSE),
+])
+def test_sentence_scope_passes_ordinary_prose(build, sample, name, text):
+    score = build(Repetition, ngram_scope="sentence").score(sample(text))
+    assert score.passed and score.measurements["ngram_repeat"] < 0.05, name

@@ -36,7 +36,8 @@ def test_clean_text_passes(build, sample, text):
     ("decoding err\ufffdr", "replacement"),
     ("zero\u200bwidth", "invisible"),
     ("word\u2060joiner", "invisible"),
-    ("\ufeffBOM at start", "invisible"),
+    # A BOM opening the text is an encoding signature (round 3 of issue 9); inside, it hides.
+    ("a BOM\ufeffinside", "invisible"),
     ("soft\u00adhyphen", "invisible"),
     ("hangul\u3164filler", "invisible"),
     ("hidden \U000e0069\U000e0067\U000e006e tags", "invisible"),
@@ -162,3 +163,9 @@ def test_homoglyph_spoofs_in_other_scripts_and_positions(build, sample, text, wo
     score = build(UnicodeHygiene).score(sample(text))
     assert score.measurements["mixed_script"] == 1, score.rationale
     assert repr(word) in score.rationale
+
+
+def test_a_byte_order_mark_opening_the_text_is_not_hidden_content(build, sample):
+    check = build(UnicodeHygiene)
+    assert check.score(sample("\ufeff{\"invoice\": \"AOS-2024-0193\"}")).passed
+    assert check.score(sample("\ufeff\ufeff{}")).passed is False

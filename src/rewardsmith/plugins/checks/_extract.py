@@ -9,9 +9,9 @@ value. A pack opts into tolerance step by step with ``extract``:
   by a token limit) is dropped with everything after it: a draft in unfinished reasoning is
   not the answer;
 - ``"fences"``: if the text is not JSON, take a Markdown code fence that is: ```` ```json ````
-  fences first (``jsonc`` and ``json5`` tags count as ``json``), then untagged ones; other
-  languages (```` ```text ````, ```` ```python ````) only when the pack lists them in
-  ``fence_languages``;
+  (and ``jsonc``/``json5``, which count as ``json``) fences first, then untagged ones, then
+  ``javascript``/``js``; other languages (```` ```text ````, ```` ```python ````) only when the
+  pack lists them in ``fence_languages``; Pandoc's ```` ```{.json} ```` reads as ``json``;
 - ``"first_object"`` / ``"first_array"``: if still not JSON, take the first non-empty
   ``{…}`` / ``[…]`` value embedded in surrounding prose (an empty ``{}`` mentioned in prose
   is taken only when no non-empty value follows). Every brace is tried, in linear time.
@@ -50,9 +50,13 @@ _FENCE_LINE_RE = re.compile(r"^(?P<pre>[^`~]*)(?P<run>`{3,}|~{3,})[ \t]*(?P<info
 # Deeper JSON is refused: the checks walk values recursively, and no extraction task
 # needs 100 levels of nesting (a degenerate "[[[[..." output does).
 MAX_DEPTH = 100
-DEFAULT_FENCE_LANGUAGES = ("json", "")
+# JSON-tagged fences, then untagged, then JavaScript: a strict-JSON body under any of these
+# tags is the answer; only bodies that parse as strict JSON are taken.
+DEFAULT_FENCE_LANGUAGES = ("json", "", "javascript", "js")
 # Fence tags that name JSON dialects; the body must still be strict JSON to be taken.
 _JSON_DIALECTS = {"jsonc": "json", "json5": "json"}
+# Pandoc's attribute form of an info string: ```{.json} or ```{.json .numberLines}.
+_PANDOC_INFO_RE = re.compile(r"^\{\s*\.([\w+-]+)")
 Wanted = Literal["object", "array"] | None
 
 
@@ -127,6 +131,9 @@ def fences(text: str) -> list[tuple[str, str]]:
                 run = match.group("run")
                 info = match.group("info").split()
                 language = info[0].lower() if info else ""
+                pandoc = _PANDOC_INFO_RE.match(match.group("info"))
+                if pandoc is not None:
+                    language = pandoc.group(1).lower()
                 language = _JSON_DIALECTS.get(language, language)
                 body = []
             continue
@@ -234,8 +241,8 @@ def extract_json(text: str, steps: Sequence[ExtractStep] = (),
 
 def _extract(text: str, steps: Sequence[ExtractStep],
              fence_languages: Sequence[str], want: Wanted) -> Extraction:
-    # A byte order mark is an encoding artefact, not text (RFC 8259 section 8.1 lets a
-    # parser ignore it); orjson refuses it.
+    # A leading byte order mark is an encoding signature, not content: RFC 8259 section 8.1
+    # lets a parser ignore it (orjson refuses it).
     text = text.removeprefix("\ufeff")
     if "think" in steps:
         # Tags inside JSON strings are text ({"note": "ends with </think>"} survives).

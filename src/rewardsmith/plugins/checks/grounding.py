@@ -4,8 +4,13 @@ Spans are the quoted passages of the response text, or string values of the resp
 (every string, or those under ``fields``). A span is grounded when it occurs in the source
 after normalisation (NFKC, case-fold, collapsed whitespace), or fuzzily: rapidfuzz
 ``partial_ratio`` (best-aligned substring similarity) at or above ``threshold``.
-With ``include_numbers``, JSON numbers must equal a number written in the source
-(``1,234.50`` reads as 1234.5; continental ``1.234,50`` is not understood).
+With ``include_numbers``, JSON numbers must equal a number written in the source, read in
+the usual locale formats (:func:`number_readings`): ``1,234.50`` (en), ``1.234,50`` (de, es,
+it), ``1 234,50`` with a space, no-break space U+00A0, narrow no-break space U+202F or thin
+space U+2009 (fr, CLDR ``group`` symbols), ``1'234.50`` with an apostrophe or U+2019 (de-CH), Indian
+lakh grouping ``12,34,567.50``, and ``-`` or U+2212 minus. CLDR number symbols per locale:
+https://cldr.unicode.org/translation/number-currency-formats/number-symbols . A written
+number whose separator could be either (``1.049``, ``1,234``) is read both ways.
 """
 
 from __future__ import annotations
@@ -37,7 +42,54 @@ _QUOTE_RES = [
     re.compile(r"\u300c([^\u300c\u300d]+)\u300d"),  # CJK corner brackets (Japanese, Chinese)
     re.compile(r"\u300e([^\u300e\u300f]+)\u300f"),  # CJK white corner brackets
 ]
-_NUMBER_RE = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
+# A written number: digits joined by the separators locales use (CLDR group and decimal
+# symbols). The run is split and validated in number_readings; a run of digits and spaces
+# ("3 4") that is no valid grouping is read as its separate numbers.
+_SPACES = " \u00a0\u202f\u2009"
+_NUMBER_RE = re.compile(r"(?<![\w.,])[-\u2212]?\d(?:[\d.,'\u2019" + _SPACES + r"]*\d)?")
+_SPACE_SPLIT_RE = re.compile("[" + _SPACES + "]+")
+_WESTERN_GROUPS_RE = re.compile(r"\d{1,3}(?:(?P<sep>[.,'\u2019" + _SPACES + r"])\d{3})+")
+_LAKH_GROUPS_RE = re.compile(r"\d{1,2}(?:,\d{2})*,\d{3}")
+
+
+def _grouped(integer: str) -> str | None:
+    """``integer`` with its group separators removed when they group it validly
+    (3-digit groups with one separator, or Indian lakh grouping with commas), else None."""
+    if integer.isdigit():
+        return integer
+    m = _WESTERN_GROUPS_RE.fullmatch(integer)
+    if m is not None and len({c for c in integer if not c.isdigit()}) == 1:
+        return "".join(c for c in integer if c.isdigit())
+    if _LAKH_GROUPS_RE.fullmatch(integer):
+        return integer.replace(",", "")
+    return None
+
+
+def _readings_one(token: str) -> set[float]:
+    """Values of one written number with no ambiguity about where it ends."""
+    sign = -1.0 if token[:1] in "-\u2212" else 1.0
+    body = token.lstrip("-\u2212")
+    out: set[float] = set()
+    # Either '.' or ',' may be the decimal mark, the other (or ', ', apostrophe, a space)
+    # grouping; try both, keep the readings whose grouping is valid.
+    for decimal in (".", ","):
+        integer, mark, fraction = body.rpartition(decimal)
+        if not mark:
+            integer, fraction = body, ""
+        if fraction and not fraction.isdigit():
+            continue
+        if mark and not integer:
+            continue
+        digits = _grouped(integer)
+        if digits is None or (mark and decimal in integer):
+            continue
+        if mark and fraction and len(fraction) == 3 and integer.isdigit() is False and \
+                _grouped(integer + decimal + fraction) is not None:
+            # "1.234.567" is grouping, not 1234.567.
+            continue
+        out.add(sign * float(f"{digits}.{fraction}" if fraction else digits))
+    return out
+
 
 
 def _normalise(text: str) -> str:
@@ -48,11 +100,33 @@ def _normalise(text: str) -> str:
 def _prepared_source(text: str) -> tuple[str, frozenset[float]]:
     numbers: set[float] = set()
     for match in _NUMBER_RE.finditer(text):
-        try:
-            numbers.add(float(match.group().replace(",", "")))
-        except ValueError:
-            continue
+        numbers |= number_readings(match.group())
     return _normalise(text), frozenset(numbers)
+
+
+def number_readings(token: str) -> set[float]:
+    """Every value a written number can have in the usual locale formats.
+
+    ``"1.049,00"`` -> {1049.0}; ``"4,50"`` -> {4.5}; ``"1 200,00"`` (any space kind) ->
+    {1200.0}; ``"12,34,567"`` -> {1234567.0}; ``"1.049"`` -> {1049.0, 1.049}; a run of
+    numbers separated by spaces (``"3 4"``) or commas that group nothing (``"1,2,3"``) also
+    yields each number alone. Returns an empty set for text that is no number.
+    """
+    token = token.strip(_SPACES + ".,'\u2019")
+    if not token:
+        return set()
+    out = _readings_one(token)
+    if not out and "," in token:
+        # "1,2,3" is no grouping: a list of numbers.
+        for piece in token.split(","):
+            out |= number_readings(piece)
+    pieces = _SPACE_SPLIT_RE.split(token)
+    if len(pieces) > 1:
+        for piece in pieces:
+            bare = piece.strip(".,'\u2019")
+            if bare:
+                out |= _readings_one(bare)
+    return out
 
 
 def quoted_spans(text: str) -> list[str]:

@@ -11,10 +11,18 @@ English one. So that an n-gram covers about n words, its length is ``ngram`` tim
 characters per word of the text's main script (2 for Chinese/Japanese, 4 for Thai, Lao,
 Khmer, Burmese; ``_segment.ngram_span``). A line's length counts display columns: a wide
 (CJK) character counts two.
+
+``ngram_scope = "sentence"`` tells a loop from a template: n-grams are compared within each
+sentence, and a sentence repeated verbatim counts all its words as repeats, but n-grams
+shared by *different* sentences do not count. "We are very sorry for the delay." twelve
+times is 0.92; one templated bullet per order ("Order NW-1: at the depot; I've opened a
+trace.", "Order NW-2: ...") is 0, where the whole-text rate counts the template as
+repetition (0.27 for three bullets, rising with every order).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any, Literal
 
@@ -42,6 +50,34 @@ def ngram_repeat_rate(words: list[str], n: int) -> float:
         return 0.0
     unique = len(set(zip(*(words[i:] for i in range(n)), strict=False)))
     return 1.0 - unique / total
+
+
+# Sentence ends: a terminator (Latin, CJK full-width, Arabic, Devanagari danda) followed by
+# space, a CJK terminator followed by anything, or a line break.
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?\u061f\u0964])\s+|(?<=[\u3002\uff01\uff1f])|\n+")
+
+
+def sentence_ngram_repeat_rate(text: str, n: int) -> float:
+    """Share of the words of ``text`` that repeat: every word of a sentence equal to an
+    earlier one, and within a sentence the n-grams that repeat an earlier n-gram of the
+    same sentence (``n`` as in :func:`ngram_repeat_rate`, after ``ngram_span``). N-grams
+    shared by different sentences do not count. 0 for a text of fewer than two words."""
+    total = 0
+    repeated = 0
+    seen: set[tuple[str, ...]] = set()
+    for sentence in _SENTENCE_END_RE.split(text):
+        words = tuple(word_tokens(sentence))
+        if not words:
+            continue
+        total += len(words)
+        if words in seen:
+            repeated += len(words)
+            continue
+        seen.add(words)
+        count = len(words) - n + 1
+        if count > 1:
+            repeated += count - len(set(zip(*(words[i:] for i in range(n)), strict=False)))
+    return repeated / total if total > 1 else 0.0
 
 
 def display_width(text: str) -> int:
@@ -89,6 +125,12 @@ class Repetition(Component["Repetition.Config"]):
         max_ngram_repeat: float = Field(
             default=0.3, ge=0, le=1,
             description="Max share of repeated word n-grams; 1 turns the measure off.",
+        )
+        ngram_scope: Literal["text", "sentence"] = Field(
+            default="text",
+            description="'sentence': n-grams repeat only within a sentence or as part of a "
+            "verbatim repeated sentence, so a template filled once per item (one bullet "
+            "per order) is not repetition; 'text': any repeat anywhere counts.",
         )
         ngram_source: Literal["text", "json_strings"] = Field(
             default="text",
@@ -138,7 +180,9 @@ class Repetition(Component["Repetition.Config"]):
             folded = strip_optional_marks(fold(text))
             words = word_tokens(folded)
             span = ngram_span(folded, words, cfg.ngram)
-            rates["ngram_repeat"] = (ngram_repeat_rate(words, span), cfg.max_ngram_repeat)
+            rate = sentence_ngram_repeat_rate(folded, span) if cfg.ngram_scope == "sentence" \
+                else ngram_repeat_rate(words, span)
+            rates["ngram_repeat"] = (rate, cfg.max_ngram_repeat)
         if cfg.max_duplicate_lines is not None:
             lines = [collapse_space(fold(line)) for line in sample.response.splitlines()]
             lines = [line for line in lines if display_width(line) >= cfg.min_line_chars]

@@ -5,10 +5,10 @@ Categories (all on by default):
 - ``private_use``: private-use code points (render as tofu or vendor glyphs);
 - ``replacement``: U+FFFD, the trace of a decoding error;
 - ``unassigned``: unassigned code points and lone surrogates;
-- ``invisible``: zero-width and other format characters (ZWSP, word joiner, BOM, soft
-  hyphen, Hangul fillers, tag characters) — joiners inside an emoji sequence or between
-  letters of scripts that spell with them (Persian, Hindi...) and the tag characters of a
-  flag emoji are allowed;
+- ``invisible``: zero-width and other format characters (ZWSP, word joiner, a BOM past
+  the first character, soft hyphen, Hangul fillers, tag characters) — joiners inside an
+  emoji sequence or between letters of scripts that spell with them (Persian, Hindi...)
+  and the tag characters of a flag emoji are allowed;
 - ``bidi``: bidirectional controls (embeddings, overrides, isolates, LRM/RLM/ALM), which
   can make text display differently from what it says;
 - ``mixed_script``: a homoglyph inside a word -- a word mixing letters of confusable
@@ -252,7 +252,9 @@ class UnicodeHygiene(Component["UnicodeHygiene.Config"]):
         return counts, examples
 
     def score(self, sample: Sample) -> Score:
-        counts, examples = self._scan(sample.response)
+        # A byte order mark opening the text is an encoding signature (Unicode 16.0,
+        # section 23.8), not hidden content; anywhere else it is a zero-width no-break space.
+        counts, examples = self._scan(sample.response.removeprefix("\ufeff"))
         total = sum(counts.values())
         over = max(0, total - self.config.max_violations)
         value = 1.0 / (1.0 + over)
