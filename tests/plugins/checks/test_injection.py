@@ -79,7 +79,7 @@ def test_ordinary_text_is_not_flagged(build, sample, text):
 
 
 def test_kinds_and_verdict_keys_are_configurable(build, sample):
-    review = '{"title": "Great film", "rating": 9}'
+    review = '{"rating": 9, "reason": "great film"}'
     assert build(Injection).score(sample(review)).passed is False
     assert build(Injection, verdict_keys=["verdict"]).score(sample(review)).passed
     assert build(Injection, kinds=["role_tag"]).score(sample(review)).passed

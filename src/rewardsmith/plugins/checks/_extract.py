@@ -283,11 +283,14 @@ def response_json(sample: Sample, config: JsonInputConfig, want: Wanted = None) 
 
 
 def _normalised_text_call(found: Extraction) -> Extraction:
-    """A call written into the text (``<tool_call>{"name": ...}</tool_call>``) with its
-    arguments read as a structured call's are (``call_arguments``): missing, null, blank
-    or ``"{}"`` arguments are ``{}``, a string holding a JSON object is that object. Every
-    component reading ``json_from = "tool_call"`` then sees one shape whatever way the call
-    was written; other keys are kept (the envelope check judges them)."""
+    """A call written into the text (``<tool_call>{"name": ...}</tool_call>``) whose
+    arguments are blank (missing, null, ``""``, whitespace, or the string ``"{}"``) reads
+    as ``{"name": ..., "arguments": {}}``, as a structured call's blank arguments do
+    (``call_arguments``): every component reading ``json_from = "tool_call"`` then sees
+    one shape whatever way a call without arguments was written. Other keys are kept (the
+    envelope check judges them), and a non-empty JSON *string* of arguments stays a
+    string: the prompt asks for an object (pack suite case ``arguments-as-json-string``,
+    docs/decisions.md)."""
     value = found.value
     if not isinstance(value, dict) or not isinstance(value.get("name"), str):
         return found
@@ -301,7 +304,7 @@ def _normalised_text_call(found: Extraction) -> Extraction:
             arguments = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return found  # not JSON: the checks report it as the string it is
-        if not isinstance(arguments, dict):
+        if arguments != {}:
             return found
     else:
         return found
