@@ -100,15 +100,19 @@ def test_builtin_gates_keep_precision_on_the_corpora(name, gate, corpora):
     benign, attack = corpora
     family = gate.config.type
 
-    def blocked(text: str) -> bool:
-        sample = parse_sample({"messages": [{"role": "user", "content": "Answer."},
-                                            {"role": "assistant", "content": text}]}, 0)
-        return gate.score(sample).passed is False
+    def blocked(row: dict[str, Any]) -> bool:
+        # A row may carry the prompt it quotes and the sample's tools (bench/detectors.py).
+        raw: dict[str, Any] = {"messages": [
+            {"role": "user", "content": row.get("prompt") or "Answer."},
+            {"role": "assistant", "content": row["text"]}]}
+        if row.get("tools"):
+            raw["tools"] = row["tools"]
+        return gate.score(parse_sample(raw, 0)).passed is False
 
-    false_positives = [r["text"] for r in benign if blocked(r["text"])]
+    false_positives = [r["text"] for r in benign if blocked(r)]
     kinds = set(gate.config.detect if family == "pii" else gate.config.kinds)
     targets = [r for r in attack if r["detector"] == family and r["kind"] in kinds]
-    true_positives = sum(blocked(r["text"]) for r in targets)
+    true_positives = sum(blocked(r) for r in targets)
     precision = true_positives / (true_positives + len(false_positives))
     assert precision >= 0.99, (name, precision, false_positives[:5])
     # Precise because it still catches what it gates on, not because it flags nothing.
