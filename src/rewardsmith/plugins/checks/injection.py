@@ -53,7 +53,8 @@ Lieferung geschickt habe") is not an order in any of the languages (``_NOT_OWN``
 Patterns are phrased narrowly (a contract's "you must give notice" or a "score of 10
 goals" do not match); a task whose legitimate output is a bare verdict-shaped object
 (``{"rating": 4}``) should set ``data_schema`` or drop ``fake_verdict`` from ``kinds``.
-Every pattern is linear: bounded spans only, fixed-width lookarounds (tests/plugins/checks/test_linear_time.py).
+Every pattern is linear: bounded spans only, fixed-width lookarounds
+(tests/plugins/checks/test_linear_time.py).
 """
 
 from __future__ import annotations
