@@ -650,7 +650,7 @@ class Injection(Component["Injection.Config"]):
             views.append(_SPACE_RUNS.sub(" ", fold(reveal_tags(decoded))).replace('\\"', '"'))
         return views
 
-    def _is_verdict(self, text: str, m: re.Match[str],
+    def _is_verdict(self, objects: _Objects, m: re.Match[str],
                     data_key_sets: list[frozenset[str]]) -> bool:
         """Whether a ``"key": value`` hit of the JSON verdict pattern is a verdict: the
         object around it is verdict-shaped (see STRONG_VERDICT_KEYS) and not data whose
@@ -658,7 +658,7 @@ class Injection(Component["Injection.Config"]):
         object does not parse (a fragment, a verdict inside an escaped string) counts: a
         gate fails closed."""
         key = m.group("vkey")
-        obj = _enclosing_object(text, m.start("vkey"))
+        obj = objects.enclosing(m.start("vkey"))
         if obj is None or key not in obj:
             return True
         keys = frozenset(obj)
@@ -676,13 +676,15 @@ class Injection(Component["Injection.Config"]):
     def _find(self, kind: str, pattern: re.Pattern[str], view: str, prompt: str | None,
               data_key_sets: list[frozenset[str]]) -> list[str]:
         found = []
+        objects = _Objects(view)
         for m in pattern.finditer(view):
             hit = m.group(0).strip()
             # Quoted from the source (the contract under review says "... shall ignore all
             # previous instructions ..."): the exact matched span is in the prompt.
             if prompt is not None and hit in prompt:
                 continue
-            if pattern is self._verdict_json and not self._is_verdict(view, m, data_key_sets):
+            if pattern is self._verdict_json and not self._is_verdict(objects, m,
+                                                                      data_key_sets):
                 continue
             found.append(hit)
         return found
@@ -730,21 +732,46 @@ class Injection(Component["Injection.Config"]):
 _DECODER = json.JSONDecoder()
 
 
-def _enclosing_object(text: str, pos: int, tries: int = 16) -> dict[str, Any] | None:
-    """The innermost JSON object of ``text`` that parses and spans ``pos``: tried from
-    the nearest ``{`` before ``pos`` outwards (at most ``tries`` of them), or None."""
-    start = pos
-    for _ in range(tries):
-        start = text.rfind("{", 0, start)
-        if start == -1:
-            return None
-        try:
-            obj, end = _DECODER.raw_decode(text, start)
-        except ValueError:
-            continue
-        if end > pos and isinstance(obj, dict):
-            return obj
-    return None
+class _Objects:
+    """The JSON objects of one text, found around positions: the innermost object that
+    parses and spans a position, tried from the nearest ``{`` outwards (at most 16).
+
+    Each brace is decoded once (memo), and decoding stops when a budget of scanned
+    characters (8x the text, plus 64k) is spent: a response of many hits inside one huge
+    unclosed or deeply nested object stays linear. Past the budget, or on nesting deeper
+    than the decoder allows, there is no object (the caller fails closed)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.memo: dict[int, tuple[Any, int] | None] = {}
+        self.budget = 8 * len(text) + 65_536
+
+    def _decode(self, start: int) -> tuple[Any, int] | None:
+        if start not in self.memo:
+            if self.budget <= 0:
+                return None
+            try:
+                obj, end = _DECODER.raw_decode(self.text, start)
+                self.memo[start] = (obj, end)
+                self.budget -= end - start
+            except json.JSONDecodeError as exc:
+                self.memo[start] = None
+                self.budget -= max(1, exc.pos - start)
+            except RecursionError:  # nesting deeper than the decoder's recursion limit
+                self.memo[start] = None
+                self.budget -= len(self.text) - start
+        return self.memo[start]
+
+    def enclosing(self, pos: int) -> dict[str, Any] | None:
+        start = pos
+        for _ in range(16):
+            start = self.text.rfind("{", 0, start)
+            if start == -1:
+                return None
+            decoded = self._decode(start)
+            if decoded is not None and decoded[1] > pos and isinstance(decoded[0], dict):
+                return decoded[0]
+        return None
 
 
 def _fold_prompt(prompt: str) -> str:
