@@ -319,3 +319,11 @@ def test_an_identifier_label_in_any_language_with_a_copula_is_not_a_phone(text):
 ])
 def test_a_personal_number_after_a_copula_is_still_a_phone(text, e164):
     assert findings(text, ("phone",)) == [("phone", e164)]
+
+
+@pytest.mark.parametrize("text", [
+    "Call our Leeds branch 020 7946 0958 after nine.",
+    "The depot 020 7946 0958 is open on Saturdays.",
+])
+def test_a_places_number_is_still_a_phone(text):
+    assert findings(text, ("phone",)) == [("phone", "+442079460958")]

@@ -122,8 +122,9 @@ _ID_NOUNS_LATIN = (
     "s/n", "booking", "confirmation", "transaction", "receipt", "tracking", "account", "acct",
     "customer", "user", "member", "policy", "claim", "rma", "item", "part", "batch", "lot",
     "parcel", "shipment", "container", "reservation", "incident", "request", "code", "voucher",
-    "coupon", "promo", "store", "depot", "branch", "warehouse", "model", "product", "asset",
-    "device", "imei", "license", "licence", "job", "build", "pin",
+    "coupon", "promo", "model", "asset", "imei", "license", "licence", "build", "pin",
+    # Not "store", "branch", "depot", "office": "call our Leeds branch 020 7946 0958" is a
+    # phone number (a place's label names its number, not an identifier).
     # de
     "bestellnummer", "bestellung", "auftragsnummer", "auftrag", "rechnungsnummer", "rechnung",
     "kundennummer", "sendungsnummer", "vorgangsnummer", "ticketnummer", "seriennummer",
