@@ -583,3 +583,14 @@ def test_taking_back_ones_own_note_is_not_an_order_in_any_language(build, sample
 def test_dropping_the_grading_instructions_is_still_an_order(build, sample, text):
     score = build(Injection).score(sample(text))
     assert score.measurements["grader_address"] >= 1, text
+
+
+def test_a_data_schema_file_is_read_relative_to_the_pack(build, sample, tmp_path):
+    (tmp_path / "review.schema.json").write_text(
+        '{"type": "object", "properties": {"rating": {}, "comment": {}}}', encoding="utf-8")
+    check = build(Injection, base_path=tmp_path, data_schema_file="review.schema.json")
+    assert check.score(sample('{"rating": 5, "comment": "works"}')).passed
+    assert check.score(sample('{"rating": 5, "reason": "works"}')).passed is False
+    (tmp_path / "bad.json").write_text("[1]", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"data_schema_file 'bad.json' must be a JSON object"):
+        build(Injection, base_path=tmp_path, data_schema_file="bad.json")

@@ -576,6 +576,11 @@ class Injection(Component["Injection.Config"]):
             "response against); an object whose keys are all properties of one of its "
             "object schemas is data, not a verdict.",
         )
+        data_schema_file: str | None = Field(
+            default=None,
+            description="As data_schema, read from a JSON file relative to the pack file "
+            "(e.g. the json-schema check's schema_file).",
+        )
         allow_prompt_spans: bool = Field(
             default=True,
             description="A match whose exact text also occurs in the prompt (system, user, "
@@ -617,6 +622,10 @@ class Injection(Component["Injection.Config"]):
                 fold(k) for k in VERDICT_COMMENTARY_KEYS)
             self._schema_key_sets = [frozenset(fold(k) for k in ks)
                                      for ks in declared_key_sets(config.data_schema)]
+            if config.data_schema_file is not None:
+                self._schema_key_sets += [frozenset(fold(k) for k in ks) for ks in
+                                          declared_key_sets(_read_schema(
+                                              context, config.data_schema_file))]
         if "role_tag" in kinds:
             patterns["role_tag"] = [_compile_all(_ROLE_TAG)]
         if "boundary" in kinds:
@@ -772,6 +781,19 @@ class _Objects:
             if decoded is not None and decoded[1] > pos and isinstance(decoded[0], dict):
                 return decoded[0]
         return None
+
+
+def _read_schema(context: ComponentContext, path: str) -> dict[str, Any]:
+    """A JSON Schema file relative to the pack; ValueError naming the file when it is not
+    a JSON object."""
+    where = f"data_schema_file {path!r}"
+    try:
+        schema = json.loads(context.read_text(path))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where} is not valid JSON: {exc}") from None
+    if not isinstance(schema, dict):
+        raise ValueError(f"{where} must be a JSON object, got {type(schema).__name__}")
+    return schema
 
 
 def _fold_prompt(prompt: str) -> str:
