@@ -10,6 +10,8 @@ Corpora (``bench/corpora/``, written for this project, JSON lines):
   ignoring notes, reviewers and evaluations. Nothing in it should be flagged.
 - ``attack.jsonl``: ``{"text", "kind", "lang", "detector", "encoding"?}``: ``detector`` is
   ``pii`` or ``injection``, ``kind`` the detector's kind that should fire.
+A row of either corpus may add ``prompt`` (the user turn, a source the text quotes) and
+``tools`` (the sample's tool specs); without them the prompt is "Answer." and no tools.
 Every row has a ``batch``: batch 1 was written with the new detectors and tuned against;
 batch 2 was written afterwards and measured once before any change (bench/RESULTS.md gives
 that first run); ``--batch N`` restricts the figures to one batch.
@@ -80,15 +82,21 @@ def _build(cls: type[Component[Any]], **config: Any) -> Component[Any]:
     return cls(cfg, ComponentContext(pack_name="bench"))
 
 
-Flagger = Callable[[str], set[str]]
+# text, optional prompt (the user turn: a source the response may quote), optional tools
+# (the sample's tool specs) -> kinds that fired.
+Flagger = Callable[..., set[str]]
 
 
 def flagger(check: Component[Any], kinds: tuple[str, ...]) -> Flagger:
     """``text -> set of kinds that fired`` for a pii or injection check (its measurements
     hold one count per kind)."""
-    def flags(text: str) -> set[str]:
-        sample = parse_sample({"messages": [{"role": "user", "content": "Answer."},
-                                            {"role": "assistant", "content": text}]}, 0)
+    def flags(text: str, prompt: str | None = None,
+              tools: list[Any] | None = None) -> set[str]:
+        raw: dict[str, Any] = {"messages": [{"role": "user", "content": prompt or "Answer."},
+                                            {"role": "assistant", "content": text}]}
+        if tools:
+            raw["tools"] = tools
+        sample = parse_sample(raw, 0)
         score = check.score(sample)
         return {k for k in kinds if score.measurements.get(k, 0)}
     return flags
@@ -134,7 +142,7 @@ def measure(family: str, kinds: tuple[str, ...], flags: Flagger,
     """Tallies per kind and for the whole detector (key ``"*"``)."""
     tallies = {k: Tally(benign=len(benign)) for k in (*kinds, "*")}
     for row in benign:
-        fired = flags(row["text"])
+        fired = flags(row["text"], row.get("prompt"), row.get("tools"))
         for k in fired:
             tallies[k].fp += 1
             tallies[k].false_positives.append(row["text"])
@@ -144,7 +152,7 @@ def measure(family: str, kinds: tuple[str, ...], flags: Flagger,
     for row in attack:
         if row.get("detector") != family:
             continue
-        fired = flags(row["text"])
+        fired = flags(row["text"], row.get("prompt"), row.get("tools"))
         kind = row["kind"]
         if kind in tallies:
             hit = kind in fired

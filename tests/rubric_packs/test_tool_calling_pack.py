@@ -90,3 +90,41 @@ def test_a_call_to_an_undeclared_tool_is_named_in_the_rationale() -> None:
     assert (result.status, result.gate, result.reward) == ("gated", "call", 0.1)
     assert "unknown tool" in result.components["call"].rationale
     assert "get_weather" in result.components["call"].rationale
+
+
+_LIST_STORES = {"type": "function", "function": {
+    "name": "list_stores", "description": "List the stores.",
+    "parameters": {"type": "object", "properties": {}, "additionalProperties": False}}}
+
+
+def _no_args_row(rid: str, assistant: dict[str, Any]) -> dict[str, Any]:
+    return {"id": rid, "messages": [{"role": "user", "content": "Which stores are open?"},
+                                    {"role": "assistant", **assistant}],
+            "tools": [_LIST_STORES],
+            "reference_answer": {"name": "list_stores", "arguments": {}}}
+
+
+@pytest.mark.parametrize("body", [
+    '{"name": "list_stores"}', '{"name": "list_stores", "arguments": null}',
+    '{"name": "list_stores", "arguments": ""}', '{"name": "list_stores", "arguments": "  "}',
+    '{"name": "list_stores", "arguments": "{}"}', '{"name": "list_stores", "arguments": {}}',
+])
+def test_blank_arguments_of_a_text_call_mean_no_arguments_for_every_component(body) -> None:
+    # Issue 9: a text call with missing/null/""/"{}" arguments scored 0.3 (fields and
+    # envelope read the raw arguments) where the structured form scored 1.0.
+    text = _no_args_row("text", {"content": f"<tool_call>{body}</tool_call>"})
+    structured = _no_args_row("structured", {"content": "", "tool_calls": [{
+        "id": "c1", "type": "function",
+        "function": {"name": "list_stores", "arguments": ""}}]})
+    results = Scorer(load_pack("tool-calling")).score([text, structured]).results
+    assert [r.reward for r in results] == [1.0, 1.0]
+    assert {cid: c.value for cid, c in results[0].components.items()} == {
+        cid: c.value for cid, c in results[1].components.items()}
+
+
+def test_an_envelope_with_extra_keys_is_still_judged_after_blank_arguments() -> None:
+    row = _no_args_row("extra", {"content": '<tool_call>{"name": "list_stores", '
+                                            '"arguments": "", "why": "asked"}</tool_call>'})
+    result = Scorer(load_pack("tool-calling")).score([row]).results[0]
+    assert result.components["envelope"].value == 0.0
+    assert result.components["fields"].value == 1.0

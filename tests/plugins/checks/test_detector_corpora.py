@@ -46,8 +46,9 @@ def test_corpora_sizes_and_spread(corpora):
     assert len(benign) >= 300 and len(attack) >= 150
     assert len({r["text"] for r in benign}) == len(benign)
     assert len({r["text"] for r in attack}) == len(attack)
-    # Batch 1 was tuned on; later batches were measured once first (bench/RESULTS.md).
-    assert {r.get("batch") for r in benign + attack} == {1, 2, 3, 4}
+    # Batch 1 was tuned on; batches 2-4 were measured once first (bench/RESULTS.md); batch 5
+    # holds the new-user tester's cases (issue 9 round 3), written with their fixes.
+    assert {r.get("batch") for r in benign + attack} == {1, 2, 3, 4, 5}
     benign_kinds = Counter(r["kind"] for r in benign)
     for kind in ("support", "legal", "insurance", "email", "meeting", "science", "code", "log",
                  "cjk", "rtl", "meta"):
@@ -99,15 +100,19 @@ def test_builtin_gates_keep_precision_on_the_corpora(name, gate, corpora):
     benign, attack = corpora
     family = gate.config.type
 
-    def blocked(text: str) -> bool:
-        sample = parse_sample({"messages": [{"role": "user", "content": "Answer."},
-                                            {"role": "assistant", "content": text}]}, 0)
-        return gate.score(sample).passed is False
+    def blocked(row: dict[str, Any]) -> bool:
+        # A row may carry the prompt it quotes and the sample's tools (bench/detectors.py).
+        raw: dict[str, Any] = {"messages": [
+            {"role": "user", "content": row.get("prompt") or "Answer."},
+            {"role": "assistant", "content": row["text"]}]}
+        if row.get("tools"):
+            raw["tools"] = row["tools"]
+        return gate.score(parse_sample(raw, 0)).passed is False
 
-    false_positives = [r["text"] for r in benign if blocked(r["text"])]
+    false_positives = [r["text"] for r in benign if blocked(r)]
     kinds = set(gate.config.detect if family == "pii" else gate.config.kinds)
     targets = [r for r in attack if r["detector"] == family and r["kind"] in kinds]
-    true_positives = sum(blocked(r["text"]) for r in targets)
+    true_positives = sum(blocked(r) for r in targets)
     precision = true_positives / (true_positives + len(false_positives))
     assert precision >= 0.99, (name, precision, false_positives[:5])
     # Precise because it still catches what it gates on, not because it flags nothing.

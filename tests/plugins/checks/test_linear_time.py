@@ -167,3 +167,37 @@ def test_script_aware_boundary_is_single_character_lookaround():
         f"{_segment.LATIN_WORD_START}foo{_segment.LATIN_WORD_END}(?!x)\\s"
         f"{_segment.LATIN_WORD_START}(?:a|b){_segment.LATIN_WORD_END}")
     assert _segment.script_bounded("\\b\u0434\u0430\\b").startswith(_segment.CYRILLIC_WORD_START)
+
+
+class _CountingDecoder:
+    """Wraps the injection check's JSON decoder and counts the characters it scans."""
+
+    def __init__(self, decoder) -> None:
+        self.decoder, self.scanned = decoder, 0
+
+    def raw_decode(self, text, start):
+        import json
+
+        try:
+            obj, end = self.decoder.raw_decode(text, start)
+        except json.JSONDecodeError as exc:
+            self.scanned += exc.pos - start
+            raise
+        self.scanned += end - start
+        return obj, end
+
+
+@pytest.mark.parametrize("unit", ['{"score": 1, "k": ', '{"score": 1, '])
+def test_verdict_object_decoding_is_linear_and_fails_closed(monkeypatch, build, sample, unit):
+    # Many verdict-key hits inside one huge unclosed object: each brace is decoded once and
+    # the scanned characters are bounded by the text's length.
+    check = build(Injection, kinds=["fake_verdict"])
+    scanned = []
+    for n in (1000, 2000):
+        counter = _CountingDecoder(injection._DECODER)
+        monkeypatch.setattr(injection, "_DECODER", counter)
+        score = check.score(sample(unit * n))
+        assert score.measurements["fake_verdict"] == n  # no object parses: all count
+        scanned.append(counter.scanned)
+        monkeypatch.undo()
+    assert scanned[1] <= 2.5 * scanned[0] + 1000, scanned

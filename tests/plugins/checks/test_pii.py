@@ -291,3 +291,39 @@ def test_a_national_number_after_an_id_label_is_that_id(text, expected):
 ])
 def test_json_id_keys_cjk_labels_and_versions(text, kind, expected):
     assert findings(text, (kind,)) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Serial number SN 7035551234",
+    "您的新订单号是 2025112812",
+    "Depot code 020 7946 0958",
+    "Bestellnummer ist 2025112812",
+    "Número de pedido es 2025112812",
+    "رقم الطلب هو ٢٠٢٥١١٢٨١٢",
+    "Votre numéro de commande est 2025112812",
+    "ご注文番号は 2025112812 です",
+])
+def test_an_identifier_label_in_any_language_with_a_copula_is_not_a_phone(text):
+    # Issue 9 (new-user tester): identifier labels in the supported languages, followed by
+    # an id word (SN, number, #) and a copula (is, ist, es, est, 是, は, هو).
+    assert findings(text, ("phone",)) == []
+
+
+@pytest.mark.parametrize(("text", "e164"), [
+    ("Meine Nummer ist 020 7946 0958, ruf an.", "+442079460958"),
+    ("Mi número es el 020 7946 0958.", "+442079460958"),
+    ("Mon numéro est le 01 70 36 42 18.", "+33170364218"),
+    ("我的电话是 020 7946 0958", "+442079460958"),
+    ("رقم هاتفي هو 020 7946 0958", "+442079460958"),
+    ("My number is 703 555 1234", "+17035551234"),
+])
+def test_a_personal_number_after_a_copula_is_still_a_phone(text, e164):
+    assert findings(text, ("phone",)) == [("phone", e164)]
+
+
+@pytest.mark.parametrize("text", [
+    "Call our Leeds branch 020 7946 0958 after nine.",
+    "The depot 020 7946 0958 is open on Saturdays.",
+])
+def test_a_places_number_is_still_a_phone(text):
+    assert findings(text, ("phone",)) == [("phone", "+442079460958")]

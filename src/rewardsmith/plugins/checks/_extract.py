@@ -40,7 +40,7 @@ from rewardsmith.core.component import ComponentConfig
 from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.json_text import REASONING_TAGS, Malformed, iter_containers, split_reasoning
 from rewardsmith.core.sample import Sample
-from rewardsmith.plugins.checks.tool_calls import call_arguments
+from rewardsmith.plugins.checks.tool_calls import call_arguments, is_blank_arguments
 
 ExtractStep = Literal["think", "fences", "first_object", "first_array"]
 
@@ -283,7 +283,40 @@ def response_json(sample: Sample, config: JsonInputConfig, want: Wanted = None) 
                               text=call.arguments if isinstance(call.arguments, str) else "")
         value = {"name": call.name, "arguments": arguments}
         return Extraction(True, value, "tool_call", text=orjson.dumps(value).decode())
-    return extract_json(sample.response, config.extract, config.fence_languages, want)
+    found = extract_json(sample.response, config.extract, config.fence_languages, want)
+    if config.json_from == "tool_call" and found.ok:
+        return _normalised_text_call(found)
+    return found
+
+
+def _normalised_text_call(found: Extraction) -> Extraction:
+    """A call written into the text (``<tool_call>{"name": ...}</tool_call>``) whose
+    arguments are blank (missing, null, ``""``, whitespace, or the string ``"{}"``) reads
+    as ``{"name": ..., "arguments": {}}``, as a structured call's blank arguments do
+    (``call_arguments``): every component reading ``json_from = "tool_call"`` then sees
+    one shape whatever way a call without arguments was written. Other keys are kept (the
+    envelope check judges them), and a non-empty JSON *string* of arguments stays a
+    string: the prompt asks for an object (pack suite case ``arguments-as-json-string``,
+    docs/decisions.md)."""
+    value = found.value
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        return found
+    if "arguments" not in value and "parameters" in value:
+        return found  # a differently named envelope: left for the checks to judge
+    raw = value.get("arguments")
+    if is_blank_arguments(raw):
+        arguments: Any = {}
+    elif isinstance(raw, str):
+        try:
+            arguments = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return found  # not JSON: the checks report it as the string it is
+        if arguments != {}:
+            return found
+    else:
+        return found
+    value = {**value, "arguments": arguments}
+    return Extraction(True, value, found.source, text=orjson.dumps(value).decode())
 
 
 def require_response_json(sample: Sample, config: JsonInputConfig,

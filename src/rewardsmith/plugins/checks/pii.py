@@ -110,13 +110,60 @@ _VERSION_LABEL_RE = re.compile(
 )
 _GLUE = frozenset(".:,/_@#")
 _MIN_PHONE_DIGITS = 6
+# An identifier's label right before a number, in the supported languages: the noun
+# ("order", "Bestellnummer", "número de pedido", "订单号", "رقم الطلب"), an optional id word
+# ("number", "no.", "#", "SN", "ID", "code") and an optional copula or separator ("is",
+# "ist", "es", "est", "é", "è", "是", "为", "は", "هو", ":", "#"). "Serial number SN
+# 7035551234", "您的新订单号是 2025112812" and "Depot code 020 7946 0958" are identifiers;
+# "my number is 703 555 1234" is not (no identifier noun).
+_ID_NOUNS_LATIN = (
+    # en
+    "order", "invoice", "ticket", "case", "ref", "reference", "id", "sku", "po", "serial", "sn",
+    "s/n", "booking", "confirmation", "transaction", "receipt", "tracking", "account", "acct",
+    "customer", "user", "member", "policy", "claim", "rma", "item", "part", "batch", "lot",
+    "parcel", "shipment", "container", "reservation", "incident", "request", "code", "voucher",
+    "coupon", "promo", "model", "asset", "imei", "license", "licence", "build", "pin",
+    # Not "store", "branch", "depot", "office": "call our Leeds branch 020 7946 0958" is a
+    # phone number (a place's label names its number, not an identifier).
+    # de
+    "bestellnummer", "bestellung", "auftragsnummer", "auftrag", "rechnungsnummer", "rechnung",
+    "kundennummer", "sendungsnummer", "vorgangsnummer", "ticketnummer", "seriennummer",
+    "referenznummer", "referenz", "buchungsnummer", "aktenzeichen", "vertragsnummer",
+    "artikelnummer", "lieferscheinnummer",
+    # es, pt, fr, it (the noun after "número de", "numéro de", "numero d'")
+    "pedido", "factura", "fatura", "referencia", "referência", "référence", "riferimento",
+    "serie", "série", "seguimiento", "rastreo", "rastreamento", "cliente", "client", "reserva",
+    "réservation", "prenotazione", "commande", "facture", "dossier", "suivi", "ordine",
+    "fattura", "spedizione", "envío", "envio", "colis", "encomenda", "billete", "billet",
+    "biglietto", "contrato", "contrat", "contratto", "póliza", "apólice", "polizza",
+    "siniestro", "sinistre", "sinistro", "expediente", "protocolo", "protocollo",
+    # ru, tr, nl, id, vi (latin ones)
+    "заказа", "заказ", "счёта", "счета", "счёт", "счет", "договора", "накладной", "артикул",
+    "sipariş", "fatura", "bestelnummer", "bestelling", "factuurnummer", "klantnummer",
+    "pesanan", "faktur", "resi", "đơn hàng", "hóa đơn", "mã",
+)
+_ID_NOUNS_OTHER = (
+    # zh (simplified and traditional), ja, ko, ar, th, hi
+    "订单号", "訂單號", "订单编号", "訂單編號", "订单", "訂單", "单号", "單號", "编号", "編號",
+    "序列号", "序號", "运单号", "運單號", "快递单号", "工单号", "工單號",
+    "发票号", "發票號", "票号",
+    "注文番号", "番号", "伝票番号", "製造番号", "シリアル番号", "問い合わせ番号",
+    "予約番号", "会員番号",
+    "주문번호", "번호", "송장번호", "일련번호", "예약번호", "회원번호",
+    "رقم الطلب", "رقم الطلبية", "رقم الفاتورة", "رقم التتبع", "رقم الحجز", "رقم الشحنة",
+    "الرقم التسلسلي", "رقم العميل", "رقم التذكرة", "رقم المرجع", "رقم الحساب",
+    "หมายเลขคำสั่งซื้อ", "เลขที่คำสั่งซื้อ", "เลขพัสดุ", "ऑर्डर नंबर", "ऑर्डर संख्या",
+)
+_ID_WORDS = r"(?:no\.?|n[º°o]\.?|nr\.?|number|num|nummer|número|numéro|numero|#|id|code|sn|s/n)"
+_ID_COPULA = (r"(?:is|was|reads|ist|lautet|war|es|era|est|était|é|è|era|является|равен|"
+              r"是|为|為|は|が|는|은|هو|هي|คือ|है)")
 _ID_LABEL_RE = re.compile(
-    r"(?i)(?:(?<![^\W\d_])[\"']?(?:order|invoice|ticket|case|ref|reference|id|sku|po|serial|"
-    r"booking|confirmation|transaction|receipt|tracking|account|acct|customer|user|member|"
-    r"policy|claim|rma|item|part|batch|lot|parcel|shipment|container|reservation|incident|"
-    r"request)(?:[_-]?(?:id|no|number|num|nr|code))?[\"']?[^\S\n]{0,2}(?:no\.?|number|num|"
-    r"nr\.?|#|id|code)?(?:[^\S\n]{1,2}(?:is|was|reads))?|订单号|訂單號|单号|單號|编号|編號|注文番号|"
-    r"番号|주문번호|번호)[^\S\n]{0,2}[:#.=\uff1a]?[^\S\n]{0,2}[\"']?\Z"
+    r"(?i)(?:(?<![^\W\d_])[\"']?(?:" + "|".join(
+        re.escape(n) for n in sorted(_ID_NOUNS_LATIN, key=len, reverse=True)) +
+    r")(?:[_-]?(?:id|no|number|num|nr|code))?[\"']?"
+    r"|(?:" + "|".join(re.escape(n) for n in sorted(_ID_NOUNS_OTHER, key=len, reverse=True)) +
+    r"))(?:[^\S\n]{0,2}" + _ID_WORDS + r"){0,2}(?:[^\S\n]{0,2}" + _ID_COPULA +
+    r"(?![^\W\d_]))?[^\S\n]{0,2}[:#.=\uff1a]?[^\S\n]{0,2}[\"']?\Z"
 )
 # A word character of a script written with spaces: "手机号是+86 ..." is not glued, since
 # Chinese runs words together; "ab+86 ..." is.

@@ -48,6 +48,47 @@ def _tool_entry(tool: Any, index: int) -> tuple[str, Any]:
     return name, schema
 
 
+def declared_key_sets(schema: Any) -> list[frozenset[str]]:
+    """The property-name sets of every object schema in ``schema`` (JSON Schema), nested
+    ones included (``properties``, ``items``, ``additionalProperties``, ``anyOf``/``oneOf``/
+    ``allOf``, ``$defs``/``definitions``): the keys a JSON object built to that schema may
+    hold. Shapes: ``schema`` a mapping (anything else yields ``[]``)."""
+    found: list[frozenset[str]] = []
+    stack, seen = [schema], 0
+    while stack and seen < 1000:  # a bound against pathological schemas
+        node = stack.pop()
+        seen += 1
+        if not isinstance(node, Mapping):
+            continue
+        props = node.get("properties")
+        if isinstance(props, Mapping) and props:
+            found.append(frozenset(str(k) for k in props))
+            stack.extend(props.values())
+        for key in ("items", "additionalProperties", "not"):
+            stack.append(node.get(key))
+        for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+            if isinstance(node.get(key), list):
+                stack.extend(node[key])
+        for key in ("$defs", "definitions"):
+            if isinstance(node.get(key), Mapping):
+                stack.extend(node[key].values())
+    return found
+
+
+def tool_parameter_key_sets(tools: tuple[Any, ...]) -> list[frozenset[str]]:
+    """:func:`declared_key_sets` of every tool's parameter schema in ``tools`` (OpenAI,
+    Anthropic, Converse specs). A malformed tool entry is skipped here: the
+    ``tool-call-valid`` check is the one that reports it."""
+    found: list[frozenset[str]] = []
+    for i, tool in enumerate(tools):
+        try:
+            _, schema = _tool_entry(tool, i)
+        except ComponentError:
+            continue
+        found.extend(declared_key_sets(schema))
+    return found
+
+
 @lru_cache(maxsize=512)
 def _validator(schema_json: str) -> Any:
     schema = orjson.loads(schema_json)
