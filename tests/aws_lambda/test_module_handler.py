@@ -137,6 +137,23 @@ def test_importing_the_handler_and_loading_a_pack_never_imports_click() -> None:
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [[], []]
 
 
+
+def test_a_checks_only_cold_start_skips_the_verdict_cache_and_unused_configs() -> None:
+    """Cold-start work a pack without judges never needs: sqlite3 (the verdict cache) is not
+    imported and the judge components' config models are not built (``defer_build``)."""
+    code = (
+        "import sys, json\n"
+        "import rewardsmith.aws_lambda as m\n"
+        "m.warm()\n"
+        "assert m.default_handler().load_error is None, m.default_handler().load_error\n"
+        "from rewardsmith.plugins.judges.rubric_judge import RubricJudge\n"
+        "print(json.dumps(['sqlite3' in sys.modules, RubricJudge.Config.__pydantic_complete__]))\n"
+    )
+    result = _run_isolated(code, {"REWARDSMITH_PACK": "json-extraction"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [False, False]
+
+
 _LOAD_AND_REPORT = (
     "import sys, json\n"
     "import rewardsmith.aws_lambda as m\n"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -322,3 +323,59 @@ def test_json_schema_types_judge_and_tests(full_host) -> None:
     text = str(judge)
     assert "additionalProperties': True" not in text and "OpenAIConfigSettings" in text
     assert schema["$defs"]["TestsTable"]["additionalProperties"] is False
+
+
+def _unnarrowed_error(host, path, monkeypatch) -> str:
+    """The error load_pack gives when its document model holds every installed type."""
+    from rewardsmith.core import pack as pack_module
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pack_module, "_named_types", lambda document, host: None)
+        return _error(host, path)
+
+
+@pytest.mark.parametrize(
+    "mutation",
+    [
+        lambda t: t.replace('needle = "yes"', 'neddle = "yes"'),
+        lambda t: t.replace("weight = 2", "weight = -2"),
+        lambda t: t.replace('needle = "no"', "needle = 3"),
+        # one type only: the document model is that config, not a union
+        lambda t: t.split("[[components]]\nid = \"has_yes\"")[0].replace(
+            "gate = { fail_reward = 0.0 }", "gate = { fail_reward = 0.0 }\nextra = 1"),
+    ],
+)
+def test_errors_read_the_same_when_the_model_holds_only_the_pack_types(
+        host, write_pack, monkeypatch, mutation) -> None:
+    path = write_pack(mutation(BASE))
+    msg = _error(host, path)
+    assert msg == _unnarrowed_error(host, path, monkeypatch)
+    assert "id=" in msg
+
+
+def test_component_configs_are_built_only_for_the_types_a_pack_uses(write_pack) -> None:
+    from rewardsmith import Component, ComponentConfig, Score, make_plugin_host
+    from rewardsmith.core.hookspecs import hookimpl
+
+    class Unused(Component):
+        class Config(ComponentConfig):
+            type: Literal["unused-here"] = "unused-here"
+
+        def score(self, sample):  # pragma: no cover - never scored
+            return Score.from_bool(True, "never scored")
+
+    class Plugin:
+        @hookimpl
+        def register_components(self, register) -> None:
+            register(Unused)
+
+    from tests.support import toy_plugin
+
+    host = make_plugin_host(load_entry_points=False,
+                            plugins=[("toy", toy_plugin), ("unused", Plugin())])
+    assert not Unused.Config.__pydantic_complete__  # deferred: nothing validated yet
+    pack = load_pack(write_pack(BASE), host)
+    assert [c.config.type for c in pack.components] == ["non-empty", "contains", "contains"]
+    assert not Unused.Config.__pydantic_complete__  # the pack does not use it
+    unused = write_pack(BASE + '\n[[components]]\nid = "u"\ntype = "unused-here"\n', "u.toml")
+    assert load_pack(unused, host).components[-1].config.type == "unused-here"

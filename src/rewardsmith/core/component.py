@@ -61,7 +61,7 @@ class ComponentConfig(BaseModel):
     Numbers must be finite (``nan``/``inf`` are valid TOML but never a valid setting).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     type: str
     id: str = Field(description="Unique id in the pack; used in results and formulas.")

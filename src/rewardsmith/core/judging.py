@@ -75,7 +75,7 @@ def judge_error(kind: ErrorKind, message: str) -> ComponentError:
 
 
 class JudgeBackendConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     #: Fields that change how a call is made but not what the model answers; they are
     #: left out of the cache key. Subclasses extend this set.

@@ -188,12 +188,17 @@ def judge_table_model(host: PluginHost, backends: Collection[str] | None = None)
 
 
 def pack_document_model(host: PluginHost, *,
-                        judge_backends: Collection[str] | None = None) -> type[PackDocumentBase]:
+                        judge_backends: Collection[str] | None = None,
+                        component_types: Collection[str] | None = None,
+                        ) -> type[PackDocumentBase]:
     """The pack model for the installed plugins: components as a discriminated union on
     ``type``, ``[judge]`` on ``backend``. ``judge_backends`` narrows the ``[judge]`` union
-    to the backends a document names (building a settings model per backend costs
-    milliseconds of a Lambda cold start); the default covers every installed backend."""
-    configs = tuple(reg.value.Config for reg in host.components.values())
+    to the backends a document names, and ``component_types`` (installed type names) the
+    component union to the types it uses: component configs are built lazily
+    (``defer_build``), ~1-3 ms each, so a Lambda cold start builds only its pack's. The
+    defaults cover every installed backend and component type."""
+    configs = tuple(reg.value.Config for name, reg in host.components.items()
+                    if component_types is None or name in component_types)
     component_type: Any
     if not configs:
         component_type = ComponentConfig
@@ -374,6 +379,19 @@ class Pack:
         return data
 
 
+def _named_types(document: dict[str, Any], host: PluginHost) -> set[str] | None:
+    """The component types ``document`` uses when every one is installed, else None (the
+    full union, so that an unknown or missing type gets the error listing every installed
+    type)."""
+    components = document.get("components")
+    if not isinstance(components, list) or not components:
+        return None
+    types = {c.get("type") if isinstance(c, dict) else None for c in components}
+    if not all(isinstance(t, str) and t in host.components for t in types):
+        return None
+    return types  # type: ignore[return-value]
+
+
 def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
               roots: Sequence[Path] = ()) -> Pack:
     """Locate (registered name, path, or path under one of ``roots``), merge ``extends``,
@@ -387,7 +405,8 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
     resolved = resolve(spec, host, roots=roots)
     judge_table = resolved.document.get("judge")
     named = judge_table.get("backend") if isinstance(judge_table, dict) else None
-    model = pack_document_model(host, judge_backends={named} if isinstance(named, str) else ())
+    model = pack_document_model(host, judge_backends={named} if isinstance(named, str) else (),
+                                component_types=_named_types(resolved.document, host))
     try:
         document = model.model_validate(resolved.document)
     except ValidationError as exc:

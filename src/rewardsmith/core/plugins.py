@@ -95,16 +95,16 @@ def make_plugin_host(*, load_entry_points: bool = True, allow: Sequence[str] | N
     pm.add_hookspecs(hookspecs)
     allowed = settings.get_list("REWARDSMITH_PLUGINS") if allow is None else allow
     eps = metadata.entry_points(group=ENTRY_POINT_GROUP) if load_entry_points else ()
+    infos: dict[str, PluginInfo] = {}
     for ep in sorted(eps, key=lambda ep: ep.name):  # by name: a stable "first" for duplicates
-        dist = ep.dist.name if ep.dist is not None else "<unknown>"
-        if allowed is not None and ep.name not in allowed and dist not in allowed:
+        md: Any = ep.dist.metadata if ep.dist else {"Name": "<unknown>"}  # parsed once, not 3x
+        if allowed is not None and ep.name not in allowed and md["Name"] not in allowed:
             pm.set_blocked(ep.name)
-            continue
-        with blame(PluginInfo(ep.name, dist, None), f"to load ({ep.value})"):
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=ep.name)  # one at a time,
-            pm.check_pending()  # so a failure (also a misspelt hookimpl) names its plugin
-    infos = {str(pm.get_name(p)): PluginInfo(str(pm.get_name(p)), d.metadata["name"], d.version)
-             for p, d in pm.list_plugin_distinfo()}
+        elif not (pm.has_plugin(ep.name) or pm.is_blocked(ep.name)):  # as pluggy 1.7 loads
+            with blame(info := PluginInfo(ep.name, md["Name"], None), f"to load ({ep.value})"):
+                pm.register(ep.load(), name=ep.name)  # one at a time, so a failure (also a
+                pm.check_pending()  # misspelt hookimpl) names its plugin
+            infos[ep.name] = info._replace(version=md.get("Version"))
     for name, plugin in plugins:  # chosen explicitly, so never blocked
         pm.unblock(name)
         infos[name] = PluginInfo(name, "<local>", None)

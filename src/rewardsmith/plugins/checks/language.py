@@ -26,13 +26,13 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any, Literal
 
-import regex
 from pydantic import Field, model_validator
 
 from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.checks._segment import LazyPattern
 from rewardsmith.plugins.checks._text import prose
 
 _INSTALL_HINT = "language-match needs py3langid and langcodes: pip install 'rewardsmith[lang]'"
@@ -51,11 +51,12 @@ _SCRIPT_LANGUAGES = {
     "Tamil": "ta", "Telugu": "te", "Kannada": "kn", "Malayalam": "ml", "Gujarati": "gu",
     "Gurmukhi": "pa", "Oriya": "or",
 }
-_LETTER_RE = regex.compile(r"\p{L}")
-_KANA_RE = regex.compile(r"[\p{sc=Hiragana}\p{sc=Katakana}\u30fc\uff70]")
-_HIRAGANA_RE = regex.compile(r"\p{sc=Hiragana}")
-_HAN_RE = regex.compile(r"\p{sc=Han}")
-_SCRIPT_RES = {name: regex.compile(rf"(?V1)[\p{{sc={name}}}&&\p{{L}}]")
+# Compiled on first use: together ~4 ms of a cold start that may never read a script.
+_LETTER_RE = LazyPattern(r"\p{L}")
+_KANA_RE = LazyPattern(r"[\p{sc=Hiragana}\p{sc=Katakana}\u30fc\uff70]")
+_HIRAGANA_RE = LazyPattern(r"\p{sc=Hiragana}")
+_HAN_RE = LazyPattern(r"\p{sc=Han}")
+_SCRIPT_RES = {name: LazyPattern(rf"(?V1)[\p{{sc={name}}}&&\p{{L}}]")
                for name in _SCRIPT_LANGUAGES}
 # Japanese: hiragana (the particles no, ga, wo...) at least 5 % of the Chinese characters and
 # kana, or kana at least 20 %. Kanji-heavy formal Japanese still has 30-50 % kana, nearly all
@@ -72,16 +73,16 @@ _NO_LANGUAGE = "zxx"
 _QUOTED_RES = [
     # An opening mark is never inside its own span: an unclosed run of openers then scans
     # to the next one, not to the end of the line each time (linear, not quadratic).
-    regex.compile(r'"[^"\n]{2,}"'),
-    regex.compile(r"(?<!\w)'[^'\n]{2,}'(?!\w)"),
-    regex.compile(r"\u2018[^\u2018\u2019\n]{2,}\u2019"),
-    regex.compile(r"\u201c[^\u201c\u201d\n]{2,}\u201d"),
-    regex.compile(r"\u201e[^\u201e\u201c\u201d\n]{2,}[\u201c\u201d]"),
-    regex.compile(r"\u00ab[^\u00ab\u00bb\n]{2,}\u00bb"),
-    regex.compile(r"\u300c[^\u300c\u300d]{2,}\u300d"),
-    regex.compile(r"\u300e[^\u300e\u300f]{2,}\u300f"),
-    regex.compile(r"(?m)^[ \t]*>.*$"),
-    regex.compile(r"(?ms)^[ \t]*-{2,}[ \t]*[^\n-]{3,60}?[ \t]*-{2,}[ \t]*$.*"),
+    LazyPattern(r'"[^"\n]{2,}"'),
+    LazyPattern(r"(?<!\w)'[^'\n]{2,}'(?!\w)"),
+    LazyPattern(r"\u2018[^\u2018\u2019\n]{2,}\u2019"),
+    LazyPattern(r"\u201c[^\u201c\u201d\n]{2,}\u201d"),
+    LazyPattern(r"\u201e[^\u201e\u201c\u201d\n]{2,}[\u201c\u201d]"),
+    LazyPattern(r"\u00ab[^\u00ab\u00bb\n]{2,}\u00bb"),
+    LazyPattern(r"\u300c[^\u300c\u300d]{2,}\u300d"),
+    LazyPattern(r"\u300e[^\u300e\u300f]{2,}\u300f"),
+    LazyPattern(r"(?m)^[ \t]*>.*$"),
+    LazyPattern(r"(?ms)^[ \t]*-{2,}[ \t]*[^\n-]{3,60}?[ \t]*-{2,}[ \t]*$.*"),
 ]
 # One identifier per candidate-language set: py3langid's set_languages mutates the model,
 # and loading it takes most of a second, so each set is loaded once per process.
