@@ -61,9 +61,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import unicodedata
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import Field
@@ -514,10 +516,40 @@ _LATIN_AND_CONFUSABLE_RE = re.compile(
 )
 
 
-def _compile_all(patterns: list[str]) -> re.Pattern[str]:
+class _LazyUnion:
+    """One alternation of built-in patterns, compiled on first use and then shared by every
+    check in the process: the multilingual lists take ~50 ms to compile, which a Lambda cold
+    start (handler import + pack load) need not pay. Compiling twice in a race is harmless."""
+
+    __slots__ = ("_compiled", "_sources")
+
+    def __init__(self, sources: tuple[str, ...]) -> None:
+        self._sources = sources
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = _compiled_union(self._sources)
+        return self._compiled
+
+    @property
+    def pattern(self) -> str:
+        return self.compiled.pattern
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_union(sources: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(
         f"(?:{_bounded(p)})" if not p.startswith("(?m)") else f"(?m:{_bounded(p[4:])})"
-        for p in patterns))
+        for p in sources))
+
+
+def _compile_all(patterns: list[str]) -> _LazyUnion:
+    return _LazyUnion(tuple(patterns))
 
 
 _JSON_ESCAPES_RE = re.compile(r"(?:\\u[0-9a-fA-F]{4})+")
@@ -601,9 +633,9 @@ class Injection(Component["Injection.Config"]):
 
     def __init__(self, config: Config, context: ComponentContext) -> None:
         super().__init__(config, context)
-        patterns: dict[str, list[re.Pattern[str]]] = {}
+        patterns: dict[str, list[_LazyUnion]] = {}
         kinds = set(config.kinds)
-        self._verdict_json: re.Pattern[str] | None = None
+        self._verdict_json: _LazyUnion | None = None
         if "grader_address" in kinds:
             patterns["grader_address"] = [_compile_all(_GRADER_ADDRESS)]
         if "fake_verdict" in kinds:
