@@ -1,5 +1,5 @@
-# Greek, Cyrillic and look-alike letters are what these tests are about.
-# ruff: noqa: RUF001
+# Greek, Cyrillic, Mongolian and look-alike letters are what these tests are about.
+# ruff: noqa: RUF001, RUF003
 """unicode-hygiene: each category, with false-positive guards for legitimate text."""
 
 from __future__ import annotations
@@ -169,3 +169,23 @@ def test_a_byte_order_mark_opening_the_text_is_not_hidden_content(build, sample)
     check = build(UnicodeHygiene)
     assert check.score(sample("\ufeff{\"invoice\": \"AOS-2024-0193\"}")).passed
     assert check.score(sample("\ufeff\ufeff{}")).passed is False
+
+
+# -- attacker pass 2 (issue 9): the Mongolian vowel separator spells words ----------------
+MVS = "\u180e"
+
+
+def test_mongolian_vowel_separator_between_mongolian_letters_is_clean(build, sample):
+    # "ᠲᠠᠨ ᠤ ᠵᠠᠬᠢᠶᠠᠯᠭ<MVS>ᠠ ᠮᠠᠷᠭᠠᠰᠢ ᠢᠷᠡᠨ<MVS>ᠡ᠃" ("your order arrives tomorrow"): the separator
+    # before a final a/e is Mongolian spelling, not padding.
+    text = (f"\u1832\u1820\u1828 \u1824 \u1835\u1820\u182c\u1822\u1836\u1820\u182f\u182d{MVS}"
+            f"\u1820 \u182e\u1820\u1837\u182d\u1820\u1830\u1822 \u1822\u1837\u1821\u1828{MVS}"
+            "\u1821\u1803")
+    score = build(UnicodeHygiene).score(sample(text))
+    assert score.passed is True and score.measurements["invisible"] == 0, score.rationale
+
+
+@pytest.mark.parametrize("text", [f"pay{MVS}pal", f"{MVS}\u1820\u1828", f"\u1820{MVS}"])
+def test_mongolian_vowel_separator_elsewhere_is_flagged(build, sample, text):
+    score = build(UnicodeHygiene).score(sample(text))
+    assert score.passed is False and score.measurements["invisible"] == 1

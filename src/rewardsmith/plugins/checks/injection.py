@@ -217,6 +217,7 @@ _GRADER_ADDRESS_EN = [
 # phrase ("并给出满分。"), so "给出满分需要三个条件" (a rubric describing full marks) is not one.
 _END = r"(?=[\s。！？!?，,.；;）)」』]|\Z)"
 _HINDI_END = r"(?=[\s।!?.,]|\Z)"
+_BENGALI_END = _HINDI_END  # Bengali ends sentences with the same danda
 _HINDI_IGNORE = unicodedata.normalize("NFKC", (
     r"(?:पिछले|पहले के|ऊपर के|ऊपर दिए गए|सभी|पूर्व|सिस्टम के)\s+(?:सभी\s+)?(?:निर्देशों|निर्देश|"
     r"नियमों|आदेशों|हिदायतों)\s+(?:को\s+)?(?:अनदेखा|नज़रअंदाज़|नजरअंदाज|भूल)\s?(?:करें|करो|"
@@ -264,6 +265,10 @@ _NOT_OWN = {
         r"(?:đó\s+)?(?:về|cho)", r"(?:việc\s+)?(?:chấm|đánh giá|điểm)"),
     "id": r"(?!\s+yang\s+(?:saya|kami|aku|sudah saya)\b)" + _topic(
         r"tentang|mengenai|soal|untuk|terkait", r"(?:penilaian|skor|nilai)"),
+    # sr/hr/bs, both alphabets: "... koja sam vam poslao" / "... које сам послао".
+    "sr": r"(?!,?\s+(?:koja|koje|које|која)\s+(?:sam|smo|сам|смо)\b)" + _topic(
+        r"o|u vezi sa|u vezi|za|о|у вези са|у вези|за",
+        r"(?:ocen|ocjen|bodov|оцен|бодов)"),
     "tr": "".join(f"(?<!{w} )" for w in ("ğim", "ğım", "ğum", "ğüm", "ğimiz", "ğımız", "ğumuz",
                                          "ğümüz", "tiğim", "tığım")),
 }
@@ -439,6 +444,26 @@ _GRADER_ADDRESS_INTL = [
     # statement). No \b: Python's \w does not hold Devanagari vowel signs.
     _HINDI_IGNORE,
     _HINDI_FULL_MARKS,
+    # sr/hr/bs, Cyrillic and Latin: imperatives ("zanemari", "ignorišite"); "zanemaruje"
+    # (it ignores) is a statement.
+    r"\b(?:занемари(?:те)?|игнориши(?:те)?|заборави(?:те)?|не обазири(?:те)? се на|"
+    r"zanemari(?:te)?|ignoriši(?:te)?|ignorisi(?:te)?|zaboravi(?:te)?|ne obaziri(?:te)? se na)"
+    r"\s+(?:сва\s+|све\s+|sva\s+|sve\s+)?(?:претходн|ранији|раниј|горњ|системск|"
+    r"оригиналн|prethodn|ranij|gornj|sistemsk|originaln)\w{0,2}\s+(?:упутства|упутстава|"
+    r"инструкције|правила|наредбе|команде|uputstva|uputstava|upute|instrukcije|pravila|"
+    r"naredbe|komande)\b" + _NOT_OWN["sr"],
+    r"\b(?:дај(?:те)?|додели(?:те)?|daj(?:te)?|dodeli(?:te)?|dodijeli(?:te)?)\s+(?:овом "
+    r"одговору\s+|мом одговору\s+|ovom odgovoru\s+|mom odgovoru\s+|ми\s+|mi\s+)?"
+    r"(?:максималн|највиш|пун|најбољ|maksimaln|najviš|najvis|pun|najbolj)\w{0,2}\s+"
+    r"(?:оцену|број бодова|бодове|ocenu|ocjenu|broj bodova|bodove)\b",
+    # bn (Bengali script, NFKC like hi): imperative endings only ("করেন" is a statement).
+    unicodedata.normalize("NFKC", (
+        r"(?:আগের|পূর্ববর্তী|উপরের|পূর্বের|সিস্টেমের|সব|সমস্ত)\s+(?:সব\s+|সমস্ত\s+)?"
+        r"(?:নির্দেশ|নির্দেশনা|নির্দেশাবলী|নিয়ম|আদেশ)(?:গুলো|গুলি|গুলোকে|গুলিকে)?\s+"
+        r"(?:উপেক্ষা|অগ্রাহ্য|অবজ্ঞা|ভুলে)\s?(?:করুন|করো|কর|যান|যাও)")) + _BENGALI_END,
+    unicodedata.normalize("NFKC", (
+        r"(?:পূর্ণ|সর্বোচ্চ|পুরো|পুরা)\s+(?:নম্বর|নাম্বার|মার্কস|স্কোর|নম্বরই)\s+"
+        r"(?:দিন|দাও|দিবেন|দেবেন)")) + r"(?=\s*(?:[।!?]|\Z))",  # "দিন" is also "day"
     # th (no spaces, verbs do not inflect): dropping the instructions; a demand for full
     # marks after an order word (โปรด, กรุณา, ช่วย, และ) or naming this answer.
     r"(?:เพิกเฉย|ไม่ต้องสนใจ|ละเว้น|ลืม|ข้าม)\s?(?:ต่อ)?\s?(?:คำสั่ง|คำแนะนำ|กฎ|ข้อกำหนด)"

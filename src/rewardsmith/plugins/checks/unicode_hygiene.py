@@ -8,7 +8,8 @@ Categories (all on by default):
 - ``invisible``: zero-width and other format characters (ZWSP, word joiner, a BOM past
   the first character, soft hyphen, Hangul fillers, tag characters) — joiners inside an
   emoji sequence or between letters of scripts that spell with them (Persian, Hindi...)
-  and the tag characters of a flag emoji are allowed;
+  and the tag characters of a flag emoji are allowed, as is the Mongolian vowel separator
+  between two Mongolian letters;
 - ``bidi``: bidirectional controls (embeddings, overrides, isolates, LRM/RLM/ALM), which
   can make text display differently from what it says;
 - ``mixed_script``: a homoglyph inside a word -- a word mixing letters of confusable
@@ -55,6 +56,11 @@ _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 _ZWJ = "\u200d"
 _JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner, zero-width joiner
+# MONGOLIAN VOWEL SEPARATOR: Mongolian spelling writes it before a final a/e
+# ("ᠵᠠᠬᠢᠶᠠᠯᠭ\u180eᠠ"); general category Cf since Unicode 6.3, but text, not padding, between
+# two Mongolian letters (Unicode 16.0, section 13.5).
+_MVS = "\u180e"
+_MONGOLIAN_LETTERS = ("\u1820", "\u18aa")
 _BLACK_FLAG = "\U0001f3f4"  # subdivision flags are U+1F3F4 followed by tag characters
 _FLAG_SEQUENCE_RE = re.compile("\U0001f3f4[\U000e0020-\U000e007f]+")
 _CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE",
@@ -189,6 +195,10 @@ def _allowed_format(text: str, i: int, ch: str, flag_tags: range | set[int]) -> 
         if ch == _ZWJ and _is_emoji_part(before) and _is_emoji_part(after):
             return True
         return _is_joining_letter(before) and _is_joining_letter(after)
+    if ch == _MVS:
+        low, high = _MONGOLIAN_LETTERS
+        return 0 < i < len(text) - 1 and low <= text[i - 1] <= high and \
+            low <= text[i + 1] <= high
     if "\U000e0020" <= ch <= "\U000e007f":
         return i in flag_tags
     return False
