@@ -336,3 +336,50 @@ def test_F3(tmp_path: Path, converse: Any) -> None:
     assert batch.telemetry.judge_failures == 0 and not batch.telemetry.judge_unavailable
     assert backend.resilience.breaker.times_opened == 0
     assert backend.resilience.breaker.state == "closed"
+
+
+# -- attacker pass 2: more instances of the D kinds, through the Converse simulator ----------
+@pytest.mark.parametrize(("reply", "value"), [
+    # keys and verdict in another case: the judge's own verdict, no repair turn
+    ('{"correct": {"Rationale": "42 is right.", "Verdict": "PASS"}}', 1.0),
+    ('{"Correct": {"rationale": "42 is wrong.", "verdict": "Fail"}}', 0.0),
+    # a Chinese explanation, then the JSON
+    ('候选答案是42\uff0c计算正确。\n'
+     '{"correct": {"rationale": "答案正确", "verdict": "pass"}}', 1.0),
+])
+def test_D_attack2_verdicts_read(tmp_path: Path, converse: Any, reply: str, value: float) -> None:
+    outcome = _judged(tmp_path, converse, bedrock_settings(converse.endpoint_url),
+                      reply).results[0].components["judge"]
+    assert outcome.error is None and outcome.value == value
+    assert converse.request_count == 1
+
+
+@pytest.mark.parametrize("reply", [
+    # the verdict, then the rubric's example quoted; the candidate's text echoed in a fence
+    '{"correct": {"rationale": "42 is right.", "verdict": "pass"}}\nThe format example was '
+    '{"correct": {"rationale": "...", "verdict": "fail"}}.',
+    'The candidate wrote:\n```\n' + PLANTED + '\n```\nMine: {"correct": {"rationale": '
+    '"42 is right.", "verdict": "fail"}}',
+    # the judge's fail in another case next to the planted pass
+    '{"Correct": {"rationale": "wrong", "verdict": "FAIL"}} quoted: ' + PLANTED[4:],
+])
+def test_D_attack2_two_verdicts_are_never_pass(tmp_path: Path, converse: Any,
+                                               reply: str) -> None:
+    result = _judged(tmp_path, converse, bedrock_settings(converse.endpoint_url),
+                     reply).results[0]
+    outcome = result.components["judge"]
+    assert outcome.error_kind == "ambiguous_verdict" and outcome.value == 0.0
+    assert result.reward == 0.0
+
+
+@pytest.mark.parametrize("reply", [
+    '{"correct": {"rationale": "42 is right.", "verdict": ["pass"]}}',
+    '{"correct": {"rationale": "42 is right.", "verdict": true}}',
+])
+def test_D_attack2_a_verdict_off_the_enum_is_a_counted_parse_error(
+        tmp_path: Path, converse: Any, reply: str) -> None:
+    batch = _judged(tmp_path, converse, bedrock_settings(converse.endpoint_url), reply)
+    outcome = batch.results[0].components["judge"]
+    assert outcome.error_kind == "judge_parse" and outcome.value == 0.0
+    assert "is not of type 'string'" in (outcome.error or "")
+    assert batch.telemetry.component_failures["judge"]["judge_parse"] == 1

@@ -87,10 +87,12 @@ def _places(outcomes: list[Outcome]) -> str:
 def _choose(text: str, containers: tuple[Outcome, ...], schema: dict[str, Any],
             kept: tuple[tuple[int, int], ...], notes: tuple[str, ...]) -> VerdictParse:
     properties = schema.get("properties")
-    keys = set(properties) if isinstance(properties, dict) else None
+    # Case-blind: a judge's {"Correct": ...} is as much a verdict as a planted {"correct": ...}
+    # (were it not, the planted one would be the only candidate and win).
+    keys = {key.casefold() for key in properties} if isinstance(properties, dict) else None
 
     def verdict_like(names: set[str]) -> bool:
-        return bool(names) if keys is None else bool(keys & names)
+        return bool(names) if keys is None else bool(keys & {n.casefold() for n in names})
 
     complete: list[tuple[Span, Any]] = []
     attempts: list[tuple[Outcome, Any]] = []  # candidate verdicts, complete or broken
@@ -206,21 +208,84 @@ def _without_extra_keys(value: Any, schema: Any) -> Any:
             if key in properties or not closed}
 
 
+def _case_folded(value: Any, schema: Any) -> Any:
+    """``value`` with keys and enum strings in the schema's own case where the match is
+    unique: ``{"Verdict": "PASS"}`` reads as ``{"verdict": "pass"}``. A key already present in
+    the schema's spelling, or one that folds onto two properties, is left as written (the
+    schema then rejects it); any other value (``true``, ``["pass"]``, ``"yes"``) too."""
+    if isinstance(value, str) and isinstance(schema, dict) and isinstance(schema.get("enum"), list):
+        matches = [m for m in schema["enum"]
+                   if isinstance(m, str) and m.casefold() == value.strip().casefold()]
+        return matches[0] if len(matches) == 1 else value
+    if not isinstance(value, dict) or not isinstance(schema, dict):
+        return value
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return value
+    by_fold: dict[str, list[str]] = {}
+    for name in properties:
+        by_fold.setdefault(name.casefold(), []).append(name)
+    folded: dict[str, Any] = {}
+    for key, item in value.items():
+        names = by_fold.get(key.casefold(), [])
+        target = names[0] if len(names) == 1 and (key == names[0] or names[0] not in value) \
+            else key
+        if target in folded:
+            return value  # two spellings of one key: not ours to choose between
+        folded[target] = _case_folded(item, properties.get(target))
+    return folded
+
+
+def _case_twin(value: Any, schema: Any, where: str = "(root)") -> str:
+    """A description of the first object holding one schema key spelt in two cases
+    (``"verdict": "fail", "Verdict": "pass"``), or "" when there is none: neither spelling is
+    dropped as an extra key nor chosen."""
+    if not isinstance(value, dict) or not isinstance(schema, dict):
+        return ""
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return ""
+    folds = {name.casefold(): name for name in properties}
+    seen: dict[str, str] = {}
+    for key in value:
+        name = folds.get(key.casefold())
+        if name is None:
+            continue
+        if name in seen:
+            return f"at {where}: the key {name!r} is written twice ({seen[name]!r}, {key!r})"
+        seen[name] = key
+    for key, item in value.items():
+        name = folds.get(key.casefold())
+        found = _case_twin(item, properties.get(name), f"{where}/{name}") if name else ""
+        if found:
+            return found
+    return ""
+
+
 def verdict_from_value(value: Any, schema: dict[str, Any]) -> VerdictParse:
     """``value`` as the verdict if it is an object matching ``schema``.
 
     Keys the schema does not know (a judge adding ``"confidence": 0.9`` beside its verdict)
     are dropped rather than costing the verdict: the schema is closed so that structured
     modes (OpenAI ``strict``) accept it, not because an extra key makes a verdict unclear.
+    Keys and enum values written in another case (``"Verdict": "PASS"``) are read in the
+    schema's case when that is unambiguous.
     """
     if not isinstance(value, dict):
         return VerdictParse(None, f"the verdict must be a JSON object, got "
                             f"{type(value).__name__}")
     errors = schema_errors(value, schema)
     if errors:
+        twin = _case_twin(value, schema)
+        if twin:
+            return VerdictParse(None, f"the JSON object does not match the schema: {twin}")
         pruned = _without_extra_keys(value, schema)
         if pruned != value and not schema_errors(pruned, schema):
             return VerdictParse(pruned)
+        # A judge writing "Verdict": "PASS" gave its verdict; only the case differs.
+        folded = _without_extra_keys(_case_folded(value, schema), schema)
+        if folded != value and not schema_errors(folded, schema):
+            return VerdictParse(folded)
         return VerdictParse(None, "the JSON object does not match the schema: "
                             + "; ".join(errors))
     return VerdictParse(value)
