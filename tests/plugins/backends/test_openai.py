@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -67,6 +68,35 @@ async def test_throttling_honours_retry_after(openai_simulator: OpenAISimulator)
     assert reply.parsed["passed"] is True
     assert reply.extra["attempts"] == 3
     assert [r.fault for r in openai_simulator.requests] == ["throttle", "server_error", "ok"]
+    await backend.aclose()
+
+
+async def test_retry_after_beyond_the_deadline_gives_up_at_once_naming_it(
+    openai_simulator: OpenAISimulator, telemetry: BatchTelemetry,
+) -> None:
+    # A 429 asking for 120 s with 3 s of batch left: one request, not a retry every backoff
+    # cap (the simulator settings cap backoff at 20 ms: 120+ requests before this fix).
+    openai_simulator.configure(retry_after_s=120.0, throttle_rate=1.0)
+    telemetry.deadline = time.monotonic() + 3.0
+    backend = make(openai_simulator)
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(PASS_REQUEST)
+    assert info.value.kind == "judge_throttled"
+    assert "the service asked to retry after 120s and the batch deadline leaves" in \
+        str(info.value)
+    assert openai_simulator.request_count == 1
+    await backend.aclose()
+
+
+async def test_retry_after_beyond_the_throttle_budget_gives_up_at_once(
+    openai_simulator: OpenAISimulator, telemetry: BatchTelemetry,
+) -> None:
+    openai_simulator.configure(retry_after_s=45.0, throttle_rate=1.0)
+    backend = make(openai_simulator, max_throttle_wait_s=30.0)
+    with pytest.raises(ComponentError) as info:
+        await backend.complete(PASS_REQUEST)
+    assert "retry after 45s, beyond max_throttle_wait_s 30" in str(info.value)
+    assert openai_simulator.request_count == 1
     await backend.aclose()
 
 

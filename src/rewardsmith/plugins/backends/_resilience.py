@@ -350,6 +350,11 @@ class Resilience:
                     self.breaker.record_failure(exc.message)
                     retries += 1
                     gave_up = self._retries_spent(retries, telemetry)
+                if gave_up is None and exc.retry_after_s is not None:
+                    gave_up = self._hint_out_of_reach(
+                        exc.retry_after_s, telemetry,
+                        None if throttled_since is None or exc.kind != ErrorKind.JUDGE_THROTTLED
+                        else time.monotonic() - throttled_since)
                 if gave_up is not None:
                     raise judge_error(
                         exc.kind, f"{exc.message} (gave up after {tries} attempts"
@@ -373,6 +378,24 @@ class Resilience:
             return ""
         if self._deadline_close(telemetry):
             return "; the batch deadline leaves no time for another"
+        return None
+
+    def _hint_out_of_reach(self, retry_after_s: float, telemetry: BatchTelemetry,
+                           throttled_for_s: float | None) -> str | None:
+        """Why a call stops now because the service asked for a retry (``Retry-After``)
+        later than the batch deadline, or than the throttle budget, allows; None otherwise.
+
+        A retry sent before the time the service named is refused again (RFC 9110, section
+        10.2.3): hammering it until the deadline only adds load to a throttled service.
+        """
+        remaining = telemetry.remaining_s()
+        if remaining is not None and retry_after_s > remaining - _MIN_ATTEMPT_S:
+            return (f"; the service asked to retry after {retry_after_s:g}s and the batch "
+                    f"deadline leaves {max(0.0, remaining):.1f}s")
+        if throttled_for_s is not None and \
+                throttled_for_s + retry_after_s > self.config.max_throttle_wait_s:
+            return (f"; the service asked to retry after {retry_after_s:g}s, beyond "
+                    f"max_throttle_wait_s {self.config.max_throttle_wait_s:g}")
         return None
 
     def _throttle_budget_spent(self, throttled_for_s: float,
