@@ -275,3 +275,34 @@ def test_keywords_in_every_script(build, sample, keyword, text, present):
 def test_keyword_empty_once_folded_is_refused(build):
     with pytest.raises(ValueError, match="empty once folded"):
         build(Keywords, forbidden=["\u200b"], whole_word=False)
+
+
+# -- attacker pass 2 (issue 9): forbidden words spelt with look-alike letters -------------
+# Written with escapes: U+0430 and U+0435 are the Cyrillic a and ie.
+@pytest.mark.parametrize(("text", "whole_word"), [
+    ("Pay with p\u0430ypal now", True),
+    ("Pay with P\u0430yP\u0430l now", True),
+    ("xxp\u0430ypalxx", False),
+])
+def test_forbidden_keyword_spelt_with_cyrillic_look_alikes_is_found(build, sample, text,
+                                                                    whole_word):
+    score = build(Keywords, forbidden=["paypal"], whole_word=whole_word).score(sample(text))
+    assert score.passed is False and score.measurements["forbidden_found"] == 1
+
+
+def test_forbidden_phrase_with_a_look_alike_is_found(build, sample):
+    score = build(Keywords, forbidden=["free money"]).score(sample("get fr\u0435\u0435 money"))
+    assert score.passed is False
+
+
+@pytest.mark.parametrize(("keyword", "text"), [
+    ("cop", "\u0423\u0431\u0440\u0430\u043b\u0438 \u0441\u043e\u0440."),  # Russian "sor" (rubbish)
+    ("top", "\u03a4\u03bf \u03c4\u03bf\u03c0 \u03b5\u03af\u03bd\u03b1\u03b9."),  # Greek word
+])
+def test_a_word_wholly_in_cyrillic_or_greek_is_not_read_as_latin(build, sample, keyword, text):
+    assert build(Keywords, forbidden=[keyword]).score(sample(text)).passed is True
+
+
+def test_a_required_keyword_spelt_with_a_look_alike_is_not_counted(build, sample):
+    score = build(Keywords, required=["paypal"]).score(sample("Pay with p\u0430ypal"))
+    assert score.passed is False and score.measurements["required_found"] == 0

@@ -18,6 +18,23 @@ from rewardsmith.plugins.checks._pack_regex import (
 )
 from rewardsmith.plugins.checks._segment import strip_optional_marks, whole_word_pattern
 from rewardsmith.plugins.checks._text import fold
+from rewardsmith.plugins.checks.injection import _CONFUSABLES
+
+# A word (letters and marks) that mixes basic Latin letters with Cyrillic, Greek or other
+# letters injection's look-alike table maps to Latin ("paypal" with a Cyrillic a).
+_CONFUSABLE_CHARS = frozenset(chr(c) for c in _CONFUSABLES)
+_WORD_RE = regex.compile(r"[\p{L}\p{M}]+")  # each word once: linear in the text
+
+
+def _latinise_mixed_words(text: str) -> str:
+    """``text`` with each word that mixes Latin letters and look-alikes spelt in Latin; a
+    word wholly in Cyrillic or Greek (Russian "sor", rubbish) is left alone."""
+    def latinised(match: regex.Match[str]) -> str:
+        word = match.group()
+        mixed = any("a" <= ch <= "z" for ch in word) and not _CONFUSABLE_CHARS.isdisjoint(word)
+        return word.translate(_CONFUSABLES) if mixed else word
+
+    return _WORD_RE.sub(latinised, text)
 
 
 def _snippet(text: str, limit: int = 40) -> str:
@@ -93,7 +110,9 @@ class Keywords(Component["Keywords.Config"]):
     Unless ``case_sensitive``, both text and keywords are NFKC-normalised, stripped of
     invisible format and bidi characters, of Arabic tatweel and harakat and Hebrew niqqud,
     and case-folded, so full-width letters, a zero-width space inside a word or vowel signs
-    still match the plain keyword.
+    still match the plain keyword. A forbidden keyword is also looked for with each word
+    that mixes Latin letters and Cyrillic/Greek look-alikes spelt in Latin ("paypal" with a
+    Cyrillic a is "paypal"); words wholly in one script are left as written.
 
     ``whole_word`` follows the shared segmentation (``_segment.whole_word_pattern``): in
     scripts written without spaces (Chinese, Japanese, Thai...) a keyword edge needs no
@@ -150,7 +169,11 @@ class Keywords(Component["Keywords.Config"]):
     def score(self, sample: Sample) -> Score:
         text = self._fold(sample.response)
         missing = [k for k, p in self._required if p.search(text) is None]
-        forbidden = [k for k, p in self._forbidden if p.search(text) is not None]
+        # A forbidden word spelt with a look-alike ("paypal", Cyrillic a) is still that
+        # word; a required one spelt so is not counted as written.
+        latin = _latinise_mixed_words(text) if not text.isascii() else text
+        forbidden = [k for k, p in self._forbidden
+                     if p.search(text) is not None or p.search(latin) is not None]
         found = len(self._required) - len(missing)
         fraction = found / len(self._required) if self._required else 1.0
         ok = not forbidden and fraction >= self.config.min_required_fraction
