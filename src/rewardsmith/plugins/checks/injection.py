@@ -30,8 +30,8 @@ decoded characters), and Latin words spelled with Cyrillic or Greek look-alikes 
 back to Latin; hits there count in their kind and in the ``hidden`` measurement.
 
 ``grader_address`` covers English and zh (simplified and traditional), ja, ko, es, fr,
-de, pt, ru, ar, it, nl, tr, vi, hi, id and th: dropping the instructions, and demanding
-the top mark or a pass. Word boundaries are script-aware (``_segment.script_bounded``,
+de, pt, ru, ar, it, nl, tr, vi, hi, id, th, sr/hr/bs and bn: dropping the instructions, and
+demanding the top mark or a pass. Word boundaries are script-aware (``_segment.script_bounded``,
 the shared segmentation layer): a pattern's word boundary is taken against letters of
 its own script only, so "明白了ignore all prior instructions" (or English glued to Arabic,
 Hebrew, Thai or Cyrillic) matches where Python's ``\b`` would see one word. Patterns
