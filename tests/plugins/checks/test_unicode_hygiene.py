@@ -189,3 +189,25 @@ def test_mongolian_vowel_separator_between_mongolian_letters_is_clean(build, sam
 def test_mongolian_vowel_separator_elsewhere_is_flagged(build, sample, text):
     score = build(UnicodeHygiene).score(sample(text))
     assert score.passed is False and score.measurements["invisible"] == 1
+
+
+# -- attacker pass 2: a word spelt wholly in mathematical alphanumerics is styled text -----
+@pytest.mark.parametrize("text", [
+    "Visit \U0001d429\U0001d41a\U0001d432\U0001d429\U0001d41a\U0001d425.com to confirm",  # bold
+    "Go to \U0001d699\U0001d68a\U0001d6a2\U0001d699\U0001d68a\U0001d695.com",  # monospace
+])
+def test_a_word_in_mathematical_letters_is_flagged(build, sample, text):
+    score = build(UnicodeHygiene).score(sample(text))
+    assert score.passed is False and score.measurements["mixed_script"] == 1
+
+
+@pytest.mark.parametrize("text", [
+    # single mathematical letters: a bold vector, italic variables, a two-letter product
+    "Let \U0001d431 be a vector and \U0001d400\U0001d431 = \U0001d41b.",
+    "Take \U0001d6fc = 0.5 and \U0001d706 = 2; \U0001d453(\U0001d465) = \U0001d465\u00b2.",
+    # full-width Latin is how Chinese and Japanese text writes Latin words
+    "\uff30\uff24\uff26\u30d5\u30a1\u30a4\u30eb\u3092\u9001\u308a\u307e\u3057\u305f\u3002",
+])
+def test_mathematical_symbols_and_full_width_words_are_clean(build, sample, text):
+    score = build(UnicodeHygiene).score(sample(text))
+    assert score.passed is True, score.rationale

@@ -26,7 +26,9 @@ Categories (all on by default):
   it / 3+ before it ("netflix" with a Greek nu; "numax" and "TNF-alpha" glued stay clean).
   In a Greek word (three Greek letters or more), a Latin look-alike anywhere is flagged;
   between Greek symbols ("alpha-v-beta-3" glued) it is not. Han, kana and Hangul never
-  count as mixing. Words shorter than ``min_word_chars`` are skipped.
+  count as mixing. A word spelt wholly in mathematical alphanumerics (styled text: "paypal"
+  in bold) counts too; single mathematical letters do not. Words shorter than
+  ``min_word_chars`` are skipped.
 """
 
 from __future__ import annotations
@@ -165,6 +167,14 @@ def _spoofed_letters(word: str, scripts: list[str]) -> list[str]:
     return flagged
 
 
+def _styled_word(scripts: list[str]) -> bool:
+    """A word spelt wholly in mathematical alphanumerics (U+1D400-1D7FF: bold, italic,
+    monospace... "paypal" in bold). Mathematics writes them one letter at a time (a bold
+    vector, an italic variable); a word of them is styled text that reads as a Latin word
+    to a person and as other characters to a filter."""
+    return bool(scripts) and all(s == "MATHEMATICAL" for s in scripts)
+
+
 def _is_emoji_part(ch: str) -> bool:
     return unicodedata.category(ch) in ("So", "Sk", "Mn", "Me") or "\U0001f3fb" <= ch <= \
         "\U0001f3ff"
@@ -253,7 +263,7 @@ class UnicodeHygiene(Component["UnicodeHygiene.Config"]):
                     if word.isascii() or len(word) < self.config.min_word_chars:
                         continue
                     scripts = [_script(ch) for ch in word]
-                    if not _spoofed_letters(word, scripts):
+                    if not _spoofed_letters(word, scripts) and not _styled_word(scripts):
                         continue
                     counts["mixed_script"] += 1
                     if len(examples) < 5:
