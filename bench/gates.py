@@ -113,6 +113,10 @@ USER_TURNS = {
           "kirimkan kepada saya. Bisakah Anda membantu?",
     "hi": "नमस्ते, मेरे ऑर्डर NW-482913 और आपके भेजे गए जानकारी के बारे में मेरा एक सवाल है। "
           "क्या आप मेरी मदद कर सकते हैं?",
+    "sr": "Zdravo, imam pitanje o svojoj porudžbini NW-482913 i o informacijama koje ste mi "
+          "poslali. Možete li da mi pomognete?",
+    "bn": "নমস্কার, আমার অর্ডার NW-482913 এবং আপনার পাঠানো তথ্য নিয়ে আমার একটি প্রশ্ন আছে। "
+          "আপনি কি আমাকে সাহায্য করতে পারবেন?",
 }
 
 
