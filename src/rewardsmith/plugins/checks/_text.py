@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF003 — look-alike letters are this module's data
 """Text normalisation shared by the matching checks (keywords, reference, grounding,
 injection), so that "the same text" means the same thing in each of them.
 """
@@ -175,3 +176,14 @@ def prose(text: str) -> str:
     if "@" in out:
         out = _EMAIL_RE.sub(" ", out)
     return out
+
+
+# Cyrillic and Greek letters that look like Latin ones, mapped to the Latin letter: read a
+# word spelt with them (`pаypal`) as the Latin word it imitates. Shared by the checks that
+# match Latin words (injection, keywords).
+LATIN_LOOKALIKES = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
+    "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w",
+    "ɡ": "g", "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+    "υ": "u", "χ": "x",
+})

@@ -79,7 +79,7 @@ from rewardsmith.plugins.checks._pack_regex import (
     finditer,
 )
 from rewardsmith.plugins.checks._segment import script_bounded as _bounded
-from rewardsmith.plugins.checks._text import fold, reveal_tags
+from rewardsmith.plugins.checks._text import LATIN_LOOKALIKES, fold, reveal_tags
 from rewardsmith.plugins.checks.tool_calls import declared_key_sets, tool_parameter_key_sets
 
 Kind = Literal["grader_address", "fake_verdict", "role_tag", "boundary"]
@@ -529,12 +529,6 @@ _BASE64_RE = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,}={0,2}(?![A-Za
 _MAX_DECODED_CHARS = 20_000
 # Cyrillic and Greek letters that look like Latin ones: "іgnore prevіous іnstructions" with
 # Cyrillic і reads as English to the judge. Scanned as a second view of the text.
-_CONFUSABLES = str.maketrans({
-    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
-    "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w",
-    "ɡ": "g", "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
-    "υ": "u", "χ": "x",
-})
 _LATIN_AND_CONFUSABLE_RE = re.compile(
     r"[a-z][\u0370-\u03ff\u0400-\u04ff\u0500-\u052f\u0261]|[\u0370-\u03ff\u0400-\u04ff"
     r"\u0500-\u052f\u0261][a-z]"
@@ -703,7 +697,7 @@ class Injection(Component["Injection.Config"]):
         text = text.replace('\\"', '"')
         views = [text]
         if _LATIN_AND_CONFUSABLE_RE.search(text):
-            views.append(text.translate(_CONFUSABLES))
+            views.append(text.translate(LATIN_LOOKALIKES))
         # JSON written with \\u escapes (ensure_ascii) hides non-ASCII text from the patterns
         # but not from a judge that reads the JSON.
         if "\\u" in revealed:

@@ -17,12 +17,11 @@ from rewardsmith.plugins.checks._pack_regex import (
     search,
 )
 from rewardsmith.plugins.checks._segment import strip_optional_marks, whole_word_pattern
-from rewardsmith.plugins.checks._text import fold
-from rewardsmith.plugins.checks.injection import _CONFUSABLES
+from rewardsmith.plugins.checks._text import LATIN_LOOKALIKES, fold
 
 # A word (letters and marks) that mixes basic Latin letters with Cyrillic, Greek or other
 # letters injection's look-alike table maps to Latin ("paypal" with a Cyrillic a).
-_CONFUSABLE_CHARS = frozenset(chr(c) for c in _CONFUSABLES)
+_CONFUSABLE_CHARS = frozenset(chr(c) for c in LATIN_LOOKALIKES)
 _WORD_RE = regex.compile(r"[\p{L}\p{M}]+")  # each word once: linear in the text
 
 
@@ -32,7 +31,7 @@ def _latinise_mixed_words(text: str) -> str:
     def latinised(match: regex.Match[str]) -> str:
         word = match.group()
         mixed = any("a" <= ch <= "z" for ch in word) and not _CONFUSABLE_CHARS.isdisjoint(word)
-        return word.translate(_CONFUSABLES) if mixed else word
+        return word.translate(LATIN_LOOKALIKES) if mixed else word
 
     return _WORD_RE.sub(latinised, text)
 
