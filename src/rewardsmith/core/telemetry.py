@@ -186,8 +186,12 @@ def current_telemetry() -> BatchTelemetry:
 
 
 def bind_telemetry(telemetry: BatchTelemetry) -> contextvars.Token[BatchTelemetry | None]:
+    """Make ``telemetry`` the current batch's (what :func:`current_telemetry` returns in
+    this context); pass the token returned to :func:`unbind_telemetry` when the batch ends."""
     return _current.set(telemetry)
 
 
 def unbind_telemetry(token: contextvars.Token[BatchTelemetry | None]) -> None:
+    """Restore the telemetry that was current before :func:`bind_telemetry` returned
+    ``token``. Raises ``ValueError`` for a token made in another context."""
     _current.reset(token)

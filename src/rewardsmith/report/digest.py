@@ -71,6 +71,9 @@ class RunDigest:
 
 
 def digest(rows: Sequence[dict[str, Any]]) -> RunDigest:
+    """Summarise scored rows (JSONL rows as ``rewardsmith score`` writes them, see
+    :func:`rewardsmith.core.wire.jsonl_row`): rewards, statuses, failure kinds, gates and
+    per-component figures. Rows with a missing or non-numeric field are counted without it."""
     rewards: list[float] = []
     statuses: Counter[str] = Counter()
     failures: Counter[str] = Counter()

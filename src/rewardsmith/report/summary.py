@@ -50,6 +50,9 @@ def component_stats(results: Sequence[SampleResult]) -> dict[str, dict[str, floa
 
 
 def summary_table(pack: Pack, results: Sequence[SampleResult]) -> str:
+    """The terminal summary of a scored run: a header (pack, sample count by status), the
+    reward distribution (mean, std, quantiles, a histogram over the pack's reward range) and
+    one row per component (see :func:`component_stats`); lines joined by newlines."""
     rewards = sorted(r.reward for r in results)
     statuses = Counter(r.status for r in results)
     lines = [f"pack {pack.name} {pack.version} ({pack.hash}) — {len(results)} samples: "
