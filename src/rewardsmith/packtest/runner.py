@@ -194,6 +194,9 @@ def check_expectation(expect: Expectation, row: dict[str, Any]) -> list[str]:
 
 
 def check_pair(case: PairCase, better: dict[str, Any], worse: dict[str, Any]) -> list[str]:
+    """Why a ranked pair failed (empty list: it passed): ``better``'s reward not above
+    ``worse``'s by the case's margin (strictly above for margin 0), and every cassette miss.
+    ``better``/``worse`` are wire rows with ``aggregate_reward_score`` and ``components``."""
     b, w = float(better["aggregate_reward_score"]), float(worse["aggregate_reward_score"])
     ok = b - w > 0 if case.margin == 0 else b - w >= case.margin - _EPS
     failures = []
@@ -229,6 +232,8 @@ def _fingerprints(raw: dict[str, Any]) -> list[str]:
 
 
 def verdict_book(pack: Pack, cases: Sequence[LoadedCase]) -> VerdictBook:
+    """The scripted judge verdicts of every case, by the response text the judge sees
+    (both sides of a pair), which :func:`simulated_judges` answers from."""
     book = VerdictBook(pairwise_ids=frozenset(
         c.config.id for c in pack.components if c.config.type == "pairwise-judge"))
     for loaded in cases:
@@ -245,6 +250,8 @@ def verdict_book(pack: Pack, cases: Sequence[LoadedCase]) -> VerdictBook:
 
 
 def judge_backends(pack: Pack) -> list[dict[str, Any]]:
+    """The pack's judge settings in use: each judge component's ``[judge]`` defaults,
+    those that have any."""
     return [c.context.judge_defaults for c in pack.components
             if getattr(c, "uses_judge", False) and c.context.judge_defaults]
 
@@ -283,6 +290,8 @@ def _with_id(raw: dict[str, Any], default: str) -> dict[str, Any]:
 
 
 def case_batches(cases: Sequence[LoadedCase]) -> list[list[dict[str, Any]]]:
+    """One scoring batch a case, in case order: ``[sample]``, or ``[better, worse]`` for a
+    pair; a sample without an ``id`` gets the case name (``name/better``, ``name/worse``)."""
     batches: list[list[dict[str, Any]]] = []
     for loaded in cases:
         case = loaded.case
@@ -314,6 +323,11 @@ def _run(coro: Any) -> Any:
 
 
 def select_cases(cases: Sequence[LoadedCase], names: Sequence[str]) -> list[LoadedCase]:
+    """The cases named in ``names``, in that order, once each (all cases when empty).
+
+    Raises:
+        SuiteError: a name matches no case; the message lists the known cases.
+    """
     if not names:
         return list(cases)
     known = {c.name: c for c in cases}
@@ -364,6 +378,9 @@ def run_suite(pack: Pack, cases: Sequence[LoadedCase], *, backend: BackendMode =
 
 def build_report(pack: Pack, cases: Sequence[LoadedCase], scored: list[list[dict[str, Any]]],
                  *, backend: str, cassette: dict[str, Any]) -> SuiteReport:
+    """The :class:`SuiteReport` of a run: each case checked against its expectations,
+    reward distributions by case kind, judge agreement with labels. ``scored`` holds the wire
+    rows of each batch of :func:`case_batches`, aligned with ``cases``."""
     results: list[CaseResult] = []
     by_kind: dict[str, list[float]] = {"golden": [], "probe": [], "pair.better": [],
                                        "pair.worse": []}
