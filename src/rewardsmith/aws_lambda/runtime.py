@@ -67,6 +67,20 @@ MIN_BUDGET_ENV = "REWARDSMITH_MIN_BUDGET_MS"
 TIMEOUT_ENV = "REWARDSMITH_TIMEOUT_S"
 FAILURE_REWARD_ENV = "REWARDSMITH_FAILURE_REWARD"
 
+
+def _declared_default(name: str, scale: float) -> float:
+    """The default ``core.settings`` declares for ``name``, times ``scale``: defaults live
+    in one place (and in docs/settings.md, which a test keeps equal to it)."""
+    default = settings.SETTINGS[name].default
+    if default is None:
+        raise ValueError(f"{name} declares no default in rewardsmith.core.settings")
+    return float(default) * scale
+
+
+_MARGIN_S = _declared_default(MARGIN_ENV, 0.001)
+_MIN_BUDGET_S = _declared_default(MIN_BUDGET_ENV, 0.001)
+_TIMEOUT_S = _declared_default(TIMEOUT_ENV, 1.0)
+
 log = structlog.get_logger("rewardsmith.aws_lambda")
 
 Handler = Callable[[Any, Any], list[dict[str, Any]]]
@@ -77,9 +91,9 @@ Handler = Callable[[Any, Any], list[dict[str, Any]]]
 class HandlerSettings:
     """Time and failure settings; :meth:`from_env` reads the ``REWARDSMITH_*`` variables."""
 
-    deadline_margin_s: float = 2.0
-    min_budget_s: float = 0.25
-    default_timeout_s: float = 300.0
+    deadline_margin_s: float = _MARGIN_S
+    min_budget_s: float = _MIN_BUDGET_S
+    default_timeout_s: float = _TIMEOUT_S
     failure_reward: float | None = None
     metrics: obs.MetricsConfig = field(default_factory=obs.MetricsConfig)
     debug: bool = False
@@ -111,9 +125,9 @@ class HandlerSettings:
             problems.append(f"{exc}; using the default namespace and dimensions")
             metrics = obs.MetricsConfig()
         return cls(
-            deadline_margin_s=number(MARGIN_ENV, 2.0, 0.001) or 0.0,
-            min_budget_s=number(MIN_BUDGET_ENV, 0.25, 0.001) or 0.0,
-            default_timeout_s=number(TIMEOUT_ENV, 300.0, 1.0, minimum=0.001) or 300.0,
+            deadline_margin_s=number(MARGIN_ENV, _MARGIN_S, 0.001) or 0.0,
+            min_budget_s=number(MIN_BUDGET_ENV, _MIN_BUDGET_S, 0.001) or 0.0,
+            default_timeout_s=number(TIMEOUT_ENV, _TIMEOUT_S, 1.0, minimum=0.001) or _TIMEOUT_S,
             failure_reward=number(FAILURE_REWARD_ENV, None, 1.0, minimum=-math.inf),
             metrics=metrics,
             debug=obs.debug_enabled(env),
