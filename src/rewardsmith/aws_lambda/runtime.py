@@ -68,18 +68,10 @@ TIMEOUT_ENV = "REWARDSMITH_TIMEOUT_S"
 FAILURE_REWARD_ENV = "REWARDSMITH_FAILURE_REWARD"
 
 
-def _declared_default(name: str, scale: float) -> float:
-    """The default ``core.settings`` declares for ``name``, times ``scale``: defaults live
-    in one place (and in docs/settings.md, which a test keeps equal to it)."""
-    default = settings.SETTINGS[name].default
-    if default is None:
-        raise ValueError(f"{name} declares no default in rewardsmith.core.settings")
-    return float(default) * scale
-
-
-_MARGIN_S = _declared_default(MARGIN_ENV, 0.001)
-_MIN_BUDGET_S = _declared_default(MIN_BUDGET_ENV, 0.001)
-_TIMEOUT_S = _declared_default(TIMEOUT_ENV, 1.0)
+# The defaults live in one place, core.settings (and docs/settings.md, kept equal by a test).
+_MARGIN_S = float(settings.default(MARGIN_ENV)) / 1000
+_MIN_BUDGET_S = float(settings.default(MIN_BUDGET_ENV)) / 1000
+_TIMEOUT_S = float(settings.default(TIMEOUT_ENV))
 
 log = structlog.get_logger("rewardsmith.aws_lambda")
 
