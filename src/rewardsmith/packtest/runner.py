@@ -249,22 +249,15 @@ def verdict_book(pack: Pack, cases: Sequence[LoadedCase]) -> VerdictBook:
     return book
 
 
-def judge_backends(pack: Pack) -> list[dict[str, Any]]:
-    """The pack's judge settings in use: each judge component's ``[judge]`` defaults,
-    those that have any."""
-    return [c.context.judge_defaults for c in pack.components
-            if getattr(c, "uses_judge", False) and c.context.judge_defaults]
-
-
 @contextlib.contextmanager
 def simulated_judges(pack: Pack, book: VerdictBook, *, use_verdicts: bool = True
                      ) -> Iterator[Any]:
     """Point the pack's judge backend at an in-process simulator answering from ``book``."""
     from rewardsmith.simulators.converse_sim import ConverseSimulator
     from rewardsmith.simulators.openai_sim import OpenAISimulator
-    from rewardsmith.simulators.wiring import judges_pointed_at
+    from rewardsmith.simulators.wiring import judges_pointed_at, pack_judge_settings
 
-    settings = judge_backends(pack)
+    settings = pack_judge_settings(pack)
     if not settings:
         yield None  # no judges: nothing to simulate
         return
