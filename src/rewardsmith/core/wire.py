@@ -12,7 +12,8 @@ Three rows leave rewardsmith, all built here from a :class:`SampleResult`:
   (no pack, the engine overran), built without a ``SampleResult``.
 
 The domain model calls the reward ``reward``; the key ``aggregate_reward_score`` exists
-only here, on the wire. The Lambda contract is described in ``docs/lambda.md``.
+only on the wire, named once here (:data:`REWARD_KEY`, which readers of rows use too).
+The Lambda contract is described in ``docs/lambda.md``.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from rewardsmith.core.engine import Scorer
 from rewardsmith.core.errors import ErrorKind, SampleError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.sample import parse_sample
-from rewardsmith.core.wire import jsonl_row, pack_ref_json
+from rewardsmith.core.wire import REWARD_KEY, jsonl_row, pack_ref_json
 from rewardsmith.packtest.cassette import Cassette, recording, replaying
 from rewardsmith.packtest.metrics import (
     Agreement,
@@ -70,7 +70,7 @@ class CaseResult:
 
 def _compact(row: dict[str, Any]) -> dict[str, Any]:
     """A scored sample in a few keys: enough for a CI log or a diff between runs."""
-    out: dict[str, Any] = {"id": row["id"], "reward": row["aggregate_reward_score"],
+    out: dict[str, Any] = {"id": row["id"], "reward": row[REWARD_KEY],
                            "status": row["status"]}
     if row.get("gate"):
         out["gate"] = row["gate"]
@@ -130,7 +130,7 @@ def _fmt(value: float | None) -> str:
 
 def _observed(row: dict[str, Any]) -> str:
     """A compact picture of what happened, for a failure message."""
-    parts = [f"reward {_fmt(row['aggregate_reward_score'])}", f"status {row['status']}"]
+    parts = [f"reward {_fmt(row[REWARD_KEY])}", f"status {row['status']}"]
     if row.get("gate"):
         parts.append(f"gate {row['gate']}")
     if row.get("error"):
@@ -153,7 +153,7 @@ def _observed(row: dict[str, Any]) -> str:
 def check_expectation(expect: Expectation, row: dict[str, Any]) -> list[str]:
     """Every way ``row`` misses ``expect``, as 'expected ..., observed ...' sentences."""
     failures: list[str] = []
-    reward = float(row["aggregate_reward_score"])
+    reward = float(row[REWARD_KEY])
     seen = _observed(row)
     if expect.reward is not None:
         low, high = expect.reward
@@ -197,7 +197,7 @@ def check_pair(case: PairCase, better: dict[str, Any], worse: dict[str, Any]) ->
     """Why a ranked pair failed (empty list: it passed): ``better``'s reward not above
     ``worse``'s by the case's margin (strictly above for margin 0), and every cassette miss.
     ``better``/``worse`` are wire rows with ``aggregate_reward_score`` and ``components``."""
-    b, w = float(better["aggregate_reward_score"]), float(worse["aggregate_reward_score"])
+    b, w = float(better[REWARD_KEY]), float(worse[REWARD_KEY])
     ok = b - w > 0 if case.margin == 0 else b - w >= case.margin - _EPS
     failures = []
     if not ok:
@@ -384,8 +384,8 @@ def build_report(pack: Pack, cases: Sequence[LoadedCase], scored: list[list[dict
         if isinstance(case, PairCase):
             better, worse = rows
             failures = check_pair(case, better, worse)
-            rewards = {"better": better["aggregate_reward_score"],
-                       "worse": worse["aggregate_reward_score"]}
+            rewards = {"better": better[REWARD_KEY],
+                       "worse": worse[REWARD_KEY]}
             by_kind["pair.better"].append(rewards["better"])
             by_kind["pair.worse"].append(rewards["worse"])
             category = None
@@ -393,7 +393,7 @@ def build_report(pack: Pack, cases: Sequence[LoadedCase], scored: list[list[dict
             assert isinstance(case, GoldenCase | ProbeCase)
             row = rows[0]
             failures = check_expectation(case.expect, row)
-            rewards = {"reward": row["aggregate_reward_score"]}
+            rewards = {"reward": row[REWARD_KEY]}
             by_kind[case.kind].append(rewards["reward"])
             category = case.category if isinstance(case, ProbeCase) else None
             for label, want in case.expect.labels.items():

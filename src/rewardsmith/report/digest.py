@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewardsmith.core.wire import finite_number
+from rewardsmith.core.wire import REWARD_KEY, finite_number
 
 # Judge accounting keys the built-in judges record in measurements, summed per component.
 USAGE_SUMS = ("judge_calls", "input_tokens", "output_tokens", "cost_usd", "cached")
@@ -75,7 +75,7 @@ def digest(rows: Sequence[dict[str, Any]]) -> RunDigest:
     gates: Counter[str] = Counter()
     components: dict[str, ComponentDigest] = {}
     for row in rows:
-        reward = finite_number(row.get("aggregate_reward_score"))
+        reward = finite_number(row.get(REWARD_KEY))
         if reward is not None:
             rewards.append(reward)
         status = str(row.get("status", "ok"))
@@ -125,8 +125,8 @@ def _add_outcome(comp: ComponentDigest, outcome: dict[str, Any]) -> None:
 def extremes(rows: Sequence[dict[str, Any]], count: int) -> tuple[list[dict[str, Any]],
                                                                    list[dict[str, Any]]]:
     """The ``count`` lowest- and highest-rewarded rows (disjoint when there are few)."""
-    scored = [r for r in rows if finite_number(r.get("aggregate_reward_score")) is not None]
-    ordered = sorted(scored, key=lambda r: float(r["aggregate_reward_score"]))
+    scored = [r for r in rows if finite_number(r.get(REWARD_KEY)) is not None]
+    ordered = sorted(scored, key=lambda r: float(r[REWARD_KEY]))
     low = ordered[:count]
     high = ordered[max(len(low), len(ordered) - count):][::-1]
     return low, high
