@@ -3,7 +3,9 @@ Amazon Nova RFT (SageMaker AI, Nova Forge) and Bedrock RFT; ``make_handler`` for
 
 - :mod:`.runtime`: the handler, its time budget and watchdog, the module-level handler;
 - :mod:`.events`: the event shapes accepted;
-- :mod:`.observability`: the per-invocation log line, EMF metrics, secret redaction;
+- :mod:`.observability`: the per-invocation log line and EMF metrics (secrets redacted by
+  the one logging set-up, :mod:`rewardsmith.core.logs`);
+- :mod:`.local`: a Lambda context with a real deadline, for ``rewardsmith lambda invoke``;
 - :mod:`.package`: the deployment zip and SAM template (``rewardsmith lambda package``).
 
 Importing this package costs the core only: click and the CLI are never imported.

@@ -35,8 +35,8 @@ DIMENSIONS_ENV = "REWARDSMITH_METRICS_DIMENSIONS"
 METRICS_ENABLED_ENV = "REWARDSMITH_METRICS"
 LOG_LEVEL_ENV = "REWARDSMITH_LOG_LEVEL"
 
-DEFAULT_NAMESPACE = "rewardsmith"
-DEFAULT_DIMENSIONS = "FunctionName,Pack"
+DEFAULT_NAMESPACE = settings.default(NAMESPACE_ENV)
+DEFAULT_DIMENSIONS = settings.default(DIMENSIONS_ENV)
 
 # EMF limits (CloudWatch EMF specification; same values as aws-embedded-metrics).
 EMF_MAX_METRICS = 100
@@ -73,7 +73,7 @@ def configure_lambda_logging(environ: Mapping[str, str] | None = None) -> None:
     ``warning``, since the Lambda must start whatever its environment says).
     """
     env = settings.environment(environ)
-    level = (settings.get(LOG_LEVEL_ENV, env) or "warning").strip()
+    level = (settings.get(LOG_LEVEL_ENV, env) or settings.default(LOG_LEVEL_ENV)).strip()
     if level.upper() not in logging.getLevelNamesMapping():
         level = "warning"
     configure_logging(level=level, json=True, stream=sys.stdout, redactor=SecretRedactor(env))
@@ -225,8 +225,8 @@ class MetricsConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MetricsConfig:
-        enabled = (settings.get(METRICS_ENABLED_ENV, environ) or "1").strip().lower() not in {
-            "0", "false", "no", "off"}
+        raw = settings.get(METRICS_ENABLED_ENV, environ) or settings.default(METRICS_ENABLED_ENV)
+        enabled = raw.strip().lower() not in {"0", "false", "no", "off"}
         return cls.parse(settings.get(NAMESPACE_ENV, environ),
                          settings.get(DIMENSIONS_ENV, environ), enabled)
 

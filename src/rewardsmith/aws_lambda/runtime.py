@@ -67,6 +67,12 @@ MIN_BUDGET_ENV = "REWARDSMITH_MIN_BUDGET_MS"
 TIMEOUT_ENV = "REWARDSMITH_TIMEOUT_S"
 FAILURE_REWARD_ENV = "REWARDSMITH_FAILURE_REWARD"
 
+
+# The defaults live in one place, core.settings (and docs/settings.md, kept equal by a test).
+_MARGIN_S = float(settings.default(MARGIN_ENV)) / 1000
+_MIN_BUDGET_S = float(settings.default(MIN_BUDGET_ENV)) / 1000
+_TIMEOUT_S = float(settings.default(TIMEOUT_ENV))
+
 log = structlog.get_logger("rewardsmith.aws_lambda")
 
 Handler = Callable[[Any, Any], list[dict[str, Any]]]
@@ -77,9 +83,9 @@ Handler = Callable[[Any, Any], list[dict[str, Any]]]
 class HandlerSettings:
     """Time and failure settings; :meth:`from_env` reads the ``REWARDSMITH_*`` variables."""
 
-    deadline_margin_s: float = 2.0
-    min_budget_s: float = 0.25
-    default_timeout_s: float = 300.0
+    deadline_margin_s: float = _MARGIN_S
+    min_budget_s: float = _MIN_BUDGET_S
+    default_timeout_s: float = _TIMEOUT_S
     failure_reward: float | None = None
     metrics: obs.MetricsConfig = field(default_factory=obs.MetricsConfig)
     debug: bool = False
@@ -111,9 +117,9 @@ class HandlerSettings:
             problems.append(f"{exc}; using the default namespace and dimensions")
             metrics = obs.MetricsConfig()
         return cls(
-            deadline_margin_s=number(MARGIN_ENV, 2.0, 0.001) or 0.0,
-            min_budget_s=number(MIN_BUDGET_ENV, 0.25, 0.001) or 0.0,
-            default_timeout_s=number(TIMEOUT_ENV, 300.0, 1.0, minimum=0.001) or 300.0,
+            deadline_margin_s=number(MARGIN_ENV, _MARGIN_S, 0.001) or 0.0,
+            min_budget_s=number(MIN_BUDGET_ENV, _MIN_BUDGET_S, 0.001) or 0.0,
+            default_timeout_s=number(TIMEOUT_ENV, _TIMEOUT_S, 1.0, minimum=0.001) or _TIMEOUT_S,
             failure_reward=number(FAILURE_REWARD_ENV, None, 1.0, minimum=-math.inf),
             metrics=metrics,
             debug=obs.debug_enabled(env),

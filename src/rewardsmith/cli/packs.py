@@ -149,7 +149,6 @@ def suite_command(ctx: click.Context, pack: str, backend: str, record: Path | No
     """Run the test suite of PACK (a registered name or a path): golden cases, probes that
     must score low, and pairs that must rank in order. Exit 1 if any case fails."""
     from rewardsmith.core.pack import load_pack
-    from rewardsmith.packtest.cassette import CassetteError
     from rewardsmith.packtest.loading import load_pack_suite
     from rewardsmith.packtest.runner import run_suite, select_cases
     from rewardsmith.report.suite import cases_section, text_report
@@ -161,7 +160,7 @@ def suite_command(ctx: click.Context, pack: str, backend: str, record: Path | No
         report = run_suite(loaded, cases, backend=backend,  # type: ignore[arg-type]
                            simulator_verdicts=settings.simulator == "verdicts",
                            record=record, replay=replay)
-    except (RewardsmithError, CassetteError) as exc:
+    except RewardsmithError as exc:  # CassetteError and SuiteError among them
         fail(str(exc))
 
     if as_json:

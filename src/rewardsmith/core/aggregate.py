@@ -101,4 +101,5 @@ def formula_reward(
 
 
 def finite_or(value: float, fallback: float) -> float:
+    """``value`` if it is finite, else ``fallback`` (for NaN and infinities)."""
     return value if math.isfinite(value) else fallback

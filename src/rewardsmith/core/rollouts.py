@@ -16,6 +16,9 @@ EXCERPT_CHARS = 2_000
 
 
 def count_lines(path: Path) -> int:
+    """How many non-blank lines the file at ``path`` has (one rollout a line).
+
+    Raises ``OSError`` if the file cannot be read."""
     with path.open("rb") as fh:
         return sum(1 for line in fh if line.strip())
 

@@ -92,6 +92,18 @@ def get(name: str, environ: Mapping[str, str] | None = None) -> str | None:
     return environment(environ).get(setting.name)
 
 
+def default(name: str) -> str:
+    """The default declared for setting ``name``, as its reader applies it when unset.
+
+    Raises ``KeyError`` if ``name`` is not declared, ``ValueError`` if it declares no
+    default (unset means "off" for it).
+    """
+    declared = SETTINGS[name].default
+    if declared is None:
+        raise ValueError(f"{name} declares no default (rewardsmith.core.settings)")
+    return declared
+
+
 def get_list(name: str, environ: Mapping[str, str] | None = None) -> list[str] | None:
     """A comma-separated setting as its non-empty stripped parts; ``None`` when unset."""
     raw = get(name, environ)

@@ -74,6 +74,12 @@ def quantile(values: Iterable[float], q: float) -> float:
 
 @dataclass
 class BatchTelemetry:
+    """Counters of one scored batch, safe to update from worker threads (one lock).
+
+    Latencies are in milliseconds, cost in US dollars; ``failures`` counts error kinds
+    (judge call failures as ``judge_<kind>``). :meth:`summary` is its JSON form.
+    """
+
     samples: int = 0
     judge_calls: int = 0
     judge_failures: int = 0
@@ -105,6 +111,7 @@ class BatchTelemetry:
         cost_usd: float = 0.0,
         error_kind: str | None = None,
     ) -> None:
+        """One judge call: its latency (ms), tokens, cost (USD) and, if it failed, its kind."""
         with self._lock:
             self.judge_calls += 1
             self.judge_latencies_ms.append(latency_ms)
@@ -125,10 +132,12 @@ class BatchTelemetry:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
     def record_cache_hit(self) -> None:
+        """A judge request answered from the persistent cache."""
         with self._lock:
             self.cache_hits += 1
 
     def record_dedup(self) -> None:
+        """A judge request that shared the call of an identical one in flight."""
         with self._lock:
             self.deduplicated += 1
 
@@ -141,15 +150,20 @@ class BatchTelemetry:
                 self.component_failures.setdefault(component, Counter())[str(kind)] += 1
 
     def record_judge_outage(self, outage: JudgeOutage) -> None:
+        """A judge component could not run at all (the last outage per component kept)."""
         with self._lock:
             self.judge_unavailable[outage.component] = outage
 
     def latency_percentile(self, q: float) -> float | None:
+        """The ``q`` quantile (see :func:`quantile`) of judge-call latencies in ms; None
+        when no judge was called. Raises ``ValueError`` for ``q`` outside [0, 1]."""
         if not self.judge_latencies_ms:
             return None
         return quantile(self.judge_latencies_ms, q)
 
     def summary(self, rewards: list[float] | None = None) -> dict[str, Any]:
+        """The counters as a JSON-ready dict (latency p50/p95 in ms, cost rounded to
+        6 places); with ``rewards``, also their mean and population std."""
         out: dict[str, Any] = {
             "samples": self.samples,
             "judge_calls": self.judge_calls,
@@ -186,8 +200,12 @@ def current_telemetry() -> BatchTelemetry:
 
 
 def bind_telemetry(telemetry: BatchTelemetry) -> contextvars.Token[BatchTelemetry | None]:
+    """Make ``telemetry`` the current batch's (what :func:`current_telemetry` returns in
+    this context); pass the token returned to :func:`unbind_telemetry` when the batch ends."""
     return _current.set(telemetry)
 
 
 def unbind_telemetry(token: contextvars.Token[BatchTelemetry | None]) -> None:
+    """Restore the telemetry that was current before :func:`bind_telemetry` returned
+    ``token``. Raises ``ValueError`` for a token made in another context."""
     _current.reset(token)

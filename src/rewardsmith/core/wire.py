@@ -12,7 +12,8 @@ Three rows leave rewardsmith, all built here from a :class:`SampleResult`:
   (no pack, the engine overran), built without a ``SampleResult``.
 
 The domain model calls the reward ``reward``; the key ``aggregate_reward_score`` exists
-only here, on the wire. The Lambda contract is described in ``docs/lambda.md``.
+only on the wire, named once here (:data:`REWARD_KEY`, which readers of rows use too).
+The Lambda contract is described in ``docs/lambda.md``.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ def _metric(name: str, value: float, kind: str = "Metric") -> dict[str, Any]:
     return {"name": name, "value": value, "type": kind}
 
 
-def _number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
+    """``value`` as a float when it is a finite int or float (not a bool), else ``None``:
+    how a row's numbers are read, whether encoded here or read back (``report.digest``)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
@@ -167,12 +170,13 @@ def lambda_row(result: SampleResult, *, failure_reward: float,
     if judges:
         judged = [o for o in outcomes if o.id in judges and o.error_kind is None]
         # The judge's own model latency when it reports one, else the engine's wall time.
-        latencies = [v for o in judged if (v := _number(o.measurements.get(
+        latencies = [v for o in judged if (v := finite_number(o.measurements.get(
             "judge_latency_ms", o.measurements.get("latency_ms")))) is not None]
         if latencies:
             extra["judge_latency_ms"] = max(latencies)
         for key in ("input_tokens", "output_tokens", "cost_usd"):
-            values = [v for o in judged if (v := _number(o.measurements.get(key))) is not None]
+            values = [v for o in judged
+                      if (v := finite_number(o.measurements.get(key))) is not None]
             if values:
                 extra[f"judge_{key}"] = float(sum(values))
         extra["judge_failed"] = float(sum(o.id in judges for o in failed))

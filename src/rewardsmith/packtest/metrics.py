@@ -78,6 +78,8 @@ def observed_label(row: Mapping[str, Any], label: str) -> bool | int | str | Non
 
 
 def normalise_label(value: bool | int | str) -> bool | int | str:
+    """A suite label as compared with a verdict: ``"pass"``/``"fail"`` (any case) as
+    ``True``/``False``; anything else unchanged."""
     if isinstance(value, str) and value.lower() in ("pass", "fail"):
         return value.lower() == "pass"
     return value

@@ -21,7 +21,7 @@ from rewardsmith.core.engine import Scorer
 from rewardsmith.core.errors import ErrorKind, SampleError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.sample import parse_sample
-from rewardsmith.core.wire import jsonl_row, pack_ref_json
+from rewardsmith.core.wire import REWARD_KEY, jsonl_row, pack_ref_json
 from rewardsmith.packtest.cassette import Cassette, recording, replaying
 from rewardsmith.packtest.metrics import (
     Agreement,
@@ -70,7 +70,7 @@ class CaseResult:
 
 def _compact(row: dict[str, Any]) -> dict[str, Any]:
     """A scored sample in a few keys: enough for a CI log or a diff between runs."""
-    out: dict[str, Any] = {"id": row["id"], "reward": row["aggregate_reward_score"],
+    out: dict[str, Any] = {"id": row["id"], "reward": row[REWARD_KEY],
                            "status": row["status"]}
     if row.get("gate"):
         out["gate"] = row["gate"]
@@ -130,7 +130,7 @@ def _fmt(value: float | None) -> str:
 
 def _observed(row: dict[str, Any]) -> str:
     """A compact picture of what happened, for a failure message."""
-    parts = [f"reward {_fmt(row['aggregate_reward_score'])}", f"status {row['status']}"]
+    parts = [f"reward {_fmt(row[REWARD_KEY])}", f"status {row['status']}"]
     if row.get("gate"):
         parts.append(f"gate {row['gate']}")
     if row.get("error"):
@@ -153,7 +153,7 @@ def _observed(row: dict[str, Any]) -> str:
 def check_expectation(expect: Expectation, row: dict[str, Any]) -> list[str]:
     """Every way ``row`` misses ``expect``, as 'expected ..., observed ...' sentences."""
     failures: list[str] = []
-    reward = float(row["aggregate_reward_score"])
+    reward = float(row[REWARD_KEY])
     seen = _observed(row)
     if expect.reward is not None:
         low, high = expect.reward
@@ -194,7 +194,10 @@ def check_expectation(expect: Expectation, row: dict[str, Any]) -> list[str]:
 
 
 def check_pair(case: PairCase, better: dict[str, Any], worse: dict[str, Any]) -> list[str]:
-    b, w = float(better["aggregate_reward_score"]), float(worse["aggregate_reward_score"])
+    """Why a ranked pair failed (empty list: it passed): ``better``'s reward not above
+    ``worse``'s by the case's margin (strictly above for margin 0), and every cassette miss.
+    ``better``/``worse`` are wire rows with ``aggregate_reward_score`` and ``components``."""
+    b, w = float(better[REWARD_KEY]), float(worse[REWARD_KEY])
     ok = b - w > 0 if case.margin == 0 else b - w >= case.margin - _EPS
     failures = []
     if not ok:
@@ -229,6 +232,8 @@ def _fingerprints(raw: dict[str, Any]) -> list[str]:
 
 
 def verdict_book(pack: Pack, cases: Sequence[LoadedCase]) -> VerdictBook:
+    """The scripted judge verdicts of every case, by the response text the judge sees
+    (both sides of a pair), which :func:`simulated_judges` answers from."""
     book = VerdictBook(pairwise_ids=frozenset(
         c.config.id for c in pack.components if c.config.type == "pairwise-judge"))
     for loaded in cases:
@@ -244,20 +249,15 @@ def verdict_book(pack: Pack, cases: Sequence[LoadedCase]) -> VerdictBook:
     return book
 
 
-def judge_backends(pack: Pack) -> list[dict[str, Any]]:
-    return [c.context.judge_defaults for c in pack.components
-            if getattr(c, "uses_judge", False) and c.context.judge_defaults]
-
-
 @contextlib.contextmanager
 def simulated_judges(pack: Pack, book: VerdictBook, *, use_verdicts: bool = True
                      ) -> Iterator[Any]:
     """Point the pack's judge backend at an in-process simulator answering from ``book``."""
     from rewardsmith.simulators.converse_sim import ConverseSimulator
     from rewardsmith.simulators.openai_sim import OpenAISimulator
-    from rewardsmith.simulators.wiring import judges_pointed_at
+    from rewardsmith.simulators.wiring import judges_pointed_at, pack_judge_settings
 
-    settings = judge_backends(pack)
+    settings = pack_judge_settings(pack)
     if not settings:
         yield None  # no judges: nothing to simulate
         return
@@ -283,6 +283,8 @@ def _with_id(raw: dict[str, Any], default: str) -> dict[str, Any]:
 
 
 def case_batches(cases: Sequence[LoadedCase]) -> list[list[dict[str, Any]]]:
+    """One scoring batch a case, in case order: ``[sample]``, or ``[better, worse]`` for a
+    pair; a sample without an ``id`` gets the case name (``name/better``, ``name/worse``)."""
     batches: list[list[dict[str, Any]]] = []
     for loaded in cases:
         case = loaded.case
@@ -314,6 +316,11 @@ def _run(coro: Any) -> Any:
 
 
 def select_cases(cases: Sequence[LoadedCase], names: Sequence[str]) -> list[LoadedCase]:
+    """The cases named in ``names``, in that order, once each (all cases when empty).
+
+    Raises:
+        SuiteError: a name matches no case; the message lists the known cases.
+    """
     if not names:
         return list(cases)
     known = {c.name: c for c in cases}
@@ -364,6 +371,9 @@ def run_suite(pack: Pack, cases: Sequence[LoadedCase], *, backend: BackendMode =
 
 def build_report(pack: Pack, cases: Sequence[LoadedCase], scored: list[list[dict[str, Any]]],
                  *, backend: str, cassette: dict[str, Any]) -> SuiteReport:
+    """The :class:`SuiteReport` of a run: each case checked against its expectations,
+    reward distributions by case kind, judge agreement with labels. ``scored`` holds the wire
+    rows of each batch of :func:`case_batches`, aligned with ``cases``."""
     results: list[CaseResult] = []
     by_kind: dict[str, list[float]] = {"golden": [], "probe": [], "pair.better": [],
                                        "pair.worse": []}
@@ -374,8 +384,8 @@ def build_report(pack: Pack, cases: Sequence[LoadedCase], scored: list[list[dict
         if isinstance(case, PairCase):
             better, worse = rows
             failures = check_pair(case, better, worse)
-            rewards = {"better": better["aggregate_reward_score"],
-                       "worse": worse["aggregate_reward_score"]}
+            rewards = {"better": better[REWARD_KEY],
+                       "worse": worse[REWARD_KEY]}
             by_kind["pair.better"].append(rewards["better"])
             by_kind["pair.worse"].append(rewards["worse"])
             category = None
@@ -383,7 +393,7 @@ def build_report(pack: Pack, cases: Sequence[LoadedCase], scored: list[list[dict
             assert isinstance(case, GoldenCase | ProbeCase)
             row = rows[0]
             failures = check_expectation(case.expect, row)
-            rewards = {"reward": row["aggregate_reward_score"]}
+            rewards = {"reward": row[REWARD_KEY]}
             by_kind[case.kind].append(rewards["reward"])
             category = case.category if isinstance(case, ProbeCase) else None
             for label, want in case.expect.labels.items():

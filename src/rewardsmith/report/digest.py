@@ -6,22 +6,17 @@ field is read defensively: a row missing a key is still counted, never a crash.
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rewardsmith.core.wire import REWARD_KEY, finite_number
+
 # Judge accounting keys the built-in judges record in measurements, summed per component.
 USAGE_SUMS = ("judge_calls", "input_tokens", "output_tokens", "cost_usd", "cached")
 USAGE_MEANS = ("judge_latency_ms",)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
 
 
 @dataclass
@@ -71,13 +66,16 @@ class RunDigest:
 
 
 def digest(rows: Sequence[dict[str, Any]]) -> RunDigest:
+    """Summarise scored rows (JSONL rows as ``rewardsmith score`` writes them, see
+    :func:`rewardsmith.core.wire.jsonl_row`): rewards, statuses, failure kinds, gates and
+    per-component figures. Rows with a missing or non-numeric field are counted without it."""
     rewards: list[float] = []
     statuses: Counter[str] = Counter()
     failures: Counter[str] = Counter()
     gates: Counter[str] = Counter()
     components: dict[str, ComponentDigest] = {}
     for row in rows:
-        reward = _number(row.get("aggregate_reward_score"))
+        reward = finite_number(row.get(REWARD_KEY))
         if reward is not None:
             rewards.append(reward)
         status = str(row.get("status", "ok"))
@@ -92,7 +90,7 @@ def digest(rows: Sequence[dict[str, Any]]) -> RunDigest:
             comp = components.get(cid)
             if comp is None:
                 comp = components[cid] = ComponentDigest(
-                    str(cid), str(outcome.get("type", "")), _number(outcome.get("weight")))
+                    str(cid), str(outcome.get("type", "")), finite_number(outcome.get("weight")))
             _add_outcome(comp, outcome)
     return RunDigest(len(rows), rewards, statuses, failures, components, gates)
 
@@ -102,7 +100,7 @@ def _add_outcome(comp: ComponentDigest, outcome: dict[str, Any]) -> None:
         comp.skipped += 1
         return
     comp.ran += 1
-    value = _number(outcome.get("value"))
+    value = finite_number(outcome.get("value"))
     if value is not None:
         comp.values.append(value)
     elif outcome.get("error") is not None:
@@ -115,11 +113,11 @@ def _add_outcome(comp: ComponentDigest, outcome: dict[str, Any]) -> None:
     measurements = outcome.get("measurements") or {}
     if isinstance(measurements, dict):
         for key in USAGE_SUMS:
-            number = _number(measurements.get(key))
+            number = finite_number(measurements.get(key))
             if number is not None:
                 comp.usage[key] = comp.usage.get(key, 0.0) + number
         for key in USAGE_MEANS:
-            number = _number(measurements.get(key))
+            number = finite_number(measurements.get(key))
             if number is not None:
                 comp.latencies.append(number)
 
@@ -127,8 +125,8 @@ def _add_outcome(comp: ComponentDigest, outcome: dict[str, Any]) -> None:
 def extremes(rows: Sequence[dict[str, Any]], count: int) -> tuple[list[dict[str, Any]],
                                                                    list[dict[str, Any]]]:
     """The ``count`` lowest- and highest-rewarded rows (disjoint when there are few)."""
-    scored = [r for r in rows if _number(r.get("aggregate_reward_score")) is not None]
-    ordered = sorted(scored, key=lambda r: float(r["aggregate_reward_score"]))
+    scored = [r for r in rows if finite_number(r.get(REWARD_KEY)) is not None]
+    ordered = sorted(scored, key=lambda r: float(r[REWARD_KEY]))
     low = ordered[:count]
     high = ordered[max(len(low), len(ordered) - count):][::-1]
     return low, high

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardsmith.core.telemetry import quantile
+from rewardsmith.core.wire import REWARD_KEY
 from rewardsmith.report import svg
 from rewardsmith.report.digest import RunDigest, digest, extremes
 
@@ -211,7 +212,7 @@ def _usage_section(d: RunDigest) -> str:
 
 def _sample_card(row: Mapping[str, Any], responses: Mapping[Any, str]) -> str:
     status = str(row.get("status", "ok"))
-    head = [f'<span class="reward">{_f(row.get("aggregate_reward_score"))}</span>',
+    head = [f'<span class="reward">{_f(row.get(REWARD_KEY))}</span>',
             f'<span class="mono">id {_e(row.get("id"))}</span>',
             f'<span class="pill {_e(status)}">{_e(status)}</span>']
     if row.get("gate"):

@@ -23,6 +23,8 @@ def _rewards(rewards: dict[str, float]) -> str:
 
 
 def text_report(report: SuiteReport) -> str:
+    """A pack test run as plain text: one line a case, the failures, reward distributions
+    by case kind and the judge's agreement with the suite's labels."""
     pack = report.pack
     lines = [f"pack {pack['name']} {pack['version']} ({pack['hash']}), backend {report.backend}",
              ""]

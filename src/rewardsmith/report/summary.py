@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from rewardsmith.core.results import SampleResult
 from rewardsmith.core.telemetry import quantile
+from rewardsmith.report.svg import bin_counts
 
 if TYPE_CHECKING:
     from rewardsmith.core.pack import Pack
@@ -17,10 +18,9 @@ _BARS = " ▁▂▃▄▅▆▇█"
 
 
 def histogram(values: Sequence[float], lo: float, hi: float, bins: int = 10) -> str:
-    """A one-line histogram of ``values`` over [lo, hi]."""
-    counts = [0] * bins
-    for v in values:
-        counts[min(bins - 1, max(0, int((v - lo) / (hi - lo) * bins)))] += 1
+    """A one-line histogram of ``values`` over [lo, hi]: ``bins`` block characters, each as
+    tall as its count relative to the fullest bin (the bins of :func:`.svg.bin_counts`)."""
+    counts = bin_counts(values, lo, hi, bins)
     top = max(counts) or 1
     return "".join(_BARS[round(c / top * (len(_BARS) - 1))] for c in counts)
 
@@ -50,6 +50,9 @@ def component_stats(results: Sequence[SampleResult]) -> dict[str, dict[str, floa
 
 
 def summary_table(pack: Pack, results: Sequence[SampleResult]) -> str:
+    """The terminal summary of a scored run: a header (pack, sample count by status), the
+    reward distribution (mean, std, quantiles, a histogram over the pack's reward range) and
+    one row per component (see :func:`component_stats`); lines joined by newlines."""
     rewards = sorted(r.reward for r in results)
     statuses = Counter(r.status for r in results)
     lines = [f"pack {pack.name} {pack.version} ({pack.hash}) — {len(results)} samples: "

@@ -69,6 +69,9 @@ def nice_range(values: Sequence[float], default: tuple[float, float] = (0.0, 1.0
 
 
 def bin_counts(values: Sequence[float], lo: float, hi: float, bins: int) -> list[int]:
+    """How many finite ``values`` fall in each of ``bins`` equal bins over [lo, hi] (values
+    outside are counted in the first or last bin; NaN and infinities are left out).
+    Raises ``ZeroDivisionError`` if ``hi == lo`` and there is a value to bin."""
     counts = [0] * bins
     span = hi - lo
     for v in values:

@@ -56,6 +56,8 @@ class _Invalid(RewardsmithError):
 
 
 def error_response(status: int, code: str, message: str) -> Response:
+    """A Bedrock error reply: HTTP ``status``, body ``{"message"}``, and the
+    ``x-amzn-ErrorType`` header botocore reads the error ``code`` from."""
     return Response(status, {"message": message}, {
         "x-amzn-ErrorType": f"{code}:http://internal.amazon.com/coral/com.amazon.bedrock/",
         "x-amzn-RequestId": str(uuid.uuid4()),

@@ -27,7 +27,7 @@ from rewardsmith.simulators._server import STATS_PATH, SimulatorServer
 from rewardsmith.simulators.converse_sim import ConverseSimulator
 from rewardsmith.simulators.faults import FaultPolicy
 from rewardsmith.simulators.openai_sim import OpenAISimulator
-from rewardsmith.simulators.wiring import judges_pointed_at
+from rewardsmith.simulators.wiring import judges_pointed_at, pack_judge_settings
 
 SIMULATORS: dict[str, type[SimulatorServer]] = {
     "bedrock": ConverseSimulator,
@@ -205,8 +205,7 @@ def run_loadtest(pack_spec: str, rollouts: Path, *, concurrency: int, latency_s:
     from rewardsmith.core.pack import load_pack
 
     pack = load_pack(pack_spec, host)
-    judged = [c.context.judge_defaults for c in pack.components
-              if getattr(c, "uses_judge", False) and c.context.judge_defaults]
+    judged = pack_judge_settings(pack)
     if not judged:
         raise LoadtestError(f"pack {pack.name!r} has no judge components to load-test")
     backends = {settings["backend"] for settings in judged}

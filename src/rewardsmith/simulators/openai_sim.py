@@ -39,6 +39,9 @@ _DECOY = '{"decoy": true}'
 
 def error_response(status: int, code: str, message: str,
                    headers: dict[str, str] | None = None) -> Response:
+    """An OpenAI-style error reply: HTTP ``status`` and body
+    ``{"error": {"message", "type", "code"}}`` (type ``invalid_request_error`` for a 4xx
+    other than 429, else ``code``), with ``headers`` (e.g. ``retry-after``)."""
     kind = "invalid_request_error" if 400 <= status < 500 and status != 429 else code
     return Response(status, {"error": {"message": message, "type": kind, "code": code}},
                     headers or {})

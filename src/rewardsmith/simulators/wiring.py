@@ -37,6 +37,13 @@ def temporary_env(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+def pack_judge_settings(pack: Pack) -> list[dict[str, Any]]:
+    """The ``[judge]`` settings of each of ``pack``'s judge components that has any, in pack
+    order: what a simulator must stand in for (``backend``, ``model``, ``api_key_env``...)."""
+    return [c.context.judge_defaults for c in pack.components
+            if getattr(c, "uses_judge", False) and c.context.judge_defaults]
+
+
 @contextlib.contextmanager
 def judges_pointed_at(pack: Pack, backend: str, endpoint: str, *,
                       api_key_env: str = "OPENAI_API_KEY",

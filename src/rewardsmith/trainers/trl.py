@@ -38,7 +38,9 @@ def trl_reward_function(
     Its ``__name__`` is ``rewardsmith_<pack>`` so TRL logs the reward under the pack's name.
     A call raises :class:`~rewardsmith.core.errors.JudgeUnavailableError` when a judge
     component could not run for the whole batch (the rewards would silently come from the
-    checks alone), unless the pack's ``[judge]`` sets ``allow_failures = true``.
+    checks alone), unless the pack's ``[judge]`` sets ``allow_failures = true``. Building it
+    raises what :func:`~rewardsmith.core.pack.load_pack` raises (``PackError``,
+    ``PluginError``) for a pack name or path that does not load.
     """
     scorer = scorer_for(pack, host)
 

@@ -25,7 +25,9 @@ def verl_compute_score(
 
     Raises :class:`~rewardsmith.core.errors.JudgeUnavailableError` when a judge component
     could not run (see :meth:`BatchResult.raise_for_judge_outage`), unless the pack's
-    ``[judge]`` sets ``allow_failures = true``."""
+    ``[judge]`` sets ``allow_failures = true``. Building it raises what
+    :func:`~rewardsmith.core.pack.load_pack` raises for a pack name or path that does not
+    load."""
     scorer = scorer_for(pack, host)
 
     def compute_score(data_source: str, solution_str: str, ground_truth: Any,
@@ -43,7 +45,9 @@ def verl_compute_score_batch(
     prompt_key: str = "question",
     timeout_s: float | None = None,
 ) -> Callable[..., list[dict[str, Any]]]:
-    """The batch form for verl's batch reward manager: one call scores the whole step."""
+    """The batch form for verl's batch reward manager: one call scores the whole step and
+    returns one ``{"score": reward, <component>: value, ...}`` per sample, in input order;
+    raises as :func:`verl_compute_score` does."""
     scorer = scorer_for(pack, host)
 
     def compute_score(data_sources: Sequence[str], solution_strs: Sequence[str],

@@ -261,6 +261,12 @@ def _current_python() -> str:
 
 
 def install_with_pip(target: Path, requirements: list[str], options: BuildOptions) -> None:
+    """Install ``requirements`` (pip requirement strings) into ``target`` with
+    :func:`pip_command`; nothing to do for none.
+
+    Raises:
+        BuildError: pip failed; the message carries the last 15 lines of its output.
+    """
     if not requirements:
         return
     result = subprocess.run(pip_command(target, requirements, options), capture_output=True,

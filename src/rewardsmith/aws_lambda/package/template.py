@@ -116,6 +116,8 @@ def _emit(value: Any, indent: int, lines: list[str]) -> None:
 
 
 def to_yaml(document: dict[str, Any]) -> str:
+    """``document`` (nested dicts, lists, strings, numbers, booleans) as block-style YAML
+    text, two spaces an indent level, ending in a newline."""
     lines: list[str] = []
     _emit(document, 0, lines)
     return "\n".join(lines) + "\n"
