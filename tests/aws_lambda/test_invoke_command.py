@@ -58,3 +58,17 @@ def test_a_rollouts_file_with_bad_lines_answers_every_line(tmp_path: Path) -> No
     assert code == 0  # the handler answered; failed lines are rows, as in a Lambda
     answer = validate_answer(json.loads(out), [0, "g", 2])
     assert [r.metrics_list[0].name for r in answer] == ["sample_failed", "json", "sample_failed"]
+
+
+def test_a_rollouts_line_with_a_lone_surrogate_escape_is_read_as_score_reads_it(
+    tmp_path: Path,
+) -> None:
+    """orjson refuses a lone surrogate escape that JSON allows; both readers fall back alike."""
+    good = '{"id": "g", "messages": [{"role": "assistant", "content": "{}"}]}'
+    odd = '{"id": "s", "messages": [{"role": "assistant", "content": "\\ud800 {}"}]}'
+    path = tmp_path / "odd.jsonl"
+    path.write_text(good + "\n" + odd + "\n")
+    code, out, _ = _invoke(["--pack", "json-extraction", str(path)])
+    assert code == 0
+    answer = validate_answer(json.loads(out), ["g", "s"])
+    assert answer[1].metrics_list[0].name != "sample_failed"

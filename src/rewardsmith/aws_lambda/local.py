@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from rewardsmith.core.rollouts import loads_json
+
 
 class LocalContext:
     """A Lambda context with a real deadline, for invoking the handler on this machine."""
@@ -37,6 +39,6 @@ def _line_item(line: bytes) -> Any:
     """One JSON Lines item; a line that does not decode stays text, so the handler answers
     it with its own failed row and every other line is scored."""
     try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
+        return loads_json(line)
+    except ValueError:
         return line.decode("utf-8", errors="replace")

@@ -23,6 +23,21 @@ def count_lines(path: Path) -> int:
         return sum(1 for line in fh if line.strip())
 
 
+def loads_json(raw: bytes | str) -> Any:
+    """One JSON document: orjson, falling back to the standard library for what orjson
+    refuses but JSON allows (lone surrogate escapes such as ``"\\ud800"``).
+
+    Raises ``ValueError`` naming orjson's reason (nesting deeper than 1024 levels included,
+    which the fallback cannot read either: its ``RecursionError`` is not let out)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError):
+            raise ValueError(str(exc)) from None
+
+
 def decode_line(raw: bytes, line_no: int) -> Any:
     """A decoded sample, or a :class:`SampleError` naming the line.
 
@@ -30,17 +45,11 @@ def decode_line(raw: bytes, line_no: int) -> Any:
     batches.
     """
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        try:
-            # orjson refuses lone surrogate escapes ("\ud800"), which are valid JSON
-            value = json.loads(raw)
-        except (ValueError, RecursionError):
-            # RecursionError: nesting deeper than the interpreter's limit (orjson stops at
-            # 1024 levels and says so in ``exc``); the line is malformed, the run goes on.
-            preview = raw[:60].decode("utf-8", errors="replace")
-            return SampleError(f"line {line_no}: not valid JSON ({exc}); starts with "
-                               f"{preview!r}", kind=ErrorKind.INVALID_JSON, sample_id=line_no)
+        value = loads_json(raw)
+    except ValueError as exc:
+        preview = raw[:60].decode("utf-8", errors="replace")
+        return SampleError(f"line {line_no}: not valid JSON ({exc}); starts with "
+                           f"{preview!r}", kind=ErrorKind.INVALID_JSON, sample_id=line_no)
     if isinstance(value, dict) and "id" not in value:
         value["id"] = line_no
     elif not isinstance(value, dict):
