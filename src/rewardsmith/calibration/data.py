@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from rewardsmith.calibration.errors import CalibrationError
+from rewardsmith.core.rollouts import loads_json
 
 MIN_MATCHED = 10
 _PREVIEW_IDS = 5
@@ -44,8 +45,8 @@ def _json_lines(path: Path) -> Iterator[tuple[int, Any]]:
             if not raw.strip():
                 continue
             try:
-                yield line_no, orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
+                yield line_no, loads_json(raw)
+            except ValueError as exc:
                 raise CalibrationError(f"{path}:{line_no}: not valid JSON ({exc})") from None
 
 

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from rewardsmith.core.errors import RewardsmithError
+from rewardsmith.core.rollouts import loads_json
 from rewardsmith.simulators._server import STATS_PATH, SimulatorServer
 from rewardsmith.simulators.converse_sim import ConverseSimulator
 from rewardsmith.simulators.faults import FaultPolicy
@@ -175,8 +174,8 @@ def _load_samples(path: Path, count: int | None) -> list[Any]:
         for line_no, raw in enumerate(fh, 1):
             if raw.strip():
                 try:
-                    rows.append(orjson.loads(raw))
-                except orjson.JSONDecodeError as exc:
+                    rows.append(loads_json(raw))
+                except ValueError as exc:
                     raise LoadtestError(f"{path}:{line_no}: not valid JSON: {exc}") from None
     if not rows:
         raise LoadtestError(f"{path} holds no rollouts")
