@@ -28,8 +28,9 @@ gated, so the run measures the installed version's engine rules (abstention, fai
 as well as its checks and packs.
 
 Before/after: run the same script with the interpreter of a checkout of the old code, e.g.
-``/work/wt/baseline/.venv/bin/python bench/gates.py`` (6707099) and
-``.venv/bin/python bench/gates.py``; ``--json`` writes the figures for a diff.
+``<old>/.venv/bin/python bench/gates.py`` where ``<old>`` is a checkout of 6707099 with
+``pip install '.[lang]'`` in its own venv, then ``.venv/bin/python bench/gates.py`` here;
+``--json`` writes the figures for a diff.
 
 Usage::
 

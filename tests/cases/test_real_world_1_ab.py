@@ -1,7 +1,7 @@
 # The cases are written in Chinese, Japanese and with Greek symbols: that is their point.
 # ruff: noqa: RUF001
-"""/work/shared/cases/real-world-1.md, sections A and B and cases E3, E4: one test per case,
-named after its id, asserting the value the cases file gives.
+"""../shared/cases/real-world-1.md (beside the project), sections A and B and cases E3,
+E4: one test per case, named after its id, asserting the value the cases file gives.
 
 Each component is built exactly as the case states (defaults unless stated) through the
 public path a user takes: a one-component pack file, ``load_pack`` and ``Scorer``. B7 goes

@@ -1,5 +1,5 @@
-"""``/work/shared/cases/real-world-1.md`` sections C, D and F: one test per case, named after
-its id, asserting the right value through the public path.
+"""``../shared/cases/real-world-1.md`` (beside the project) sections C, D and F: one test
+per case, named after its id, asserting the right value through the public path.
 
 C: a pack with ``json-valid`` / ``tool-call-valid`` scored by the engine. D: a local judge
 (the Converse simulator, a real boto3 client; D3 also the OpenAI simulator with httpx) serves
