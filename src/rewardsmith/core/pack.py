@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from rewardsmith.core import trust
 from rewardsmith.core.backend_pool import BackendPool
 from rewardsmith.core.component import (
     Component,
@@ -448,8 +449,10 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
         if getattr(cls, "uses_judge", False):
             judge_settings = {**document.judge_settings(), **(getattr(cfg, "judge", None) or {})}
             try:
-                judge_settings = backends.validate(judge_settings).model_dump(mode="json")
-            except (ValidationError, PluginError) as exc:
+                validated = backends.validate(judge_settings)
+                trust.check_backend_config(validated, "judge")
+                judge_settings = validated.model_dump(mode="json")
+            except (ValidationError, PluginError, trust.TrustError) as exc:
                 raise PackError(f"{label}: components id={cfg.id!r}: judge settings: {exc}") \
                     from None
         context = _TrackingContext(
