@@ -447,8 +447,11 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
         cls: type[Component[Any]] = host.components[cfg.type].value
         judge_settings: dict[str, Any] = {}
         if getattr(cls, "uses_judge", False):
-            judge_settings = {**document.judge_settings(), **(getattr(cfg, "judge", None) or {})}
+            own = getattr(cfg, "judge", None) or {}
+            judge_settings = {**document.judge_settings(), **own}
             try:
+                judge_settings = _confined_cache_path(judge_settings, resolved, search_paths,
+                                                      "cache_path" in own)
                 validated = backends.validate(judge_settings)
                 trust.check_backend_config(validated, "judge")
                 judge_settings = validated.model_dump(mode="json")
@@ -489,6 +492,21 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
         sources=resolved.sources,
         tests_source=resolved.table_origins.get("tests"),
     )
+
+
+def _confined_cache_path(judge: dict[str, Any], resolved: ResolvedPack,
+                         search_paths: Sequence[PackPath], own: bool) -> dict[str, Any]:
+    """``judge`` with a pack-named ``cache_path`` made a path inside the folder of the pack
+    file that wrote it (core.trust.confine); ``""`` (cache off) and unset pass through."""
+    path = judge.get("cache_path")
+    if not isinstance(path, str) or not path:
+        return judge
+    origin = resolved.table_origins.get("judge.cache_path")
+    folder = search_paths[0] if own and search_paths else (
+        origin.folder if origin is not None else None)
+    if folder is None:
+        raise trust.TrustError("cache_path: the pack has no folder to keep a cache in")
+    return {**judge, "cache_path": str(trust.confine(folder, path, "cache_path"))}
 
 
 @dataclass

@@ -245,6 +245,43 @@ def check_module(module: str, what: str, environ: Mapping[str, str] | None = Non
         raise _refusal(f"{what}: module {module!r}", MODULES_SETTING, module, g, "modules")
 
 
+# -- paths a pack names ----------------------------------------------------------------------
+def confine(base: Any, relative: str, what: str, *, within: Any = None) -> Any:
+    """``base / relative`` when it stays inside the pack folder ``base``, else
+    :class:`TrustError` naming ``what``.
+
+    The one confinement rule for every path a pack names (``extends``, ``criteria_file``,
+    schema files, ``[judge] cache_path``, ``[tests] suite``): relative, no ``..``, and
+    for a local folder the real path (symlinks resolved) must be inside the real folder,
+    so a symlink that leads out is refused as well. ``base`` is a ``pathlib.Path`` or an
+    ``importlib.resources`` Traversable (a pack inside a wheel, checked by shape only).
+    The target need not exist; the path returned is ``base / relative`` as written.
+
+    ``within`` (a local folder that contains ``base``) widens the folder the real path
+    must stay in and then admits ``..``: ``extends`` uses the folder above the pack the
+    operator named, so ``calibrated/pack.toml`` may extend ``../pack.toml``.
+    """
+    from pathlib import Path, PurePosixPath, PureWindowsPath
+
+    text = relative.replace("\\", "/")
+    pure = PurePosixPath(text)
+    if not text or "\x00" in text or pure.is_absolute() or PureWindowsPath(relative).drive \
+            or (".." in pure.parts and not isinstance(within, Path)):
+        raise TrustError(f"{what}: {relative!r} must be a relative path inside the pack's "
+                         "folder (no absolute path, no '..')")
+    target = base / text
+    if isinstance(base, Path):
+        root = (within if isinstance(within, Path) else base).resolve()
+        try:
+            real = target.resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop
+            raise TrustError(f"{what}: {relative!r} cannot be resolved: {exc}") from None
+        if not real.is_relative_to(root):
+            raise TrustError(f"{what}: {relative!r} leads outside the pack's folder"
+                             + (f" tree ({root})" if within is not None else ""))
+    return target
+
+
 # -- judge backend configs ----------------------------------------------------------------
 #: Fields of a judge backend config that name a destination or a secret's variable.
 URL_FIELDS = ("base_url", "endpoint_url")
