@@ -156,7 +156,7 @@ def test_allowlist_checks_where_the_function_is_defined(pack_from, metric_module
         resolve_metric_function(ref)
 
     monkeypatch.setenv("REWARDSMITH_METRIC_MODULES", metric_module.name)
-    with pytest.raises(PackError, match="where the function is defined.*'posixpath'"):
+    with pytest.raises(PackError, match=r"where the function is defined.*'posixpath'"):
         pack_from(component(ref))
     # A function really defined in the allowed module resolves, also through its class.
     pack_from(component(f"{metric_module.name}:reply_length"))
