@@ -198,6 +198,10 @@ def test_sam_template(built: dict[str, Any]) -> None:
         "REWARDSMITH_PACK": "rewardsmith_pack/json-extraction.toml",
         "REWARDSMITH_PLUGINS": "checks,packs",  # only what the pack uses
         "REWARDSMITH_DEADLINE_MARGIN_MS": "3000",
+        # Operator grants, deny by default: this pack names no host, variable or module.
+        "REWARDSMITH_ALLOWED_HOSTS": "",
+        "REWARDSMITH_ALLOWED_ENV": "",
+        "REWARDSMITH_METRIC_MODULES": "",
     }
     assert (built["template"].parent / props["CodeUri"]).resolve() == built["zip"].resolve()
     (statement,) = props["Policies"][0]["Statement"]

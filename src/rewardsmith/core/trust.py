@@ -34,10 +34,12 @@ by the clients here in any case).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ipaddress
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -88,6 +90,37 @@ class Grants:
     in_lambda: bool
     #: Which fields came from the local defaults (for the refusal message).
     local_default: frozenset[str] = frozenset()
+
+
+@dataclass
+class Needs:
+    """What a pack asked for and was granted while it loaded: the values a deployment must
+    grant (``lambda package`` writes them into the template)."""
+
+    hosts: set[str] = field(default_factory=set)
+    env: set[str] = field(default_factory=set)
+    modules: set[str] = field(default_factory=set)
+
+    def settings(self) -> dict[str, str]:
+        """The three settings granting exactly these (``""``: nothing)."""
+        return {HOSTS_SETTING: ",".join(sorted(self.hosts)),
+                ENV_SETTING: ",".join(sorted(self.env)),
+                MODULES_SETTING: ",".join(sorted(self.modules))}
+
+
+_RECORDING: contextvars.ContextVar[Needs | None] = contextvars.ContextVar(
+    "rewardsmith_trust_needs", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[Needs]:
+    """Collect every grant checked (and passed) inside the block, e.g. a pack load."""
+    needs = Needs()
+    token = _RECORDING.set(needs)
+    try:
+        yield needs
+    finally:
+        _RECORDING.reset(token)
 
 
 def in_lambda(environ: Mapping[str, str] | None = None) -> bool:
@@ -189,6 +222,9 @@ def check_url(url: str, what: str, environ: Mapping[str, str] | None = None) -> 
     g = grants(environ)
     if g.hosts is not None and not _host_matches(host, g.hosts):
         raise _refusal(f"{what}: host {host!r}", HOSTS_SETTING, host, g, "hosts")
+    needs = _RECORDING.get()
+    if needs is not None:
+        needs.hosts.add(host)
     return url
 
 
@@ -201,6 +237,9 @@ def check_env(variable: str, what: str, environ: Mapping[str, str] | None = None
     if g.env is not None and variable not in g.env:
         raise _refusal(f"{what}: environment variable {variable!r}", ENV_SETTING, variable,
                        g, "env")
+    needs = _RECORDING.get()
+    if needs is not None:
+        needs.env.add(variable)
     return variable
 
 
@@ -240,9 +279,11 @@ def check_module(module: str, what: str, environ: Mapping[str, str] | None = Non
             raise TrustError(f"{what}: module {module!r} is part of the Python standard "
                              "library or builtins, which a pack may not name unless the "
                              f"operator lists it in {MODULES_SETTING}")
-        return
-    if g.modules is not None and not _within(module, g.modules):
+    elif g.modules is not None and not _within(module, g.modules):
         raise _refusal(f"{what}: module {module!r}", MODULES_SETTING, module, g, "modules")
+    needs = _RECORDING.get()
+    if needs is not None:
+        needs.modules.add(module)
 
 
 # -- paths a pack names ----------------------------------------------------------------------
