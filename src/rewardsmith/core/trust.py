@@ -345,6 +345,21 @@ def check_backend_config(config: Any, what: str,
 
 
 # -- outbound connections -------------------------------------------------------------------
+async def _resolves_to_refused(host: str, port: int) -> str | None:
+    """Why ``host`` resolves to an always-refused address (any of its addresses), or None.
+    Checked before connecting, since connecting to a metadata address may hang rather than
+    fail; the peer check after connecting covers a name whose answer changed in between."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port)
+    except OSError:
+        return None  # the connection attempt reports the resolution failure itself
+    for info in infos:
+        why = refused_address(str(info[4][0]))
+        if why is not None:
+            return f"{host!r} resolves to {why}"
+    return None
+
+
 class _GuardedBackend:
     """An httpcore network backend that refuses a connection whose peer address is an
     always-refused one, after DNS resolution (a name that resolves to 169.254.169.254)."""
@@ -357,7 +372,7 @@ class _GuardedBackend:
                           socket_options: Any = None) -> Any:
         import httpcore
 
-        why = refused_address(host)
+        why = refused_address(host) or await _resolves_to_refused(host, port)
         if why is None:
             stream = await self._inner.connect_tcp(host, port, timeout=timeout,
                                                    local_address=local_address,
