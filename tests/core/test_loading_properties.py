@@ -41,7 +41,8 @@ pattern = "^[A-Z]"
 FRAGMENTS = [b"[", b"]", b"{", b"}", b"=", b'"', b"'", b"\n", b"[[components]]\n",
              b"extends = \"/etc/passwd\"\n", b"\xff\xfe", b"9" * 400, b"[" * 600,
              b"weight = -1\n", b"type = 5\n", b"id = \"len\"\n", b"formula = \"len / 0\"\n",
-             b"nan", b"inf", b"\x00", b"1e999", b"schema_file = \"../x.json\"\n"]
+             b"nan", b"inf", b"\x00", b"1e999", b"schema_file = \"../x.json\"\n",
+             b"\nx = " + b"[" * 3000 + b"\n"]
 
 
 @st.composite
