@@ -307,7 +307,8 @@ def confine(base: Any, relative: str, what: str, *, within: Any = None) -> Any:
     text = relative.replace("\\", "/")
     pure = PurePosixPath(text)
     if not text or "\x00" in text or pure.is_absolute() or PureWindowsPath(relative).drive \
-            or (".." in pure.parts and not isinstance(within, Path)):
+            or (".." in pure.parts and not (isinstance(within, Path)
+                                            and isinstance(base, Path))):
         raise TrustError(f"{what}: {relative!r} must be a relative path inside the pack's "
                          "folder (no absolute path, no '..')")
     target = base / text
