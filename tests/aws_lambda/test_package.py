@@ -41,6 +41,13 @@ def _copy_pack(folder: Path) -> Path:
     shutil.copyfile(PACKS / "schemas" / "invoice.schema.json",
                     folder / "schemas" / "invoice.schema.json")
     (folder / ".hidden-notes").write_text("not shipped", encoding="utf-8")
+    # Beside the pack, as in a real working folder: files holding customer text that the
+    # pack does not reference, and so must not ship (issue 10).
+    (folder / "rollouts.jsonl").write_text('{"id": "c1", "messages": []}\n', encoding="utf-8")
+    (folder / "report.html").write_text("<html>customer text</html>", encoding="utf-8")
+    (folder / "logs").mkdir()
+    (folder / "logs" / "run.log").write_text("customer text", encoding="utf-8")
+    (folder / "schemas" / "unused.schema.json").write_text("{}", encoding="utf-8")
     return folder / "json-extraction.toml"
 
 
@@ -81,6 +88,28 @@ def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             if (base / top).exists() and not (runtime / top).exists():
                 (runtime / top).symlink_to(base / top)
     return runtime
+
+
+def test_only_the_files_the_pack_references_ship_and_are_listed(built: dict[str, Any]) -> None:
+    with zipfile.ZipFile(built["zip"]) as zf:
+        shipped = sorted(n for n in zf.namelist() if n.startswith("rewardsmith_pack/"))
+    assert shipped == ["rewardsmith_pack/json-extraction.toml",
+                       "rewardsmith_pack/schemas/invoice.schema.json"]
+    assert ("pack files: rewardsmith_pack/json-extraction.toml, "
+            "rewardsmith_pack/schemas/invoice.schema.json") in built["output"]
+
+
+def test_the_template_runtime_matches_the_python_version(tmp_path: Path) -> None:
+    host = make_plugin_host()
+    result = CliRunner().invoke(
+        build_cli(host),
+        ["lambda", "package", "--pack", "json-extraction", "-o", str(tmp_path / "r.zip"),
+         "--template", str(tmp_path / "t.yaml"), "--local", "--python-version", "3.13"],
+        obj={"host": host}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    props = _parse_yaml(tmp_path / "t.yaml")["Resources"]["RewardFunction"]["Properties"]
+    assert props["Runtime"] == "python3.13"
+    assert props["Environment"]["Variables"]["REWARDSMITH_METRIC_MODULES"] == ""
 
 
 def test_zip_holds_rewardsmith_metadata_pack_and_no_boto3(built: dict[str, Any]) -> None:
@@ -198,6 +227,10 @@ def test_sam_template(built: dict[str, Any]) -> None:
         "REWARDSMITH_PACK": "rewardsmith_pack/json-extraction.toml",
         "REWARDSMITH_PLUGINS": "checks,packs",  # only what the pack uses
         "REWARDSMITH_DEADLINE_MARGIN_MS": "3000",
+        # Operator grants, deny by default: this pack names no host, variable or module.
+        "REWARDSMITH_ALLOWED_HOSTS": "",
+        "REWARDSMITH_ALLOWED_ENV": "",
+        "REWARDSMITH_METRIC_MODULES": "",
     }
     assert (built["template"].parent / props["CodeUri"]).resolve() == built["zip"].resolve()
     (statement,) = props["Policies"][0]["Statement"]

@@ -262,6 +262,9 @@ def test_every_way_a_judge_cannot_run_stops_the_run_naming_it(
                   "base_url": "http://judge.nonexistent.invalid/v1", **FAST})
         request.getfixturevalue("converse_simulator")  # dummy credentials for both
         request.getfixturevalue("openai_simulator")
+        # The operator grants the host (core.trust); resolving it is what fails here.
+        request.getfixturevalue("monkeypatch").setenv("REWARDSMITH_ALLOWED_HOSTS",
+                                                      "judge.nonexistent.invalid")
     elif situation == "tls":
         judge = _simulated(request, backend)
         key = "endpoint_url" if backend == "bedrock" else "base_url"

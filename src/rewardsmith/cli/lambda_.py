@@ -84,6 +84,9 @@ def package_command(ctx: click.Context, pack: str, output: Path, template: Path 
     if report.plugins:
         click.echo(f"  REWARDSMITH_PLUGINS={','.join(report.plugins)}")
     click.echo(f"  packages: {', '.join(report.distributions)}")
+    click.echo(f"  pack files: {', '.join(report.pack_files) or 'none (a registered pack)'}")
+    for key, value in report.grants.items():  # operator grants: only what the pack used
+        click.echo(f"  {key}={value}")
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
 
@@ -96,7 +99,8 @@ def package_command(ctx: click.Context, pack: str, output: Path, template: Path 
     document = sam_template(function_name=name, code_uri=Path(code_uri).as_posix(),
                             pack_env=report.pack_env, pack_label=report.pack_label,
                             memory_mb=memory, timeout_s=timeout, architecture=architecture,
-                            environment={**preselect, **extra_env})
+                            environment={**preselect, **report.grants, **extra_env},
+                            runtime=report.runtime)
     template.write_text(to_yaml(document), encoding="utf-8")
     click.echo(f"wrote {template}")
     lint = lint_template(template)

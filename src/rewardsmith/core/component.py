@@ -13,7 +13,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rewardsmith.core.judging import JudgeBackend
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
+from rewardsmith.core.trust import confine
 
 MAX_PACK_FILE_BYTES = 10_000_000
 
@@ -117,17 +118,11 @@ class ComponentContext:
         Packs are data: a pack may only name regular files inside its own folder tree
         (no absolute paths, no ``..``, no symlinks out), at most ``MAX_PACK_FILE_BYTES``.
         """
-        parts = PurePath(relative).parts
-        if PurePath(relative).is_absolute() or ".." in parts or not parts:
-            raise ValueError(f"{relative!r}: a file named in a pack must be a relative path "
-                             "inside the pack's folder")
         bases: tuple[Path | Traversable, ...] = self.search_paths or (Path.cwd(),)
         for base in bases:
-            path = base / relative
+            path = confine(base, relative, "a file named in a pack")  # TrustError: ValueError
             if isinstance(path, Path) and isinstance(base, Path):
                 real = path.resolve()
-                if not real.is_relative_to(base.resolve()):
-                    raise ValueError(f"{relative!r} leads outside the pack's folder")
                 if not real.is_file():
                     continue
                 if real.stat().st_size > MAX_PACK_FILE_BYTES:

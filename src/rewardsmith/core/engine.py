@@ -28,7 +28,13 @@ from rewardsmith.core.aggregate import (
     weighted_mean,
 )
 from rewardsmith.core.component import Component, ComponentConfig, RunMode, check_run_mode
-from rewardsmith.core.errors import ABSTENTION_KINDS, ComponentError, ErrorKind, SampleError
+from rewardsmith.core.errors import (
+    ABSTENTION_KINDS,
+    NO_ID,
+    ComponentError,
+    ErrorKind,
+    SampleError,
+)
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import BatchResult, ComponentOutcome, SampleResult, Score
 from rewardsmith.core.sample import Sample, parse_sample
@@ -471,7 +477,7 @@ class Scorer:
             if isinstance(state, SampleError):
                 telemetry.record_failure(state.kind)
                 results.append(SampleResult(
-                    id=index if state.sample_id is None else state.sample_id, index=index,
+                    id=index if state.sample_id is NO_ID else state.sample_id, index=index,
                     reward=pack.failure_reward, status="failed", pack=ref,
                     error=str(state), error_kind=str(state.kind)))
                 continue

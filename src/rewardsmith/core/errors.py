@@ -97,11 +97,23 @@ class RewardsmithError(Exception):
     """Base class for every error rewardsmith raises on purpose."""
 
 
+class _NoId:
+    """The type of :data:`NO_ID`."""
+
+    def __repr__(self) -> str:
+        return "NO_ID"
+
+
+#: A sample error's ``sample_id`` when the input gave no id at all; distinct from an
+#: explicit ``"id": null``, which is an id (echoed as null), never replaced by a position.
+NO_ID: object = _NoId()
+
+
 class SampleError(RewardsmithError):
     """One input sample cannot be scored; the rest of the batch is unaffected."""
 
     def __init__(self, message: str, *, kind: ErrorKind | str = ErrorKind.MALFORMED_SAMPLE,
-                 sample_id: object = None) -> None:
+                 sample_id: object = NO_ID) -> None:
         super().__init__(message)
         self.kind = error_kind(kind)
         self.sample_id = sample_id  # echoed in the failed result, when the input had one

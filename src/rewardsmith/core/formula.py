@@ -85,6 +85,10 @@ def parse_formula(source: str, allowed_names: set[str] | frozenset[str]) -> Form
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise FormulaError(f"formula {source!r} is not valid: {exc.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # ValueError: a NUL character; RecursionError/MemoryError: nesting the parser
+        # itself cannot hold. Each is the formula's fault, so a FormulaError.
+        raise FormulaError(f"formula {source!r} is not valid: {type(exc).__name__}") from None
     names: set[str] = set()
     root = _compile(tree.body, source, allowed_names, names, 0)
     return Formula(source, frozenset(names), root)
@@ -103,7 +107,14 @@ def _compile(node: ast.AST, src: str, allowed: set[str] | frozenset[str], names:
         case ast.Constant(value=bool()):
             raise FormulaError(f"formula {src!r}: booleans are not values; use 1 or 0")
         case ast.Constant(value=int() | float() as number):
-            constant = float(number)
+            try:
+                constant = float(number)
+            except OverflowError:
+                digits = len(str(number))
+                raise FormulaError(f"formula {src!r}: a {digits}-digit number is too large "
+                                   "for a float") from None
+            if not math.isfinite(constant):
+                raise FormulaError(f"formula {src!r}: the number {constant} is not finite")
             return lambda env: constant
         case ast.Name(id=name):
             if name not in allowed:

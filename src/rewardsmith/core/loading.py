@@ -3,8 +3,11 @@
 A pack spec is, in this order of precedence:
 
 1. the name of a registered pack (``register_rubric_packs``);
-2. a path relative to the folder of the pack that names it (``extends`` only);
-3. a file path (absolute, or relative to the working directory);
+2. for ``extends`` (a pack naming its parent): only a relative path, from the folder of
+   the pack that names it, that resolves (symlinks followed) inside the pack tree of the
+   load, the folder above the pack the operator named
+   (:func:`rewardsmith.core.trust.confine`); nothing else is looked at;
+3. a file path (absolute, or relative to the working directory): the operator's choice;
 4. a path relative to one of the caller's ``roots`` (the Lambda passes its task root,
    where the deployment zip is unpacked).
 
@@ -27,6 +30,7 @@ import orjson
 
 from rewardsmith.core.errors import PackError
 from rewardsmith.core.plugins import PluginHost
+from rewardsmith.core.trust import TrustError, confine
 
 MAX_EXTENDS_DEPTH = 8
 PackPath = Path | Traversable
@@ -72,7 +76,7 @@ def _read(spec: str, path: PackPath, label: str, registered: str | None = None,
 
 
 def locate(spec: str | PackPath, host: PluginHost, *, relative_to: PackPath | None = None,
-           roots: Sequence[Path] = ()) -> PackSource:
+           roots: Sequence[Path] = (), within: Path | None = None) -> PackSource:
     """Find the pack ``spec`` names (see the module docstring for the order).
 
     Raises:
@@ -88,13 +92,21 @@ def locate(spec: str | PackPath, host: PluginHost, *, relative_to: PackPath | No
         path: PackPath = registered.value
         label = f"{path} (pack {spec!r} from {registered.distribution})"
         return _read(spec, path, label, spec, registered.distribution)
-    candidate = Path(spec)
-    looked = [str(candidate)]
-    if not candidate.is_absolute() and relative_to is not None:
-        nested = relative_to / spec
+    if relative_to is not None:
+        # A pack names its parent: a registered pack or a file inside its own folder,
+        # never a path of its choosing elsewhere (``extends = "/etc/passwd"``).
+        try:
+            nested = confine(relative_to, spec, "pack.extends", within=within)
+        except TrustError as exc:
+            raise PackError(f"{exc}; name a registered pack or a file in the pack's folder") \
+                from None
         if nested.is_file():
             return _read(spec, nested, str(nested))
-        looked.append(str(nested))
+        known = ", ".join(sorted(host.rubric_packs)) or "none"
+        raise PackError(f"pack.extends: no pack named {spec!r} is registered (registered: "
+                        f"{known}) and no file exists at {nested}")
+    candidate = Path(spec)
+    looked = [str(candidate)]
     if candidate.is_file():
         return _read(spec, candidate, str(candidate))
     if not candidate.is_absolute():
@@ -110,10 +122,16 @@ def locate(spec: str | PackPath, host: PluginHost, *, relative_to: PackPath | No
 
 
 def parse(source: PackSource) -> dict[str, Any]:
-    """The TOML document of ``source``; :class:`PackError` with the label when invalid."""
+    """The TOML document of ``source``; :class:`PackError` with the label when invalid
+    (also when nested deeper than the parser's recursion can hold, or too big to hold)."""
     try:
         return tomllib.loads(source.text)
     except tomllib.TOMLDecodeError as exc:
+        raise PackError(f"{source.label}: invalid TOML: {exc}") from None
+    except (RecursionError, MemoryError) as exc:
+        raise PackError(f"{source.label}: invalid TOML: nested too deeply or too large "
+                        f"({type(exc).__name__})") from None
+    except ValueError as exc:  # e.g. an integer over Python's digit limit
         raise PackError(f"{source.label}: invalid TOML: {exc}") from None
 
 
@@ -216,7 +234,7 @@ def _merge(parent: ResolvedPack, child: dict[str, Any], source: PackSource) -> R
 
 def resolve(spec: str | PackPath, host: PluginHost, *, roots: Sequence[Path] = (),
             relative_to: PackPath | None = None,
-            _seen: tuple[str, ...] = ()) -> ResolvedPack:
+            _seen: tuple[str, ...] = (), _within: Path | None = None) -> ResolvedPack:
     """Locate ``spec`` and merge its ``extends`` chain (at most ``MAX_EXTENDS_DEPTH``).
 
     Raises:
@@ -224,7 +242,11 @@ def resolve(spec: str | PackPath, host: PluginHost, *, roots: Sequence[Path] = (
             table, an ``extends`` cycle or too deep a chain, or a bad
             ``remove_components``; the message names the file.
     """
-    source = locate(spec, host, relative_to=relative_to, roots=roots)
+    source = locate(spec, host, relative_to=relative_to, roots=roots, within=_within)
+    if _within is None and source.file is not None:
+        # The pack tree of this load: the folder above the pack the operator named. Every
+        # ``extends`` in the chain must resolve inside it (core.trust.confine).
+        _within = source.file.parent.parent
     if source.label in _seen:
         raise PackError(f"{source.label}: 'extends' cycle: {' -> '.join([*_seen, source.label])}")
     if len(_seen) >= MAX_EXTENDS_DEPTH:
@@ -249,7 +271,7 @@ def resolve(spec: str | PackPath, host: PluginHost, *, roots: Sequence[Path] = (
         raise PackError(f"{source.label}: pack.extends must be a pack name or a path")
     # A parent is looked up by name, next to the child, or as a path; never under roots.
     parent = resolve(parent_spec, host, relative_to=source.folder,
-                     _seen=(*_seen, source.label))
+                     _seen=(*_seen, source.label), _within=_within)
     return _merge(parent, raw, source)
 
 

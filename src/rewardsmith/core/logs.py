@@ -35,6 +35,18 @@ _SECRET_VALUE_RES = (
 )
 
 
+#: Values of pack-named secret variables read through ``core.trust.read_secret``, whatever
+#: the variable's name (``METRICS_HDR`` does not look secret but its value is).
+_REMEMBERED: set[str] = set()
+_MIN_SECRET_CHARS = 8
+
+
+def remember_secret(value: str) -> None:
+    """Mask ``value`` at every sink from now on (it was read for a header or an API key)."""
+    if len(value) >= _MIN_SECRET_CHARS:
+        _REMEMBERED.add(value)
+
+
 class SecretRedactor:
     """A structlog processor that removes secrets from every string in the event dict.
 
@@ -51,6 +63,10 @@ class SecretRedactor:
         self._values = sorted(values, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
+        extra = [v for v in _REMEMBERED if v not in self._values]
+        for value in (sorted(extra, key=len, reverse=True) if extra else ()):
+            if value in text:
+                text = text.replace(value, REDACTED)
         for value in self._values:
             if value in text:
                 text = text.replace(value, REDACTED)
@@ -69,6 +85,12 @@ class SecretRedactor:
 
     def __call__(self, logger: Any, method_name: str, event_dict: Any) -> Any:
         return {key: self.scrub(value) for key, value in event_dict.items()}
+
+
+def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
+    """``text`` with secrets masked, for sinks outside logging: error fields carrying a
+    server's text, results rows, the HTML report. Same rules as :class:`SecretRedactor`."""
+    return SecretRedactor(environ).redact(text)
 
 
 # -- rendering ----------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from rewardsmith.core import trust
 from rewardsmith.core.backend_pool import BackendPool
 from rewardsmith.core.component import (
     Component,
@@ -354,6 +355,11 @@ class Pack:
     #: The pack file that wrote ``[tests]`` (a child inherits its parent's table, and the
     #: suite path stays relative to where it was written); None without ``[tests]``.
     tests_source: PackSource | None = None
+    #: Every file the components read (schemas, criteria), as found; with ``sources``
+    #: the whole set of files the pack references (what ``lambda package`` ships).
+    files: list[PackPath] = field(default_factory=list)
+    #: The operator grants (hosts, environment variables, modules) the pack used.
+    needs: trust.Needs = field(default_factory=trust.Needs)
 
     @property
     def meta(self) -> PackMeta:
@@ -402,6 +408,13 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
             each with its file and line), or a component cannot be built.
     """
     host = host or make_plugin_host()
+    with trust.recording() as needs:
+        pack = _load(spec, host, roots)
+    pack.needs = needs
+    return pack
+
+
+def _load(spec: str | PackPath, host: PluginHost, roots: Sequence[Path]) -> Pack:
     resolved = resolve(spec, host, roots=roots)
     judge_table = resolved.document.get("judge")
     named = judge_table.get("backend") if isinstance(judge_table, dict) else None
@@ -440,16 +453,22 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
 
     backends = BackendPool(host)
     file_digests: list[str] = []
+    files: list[PackPath] = []
     components: list[Component[Any]] = []
     for cfg, search_paths in zip(configs, resolved.bases, strict=True):
         # The document model admits only registered types, so the lookup cannot miss.
         cls: type[Component[Any]] = host.components[cfg.type].value
         judge_settings: dict[str, Any] = {}
         if getattr(cls, "uses_judge", False):
-            judge_settings = {**document.judge_settings(), **(getattr(cfg, "judge", None) or {})}
+            own = getattr(cfg, "judge", None) or {}
+            judge_settings = {**document.judge_settings(), **own}
             try:
-                judge_settings = backends.validate(judge_settings).model_dump(mode="json")
-            except (ValidationError, PluginError) as exc:
+                judge_settings = _confined_cache_path(judge_settings, resolved, search_paths,
+                                                      "cache_path" in own)
+                validated = backends.validate(judge_settings)
+                trust.check_backend_config(validated, "judge")
+                judge_settings = validated.model_dump(mode="json")
+            except (ValidationError, PluginError, trust.TrustError) as exc:
                 raise PackError(f"{label}: components id={cfg.id!r}: judge settings: {exc}") \
                     from None
         context = _TrackingContext(
@@ -459,6 +478,7 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
             metric_functions={name: reg.value for name, reg in host.metric_functions.items()},
             _backend_provider=backends.get,
             digests=file_digests,
+            files=files,
         )
         try:
             component = cls(cfg, context)
@@ -485,7 +505,23 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
         chain=resolved.chain,
         sources=resolved.sources,
         tests_source=resolved.table_origins.get("tests"),
+        files=files,
     )
+
+
+def _confined_cache_path(judge: dict[str, Any], resolved: ResolvedPack,
+                         search_paths: Sequence[PackPath], own: bool) -> dict[str, Any]:
+    """``judge`` with a pack-named ``cache_path`` made a path inside the folder of the pack
+    file that wrote it (core.trust.confine); ``""`` (cache off) and unset pass through."""
+    path = judge.get("cache_path")
+    if not isinstance(path, str) or not path:
+        return judge
+    origin = resolved.table_origins.get("judge.cache_path")
+    folder = search_paths[0] if own and search_paths else (
+        origin.folder if origin is not None else None)
+    if folder is None:
+        raise trust.TrustError("cache_path: the pack has no folder to keep a cache in")
+    return {**judge, "cache_path": str(trust.confine(folder, path, "cache_path"))}
 
 
 @dataclass
@@ -493,8 +529,14 @@ class _TrackingContext(ComponentContext):
     """Records digests of files components read, so the pack hash covers them."""
 
     digests: list[str] = field(default_factory=list)
+    files: list[PackPath] = field(default_factory=list)
 
     def read_text(self, relative: str) -> str:
         text = super().read_text(relative)
         self.digests.append(hashlib.sha256(text.encode()).hexdigest())
+        for base in self.search_paths:  # the file read: the first base that has it
+            path = trust.confine(base, relative, "a file named in a pack")
+            if path.is_file():
+                self.files.append(path)
+                break
         return text

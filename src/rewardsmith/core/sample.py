@@ -176,6 +176,9 @@ def _message(raw: Any, where: str) -> Message:
     if not isinstance(role, str) or not role:
         raise SampleError(f"{where}: missing or non-string 'role'")
     role = role.strip().lower()
+    calls = raw.get("tool_calls")
+    if calls is not None and not isinstance(calls, list):
+        raise SampleError(f"{where}: 'tool_calls' must be a list, got {type(calls).__name__}")
     return Message(
         role=_ROLE_ALIASES.get(role, role),
         content=_content_text(raw.get("content"), where),

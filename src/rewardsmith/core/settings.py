@@ -34,7 +34,17 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "every installed plugin."),
     Setting("REWARDSMITH_METRIC_MODULES", None,
             "Comma-separated modules a product metric's `module:function` ref may import and "
-            "call into; unset allows any installed module."),
+            "call into (`*`: any outside the standard library, which must be listed module "
+            "by module); unset grants none in the Lambda, any non-stdlib module elsewhere."),
+    Setting("REWARDSMITH_ALLOWED_HOSTS", None,
+            "Comma-separated hosts (`*.example.com` for subdomains, `*` for any) a pack may "
+            "send requests to (HTTP metric `url`, judge `base_url`/`endpoint_url`); unset "
+            "grants none in the Lambda, loopback and api.openai.com elsewhere. Link-local, "
+            "metadata and Lambda Runtime API addresses are always refused."),
+    Setting("REWARDSMITH_ALLOWED_ENV", None,
+            "Comma-separated environment variables a pack may read secrets from "
+            "(`headers_from_env`, `api_key_env`; `*` for any); unset grants none in the "
+            "Lambda, `OPENAI_API_KEY` elsewhere. AWS credential variables are never granted."),
     Setting("REWARDSMITH_JUDGE_CACHE", None,
             "SQLite file caching judge verdicts across runs when a pack sets no `cache_path`; "
             "unset or empty means no persistent cache."),
@@ -61,6 +71,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "`1` lets sample text (error messages, ids) into logs; never in production."),
     Setting("AWS_LAMBDA_FUNCTION_NAME", None,
             "Set by the Lambda runtime: marks a Lambda process and names its metrics."),
+    Setting("AWS_LAMBDA_RUNTIME_API", None,
+            "Set by the Lambda runtime: the Runtime API's host, which a pack may never reach."),
     Setting("AWS_LAMBDA_FUNCTION_VERSION", None,
             "Set by the Lambda runtime: the FunctionVersion metric dimension."),
     Setting("LAMBDA_TASK_ROOT", None,

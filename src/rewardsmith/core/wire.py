@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from rewardsmith.core.logs import redact
 from rewardsmith.core.results import ComponentOutcome, PackRef, SampleResult
 
 #: The wire key of the reward (the domain model's ``SampleResult.reward``).
@@ -114,7 +115,9 @@ def outcome_json(outcome: ComponentOutcome) -> dict[str, Any]:
     if outcome.details:
         out["details"] = outcome.details
     if outcome.error is not None:
-        out.update(error=outcome.error, error_kind=outcome.error_kind, policy=outcome.policy)
+        # Error text may carry a server's words (an echoed API key): redacted at this sink.
+        out.update(error=redact(outcome.error), error_kind=outcome.error_kind,
+                   policy=outcome.policy)
     if outcome.skipped:
         out["skipped"] = True
     return out
@@ -136,7 +139,7 @@ def jsonl_row(result: SampleResult) -> dict[str, Any]:
         "status": result.status,
     }
     if result.error is not None:
-        out["error"] = result.error
+        out["error"] = redact(result.error)
         out["error_kind"] = result.error_kind
     if result.gate is not None:
         out["gate"] = result.gate

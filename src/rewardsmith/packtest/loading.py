@@ -7,9 +7,11 @@ The pack locator recorded that file (``Pack.tests_source``); nothing is looked u
 
 from __future__ import annotations
 
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from rewardsmith.core.pack import Pack, TestsTable
+from rewardsmith.core.trust import TrustError, confine
 from rewardsmith.packtest.suite import LoadedCase, SuiteError, load_suite
 
 
@@ -27,10 +29,16 @@ def load_pack_suite(pack: Pack) -> tuple[list[LoadedCase], TestsTable]:
                          "(see docs/pack-tests.md)")
     declared_in = pack.tests_source
     folder = declared_in.folder if declared_in is not None else None
-    suite = Path(tests.suite)
-    path = suite if suite.is_absolute() or folder is None else folder / tests.suite
+    label = declared_in.label if declared_in is not None else pack.source
+    if folder is None:
+        path: Path | Traversable = Path(tests.suite)
+    else:
+        # A pack names files inside its own folder only (core.trust.confine).
+        try:
+            path = confine(folder, tests.suite, "[tests].suite")
+        except TrustError as exc:
+            raise SuiteError(f"{label}: {exc}") from None
     if not path.is_file() and not path.is_dir():
-        label = declared_in.label if declared_in is not None else pack.source
         raise SuiteError(f"{label}: [tests].suite {tests.suite!r} does not exist "
                          f"(looked for {path})")
     return load_suite(path), tests

@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from rewardsmith.core.logs import redact
 from rewardsmith.core.telemetry import quantile
 from rewardsmith.core.wire import REWARD_KEY
 from rewardsmith.report import svg
@@ -220,7 +221,7 @@ def _sample_card(row: Mapping[str, Any], responses: Mapping[Any, str]) -> str:
     body = []
     if row.get("error"):
         body.append(f'<p class="err">{_e(row.get("error_kind") or "error")}: '
-                    f'{_e(row["error"])}</p>')
+                    f'{_e(redact(str(row["error"])))}</p>')
     response = _lookup(responses, row.get("id"))
     if response is not None:
         body.append('<div class="sub">response</div>' + _long_text(response, RESPONSE_PREVIEW))
@@ -238,7 +239,7 @@ def _sample_card(row: Mapping[str, Any], responses: Mapping[Any, str]) -> str:
             notes.append(_long_text(str(outcome["rationale"]), RATIONALE_PREVIEW))
         if outcome.get("error"):
             notes.append(f'<span class="err">{_e(outcome.get("error_kind") or "error")}: '
-                         f'{_e(outcome["error"])}</span>')
+                         f'{_e(redact(str(outcome["error"])))}</span>')
         comp_rows.append([f"<code>{_e(cid)}</code>", _e(shown), verdict, "".join(notes)])
     if comp_rows:
         body.append(_table(["component", "value", "pass", "rationale / error"], comp_rows,

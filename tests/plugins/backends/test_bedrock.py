@@ -15,6 +15,7 @@ from rewardsmith.core.backend_pool import BackendPool
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.telemetry import BatchTelemetry
+from rewardsmith.plugins.backends._verdict import PREVIOUS_REPLY_PLACEHOLDER
 from rewardsmith.plugins.backends.bedrock import BedrockBackend, BedrockConfig
 from rewardsmith.simulators import ConverseSimulator
 from rewardsmith.simulators.wiring import bedrock_settings
@@ -173,10 +174,11 @@ async def test_malformed_verdict_is_repaired_once(
     assert len(first.body["messages"]) == 1
     roles = [m["role"] for m in second.body["messages"]]
     assert roles == ["user", "assistant", "user"]
-    bad_output = second.body["messages"][1]["content"][0]["text"]
+    placeholder = second.body["messages"][1]["content"][0]["text"]
     repair = second.body["messages"][2]["content"][0]["text"]
-    assert bad_output.strip()  # the model sees what it wrote
+    assert placeholder == PREVIOUS_REPLY_PLACEHOLDER  # what it wrote comes back as data only
     assert "could not be used" in repair and "<verdict_schema>" in repair
+    assert ":previous_reply>>>" in repair and ":validation_error>>>" in repair
 
 
 async def test_malformed_twice_is_judge_parse(

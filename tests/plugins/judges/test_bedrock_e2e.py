@@ -80,7 +80,8 @@ def test_identical_requests_hit_the_persistent_cache(tmp_path: Path) -> None:
     include_reference = true
     criteria = [{ id = "grounded", pass_if = "Quotes a clause." }]
     """
-    judge = {"backend": "policy", "model": "m", "cache_path": str(tmp_path / "cache.sqlite3")}
+    # A pack names its cache inside its own folder (core.trust.confine).
+    judge = {"backend": "policy", "model": "m", "cache_path": "cache.sqlite3"}
     path = _pack(tmp_path, judge, components)
     samples = [sample(f"Clause {i}", sid=i, reference_answer="ref") for i in range(5)]
     first = _score(path, samples, host)
@@ -89,3 +90,4 @@ def test_identical_requests_hit_the_persistent_cache(tmp_path: Path) -> None:
     assert second.telemetry.cache_hits == 5
     assert [r.reward for r in second.results] == \
         [r.reward for r in first.results]
+    assert (tmp_path / "cache.sqlite3").is_file()

@@ -151,10 +151,12 @@ def test_attribute_path_through_a_module_is_refused(monkeypatch, allowlist):
 def test_allowlist_checks_where_the_function_is_defined(pack_from, metric_module, monkeypatch):
     ref = f"{metric_module.name}:reexported_basename"
     monkeypatch.delenv("REWARDSMITH_METRIC_MODULES", raising=False)
-    assert resolve_metric_function(ref).__module__ == "posixpath"  # unset: any installed code
+    # Unset: any installed code outside the standard library, wherever it is re-exported.
+    with pytest.raises(MetricFunctionError, match="'posixpath' is part of the Python standard"):
+        resolve_metric_function(ref)
 
     monkeypatch.setenv("REWARDSMITH_METRIC_MODULES", metric_module.name)
-    with pytest.raises(PackError, match="defined in 'posixpath', which is not allowed"):
+    with pytest.raises(PackError, match=r"where the function is defined.*'posixpath'"):
         pack_from(component(ref))
     # A function really defined in the allowed module resolves, also through its class.
     pack_from(component(f"{metric_module.name}:reply_length"))
@@ -163,7 +165,7 @@ def test_allowlist_checks_where_the_function_is_defined(pack_from, metric_module
 
 def test_empty_allowlist_refuses_every_module(pack_from, metric_module, monkeypatch):
     monkeypatch.setenv("REWARDSMITH_METRIC_MODULES", "")
-    with pytest.raises(PackError, match="not allowed by REWARDSMITH_METRIC_MODULES=''"):
+    with pytest.raises(PackError, match="not allowed by REWARDSMITH_METRIC_MODULES"):
         pack_from(component(f"{metric_module.name}:reply_length"))
     assert metric_module.name not in sys.modules
 

@@ -108,6 +108,7 @@ def test_headers_come_from_the_environment(score_with, make_sample, metrics_serv
                                            monkeypatch):
     extra = ', headers_from_env = { authorization = "METRICS_TOKEN_FOR_TEST" }'
     monkeypatch.delenv("METRICS_TOKEN_FOR_TEST", raising=False)
+    monkeypatch.setenv("REWARDSMITH_ALLOWED_ENV", "METRICS_TOKEN_FOR_TEST")  # the operator's
     batch = score_with(component(metrics_service.url + "/ctr", extra), [make_sample("a")])
     outcome = batch.results[0].components["ctr"]
     assert outcome.error_kind == "metric_http"

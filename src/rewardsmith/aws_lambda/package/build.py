@@ -5,7 +5,8 @@ Layout of the zip (unpacked by Lambda into ``/var/task``, which is on ``sys.path
     rewardsmith/                     the package, copied from this installation
     rewardsmith-<v>.dist-info/       with entry_points.txt: plugins load by entry point
     <dependency>/, <dep>.dist-info/  installed by ``pip install --target``
-    rewardsmith_pack/<file>.toml     a pack given as a path (and its folder's files)
+    rewardsmith_pack/<file>.toml     a pack given as a path, and only the files it
+                                     references (its extends chain, schemas, criteria)
 
 Two ways to get dependencies:
 
@@ -51,8 +52,6 @@ PLATFORMS = {
 }
 LAMBDA_ZIP_LIMIT = 50 * 1024 * 1024  # direct upload; 250 MB unzipped
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
-_SKIP_DIRS = frozenset({"__pycache__", ".git", ".venv", "venv", "node_modules", ".mypy_cache",
-                        ".pytest_cache", ".ruff_cache"})
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same inputs give the same zip
 MAX_PACK_FOLDER_BYTES = 20 * 1024 * 1024
 
@@ -83,6 +82,13 @@ class BuildReport:
     distributions: list[str]
     plugins: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The pack files shipped, as paths inside the zip.
+    pack_files: list[str] = field(default_factory=list)
+    #: The operator grants the template sets: exactly what the pack used while it loaded
+    #: here, under the builder's own grants (core.trust); ``""`` grants nothing.
+    grants: dict[str, str] = field(default_factory=dict)
+    #: The Lambda runtime matching the wheels (``python3.13`` for --python-version 3.13).
+    runtime: str = "python3.12"
 
 
 # -- the pack -------------------------------------------------------------------------------
@@ -113,22 +119,28 @@ def resolve_pack(spec: str, host: PluginHost) -> PackSource:
     return PackSource(pack, f"{PACK_DIR}/{path.name}", folder, label)
 
 
-def _pack_files(folder: Path) -> Iterable[tuple[Path, str]]:
+def _pack_files(source: PackSource) -> Iterable[tuple[Path, str]]:
+    """The files the pack references, and nothing else from its folder (rollouts, reports
+    and logs beside a pack hold customer text): the files of its extends chain and every
+    file a component read while it loaded (``Pack.files``), each inside the folder."""
+    folder = source.folder
+    if folder is None:
+        return
+    referenced = [s.file for s in source.pack.sources if s.file is not None
+                  and s.registered is None]
+    referenced += [p for p in source.pack.files if isinstance(p, Path)]
+    seen: set[Path] = set()
     total = 0
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith(".") or name.endswith((".pyc", ".zip")):
-                continue
-            path = Path(root) / name
-            total += path.stat().st_size
-            if total > MAX_PACK_FOLDER_BYTES:
-                raise BuildError(
-                    f"the pack folder {folder} holds more than "
-                    f"{MAX_PACK_FOLDER_BYTES // 2**20} MB; keep a pack and the files it "
-                    "reads in a folder of their own"
-                )
-            yield path, f"{PACK_DIR}/{path.relative_to(folder).as_posix()}"
+    for path in referenced:
+        real = path.resolve()
+        if real in seen or not real.is_relative_to(folder):
+            continue
+        seen.add(real)
+        total += real.stat().st_size
+        if total > MAX_PACK_FOLDER_BYTES:
+            raise BuildError(f"the files pack {source.label} references hold more than "
+                             f"{MAX_PACK_FOLDER_BYTES // 2**20} MB")
+        yield real, f"{PACK_DIR}/{real.relative_to(folder).as_posix()}"
 
 
 def pack_plugins(source: PackSource, host: PluginHost) -> list[str]:
@@ -421,11 +433,12 @@ def build_zip(options: BuildOptions, host: PluginHost) -> BuildReport:
             names = sorted(p.name.removesuffix(".dist-info") for p in staging.glob("*.dist-info"))
         version = copy_project(staging)
         names.append(f"{PROJECT}=={version}")
-        if source.folder is not None:
-            for path, arcname in _pack_files(source.folder):
-                destination = staging / arcname
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, destination)
+        shipped: list[str] = []
+        for path, arcname in _pack_files(source):
+            destination = staging / arcname
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination)
+            shipped.append(arcname)
         leaked = sorted(n for n in RUNTIME_PROVIDED if (staging / n).exists())
         if leaked and not options.pin_boto3:
             notes.append(f"{', '.join(leaked)} came in as a dependency of another package; "
@@ -441,7 +454,8 @@ def build_zip(options: BuildOptions, host: PluginHost) -> BuildReport:
     if unzipped > LAMBDA_UNZIPPED_LIMIT:
         raise BuildError(f"unzipped size {unzipped / 2**20:.0f} MB exceeds Lambda's 250 MB")
     return BuildReport(options.output, zip_bytes, unzipped, source.env_value, source.label,
-                       requirements, sorted(names), preselect, notes)
+                       requirements, sorted(names), preselect, notes, sorted(shipped),
+                       source.pack.needs.settings(), f"python{options.python_version}")
 
 
 def lint_template(path: Path) -> tuple[bool, str] | None:

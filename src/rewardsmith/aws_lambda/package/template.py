@@ -39,8 +39,14 @@ def sam_template(
     timeout_s: int,
     architecture: str,
     environment: dict[str, str] | None = None,
+    runtime: str = RUNTIME,
 ) -> dict[str, Any]:
-    """A SAM template with one function, its Bedrock permission and its ARN as output."""
+    """A SAM template with one function, its Bedrock permission and its ARN as output.
+
+    ``runtime`` must match the wheels in the zip (``python3.13`` for a build with
+    ``--python-version 3.13``); ``environment`` carries the operator grants
+    (``REWARDSMITH_ALLOWED_HOSTS`` …, deny by default) besides ``REWARDSMITH_PACK``.
+    """
     variables = {"REWARDSMITH_PACK": pack_env, **(environment or {})}
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -53,7 +59,7 @@ def sam_template(
                     "FunctionName": function_name,
                     "CodeUri": code_uri,
                     "Handler": HANDLER,
-                    "Runtime": RUNTIME,
+                    "Runtime": runtime,
                     "Architectures": [architecture],
                     "MemorySize": memory_mb,
                     "Timeout": timeout_s,

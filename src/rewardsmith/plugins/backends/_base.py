@@ -24,6 +24,7 @@ from rewardsmith.plugins.backends._resilience import (
     record_call,
 )
 from rewardsmith.plugins.backends._verdict import (
+    PREVIOUS_REPLY_PLACEHOLDER,
     VerdictParse,
     check_schema,
     parse_verdict,
@@ -142,10 +143,11 @@ class ResilientJudgeBackend(JudgeBackend):
         if parsed.verdict is None:
             bad_output = answer.text or (orjson.dumps(answer.tool_input).decode()
                                          if answer.tool_input is not None else "")
+            # The bad reply and the validation message re-enter only as escaped data.
             messages = [
                 *messages,
-                self._turn("assistant", bad_output or "(empty reply)"),
-                self._turn("user", repair_message(parsed.problem, schema)),
+                self._turn("assistant", PREVIOUS_REPLY_PLACEHOLDER),
+                self._turn("user", repair_message(parsed.problem, schema, bad_output)),
             ]
             repaired_from = parsed.kind
             answer = self._read(request, await self._send(request, messages, mode, usage))

@@ -30,6 +30,7 @@ from typing import ClassVar, TypeVar
 import structlog
 from pydantic import Field
 
+from rewardsmith.core import settings
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
 from rewardsmith.core.judging import (
     TRANSIENT_JUDGE_ERROR_KINDS,
@@ -245,8 +246,12 @@ class ConfigErrorReporter:
             first = code not in self._seen
             self._seen.add(code)
         if first:
+            # A server's error text may quote the request, i.e. candidate text: logged only
+            # under REWARDSMITH_DEBUG (docs/security.md); each sample's error field has it.
+            detail = {"message": message} if settings.get_flag("REWARDSMITH_DEBUG") else {
+                "message_withheld": "may quote sample text; REWARDSMITH_DEBUG=1 shows it"}
             log.error("judge_config_error", backend=self.backend, model=self.model,
-                      code=code, message=message,
+                      code=code, **detail,
                       hint="this is a configuration problem; retrying will not fix it")
 
     def log_mode_change(self, rejected: str, using: str, message: str) -> None:

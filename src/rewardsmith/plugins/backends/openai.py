@@ -26,13 +26,14 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from rewardsmith.core import settings
+from rewardsmith.core import settings, trust
 from rewardsmith.core.errors import ErrorKind
 from rewardsmith.core.hookspecs import hookimpl
 from rewardsmith.core.judging import (
     JudgeRequest,
     judge_error,
 )
+from rewardsmith.core.logs import redact
 from rewardsmith.plugins.backends._base import ModelAnswer, ModeRejected, ResilientJudgeBackend
 from rewardsmith.plugins.backends._resilience import CallFailed, ResilientBackendConfig
 from rewardsmith.plugins.backends._verdict import json_instructions
@@ -84,6 +85,11 @@ def _retry_after(headers: Any) -> float | None:
 
 
 def _error_message(response: Any) -> str:
+    """The server's error text, secrets redacted (a server may echo the API key)."""
+    return redact(_raw_error_message(response))
+
+
+def _raw_error_message(response: Any) -> str:
     try:
         data = response.json()
     except ValueError:
@@ -134,8 +140,8 @@ class OpenAIBackend(ResilientJudgeBackend):
                 clients = [httpx.AsyncClient(
                     base_url=cfg.base_url.rstrip("/"),
                     timeout=httpx.Timeout(cfg.timeout_s, connect=cfg.connect_timeout_s),
-                    limits=httpx.Limits(max_connections=per_client,
-                                        max_keepalive_connections=per_client),
+                    transport=trust.guard_transport(httpx, limits=httpx.Limits(
+                        max_connections=per_client, max_keepalive_connections=per_client)),
                 ) for _ in range(shards)]
                 entry = (loop, clients)
                 self._clients[id(loop)] = entry
@@ -154,7 +160,10 @@ class OpenAIBackend(ResilientJudgeBackend):
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
-        key = settings.secret(self.config.api_key_env)
+        try:
+            key = trust.read_secret(self.config.api_key_env, "judge.api_key_env")
+        except trust.TrustError as exc:
+            raise CallFailed(ErrorKind.JUDGE_CONFIG, str(exc), code="not_granted") from None
         if key:
             headers["Authorization"] = f"Bearer {key}"
         return headers
@@ -171,15 +180,22 @@ class OpenAIBackend(ResilientJudgeBackend):
         import httpx
 
         try:
-            response = await client.post("/chat/completions", json=body,
-                                         headers=self._headers())
+            response = await trust.bounded_request(
+                client, "POST", "/chat/completions", json=body, headers=self._headers(),
+                timeout_s=self.config.timeout_s)
+        except trust.ReplyTooLarge as exc:
+            raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE, f"openai reply refused: {exc}",
+                             code="reply_too_large") from None
+        except TimeoutError:
+            raise CallFailed(ErrorKind.JUDGE_TIMEOUT, "openai call timed out",
+                             code="TimeoutError") from None
         except httpx.TimeoutException as exc:
             raise CallFailed(ErrorKind.JUDGE_TIMEOUT,
                              f"openai call timed out: {type(exc).__name__}",
                              code=type(exc).__name__) from None
         except httpx.TransportError as exc:
             raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE, f"openai endpoint unreachable: "
-                                                f"{type(exc).__name__}: {exc}",
+                                                f"{type(exc).__name__}: {redact(str(exc))}",
                              code=type(exc).__name__) from None
         status = response.status_code
         if status == 200:

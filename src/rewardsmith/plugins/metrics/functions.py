@@ -12,13 +12,14 @@ A ``module:function`` reference is checked for shape before anything is imported
 part may start with ``_`` (no dunders, no private helpers), and the attribute path must
 not pass through a module object (``allowed.module:os.system`` is refused).
 
-Setting ``REWARDSMITH_METRIC_MODULES`` (comma-separated module names) restricts which
-modules a reference may import *and* where the resolved callable may be defined (its
-``__module__``), so a pack from an untrusted source cannot make the scorer import, or
-call, arbitrary installed code. Unset, any importable module may be named: importing a
-module runs its top-level code at pack load, so deployments that load packs they did not
-write (Lambda) should set it. Registered names are not affected: a plugin that registers
-one has been installed (and allowed by ``REWARDSMITH_PLUGINS``) on purpose.
+Which modules a reference may import *and* where the resolved callable may be defined (its
+``__module__``) is the operator's grant (:func:`rewardsmith.core.trust.check_module`,
+setting ``REWARDSMITH_METRIC_MODULES``), so a pack from an untrusted source cannot make the
+scorer import, or call, arbitrary installed code: in the Lambda nothing is granted unless
+the template lists it; elsewhere, unset grants any module outside the standard library;
+the standard library and builtins (``builtins:print``, ``sys:exit``) only when listed one
+by one. Registered names are not affected: a plugin that registers one has been installed
+(and allowed by ``REWARDSMITH_PLUGINS``) on purpose.
 
 The function takes the :class:`~rewardsmith.core.sample.Sample` and returns a number; it
 may be ``async``. Synchronous functions run in a worker thread unless the pack says
@@ -37,14 +38,14 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from rewardsmith.core import settings
+from rewardsmith.core import trust
 from rewardsmith.core.component import ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind, RewardsmithError
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
 from rewardsmith.plugins.metrics.values import as_number
 
-MODULE_ALLOWLIST_ENV = "REWARDSMITH_METRIC_MODULES"
+MODULE_ALLOWLIST_ENV = trust.MODULES_SETTING
 
 _DOTTED_REF = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _REGISTERED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -105,22 +106,6 @@ def resolve_metric_function(
     return function  # type: ignore[no-any-return]
 
 
-def _allowed_modules() -> list[str] | None:
-    """The allowlist from the environment; ``None`` when unset (any module may be named)."""
-    return settings.get_list(MODULE_ALLOWLIST_ENV)
-
-
-def _within(module: str, allowed: list[str]) -> bool:
-    return any(module == a or module.startswith(a + ".") for a in allowed)
-
-
-def _not_allowed(ref: str, what: str) -> MetricFunctionError:
-    return MetricFunctionError(
-        f"metric function {ref!r}: {what} is not allowed by "
-        f"{MODULE_ALLOWLIST_ENV}={settings.get(MODULE_ALLOWLIST_ENV) or ''!r}"
-    )
-
-
 def _parse_dotted(ref: str) -> tuple[str, list[str]]:
     """Split and vet a ``module:attr.path`` ref; nothing is imported yet."""
     if not _DOTTED_REF.match(ref):
@@ -140,9 +125,7 @@ def _parse_dotted(ref: str) -> tuple[str, list[str]]:
 
 def _from_dotted(ref: str) -> Any:
     module_name, attrs = _parse_dotted(ref)
-    allowed = _allowed_modules()
-    if allowed is not None and not _within(module_name, allowed):
-        raise _not_allowed(ref, f"module {module_name!r}")
+    _granted(module_name, ref)
     try:
         target: Any = importlib.import_module(module_name)
     except ImportError as exc:
@@ -171,12 +154,21 @@ def _from_dotted(ref: str) -> Any:
                 f"metric function {ref!r}: {walked!r} is a module; name the module "
                 "before ':' and the function after it"
             )
-    if allowed is not None:
-        defined_in = getattr(target, "__module__", None)
-        if not isinstance(defined_in, str) or not _within(defined_in, allowed):
-            # ``from os import system`` in an allowed module must not make it reachable.
-            raise _not_allowed(ref, f"the function is defined in {defined_in!r}, which")
+    # ``from os import system`` in an allowed module must not make it reachable.
+    defined_in = getattr(target, "__module__", None)
+    if isinstance(defined_in, str):
+        _granted(defined_in, ref, " (where the function is defined)")
+    elif trust.grants().modules is not None:
+        raise MetricFunctionError(f"metric function {ref!r}: its defining module is unknown, "
+                                  f"so {MODULE_ALLOWLIST_ENV} cannot allow it")
     return target
+
+
+def _granted(module: str, ref: str, note: str = "") -> None:
+    try:
+        trust.check_module(module, f"metric function {ref!r}{note}")
+    except trust.TrustError as exc:
+        raise MetricFunctionError(str(exc)) from None
 
 
 def _registered(name: str, registered: Mapping[str, Callable[..., Any]]) -> Any:

@@ -5,6 +5,11 @@ when asked) as JSON and reads a number at ``value_path`` in the JSON reply. Uses
 (``pip install 'rewardsmith[openai]'``), imported when a pack first uses this source.
 Secrets never live in the pack: header values are read from environment variables named
 in ``headers_from_env``, and URLs are shown without credentials or query strings.
+
+The host and the variables must be granted by the operator (:mod:`rewardsmith.core.trust`,
+checked when the pack loads); every connection is checked again by peer address; the
+whole request (connect, send, every read) runs under ``request_timeout_s`` and the reply
+is read up to ``max_response_bytes``; a server's error text is redacted before it is kept.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from urllib.parse import urlsplit
 import orjson
 from pydantic import Field, field_validator
 
-from rewardsmith.core import settings
+from rewardsmith.core import trust
 from rewardsmith.core.component import ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind
+from rewardsmith.core.logs import redact
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
 from rewardsmith.plugins.metrics.values import (
@@ -54,7 +60,12 @@ class HttpSourceConfig(SourceConfig):
         description="Header name -> environment variable holding its value (tokens stay "
         "out of pack files).",
     )
-    request_timeout_s: float = Field(default=10.0, gt=0, description="Per-request time limit.")
+    request_timeout_s: float = Field(
+        default=10.0, gt=0,
+        description="Time limit of one whole request (connect, send, the whole reply).")
+    max_response_bytes: int = Field(
+        default=1_048_576, ge=1, le=trust.MAX_REPLY_BYTES,
+        description="Largest reply read; a longer one fails the sample (metric_http).")
     retries: int = Field(
         default=0, ge=0, le=5,
         description="Retries on connection errors, timeouts and HTTP 429/502/503/504, with "
@@ -83,6 +94,9 @@ class HttpSourceConfig(SourceConfig):
         return paths
 
     def build(self, context: ComponentContext | None = None) -> MetricSource:
+        trust.check_url(self.url, "metric url")
+        for header, variable in self.headers_from_env.items():
+            trust.check_env(variable, f"headers_from_env[{header!r}]")
         return HttpSource(self)
 
 
@@ -122,7 +136,8 @@ class HttpSource(MetricSource):
             httpx = self._httpx
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.config.request_timeout_s),
-                limits=httpx.Limits(max_connections=self.config.max_connections),
+                transport=trust.guard_transport(
+                    httpx, limits=httpx.Limits(max_connections=self.config.max_connections)),
             )
             self._client_loop = loop
         return self._client
@@ -130,7 +145,7 @@ class HttpSource(MetricSource):
     def _headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "application/json"}
         for header, env_var in self.config.headers_from_env.items():
-            value = settings.secret(env_var)
+            value = trust.read_secret(env_var, f"headers_from_env[{header!r}]")
             if value is None:
                 raise ComponentError(
                     f"{self._where}: header {header!r} needs environment variable "
@@ -161,8 +176,14 @@ class HttpSource(MetricSource):
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                reply = await client.post(self.config.url, content=content, headers=headers)
-            except self._httpx.TimeoutException:
+                reply = await trust.bounded_request(
+                    client, "POST", self.config.url, content=content, headers=headers,
+                    timeout_s=self.config.request_timeout_s,
+                    max_bytes=self.config.max_response_bytes)
+            except trust.ReplyTooLarge as exc:
+                raise ComponentError(f"{self._where}: {exc}",
+                                     kind=ErrorKind.METRIC_HTTP) from None
+            except (self._httpx.TimeoutException, TimeoutError):
                 if last:
                     raise ComponentError(
                         f"{self._where} did not answer within {self.config.request_timeout_s}s"
@@ -171,7 +192,8 @@ class HttpSource(MetricSource):
                     ) from None
             except self._httpx.HTTPError as exc:
                 if last:
-                    raise ComponentError(f"{self._where}: {type(exc).__name__}: {exc}",
+                    raise ComponentError(f"{self._where}: {type(exc).__name__}: "
+                                         f"{redact(str(exc))}",
                                          kind=ErrorKind.METRIC_HTTP) from None
             else:
                 if reply.status_code not in _RETRY_STATUSES or last:
@@ -181,7 +203,7 @@ class HttpSource(MetricSource):
 
     def _number_from(self, reply: Any) -> float:
         if not 200 <= reply.status_code < 300:
-            excerpt = reply.text[:_EXCERPT_CHARS]
+            excerpt = redact(reply.text)[:_EXCERPT_CHARS]
             raise ComponentError(
                 f"{self._where} answered HTTP {reply.status_code}"
                 + (f": {excerpt}" if excerpt else ""),
