@@ -272,7 +272,7 @@ type = "contains"
 needle = "yes"
 """
     scorer = make_scorer(tmp_path, pack)
-    with running(scorer, ServeConfig(deadline_s=0.5)) as live, \
+    with running(scorer, ServeConfig(deadline_s=2.0)) as live, \
             httpx.Client(base_url=live.url, timeout=60) as client:
         body = client.post("/get_reward", json={"query": ["yes hang", "yes"]}).json()
         # the hanging judge-like call is abandoned at the deadline and scored 0 by its
