@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,6 +38,8 @@ from rewardsmith.serving import protocols
 from rewardsmith.serving.metrics import ServerMetrics
 from rewardsmith.serving.protocols import Outcome, RequestError
 from rewardsmith.serving.service import RewardService
+
+log = structlog.get_logger("rewardsmith.serving")
 
 #: Default body cap: the Lambda's synchronous payload limit is 6 MB; a trainer batch of
 #: a few thousand long rollouts fits in 16 MiB.
@@ -216,6 +219,10 @@ class RewardServer:
         except _Rejected as rejected:
             self.metrics.rejected.labels(rejected.reason).inc()
             return _json(rejected.payload, rejected.status, rejected.headers)
+        except Exception as exc:  # a bug here must answer, be counted and be logged
+            log.error("request_failed", route=route, error=f"{type(exc).__name__}: {exc}")
+            return _json({"error": f"internal error ({type(exc).__name__}); see the server "
+                                   "log", "where": "server"}, 500)
         finally:
             if admitted:
                 self.inflight -= 1
