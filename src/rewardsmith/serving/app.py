@@ -34,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rewardsmith.core.engine import Scorer
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.serving import protocols
 from rewardsmith.serving.metrics import ServerMetrics
 from rewardsmith.serving.protocols import Outcome, RequestError
@@ -94,7 +95,9 @@ def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) 
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-class _Rejected(Exception):
+class _Rejected(RewardsmithError):
+    """A request refused before or instead of scoring, with its answer."""
+
     def __init__(self, status: int, reason: str, payload: dict[str, Any],
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(payload.get("error"))

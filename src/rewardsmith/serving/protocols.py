@@ -40,7 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rewardsmith.core.errors import ErrorKind, SampleError
+from rewardsmith.core.errors import ErrorKind, RewardsmithError, SampleError
 from rewardsmith.core.events import extract_samples
 from rewardsmith.core.results import SampleResult
 from rewardsmith.core.wire import failure_row, lambda_row
@@ -52,7 +52,7 @@ END_MARKERS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "
                "<|end|>", "<end_of_turn>", "<\uff5cend\u2581of\u2581sentence\uff5c>")
 
 
-class RequestError(Exception):
+class RequestError(RewardsmithError):
     """A request the server cannot read: ``status`` (400 not JSON, 413 too large, 422 wrong
     shape), and a message naming what is wrong and where (``where``: a JSON path such as
     ``body.query[2]``)."""
