@@ -69,6 +69,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("REWARDSMITH_LOG_LEVEL", "warning", "Log level of the Lambda's structured logs."),
     Setting("REWARDSMITH_DEBUG", None,
             "`1` lets sample text (error messages, ids) into logs; never in production."),
+    Setting("REWARDSMITH_SERVE_TOKEN", None,
+            "Bearer token `rewardsmith serve` requires on every route but `/healthz`; unset "
+            "means no authentication (bind to loopback or a private network)."),
     Setting("AWS_LAMBDA_FUNCTION_NAME", None,
             "Set by the Lambda runtime: marks a Lambda process and names its metrics."),
     Setting("AWS_LAMBDA_RUNTIME_API", None,
