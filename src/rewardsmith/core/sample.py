@@ -193,14 +193,58 @@ def prompt_key(prompt: Sequence[Message]) -> str:
     return digest.hexdigest()
 
 
+def make_sample(
+    prompt: str,
+    response: str,
+    *,
+    reference: Any = None,
+    metadata: Mapping[str, Any] | None = None,
+    system: str | None = None,
+    tools: Sequence[Any] | None = None,
+    id: Any = None,  # the wire format's own key, shadowing the builtin on purpose
+) -> dict[str, Any]:
+    """One sample in the RFT wire shape from a prompt and a response (``rewardsmith.sample``).
+
+    Returns ``{"messages": [system?, user, assistant], "id"?, "reference_answer"?, "tools"?,
+    "metadata"?}``: what :meth:`Scorer.score` takes in a list, the reward Lambda receives and
+    ``rewardsmith score`` reads one per line. Raises ``TypeError`` when ``prompt`` or
+    ``response`` is not a string (a common slip: passing a message list).
+    """
+    for name, value in (("prompt", prompt), ("response", response), ("system", system)):
+        if not isinstance(value, str) and not (name == "system" and value is None):
+            raise TypeError(f"rewardsmith.sample: {name} must be a str, got "
+                            f"{type(value).__name__}; for a whole conversation pass the "
+                            "wire dict {'messages': [...]} to Scorer.score directly")
+    messages: list[dict[str, Any]] = []
+    if system is not None:
+        messages.append({"role": "system", "content": system})
+    messages.append({"role": "user", "content": prompt})
+    messages.append({"role": "assistant", "content": response})
+    sample: dict[str, Any] = {"messages": messages}
+    if id is not None:
+        sample["id"] = id
+    if reference is not None:
+        sample["reference_answer"] = reference
+    if tools is not None:
+        sample["tools"] = list(tools)
+    if metadata:
+        sample["metadata"] = dict(metadata)
+    return sample
+
+
 def parse_sample(
     raw: Any,
-    index: int,
+    index: int = 0,
     *,
     max_response_chars: int | None = None,
     strip_reasoning_wrappers: bool = False,
 ) -> Sample:
-    """Parse one wire-format sample; raise :class:`SampleError` naming what was wrong."""
+    """Parse one wire-format sample into a :class:`Sample`.
+
+    ``raw`` is a dict in the RFT wire shape (see :func:`make_sample`); ``index`` is only its
+    position in a batch (0 for a lone sample), used as the id when ``raw`` has none and in
+    error messages. Raises :class:`SampleError` naming what was wrong.
+    """
     if not isinstance(raw, Mapping):
         raise SampleError(f"sample #{index}: expected a JSON object, got {type(raw).__name__}")
     sample_id = raw.get("id", index)
