@@ -100,7 +100,8 @@ def schema_command(ctx: click.Context, output: Path | None) -> None:
 @click.argument("name")
 @click.option("--dir", "parent", type=click.Path(file_okay=False, path_type=Path),
               default=Path(), show_default=".",
-              help="Create the package directory NAME inside this directory.")
+              help="Create the package directory NAME inside this directory (created if "
+                   "missing).")
 @click.option("--with-check", is_flag=True,
               help="Also scaffold a custom component (checks.py) and its tests.")
 @click.option("--description", default=None, help="One line for the pack and the package.")
@@ -122,10 +123,11 @@ def new_command(name: str, parent: Path, with_check: bool, description: str | No
     click.echo(f"  pack     src/{module}/packs/{name}.toml")
     if with_check:
         click.echo(f"  check    src/{module}/checks.py")
-    click.echo("  tests    tests/test_pack.py, tests/cases.jsonl")
+    click.echo(f"  suite    src/{module}/packs/tests/{name}.jsonl  ([tests] in the pack)")
+    click.echo("  tests    tests/test_pack.py")
     click.echo("next:")
     click.echo(f"  cd {target} && pip install -e '.[test]' && pytest")
-    click.echo(f"  rewardsmith packs validate {name}")
+    click.echo(f"  rewardsmith packs test {name}")
 
 
 @click.command("test")
