@@ -187,6 +187,16 @@ def judge_table_model(host: PluginHost, backends: Collection[str] | None = None)
     return Annotated[Union[tuple(variants)], Discriminator(_backend_tag)]  # noqa: UP007
 
 
+JUDGE_TABLE_HELP = (
+    "Defaults for every judge component (a component's own `judge` table overrides them); "
+    "strict: only the chosen backend's keys. To try the pack offline without credentials: "
+    "`rewardsmith score FILE --pack PACK --judge simulator` (or `packs test PACK --backend "
+    "simulator`) starts the bundled simulator and points the judges at it; against one you "
+    "run yourself (`rewardsmith simulate bedrock`), set endpoint_url and region here and "
+    "dummy AWS credentials in the environment."
+)
+
+
 def pack_document_model(host: PluginHost, *,
                         judge_backends: Collection[str] | None = None,
                         component_types: Collection[str] | None = None,
@@ -210,7 +220,8 @@ def pack_document_model(host: PluginHost, *,
         "PackDocument",
         __base__=PackDocumentBase,
         components=(list[component_type], Field(min_length=1)),
-        judge=(judge_table_model(host, judge_backends) | None, None),
+        judge=(judge_table_model(host, judge_backends) | None,
+               Field(default=None, description=JUDGE_TABLE_HELP)),
     )
     return model
 
