@@ -30,7 +30,7 @@ from rewardsmith.core.errors import ABSTENTION_KINDS, ComponentError, ErrorKind,
 from rewardsmith.core.logs import library_logger
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import BatchResult, ComponentOutcome, SampleResult, Score
-from rewardsmith.core.sample import Sample, parse_sample
+from rewardsmith.core.sample import Sample, parse_sample, source_label
 from rewardsmith.core.telemetry import (
     JUDGE_OUTAGE_KINDS,
     BatchTelemetry,
@@ -245,7 +245,8 @@ class Scorer:
                 continue
             try:
                 sample = parse_sample(item, index, max_response_chars=meta.max_response_chars,
-                                      strip_reasoning_wrappers=meta.strip_reasoning)
+                                      strip_reasoning_wrappers=meta.strip_reasoning,
+                                      where=source_label(item))
                 states.append(_State(sample))
             except SampleError as exc:
                 exc.sample_id = item_id(item, index)
