@@ -139,7 +139,7 @@ def check_batch(samples: Any, method: str) -> None:
     if isinstance(samples, Mapping):
         raise TypeError(f"{method} expects a list of samples, got one {type(samples).__name__}"
                         f" (keys {sorted(map(str, samples))[:5]}); wrap it: "
-                        f"{method.split('.')[-1]}([sample])")
+                        f"{method.rsplit('.', maxsplit=1)[-1]}([sample])")
     if isinstance(samples, str | bytes | bytearray) or not isinstance(samples, Sequence):
         raise TypeError(f"{method} expects a list of samples (dicts in the RFT wire shape, "
                         f"see rewardsmith.sample), got {type(samples).__name__}")

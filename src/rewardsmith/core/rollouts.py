@@ -52,8 +52,8 @@ def decode_line(raw: bytes, line_no: int) -> Any:
                            f"{preview!r}", kind=ErrorKind.INVALID_JSON, sample_id=line_no)
     if not isinstance(value, dict):
         return SampleError(f"line {line_no}: expected a JSON object, got "
-                           f"{type(value).__name__}; {EXPECTED_SHAPE}", kind=ErrorKind.MALFORMED_SAMPLE,
-                           sample_id=line_no)
+                           f"{type(value).__name__}; {EXPECTED_SHAPE}",
+                           kind=ErrorKind.MALFORMED_SAMPLE, sample_id=line_no)
     if "id" not in value:
         value["id"] = line_no
     return LineSample(value, line_no)
