@@ -47,7 +47,7 @@ def test_score_of_one_dict_is_a_type_error_naming_the_fix(scorer) -> None:
         scorer.score(one)
     assert str(info.value) == ("Scorer.score expects a list of samples, got one dict (keys "
                                "['messages']); wrap it: score([sample])")
-    with pytest.raises(TypeError, match="expects a list of samples .* got str"):
+    with pytest.raises(TypeError, match=r"expects a list of samples .* got str"):
         scorer.score("not a batch")
     assert len(scorer.score([one]).rewards) == 1
 
