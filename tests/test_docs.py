@@ -229,8 +229,9 @@ def test_the_tests_mirror_src():
                   if not any(p == d or f"{p}/".startswith(f"{d}/") or d.startswith(f"{p}/")
                              for d in test_dirs)) == []
     loose = sorted(p.name for p in TESTS.glob("test_*.py"))
-    assert loose == sorted({"test_docs.py"} | {f"test_{p.name}" for p in SRC.glob("*.py")
-                                              if p.name != "__init__.py"})
+    docs_tests = {"test_docs.py", "test_docs_run.py"}
+    assert loose == sorted(docs_tests | {f"test_{p.name}" for p in SRC.glob("*.py")
+                                         if p.name != "__init__.py"})
 
 
 @pytest.mark.parametrize("package", sorted({p.split("/")[0] for p in packages()}

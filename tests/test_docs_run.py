@@ -160,6 +160,13 @@ def test_doc_blocks_run_as_written(doc: Path, doc_env: dict[str, str], workspace
     TALLY.files += 1
     namespace: dict[str, object] = {"__name__": f"doc_{doc.stem}"}
     for block in blocks(doc):
+        if block.file is not None:
+            target = workspace / block.file
+            # Never through a link into the checkout (pyproject.toml, src/...).
+            assert workspace.resolve() in target.resolve().parents and not target.exists(), \
+                f"{block.where}: <!-- file: {block.file} --> must name a new file in the root"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(block.text + "\n", encoding="utf-8")
         if block.kind is None:
             continue
         if block.not_run is not None:
@@ -190,7 +197,7 @@ def test_extraction_follows_the_convention(tmp_path: Path) -> None:
     found = blocks(doc)
     assert [(b.line, b.lang, b.kind, b.not_run) for b in found] == [
         (2, "bash", "shell", "needs AWS"), (6, "console", "shell", None),
-        (12, "python", "python", None), (16, "text", None, None), (19, "bash", "shell", None)]
+        (13, "python", "python", None), (17, "text", None, None), (20, "bash", "shell", None)]
     assert shell_commands(found[1]) == ["rewardsmith packs list   # all packs",
                                         "rewardsmith score a.jsonl --pack p"]
     assert simple_argv(shell_commands(found[1])[0]) == ["packs", "list"]

@@ -5,6 +5,10 @@ block and every ```python block in README.md and docs/*.md runs as written from 
 repository root in the project's venv. A block that cannot (AWS, a GPU, an uninstalled
 trainer, a long-running server) has ``<!-- not-run: reason -->`` on the line right before
 its opening fence. Output shown to the reader goes in ```text blocks, which never run.
+
+One extension for examples that need a file an earlier block shows: ``<!-- file: NAME -->``
+among the comment lines right before a fence (of any language) writes that block's text to
+``NAME`` (relative to the repository root the blocks run in) before later blocks run.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ SHELL_LANGS = frozenset({"console", "sh", "bash", "shell"})
 PYTHON_LANGS = frozenset({"python", "py"})
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 _NOT_RUN = re.compile(r"^\s*<!--\s*not-run:\s*(?P<reason>.*?)\s*-->\s*$")
+_FILE = re.compile(r"^\s*<!--\s*file:\s*(?P<name>[\w./-]+)\s*-->\s*$")
+_COMMENT = re.compile(r"^\s*<!--.*-->\s*$")
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,7 @@ class Block:
     lang: str
     text: str
     not_run: str | None
+    file: str | None = None
 
     @property
     def kind(self) -> str | None:
@@ -63,6 +70,12 @@ def blocks(path: Path) -> list[Block]:
         lang = (match["info"].strip().split() or [""])[0].lower()
         previous = lines[i - 1] if i > 0 else ""
         not_run = _NOT_RUN.match(previous)
+        comments: list[str] = []
+        k = i - 1
+        while k >= 0 and _COMMENT.match(lines[k]):
+            comments.append(lines[k])
+            k -= 1
+        file_marker = next((m["name"] for c in comments if (m := _FILE.match(c))), None)
         body: list[str] = []
         j = i + 1
         while j < len(lines) and not (lines[j].strip().startswith(fence[0] * len(fence))
@@ -72,7 +85,7 @@ def blocks(path: Path) -> list[Block]:
         if j >= len(lines):
             raise ValueError(f"{path}:{i + 1}: code fence {fence!r} is never closed")
         found.append(Block(path, i + 1, lang, textwrap.dedent("\n".join(body)),
-                           not_run["reason"] if not_run else None))
+                           not_run["reason"] if not_run else None, file_marker))
         i = j + 1
     return found
 
