@@ -205,6 +205,15 @@ def test_every_package_is_in_the_architecture_tree(package: str):
     assert package in documented_tree(), f"add {package} to docs/architecture.md"
 
 
+def test_every_module_is_in_the_architecture_tree():
+    """Issue 15: the tree is complete, module by module, not only package by package."""
+    modules = sorted(p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")
+                     if p.name not in ("__init__.py", "__main__.py")
+                     and "template" not in p.relative_to(SRC).parts)
+    tree = documented_tree()
+    assert [m for m in modules if m not in tree] == [], "add them to docs/architecture.md"
+
+
 def test_nothing_but_the_public_api_and_the_pytest_plugin_is_loose_at_the_top():
     assert sorted(p.name for p in SRC.glob("*.py")) == ["__init__.py", "pytest_plugin.py"]
 
