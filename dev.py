@@ -3,6 +3,7 @@
 
     python3 dev.py demo    score the example rollouts with the built-in json-extraction pack
     python3 dev.py test    ruff + the whole test suite
+    python3 dev.py build   a wheel in dist/ (pip install dist/rewardsmith-*.whl anywhere)
 
 Needs only Python >= 3.11. The environment lives in .venv and is reinstalled when
 pyproject.toml changes.
@@ -64,12 +65,27 @@ def test(extra_args: list[str]) -> int:
     )
 
 
+def build() -> int:
+    """A wheel in dist/ with pip's own PEP 517 front end (the same wheel as ``python -m
+    build --wheel``, without needing the ``build`` package), then how to install it."""
+    dist = ROOT / "dist"
+    code = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
+               "--wheel-dir", dist, ".")
+    if code == 0:
+        wheels = sorted(dist.glob("rewardsmith-*.whl"), key=lambda p: p.stat().st_mtime)
+        print(f"\nbuilt {wheels[-1].relative_to(ROOT)}; install it in any Python >= 3.11 "
+              f"environment with:\n  pip install {wheels[-1].relative_to(ROOT)}")
+    return code
+
+
 def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "demo":
         sys.exit(demo())
     if command == "test":
         sys.exit(test(sys.argv[2:]))
+    if command == "build":
+        sys.exit(build())
     sys.exit(__doc__)
 
 

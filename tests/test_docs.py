@@ -205,6 +205,15 @@ def test_every_package_is_in_the_architecture_tree(package: str):
     assert package in documented_tree(), f"add {package} to docs/architecture.md"
 
 
+def test_every_module_is_in_the_architecture_tree():
+    """Issue 15: the tree is complete, module by module, not only package by package."""
+    modules = sorted(p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")
+                     if p.name not in ("__init__.py", "__main__.py")
+                     and "template" not in p.relative_to(SRC).parts)
+    tree = documented_tree()
+    assert [m for m in modules if m not in tree] == [], "add them to docs/architecture.md"
+
+
 def test_nothing_but_the_public_api_and_the_pytest_plugin_is_loose_at_the_top():
     assert sorted(p.name for p in SRC.glob("*.py")) == ["__init__.py", "pytest_plugin.py"]
 
@@ -229,8 +238,9 @@ def test_the_tests_mirror_src():
                   if not any(p == d or f"{p}/".startswith(f"{d}/") or d.startswith(f"{p}/")
                              for d in test_dirs)) == []
     loose = sorted(p.name for p in TESTS.glob("test_*.py"))
-    assert loose == sorted({"test_docs.py"} | {f"test_{p.name}" for p in SRC.glob("*.py")
-                                              if p.name != "__init__.py"})
+    docs_tests = {"test_docs.py", "test_docs_run.py"}
+    assert loose == sorted(docs_tests | {f"test_{p.name}" for p in SRC.glob("*.py")
+                                         if p.name != "__init__.py"})
 
 
 @pytest.mark.parametrize("package", sorted({p.split("/")[0] for p in packages()}

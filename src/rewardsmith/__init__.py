@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rewardsmith.core.plugins import PluginHost, make_plugin_host
     from rewardsmith.core.results import SampleResult, Score
     from rewardsmith.core.sample import Sample, parse_sample
+    from rewardsmith.core.sample import make_sample as sample
 
 __version__ = "0.1.0"
 
@@ -38,7 +39,10 @@ _EXPORTS = {
     "Score": "rewardsmith.core.results",
     "Sample": "rewardsmith.core.sample",
     "parse_sample": "rewardsmith.core.sample",
+    "sample": "rewardsmith.core.sample",
 }
+# Public name -> the module's own name, where they differ.
+_RENAMED = {"sample": "make_sample"}
 
 __all__ = [
     "Component",
@@ -55,6 +59,7 @@ __all__ = [
     "load_pack",
     "make_plugin_host",
     "parse_sample",
+    "sample",
 ]
 
 
@@ -62,7 +67,7 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'rewardsmith' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    value = getattr(import_module(module), _RENAMED.get(name, name))
     globals()[name] = value
     return value
 

@@ -165,22 +165,11 @@ def rewardsmith_sample() -> SampleFactory:
         tools: Sequence[Any] | None = None,
         **metadata: Any,
     ) -> dict[str, Any]:
-        messages: list[dict[str, Any]] = []
-        if system is not None:
-            messages.append({"role": "system", "content": system})
-        messages.append({"role": "user", "content": prompt})
-        messages.append({"role": "assistant", "content": response})
-        sample: dict[str, Any] = {
-            "id": f"sample-{next(counter)}" if id is None else id,
-            "messages": messages,
-        }
-        if reference is not None:
-            sample["reference_answer"] = reference
-        if tools is not None:
-            sample["tools"] = list(tools)
-        if metadata:
-            sample["metadata"] = metadata
-        return sample
+        from rewardsmith.core.sample import make_sample
+
+        return make_sample(prompt, response, reference=reference, metadata=metadata,
+                           system=system, tools=tools,
+                           id=f"sample-{next(counter)}" if id is None else id)
 
     return factory
 

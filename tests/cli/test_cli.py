@@ -67,7 +67,7 @@ def test_score_malformed_lines_get_failed_rows_and_the_rest_is_scored(host, tmp_
     assert rows[0]["id"] == "a" and rows[0]["aggregate_reward_score"] == 1.0
     assert rows[1]["status"] == "failed" and rows[1]["error"].startswith("line 2: not valid JSON")
     assert rows[2]["id"] == 4 and "line 4" in rows[2]["error"]
-    assert rows[3]["error"] == "line 5: expected a JSON object, got list"
+    assert rows[3]["error"].startswith("line 5: expected a JSON object, got list; a sample is {")
     assert rows[4]["id"] == 6 and rows[4]["status"] == "ok"  # no id: its line number
     assert rows[5]["error_kind"] == "oversized_response"
     assert rows[6]["status"] == "gated" and rows[6]["gate"] == "nonempty"

@@ -303,8 +303,8 @@ def test_unknown_judge_backend_lists_the_installed_ones(full_host, write_pack) -
     text = JUDGED.format(judge_extra="", tests_extra="").replace('"openai"', '"openia"')
     path = write_pack(text)
     message = _error(full_host, path)
-    assert f"{path}:7: [judge]: unknown judge backend 'openia'; installed backends: " \
-           "bedrock, openai" in message
+    assert f"{path}:7: [judge]: unknown judge backend 'openia' (did you mean 'openai'?); " \
+           "installed backends: bedrock, openai" in message
 
 
 def test_a_child_pack_error_in_an_inherited_judge_key_names_the_parent_file(

@@ -37,7 +37,8 @@ def test_new_writes_a_package_whose_pack_validates(invoke, host: PluginHost, tmp
     assert f"created {root}" in result.output
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) == [
         ".gitignore", "README.md", "pyproject.toml", "src/acme_support/__init__.py",
-        "src/acme_support/packs/acme-support.toml", "tests/cases.jsonl", "tests/test_pack.py",
+        "src/acme_support/packs/acme-support.toml",
+        "src/acme_support/packs/tests/acme-support.jsonl", "tests/test_pack.py",
     ]
     assert [p.name for p in tmp_path.iterdir()] == ["acme-support"]  # no staging left over
 
@@ -103,7 +104,7 @@ def test_generated_test_suite_passes_without_installing(tmp_path: Path):
     root = scaffold_package("suite-check", tmp_path, with_check=True)
     run = run_generated_tests(root)
     assert run.returncode == 0, run.stdout + run.stderr
-    # 1 registration test + 9 golden cases + 6 tests of the custom check
+    # 1 registration test + 9 suite cases + 6 tests of the custom check
     assert "16 passed" in run.stdout, run.stdout
 
 
@@ -112,7 +113,7 @@ def test_generated_plain_suite_passes_in_process(pytester: pytest.Pytester,
     monkeypatch.setenv("REWARDSMITH_PLUGINS", "checks")
     root = scaffold_package("plain-suite", pytester.path)
     result = pytester.runpytest(str(root), "-p", "no:cacheprovider", "-p", "no:asyncio")
-    result.assert_outcomes(passed=9)  # registration + 8 golden cases
+    result.assert_outcomes(passed=9)  # registration + 8 suite cases
 
 
 def test_generated_golden_cases_catch_a_reward_regression(pytester: pytest.Pytester,
@@ -126,7 +127,7 @@ def test_generated_golden_cases_catch_a_reward_regression(pytester: pytest.Pytes
     toml.write_text(text.replace(r"'\[(?:your|insert|customer|company)\b[^\]]*\]', ", ""))
     result = pytester.runpytest(str(root), "-p", "no:cacheprovider", "-p", "no:asyncio")
     result.assert_outcomes(passed=8, failed=1)
-    result.stdout.fnmatch_lines(["FAILED *test_golden_case?unfilled_placeholder?*"])
+    result.stdout.fnmatch_lines(["FAILED *test_suite_case?unfilled_placeholder?*"])
 
 
 def test_description_is_escaped_into_valid_toml(host: PluginHost, tmp_path: Path):
@@ -156,10 +157,25 @@ def test_existing_directory_is_never_touched(invoke, tmp_path: Path):
     assert [p.name for p in tmp_path.iterdir()] == ["acme-support"]
 
 
-def test_missing_parent_directory_is_an_error(invoke, tmp_path: Path):
-    result = invoke("packs", "new", "acme-support", "--dir", str(tmp_path / "nope"))
+def test_missing_dir_is_created_and_the_fresh_suite_passes(invoke, tmp_path: Path):
+    parent = tmp_path / "new" / "deeper"
+    result = invoke("packs", "new", "acme-support", "--dir", str(parent))
+    assert result.exit_code == 0, result.output
+    pack_file = parent / "acme-support/src/acme_support/packs/acme-support.toml"
+    assert pack_file.is_file()
+    # `packs test` runs the scaffold's own [tests] suite out of the box (issue 15).
+    run = invoke("packs", "test", str(pack_file))
+    assert run.exit_code == 0, run.output
+    assert "8 passed, 0 failed" in run.output
+
+
+def test_dir_that_is_a_file_is_an_error(invoke, tmp_path: Path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = invoke("packs", "new", "acme-support", "--dir", str(blocker))
     assert result.exit_code == 2
-    assert "is not an existing directory" in result.output
+    assert "is a file" in result.output  # click says so before the scaffold runs
+    assert blocker.read_text() == "x"
 
 
 @pytest.mark.parametrize(

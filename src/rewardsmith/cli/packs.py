@@ -17,6 +17,7 @@ from rewardsmith.cli.main import (
     host_of,
 )
 from rewardsmith.core.errors import RewardsmithError
+from rewardsmith.core.pack import Pack
 
 
 @click.command("list")
@@ -45,10 +46,35 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
                    f"{row.get('description') or row.get('error', '')}")
 
 
+def effective_view(pack: Pack) -> dict[str, Any]:
+    """``pack`` as it scores: :meth:`Pack.to_json` with, per component, the criteria it
+    uses (from ``criteria`` and ``criteria_file`` merged, as built) and, per judge
+    component, the effective judge settings (``[judge]`` defaults, then the component's
+    ``judge`` overrides, then each backend default), under ``"effective"``."""
+    data = pack.to_json()
+    for row, component in zip(data.get("components", []), pack.components, strict=True):
+        effective: dict[str, Any] = {}
+        criteria = getattr(component, "criteria", None)
+        if isinstance(criteria, list | tuple) and all(hasattr(c, "model_dump")
+                                                      for c in criteria):
+            effective["criteria"] = [c.model_dump(mode="json", exclude_none=True)
+                                     for c in criteria]
+        settings = getattr(component.context, "judge_defaults", None)
+        if settings:
+            effective["judge"] = settings
+        if effective:
+            row["effective"] = effective
+    return data
+
+
 @click.command("show")
 @click.argument("pack")
+@click.option("--effective", is_flag=True,
+              help="Also show what each component scores with: its criteria (including "
+                   "those from criteria_file) and its judge settings after the [judge] "
+                   "defaults, its own overrides and the backend's defaults.")
 @click.pass_context
-def show_command(ctx: click.Context, pack: str) -> None:
+def show_command(ctx: click.Context, pack: str, effective: bool) -> None:
     """The resolved pack (after `extends`) as JSON, with its content hash."""
     from rewardsmith.core.pack import load_pack
 
@@ -56,7 +82,7 @@ def show_command(ctx: click.Context, pack: str) -> None:
         loaded = load_pack(pack, host_of(ctx))
     except RewardsmithError as exc:
         fail(str(exc))
-    echo_json(loaded.to_json())
+    echo_json(effective_view(loaded) if effective else loaded.to_json())
 
 
 @click.command("validate")
@@ -100,7 +126,8 @@ def schema_command(ctx: click.Context, output: Path | None) -> None:
 @click.argument("name")
 @click.option("--dir", "parent", type=click.Path(file_okay=False, path_type=Path),
               default=Path(), show_default=".",
-              help="Create the package directory NAME inside this directory.")
+              help="Create the package directory NAME inside this directory (created if "
+                   "missing).")
 @click.option("--with-check", is_flag=True,
               help="Also scaffold a custom component (checks.py) and its tests.")
 @click.option("--description", default=None, help="One line for the pack and the package.")
@@ -122,10 +149,11 @@ def new_command(name: str, parent: Path, with_check: bool, description: str | No
     click.echo(f"  pack     src/{module}/packs/{name}.toml")
     if with_check:
         click.echo(f"  check    src/{module}/checks.py")
-    click.echo("  tests    tests/test_pack.py, tests/cases.jsonl")
+    click.echo(f"  suite    src/{module}/packs/tests/{name}.jsonl  ([tests] in the pack)")
+    click.echo("  tests    tests/test_pack.py")
     click.echo("next:")
     click.echo(f"  cd {target} && pip install -e '.[test]' && pytest")
-    click.echo(f"  rewardsmith packs validate {name}")
+    click.echo(f"  rewardsmith packs test {name}")
 
 
 @click.command("test")

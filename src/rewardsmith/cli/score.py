@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -9,6 +10,7 @@ from typing import TextIO
 import click
 
 from rewardsmith.cli.main import EXIT_JUDGE_UNAVAILABLE, EXIT_SAMPLES_FAILED, fail, host_of
+from rewardsmith.cli.simulated import simulator_notice
 from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.core.telemetry import JudgeOutage
 
@@ -33,10 +35,17 @@ from rewardsmith.core.telemetry import JudgeOutage
                    "unreachable), keep going with rewards from the other components instead "
                    "of stopping with exit code 4 (the pack's [judge] allow_failures = true "
                    "does the same for its judges).")
+@click.option("--judge", "judge_mode", type=click.Choice(["pack", "simulator"]),
+              default="pack", show_default=True,
+              help="pack: the judges the pack configures; simulator: start the bundled "
+                   "judge simulator (Converse for bedrock judges, OpenAI-compatible for "
+                   "openai ones) for this run only, with a region and dummy credentials: "
+                   "offline, free, deterministic verdicts (not a model's).")
 @click.pass_context
 def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Path | None,
                   batch_size: int, timeout_s: float | None, progress: bool | None,
-                  summary: bool, report_path: Path | None, allow_judge_failures: bool) -> None:
+                  summary: bool, report_path: Path | None, allow_judge_failures: bool,
+                  judge_mode: str) -> None:
     """Score RFT rollouts (JSONL, one sample per line) with a pack.
 
     Each output row is the reward-Lambda result shape plus details. A malformed line gets
@@ -53,9 +62,14 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     from rewardsmith.core.wire import encode_line, jsonl_row, pack_ref_json
     from rewardsmith.report.summary import summary_table
 
+    judges = contextlib.ExitStack()
     try:
-        scorer = Scorer(load_pack(pack_spec, host_of(ctx)))
+        pack = load_pack(pack_spec, host_of(ctx))
+        if judge_mode == "simulator":
+            simulator_notice(judges, pack)
+        scorer = Scorer(pack)
     except RewardsmithError as exc:
+        judges.close()
         fail(str(exc))
 
     show_progress = sys.stderr.isatty() if progress is None else progress
@@ -86,6 +100,7 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
         if output:
             out.close()
         scorer.close()
+        judges.close()
 
     if summary:
         click.echo(summary_table(scorer.pack, results), err=True)

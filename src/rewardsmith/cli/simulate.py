@@ -23,11 +23,8 @@ def _simulate(kind: str, host: str, port: int, duration: float | None,
     simulator = SIMULATORS[kind](host=host, port=port, faults=policy, max_recorded=1000)
     with simulator:
         click.echo(f"{kind} simulator listening on {simulator.endpoint_url}", err=True)
-        if kind == "bedrock":
-            click.echo(f"  export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={simulator.endpoint_url}",
-                       err=True)
-        else:
-            click.echo(f"  base_url = \"{simulator.endpoint_url}/v1\"", err=True)
+        for line in client_settings(kind, simulator.endpoint_url):
+            click.echo(f"  {line}", err=True)
         deadline = None if duration is None else time.monotonic() + duration
         try:
             while deadline is None or time.monotonic() < deadline:
@@ -37,6 +34,33 @@ def _simulate(kind: str, host: str, port: int, duration: float | None,
             pass
         click.echo(f"served {simulator.request_count} requests: {simulator.faults_served()}",
                    err=True)
+
+
+def client_settings(kind: str, endpoint: str) -> list[str]:
+    """What a client needs to reach the simulator at ``endpoint``: environment variables for
+    the shell that runs it (region and dummy credentials included, since botocore needs a
+    region and signs every request), or the pack's ``[judge]`` keys instead."""
+    from rewardsmith.simulators.wiring import DUMMY_AWS, SIMULATOR_REGION
+
+    if kind == "bedrock":
+        return [
+            "in the shell that runs the client (boto3, a pack with bedrock judges):",
+            f"export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={endpoint}",
+            f"export AWS_DEFAULT_REGION={SIMULATOR_REGION}",
+            f"export AWS_ACCESS_KEY_ID={DUMMY_AWS['AWS_ACCESS_KEY_ID']}",
+            f"export AWS_SECRET_ACCESS_KEY={DUMMY_AWS['AWS_SECRET_ACCESS_KEY']}",
+            f"or in the pack: [judge] endpoint_url = \"{endpoint}\", "
+            f"region = \"{SIMULATOR_REGION}\"",
+            "(to score a pack against a simulator it starts and stops itself: "
+            "rewardsmith score FILE --pack PACK --judge simulator)",
+        ]
+    return [
+        "in the pack: [judge] backend = \"openai\", "
+        f"base_url = \"{endpoint}/v1\", model = \"sim-judge\"",
+        "and in the shell that runs the client: export OPENAI_API_KEY=sk-simulator",
+        "(to score a pack against a simulator it starts and stops itself: "
+        "rewardsmith score FILE --pack PACK --judge simulator)",
+    ]
 
 
 def _rate() -> click.FloatRange:

@@ -11,6 +11,7 @@ from rewardsmith.core.errors import PluginError
 from rewardsmith.core.judge_cache import wrap_backend
 from rewardsmith.core.judging import JudgeBackend, JudgeBackendConfig
 from rewardsmith.core.plugins import PluginHost
+from rewardsmith.core.suggest import did_you_mean
 
 
 class BackendPool:
@@ -41,7 +42,8 @@ class BackendPool:
     def _backend_class(self, name: str) -> type[JudgeBackend]:
         """The backend class registered as ``name``; PluginError lists the installed ones."""
         if (registered := self._host.judge_backends.get(name)) is None:
-            raise PluginError(f"unknown judge backend {name!r}; installed: "
+            raise PluginError(f"unknown judge backend {name!r}"
+                              f"{did_you_mean(name, self._host.judge_backends)}; installed: "
                               f"{', '.join(sorted(self._host.judge_backends)) or 'none'}")
         return registered.value  # type: ignore[no-any-return]
 

@@ -11,13 +11,11 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Coroutine, Sequence
+from collections.abc import Awaitable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-
-import structlog
 
 from rewardsmith.core.aggregate import (
     SampleFailed,
@@ -35,9 +33,10 @@ from rewardsmith.core.errors import (
     ErrorKind,
     SampleError,
 )
+from rewardsmith.core.logs import library_logger
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import BatchResult, ComponentOutcome, SampleResult, Score
-from rewardsmith.core.sample import Sample, parse_sample
+from rewardsmith.core.sample import Sample, parse_sample, source_label
 from rewardsmith.core.telemetry import (
     JUDGE_OUTAGE_KINDS,
     BatchTelemetry,
@@ -47,7 +46,7 @@ from rewardsmith.core.telemetry import (
 )
 from rewardsmith.core.wire import item_id
 
-log = structlog.get_logger("rewardsmith.engine")
+log = library_logger("rewardsmith.engine")
 T = TypeVar("T")
 
 # Longest stretch of inline (synchronous) work between two yields to the event loop, so
@@ -140,6 +139,18 @@ class _LoopThread:
             self._thread = None
 
 
+def check_batch(samples: Any, method: str) -> None:
+    """Raise ``TypeError`` naming what ``method`` expected when ``samples`` is not a sequence
+    of samples: a lone dict would otherwise be iterated as its keys (issue 15)."""
+    if isinstance(samples, Mapping):
+        raise TypeError(f"{method} expects a list of samples, got one {type(samples).__name__}"
+                        f" (keys {sorted(map(str, samples))[:5]}); wrap it: "
+                        f"{method.rsplit('.', maxsplit=1)[-1]}([sample])")
+    if isinstance(samples, str | bytes | bytearray) or not isinstance(samples, Sequence):
+        raise TypeError(f"{method} expects a list of samples (dicts in the RFT wire shape, "
+                        f"see rewardsmith.sample), got {type(samples).__name__}")
+
+
 class Scorer:
     """Scores batches of wire-format samples under one pack.
 
@@ -168,7 +179,13 @@ class Scorer:
 
     # -- public API -------------------------------------------------------------------
     def score(self, samples: Sequence[Any], *, timeout_s: float | None = None) -> BatchResult:
-        """Synchronous facade; safe to call from any thread, including under a running loop."""
+        """Score a batch: ``samples`` is a list of wire-shape dicts (``rewardsmith.sample``
+        builds one), the result has one reward per sample, in order. Synchronous facade;
+        safe to call from any thread, including under a running loop.
+
+        Raises ``TypeError`` when ``samples`` is not a list of samples (one dict, a string).
+        """
+        check_batch(samples, "Scorer.score")
         return self._loop_thread.run(self.ascore(samples, timeout_s=timeout_s))
 
     async def ascore(
@@ -184,6 +201,7 @@ class Scorer:
         Items may be raw samples (dicts) or :class:`SampleError` instances standing for
         input that could not even be decoded (they get a failed result in place).
         """
+        check_batch(samples, "Scorer.ascore")
         started = time.monotonic()
         if timeout_s is not None:
             candidate = started + timeout_s
@@ -233,7 +251,8 @@ class Scorer:
                 continue
             try:
                 sample = parse_sample(item, index, max_response_chars=meta.max_response_chars,
-                                      strip_reasoning_wrappers=meta.strip_reasoning)
+                                      strip_reasoning_wrappers=meta.strip_reasoning,
+                                      where=source_label(item))
                 states.append(_State(sample))
             except SampleError as exc:
                 exc.sample_id = item_id(item, index)

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import structlog
 
 from rewardsmith.core import settings
 from rewardsmith.core.judging import (
@@ -40,6 +39,7 @@ from rewardsmith.core.judging import (
     JudgeRequest,
     WrappingBackend,
 )
+from rewardsmith.core.logs import library_logger
 from rewardsmith.core.telemetry import current_telemetry
 
 if TYPE_CHECKING:  # imported where a cache file is used: most runs have none (~2.5 ms)
@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # imported where a cache file is used: most runs have none (~
 
 CACHE_ENV = "REWARDSMITH_JUDGE_CACHE"
 _SETUP_ATTEMPTS = 6
-log = structlog.get_logger("rewardsmith.judge")
+log = library_logger("rewardsmith.judge")
 _SCHEMA_VERSION = 1  # bump when the stored reply layout changes; old rows stop matching
 
 

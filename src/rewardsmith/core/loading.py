@@ -30,6 +30,7 @@ import orjson
 
 from rewardsmith.core.errors import PackError
 from rewardsmith.core.plugins import PluginHost
+from rewardsmith.core.suggest import did_you_mean
 from rewardsmith.core.trust import TrustError, confine
 
 MAX_EXTENDS_DEPTH = 8
@@ -117,7 +118,8 @@ def locate(spec: str | PackPath, host: PluginHost, *, relative_to: PackPath | No
             looked.append(str(under_root))
     known = ", ".join(sorted(host.rubric_packs)) or "none"
     also = f" (also looked for {', '.join(looked[1:])})" if len(looked) > 1 else ""
-    raise PackError(f"no pack named {spec!r} is registered (registered: {known}) "
+    hint = did_you_mean(str(spec), host.rubric_packs)
+    raise PackError(f"no pack named {spec!r} is registered{hint} (registered: {known}) "
                     f"and no file exists at {spec!r}{also}")
 
 

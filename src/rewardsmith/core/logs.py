@@ -159,3 +159,37 @@ def make_logger(stream: TextIO | None = None, redactor: SecretRedactor | None = 
         processors=processors(json=True, redactor=redactor),
         wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
     )
+
+
+class _LibraryLogger:
+    """A structlog logger that is quiet (warnings and errors only, on stderr) until an
+    application configures structlog, then follows that configuration.
+
+    structlog's unconfigured default prints every level to stdout, so a notebook or a
+    trainer calling ``Scorer.score`` in a loop would get an info line per call (issue 15).
+    Entry points (CLI, Lambda) call :func:`configure_logging`; library code logs through
+    :func:`library_logger` and never configures structlog globally.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._quiet: Any = None
+
+    def _target(self) -> Any:
+        if structlog.is_configured():
+            return structlog.get_logger(self._name)
+        if self._quiet is None:
+            self._quiet = structlog.wrap_logger(
+                structlog.PrintLogger(sys.stderr),
+                processors=processors(json=False),
+                wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+            )
+        return self._quiet
+
+    def __getattr__(self, method: str) -> Any:
+        return getattr(self._target(), method)
+
+
+def library_logger(name: str) -> Any:
+    """The logger library modules use: see :class:`_LibraryLogger` (quiet by default)."""
+    return _LibraryLogger(name)

@@ -52,6 +52,7 @@ from rewardsmith.core.judging import JudgeBackendConfig
 from rewardsmith.core.loading import PackPath, PackSource, ResolvedPack, content_hash, resolve
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.core.results import PackRef
+from rewardsmith.core.suggest import closest, did_you_mean
 
 _NAME_RE = r"^[a-z0-9][a-z0-9._-]*$"
 
@@ -188,6 +189,16 @@ def judge_table_model(host: PluginHost, backends: Collection[str] | None = None)
     return Annotated[Union[tuple(variants)], Discriminator(_backend_tag)]  # noqa: UP007
 
 
+JUDGE_TABLE_HELP = (
+    "Defaults for every judge component (a component's own `judge` table overrides them); "
+    "strict: only the chosen backend's keys. To try the pack offline without credentials: "
+    "`rewardsmith score FILE --pack PACK --judge simulator` (or `packs test PACK --backend "
+    "simulator`) starts the bundled simulator and points the judges at it; against one you "
+    "run yourself (`rewardsmith simulate bedrock`), set endpoint_url and region here and "
+    "dummy AWS credentials in the environment."
+)
+
+
 def pack_document_model(host: PluginHost, *,
                         judge_backends: Collection[str] | None = None,
                         component_types: Collection[str] | None = None,
@@ -211,7 +222,8 @@ def pack_document_model(host: PluginHost, *,
         "PackDocument",
         __base__=PackDocumentBase,
         components=(list[component_type], Field(min_length=1)),
-        judge=(judge_table_model(host, judge_backends) | None, None),
+        judge=(judge_table_model(host, judge_backends) | None,
+               Field(default=None, description=JUDGE_TABLE_HELP)),
     )
     return model
 
@@ -284,8 +296,9 @@ def _format_table_error(err: Any, resolved: ResolvedPack, host: PluginHost) -> s
     line = _table_line(source, table, first) if source is not None else None
     at = where + (f":{line}" if line else "")
     if tag_error:
-        return (f"{at}: [judge]: unknown judge backend {backend!r}; installed backends: "
-                f"{', '.join(sorted(host.judge_backends)) or 'none'}")
+        hint = did_you_mean(backend, host.judge_backends) if isinstance(backend, str) else ""
+        return (f"{at}: [judge]: unknown judge backend {backend!r}{hint}; installed "
+                f"backends: {', '.join(sorted(host.judge_backends)) or 'none'}")
     if kind == "extra_forbidden" and key:
         if table == "judge":
             reg = host.judge_backends.get(str(backend))
@@ -324,15 +337,41 @@ def _format_error(err: Any, resolved: ResolvedPack, host: PluginHost) -> str:
         who = f"components[{origin.index if origin else index}] (id={comp.get('id')!r}, " \
               f"type={comp.get('type')!r})"
         if is_tag_error:
-            return (f"{at}: {who}: unknown component type {comp.get('type')!r}; installed "
+            typ = comp.get("type")
+            hint = did_you_mean(typ, host.components) if isinstance(typ, str) else ""
+            return (f"{at}: {who}: unknown component type {typ!r}{hint}; installed "
                     f"types: {', '.join(sorted(host.components)) or 'none'}")
         if kind == "extra_forbidden" and key:
             cls = host.components.get(str(comp.get("type")))
             fields = list(cls.value.Config.model_fields) if cls else []
             return f"{at}: {who}: unknown key {key!r}{_unknown_key(str(rest[-1]), fields)}"
         return f"{at}: {who}: {key or 'component'}: {msg}"
+    if len(loc) == 1 and kind == "extra_forbidden":
+        return _unknown_table(str(loc[0]), resolved)
     key = ".".join(str(p) for p in loc) or "document"
     return f"{resolved.label}: {key}: {msg}"
+
+
+#: The top-level tables of a pack, as TOML writes them.
+TOP_LEVEL_TABLES = {"pack": "[pack]", "judge": "[judge]", "components": "[[components]]",
+                    "aggregate": "[aggregate]", "tests": "[tests]"}
+
+
+def _unknown_table(name: str, resolved: ResolvedPack) -> str:
+    """``file:line: unknown top-level table or key 'judges' (did you mean [judge]?)``."""
+    where, line = resolved.label, None
+    for source in reversed(resolved.sources):  # the most derived file that writes it
+        lines = source.text.splitlines()
+        line = next((n for n, text in enumerate(lines, 1)
+                     if re.match(rf"^\s*\[\[?\s*{re.escape(name)}\s*[\].]", text)
+                     or re.match(rf"^\s*{re.escape(name)}\s*=", text)), None)
+        if line is not None:
+            where = source.label
+            break
+    found = closest(name, TOP_LEVEL_TABLES)
+    hint = f" (did you mean {TOP_LEVEL_TABLES[found[0]]}?)" if found else ""
+    return (f"{where}{f':{line}' if line else ''}: unknown top-level table or key {name!r}"
+            f"{hint}; a pack has {', '.join(TOP_LEVEL_TABLES.values())}")
 
 
 # -- the loaded pack --------------------------------------------------------------------
@@ -455,7 +494,8 @@ def _load(spec: str | PackPath, host: PluginHost, roots: Sequence[Path]) -> Pack
     file_digests: list[str] = []
     files: list[PackPath] = []
     components: list[Component[Any]] = []
-    for cfg, search_paths in zip(configs, resolved.bases, strict=True):
+    for position, (cfg, search_paths) in enumerate(zip(configs, resolved.bases, strict=True)):
+        at = _component_at(resolved, position, cfg)
         # The document model admits only registered types, so the lookup cannot miss.
         cls: type[Component[Any]] = host.components[cfg.type].value
         judge_settings: dict[str, Any] = {}
@@ -469,8 +509,8 @@ def _load(spec: str | PackPath, host: PluginHost, roots: Sequence[Path]) -> Pack
                 trust.check_backend_config(validated, "judge")
                 judge_settings = validated.model_dump(mode="json")
             except (ValidationError, PluginError, trust.TrustError) as exc:
-                raise PackError(f"{label}: components id={cfg.id!r}: judge settings: {exc}") \
-                    from None
+                raise PackError(f"{at('judge', str(exc))}: components id={cfg.id!r}: judge "
+                                f"settings: {exc}") from None
         context = _TrackingContext(
             pack_name=document.pack.name,
             search_paths=search_paths,
@@ -487,9 +527,10 @@ def _load(spec: str | PackPath, host: PluginHost, roots: Sequence[Path]) -> Pack
                                  "cannot be a gate: gates decide one sample at a time")
             components.append(component)
         except (OSError, ValueError, TypeError, PluginError) as exc:
-            raise PackError(f"{label}: components id={cfg.id!r} ({cfg.type}): {exc}") from None
+            raise PackError(f"{at(None, str(exc))}: components id={cfg.id!r} ({cfg.type}): "
+                            f"{exc}") from None
         except (Exception, MemoryError) as exc:  # a plugin's constructor: any failure is the pack's
-            raise PackError(f"{label}: components id={cfg.id!r} ({cfg.type}): "
+            raise PackError(f"{at(None, str(exc))}: components id={cfg.id!r} ({cfg.type}): "
                             f"{type(exc).__name__}: {exc}") from None
 
     return Pack(
@@ -522,6 +563,28 @@ def _confined_cache_path(judge: dict[str, Any], resolved: ResolvedPack,
     if folder is None:
         raise trust.TrustError("cache_path: the pack has no folder to keep a cache in")
     return {**judge, "cache_path": str(trust.confine(folder, path, "cache_path"))}
+
+
+def _component_at(resolved: ResolvedPack, position: int, cfg: ComponentConfig) -> Any:
+    """``at(key, message) -> "file:line"`` for an error about component ``position`` after
+    validation (a constructor's, or its judge settings'): the line of ``key``, else of the
+    first key the component set whose value the message quotes (a missing
+    ``criteria_file`` names its value), else of the component's header."""
+    origin = resolved.origins[position] if position < len(resolved.origins) else None
+
+    def at(key: str | None, message: str) -> str:
+        if origin is None:
+            return resolved.label
+        if key is None:
+            for name in sorted(cfg.model_fields_set):
+                value = getattr(cfg, name, None)
+                if isinstance(value, str | Path) and str(value) and str(value) in message:
+                    key = name
+                    break
+        line = _line_of(origin.source, origin.index, key)
+        return origin.source.label + (f":{line}" if line else "")
+
+    return at
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from rewardsmith.core.errors import ErrorKind, SampleError
-from rewardsmith.core.sample import parse_sample
+from rewardsmith.core.sample import EXPECTED_SHAPE, LineSample, parse_sample
 
 EXCERPT_CHARS = 2_000
 
@@ -42,7 +42,7 @@ def decode_line(raw: bytes, line_no: int) -> Any:
     """A decoded sample, or a :class:`SampleError` naming the line.
 
     A sample without an ``id`` gets its line number, so results stay traceable across
-    batches.
+    batches; the sample is a :class:`LineSample`, so errors about it name its line too.
     """
     try:
         value = loads_json(raw)
@@ -50,13 +50,13 @@ def decode_line(raw: bytes, line_no: int) -> Any:
         preview = raw[:60].decode("utf-8", errors="replace")
         return SampleError(f"line {line_no}: not valid JSON ({exc}); starts with "
                            f"{preview!r}", kind=ErrorKind.INVALID_JSON, sample_id=line_no)
-    if isinstance(value, dict) and "id" not in value:
-        value["id"] = line_no
-    elif not isinstance(value, dict):
+    if not isinstance(value, dict):
         return SampleError(f"line {line_no}: expected a JSON object, got "
-                           f"{type(value).__name__}", kind=ErrorKind.MALFORMED_SAMPLE,
-                           sample_id=line_no)
-    return value
+                           f"{type(value).__name__}; {EXPECTED_SHAPE}",
+                           kind=ErrorKind.MALFORMED_SAMPLE, sample_id=line_no)
+    if "id" not in value:
+        value["id"] = line_no
+    return LineSample(value, line_no)
 
 
 def read_rollouts(path: Path, batch_size: int) -> Iterator[list[Any]]:

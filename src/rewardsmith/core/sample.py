@@ -103,6 +103,34 @@ def _where(index: int, sample_id: Any) -> str:
     return f"sample #{index}" + (f" (id={sample_id!r})" if sample_id is not None else "")
 
 
+#: The shape errors about a sample's structure show (issue 15: say what was expected).
+EXPECTED_SHAPE = ('a sample is {"messages": [{"role": "user", "content": "..."}, '
+                  '{"role": "assistant", "content": "..."}], optional "id", '
+                  '"reference_answer", "tools", "metadata"}')
+#: Roles the parser knows; the response is the last turn with an assistant role.
+KNOWN_ROLES = ("system", "developer", "user", "tool", *sorted(ASSISTANT_ROLES))
+
+
+class LineSample(dict):  # type: ignore[type-arg]
+    """A decoded sample that remembers its 1-based line in a JSONL file, so every error
+    about it names that line (one numbering for a whole file; issue 15). Otherwise an
+    ordinary dict."""
+
+    __slots__ = ("line",)
+
+    def __init__(self, value: Mapping[str, Any], line: int) -> None:
+        super().__init__(value)
+        self.line = line
+
+
+def source_label(item: Any) -> str | None:
+    """``"line N (id=...)"`` for a :class:`LineSample`, else None (batch positions)."""
+    if not isinstance(item, LineSample):
+        return None
+    sample_id = item.get("id")
+    return f"line {item.line}" + (f" (id={sample_id!r})" if sample_id != item.line else "")
+
+
 def _content_text(content: Any, where: str) -> str:
     if content is None:
         return ""
@@ -196,30 +224,86 @@ def prompt_key(prompt: Sequence[Message]) -> str:
     return digest.hexdigest()
 
 
+def make_sample(
+    prompt: str,
+    response: str,
+    *,
+    reference: Any = None,
+    metadata: Mapping[str, Any] | None = None,
+    system: str | None = None,
+    tools: Sequence[Any] | None = None,
+    id: Any = None,  # the wire format's own key, shadowing the builtin on purpose
+) -> dict[str, Any]:
+    """One sample in the RFT wire shape from a prompt and a response (``rewardsmith.sample``).
+
+    Returns ``{"messages": [system?, user, assistant], "id"?, "reference_answer"?, "tools"?,
+    "metadata"?}``: what :meth:`Scorer.score` takes in a list, the reward Lambda receives and
+    ``rewardsmith score`` reads one per line. Raises ``TypeError`` when ``prompt`` or
+    ``response`` is not a string (a common slip: passing a message list).
+    """
+    for name, value in (("prompt", prompt), ("response", response), ("system", system)):
+        if not isinstance(value, str) and not (name == "system" and value is None):
+            raise TypeError(f"rewardsmith.sample: {name} must be a str, got "
+                            f"{type(value).__name__}; for a whole conversation pass the "
+                            "wire dict {'messages': [...]} to Scorer.score directly")
+    messages: list[dict[str, Any]] = []
+    if system is not None:
+        messages.append({"role": "system", "content": system})
+    messages.append({"role": "user", "content": prompt})
+    messages.append({"role": "assistant", "content": response})
+    sample: dict[str, Any] = {"messages": messages}
+    if id is not None:
+        sample["id"] = id
+    if reference is not None:
+        sample["reference_answer"] = reference
+    if tools is not None:
+        sample["tools"] = list(tools)
+    if metadata:
+        sample["metadata"] = dict(metadata)
+    return sample
+
+
 def parse_sample(
     raw: Any,
-    index: int,
+    index: int = 0,
     *,
     max_response_chars: int | None = None,
     strip_reasoning_wrappers: bool = False,
+    where: str | None = None,
 ) -> Sample:
-    """Parse one wire-format sample; raise :class:`SampleError` naming what was wrong."""
+    """Parse one wire-format sample into a :class:`Sample`.
+
+    ``raw`` is a dict in the RFT wire shape (see :func:`make_sample`); ``index`` is only its
+    position in a batch (0 for a lone sample), used as the id when ``raw`` has none and in
+    error messages (``where`` replaces ``"sample #index"`` there, e.g. ``"line 7"``).
+    Raises :class:`SampleError` naming what was wrong and, for a wrong structure, the
+    expected shape and the known roles.
+    """
     if not isinstance(raw, Mapping):
-        raise SampleError(f"sample #{index}: expected a JSON object, got {type(raw).__name__}")
+        raise SampleError(f"{where or f'sample #{index}'}: expected a JSON object, got "
+                          f"{type(raw).__name__}; {EXPECTED_SHAPE}")
     sample_id = raw.get("id", index)
-    where = _where(index, sample_id)
+    where = where or _where(index, sample_id)
 
     messages = raw.get("messages")
     if messages is None:
-        raise SampleError(f"{where}: missing 'messages'")
+        close = [k for k in raw if isinstance(k, str) and k.lower() in
+                 {"message", "messsages", "conversation", "turns", "chat", "prompt"}]
+        hint = f" (found {close[0]!r}: the key is 'messages')" if close else ""
+        raise SampleError(f"{where}: missing 'messages'{hint}; {EXPECTED_SHAPE}")
     if not isinstance(messages, list):
-        raise SampleError(f"{where}: 'messages' must be a list, got {type(messages).__name__}")
+        raise SampleError(f"{where}: 'messages' must be a list, got {type(messages).__name__};"
+                          f" {EXPECTED_SHAPE}")
     if not messages:
-        raise SampleError(f"{where}: 'messages' is empty")
+        raise SampleError(f"{where}: 'messages' is empty; {EXPECTED_SHAPE}")
     parsed = [_message(m, f"{where}: messages[{i}]") for i, m in enumerate(messages)]
     last = max((i for i, m in enumerate(parsed) if m.role == "assistant"), default=None)
     if last is None:
-        raise SampleError(f"{where}: no assistant turn in 'messages' (the response to score)")
+        roles = sorted({m.role for m in parsed})
+        raise SampleError(f"{where}: no assistant turn in 'messages' (the response to score; "
+                          f"roles found: {', '.join(roles)}; the response is the last turn "
+                          f"with role {', '.join(sorted(ASSISTANT_ROLES))}; known roles: "
+                          f"{', '.join(KNOWN_ROLES)})")
     response = parsed[last]
     if strip_reasoning_wrappers:
         response = Message(response.role, strip_reasoning(response.content), response.tool_calls)

@@ -252,29 +252,12 @@ def verdict_book(pack: Pack, cases: Sequence[LoadedCase]) -> VerdictBook:
 @contextlib.contextmanager
 def simulated_judges(pack: Pack, book: VerdictBook, *, use_verdicts: bool = True
                      ) -> Iterator[Any]:
-    """Point the pack's judge backend at an in-process simulator answering from ``book``."""
-    from rewardsmith.simulators.converse_sim import ConverseSimulator
-    from rewardsmith.simulators.openai_sim import OpenAISimulator
-    from rewardsmith.simulators.wiring import judges_pointed_at, pack_judge_settings
+    """Point the pack's judge backend at an in-process simulator answering from ``book``
+    (:func:`rewardsmith.simulators.session.simulated_judges`)."""
+    from rewardsmith.simulators.session import simulated_judges as session
 
-    settings = pack_judge_settings(pack)
-    if not settings:
-        yield None  # no judges: nothing to simulate
-        return
-    kinds = {s["backend"] for s in settings}
-    if len(kinds) > 1 or not kinds <= {"bedrock", "openai"}:
-        raise SuiteError(f"pack {pack.name!r} uses judge backends {sorted(kinds)}; the "
-                         "simulator covers one of bedrock, openai per pack")
-    kind = kinds.pop()
-    policy = book if use_verdicts else None
-    simulator = ConverseSimulator(policy=policy) if kind == "bedrock" \
-        else OpenAISimulator(policy=policy)
-    api_key_env = settings[0].get("api_key_env") or "OPENAI_API_KEY"
-    with simulator:  # started first: its port, hence its endpoint, exists only now
-        endpoint = simulator.endpoint_url if isinstance(simulator, ConverseSimulator) \
-            else simulator.base_url
-        with judges_pointed_at(pack, kind, endpoint, api_key_env=api_key_env):
-            yield simulator
+    with session(pack, policy=book if use_verdicts else None, error=SuiteError) as simulator:
+        yield simulator
 
 
 # -- the run ----------------------------------------------------------------------------

@@ -36,7 +36,7 @@ BASE_FILES: dict[str, str] = {
     "src/{{module}}/__init__.py": "init.py.tmpl",
     "src/{{module}}/packs/{{name}}.toml": "pack.toml.tmpl",
     "tests/test_pack.py": "test_pack.py.tmpl",
-    "tests/cases.jsonl": "cases.jsonl.tmpl",
+    "src/{{module}}/packs/tests/{{name}}.jsonl": "suite.jsonl.tmpl",
 }
 # Added by --with-check: a custom component, its registration and its own tests.
 CHECK_FILES: dict[str, str] = {
@@ -139,7 +139,8 @@ def scaffold_package(name: str, parent: Path, *, description: str | None = None,
                      with_check: bool = False) -> Path:
     """Write a new pack package into ``parent/name``; return its directory.
 
-    Refuses to touch an existing path. Files are written to a hidden staging directory
+    Creates ``parent`` (and its parents) when missing. Refuses to touch an existing
+    package path. Files are written to a hidden staging directory
     in ``parent`` first and moved into place in one rename.
     """
     names = package_names(name)
@@ -148,9 +149,11 @@ def scaffold_package(name: str, parent: Path, *, description: str | None = None,
     if target.exists() or target.is_symlink():
         raise ScaffoldError(f"{target} already exists; choose another name or --dir "
                             "(nothing was written)")
-    if not parent.is_dir():
-        raise ScaffoldError(f"--dir {parent} is not an existing directory")
     contents = planned_files(names, description=description, with_check=with_check)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScaffoldError(f"--dir {parent} cannot be created: {exc.strerror or exc}") from None
 
     # mkdir (not mkdtemp) so the package gets the user's normal permissions.
     staging = parent / f".{name}.{secrets.token_hex(4)}.partial"

@@ -11,8 +11,11 @@ from typing import Any
 
 from rewardsmith.core.pack import Pack
 
+#: The region judges are given for a Converse simulator (botocore needs one to sign).
+SIMULATOR_REGION = "us-east-1"
+
 # Credentials the simulator accepts; boto3 signs with them, nothing checks them.
-_DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "AKIASIMULATOR000000",
+DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "AKIASIMULATOR000000",
               "AWS_SECRET_ACCESS_KEY": "simulator-secret",
               "AWS_EC2_METADATA_DISABLED": "true"}
 
@@ -55,8 +58,8 @@ def judges_pointed_at(pack: Pack, backend: str, endpoint: str, *,
     """
     settings = dict(overrides or {})
     if backend == "bedrock":
-        settings.update(endpoint_url=endpoint, region="us-east-1", profile=None)
-        env = dict(_DUMMY_AWS)
+        settings.update(endpoint_url=endpoint, region=SIMULATOR_REGION, profile=None)
+        env = dict(DUMMY_AWS)
     else:
         settings["base_url"] = endpoint
         env = {api_key_env: "sk-simulator"}

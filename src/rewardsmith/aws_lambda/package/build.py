@@ -46,6 +46,9 @@ PROJECT = "rewardsmith"
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
 # Optional extras of rewardsmith a pack needs, by component type or judge backend.
 BUILTIN_EXTRAS: dict[str, str] = {"component:language-match": "lang", "backend:openai": "openai"}
+# Core dependencies of rewardsmith that only one extra's components use: a Lambda zip
+# carries them only when its pack needs that extra (py3langid pulls numpy; issue 15).
+LAMBDA_ONLY_WITH_EXTRA: dict[str, str] = {"py3langid": "lang", "langcodes": "lang"}
 PLATFORMS = {
     "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64"),
     "arm64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64"),
@@ -216,6 +219,9 @@ def pack_requirements(source: PackSource, host: PluginHost, options: BuildOption
         if req.marker is not None and not any(
             req.marker.evaluate({**target_env, "extra": e}) for e in (*sorted(extras), "")
         ):
+            continue
+        needed_by = LAMBDA_ONLY_WITH_EXTRA.get(_canonical(req.name))
+        if needed_by is not None and needed_by not in extras:
             continue
         req.marker = None
         requirements.append(str(req))

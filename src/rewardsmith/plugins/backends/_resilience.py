@@ -27,7 +27,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
-import structlog
 from pydantic import Field
 
 from rewardsmith.core import settings
@@ -37,10 +36,11 @@ from rewardsmith.core.judging import (
     JudgeBackendConfig,
     judge_error,
 )
+from rewardsmith.core.logs import library_logger
 from rewardsmith.core.telemetry import BatchTelemetry, current_telemetry
 
 T = TypeVar("T")
-log = structlog.get_logger("rewardsmith.judge")
+log = library_logger("rewardsmith.judge")
 
 # Below this many seconds before the deadline a call gives up instead of sleeping again:
 # an attempt started later could not finish anyway.

@@ -1,4 +1,4 @@
-"""Language match with py3langid (offline, ships its own model; extra ``rewardsmith[lang]``).
+"""Language match with py3langid (offline, ships its own model; a core dependency).
 
 Expected languages may be written as BCP 47 or POSIX locale tags (``pt-BR``, ``pt_BR``,
 ``PT``, ``zh-Hant-TW``, ``de_DE.UTF-8``, ``iw``, ``por``): langcodes (same extra) reads the
