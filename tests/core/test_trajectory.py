@@ -127,3 +127,14 @@ def test_default_scope_does_not_move_the_pack_hash(write_pack, host) -> None:
     assert plain.hash == explicit.hash
     turn = load_pack(write_pack(PACK.format(extra="", scope="scope = 'turn'"), "c.toml"), host)
     assert turn.hash != plain.hash
+
+
+def test_group_components_cannot_score_turns(write_pack, host) -> None:
+    text = PACK.format(extra="", scope="") + """
+[[components]]
+id = "rank"
+type = "length-rank"
+scope = "turn"
+"""
+    with pytest.raises(PackError, match="cannot have scope = 'turn'"):
+        load_pack(write_pack(text), host)

@@ -104,3 +104,41 @@ def malformed_message() -> dict[str, Any]:
 #: (builder, number of assistant turns)
 SHAPES = [(openai_chat, 3), (converse, 2), (responses, 2), (responses_input_output, 2),
           (rft_single_turn, 1), (malformed_call_id, 3), (malformed_message, 2)]
+
+
+def chat(turns: list[tuple[str, list[tuple[str, dict[str, Any], str, bool]]]], *,
+         sid: str = "t", user: str = "Please refund order NW-100200, it arrived broken.",
+         final_state: Any = None, **extra: Any) -> dict[str, Any]:
+    """An OpenAI-chat trajectory from ``(text, [(tool, arguments, result, is_error)])`` per
+    assistant turn; call ids are generated, results follow their turn."""
+    import json
+
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": "You are a Northwind support agent."},
+        {"role": "user", "content": user}]
+    n = 0
+    for text, calls in turns:
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        results = []
+        if calls:
+            message["tool_calls"] = []
+            for name, args, result, is_error in calls:
+                n += 1
+                message["tool_calls"].append({"id": f"call{n}", "type": "function", "function": {
+                    "name": name, "arguments": json.dumps(args)}})
+                entry: dict[str, Any] = {"role": "tool", "tool_call_id": f"call{n}",
+                                         "content": result}
+                if is_error:
+                    entry["is_error"] = True
+                results.append(entry)
+        messages.append(message)
+        messages.extend(results)
+    sample: dict[str, Any] = {"id": sid, "messages": messages, "tools": TOOLS, **extra}
+    if final_state is not None:
+        sample["final_state"] = final_state
+    return sample
+
+
+LOOKUP = ("lookup_order", {"order_id": "NW-100200"}, '{"status": "delivered"}', False)
+REFUND = ("refund_order", {"order_id": "NW-100200", "reason": "damaged"},
+          '{"refund_id": "R-9"}', False)
