@@ -159,3 +159,10 @@ scope = "turn"
     assert result.components["calls"].turn_values == [1.0, 0.0, 1.0]
     assert result.turn_rewards == (1.0, 0.0, 1.0)
     assert result.reward == pytest.approx(2 / 3)
+
+
+def test_a_retry_after_an_error_is_not_a_repeat() -> None:
+    failed = ("lookup_order", LOOKUP[1], "timeout", True)
+    score = _score(ToolEfficiency, tj.chat([("", [failed]), ("", [LOOKUP]), (DONE, [])]),
+                   max_calls=3)
+    assert score.measurements["repeats"] == 0 and score.value == 1.0

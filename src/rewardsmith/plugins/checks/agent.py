@@ -57,8 +57,9 @@ def _acknowledges(text: str, words: tuple[str, ...]) -> bool:
 
 class ToolEfficiency(Component["ToolEfficiency.Config"]):
     """1 minus penalties: each call over the budget, each repeat of an identical call
-    (same tool, same arguments), each tool error the agent ignored (never retried that
-    tool, and no later answer owns up to the failure). Never below 0."""
+    (same tool, same arguments) that had been answered without an error, each tool error
+    the agent ignored (never retried that tool, and no later answer owns up to the
+    failure). Never below 0."""
 
     summary = "Trajectory: calls over a budget, repeated identical calls, ignored tool errors."
 
@@ -80,10 +81,13 @@ class ToolEfficiency(Component["ToolEfficiency.Config"]):
         extra = max(0, len(log) - cfg.max_calls)
         seen: set[str] = set()
         repeats = 0
-        for _, call, _result in log:
+        for _, call, result in log:
             key = _call_key(call)
             repeats += key in seen
-            seen.add(key)
+            # A retry after an error is not a loop: only an answered call makes the same
+            # call again a repeat.
+            if result is None or not result.is_error:
+                seen.add(key)
         ignored = 0
         words = tuple(cfg.acknowledge_words)
         for turn_index, call, result in log:
