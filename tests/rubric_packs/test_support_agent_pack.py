@@ -5,16 +5,19 @@ weakening a check fails the probes that guard it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 from click.testing import CliRunner
+from tests.support.suites import child_pack
 
 from rewardsmith import Scorer, load_pack, make_plugin_host
 from rewardsmith.cli import build_cli
 from rewardsmith.core.sample import count_assistant_turns
 from rewardsmith.packtest.loading import load_pack_suite
 from rewardsmith.packtest.suite import PairCase, ProbeCase
+from rewardsmith.simulators.wiring import bedrock_settings
 
 MULTI_TURN_PROBES = {"too_many_tool_calls", "premature_answer", "ignored_tool_error",
                      "call_loop", "unbacked_claim"}
@@ -41,12 +44,15 @@ def test_suite_passes_against_the_simulator_and_probes_stay_below_their_bounds()
     assert sum(isinstance(c.case, PairCase) for c in cases) >= 3
 
 
-def test_every_result_has_one_reward_per_assistant_turn() -> None:
+def test_every_result_has_one_reward_per_assistant_turn(tmp_path: Path,
+                                                       converse_simulator: Any) -> None:
     cases, _ = load_pack_suite(load_pack("support-agent"))
     samples = [c.case.sample for c in cases if not isinstance(c.case, PairCase)]
     samples += [s for c in cases if isinstance(c.case, PairCase)
                 for s in (c.case.better, c.case.worse)]
-    scorer = Scorer(load_pack("support-agent"))  # no judge reachable: it abstains
+    pack = child_pack(tmp_path, "support-agent",
+                      bedrock_settings(converse_simulator.endpoint_url))
+    scorer = Scorer(load_pack(pack))
     try:
         results = scorer.score(samples).results
     finally:
