@@ -136,11 +136,19 @@ def test_inside_verifiers(pack_path: Path, tmp_path: Path) -> None:
     expected = _score_cli(pack_path, samples, tmp_path)
     rubric = pack_rubric(str(pack_path))
     try:
+        states = []
         for sample in samples:
             rollout = _as_rollout(sample)
-            score = asyncio.run(rubric.score_rollout(
-                prompt=rollout["prompt"], completion=rollout["completion"],
-                answer=rollout["answer"], state=rollout["state"], info=rollout["info"]))
-            assert score.reward == pytest.approx(expected[sample["id"]], abs=1e-9)
+            state = {"prompt": rollout["prompt"], "completion": rollout["completion"],
+                     "answer": rollout["answer"], "info": rollout["info"],
+                     **rollout["state"], "trajectory": []}
+            asyncio.run(rubric.score_rollout(state))
+            assert state["reward"] == pytest.approx(expected[sample["id"]], abs=1e-9)
+            assert set(state["metrics"]) == {"no_apology_loop", "calls", "efficiency",
+                                             "outcome"}
+            states.append({k: v for k, v in state.items() if k not in ("reward", "metrics")})
+        asyncio.run(rubric.score_group(states))  # the whole group, as training scores it
+        assert [s["reward"] for s in states] == pytest.approx(
+            [expected[s["id"]] for s in samples], abs=1e-9)
     finally:
         rubric.rewardsmith.close()
