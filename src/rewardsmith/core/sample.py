@@ -427,6 +427,9 @@ def _turns(messages: Sequence[Message], where: str,
            sources: Sequence[int]) -> tuple[Turn, ...]:
     """Assistant turns with the tool results that follow each; a result naming a call id
     that its turn did not make is a malformed trajectory."""
+    if not any(m.tool_results for m in messages):  # no tool results: one turn a message
+        return tuple(Turn(k, i, m) for k, (i, m) in enumerate(
+            (i, m) for i, m in enumerate(messages) if m.role == "assistant"))
     turns: list[Turn] = []
     pending: list[ToolResult] = []
     current: tuple[int, Message] | None = None
@@ -467,11 +470,14 @@ def _message(raw: Any, where: str) -> Message:
     if not isinstance(role, str) or not role:
         raise SampleError(f"{where}: missing or non-string 'role'")
     role = role.strip().lower()
+    content = raw.get("content")
     return Message(
         role=_ROLE_ALIASES.get(role, role),
-        content=_content_text(raw.get("content"), where),
+        content=_content_text(content, where),
         tool_calls=_tool_calls(raw),
-        tool_results=_tool_results(raw, role, where),
+        # only tool messages and block lists can carry results
+        tool_results=_tool_results(raw, role, where)
+        if role in ("tool", "function") or isinstance(content, list) else (),
     )
 
 
@@ -505,9 +511,14 @@ def parse_sample(
         raise SampleError(f"{where}: 'messages' must be a list, got {type(messages).__name__}")
     if not messages:
         raise SampleError(f"{where}: 'messages' is empty")
-    normalised = _normalise(messages, where)
-    sources = [i for i, _ in normalised]
-    parsed = [_message(m, f"{where}: messages[{i}]") for i, m in normalised]
+    # a cheap screen ("type" is a key no chat message needs); _normalise decides per item
+    if any(isinstance(m, Mapping) and "type" in m for m in messages):
+        normalised = _normalise(messages, where)
+        sources: Sequence[int] = [i for i, _ in normalised]
+        parsed = [_message(m, f"{where}: messages[{i}]") for i, m in normalised]
+    else:  # plain chat messages (the common case): no copy
+        sources = range(len(messages))
+        parsed = [_message(m, f"{where}: messages[{i}]") for i, m in enumerate(messages)]
     last = max((i for i, m in enumerate(parsed) if m.role == "assistant"), default=None)
     if last is None:
         raise SampleError(f"{where}: no assistant turn in 'messages' (the response to score)")
