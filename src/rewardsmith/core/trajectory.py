@@ -99,6 +99,23 @@ def _policy_value(outcome: ComponentOutcome, config: ComponentConfig,
     return None
 
 
+def _summed_measurements(outcomes: Sequence[ComponentOutcome]) -> dict[str, Any]:
+    """Numeric measurements over the turns: latencies by their maximum, the rest (judge
+    tokens, cost, calls) summed, so a per-turn judge reports what the sample cost."""
+    out: dict[str, Any] = {}
+    for outcome in outcomes:
+        for key, value in outcome.measurements.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            if key not in out:
+                out[key] = value
+            elif "latency" in key:
+                out[key] = max(out[key], value)
+            else:
+                out[key] += value
+    return out
+
+
 def combine_turns(component: Component[Any], outcomes: Sequence[ComponentOutcome]
                   ) -> ComponentOutcome:
     """One outcome from a component's per-turn outcomes (one per turn, in order).
@@ -125,7 +142,8 @@ def combine_turns(component: Component[Any], outcomes: Sequence[ComponentOutcome
                 if o.error is not None or o.passed is False]
     rationale = "; ".join(problems[:4]) if problems else (
         f"{len(outcomes)} turn(s) scored")
-    measurements: dict[str, Any] = {"turns": len(outcomes), "turns_failed": len(failed)}
+    measurements = _summed_measurements(outcomes)
+    measurements.update(turns=len(outcomes), turns_failed=len(failed))
     if failed:
         measurements["turn_error_kind"] = str(failed[0].error_kind)
     return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value, passed,

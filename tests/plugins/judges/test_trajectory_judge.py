@@ -80,3 +80,11 @@ def test_response_scope_is_unchanged(pack_factory) -> None:
     blocks = read_blocks(recorder.requests[0].user)
     assert blocks["candidate"] == DONE
     assert "rubric-judge.explicit/1]" in recorder.requests[0].system
+
+
+def test_turn_scope_sums_the_judge_cost_over_turns(pack_factory) -> None:
+    result, recorder = _run(pack_factory, "turn", tj.chat([("", [LOOKUP]), (DONE, [])]))
+    measurements = result.components["conduct"].measurements
+    assert len(recorder.requests) == 2 and measurements["turns"] == 2
+    per_call = [(len(r.system) + len(r.user)) // 4 for r in recorder.requests]
+    assert measurements["input_tokens"] == sum(per_call)
