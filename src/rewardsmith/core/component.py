@@ -76,6 +76,10 @@ class ComponentConfig(BaseModel):
     neutral_value: float = Field(default=0.5, description="The value used by on_error='neutral'.")
     timeout_s: float | None = Field(default=None, gt=0, description="Per-sample time limit.")
     description: str = ""
+    scope: Literal["response", "turn", "trajectory"] = Field(
+        default="response", description="What the component scores: the final 'response', "
+        "each assistant 'turn' (run once per turn), or the whole 'trajectory' "
+        "(see core.trajectory and docs/writing-packs.md).")
 
     @field_validator("id")
     @classmethod

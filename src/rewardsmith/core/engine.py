@@ -36,13 +36,19 @@ from rewardsmith.core.errors import (
 from rewardsmith.core.logs import library_logger
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import BatchResult, ComponentOutcome, SampleResult, Score
-from rewardsmith.core.sample import Sample, parse_sample, source_label
+from rewardsmith.core.sample import Sample, count_assistant_turns, parse_sample, source_label
 from rewardsmith.core.telemetry import (
     JUDGE_OUTAGE_KINDS,
     BatchTelemetry,
     JudgeOutage,
     bind_telemetry,
     unbind_telemetry,
+)
+from rewardsmith.core.trajectory import (
+    assign_reward,
+    score_turns,
+    score_turns_sync,
+    turn_rewards,
 )
 from rewardsmith.core.wire import item_id
 
@@ -245,6 +251,7 @@ class Scorer:
             self._semaphore = asyncio.Semaphore(self.pack.meta.max_concurrency)
         meta = self.pack.meta
         states: list[_State | SampleError] = []
+        failed_turns: dict[int, int] = {}  # per-turn vector length of unparsed samples
         for index, item in enumerate(raw):
             if isinstance(item, SampleError):
                 states.append(item)
@@ -257,10 +264,12 @@ class Scorer:
             except SampleError as exc:
                 exc.sample_id = item_id(item, index)
                 states.append(exc)
+                failed_turns[index] = count_assistant_turns(item)
             except Exception as exc:  # a parser bug must still not cost the batch
                 states.append(SampleError(f"sample #{index}: {type(exc).__name__}: {exc}",
                                           kind=ErrorKind.INTERNAL_ERROR,
                                           sample_id=item_id(item, index)))
+                failed_turns[index] = count_assistant_turns(item)
         live = [s for s in states if isinstance(s, _State)]
 
         deadline_hit, launched = await self._gate_and_launch(live, deadline)
@@ -273,7 +282,7 @@ class Scorer:
             for component in self.pack.components:
                 if component.config.id not in state.outcomes:
                     state.outcomes[component.config.id] = self._skipped(component, state)
-        results = self._finish(states, telemetry)
+        results = self._finish(states, telemetry, failed_turns)
         return results, deadline_hit
 
     def _skipped(self, component: Component[Any], state: _State) -> ComponentOutcome:
@@ -427,6 +436,12 @@ class Scorer:
         return self._error(component, f"{type(exc).__name__}: {exc}", ErrorKind.EXCEPTION)
 
     def _call_sync(self, component: Component[Any], sample: Sample) -> ComponentOutcome:
+        if component.config.scope == "turn" and len(sample.turns) > 0:
+            return score_turns_sync(component, sample,
+                                    self._call_sync_one)
+        return self._call_sync_one(component, sample)
+
+    def _call_sync_one(self, component: Component[Any], sample: Sample) -> ComponentOutcome:
         started = time.perf_counter()
         try:
             score = component.score(sample)
@@ -435,6 +450,11 @@ class Scorer:
         return self._outcome(component, score, (time.perf_counter() - started) * 1000)
 
     async def _call(self, component: Component[Any], sample: Sample) -> ComponentOutcome:
+        if component.config.scope == "turn" and len(sample.turns) > 0:
+            return await score_turns(component, sample, self._call_one)
+        return await self._call_one(component, sample)
+
+    async def _call_one(self, component: Component[Any], sample: Sample) -> ComponentOutcome:
         assert self._semaphore is not None
         started = time.perf_counter()
         try:
@@ -445,7 +465,7 @@ class Scorer:
                 elif mode == "thread":
                     coro = asyncio.to_thread(component.score, sample)  # type: ignore[arg-type]
                 else:
-                    return self._call_sync(component, sample)
+                    return self._call_sync_one(component, sample)
                 score = await asyncio.wait_for(coro, component.config.timeout_s)
         except asyncio.CancelledError as exc:
             if _being_cancelled():
@@ -476,8 +496,8 @@ class Scorer:
                 else self._outcome(component, s, elapsed) for s in scores]
 
     # -- aggregation ------------------------------------------------------------------
-    def _finish(self, states: Sequence[_State | SampleError],
-                telemetry: BatchTelemetry) -> list[SampleResult]:
+    def _finish(self, states: Sequence[_State | SampleError], telemetry: BatchTelemetry,
+                failed_turns: dict[int, int] | None = None) -> list[SampleResult]:
         pack = self.pack
         ref = pack.ref
         need_group_means = any(c.on_error == "group_mean" for c in self._configs.values())
@@ -498,7 +518,9 @@ class Scorer:
                 results.append(SampleResult(
                     id=index if state.sample_id is NO_ID else state.sample_id, index=index,
                     reward=pack.failure_reward, status="failed", pack=ref,
-                    error=str(state), error_kind=str(state.kind)))
+                    error=str(state), error_kind=str(state.kind),
+                    turn_rewards=self._assigned(pack.failure_reward,
+                                                (failed_turns or {}).get(index, 0))))
                 continue
             try:
                 results.append(self._finish_one(index, state, means_by_group, telemetry))
@@ -507,8 +529,15 @@ class Scorer:
                 results.append(SampleResult(
                     id=state.sample.id, index=index, reward=pack.failure_reward,
                     status="failed", pack=ref, error=f"{type(exc).__name__}: {exc}",
-                    error_kind=str(ErrorKind.INTERNAL_ERROR), group_key=state.sample.group_key))
+                    error_kind=str(ErrorKind.INTERNAL_ERROR), group_key=state.sample.group_key,
+                    turn_rewards=self._assigned(pack.failure_reward, len(state.sample.turns))))
         return results
+
+    def _assigned(self, reward: float, turns: int) -> tuple[float, ...] | None:
+        """A gated or failed sample's per-turn vector, when results carry one."""
+        if not (self.pack.scores_trajectories or turns > 1):
+            return None
+        return assign_reward(reward, turns, self.pack.trajectory, self.pack.reward_range)
 
     def _record_judge_outages(self, states: Sequence[_State | SampleError],
                               telemetry: BatchTelemetry) -> None:
@@ -545,6 +574,7 @@ class Scorer:
         ordered = {c.config.id: outcomes[c.config.id] for c in pack.components}
         base = dict(id=sample.id, index=index, pack=pack.ref, components=ordered,
                     group_key=sample.group_key)
+        turns = len(sample.turns)
         try:
             for cid, outcome in ordered.items():
                 if outcome.error is not None:
@@ -554,7 +584,9 @@ class Scorer:
             if state.gate is not None:
                 assert state.gate_reward is not None
                 return SampleResult(reward=state.gate_reward, status="gated",
-                                    gate=state.gate, **base)
+                                    gate=state.gate,
+                                    turn_rewards=self._assigned(state.gate_reward, turns),
+                                    **base)
             if pack.formula is not None:
                 reward = formula_reward(pack.formula, ordered, self._configs, pack.reward_range)
             else:
@@ -563,7 +595,12 @@ class Scorer:
             telemetry.record_failure(ErrorKind.SAMPLE_FAILED)
             return SampleResult(reward=pack.failure_reward, status="failed",
                                 error=str(exc), error_kind=str(ErrorKind.COMPONENT_FAILED),
+                                turn_rewards=self._assigned(pack.failure_reward, turns),
                                 **base)
+        vector = None
+        if pack.scores_trajectories or turns > 1:
+            vector = turn_rewards(ordered, self._configs, self._ranges, turns, pack.trajectory,
+                                  pack.reward_range, pack.formula)
         return SampleResult(reward=finite_or(reward, pack.failure_reward),
-                            status="ok", **base)
+                            status="ok", turn_rewards=vector, **base)
 

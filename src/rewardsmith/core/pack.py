@@ -53,6 +53,7 @@ from rewardsmith.core.loading import PackPath, PackSource, ResolvedPack, content
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.core.results import PackRef
 from rewardsmith.core.suggest import closest, did_you_mean
+from rewardsmith.core.trajectory import TrajectorySpec
 
 _NAME_RE = r"^[a-z0-9][a-z0-9._-]*$"
 
@@ -129,6 +130,7 @@ class PackDocumentBase(BaseModel):
     judge: BaseModel | None = None  # typed per installed backends by pack_document_model
     aggregate: AggregateSpec = Field(default_factory=AggregateSpec)
     tests: TestsTable | None = None
+    trajectory: TrajectorySpec | None = None
 
     def judge_settings(self) -> dict[str, Any]:
         """The ``[judge]`` table as written (after ``extends``), for merging with a
@@ -142,6 +144,12 @@ class PackDocumentBase(BaseModel):
         ``[tests]``, which count as written (so the hash of a pack without them, or with
         only some keys, does not move when a backend adds a setting)."""
         data = self.model_dump(mode="json")
+        # Trajectory settings count only when written, so packs that predate them hash alike.
+        if data.get("trajectory") is None:
+            data.pop("trajectory", None)
+        for comp in data.get("components") or ():
+            if isinstance(comp, dict) and comp.get("scope") == "response":
+                del comp["scope"]
         data["judge"] = self.judge_settings()
         data["tests"] = ({} if self.tests is None
                          else self.tests.model_dump(mode="json", exclude_unset=True))
@@ -417,6 +425,18 @@ class Pack:
         fr = self.meta.failure_reward
         return self.meta.reward_range[0] if fr is None else fr
 
+    @property
+    def trajectory(self) -> TrajectorySpec:
+        """The ``[trajectory]`` table, or its defaults when the pack has none."""
+        return self.document.trajectory or TrajectorySpec()
+
+    @property
+    def scores_trajectories(self) -> bool:
+        """True when the pack declares ``[trajectory]`` or a component with a scope other
+        than ``response``: every result then carries its per-turn reward vector."""
+        return self.document.trajectory is not None or any(
+            c.config.scope != "response" for c in self.components)
+
     def to_json(self) -> dict[str, Any]:
         data = self.document.model_dump(mode="json", exclude_none=True)
         data["hash"] = self.hash
@@ -483,6 +503,11 @@ def _load(spec: str | PackPath, host: PluginHost, roots: Sequence[Path]) -> Pack
             raise PackError(f"{label}: components id={cfg.id!r}: gate.fail_reward "
                             f"{cfg.gate.fail_reward} is outside reward_range [{lo}, {hi}]")
 
+    unscored = document.trajectory.unscored_turn_reward if document.trajectory else None
+    if unscored is not None and not lo <= unscored <= hi:
+        raise PackError(f"{label}: [trajectory]: unscored_turn_reward {unscored} is outside "
+                        f"reward_range [{lo}, {hi}]")
+
     formula = None
     if document.aggregate.formula:
         try:
@@ -525,6 +550,9 @@ def _load(spec: str | PackPath, host: PluginHost, roots: Sequence[Path]) -> Pack
             if check_run_mode(component) == "group" and cfg.gate is not None:
                 raise ValueError("a component that scores whole prompt groups (run = 'group') "
                                  "cannot be a gate: gates decide one sample at a time")
+            if check_run_mode(component) == "group" and cfg.scope == "turn":
+                raise ValueError("a component that scores whole prompt groups (run = 'group') "
+                                 "cannot have scope = 'turn'")
             components.append(component)
         except (OSError, ValueError, TypeError, PluginError) as exc:
             raise PackError(f"{at(None, str(exc))}: components id={cfg.id!r} ({cfg.type}): "

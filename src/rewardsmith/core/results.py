@@ -51,6 +51,8 @@ class ComponentOutcome:
     error_kind: str | None = None
     policy: str | None = None  # the failure policy applied, when there was an error
     skipped: bool = False  # not run because a gate failed first
+    #: A turn-scoped component's value at each assistant turn (None: abstained there).
+    turn_values: list[float | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,9 @@ class SampleResult:
     error_kind: str | None = None
     gate: str | None = None  # id of the gate that decided the reward
     group_key: str | None = None
+    #: One finite reward per assistant turn (core.trajectory.turn_rewards), for trajectory
+    #: samples and agentic packs; None for a single-turn sample under a response-only pack.
+    turn_rewards: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.reward):

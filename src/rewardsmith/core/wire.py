@@ -13,6 +13,8 @@ Three rows leave rewardsmith, all built here from a :class:`SampleResult`:
 
 The domain model calls the reward ``reward``; the key ``aggregate_reward_score`` exists
 only on the wire, named once here (:data:`REWARD_KEY`, which readers of rows use too).
+A result with a per-turn reward vector (trajectories, agentic packs) adds it to both rows
+under :data:`TURN_REWARDS_KEY`; a row without one is byte-identical to before.
 The Lambda contract is described in ``docs/lambda.md``.
 """
 
@@ -30,6 +32,14 @@ from rewardsmith.core.results import ComponentOutcome, PackRef, SampleResult
 
 #: The wire key of the reward (the domain model's ``SampleResult.reward``).
 REWARD_KEY = "aggregate_reward_score"
+#: The extra wire key of the per-turn reward vector (one finite float per assistant turn).
+TURN_REWARDS_KEY = "turn_rewards"
+
+
+def _turn_rewards(result: SampleResult, fallback: float) -> list[float] | None:
+    if result.turn_rewards is None:
+        return None
+    return [_finite(v, fallback) for v in result.turn_rewards]
 
 
 # -- the id rule ----------------------------------------------------------------------------
@@ -120,6 +130,8 @@ def outcome_json(outcome: ComponentOutcome) -> dict[str, Any]:
                    policy=outcome.policy)
     if outcome.skipped:
         out["skipped"] = True
+    if outcome.turn_values is not None:
+        out["turn_values"] = outcome.turn_values
     return out
 
 
@@ -138,6 +150,9 @@ def jsonl_row(result: SampleResult) -> dict[str, Any]:
         "metrics_list": metrics_list(result),
         "status": result.status,
     }
+    vector = _turn_rewards(result, float(result.reward))
+    if vector is not None:
+        out[TURN_REWARDS_KEY] = vector
     if result.error is not None:
         out["error"] = redact(result.error)
         out["error_kind"] = result.error_kind
@@ -184,11 +199,15 @@ def lambda_row(result: SampleResult, *, failure_reward: float,
                 extra[f"judge_{key}"] = float(sum(values))
         extra["judge_failed"] = float(sum(o.id in judges for o in failed))
     metrics.extend(_metric(k, v) for k, v in extra.items() if k not in names)
-    return {
+    row: dict[str, Any] = {
         "id": wire_id(result.id),
         REWARD_KEY: _finite(result.reward, failure_reward),
         "metrics_list": metrics,
     }
+    vector = _turn_rewards(result, failure_reward)
+    if vector is not None:
+        row[TURN_REWARDS_KEY] = vector
+    return row
 
 
 def failure_row(sample_id: Any, reward: float, kind: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from rewardsmith.core.engine import Scorer
 from rewardsmith.core.errors import ErrorKind, SampleError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.sample import parse_sample
-from rewardsmith.core.wire import REWARD_KEY, jsonl_row, pack_ref_json
+from rewardsmith.core.wire import REWARD_KEY, TURN_REWARDS_KEY, jsonl_row, pack_ref_json
 from rewardsmith.packtest.cassette import Cassette, recording, replaying
 from rewardsmith.packtest.metrics import (
     Agreement,
@@ -167,6 +167,11 @@ def check_expectation(expect: Expectation, row: dict[str, Any]) -> list[str]:
         failures.append(f"expected status {expect.status}, observed {seen}")
     if expect.gate is not None and row.get("gate") != expect.gate:
         failures.append(f"expected gate {expect.gate!r} to decide, observed {seen}")
+    if expect.turn_rewards is not None:
+        got = row.get(TURN_REWARDS_KEY)
+        if got is None or len(got) != len(expect.turn_rewards) or any(
+                abs(g - w) > _EPS for g, w in zip(got, expect.turn_rewards, strict=True)):
+            failures.append(f"expected turn rewards {expect.turn_rewards}, observed {got}")
     components = row.get("components") or {}
     for cid, want in expect.components.items():
         out = components.get(cid)

@@ -81,6 +81,9 @@ class Expectation(_Strict):
     status: Literal["ok", "gated", "failed"] | None = None
     gate: str | None = None
     components: dict[str, ComponentExpectation] = Field(default_factory=dict)
+    turn_rewards: list[float] | None = Field(
+        default=None, description="The per-turn reward vector, each within 1e-9 "
+        "(trajectories; see docs/agents.md).")
     labels: dict[str, bool | int | str] = Field(
         default_factory=dict, description="Expected judge verdicts per "
         "'<component>.<criterion>' (or '<component>' for its pass/fail); agreement only.")

@@ -18,6 +18,8 @@ CHECK_TYPES = {
     "json-valid", "json-schema", "required-fields", "length", "language-match", "regex",
     "keywords", "reference-match", "repetition", "unicode-hygiene", "pii", "tool-call-valid",
     "grounding", "injection",
+    # agent checks over trajectories (issue 12)
+    "tool-efficiency", "premature-answer", "turn-budget", "task-success", "tool-claims",
 }
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "rollouts" / \
     "json-extraction.jsonl"

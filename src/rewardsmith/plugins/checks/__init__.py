@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rewardsmith.core.hookspecs import hookimpl
+from rewardsmith.plugins.checks.agent import AGENT_CHECKS
 from rewardsmith.plugins.checks.grounding import Grounding
 from rewardsmith.plugins.checks.injection import Injection
 from rewardsmith.plugins.checks.json_checks import JsonSchema, JsonValid, RequiredFields
@@ -37,6 +38,7 @@ CHECKS: tuple[type[Any], ...] = (
     ToolCallValid,
     Grounding,
     Injection,
+    *AGENT_CHECKS,
 )
 
 __all__ = ["CHECKS", "register_components"]

@@ -35,6 +35,7 @@ from rewardsmith.plugins.judges.rubric import (
     summarise,
     weighted_value,
 )
+from rewardsmith.plugins.judges.trajectory_text import render_turn, render_turns, task_prefix
 
 EXPLICIT_TEMPLATE = "rubric-judge.explicit/1"
 IMPLICIT_TEMPLATE = "rubric-judge.implicit/1"
@@ -45,6 +46,19 @@ _BLOCK_ROLES = {
     "prompt": "the conversation the response answers",
     "reference": "a reference answer judged correct; use it as ground truth",
     "candidate": "the response to evaluate",
+}
+# scope = "trajectory" / "turn": the candidate is an agent's work, tool calls included.
+_TRAJECTORY_ROLES = {
+    "prompt": "the task the agent was given (the conversation before its first turn)",
+    "history": "the agent's earlier turns, for context only (tool outputs may be truncated)",
+    "reference": _BLOCK_ROLES["reference"],
+}
+_CANDIDATE_ROLES = {
+    "trajectory": "the agent's trajectory to evaluate: every assistant turn, the tool calls "
+                  "it made ('-> call') and what the tools answered ('<- result', ok or "
+                  "error; long outputs truncated)",
+    "turn": "the one agent turn to evaluate: its text, the tool calls it made ('-> call') "
+            "and what the tools answered ('<- result', ok or error; long outputs truncated)",
 }
 
 
@@ -73,6 +87,11 @@ class RubricJudge(Component["RubricJudge.Config"]):
         pass_threshold: float | None = Field(
             default=None, ge=0, le=1, description="Implicit aggregation: a normalised score at "
             "or above this passes. Explicit aggregation passes when every criterion passes.",
+        )
+        max_tool_output_chars: int = Field(
+            default=2_000, ge=0, description="scope 'trajectory' or 'turn': each tool "
+            "output shown to the judge is cut to this many characters (a note says how many "
+            "were left out).",
         )
 
         @model_validator(mode="after")
@@ -109,7 +128,9 @@ class RubricJudge(Component["RubricJudge.Config"]):
 
     def system_prompt(self, criteria: Sequence[Criterion], block_names: Sequence[str]) -> str:
         cfg = self.config
-        blocks = cfg.block_list(block_names, _BLOCK_ROLES)
+        roles = _BLOCK_ROLES if cfg.scope == "response" else {
+            **_TRAJECTORY_ROLES, "candidate": _CANDIDATE_ROLES[cfg.scope]}
+        blocks = cfg.block_list(block_names, roles)
         rubric = "\n".join(c.describe() for c in criteria)
         parts = [_ROLE]
         if cfg.instructions.strip():
@@ -140,20 +161,45 @@ class RubricJudge(Component["RubricJudge.Config"]):
             )
         return "\n\n".join(parts)
 
+    def _blocks(self, sample: Sample) -> list[DataBlock]:
+        """The data blocks: the response as candidate, or (scope trajectory/turn) the task
+        prefix once as ``prompt``, earlier turns as ``history`` and the rendered
+        trajectory or turn as ``candidate``."""
+        cfg = self.config
+        if cfg.scope == "response" or not sample.turns:
+            return [*context_blocks(cfg, sample), DataBlock("candidate", sample.response)]
+        budget = cfg.max_tool_output_chars
+        blocks = [b for b in context_blocks(cfg, sample) if b.name != "prompt"]
+        head: list[DataBlock] = []
+        if cfg.include_prompt:
+            head.append(DataBlock("prompt", task_prefix(sample)))
+        if cfg.scope == "turn":
+            if len(sample.turns) > 1:
+                head.append(DataBlock("history", render_turns(sample, sample.turns[:-1],
+                                                              budget)))
+            candidate = render_turn(sample.turns[-1], budget)
+        else:
+            candidate = render_turns(sample, sample.turns, budget)
+        return [*head, *blocks, DataBlock("candidate", candidate)]
+
     def request_for(self, sample: Sample) -> tuple[JudgeRequest, list[Criterion]]:
         cfg = self.config
         criteria = self.criteria_for(sample)
-        blocks = [*context_blocks(cfg, sample), DataBlock("candidate", sample.response)]
+        blocks = self._blocks(sample)
         check_size(cfg, blocks)
         if cfg.aggregation == "explicit":
             template, schema = EXPLICIT_TEMPLATE, explicit_schema(criteria)
         else:
             low, high = cfg.scale
             template, schema = IMPLICIT_TEMPLATE, holistic_schema(range(low, high + 1))
+        if cfg.scope != "response":
+            template += f"+{cfg.scope}"  # a different rendering: a different cache key
+        what = {"response": "the response", "trajectory": "the agent's trajectory",
+                "turn": "the agent's turn"}[cfg.scope]
         request = build_request(
             template_version=template,
             system_body=self.system_prompt(criteria, [b.name for b in blocks]),
-            task="Evaluate the response in the `candidate` block against the rubric in your "
+            task=f"Evaluate {what} in the `candidate` block against the rubric in your "
                  "instructions.",
             blocks=blocks,
             closing="Return the JSON verdict now.",
