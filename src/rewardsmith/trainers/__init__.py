@@ -31,7 +31,7 @@ _EXPORTS = {
     "openrlhf_reward_func": "openrlhf",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605  (names resolved by __getattr__)
 
 
 def __getattr__(name: str) -> Any:

@@ -83,8 +83,9 @@ class VerlComputeScore:
     plain Python (numpy arrays to lists, numpy scalars to numbers) before scoring.
 
     Raises (at call time) :class:`PromptMissingError` when a sample had none of
-    ``prompt_keys`` in ``extra_info`` and a component failed for want of it (grounding with
-    nothing to ground in: ``missing_source``), or whenever a sample has no prompt if ``require_prompt`` is true;
+    ``prompt_keys`` in ``extra_info`` and a component failed for want of it (grounding
+    with nothing to ground in: ``missing_source``), or whenever a sample has no prompt if
+    ``require_prompt`` is true;
     :class:`~rewardsmith.core.errors.JudgeUnavailableError` when a judge could not run
     (unless the pack's ``[judge]`` sets ``allow_failures = true``); what
     :func:`~rewardsmith.core.pack.load_pack` raises on the first call if the pack does not
