@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.support import toy_plugin
 
-from rewardsmith import make_plugin_host
+from rewardsmith import Scorer, load_pack, make_plugin_host
 from rewardsmith.cli import build_cli
+from rewardsmith.core.rollouts import read_rollouts
+from rewardsmith.core.wire import jsonl_row
 from rewardsmith.scale.ray import group_rows, score_rollouts_ray
 
 TOY_PACK = """
@@ -82,12 +85,7 @@ def test_ray_keeps_groups_whole_and_writes_score_rows_in_input_order(
     for row in rows:
         if row["status"] == "ok":  # every rank saw the whole group of four
             assert row["components"]["rank"]["measurements"]["group_size"] == 4
-    # The same file in one process with batches of 48 (no group split) gives the same rows
-    from rewardsmith import Scorer, load_pack, make_plugin_host
-    from rewardsmith.core.rollouts import read_rollouts
-    from rewardsmith.core.wire import jsonl_row
-    from tests.support import toy_plugin
-
+    # The same file in one process, as one batch (no group split), gives the same rewards
     host = make_plugin_host(plugins=[("toy", toy_plugin)])
     scorer = Scorer(load_pack(str(pack), host))
     local = [jsonl_row(r) for batch in read_rollouts(rollouts, 1000)

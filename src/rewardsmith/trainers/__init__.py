@@ -31,7 +31,19 @@ _EXPORTS = {
     "openrlhf_reward_func": "openrlhf",
 }
 
-__all__ = sorted(_EXPORTS)  # noqa: PLE0605  (names resolved by __getattr__)
+__all__ = [
+    "AsyncVerlComputeScore",
+    "VerlComputeScore",
+    "VerlComputeScoreBatch",
+    "openrlhf_reward_func",
+    "trl_component_reward_functions",
+    "trl_component_weights",
+    "trl_reward_function",
+    "trl_reward_function_async",
+    "verl_compute_score",
+    "verl_compute_score_async",
+    "verl_compute_score_batch",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -7,9 +7,10 @@ Contract (huggingface/trl 1.16.0, ``trl/trainer/grpo_trainer.py``,
 ``completion`` / ``completion_ids`` (one value per completion), ``trainer_state``,
 ``log_extra(column, values)`` (a column of the completions table, one value per sample),
 ``log_metric(name, value)`` (a scalar averaged over the logging step) and, with
-environments, ``environments``. A function for which ``inspect.iscoroutinefunction`` is
-true is awaited (all async functions of a step together, with ``asyncio.gather``, on the
-trainer's own event loop thread). A ``None`` reward becomes NaN: left out of that
+environments, ``environments``. An async function is awaited (all async functions of a
+step together, with ``asyncio.gather``, on the trainer's own event-loop thread; 1.16.0
+decides with ``trl.trainer.utils.is_async_callable``: ``inspect.iscoroutinefunction`` of
+the function or of its ``__call__``). A ``None`` reward becomes NaN: left out of that
 function's mean and, under ``multi_objective_aggregation="normalize_then_sum"``, of its
 per-group normalisation. Prompts/completions are strings, or lists of
 ``{"role", "content"}`` messages for conversational datasets.

@@ -21,6 +21,10 @@ Contract (verl-project/verl, read at tags v0.7.0 and v0.9.0 and main 0.10.0.dev)
   as ``np.asarray(values, dtype=np.float32)``: a NaN there makes every advantage NaN, so a
   component without a value reports a finite sentinel, never NaN or None.
 
+- ``verl/experimental/reward_loop/reward_manager/remote.py`` (``RemoteRewardManager``)
+  ships ``compute_score`` to Ray actors (``RewardComputeWorker.remote(compute_score)``):
+  it must pickle, and it must be sync there.
+
 verl's dataset recipes (``examples/data_preprocess/gsm8k.py``) keep the question in
 ``extra_info["question"]``; the chat prompt itself is not passed to ``compute_score``.
 """
