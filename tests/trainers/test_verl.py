@@ -274,3 +274,10 @@ def test_batch_form_returns_the_same_keys_for_every_row(pack_path: Path) -> None
               extra_infos=[i["extra_info"] for i in items], some_reward_kwarg=1)
     assert [list(r) for r in rows] == [fn.keys, fn.keys]
     assert [r["status"] for r in rows] == ["gated", "ok"]
+
+
+def test_a_component_id_clashing_with_a_row_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "clash.toml"
+    path.write_text(PACK.replace('id = "length"', 'id = "status"'))
+    with pytest.raises(ValueError, match=r"component id\(s\) \['status'\] clash"):
+        VerlComputeScore(load_pack(str(path)))
