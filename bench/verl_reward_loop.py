@@ -109,7 +109,8 @@ def run(manager_name: str, fn_name: str, order: list[int], reward_file: Path) ->
         return list(await asyncio.gather(*(
             manager.run_single(data_item(tok, *ITEMS[i], index=i)) for i in order)))
 
-    outputs = asyncio.run(all_items())
+    # the manager awaits on the loop it was built with (verl.utils.ray_utils.get_event_loop)
+    outputs = manager.loop.run_until_complete(all_items())
     infos = [o["reward_extra_info"] for o in outputs]
     keys = list(infos[0].keys())  # RewardLoopManager.compute_rm_score
     table = {k: np.array([info[k] for info in infos]) for k in keys}
