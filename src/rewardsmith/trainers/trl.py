@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Literal
 
 from rewardsmith.core.engine import Scorer
-from rewardsmith.core.errors import ErrorKind
+from rewardsmith.core.errors import ErrorKind, RewardsmithError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.plugins import PluginHost
 from rewardsmith.core.results import BatchResult, SampleResult
@@ -44,7 +44,7 @@ METRIC_PREFIX = "rewardsmith"
 RewardList = list[float | None]
 
 
-class ReferenceColumnMissingError(ValueError):
+class ReferenceColumnMissingError(RewardsmithError, ValueError):
     """The pack needed a reference answer, and the batch had no ``reference_column``: every
     reference-based component would score 0 on every sample without a word."""
 
