@@ -41,11 +41,20 @@ from rewardsmith.core.telemetry import JudgeOutage
                    "judge simulator (Converse for bedrock judges, OpenAI-compatible for "
                    "openai ones) for this run only, with a region and dummy credentials: "
                    "offline, free, deterministic verdicts (not a model's).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None,
+              metavar="[ADDRESS]",
+              help="Score on Ray Data (pip install 'rewardsmith[ray]'): one scorer per actor, "
+                   "groups kept whole, the same rows in input order. ADDRESS: auto, host:port "
+                   "or ray://host:port; without one (--ray after ROLLOUTS), Ray's default: "
+                   "RAY_ADDRESS or a new local instance.")
+@click.option("--ray-actors", type=click.IntRange(1),
+              help="With --ray: actors in the pool (default: the cluster's CPUs).")
 @click.pass_context
 def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Path | None,
                   batch_size: int, timeout_s: float | None, progress: bool | None,
                   summary: bool, report_path: Path | None, allow_judge_failures: bool,
-                  judge_mode: str) -> None:
+                  judge_mode: str, ray_address: str | None,
+                  ray_actors: int | None) -> None:
     """Score RFT rollouts (JSONL, one sample per line) with a pack.
 
     Each output row is the reward-Lambda result shape plus details. A malformed line gets
@@ -62,6 +71,16 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     from rewardsmith.core.wire import encode_line, jsonl_row, pack_ref_json
     from rewardsmith.report.summary import summary_table
 
+    if ray_address is not None:
+        if judge_mode == "simulator":
+            fail("--judge simulator does not combine with --ray: start `rewardsmith simulate` "
+                 "and point the pack's [judge] at it instead")
+        from rewardsmith.cli.score_ray import score_on_ray
+
+        score_on_ray(rollouts, pack_spec, output, address=ray_address, actors=ray_actors,
+                     batch_size=batch_size, timeout_s=timeout_s, summary=summary,
+                     report=report_path is not None, allow_judge_failures=allow_judge_failures)
+        return
     judges = contextlib.ExitStack()
     try:
         pack = load_pack(pack_spec, host_of(ctx))
