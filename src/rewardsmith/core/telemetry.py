@@ -199,6 +199,11 @@ def current_telemetry() -> BatchTelemetry:
     return telemetry if telemetry is not None else BatchTelemetry()
 
 
+def bound_telemetry() -> BatchTelemetry | None:
+    """The telemetry of the batch being scored, or None outside any batch."""
+    return _current.get()
+
+
 def bind_telemetry(telemetry: BatchTelemetry) -> contextvars.Token[BatchTelemetry | None]:
     """Make ``telemetry`` the current batch's (what :func:`current_telemetry` returns in
     this context); pass the token returned to :func:`unbind_telemetry` when the batch ends."""

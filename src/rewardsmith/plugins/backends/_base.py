@@ -14,7 +14,13 @@ from typing import Any, ClassVar
 import orjson
 
 from rewardsmith.core.errors import ComponentError, ErrorKind, RewardsmithError
-from rewardsmith.core.judging import JudgeBackend, JudgeReply, JudgeRequest, judge_error
+from rewardsmith.core.judging import (
+    SCHEMA_CHECKED,
+    JudgeBackend,
+    JudgeReply,
+    JudgeRequest,
+    judge_error,
+)
 from rewardsmith.plugins.backends._pricing import estimate_cost
 from rewardsmith.plugins.backends._resilience import (
     CallStats,
@@ -206,6 +212,8 @@ class ResilientJudgeBackend(JudgeBackend):
                                  "queued_ms": round(usage.queued_s * 1000, 3)}
         if repaired_from is not None:
             extra["repaired_from"] = repaired_from  # the first reply's error kind
+        if verdict is not None:
+            extra[SCHEMA_CHECKED] = True  # validated here: the judge need not do it again
         if answer.service_latency_ms is not None:
             extra["service_latency_ms"] = answer.service_latency_ms
         return JudgeReply(

@@ -17,17 +17,21 @@ Structured verdicts, by ``structured_output``:
 
 boto3 is synchronous: calls run on a dedicated thread pool sized to ``max_concurrency``
 (the default executor is far too small for 100 concurrent judge calls). The client is
-made on first use, on a worker thread, from the standard AWS configuration chain
+made on first use (or by ``warm()``), from the standard AWS configuration chain
 (profiles, ``AWS_REGION``, ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` ...), overridden only by
 the ``region``/``profile``/``endpoint_url`` settings that are given. botocore retries
 throttling and 5xx itself (``retry_mode``, ``boto_max_attempts``); this backend adds
 retries with full-jitter backoff for what botocore does not retry (ModelTimeoutException,
-ModelErrorException) and for throttling that outlasted botocore's attempts.
+ModelErrorException) and for throttling that outlasted botocore's attempts. By default
+botocore makes one attempt (``boto_max_attempts = 1``): its retries would back off while
+holding one of the ``max_concurrency`` slots, rewardsmith's sleep outside it (issue 13).
+``warm()`` makes the client at cold start (the Lambda's init phase).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import re
 import threading
@@ -87,8 +91,12 @@ class BedrockConfig(ResilientBackendConfig):
         description="Model-specific fields, e.g. {reasoning_effort = 'low'} for gpt-oss.",
     )
     retry_mode: Literal["standard", "adaptive"] = "standard"
-    boto_max_attempts: int = Field(default=3, ge=1, le=10,
-                                   description="botocore's own attempts per call.")
+    boto_max_attempts: int = Field(
+        default=1, ge=1, le=10,
+        description="botocore's own attempts per call. 1 (default) leaves every retry to "
+        "rewardsmith, whose backoff sleeps without holding a concurrency slot; botocore's "
+        "own retries sleep inside the slot.",
+    )
     read_timeout_s: float | None = Field(
         default=None, gt=0,
         description="Socket read timeout; default timeout_s / boto_max_attempts so botocore's "
@@ -197,6 +205,14 @@ class BedrockBackend(ResilientJudgeBackend):
         # outputConfig arrived in botocore 1.42.42; older installs degrade to tool use.
         self._output_config_supported = "outputConfig" in members
         return client
+
+    def warm(self) -> None:
+        """Create the boto3 client and the worker pool now (the Lambda's init phase), so
+        the first invocation does not pay ~0.2 s for them. A client that cannot be made is
+        left to the first call, which reports it as ``judge_config`` per sample."""
+        with contextlib.suppress(CallFailed):
+            self._get_client()
+        self._get_executor()
 
     def _get_executor(self) -> ThreadPoolExecutor:
         with self._executor_lock:
