@@ -42,7 +42,7 @@ def fault_policy(*, latency: float, jitter: float = 0.0, throttle_rate: float = 
                  server_error_rate: float = 0.0, model_timeout_rate: float = 0.0,
                  model_error_rate: float = 0.0, malformed_rate: float = 0.0,
                  reasoning: bool = False, unsupported: tuple[str, ...] = (),
-                 seed: int | None = 0) -> FaultPolicy:
+                 seed: int | None = 0, quota_rps: float = 0.0) -> FaultPolicy:
     """A :class:`FaultPolicy` from command-line style arguments; raises ``ValueError`` for
     rates outside [0, 1], rates adding up to more than 1, or negative latencies."""
     return FaultPolicy(
@@ -50,6 +50,7 @@ def fault_policy(*, latency: float, jitter: float = 0.0, throttle_rate: float = 
         server_error_rate=server_error_rate, model_timeout_rate=model_timeout_rate,
         model_error_rate=model_error_rate, malformed_rate=malformed_rate,
         reasoning=reasoning, unsupported_modes=frozenset(unsupported), seed=seed,
+        quota_rps=quota_rps,
     )
 
 
@@ -69,7 +70,7 @@ class SimulatorProcess:
         command = [sys.executable, "-m", "rewardsmith.cli", "simulate", self.kind,
                    "--port", "0", "--latency", str(p.latency_s), "--jitter",
                    str(p.latency_jitter_s), "--throttle-rate", str(p.throttle_rate),
-                   "--seed", str(p.seed or 0)]
+                   "--seed", str(p.seed or 0), "--quota-rps", str(p.quota_rps)]
         self._proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
         assert self._proc.stderr is not None
         line = self._proc.stderr.readline()
