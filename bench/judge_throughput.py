@@ -25,7 +25,8 @@ Rows (each a median over ``--reps`` rounds, the contenders alternated within a r
   init and a second one; efficiency = ideal seconds (N·L/C) / measured seconds;
 * ``C=400 L=0.5``: 4,000 calls (CPU-bound on a small box); ``C=400 L=2``: 1,600 calls;
 * ``quota 150/s``: the simulator throttles beyond 150 requests/s (C=100, L=0.5, 1,500
-  calls, ideal 200/s): answered calls/s / 150;
+  calls, ideal 200/s): answered calls/s / 150; rewardsmith is told the quota
+  (``[judge] requests_per_minute = 9000``), as its docs/sizing.md asks;
 * ``20% throttling``: 20% of requests throttled at random (C=100, L=0.5, 2,000 calls):
   efficiency / the same contender's fault-free efficiency;
 * ``CPU ms/call``: this process's CPU time (all threads) over the warm C=100 invocation
@@ -79,8 +80,9 @@ def samples(n: int, tag: str) -> list[dict[str, Any]]:
 class Contender:
     name = ""
 
-    def init(self, url: str, concurrency: int) -> None:
-        """The Lambda init phase: not timed."""
+    def init(self, url: str, concurrency: int, quota_rpm: float | None = None) -> None:
+        """The Lambda init phase: not timed. ``quota_rpm``: the account's quota, for a
+        contender that can be told it."""
 
     def invoke(self, batch: list[dict[str, Any]]) -> int:
         """Judge ``batch``; the number of samples whose judge answered."""
@@ -97,7 +99,7 @@ class Rewardsmith(Contender):
         self.workdir = workdir
         self.handler: Any = None
 
-    def init(self, url: str, concurrency: int) -> None:
+    def init(self, url: str, concurrency: int, quota_rpm: float | None = None) -> None:
         from rewardsmith.aws_lambda import make_handler
         from rewardsmith.core.plugins import make_plugin_host
 
@@ -115,6 +117,7 @@ endpoint_url = "{url}"
 max_concurrency = {concurrency}
 cache_path = ""
 timeout_s = 60
+{f"requests_per_minute = {quota_rpm}" if quota_rpm else ""}
 
 [[components]]
 id = "polite"
@@ -153,7 +156,7 @@ class HandWritten(Contender):
 
     name = "hand-written"
 
-    def init(self, url: str, concurrency: int) -> None:
+    def init(self, url: str, concurrency: int, quota_rpm: float | None = None) -> None:
         self.client = _client(url, concurrency, 1)
         self.concurrency = concurrency
 
@@ -199,7 +202,7 @@ class HandWritten(Contender):
 class BareBoto3(Contender):
     name = "bare boto3"
 
-    def init(self, url: str, concurrency: int) -> None:
+    def init(self, url: str, concurrency: int, quota_rpm: float | None = None) -> None:
         self.client = _client(url, concurrency, 3)
         self.pool = ThreadPoolExecutor(concurrency)
 
@@ -265,7 +268,7 @@ def run_round(make: list[Callable[[], Contender]], scale: float,
                                                  seed=1)) as sim:
         for factory in make:
             contender = factory()
-            contender.init(sim.endpoint_url, 100)
+            contender.init(sim.endpoint_url, 100, quota_rpm=150 * 60)
             time.sleep(1.1)  # the quota bucket refills between contenders
             calls = n(1500)
             wall, _, answered = timed(contender, samples(calls, "quota"))

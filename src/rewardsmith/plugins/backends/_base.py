@@ -90,6 +90,10 @@ class ResilientJudgeBackend(JudgeBackend):
         """One exchange with the service; raises ``CallFailed`` or :class:`ModeRejected`."""
         raise NotImplementedError
 
+    async def _prepare(self) -> None:
+        """Make the client if it does not exist yet (before any rate-limit reservation,
+        so the time it takes is not spent from the quota's schedule)."""
+
     @staticmethod
     def _token_counts(response: dict[str, Any]) -> tuple[int, int]:
         """Input and output tokens the response reports."""
@@ -168,9 +172,15 @@ class ResilientJudgeBackend(JudgeBackend):
 
     async def _send(self, request: JudgeRequest, messages: list[dict[str, Any]], mode: str,
                     usage: CallStats) -> dict[str, Any]:
+        await self._prepare()
         body = self._body(request, messages, mode)
-        response = await self.resilience.run(lambda: self._attempt(body, mode), usage)
+        # The quota reserves prompt + max_tokens at the start; ~4 characters a token.
+        estimate = (len(request.system) + sum(len(str(m)) for m in messages)) // 4 \
+            + self.config.max_tokens
+        response = await self.resilience.run(lambda: self._attempt(body, mode), usage,
+                                             tokens=estimate)
         input_tokens, output_tokens = self._token_counts(response)
+        self.resilience.rate.settle(estimate, input_tokens + output_tokens)
         usage.input_tokens += input_tokens
         usage.output_tokens += output_tokens
         return response

@@ -41,7 +41,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
-from rewardsmith.core.errors import ErrorKind
+from rewardsmith.core.errors import ErrorKind, RewardsmithError
 from rewardsmith.plugins.backends._resilience import CallFailed
 
 _SERVICE_TIMESTAMP = "%Y%m%dT%H%M%SZ"
@@ -52,7 +52,7 @@ _WIRE_NAMES = {"content-type": "Content-Type", "host": "Host", "x-amz-date": "X-
                "x-amz-security-token": "X-Amz-Security-Token", "authorization": "Authorization"}
 
 
-class HttpError(Exception):
+class HttpError(RewardsmithError):
     """A response with status >= 400: ``status``, the service's error ``code`` and
     ``message`` (the shape botocore's ``ClientError.response`` carries)."""
 

@@ -381,12 +381,20 @@ class BedrockBackend(ResilientJudgeBackend):
         return CallFailed(ErrorKind.JUDGE_CONFIG, f"{text}{hint} [model {self.config.model}]",
                           code=code)
 
+    async def _prepare(self) -> None:
+        if not self._http_decided:
+            # The first call without warm(): make the client off the event loop. A client
+            # that cannot be made is reported by the attempt (as judge_config).
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.run_in_executor(self._get_executor(), self._get_client)
+            except CallFailed:
+                return
+            self._decide_transport()
+
     async def _attempt(self, body: dict[str, Any], mode: str) -> dict[str, Any]:
         if not self._http_decided:
-            # The first call without warm(): make the client off the event loop.
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._get_executor(), self._get_client)
-            self._decide_transport()
+            await self._prepare()
         if self._http is None:
             loop = asyncio.get_running_loop()
             call = functools.partial(self._converse_sync, body, mode)
