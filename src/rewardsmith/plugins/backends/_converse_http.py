@@ -226,8 +226,10 @@ class ConverseHttp:
             raise CallFailed(ErrorKind.JUDGE_CONFIG, f"TLS to the bedrock endpoint failed: "
                              f"{exc}", code="SSLError") from None
         except OSError as exc:
+            # botocore's EndpointConnectionError wording, which users' alerts may match.
             raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE, f"bedrock endpoint unreachable: "
-                             f"{self.scheme}://{self.host_header}: {exc}",
+                             f"Could not connect to the endpoint URL: "
+                             f"\"{self.scheme}://{self.host_header}{self.base_path}\" ({exc})",
                              code="EndpointConnectionError") from None
 
     async def _exchange(self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter],
