@@ -425,7 +425,9 @@ class Scorer:
                     coro = asyncio.to_thread(component.score, sample)  # type: ignore[arg-type]
                 else:
                     return self._call_sync(component, sample)
-                score = await asyncio.wait_for(coro, component.config.timeout_s)
+                # asyncio.timeout, not wait_for: no extra task per call (issue 13).
+                async with asyncio.timeout(component.config.timeout_s):
+                    score = await coro
         except asyncio.CancelledError as exc:
             if _being_cancelled():
                 raise  # the batch deadline: the caller records it

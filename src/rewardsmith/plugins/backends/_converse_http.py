@@ -79,6 +79,7 @@ class SigV4Signer:
         self.region = region
         self.service = service
         self._keys: dict[tuple[str, str], bytes] = {}  # (secret, date) -> signing key
+        self._paths: dict[str, str] = {}  # request path -> canonical URI (one per model)
         self._lock = threading.Lock()
 
     def _signing_key(self, secret: str, datestamp: str) -> bytes:
@@ -109,8 +110,11 @@ class SigV4Signer:
         if frozen.token:
             headers.append(("x-amz-security-token", frozen.token))
         signed = ";".join(name for name, _ in headers)
+        canonical_path = self._paths.get(path)
+        if canonical_path is None:
+            canonical_path = self._paths[path] = quote(path, safe="/~")
         canonical = "\n".join((
-            "POST", quote(path, safe="/~"), "",
+            "POST", canonical_path, "",
             "".join(f"{name}:{value}\n" for name, value in headers), signed,
             hashlib.sha256(body).hexdigest(),
         ))
@@ -161,6 +165,7 @@ class ConverseHttp:
         self._user_agent = user_agent
         self._pools: dict[int, _Pool] = {}
         self._lock = threading.Lock()
+        self._model_paths: dict[str, str] = {}
 
     def _pool(self) -> _Pool:
         loop = asyncio.get_running_loop()
@@ -175,8 +180,11 @@ class ConverseHttp:
         """One Converse call; the decoded response. Raises :class:`HttpError` for an error
         response, CallFailed for a connection failure, timeout or unreadable response."""
         payload = dict(body)
-        model = payload.pop("modelId")
-        path = f"{self.base_path}/model/{quote(str(model), safe='-_.~')}/converse"
+        model = str(payload.pop("modelId"))
+        path = self._model_paths.get(model)
+        if path is None:
+            path = self._model_paths[model] = \
+                f"{self.base_path}/model/{quote(model, safe='-_.~')}/converse"
         data = orjson.dumps(payload)
         headers = self.signer.headers(self.host_header, path, data)
         head = "".join(f"{_WIRE_NAMES.get(name, name)}: {value}\r\n" for name, value in headers)

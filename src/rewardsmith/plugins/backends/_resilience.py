@@ -357,7 +357,9 @@ class Resilience:
                         telemetry.record_rate_wait(waited)
                     stats.queued_s += time.perf_counter() - waiting_since
                     try:
-                        result = await asyncio.wait_for(attempt(), self.config.timeout_s)
+                        # asyncio.timeout, not wait_for: no extra task per attempt (3.11).
+                        async with asyncio.timeout(self.config.timeout_s):
+                            result = await attempt()
                     except TimeoutError:
                         raise CallFailed("judge_timeout", f"no answer within "
                                          f"{self.config.timeout_s}s") from None
