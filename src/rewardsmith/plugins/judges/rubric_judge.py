@@ -4,7 +4,6 @@ indicators, answering with a JSON verdict whose schema is generated from the rub
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
@@ -75,23 +74,6 @@ class Cascade(BaseModel):
         return self
 
 
-class Jury(BaseModel):
-    """More judges asked the same request as the component's own; their verdicts are
-    aggregated and their agreement reported (issue 13)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    judges: list[dict[str, Any]] = Field(
-        min_length=1, description="Settings of the other jurors, each merged over the "
-        "component's (e.g. [{model = \"...\"}, {model = \"...\"}]).",
-    )
-    aggregation: Literal["mean", "majority"] = Field(
-        default="majority", description="majority: each criterion's verdict is the jurors' "
-        "majority (a level or holistic score: their lower median); mean: the mean of the "
-        "jurors' scores.",
-    )
-
-
 # The first judge's failures a cascade hands on: its verdict was unusable, not the input.
 _HANDED_ON = frozenset({ErrorKind.JUDGE_PARSE, ErrorKind.JUDGE_INVALID_VERDICT,
                         ErrorKind.AMBIGUOUS_VERDICT, ErrorKind.JUDGE_REFUSED})
@@ -123,10 +105,6 @@ class RubricJudge(Component["RubricJudge.Config"]):
             default=None, description="A second, stronger judge asked only when the first "
             "one's score is in `band` or its verdict is unusable.",
         )
-        jury: Jury | None = Field(
-            default=None, description="Other judges asked the same request; verdicts "
-            "aggregated, agreement reported (`jury_agreement`).",
-        )
         pass_threshold: float | None = Field(
             default=None, ge=0, le=1, description="Implicit aggregation: a normalised score at "
             "or above this passes. Explicit aggregation passes when every criterion passes.",
@@ -140,8 +118,6 @@ class RubricJudge(Component["RubricJudge.Config"]):
             outside = [a.score for a in self.scale_anchors if not low <= a.score <= high]
             if outside:
                 raise ValueError(f"scale_anchors {outside} lie outside scale {[low, high]}")
-            if self.jury is not None and self.cascade is not None:
-                raise ValueError("a rubric judge has either a cascade or a jury, not both")
             if not self.criteria and not self.criteria_file and not self.extra_criteria_key:
                 raise ValueError("a rubric judge needs criteria, a criteria_file or an "
                                  "extra_criteria_key")
@@ -154,9 +130,6 @@ class RubricJudge(Component["RubricJudge.Config"]):
         super().__init__(config, context)
         self.criteria = configured_criteria(config, list(config.criteria), context)
         self._schemas: dict[tuple[int, ...], tuple[tuple[Criterion, ...], dict[str, Any]]] = {}
-        self._jurors: list[dict[str, Any]] = (
-            [] if config.jury is None
-            else [{**context.judge_defaults, **juror} for juror in config.jury.judges])
         # One dict for the second judge's settings, so the backend pool finds it by identity.
         self._second: dict[str, Any] | None = (
             None if config.cascade is None
@@ -252,8 +225,6 @@ class RubricJudge(Component["RubricJudge.Config"]):
     async def score(self, sample: Sample) -> Score:  # type: ignore[override]
         request, criteria = self.request_for(sample)
         stats = CallStats()
-        if self.config.jury is not None:
-            return await self._jury(request, criteria, stats)
         cascade = self.config.cascade
         try:
             verdict = await ask_verdict(self.context.judge_backend(), request, stats)
@@ -290,41 +261,6 @@ class RubricJudge(Component["RubricJudge.Config"]):
         score.details["cascade"] = {"escalated": True, "why": why}
         return score
 
-    async def _jury(self, request: JudgeRequest, criteria: Sequence[Criterion],
-                    stats: CallStats) -> Score:
-        """Every juror judges the request; the verdicts are aggregated as configured and
-        their agreement is reported: the fraction of juror pairs giving the same verdict
-        (per criterion, averaged; or the same holistic score)."""
-        assert self.config.jury is not None
-        backends = [self.context.judge_backend(), *(self.context.judge_backend(j)
-                                                    for j in self._jurors)]
-        verdicts = list(await asyncio.gather(*(ask_verdict(b, request, stats)
-                                               for b in backends)))
-        if self.config.aggregation == "explicit":
-            keys = [(c.id, "verdict" if c.levels is None else "level") for c in criteria]
-        else:
-            keys = [(None, "score")]
-        votes = [[v[cid][k] if cid is not None else v[k] for v in verdicts] for cid, k in keys]
-        pairs = len(verdicts) * (len(verdicts) - 1) / 2
-        agreement = sum(sum(a == b for i, a in enumerate(vs) for b in vs[i + 1:]) / pairs
-                        for vs in votes) / len(votes)
-        if self.config.jury.aggregation == "mean":
-            scores = [self._interpret(criteria, v, stats) for v in verdicts]
-            score = scores[0]
-            score.value = sum(s.value for s in scores) / len(scores)
-            if score.passed is not None:
-                score.passed = sum(bool(s.passed) for s in scores) > len(scores) / 2
-        else:
-            score = self._interpret(criteria, _majority(verdicts, keys), stats)
-        score.measurements.update(stats.measurements())
-        score.measurements["jury_agreement"] = agreement
-        score.measurements["jurors"] = len(verdicts)
-        score.details["jury"] = {"aggregation": self.config.jury.aggregation,
-                                 "agreement": agreement,
-                                 "votes": {str(cid or key): vs
-                                           for (cid, key), vs in zip(keys, votes, strict=True)}}
-        return score
-
     def _explicit(self, criteria: Sequence[Criterion], verdict: dict[str, Any],
                   stats: CallStats) -> Score:
         results = interpret_explicit(criteria, verdict)
@@ -354,24 +290,3 @@ class RubricJudge(Component["RubricJudge.Config"]):
             details={"template": IMPLICIT_TEMPLATE, "score": raw, "scale": [low, high],
                      "rationale": rationale},
         )
-
-
-def _majority(verdicts: list[dict[str, Any]],
-              keys: list[tuple[str | None, str]]) -> dict[str, Any]:
-    """One verdict of the jurors' majority: per criterion "pass" when more than half
-    passed (a tie fails), a level or holistic score their lower median; the rationale of
-    the first juror voting as the majority."""
-    out: dict[str, Any] = {}
-    for cid, key in keys:
-        items = [v[cid] if cid is not None else v for v in verdicts]
-        values = [item[key] for item in items]
-        if key == "verdict":
-            chosen: Any = "pass" if values.count("pass") > len(values) / 2 else "fail"
-        else:
-            chosen = sorted(values)[(len(values) - 1) // 2]
-        rationale = next(str(i["rationale"]) for i in items if i[key] == chosen)
-        if cid is None:
-            out.update({"rationale": rationale, key: chosen})
-        else:
-            out[cid] = {"rationale": rationale, key: chosen}
-    return out
