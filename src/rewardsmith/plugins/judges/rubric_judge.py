@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from rewardsmith.core.component import Component, ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind
@@ -48,37 +48,6 @@ _BLOCK_ROLES = {
 }
 
 
-class Cascade(BaseModel):
-    """A strong second judge, asked only when the first is uncertain (issue 13)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    judge: dict[str, Any] = Field(
-        description="Settings of the second judge, merged over the component's own "
-        "(e.g. {model = \"...a stronger model...\"}).",
-    )
-    band: tuple[float, float] = Field(
-        default=(0.25, 0.75), description="The first judge's normalised score in this closed "
-        "band [low, high] is uncertain: the second judge decides.",
-    )
-    on_failure: bool = Field(
-        default=True, description="A first judge whose verdict is unusable (parse, schema, "
-        "refusal) hands the sample to the second judge instead of failing it.",
-    )
-
-    @model_validator(mode="after")
-    def _band(self) -> Cascade:
-        low, high = self.band
-        if not 0.0 <= low <= high <= 1.0:
-            raise ValueError(f"band must be [low, high] within [0, 1], got {[low, high]}")
-        return self
-
-
-# The first judge's failures a cascade hands on: its verdict was unusable, not the input.
-_HANDED_ON = frozenset({ErrorKind.JUDGE_PARSE, ErrorKind.JUDGE_INVALID_VERDICT,
-                        ErrorKind.AMBIGUOUS_VERDICT, ErrorKind.JUDGE_REFUSED})
-
-
 class RubricJudge(Component["RubricJudge.Config"]):
     """Scores a response against the pack's (and the sample's) rubric criteria."""
 
@@ -100,10 +69,6 @@ class RubricJudge(Component["RubricJudge.Config"]):
         extra_criteria_key: str | None = Field(
             default=None, description="Metadata key holding per-sample criteria (a list of "
             "criterion tables) added to the pack's.",
-        )
-        cascade: Cascade | None = Field(
-            default=None, description="A second, stronger judge asked only when the first "
-            "one's score is in `band` or its verdict is unusable.",
         )
         pass_threshold: float | None = Field(
             default=None, ge=0, le=1, description="Implicit aggregation: a normalised score at "
@@ -130,10 +95,6 @@ class RubricJudge(Component["RubricJudge.Config"]):
         super().__init__(config, context)
         self.criteria = configured_criteria(config, list(config.criteria), context)
         self._schemas: dict[tuple[int, ...], tuple[tuple[Criterion, ...], dict[str, Any]]] = {}
-        # One dict for the second judge's settings, so the backend pool finds it by identity.
-        self._second: dict[str, Any] | None = (
-            None if config.cascade is None
-            else {**context.judge_defaults, **config.cascade.judge})
 
     # -- the request ------------------------------------------------------------------
     def criteria_for(self, sample: Sample) -> list[Criterion]:
@@ -225,41 +186,10 @@ class RubricJudge(Component["RubricJudge.Config"]):
     async def score(self, sample: Sample) -> Score:  # type: ignore[override]
         request, criteria = self.request_for(sample)
         stats = CallStats()
-        cascade = self.config.cascade
-        try:
-            verdict = await ask_verdict(self.context.judge_backend(), request, stats)
-        except ComponentError as exc:
-            if cascade is None or not cascade.on_failure or exc.kind not in _HANDED_ON:
-                raise
-            return await self._second_opinion(request, criteria, stats, f"first judge: "
-                                              f"{exc.kind}")
-        score = self._interpret(criteria, verdict, stats)
-        if cascade is None:
-            return score
-        low, high = cascade.band
-        if low <= score.value <= high:
-            return await self._second_opinion(request, criteria, stats,
-                                               f"first judge {score.value:.3f} in band")
-        score.measurements["cascade_escalated"] = 0
-        return score
-
-    def _interpret(self, criteria: Sequence[Criterion], verdict: dict[str, Any],
-                   stats: CallStats) -> Score:
+        verdict = await ask_verdict(self.context.judge_backend(), request, stats)
         if self.config.aggregation == "explicit":
             return self._explicit(criteria, verdict, stats)
         return self._implicit(verdict, stats)
-
-    async def _second_opinion(self, request: JudgeRequest, criteria: Sequence[Criterion],
-                              stats: CallStats, why: str) -> Score:
-        """The cascade's second judge decides; the score says so (measurements and
-        details), and its calls are counted with the first judge's."""
-        assert self._second is not None
-        verdict = await ask_verdict(self.context.judge_backend(self._second), request, stats)
-        score = self._interpret(criteria, verdict, stats)
-        score.measurements.update(stats.measurements())
-        score.measurements["cascade_escalated"] = 1
-        score.details["cascade"] = {"escalated": True, "why": why}
-        return score
 
     def _explicit(self, criteria: Sequence[Criterion], verdict: dict[str, Any],
                   stats: CallStats) -> Score:
