@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 
 from rewardsmith.core.component import Component, ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind
-from rewardsmith.core.judging import JudgeRequest
+from rewardsmith.core.judging import JudgeBackend, JudgeRequest
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.judges.calling import (
@@ -140,9 +140,12 @@ class RubricJudge(Component["RubricJudge.Config"]):
             )
         return "\n\n".join(parts)
 
-    def request_for(self, sample: Sample) -> tuple[JudgeRequest, list[Criterion]]:
+    def request_for(self, sample: Sample, criteria: Sequence[Criterion] | None = None
+                    ) -> tuple[JudgeRequest, list[Criterion]]:
+        """The request for ``sample`` and its criteria; ``criteria`` (default: the pack's and
+        the sample's) may be given in another order, as cascades ask."""
         cfg = self.config
-        criteria = self.criteria_for(sample)
+        criteria = list(criteria) if criteria is not None else self.criteria_for(sample)
         blocks = [*context_blocks(cfg, sample), DataBlock("candidate", sample.response)]
         check_size(cfg, blocks)
         if cfg.aggregation == "explicit":
@@ -165,8 +168,14 @@ class RubricJudge(Component["RubricJudge.Config"]):
     # -- scoring ----------------------------------------------------------------------
     async def score(self, sample: Sample) -> Score:  # type: ignore[override]
         request, criteria = self.request_for(sample)
-        stats = CallStats()
-        parsed = await ask(self.context.judge_backend(), request, stats)
+        return await self.judge_with(self.context.judge_backend(), request, criteria,
+                                     CallStats())
+
+    async def judge_with(self, backend: JudgeBackend, request: JudgeRequest,
+                         criteria: Sequence[Criterion], stats: CallStats) -> Score:
+        """One call of ``backend`` on ``request``, scored; ``stats`` accumulates its cost.
+        Raises the backend's ComponentError or judge_invalid_verdict."""
+        parsed = await ask(backend, request, stats)
         verdict = check_verdict(parsed, request.json_schema or {})
         if self.config.aggregation == "explicit":
             return self._explicit(criteria, verdict, stats)
