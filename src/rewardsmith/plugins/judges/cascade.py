@@ -30,6 +30,7 @@ from rewardsmith.core.component import ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
+from rewardsmith.core.telemetry import current_telemetry
 from rewardsmith.plugins.judges.calling import CallStats
 from rewardsmith.plugins.judges.rubric import Criterion
 from rewardsmith.plugins.judges.rubric_judge import RubricJudge
@@ -124,6 +125,8 @@ class CascadeJudge(RubricJudge):
         else:
             second = self.context.judge_backend(self.second_settings)
             final = await self.judge_with(second, request, criteria, stats)
+        current_telemetry().record_judge_stat(cfg.id, "cascade_escalated",
+                                              float(reason is not None))
         final.measurements.update(stats.measurements())
         final.measurements["cascade_escalated"] = int(reason is not None)
         if first_value is not None:

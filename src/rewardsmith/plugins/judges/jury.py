@@ -23,6 +23,7 @@ from rewardsmith.core.component import ComponentContext
 from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
+from rewardsmith.core.telemetry import current_telemetry
 from rewardsmith.plugins.judges.calling import CallStats
 from rewardsmith.plugins.judges.rubric_judge import RubricJudge
 
@@ -102,6 +103,9 @@ class JuryJudge(RubricJudge):
             value = statistics.fmean(v.value for v in votes.values())
         pairs = list(itertools.combinations(passes, 2))
         agreement = sum(a == b for a, b in pairs) / len(pairs) if pairs else 1.0
+        telemetry = current_telemetry()
+        telemetry.record_judge_stat(self.config.id, "jury_agreement", agreement)
+        telemetry.record_judge_stat(self.config.id, "jurors_failed", len(failed))
         measurements: dict[str, Any] = {f"{JUROR_PREFIX}{n}": round(v.value, 6)
                                         for n, v in votes.items()}
         measurements.update({
