@@ -60,3 +60,8 @@ def sample(response: str, sid: str, prompt: str = "Review clause 7.", **extra: A
            ) -> dict[str, Any]:
     return {"id": sid, "messages": [{"role": "user", "content": prompt},
                                     {"role": "assistant", "content": response}], **extra}
+
+
+def named_in(model: str) -> Rule:
+    """Criterion ``ok`` passes when ``model``'s name is a word of the candidate."""
+    return lambda candidate: {"ok": model in candidate.split()}

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.judge_models import calls_per_model, per_model, sample, sim_pack
+from tests.support.judge_models import calls_per_model, named_in, per_model, sample, sim_pack
 
 from rewardsmith import Scorer
 from rewardsmith.core.errors import PackError
@@ -27,11 +27,7 @@ criteria = [{{ id = "ok", pass_if = "The answer is right." }}]
 """
 
 
-def _named(model: str) -> Any:
-    return lambda candidate: {"ok": model in candidate.split()}
-
-
-POLICY = per_model({m: _named(m) for m in ("m1", "m2", "m3")})
+POLICY = per_model({m: named_in(m) for m in ("m1", "m2", "m3")})
 # who passes each sample: all, m1+m2, m3 alone, nobody
 RESPONSES = ["m1 m2 m3", "m1 m2", "m3", "none"]
 

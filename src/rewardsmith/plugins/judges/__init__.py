@@ -12,10 +12,11 @@ from typing import Any
 from rewardsmith.core.hookspecs import hookimpl
 from rewardsmith.plugins.judges.cascade import CascadeJudge
 from rewardsmith.plugins.judges.jury import JuryJudge
+from rewardsmith.plugins.judges.listwise import ListwiseJudge
 from rewardsmith.plugins.judges.pairwise_judge import PairwiseJudge
 from rewardsmith.plugins.judges.rubric_judge import RubricJudge
 
-__all__ = ["CascadeJudge", "JuryJudge", "PairwiseJudge", "RubricJudge"]
+__all__ = ["CascadeJudge", "JuryJudge", "ListwiseJudge", "PairwiseJudge", "RubricJudge"]
 
 
 @hookimpl
@@ -24,3 +25,4 @@ def register_components(register: Callable[[type[Any]], None]) -> None:
     register(PairwiseJudge)
     register(CascadeJudge)
     register(JuryJudge)
+    register(ListwiseJudge)
