@@ -17,11 +17,12 @@ from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.judges.calling import (
     CallStats,
     JudgeComponentConfig,
-    ask,
     check_size,
     configured_criteria,
     context_blocks,
+    reply_object,
 )
+from rewardsmith.plugins.judges.logprob_scores import from_distribution
 from rewardsmith.plugins.judges.prompting import DataBlock, build_request
 from rewardsmith.plugins.judges.rubric import (
     Criterion,
@@ -74,6 +75,11 @@ class RubricJudge(Component["RubricJudge.Config"]):
             default=None, ge=0, le=1, description="Implicit aggregation: a normalised score at "
             "or above this passes. Explicit aggregation passes when every criterion passes.",
         )
+        score_from: Literal["sampled", "distribution"] = Field(
+            default="sampled", description="distribution: values are expectations over the "
+            "verdict tokens' log-probabilities (needs [judge] logprobs = true and "
+            "top_logprobs; openai backend); see plugins/judges/logprob_scores.py.",
+        )
 
         @model_validator(mode="after")
         def _check(self) -> RubricJudge.Config:
@@ -94,6 +100,12 @@ class RubricJudge(Component["RubricJudge.Config"]):
     def __init__(self, config: RubricJudge.Config, context: ComponentContext) -> None:
         super().__init__(config, context)
         self.criteria = configured_criteria(config, list(config.criteria), context)
+        if config.score_from == "distribution" and not (
+                context.judge_defaults.get("logprobs") and context.judge_defaults.get(
+                    "top_logprobs")):
+            raise ValueError("score_from = 'distribution' needs a judge that returns "
+                             "log-probabilities: set logprobs = true and top_logprobs "
+                             "(e.g. 5) in [judge] (openai backend)")
 
     # -- the request ------------------------------------------------------------------
     def criteria_for(self, sample: Sample) -> list[Criterion]:
@@ -175,11 +187,20 @@ class RubricJudge(Component["RubricJudge.Config"]):
                          criteria: Sequence[Criterion], stats: CallStats) -> Score:
         """One call of ``backend`` on ``request``, scored; ``stats`` accumulates its cost.
         Raises the backend's ComponentError or judge_invalid_verdict."""
-        parsed = await ask(backend, request, stats)
-        verdict = check_verdict(parsed, request.json_schema or {})
+        reply = await backend.complete(request)
+        stats.add(reply)
+        verdict = check_verdict(reply_object(reply), request.json_schema or {})
         if self.config.aggregation == "explicit":
-            return self._explicit(criteria, verdict, stats)
-        return self._implicit(verdict, stats)
+            score = self._explicit(criteria, verdict, stats)
+        else:
+            score = self._implicit(verdict, stats)
+        if self.config.score_from == "distribution":
+            scale = self.config.scale if self.config.aggregation == "implicit" else None
+            score = from_distribution(score, reply.logprobs, criteria, scale, self.config.id)
+            threshold = self.config.pass_threshold
+            if scale is not None and threshold is not None:
+                score.passed = score.value >= threshold
+        return score
 
     def _explicit(self, criteria: Sequence[Criterion], verdict: dict[str, Any],
                   stats: CallStats) -> Score:
