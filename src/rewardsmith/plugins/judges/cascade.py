@@ -87,6 +87,9 @@ class CascadeJudge(RubricJudge):
 
     def __init__(self, config: CascadeJudge.Config, context: ComponentContext) -> None:
         super().__init__(config, context)
+        if config.budget is not None:
+            raise ValueError("budget is supported on rubric-judge only, not on cascade-judge "
+                             "(docs/judges.md#budgets)")
         self.config: CascadeJudge.Config = config
         # Checked at load like the [judge] table itself, so a typo fails the pack, not a run.
         self.first_settings = context.validate_judge_settings(config.first)

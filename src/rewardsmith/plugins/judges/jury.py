@@ -64,6 +64,9 @@ class JuryJudge(RubricJudge):
 
     def __init__(self, config: JuryJudge.Config, context: ComponentContext) -> None:
         super().__init__(config, context)
+        if config.budget is not None:
+            raise ValueError("budget is supported on rubric-judge only, not on jury-judge "
+                             "(docs/judges.md#budgets)")
         self.config: JuryJudge.Config = config
         self.juror_settings = [context.validate_judge_settings(j) for j in config.jurors]
         names = config.juror_names or [str(s.get("model")) for s in self.juror_settings]

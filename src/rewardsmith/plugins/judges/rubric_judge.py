@@ -14,6 +14,7 @@ from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.judging import JudgeBackend, JudgeRequest
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.judges.budget import BudgetLedger, JudgeBudget, budgeted_score
 from rewardsmith.plugins.judges.calling import (
     CallStats,
     JudgeComponentConfig,
@@ -75,6 +76,10 @@ class RubricJudge(Component["RubricJudge.Config"]):
             default=None, ge=0, le=1, description="Implicit aggregation: a normalised score at "
             "or above this passes. Explicit aggregation passes when every criterion passes.",
         )
+        budget: JudgeBudget | None = Field(
+            default=None, description="A cost limit per batch and/or per run and the "
+            "degrade path once it is spent; see plugins/judges/budget.py.",
+        )
         score_from: Literal["sampled", "distribution"] = Field(
             default="sampled", description="distribution: values are expectations over the "
             "verdict tokens' log-probabilities (needs [judge] logprobs = true and "
@@ -100,6 +105,13 @@ class RubricJudge(Component["RubricJudge.Config"]):
     def __init__(self, config: RubricJudge.Config, context: ComponentContext) -> None:
         super().__init__(config, context)
         self.criteria = configured_criteria(config, list(config.criteria), context)
+        self.ledger: BudgetLedger | None = None
+        if config.budget is not None:
+            config.budget.check_policy(config.on_error)
+            self.ledger = BudgetLedger(config.budget, context.judge_defaults)
+        self.cheaper_settings = (context.validate_judge_settings(config.budget.cheaper)
+                                 if config.budget is not None and config.budget.cheaper
+                                 else context.judge_defaults)
         if config.score_from == "distribution" and not (
                 context.judge_defaults.get("logprobs") and context.judge_defaults.get(
                     "top_logprobs")):
@@ -179,6 +191,8 @@ class RubricJudge(Component["RubricJudge.Config"]):
 
     # -- scoring ----------------------------------------------------------------------
     async def score(self, sample: Sample) -> Score:  # type: ignore[override]
+        if self.ledger is not None:
+            return await budgeted_score(self, sample)
         request, criteria = self.request_for(sample)
         return await self.judge_with(self.context.judge_backend(), request, criteria,
                                      CallStats())
