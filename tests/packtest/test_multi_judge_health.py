@@ -100,3 +100,48 @@ def test_packs_test_reports_juror_agreement_and_position_bias(
     text = run_cli(str(pack)).output
     assert "position bias: first slot 0.850 vs last 0.550" in text
     assert "jurors m1|m3: agreement=0.667 kappa=0.250 error_correlation=-0.333" in text
+
+
+LISTWISE_PACK = """\
+[pack]
+name = "listwise-suite"
+version = "0.1.0"
+
+[judge]
+backend = "openai"
+model = "judge-model"
+base_url = "http://127.0.0.1:9/v1"
+
+[[components]]
+id = "rank"
+type = "listwise-judge"
+orders = 2
+
+[tests]
+suite = "cases.jsonl"
+"""
+
+
+def test_the_simulated_judge_answers_listwise_requests_from_case_verdicts(
+        tmp_path: Path, run_cli: Any) -> None:
+    cases = [
+        {"kind": "pair", "name": "fair", "better": sample("Replace the washer."),
+         "worse": sample("Call someone."),
+         "verdicts": {"better": {"rank": {"score": 8}}, "worse": {"rank": {"score": 3}}}},
+        {"kind": "pair", "name": "biased", "better": sample("Shut the valve first."),
+         "worse": sample("Ignore it."),
+         "verdicts": {"better": {"rank": {"score": 6, "position_bias": True}},
+                      "worse": {"rank": {"score": 2}}}},
+    ]
+    pack = write_suite(tmp_path / "pack", cases, pack=LISTWISE_PACK)
+    result = run_cli(str(pack), "--backend", "simulator", "--json")
+    report = json.loads(result.output)
+    assert result.exit_code == 0, result.output
+    rewards = [c["rewards"] for c in report["cases"]]
+    assert rewards[0] == {"better": 0.8, "worse": 0.3}
+    # biased: each response is first once (10) and second once (its score)
+    assert rewards[1] == {"better": pytest.approx(0.8), "worse": pytest.approx(0.6)}
+    bias = report["judges"]["components"]["rank"]["position_bias"]
+    # first slot: 0.8, 0.3 (fair), 1.0, 1.0 (biased); last: 0.3, 0.8, 0.6, 0.2
+    assert bias["first_slot_mean"] == pytest.approx((0.8 + 0.3 + 1.0 + 1.0) / 4)
+    assert bias["last_slot_mean"] == pytest.approx((0.3 + 0.8 + 0.6 + 0.2) / 4)

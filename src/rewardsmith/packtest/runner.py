@@ -234,8 +234,11 @@ def _fingerprints(raw: dict[str, Any]) -> list[str]:
 def verdict_book(pack: Pack, cases: Sequence[LoadedCase]) -> VerdictBook:
     """The scripted judge verdicts of every case, by the response text the judge sees
     (both sides of a pair), which :func:`simulated_judges` answers from."""
-    book = VerdictBook(pairwise_ids=frozenset(
-        c.config.id for c in pack.components if c.config.type == "pairwise-judge"))
+    book = VerdictBook(
+        pairwise_ids=frozenset(c.config.id for c in pack.components
+                               if c.config.type == "pairwise-judge"),
+        listwise_ids=frozenset(c.config.id for c in pack.components
+                               if c.config.type == "listwise-judge"))
     for loaded in cases:
         case = loaded.case
         if isinstance(case, PairCase):
