@@ -151,3 +151,12 @@ def test_a_bad_second_judge_table_fails_at_load(tmp_path: Path,
                                      'second = { model = "big", temprature = 0 }')
     with pytest.raises(PackError, match="temprature"):
         sim_pack(tmp_path, openai_judge_settings, component)
+
+
+def test_the_cascade_works_the_same_on_bedrock(tmp_path: Path, converse_simulator: Any,
+                                               bedrock_judge_settings: Any) -> None:
+    converse_simulator.set_policy(per_model({"small": passes_listed, "big": _everything}))
+    batch = _score(tmp_path, bedrock_judge_settings, _component("band = [0.3, 0.7]"),
+                   [sample("ok: a b c d", "sure"), sample("ok: a b", "unsure")])
+    assert calls_per_model(converse_simulator) == {"small": 2, "big": 1}
+    assert [r.components["judge"].value for r in batch.results] == [1.0, 1.0]
