@@ -75,6 +75,7 @@ class SampleResult:
     error_kind: str | None = None
     gate: str | None = None  # id of the gate that decided the reward
     group_key: str | None = None
+    response_chars: int | None = None  # length of the scored response (monitoring)
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.reward):
