@@ -27,6 +27,8 @@ _MORE_CSS = """
 .alarm{border-left:4px solid var(--bad);padding:6px 10px;margin:6px 0;background:#fff}
 .alarm b{color:var(--bad)}
 .ok-banner{border-left:4px solid var(--good);padding:6px 10px;background:#fff}
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:10px}
+.plots .panel{margin:0}
 """
 
 
@@ -127,7 +129,7 @@ def render_dashboard(steps: Sequence[StepStats], alarms: Sequence[Mapping[str, A
                                        _PALETTE[i % len(_PALETTE)])
                             for i, c in enumerate(criteria)], y_range=(0, 1),
                            label="criterion pass rates over steps")))
-    body += ['<h2 id="plots">Over steps</h2>', f'<div class="grid">{"".join(plots)}</div>']
+    body += ['<h2 id="plots">Over steps</h2>', f'<div class="plots">{"".join(plots)}</div>']
     body += ['<h2 id="steps">Steps</h2>', _step_table(steps)]
     body += ['<h2 id="rules">Rules in force</h2>', _rules_table(rules)]
     body.append("<footer>Written by rewardsmith monitor. Self-contained: no scripts, no "

@@ -225,12 +225,13 @@ def _contribution_section(rows: Sequence[dict[str, Any]]) -> str:
         return ""
     means = {cid: sum(v) / explained for cid, v in per_component.items()}
     total = sum(means.values()) or 1.0
-    bars = [svg.Bar(cid, m / total, f"{m:.3f} ({m / total:.0%} of the mean reward)")
+    bars = [svg.Bar(cid, m / total, f"{m:.3f} ({m / total:.0%})")
             for cid, m in means.items()]
     return ('<h2 id="contributions">What makes up the reward</h2><div class="panel">'
-            f'<div class="sub">mean contribution of each component (weight \u00d7 value / sum of '
-            f"weights) over the {explained:,} ok samples whose reward is that weighted "
-            "mean; each sample's split is in its card</div>"
+            '<div class="sub">mean contribution of each component to the reward (weight '
+            f"\u00d7 value / sum of weights) and its share of the mean reward, over the "
+            f"{explained:,} ok samples whose reward is that weighted mean; each sample's "
+            "split is in its card</div>"
             f'{svg.rate_bars(bars, width=760, label="component contributions")}</div>')
 
 
