@@ -134,6 +134,7 @@ def test_score_report_is_written_and_escapes_candidate_text(host, tmp_path: Path
     assert "<svg" in html and "cli-toy" in html
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<div class="sub">prompt</div>' in html  # the shown samples' context
 
 
 class _CommandPlugin:
