@@ -155,9 +155,10 @@ def log_invocation(record: InvocationRecord, *, stream: TextIO | None = None,
                    redactor: SecretRedactor | None = None) -> None:
     """Write the invocation's JSON line: ``error`` level when it could not score, or when a
     judge could not run (its cause is in ``judge_unavailable``) and the pack does not allow
-    that; ``warning`` when it allows it."""
+    that, or when abandoned worker threads made the scorer refuse synchronous work;
+    ``warning`` when it allows it."""
     logger = make_logger(stream, redactor)
-    if record.failed or record.judge_down:
+    if record.failed or record.judge_down or record.summary.get("workers_unhealthy"):
         logger.error("reward_invocation", **record.log_fields())
     elif record.judge_outages:
         logger.warning("reward_invocation", **record.log_fields())
@@ -273,6 +274,10 @@ def invocation_metrics(record: InvocationRecord) -> list[tuple[str, float, str]]
         ("EngineError", 1 if record.engine_error else 0, "Count"),
         # Judge components that could not run at all: the rewards came from the checks.
         ("JudgeUnavailable", len(record.judge_outages), "Count"),
+        # Threads abandoned after a synchronous call overran, still running (issue 10):
+        # a steady rise means a check that never returns; Unhealthy means work is refused.
+        ("AbandonedWorkers", s.get("abandoned_workers", 0), "Count"),
+        ("WorkersUnhealthy", 1 if s.get("workers_unhealthy") else 0, "Count"),
     ]
     if record.budget_ms and record.budget_ms > 0:
         used = 100.0 * min(record.elapsed_ms / record.budget_ms, 10.0)

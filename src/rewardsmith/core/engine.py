@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Coroutine, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 import structlog
@@ -40,13 +41,23 @@ from rewardsmith.core.telemetry import (
     unbind_telemetry,
 )
 from rewardsmith.core.wire import item_id
+from rewardsmith.core.workers import (
+    ContainedExit,
+    SyncWorkers,
+    WorkerHealth,
+    contain,
+    sync_limits,
+)
 
 log = structlog.get_logger("rewardsmith.engine")
 T = TypeVar("T")
 
-# Longest stretch of inline (synchronous) work between two yields to the event loop, so
-# judge replies already in flight are handled promptly while checks run.
-_YIELD_INTERVAL_S = 0.005
+# Samples whose gates run in one worker job before their judges are launched: judge calls
+# start while the gates of later samples still run, at one hand-off per chunk.
+_GATE_CHUNK = 256
+# Under a batch deadline, a synchronous call may use at most this share of the time left
+# (1/4), so one stuck sample never costs the rest of the batch.
+_STUCK_SHARE = 4.0
 # Time reserved per sample, before a deadline, for parsing and building its result
 # (measured ~25-40 us per sample on 2 cores; generous so a 50,000-sample batch still
 # answers in time).
@@ -72,22 +83,24 @@ class _Deadline:
         return self.at is not None and time.monotonic() >= self.at
 
 
+async def _contained(awaitable: Awaitable[T]) -> T:
+    """Await plugin code, turning its SystemExit/KeyboardInterrupt/GeneratorExit into a
+    ContainedExit: on 3.11 ``wait_for`` runs it as a task of its own, and a task ending
+    with one of those is re-raised out of the event loop (``Task.__step``)."""
+    try:
+        return await awaitable
+    except BaseException as exc:
+        contained = contain(exc)
+        if contained is exc:
+            raise
+        raise contained from exc
+
+
 def _being_cancelled() -> bool:
     """True when the running task itself is being cancelled (deadline), as opposed to a
     component raising CancelledError on its own."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
-
-
-class _Pacer:
-    def __init__(self, interval_s: float = _YIELD_INTERVAL_S) -> None:
-        self._interval = interval_s
-        self._next = time.perf_counter() + interval_s
-
-    async def tick(self) -> None:
-        if time.perf_counter() >= self._next:
-            await asyncio.sleep(0)
-            self._next = time.perf_counter() + self._interval
 
 
 class _LoopThread:
@@ -96,6 +109,12 @@ class _LoopThread:
     Judge clients and semaphores are bound to a loop; keeping one loop for the scorer's
     life lets a warm Lambda or a trainer reuse connection pools across batches. A loop
     that died is replaced, and a caller never waits on a dead one.
+
+    asyncio re-raises ``SystemExit``/``KeyboardInterrupt`` out of ``run_forever`` when a
+    task ends with one (CPython 3.11 ``Task.__step``), e.g. a plugin's own
+    ``asyncio.gather`` sub-task; the task has already recorded it, so the loop is simply
+    run again and whoever awaits that task sees the exception (and contains it). Signals
+    are delivered to the main thread only, so nothing raised here is the user's Ctrl-C.
     """
 
     def __init__(self) -> None:
@@ -111,8 +130,8 @@ class _LoopThread:
         with self._lock:
             if not self._alive():
                 loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=loop.run_forever, name="rewardsmith-loop",
-                                          daemon=True)
+                thread = threading.Thread(target=_run_contained, args=(loop,),
+                                          name="rewardsmith-loop", daemon=True)
                 thread.start()
                 self._loop, self._thread = loop, thread
             loop, thread = self._loop, self._thread
@@ -132,6 +151,18 @@ class _LoopThread:
                 self._loop.call_soon_threadsafe(self._loop.stop)
             self._loop = None
             self._thread = None
+
+
+def _run_contained(loop: asyncio.AbstractEventLoop) -> None:
+    """``loop.run_forever()`` until ``stop()``, run again after a task's BaseException."""
+    while True:
+        try:
+            loop.run_forever()
+            return
+        except BaseException as exc:  # plugin code in a task; see _LoopThread
+            if loop.is_closed():
+                return
+            log.error("event_loop_exception_contained", error=type(exc).__name__)
 
 
 class Scorer:
@@ -156,6 +187,12 @@ class Scorer:
         self._inline = [c for c in rest if self._mode(c) == "inline"]
         self._semaphore: asyncio.Semaphore | None = None
         self._loop_thread = _LoopThread()
+        limits = sync_limits()
+        self._sync_limit_s = limits.call_limit_s
+        # Threads for synchronous component work, owned here rather than the loop's
+        # default executor, so an overrunning call is abandoned and replaced.
+        self._workers = SyncWorkers(max_workers=min(32, max(2, pack.meta.max_concurrency)),
+                                    max_abandoned=limits.max_abandoned)
 
     def _mode(self, component: Component[Any]) -> RunMode:
         return self._modes[component.config.id]
@@ -193,10 +230,17 @@ class Scorer:
             results, deadline_hit = await self._score(samples, _Deadline(deadline), telemetry)
         finally:
             unbind_telemetry(token)
+        health = self._workers.health()
+        telemetry.abandoned_workers = health.abandoned_alive
+        telemetry.workers_unhealthy = health.unhealthy
         batch = BatchResult(results, telemetry, time.monotonic() - started, deadline_hit)
         log.info("batch_scored", pack=self.pack.name, pack_version=self.pack.version,
                  pack_hash=self.pack.hash, **batch.summary())
         return batch
+
+    def worker_health(self) -> WorkerHealth:
+        """Abandoned worker threads still running, and whether sync work is refused."""
+        return self._workers.health()
 
     async def aclose(self) -> None:
         for component in self.pack.components:
@@ -212,6 +256,7 @@ class Scorer:
             self._loop_thread.run(self.aclose())
         finally:
             self._loop_thread.close()
+            self._workers.close()
 
     # -- the pipeline -----------------------------------------------------------------
     async def _score(
@@ -268,16 +313,23 @@ class Scorer:
         launched: list[asyncio.Future[None]] = []
         inline = all(self._mode(g) == "inline" for g in self._gates)
         if inline:
-            pacer = _Pacer()
-            for state in states:
+            if not self._gates:
+                for state in states:
+                    launched.extend(self._launch_concurrent(state))
+                return deadline.passed(), launched
+            for first in range(0, len(states), _GATE_CHUNK):
+                chunk = states[first:first + _GATE_CHUNK]
+                for gate in self._gates:
+                    pending = [s for s in chunk if s.gate is None]
+                    outcomes = await self._run_sync(gate, pending, deadline)
+                    for state, outcome in zip(pending, outcomes, strict=True):
+                        if outcome is not None:
+                            self._record_gate(state, gate, outcome)
                 if deadline.passed():
                     return True, launched
-                for gate in self._gates:
-                    if self._record_gate(state, gate, self._call_sync(gate, state.sample)):
-                        break
-                if state.gate is None:
-                    launched.extend(self._launch_concurrent(state))
-                await pacer.tick()
+                for state in chunk:
+                    if state.gate is None:
+                        launched.extend(self._launch_concurrent(state))
             return False, launched
 
         async def gate_then_score(state: _State) -> None:
@@ -333,17 +385,48 @@ class Scorer:
         return failed
 
     async def _run_inline(self, states: list[_State], deadline: _Deadline) -> bool:
-        """Cheap synchronous components, one component over the whole batch at a time
-        (keeps its code and caches hot), yielding to judge replies every few ms.
-        """
-        pacer = _Pacer()
+        """Synchronous components, one component over the whole batch at a time (keeps its
+        code and caches hot), on an owned worker thread under a per-sample limit, so the
+        loop stays free for judge replies and the deadline."""
         for component in self._inline:
-            for state in states:
-                if deadline.passed():
-                    return True
-                state.outcomes[component.config.id] = self._call_sync(component, state.sample)
-                await pacer.tick()
+            outcomes = await self._run_sync(component, states, deadline)
+            for state, outcome in zip(states, outcomes, strict=True):
+                if outcome is not None:
+                    state.outcomes[component.config.id] = outcome
+            if deadline.passed():
+                return True
         return False
+
+    async def _run_sync(self, component: Component[Any], states: list[_State],
+                        deadline: _Deadline) -> list[ComponentOutcome | None]:
+        """``component`` over ``states`` on a worker thread; ``None`` where the batch
+        deadline came first (the sample is recorded as abandoned later)."""
+        limit = self._limit(component)
+        remaining = deadline.remaining()
+        if remaining is not None:
+            # A sample stuck for a quarter of what is left is abandoned while the rest of
+            # the batch can still be scored on a fresh thread.
+            limit = min(limit, max(remaining / _STUCK_SHARE, 0.001))
+        call_sync = self._call_sync
+
+        def one(i: int) -> ComponentOutcome:
+            return call_sync(component, states[i].sample)
+
+        def overrun(_: int) -> ComponentOutcome | None:
+            return self._error(component, f"ran past its {limit:g}s per-sample limit; its "
+                               "worker thread was abandoned", ErrorKind.WORKER_OVERRUN)
+
+        def refused(_: int, why: str) -> ComponentOutcome | None:
+            return self._error(component, why, ErrorKind.WORKERS_EXHAUSTED)
+
+        return await self._workers.map(one, len(states), limit_s=limit, deadline=deadline.at,
+                                       on_overrun=overrun, on_deadline=lambda _: None,
+                                       on_refused=refused)
+
+    def _limit(self, component: Component[Any]) -> float:
+        """The per-sample limit of a synchronous component: its ``timeout_s``, else the
+        ``REWARDSMITH_SYNC_LIMIT_S`` default."""
+        return component.config.timeout_s or self._sync_limit_s
 
     async def _wait_all(self, aws: Sequence[Awaitable[None]], deadline: _Deadline) -> bool:
         """Wait for all, or until the deadline; cancel what is left. True if cut short."""
@@ -392,6 +475,9 @@ class Scorer:
                                 error_kind=str(kind))  # plain str: orjson refuses str-subclass keys
 
     def _exception(self, component: Component[Any], exc: BaseException) -> ComponentOutcome:
+        exc = contain(exc)
+        if isinstance(exc, ContainedExit):
+            return self._error(component, str(exc), ErrorKind.PLUGIN_EXIT)
         if isinstance(exc, TimeoutError):
             return self._error(component, f"timed out after {component.config.timeout_s}s",
                                ErrorKind.TIMEOUT)
@@ -417,11 +503,12 @@ class Scorer:
                 mode = self._mode(component)
                 if mode == "async":
                     coro: Awaitable[Score] = component.score(sample)  # type: ignore[assignment]
+                    score = await asyncio.wait_for(_contained(coro), component.config.timeout_s)
                 elif mode == "thread":
-                    coro = asyncio.to_thread(component.score, sample)  # type: ignore[arg-type]
+                    score = await self._workers.call(  # type: ignore[call-arg]
+                        partial(component.score, sample), limit_s=self._limit(component))
                 else:
                     return self._call_sync(component, sample)
-                score = await asyncio.wait_for(coro, component.config.timeout_s)
         except asyncio.CancelledError as exc:
             if _being_cancelled():
                 raise  # the batch deadline: the caller records it
@@ -435,7 +522,7 @@ class Scorer:
     ) -> list[ComponentOutcome]:
         started = time.perf_counter()
         try:
-            scores = await asyncio.wait_for(component.score_group(samples),
+            scores = await asyncio.wait_for(_contained(component.score_group(samples)),
                                             component.config.timeout_s)
             if len(scores) != len(samples):
                 raise ComponentError(f"returned {len(scores)} scores for {len(samples)} samples",

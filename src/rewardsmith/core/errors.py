@@ -29,6 +29,9 @@ class ErrorKind(StrEnum):
     ERROR = "error"  # ComponentError raised without a kind
     EXCEPTION = "exception"  # any other exception from a component
     TIMEOUT = "timeout"  # the component's timeout_s expired
+    WORKER_OVERRUN = "worker_overrun"  # sync work ran past its limit; its thread abandoned
+    WORKERS_EXHAUSTED = "workers_exhausted"  # too many abandoned threads: sync work refused
+    PLUGIN_EXIT = "plugin_exit"  # plugin code raised SystemExit/KeyboardInterrupt/GeneratorExit
     INVALID_SCORE = "invalid_score"  # the return value is not a valid Score
     REGEX_TIMEOUT = "regex_timeout"
     BAD_REFERENCE = "bad_reference"

@@ -100,6 +100,10 @@ class BatchTelemetry:
     component_failures: dict[str, Counter[str]] = field(default_factory=dict)
     #: Judge components that could not run at all in this batch, by component id.
     judge_unavailable: dict[str, JudgeOutage] = field(default_factory=dict)
+    #: Worker threads abandoned after overrunning that were still running when the batch
+    #: ended, and whether that many made the scorer refuse synchronous work (issue 10).
+    abandoned_workers: int = 0
+    workers_unhealthy: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record_judge_call(
@@ -182,6 +186,9 @@ class BatchTelemetry:
             "judge_unavailable": {cid: outage.to_json()
                                   for cid, outage in self.judge_unavailable.items()},
         }
+        if self.abandoned_workers or self.workers_unhealthy:
+            out["abandoned_workers"] = self.abandoned_workers
+            out["workers_unhealthy"] = self.workers_unhealthy
         if rewards:
             out["reward_mean"] = statistics.fmean(rewards)
             out["reward_std"] = statistics.pstdev(rewards) if len(rewards) > 1 else 0.0
