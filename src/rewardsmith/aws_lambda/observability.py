@@ -103,6 +103,11 @@ class InvocationRecord:
     engine_error: str | None = None
     settings_problems: list[str] = field(default_factory=list)  # bad REWARDSMITH_* values
     debug: dict[str, Any] = field(default_factory=dict)  # only filled with REWARDSMITH_DEBUG
+    #: How the answer fit the deadline (ms): ``reserve_ms`` kept back from the engine,
+    #: ``rows_ms`` building rows, ``encode_estimate_ms`` the runtime's JSON encoding (timed
+    #: on a spread of the rows), ``answered_by_ms`` = elapsed + encoding, from the start of
+    #: the handler; ``rows_past_budget`` rows answered with the failure row (issue 10).
+    answer_budget: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -139,6 +144,8 @@ class InvocationRecord:
         summary = dict(self.summary)
         summary.pop("samples", None)
         fields.update(summary)
+        if self.answer_budget:
+            fields["answer_budget"] = self.answer_budget
         for key in ("event_error", "pack_error", "engine_error", "settings_problems"):
             if getattr(self, key):
                 fields[key] = getattr(self, key)

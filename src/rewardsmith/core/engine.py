@@ -45,8 +45,10 @@ from rewardsmith.core.workers import (
     ContainedExit,
     SyncWorkers,
     WorkerHealth,
+    bind_workers,
     contain,
     sync_limits,
+    unbind_workers,
 )
 
 log = structlog.get_logger("rewardsmith.engine")
@@ -226,9 +228,11 @@ class Scorer:
             deadline -= reserve
         telemetry = BatchTelemetry(samples=len(samples), deadline=deadline)
         token = bind_telemetry(telemetry)
+        bound = bind_workers(self._workers, self._sync_limit_s)
         try:
             results, deadline_hit = await self._score(samples, _Deadline(deadline), telemetry)
         finally:
+            unbind_workers(bound)
             unbind_telemetry(token)
         health = self._workers.health()
         telemetry.abandoned_workers = health.abandoned_alive

@@ -24,6 +24,7 @@ class ErrorKind(StrEnum):
     INTERNAL_ERROR = "internal_error"  # a bug in the engine: counted, never hidden
     DEADLINE = "deadline"  # still pending at the batch deadline
     PACK_UNAVAILABLE = "pack_unavailable"  # the Lambda could not load its pack
+    PACK_LOADING = "pack_loading"  # the Lambda's pack was still loading at the deadline
     ENGINE_ERROR = "engine_error"  # the Lambda's engine call failed as a whole
     # -- a component -------------------------------------------------------------------
     ERROR = "error"  # ComponentError raised without a kind

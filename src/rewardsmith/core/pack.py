@@ -51,6 +51,7 @@ from rewardsmith.core.judging import JudgeBackendConfig
 from rewardsmith.core.loading import PackPath, PackSource, ResolvedPack, content_hash, resolve
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.core.results import PackRef
+from rewardsmith.core.workers import users_interrupt
 
 _NAME_RE = r"^[a-z0-9][a-z0-9._-]*$"
 
@@ -468,7 +469,9 @@ def load_pack(spec: str | PackPath, host: PluginHost | None = None, *,
             components.append(component)
         except (OSError, ValueError, TypeError, PluginError) as exc:
             raise PackError(f"{label}: components id={cfg.id!r} ({cfg.type}): {exc}") from None
-        except (Exception, MemoryError) as exc:  # a plugin's constructor: any failure is the pack's
+        except BaseException as exc:  # a plugin's constructor: any failure is the pack's
+            if users_interrupt(exc):  # SystemExit etc. from plugin code are not (issue 10)
+                raise
             raise PackError(f"{label}: components id={cfg.id!r} ({cfg.type}): "
                             f"{type(exc).__name__}: {exc}") from None
 

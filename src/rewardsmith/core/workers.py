@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import contextvars
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -91,6 +92,38 @@ class ContainedExit(RewardsmithError):
         self.original = original
         super().__init__(f"plugin code raised {type(original).__name__}"
                          + (f"({original})" if str(original) else ""))
+
+
+# Set by the SIGINT handler install_interrupt_marker() puts in place: the user pressed Ctrl-C.
+_interrupt = {"installed": False, "received": False}
+
+
+def install_interrupt_marker() -> None:
+    """Record real SIGINTs (then raise KeyboardInterrupt as Python's default handler does),
+    so :func:`users_interrupt` can tell the user's Ctrl-C from plugin code raising
+    ``KeyboardInterrupt``. For programs that own the process (the CLI); call from the main
+    thread. A handler other than Python's default is left alone.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        _interrupt["received"] = True
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    _interrupt["installed"] = True
+
+
+def users_interrupt(exc: BaseException) -> bool:
+    """True when ``exc`` is a ``KeyboardInterrupt`` that must stop the program: a SIGINT was
+    received (marker installed), or, without the marker, it arrived on the main thread
+    (signals are only delivered there; on another thread it is always plugin code)."""
+    if not isinstance(exc, KeyboardInterrupt):
+        return False
+    if _interrupt["installed"]:
+        return _interrupt["received"]
+    return threading.current_thread() is threading.main_thread()
 
 
 def contain(exc: BaseException) -> BaseException:
@@ -386,3 +419,38 @@ class SyncWorkers:
                 self._workers.discard(thread)
                 self._abandoned.append(thread)
                 self._abandoned_total += 1
+
+
+# The pool of the batch being scored, and its default per-call limit, for plugin code that
+# offloads synchronous work itself (a product metric's function).
+_current: contextvars.ContextVar[tuple[SyncWorkers, float] | None] = contextvars.ContextVar(
+    "rewardsmith_sync_workers", default=None)
+
+
+def bind_workers(workers: SyncWorkers, limit_s: float
+                 ) -> contextvars.Token[tuple[SyncWorkers, float] | None]:
+    """Make ``workers`` the pool :func:`offload` uses in this context (the engine does, per
+    batch); pass the token to :func:`unbind_workers` when the batch ends."""
+    return _current.set((workers, limit_s))
+
+
+def unbind_workers(token: contextvars.Token[tuple[SyncWorkers, float] | None]) -> None:
+    """Undo :func:`bind_workers`."""
+    _current.reset(token)
+
+
+async def offload(fn: Callable[[], T], *, limit_s: float | None = None) -> T:
+    """``fn()`` on the scoring batch's own worker threads under ``limit_s`` (default: the
+    scorer's per-sample limit); outside a batch, on ``asyncio.to_thread``. Raises as
+    :meth:`SyncWorkers.call` does."""
+    bound = _current.get()
+    if bound is None:
+        try:
+            return await asyncio.to_thread(fn)
+        except BaseException as exc:
+            contained = contain(exc)
+            if contained is exc:
+                raise
+            raise contained from exc
+    workers, default_limit = bound
+    return await workers.call(fn, limit_s=limit_s or default_limit)
