@@ -134,10 +134,17 @@ def main() -> None:
                 [sys.executable, __file__, "--child", scenario, str(size),
                  "--deadline-s", str(args.deadline_s)],
                 capture_output=True, text=True, check=True)
-            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            lines = proc.stdout.strip().splitlines()
+            row = json.loads(lines[-1])
+            logged = next((json.loads(line) for line in lines
+                           if '"reward_invocation"' in line), {})
+            row["answer_budget"] = logged.get("answer_budget")
+            row["failures"] = logged.get("failures")
             print(f"{row['scenario']:>8} {row['samples']:>8} {row['every_id']!s:>8} "
                   f"{row['scored']:>7} {row['handler_s']:>9} {row['encode_s']:>8} "
                   f"{row['answered_at_s']:>10} {row['margin_s']:>8} {row['peak_rss_mb']:>11}")
+            print(f"{'':>8} handler's own accounting: {json.dumps(row['answer_budget'])}; "
+                  f"failures {json.dumps(row['failures'])}")
 
 
 if __name__ == "__main__":

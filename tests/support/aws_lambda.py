@@ -94,12 +94,32 @@ class NeverReturns(Component[Any]):
         return Score(1.0)
 
 
+class GatherExits(Component[Any]):
+    """An async component whose own ``asyncio.gather`` sub-task raises ``SystemExit`` on a
+    response of ``exit`` (a plugin's fan-out gone wrong)."""
+
+    run = "async"
+
+    class Config(ComponentConfig):
+        type: Literal["t-gather-exits"] = "t-gather-exits"
+
+    async def score(self, sample: Sample) -> Score:
+        async def part(n: int) -> int:
+            await asyncio.sleep(0)
+            if sample.response == "exit" and n == 1:
+                raise SystemExit(3)
+            return n
+
+        await asyncio.gather(part(0), part(1))
+        return Score(1.0)
+
+
 test_plugin = types.SimpleNamespace()
 
 
 @hookimpl
 def _register_components(register: Callable[[type[Any]], None]) -> None:
-    for cls in (MatchesReference, NonEmpty, Hangs, BlocksLoop, NeverReturns):
+    for cls in (MatchesReference, NonEmpty, Hangs, BlocksLoop, NeverReturns, GatherExits):
         register(cls)
 
 

@@ -349,8 +349,16 @@ class RewardHandler:
             self._report(record, started)
             return []
 
+        engine_budget = budget.budget_s - reserve - _elapsed(started)
+        if engine_budget <= 0:
+            # The answer alone needs the time left: score nothing, say so by name.
+            record.engine_error = (
+                f"no time left to score: {reserve * 1000:.0f} ms kept back to answer "
+                f"{len(items)} samples, {budget.budget_s * 1000:.0f} ms of budget")
+            return self._answer_failed(items, ErrorKind.DEADLINE, record, started,
+                                       deadline_hit=True)
         batch, engine_error, overran = _score_with_watchdog(
-            scorer, items, max(budget.budget_s - reserve - _elapsed(started), 0.0),
+            scorer, items, engine_budget,
             max(budget.hard_stop_s - reserve - _elapsed(started), 0.0))
         if batch is None or len(batch.results) != len(items):
             record.engine_error = engine_error or (
@@ -409,6 +417,8 @@ class RewardHandler:
         reward = self._failure_reward()
         cache = MetricCache()
         out = [failure_row(item_id(it, i), reward, kind, cache) for i, it in enumerate(items)]
+        encode = self._costs.probe_encoding(out)
+        record.answer_budget["encode_estimate_ms"] = round(encode * 1000, 3)
         record.summary = {"failed_samples": len(out),
                           "failures": {str(kind): len(out)} if out else {}}
         if deadline_hit:

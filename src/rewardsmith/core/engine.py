@@ -10,7 +10,7 @@ import asyncio
 import math
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Coroutine, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -270,7 +270,15 @@ class Scorer:
             self._semaphore = asyncio.Semaphore(self.pack.meta.max_concurrency)
         meta = self.pack.meta
         states: list[_State | SampleError] = []
+        parse_started = time.monotonic()
         for index, item in enumerate(raw):
+            if index & 255 == 0 and index and deadline.passed():
+                # A batch too large for its deadline: what is not read by then is answered
+                # as abandoned rather than read and never scored (issue 10).
+                states.extend(SampleError("not read: the batch deadline came first",
+                                          kind=ErrorKind.DEADLINE, sample_id=item_id(it, i))
+                              for i, it in enumerate(raw[index:], start=index))
+                break
             if isinstance(item, SampleError):
                 states.append(item)
                 continue
@@ -286,6 +294,11 @@ class Scorer:
                                           kind=ErrorKind.INTERNAL_ERROR,
                                           sample_id=item_id(item, index)))
         live = [s for s in states if isinstance(s, _State)]
+        if deadline.at is not None and len(raw) >= 256:
+            # Results take about as long to build as samples to read: when reading was
+            # slower than the reserve assumed (a slow or busy CPU), stop the work earlier.
+            per_sample = (time.monotonic() - parse_started) / len(raw)
+            deadline.at -= len(raw) * max(0.0, per_sample - _FINISH_COST_S)
 
         deadline_hit, launched = await self._gate_and_launch(live, deadline)
         scoring = [s for s in live if s.gate is None]
@@ -558,13 +571,16 @@ class Scorer:
 
         self._record_judge_outages(states, telemetry)
         results: list[SampleResult] = []
+        failure_reward = pack.failure_reward
+        unread: Counter[str] = Counter()  # counted once per kind: a 100k tail stays cheap
         for index, state in enumerate(states):
             if isinstance(state, SampleError):
-                telemetry.record_failure(state.kind)
+                kind = str(state.kind)
+                unread[kind] += 1
                 results.append(SampleResult(
                     id=index if state.sample_id is None else state.sample_id, index=index,
-                    reward=pack.failure_reward, status="failed", pack=ref,
-                    error=str(state), error_kind=str(state.kind)))
+                    reward=failure_reward, status="failed", pack=ref,
+                    error=str(state), error_kind=kind))
                 continue
             try:
                 results.append(self._finish_one(index, state, means_by_group, telemetry))
@@ -574,6 +590,8 @@ class Scorer:
                     id=state.sample.id, index=index, reward=pack.failure_reward,
                     status="failed", pack=ref, error=f"{type(exc).__name__}: {exc}",
                     error_kind=str(ErrorKind.INTERNAL_ERROR), group_key=state.sample.group_key))
+        for kind, count in unread.items():
+            telemetry.record_failure(kind, count=count)
         return results
 
     def _record_judge_outages(self, states: Sequence[_State | SampleError],

@@ -145,13 +145,13 @@ class BatchTelemetry:
         with self._lock:
             self.deduplicated += 1
 
-    def record_failure(self, kind: str, component: str | None = None) -> None:
-        """A failure of ``kind`` reached a sample (through ``component``, when given)."""
+    def record_failure(self, kind: str, component: str | None = None, count: int = 1) -> None:
+        """``count`` failures of ``kind`` reached samples (through ``component``, if given)."""
         with self._lock:
-            self.failures[str(kind)] += 1
+            self.failures[str(kind)] += count
             if component is not None:
                 # plain str keys: error kinds may be str subclasses, which orjson refuses
-                self.component_failures.setdefault(component, Counter())[str(kind)] += 1
+                self.component_failures.setdefault(component, Counter())[str(kind)] += count
 
     def record_judge_outage(self, outage: JudgeOutage) -> None:
         """A judge component could not run at all (the last outage per component kept)."""
