@@ -190,6 +190,8 @@ class Scorer:
         self._semaphore: asyncio.Semaphore | None = None
         self._loop_thread = _LoopThread()
         limits = sync_limits()
+        for problem in limits.problems:  # a bad value falls back to the default, said aloud
+            log.warning("setting_ignored", problem=problem)
         self._sync_limit_s = limits.call_limit_s
         # Threads for synchronous component work, owned here rather than the loop's
         # default executor, so an overrunning call is abandoned and replaced.
