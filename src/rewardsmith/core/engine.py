@@ -312,6 +312,7 @@ class Scorer:
             for component in self.pack.components:
                 if component.config.id not in state.outcomes:
                     state.outcomes[component.config.id] = self._skipped(component, state)
+        del live, scoring, launched  # _finish releases each state once its result is built
         results = self._finish(states, telemetry)
         return results, deadline_hit
 
@@ -481,8 +482,9 @@ class Scorer:
             return self._error(component, f"returned value {value!r}, outside [{lo}, {hi}]",
                                ErrorKind.INVALID_SCORE)
         value = min(max(float(value), lo), hi)
-        measurements = dict(score.measurements)
+        measurements = score.measurements  # the Score is the component's to give away
         if self._mode(component) != "inline":
+            measurements = dict(measurements)
             measurements.setdefault("latency_ms", round(elapsed_ms, 3))
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value,
                                 score.passed, score.rationale, measurements, score.details)
@@ -557,7 +559,7 @@ class Scorer:
                 else self._outcome(component, s, elapsed) for s in scores]
 
     # -- aggregation ------------------------------------------------------------------
-    def _finish(self, states: Sequence[_State | SampleError],
+    def _finish(self, states: list[_State | SampleError],
                 telemetry: BatchTelemetry) -> list[SampleResult]:
         pack = self.pack
         ref = pack.ref
@@ -584,6 +586,7 @@ class Scorer:
                     reward=failure_reward, status="failed", pack=ref,
                     error=str(state), error_kind=kind))
                 continue
+            states[index] = None  # type: ignore[index]  # peak memory: one of state, result
             try:
                 results.append(self._finish_one(index, state, means_by_group, telemetry))
             except Exception as exc:  # a bug in one sample's aggregation costs only that sample
