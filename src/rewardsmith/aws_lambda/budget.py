@@ -52,12 +52,15 @@ class AnswerCosts:
             return 0.0
         step = max(1, len(rows) // _ENCODE_PROBE_ROWS)
         probe = rows[::step][:_ENCODE_PROBE_ROWS]
-        started = time.perf_counter()
-        try:
-            json.dumps(probe)
-        except (TypeError, ValueError):  # the runtime would fail too; nothing to learn
-            return len(rows) * self.encode_s
-        per_row = (time.perf_counter() - started) / len(probe)
+        timings = []
+        for _ in range(3):  # the fastest of three: a probe the scheduler paused says nothing
+            started = time.perf_counter()
+            try:
+                json.dumps(probe)
+            except (TypeError, ValueError):  # the runtime would fail too; nothing to learn
+                return len(rows) * self.encode_s
+            timings.append(time.perf_counter() - started)
+        per_row = min(timings) / len(probe)
         if len(probe) >= 16:
             self.encode_s = _blend(self.encode_s, per_row)
         return len(rows) * per_row
