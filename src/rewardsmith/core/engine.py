@@ -33,6 +33,7 @@ from rewardsmith.core.errors import ABSTENTION_KINDS, ComponentError, ErrorKind,
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import BatchResult, ComponentOutcome, SampleResult, Score
 from rewardsmith.core.sample import Sample, parse_sample
+from rewardsmith.core.sharing import ValueSharer
 from rewardsmith.core.telemetry import (
     JUDGE_OUTAGE_KINDS,
     BatchTelemetry,
@@ -189,6 +190,7 @@ class Scorer:
         self._inline = [c for c in rest if self._mode(c) == "inline"]
         self._semaphore: asyncio.Semaphore | None = None
         self._loop_thread = _LoopThread()
+        self._sharer = ValueSharer()
         limits = sync_limits()
         for problem in limits.problems:  # a bad value falls back to the default, said aloud
             log.warning("setting_ignored", problem=problem)
@@ -482,12 +484,16 @@ class Scorer:
             return self._error(component, f"returned value {value!r}, outside [{lo}, {hi}]",
                                ErrorKind.INVALID_SCORE)
         value = min(max(float(value), lo), hi)
-        measurements = score.measurements  # the Score is the component's to give away
         if self._mode(component) != "inline":
-            measurements = dict(measurements)
+            measurements = dict(score.measurements)
             measurements.setdefault("latency_ms", round(elapsed_ms, 3))
+            return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value,
+                                    score.passed, score.rationale, measurements, score.details)
+        # Cheap checks repeat themselves across samples: equal values are kept once.
+        share = self._sharer
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value,
-                                score.passed, score.rationale, measurements, score.details)
+                                score.passed, share.text(score.rationale),
+                                share.mapping(score.measurements), share.mapping(score.details))
 
     def _error(self, component: Component[Any], message: str, kind: ErrorKind | str
                ) -> ComponentOutcome:
