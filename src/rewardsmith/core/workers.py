@@ -43,6 +43,30 @@ T = TypeVar("T")
 
 #: How often an idle supervisor re-checks a running call when no limit is due sooner (s).
 _MAX_POLL_S = 0.25
+#: A call blocked without using CPU overruns after this many times its limit of wall time.
+_BLOCKED_FACTOR = 3.0
+
+
+def _cpu_clock(thread: threading.Thread) -> int | None:
+    """The CPU-time clock of ``thread`` (POSIX ``pthread_getcpuclockid``), else None."""
+    getter = getattr(time, "pthread_getcpuclockid", None)
+    if getter is None or thread.ident is None:
+        return None
+    try:
+        return int(getter(thread.ident))
+    except OSError:
+        return None
+
+
+def _used(job: _Job, now: float) -> tuple[float, float]:
+    """Wall and CPU seconds the job's current call has run (CPU = wall without a clock)."""
+    wall = now - job.call_started
+    if job.cpu_clock is None:
+        return wall, wall
+    try:
+        return wall, time.clock_gettime(job.cpu_clock) - job.cpu_started
+    except OSError:  # the thread ended meanwhile
+        return wall, 0.0
 
 
 SYNC_LIMIT_ENV = "REWARDSMITH_SYNC_LIMIT_S"
@@ -157,6 +181,8 @@ class _Job:
         "call_started",
         "context",
         "count",
+        "cpu_clock",
+        "cpu_started",
         "deadline",
         "done",
         "fn",
@@ -177,6 +203,8 @@ class _Job:
         self.results = results
         self.index = start
         self.call_started = time.monotonic()
+        self.cpu_clock: int | None = None  # the worker thread's CPU clock, where there is one
+        self.cpu_started = 0.0
         self.abandoned = False
         self.lock = threading.Lock()
         self.done: asyncio.Future[None] = loop.create_future()
@@ -359,7 +387,9 @@ class SyncWorkers:
                 if job.abandoned:
                     return True  # given up while queued: this thread never ran it
                 job.thread = me
+                job.cpu_clock = _cpu_clock(me)
                 job.call_started = time.monotonic()
+                job.cpu_started = time.thread_time()
                 i = job.index
             while i < count:
                 if deadline is not None and time.monotonic() >= deadline:
@@ -375,22 +405,30 @@ class SyncWorkers:
                     i += 1
                     job.index = i
                     job.call_started = time.monotonic()
+                    job.cpu_started = time.thread_time()
             return True
         finally:
             job.finish()
 
     async def _supervise(self, job: _Job) -> tuple[int, bool] | None:
         """Wait for ``job``; None when every call finished, else ``(index, overran)`` of
-        the call it stopped at: overran its limit, or met the deadline."""
+        the call it stopped at: overran its limit, or met the deadline.
+
+        A call overruns when its thread has used ``limit`` seconds of CPU (a busy machine
+        that keeps the thread waiting never makes an ordinary call overrun: the project's
+        regex limits count CPU time too), or when it has been running ``_BLOCKED_FACTOR``
+        times ``limit`` of wall time (a call blocked without using CPU: a lock, a socket).
+        """
         limit = job.limit
         while True:
             due = job.deadline
-            if limit is not None and job.thread is not None:
-                until = job.call_started + limit
-                due = until if due is None else min(due, until)
             now = time.monotonic()
-            wait = _MAX_POLL_S if due is None else min(_MAX_POLL_S, max(0.0, due - now))
-            if not job.done.done() and wait > 0:
+            if limit is not None and job.thread is not None:
+                wall, cpu = _used(job, now)
+                until = min(job.call_started + limit * _BLOCKED_FACTOR, now + limit - cpu)
+                due = until if due is None else min(due, until)
+            wait = _MAX_POLL_S if due is None else min(_MAX_POLL_S, max(0.001, due - now))
+            if not job.done.done():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(job.done), wait)
             if job.done.done():
@@ -400,8 +438,10 @@ class SyncWorkers:
             with job.lock:
                 if job.index >= job.count:
                     continue  # finished just now; its done callback is on its way
-                over = (limit is not None and job.thread is not None
-                        and now >= job.call_started + limit)
+                over = False
+                if limit is not None and job.thread is not None:
+                    wall, cpu = _used(job, now)
+                    over = cpu >= limit or wall >= limit * _BLOCKED_FACTOR
                 late = job.deadline is not None and now >= job.deadline
                 if not (over or late):
                     continue
