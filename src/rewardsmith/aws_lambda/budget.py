@@ -18,8 +18,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-# Rows sampled to time the runtime's encoding of the answer.
-_ENCODE_PROBE_ROWS = 128
+# Rows sampled to time the runtime's encoding of the answer: 128 underestimated a 100,000-row
+# answer 2.5 times (a large answer encodes slower per row); 1,024 comes within 1.2-1.5.
+_ENCODE_PROBE_ROWS = 1024
 
 
 @dataclass
@@ -53,14 +54,14 @@ class AnswerCosts:
         step = max(1, len(rows) // _ENCODE_PROBE_ROWS)
         probe = rows[::step][:_ENCODE_PROBE_ROWS]
         timings = []
-        for _ in range(3):  # the fastest of three: a probe the scheduler paused says nothing
+        for _ in range(3):  # the median of three: one paused probe does not decide
             started = time.perf_counter()
             try:
                 json.dumps(probe)
             except (TypeError, ValueError):  # the runtime would fail too; nothing to learn
                 return len(rows) * self.encode_s
             timings.append(time.perf_counter() - started)
-        per_row = min(timings) / len(probe)
+        per_row = sorted(timings)[1] / len(probe)
         if len(probe) >= 16:
             self.encode_s = _blend(self.encode_s, per_row)
         return len(rows) * per_row
