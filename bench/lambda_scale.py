@@ -5,11 +5,12 @@ encoding of it), whether every id is in it, and the peak RSS of the process.
     .venv/bin/python bench/lambda_scale.py [--samples 100000] [--event-mb 50]
                                            [--deadline-s 20] [--repeats 1]
 
-Each scenario runs in a fresh subprocess (a cold Lambda: the pack loads on the first
-call), which does what the Lambda runtime does around the handler: decodes the event from
-its JSON bytes, calls the handler with a context whose ``get_remaining_time_in_millis``
-counts down from the deadline, and encodes the answer with the standard library's
-``json`` (as ``awslambdaric``'s ``lambda_runtime_marshaller.to_json`` does). Peak RSS is
+Each scenario runs in a fresh subprocess invoked twice (cold: the pack loads inside the
+first deadline; then warm), which does what the Lambda runtime does around the handler:
+decodes the event from its JSON bytes, calls the handler with a context whose
+``get_remaining_time_in_millis`` counts down from the deadline, and encodes the answer
+with the standard library's ``json`` (as ``awslambdaric``'s
+``lambda_runtime_marshaller.to_json`` does). Peak RSS is
 ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that subprocess, event bytes included.
 The pack is three deterministic checks (length, JSON validity, repetition).
 """
@@ -80,38 +81,43 @@ def large_event(megabytes: int) -> list[dict[str, Any]]:
             for i in range(count)]
 
 
-def child(scenario: str, size: int, deadline_s: float) -> dict[str, Any]:
+def child(scenario: str, size: int, deadline_s: float) -> list[dict[str, Any]]:
+    """Two invocations of one handler: cold (the pack loads inside the first deadline),
+    then warm; each decodes the event and encodes the answer as the runtime does."""
     from rewardsmith.aws_lambda import make_handler
 
     folder = Path(tempfile.mkdtemp(prefix="rewardsmith-lambda-scale-"))
     (folder / "pack.toml").write_text(PACK)
     raw = json.dumps(small_event(size) if scenario == "small" else large_event(size)).encode()
     handler = make_handler(str(folder / "pack.toml"), deadline_margin_s=2.0, metrics=None)
-    context = Context(deadline_s)  # the clock starts when the runtime has the event
-    started = time.monotonic()
-    event = json.loads(raw)  # the runtime decodes the event before calling the handler
-    del raw
-    out = handler(event, context)
-    handler_done = time.monotonic()
-    body = json.dumps(out)  # the runtime encodes the answer (awslambdaric: json)
-    answered = time.monotonic()
-    ids = {row["id"] for row in out}
-    scored = sum(1 for row in out if not any(m["name"] == "sample_failed"
-                                             for m in row["metrics_list"]))
-    return {
-        "scenario": scenario,
-        "samples": len(event),
-        "answered_ids": len(ids),
-        "every_id": ids == {s["id"] for s in event},
-        "scored": scored,
-        "deadline_s": deadline_s,
-        "handler_s": round(handler_done - started, 3),
-        "encode_s": round(answered - handler_done, 3),
-        "answered_at_s": round(answered - started, 3),
-        "margin_s": round(context.deadline - answered, 3),
-        "answer_mb": round(len(body) / 1e6, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }
+    rows = []
+    for call in ("cold", "warm"):
+        context = Context(deadline_s)  # the clock starts when the runtime has the event
+        started = time.monotonic()
+        event = json.loads(raw)  # the runtime decodes the event before calling the handler
+        out = handler(event, context)
+        handler_done = time.monotonic()
+        body = json.dumps(out)  # the runtime encodes the answer (awslambdaric: json)
+        answered = time.monotonic()
+        ids = {row["id"] for row in out}
+        scored = sum(1 for row in out if not any(m["name"] == "sample_failed"
+                                                 for m in row["metrics_list"]))
+        rows.append({
+            "scenario": f"{scenario}/{call}",
+            "samples": len(event),
+            "answered_ids": len(ids),
+            "every_id": ids == {s["id"] for s in event},
+            "scored": scored,
+            "deadline_s": deadline_s,
+            "handler_s": round(handler_done - started, 3),
+            "encode_s": round(answered - handler_done, 3),
+            "answered_at_s": round(answered - started, 3),
+            "margin_s": round(context.deadline - answered, 3),
+            "answer_mb": round(len(body) / 1e6, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        })
+        del event, out, body
+    return rows
 
 
 def main() -> None:
@@ -126,7 +132,7 @@ def main() -> None:
         scenario, size = args.child
         print(json.dumps(child(scenario, int(size), args.deadline_s)))
         return
-    print(f"{'scenario':>8} {'samples':>8} {'every id':>8} {'scored':>7} {'handler s':>9} "
+    print(f"{'scenario':>10} {'samples':>8} {'every id':>8} {'scored':>7} {'handler s':>9} "
           f"{'encode s':>8} {'answered s':>10} {'margin s':>8} {'peak RSS MB':>11}")
     for _ in range(args.repeats):
         for scenario, size in (("small", args.samples), ("large", args.event_mb)):
@@ -135,17 +141,15 @@ def main() -> None:
                  "--deadline-s", str(args.deadline_s)],
                 capture_output=True, text=True, check=True)
             lines = proc.stdout.strip().splitlines()
-            row = json.loads(lines[-1])
-            logged = next((json.loads(line) for line in lines
-                           if '"reward_invocation"' in line), {})
-            row["answer_budget"] = logged.get("answer_budget")
-            row["failures"] = logged.get("failures")
-            print(f"{row['scenario']:>8} {row['samples']:>8} {row['every_id']!s:>8} "
-                  f"{row['scored']:>7} {row['handler_s']:>9} {row['encode_s']:>8} "
-                  f"{row['answered_at_s']:>10} {row['margin_s']:>8} {row['peak_rss_mb']:>11}")
-            print(f"{'':>8} handler's own accounting: {json.dumps(row['answer_budget'])}; "
-                  f"failures {json.dumps(row['failures'])}")
-
+            logged = [json.loads(line) for line in lines if '"reward_invocation"' in line]
+            for row, log_line in zip(json.loads(lines[-1]), logged, strict=False):
+                print(f"{row['scenario']:>10} {row['samples']:>8} {row['every_id']!s:>8} "
+                      f"{row['scored']:>7} {row['handler_s']:>9} {row['encode_s']:>8} "
+                      f"{row['answered_at_s']:>10} {row['margin_s']:>8} "
+                      f"{row['peak_rss_mb']:>11}")
+                print(f"{'':>10} handler's own accounting: "
+                      f"{json.dumps(log_line.get('answer_budget'))}; "
+                      f"failures {json.dumps(log_line.get('failures'))}")
 
 if __name__ == "__main__":
     main()
