@@ -318,8 +318,8 @@ class Scorer:
             # slower than the reserve assumed (a slow or busy CPU), stop the work earlier.
             per = max((time.monotonic() - parse_started) / max(read, 1) * _FINISH_PER_READ,
                       _FINISH_COST_S)
-            deadline.at = min(deadline.at,
-                              final - read * per - (count - read) * _TAIL_COST_S)
+            # measured now: this replaces the reserve assumed before reading
+            deadline.at = final - read * per - (count - read) * _TAIL_COST_S
 
         deadline_hit, launched = await self._gate_and_launch(live, deadline)
         scoring = [s for s in live if s.gate is None]
