@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import threading
 import time
 import types
 from collections.abc import Callable
@@ -61,15 +62,55 @@ class Hangs(Component[Any]):
 
 
 class BlocksLoop(Component[Any]):
-    """A badly written sync component that blocks the event loop (time.sleep inline):
-    the engine cannot enforce its deadline, the handler's watchdog must."""
+    """A badly written async component that blocks the event loop (time.sleep in an
+    ``async def``): the engine cannot enforce its deadline, the handler's watchdog must."""
+
+    run = "async"
 
     class Config(ComponentConfig):
         type: Literal["t-blocks-loop"] = "t-blocks-loop"
         seconds: float = 2.0
 
-    def score(self, sample: Sample) -> Score:
+    async def score(self, sample: Sample) -> Score:
         time.sleep(self.config.seconds)
+        return Score(1.0)
+
+
+#: Released by the tests using :class:`NeverReturns` when they end, so no thread outlives them.
+RELEASE_STUCK = threading.Event()
+
+
+class NeverReturns(Component[Any]):
+    """A synchronous check that never returns on a response of ``stuck`` (until the test
+    sets :data:`RELEASE_STUCK`): a plugin check caught in a loop, or a backtracking
+    pattern matched many times over one sample."""
+
+    class Config(ComponentConfig):
+        type: Literal["t-never-returns"] = "t-never-returns"
+
+    def score(self, sample: Sample) -> Score:
+        if sample.response == "stuck":
+            RELEASE_STUCK.wait()
+        return Score(1.0)
+
+
+class GatherExits(Component[Any]):
+    """An async component whose own ``asyncio.gather`` sub-task raises ``SystemExit`` on a
+    response of ``exit`` (a plugin's fan-out gone wrong)."""
+
+    run = "async"
+
+    class Config(ComponentConfig):
+        type: Literal["t-gather-exits"] = "t-gather-exits"
+
+    async def score(self, sample: Sample) -> Score:
+        async def part(n: int) -> int:
+            await asyncio.sleep(0)
+            if sample.response == "exit" and n == 1:
+                raise SystemExit(3)
+            return n
+
+        await asyncio.gather(part(0), part(1))
         return Score(1.0)
 
 
@@ -78,7 +119,7 @@ test_plugin = types.SimpleNamespace()
 
 @hookimpl
 def _register_components(register: Callable[[type[Any]], None]) -> None:
-    for cls in (MatchesReference, NonEmpty, Hangs, BlocksLoop):
+    for cls in (MatchesReference, NonEmpty, Hangs, BlocksLoop, NeverReturns, GatherExits):
         register(cls)
 
 

@@ -103,6 +103,11 @@ class InvocationRecord:
     engine_error: str | None = None
     settings_problems: list[str] = field(default_factory=list)  # bad REWARDSMITH_* values
     debug: dict[str, Any] = field(default_factory=dict)  # only filled with REWARDSMITH_DEBUG
+    #: How the answer fit the deadline (ms): ``reserve_ms`` kept back from the engine,
+    #: ``rows_ms`` building rows, ``encode_estimate_ms`` the runtime's JSON encoding (timed
+    #: on a spread of the rows), ``answered_by_ms`` = elapsed + encoding, from the start of
+    #: the handler; ``rows_past_budget`` rows answered with the failure row (issue 10).
+    answer_budget: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -139,6 +144,8 @@ class InvocationRecord:
         summary = dict(self.summary)
         summary.pop("samples", None)
         fields.update(summary)
+        if self.answer_budget:
+            fields["answer_budget"] = self.answer_budget
         for key in ("event_error", "pack_error", "engine_error", "settings_problems"):
             if getattr(self, key):
                 fields[key] = getattr(self, key)
@@ -155,9 +162,10 @@ def log_invocation(record: InvocationRecord, *, stream: TextIO | None = None,
                    redactor: SecretRedactor | None = None) -> None:
     """Write the invocation's JSON line: ``error`` level when it could not score, or when a
     judge could not run (its cause is in ``judge_unavailable``) and the pack does not allow
-    that; ``warning`` when it allows it."""
+    that, or when abandoned worker threads made the scorer refuse synchronous work;
+    ``warning`` when it allows it."""
     logger = make_logger(stream, redactor)
-    if record.failed or record.judge_down:
+    if record.failed or record.judge_down or record.summary.get("workers_unhealthy"):
         logger.error("reward_invocation", **record.log_fields())
     elif record.judge_outages:
         logger.warning("reward_invocation", **record.log_fields())
@@ -273,6 +281,10 @@ def invocation_metrics(record: InvocationRecord) -> list[tuple[str, float, str]]
         ("EngineError", 1 if record.engine_error else 0, "Count"),
         # Judge components that could not run at all: the rewards came from the checks.
         ("JudgeUnavailable", len(record.judge_outages), "Count"),
+        # Threads abandoned after a synchronous call overran, still running (issue 10):
+        # a steady rise means a check that never returns; Unhealthy means work is refused.
+        ("AbandonedWorkers", s.get("abandoned_workers", 0), "Count"),
+        ("WorkersUnhealthy", 1 if s.get("workers_unhealthy") else 0, "Count"),
     ]
     if record.budget_ms and record.budget_ms > 0:
         used = 100.0 * min(record.elapsed_ms / record.budget_ms, 10.0)

@@ -50,10 +50,11 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from rewardsmith.aws_lambda import observability as obs
+from rewardsmith.aws_lambda.budget import AnswerCosts
 from rewardsmith.aws_lambda.events import extract_samples
 from rewardsmith.core import settings
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
-from rewardsmith.core.wire import failure_row, item_id, lambda_row, wire_id
+from rewardsmith.core.wire import MetricCache, failure_row, item_id, lambda_row, wire_id
 
 if TYPE_CHECKING:
     from rewardsmith.core.engine import Scorer
@@ -202,11 +203,14 @@ class RewardHandler:
         self._missing_reason = missing_reason
         self._lock = threading.Lock()
         self._loaded = False
+        self._loader: threading.Thread | None = None
+        self._load_done = threading.Event()
         self._scorer: Scorer | None = None
         self._judge_ids: frozenset[str] = frozenset()
         self._load_error: str | None = None
         self._init_ms: float | None = None
         self._calls = 0
+        self._costs = AnswerCosts()
 
     # -- loading ------------------------------------------------------------------------
     def warm(self) -> None:
@@ -226,23 +230,34 @@ class RewardHandler:
         self._ensure_loaded()
         return self._load_error
 
-    def _ensure_loaded(self) -> None:
+    def _ensure_loaded(self, wait_s: float | None = None) -> bool:
+        """Start loading the pack (once, on a thread of its own) and wait for it at most
+        ``wait_s`` seconds (``None``: until it is done). True when the load has ended,
+        successfully or not; a load still running goes on for the next invocation."""
         if self._loaded:
-            return
+            return True
         with self._lock:
-            if self._loaded:
-                return
-            started = time.perf_counter()
-            try:
-                self._scorer = self._build_scorer()
-                self._judge_ids = frozenset(c.config.id for c in self._scorer.pack.components
-                                            if getattr(c, "uses_judge", False))
-            except Exception as exc:
-                self._load_error = f"{type(exc).__name__}: {exc}"
-            else:
-                self._warm_judges(self._scorer)
+            if self._loader is None:
+                self._loader = threading.Thread(target=self._load, daemon=True,
+                                                name="rewardsmith-pack-load")
+                self._loader.start()
+        self._load_done.wait(wait_s)
+        return self._loaded
+
+    def _load(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._scorer = self._build_scorer()
+            self._judge_ids = frozenset(c.config.id for c in self._scorer.pack.components
+                                        if getattr(c, "uses_judge", False))
+        except BaseException as exc:  # plugin code at import: SystemExit too (issue 10)
+            self._load_error = f"{type(exc).__name__}: {exc}"
+        else:
+            self._warm_judges(self._scorer)
+        finally:
             self._init_ms = (time.perf_counter() - started) * 1000
             self._loaded = True
+            self._load_done.set()
 
     @staticmethod
     def _warm_judges(scorer: Scorer) -> None:
@@ -250,7 +265,8 @@ class RewardHandler:
         paid for them). A judge that cannot be set up is reported by its first call."""
         for component in scorer.pack.components:
             if getattr(component, "uses_judge", False):
-                with contextlib.suppress(Exception):
+                # any failure, SystemExit from plugin code too, is the first call's to report
+                with contextlib.suppress(BaseException):
                     component.context.judge_backend().warm()
 
     def _build_scorer(self) -> Scorer:
@@ -282,7 +298,9 @@ class RewardHandler:
         items: list[Any] = []
         try:
             return self._invoke(event, context, started, record, items)
-        except Exception as exc:  # the last line of defence: never raise into the runtime
+        except BaseException as exc:  # the last line of defence: never raise into the runtime
+            # (SystemExit/KeyboardInterrupt included: in Lambda no user sends them, so any
+            # that reaches here came from plugin code; issue 10)
             record.engine_error = f"{type(exc).__name__}: {exc}"
             try:
                 reward = self._failure_reward()
@@ -320,17 +338,20 @@ class RewardHandler:
         record.samples = len(items)
         record.event_error = extracted.error
 
-        self._ensure_loaded()
+        # The pack load (cold start), the engine and the answer share one budget: what
+        # follows the engine (rows, summary, the runtime's encoding) is kept back first.
+        costs = self._costs
+        reserve = costs.reserve(len(items))
+        record.answer_budget["reserve_ms"] = round(reserve * 1000, 3)
+        if not self._ensure_loaded(max(budget.budget_s - reserve - _elapsed(started), 0.0)):
+            record.pack_error = (
+                f"the pack was still loading after {_elapsed(started):.3f}s, past this "
+                "invocation's budget; it goes on loading for the next invocation")
+            return self._answer_failed(items, ErrorKind.PACK_LOADING, record, started)
         record.init_ms = self._init_ms
         if self._scorer is None:
             record.pack_error = self._load_error
-            reward = self._failure_reward()
-            out = [failure_row(item_id(it, i), reward, ErrorKind.PACK_UNAVAILABLE)
-                   for i, it in enumerate(items)]
-            record.summary = {"failed_samples": len(out),
-                              "failures": {"pack_unavailable": len(out)} if out else {}}
-            self._report(record, started)
-            return out
+            return self._answer_failed(items, ErrorKind.PACK_UNAVAILABLE, record, started)
 
         scorer = self._scorer
         ref = scorer.pack.ref
@@ -340,49 +361,109 @@ class RewardHandler:
             self._report(record, started)
             return []
 
-        remaining_budget = budget.budget_s - (time.monotonic() - started)
-        remaining_stop = budget.hard_stop_s - (time.monotonic() - started)
+        engine_budget = budget.budget_s - reserve - _elapsed(started)
+        if engine_budget <= 0:
+            # The answer alone needs the time left: score nothing, say so by name.
+            record.engine_error = (
+                f"no time left to score: {reserve * 1000:.0f} ms kept back to answer "
+                f"{len(items)} samples, {budget.budget_s * 1000:.0f} ms of budget")
+            return self._answer_failed(items, ErrorKind.DEADLINE, record, started,
+                                       deadline_hit=True)
         batch, engine_error, overran = _score_with_watchdog(
-            scorer, items, max(remaining_budget, 0.0), max(remaining_stop, 0.0))
-        reward = self._failure_reward()
+            scorer, items, engine_budget,
+            max(budget.hard_stop_s - reserve - _elapsed(started), 0.0))
         if batch is None or len(batch.results) != len(items):
             record.engine_error = engine_error or (
                 f"the engine returned {len(batch.results) if batch else 0} results for "
                 f"{len(items)} samples")
-            out = [failure_row(item_id(it, i), reward, ErrorKind.ENGINE_ERROR)
-                   for i, it in enumerate(items)]
-            record.summary = {"failed_samples": len(out), "deadline_hit": overran,
-                              "failures": {"engine_error": len(out)}}
-            self._report(record, started)
-            return out
+            return self._answer_failed(items, ErrorKind.ENGINE_ERROR, record, started,
+                                       deadline_hit=overran)
 
-        out = [self._wire_or_failure(r, reward) for r in batch.results]
         record.summary = batch.summary()
         if self.settings.debug:
             record.debug["sample_errors"] = [
                 {"id": wire_id(r.id), "error_kind": r.error_kind, "error": r.error}
                 for r in batch.results if r.error is not None
             ][:50]
+        results = batch.results
+        del batch
+        out = self._rows(results, started + budget.hard_stop_s - costs.encode_reserve(len(items)),
+                         record)
         self._report(record, started)
         return out
 
-    def _wire_or_failure(self, result: SampleResult, reward: float) -> dict[str, Any]:
+    def _rows(self, results: list[SampleResult], stop_at: float,
+              record: obs.InvocationRecord) -> list[dict[str, Any]]:
+        """The wire rows, releasing each result as its row is built (the peak memory holds
+        one of the two, not both). Rows still to build at ``stop_at`` (a monotonic instant
+        leaving time to encode the answer) get the failure row, kind ``deadline``."""
+        reward = self._failure_reward()
+        cache = MetricCache()
+        out: list[dict[str, Any]] = []
+        started = time.monotonic()
+        late = 0
+        for index in range(len(results)):
+            result = results[index]
+            results[index] = None  # type: ignore[call-overload]
+            if late or (index & 511 == 0 and time.monotonic() >= stop_at):
+                late += 1
+                out.append(failure_row(result.id, reward, ErrorKind.DEADLINE, cache))
+            else:
+                out.append(self._wire_or_failure(result, reward, cache))
+        built = time.monotonic() - started
+        self._costs.learn_rows(len(results) - late, built)
+        encode = self._costs.probe_encoding(out)
+        record.answer_budget.update(
+            rows_ms=round(built * 1000, 3), encode_estimate_ms=round(encode * 1000, 3),
+            rows_past_budget=late)
+        if late:
+            record.summary["failed_samples"] = record.summary.get("failed_samples", 0) + late
+            failures = record.summary.setdefault("failures", {})
+            failures["deadline"] = failures.get("deadline", 0) + late
+            record.summary["deadline_hit"] = True
+        return out
+
+    def _answer_failed(self, items: list[Any], kind: ErrorKind, record: obs.InvocationRecord,
+                       started: float, *, deadline_hit: bool = False) -> list[dict[str, Any]]:
+        """Every item gets the failure row naming ``kind``; reported."""
+        reward = self._failure_reward()
+        cache = MetricCache()
+        out = [failure_row(item_id(it, i), reward, kind, cache) for i, it in enumerate(items)]
+        encode = self._costs.probe_encoding(out)
+        record.answer_budget["encode_estimate_ms"] = round(encode * 1000, 3)
+        record.summary = {"failed_samples": len(out),
+                          "failures": {str(kind): len(out)} if out else {}}
+        if deadline_hit:
+            record.summary["deadline_hit"] = True
+        self._report(record, started)
+        return out
+
+    def _wire_or_failure(self, result: SampleResult, reward: float,
+                         cache: MetricCache | None = None) -> dict[str, Any]:
         """One result in wire shape; a result that cannot be converted costs only itself."""
         try:
-            return lambda_row(result, failure_reward=reward, judge_ids=self._judge_ids)
+            return lambda_row(result, failure_reward=reward, judge_ids=self._judge_ids,
+                              cache=cache)
         except Exception:
             return failure_row(getattr(result, "id", result.index), reward,
-                               ErrorKind.INTERNAL_ERROR)
+                               ErrorKind.INTERNAL_ERROR, cache)
 
     def _report(self, record: obs.InvocationRecord, started: float) -> None:
         record.elapsed_ms = (time.monotonic() - started) * 1000
         record.settings_problems = list(self.settings.problems)
+        encode = record.answer_budget.get("encode_estimate_ms")
+        if isinstance(encode, float):
+            record.answer_budget["answered_by_ms"] = round(record.elapsed_ms + encode, 3)
         try:
             obs.log_invocation(record)
             obs.emit_emf(record, self.settings.metrics)
         except Exception as exc:  # reporting must never cost the answer
             with contextlib.suppress(Exception):
                 log.error("invocation_report_failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def _elapsed(since: float) -> float:
+    return time.monotonic() - since
 
 
 def _score_with_watchdog(scorer: Scorer, items: Sequence[Any], budget_s: float,
@@ -477,7 +558,7 @@ def default_handler() -> RewardHandler:
 def warm() -> None:
     """Load the ``REWARDSMITH_PACK`` pack now, e.g. at import in a wrapper module, to move
     the load into the Lambda init phase. Never raises."""
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(BaseException):
         default_handler().warm()
 
 
@@ -485,7 +566,7 @@ def handler(event: Any, context: Any = None) -> list[dict[str, Any]]:
     """The Lambda entry point (``rewardsmith.aws_lambda.handler``). Never raises."""
     try:
         return default_handler()(event, context)
-    except Exception as exc:
+    except BaseException as exc:  # even SystemExit from plugin code (issue 10)
         with contextlib.suppress(Exception):
             log.error("handler_failed", error=f"{type(exc).__name__}: {exc}")
         return []

@@ -17,6 +17,7 @@ import orjson
 from rewardsmith import __version__
 from rewardsmith.core.errors import PackError, PluginError
 from rewardsmith.core.plugins import PluginHost, Registered, blame, make_plugin_host
+from rewardsmith.core.workers import install_interrupt_marker
 
 # Exit codes, for every command: 0 success; 1 the run finished and found failures it was
 # asked to look for (``packs test``: a case failed); 2 usage, configuration, pack, plugin,
@@ -120,7 +121,12 @@ def _command_paths(group: click.Command, prefix: str = "") -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: load plugins, build the CLI, run."""
+    """Console entry point: load plugins, build the CLI, run.
+
+    A real Ctrl-C stops the CLI (click: ``Aborted!``, exit 1); plugin code raising
+    ``KeyboardInterrupt`` is that plugin's error (the SIGINT marker tells them apart).
+    """
+    install_interrupt_marker()
     try:
         host = make_plugin_host()
         group = build_cli(host)

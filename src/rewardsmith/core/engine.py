@@ -11,11 +11,12 @@ import contextlib
 import math
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from rewardsmith.core.aggregate import (
@@ -38,6 +39,7 @@ from rewardsmith.core.logs import library_logger
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import BatchResult, ComponentOutcome, SampleResult, Score
 from rewardsmith.core.sample import Sample, count_assistant_turns, parse_sample, source_label
+from rewardsmith.core.sharing import ValueSharer
 from rewardsmith.core.telemetry import (
     JUDGE_OUTAGE_KINDS,
     BatchTelemetry,
@@ -52,17 +54,34 @@ from rewardsmith.core.trajectory import (
     turn_rewards,
 )
 from rewardsmith.core.wire import item_id
+from rewardsmith.core.workers import (
+    ContainedExit,
+    SyncWorkers,
+    WorkerHealth,
+    bind_workers,
+    contain,
+    sync_limits,
+    unbind_workers,
+)
 
 log = library_logger("rewardsmith.engine")
 T = TypeVar("T")
 
-# Longest stretch of inline (synchronous) work between two yields to the event loop, so
-# judge replies already in flight are handled promptly while checks run.
-_YIELD_INTERVAL_S = 0.005
+# Samples whose gates run in one worker job before their judges are launched: judge calls
+# start while the gates of later samples still run, at one hand-off per chunk.
+_GATE_CHUNK = 256
+# Under a batch deadline, a synchronous call may use at most this share of the time left
+# (1/4), so one stuck sample never costs the rest of the batch.
+_STUCK_SHARE = 4.0
 # Time reserved per sample, before a deadline, for parsing and building its result
 # (measured ~25-40 us per sample on 2 cores; generous so a 50,000-sample batch still
 # answers in time).
 _FINISH_COST_S = 60e-6
+# Building a sample's result costs about this many times reading it (measured: ~96 us
+# against ~35 us on a busy 2-core box, all components abandoned at the deadline).
+_FINISH_PER_READ = 3.0
+# Time to answer one sample not read at all (a failed result, no parsing).
+_TAIL_COST_S = 10e-6
 
 
 @dataclass
@@ -74,14 +93,30 @@ class _State:
 
 
 class _Deadline:
-    def __init__(self, at: float | None) -> None:
+    """``at``: when scoring work stops; ``final``: when the results must be built."""
+
+    def __init__(self, at: float | None, final: float | None = None) -> None:
         self.at = at
+        self.final = at if final is None else final
 
     def remaining(self) -> float | None:
         return None if self.at is None else self.at - time.monotonic()
 
     def passed(self) -> bool:
         return self.at is not None and time.monotonic() >= self.at
+
+
+async def _contained(awaitable: Awaitable[T]) -> T:
+    """Await plugin code, turning its SystemExit/KeyboardInterrupt/GeneratorExit into a
+    ContainedExit: on 3.11 ``wait_for`` runs it as a task of its own, and a task ending
+    with one of those is re-raised out of the event loop (``Task.__step``)."""
+    try:
+        return await awaitable
+    except BaseException as exc:
+        contained = contain(exc)
+        if contained is exc:
+            raise
+        raise contained from exc
 
 
 def _being_cancelled() -> bool:
@@ -91,23 +126,18 @@ def _being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-class _Pacer:
-    def __init__(self, interval_s: float = _YIELD_INTERVAL_S) -> None:
-        self._interval = interval_s
-        self._next = time.perf_counter() + interval_s
-
-    async def tick(self) -> None:
-        if time.perf_counter() >= self._next:
-            await asyncio.sleep(0)
-            self._next = time.perf_counter() + self._interval
-
-
 class _LoopThread:
     """One event loop on a daemon thread, for the synchronous facade.
 
     Judge clients and semaphores are bound to a loop; keeping one loop for the scorer's
     life lets a warm Lambda or a trainer reuse connection pools across batches. A loop
     that died is replaced, and a caller never waits on a dead one.
+
+    asyncio re-raises ``SystemExit``/``KeyboardInterrupt`` out of ``run_forever`` when a
+    task ends with one (CPython 3.11 ``Task.__step``), e.g. a plugin's own
+    ``asyncio.gather`` sub-task; the task has already recorded it, so the loop is simply
+    run again and whoever awaits that task sees the exception (and contains it). Signals
+    are delivered to the main thread only, so nothing raised here is the user's Ctrl-C.
     """
 
     def __init__(self) -> None:
@@ -123,8 +153,8 @@ class _LoopThread:
         with self._lock:
             if not self._alive():
                 loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=loop.run_forever, name="rewardsmith-loop",
-                                          daemon=True)
+                thread = threading.Thread(target=_run_contained, args=(loop,),
+                                          name="rewardsmith-loop", daemon=True)
                 thread.start()
                 self._loop, self._thread = loop, thread
             loop, thread = self._loop, self._thread
@@ -158,6 +188,18 @@ def check_batch(samples: Any, method: str) -> None:
                         f"see rewardsmith.sample), got {type(samples).__name__}")
 
 
+def _run_contained(loop: asyncio.AbstractEventLoop) -> None:
+    """``loop.run_forever()`` until ``stop()``, run again after a task's BaseException."""
+    while True:
+        try:
+            loop.run_forever()
+            return
+        except BaseException as exc:  # plugin code in a task; see _LoopThread
+            if loop.is_closed():
+                return
+            log.error("event_loop_exception_contained", error=type(exc).__name__)
+
+
 class Scorer:
     """Scores batches of wire-format samples under one pack.
 
@@ -180,6 +222,15 @@ class Scorer:
         self._inline = [c for c in rest if self._mode(c) == "inline"]
         self._semaphore: asyncio.Semaphore | contextlib.nullcontext[None] | None = None
         self._loop_thread = _LoopThread()
+        self._sharer = ValueSharer()
+        limits = sync_limits()
+        for problem in limits.problems:  # a bad value falls back to the default, said aloud
+            log.warning("setting_ignored", problem=problem)
+        self._sync_limit_s = limits.call_limit_s
+        # Threads for synchronous component work, owned here rather than the loop's
+        # default executor, so an overrunning call is abandoned and replaced.
+        self._workers = SyncWorkers(max_workers=min(32, max(2, pack.meta.max_concurrency)),
+                                    max_abandoned=limits.max_abandoned)
 
     def _mode(self, component: Component[Any]) -> RunMode:
         return self._modes[component.config.id]
@@ -213,6 +264,7 @@ class Scorer:
         if timeout_s is not None:
             candidate = started + timeout_s
             deadline = candidate if deadline is None else min(deadline, candidate)
+        final = deadline
         if deadline is not None:
             # Parsing and building results take time proportional to the batch; stop the
             # scoring work early enough that the answer still leaves before the deadline.
@@ -220,14 +272,24 @@ class Scorer:
             deadline -= reserve
         telemetry = BatchTelemetry(samples=len(samples), deadline=deadline)
         token = bind_telemetry(telemetry)
+        bound = bind_workers(self._workers, self._sync_limit_s)
         try:
-            results, deadline_hit = await self._score(samples, _Deadline(deadline), telemetry)
+            results, deadline_hit = await self._score(samples, _Deadline(deadline, final),
+                                                      telemetry)
         finally:
+            unbind_workers(bound)
             unbind_telemetry(token)
+        health = self._workers.health()
+        telemetry.abandoned_workers = health.abandoned_alive
+        telemetry.workers_unhealthy = health.unhealthy
         batch = BatchResult(results, telemetry, time.monotonic() - started, deadline_hit)
         log.info("batch_scored", pack=self.pack.name, pack_version=self.pack.version,
                  pack_hash=self.pack.hash, **batch.summary())
         return batch
+
+    def worker_health(self) -> WorkerHealth:
+        """Abandoned worker threads still running, and whether sync work is refused."""
+        return self._workers.health()
 
     async def aclose(self) -> None:
         for component in self.pack.components:
@@ -243,6 +305,7 @@ class Scorer:
             self._loop_thread.run(self.aclose())
         finally:
             self._loop_thread.close()
+            self._workers.close()
 
     # -- the pipeline -----------------------------------------------------------------
     async def _score(
@@ -256,7 +319,19 @@ class Scorer:
         meta = self.pack.meta
         states: list[_State | SampleError] = []
         failed_turns: dict[int, int] = {}  # per-turn vector length of unparsed samples
+        parse_started = time.monotonic()
+        count, final = len(raw), deadline.final
+        unread_from: int | None = None
         for index, item in enumerate(raw):
+            if final is not None and index and index & 255 == 0:
+                # A batch too large for its deadline (issue 10): stop reading while the
+                # results of what was read, and a cheap failed result for the rest, still
+                # fit; building a result was measured at about 3x reading its sample.
+                now = time.monotonic()
+                per = max((now - parse_started) / index * _FINISH_PER_READ, _FINISH_COST_S)
+                if now + index * per + (count - index) * _TAIL_COST_S >= final:
+                    unread_from = index
+                    break
             if isinstance(item, SampleError):
                 states.append(item)
                 continue
@@ -275,6 +350,14 @@ class Scorer:
                                           sample_id=item_id(item, index)))
                 failed_turns[index] = count_assistant_turns(item)
         live = [s for s in states if isinstance(s, _State)]
+        read = len(states)
+        if final is not None and deadline.at is not None and (read >= 256 or unread_from):
+            # Results take about 3x as long to build as samples to read: when reading was
+            # slower than the reserve assumed (a slow or busy CPU), stop the work earlier.
+            per = max((time.monotonic() - parse_started) / max(read, 1) * _FINISH_PER_READ,
+                      _FINISH_COST_S)
+            # measured now: this replaces the reserve assumed before reading
+            deadline.at = final - read * per - (count - read) * _TAIL_COST_S
 
         deadline_hit, launched = await self._gate_and_launch(live, deadline)
         scoring = [s for s in live if s.gate is None]
@@ -286,8 +369,36 @@ class Scorer:
             for component in self.pack.components:
                 if component.config.id not in state.outcomes:
                     state.outcomes[component.config.id] = self._skipped(component, state)
+        del live, scoring, launched  # _finish releases each state once its result is built
         results = self._finish(states, telemetry, failed_turns)
+        if unread_from is not None:
+            results.extend(self._unread(raw, unread_from, telemetry))
+            deadline_hit = True
         return results, deadline_hit
+
+    def _unread(self, raw: Sequence[Any], start: int,
+                telemetry: BatchTelemetry) -> list[SampleResult]:
+        """Failed results (``deadline``) for the items not read before the deadline."""
+        ref, reward = self.pack.ref, self.pack.failure_reward
+        message, kind = "not read: the batch deadline came first", str(ErrorKind.DEADLINE)
+        out = []
+        for index in range(start, len(raw)):
+            item = raw[index]
+            if isinstance(item, SampleError):  # undecodable input keeps its own error
+                sid = index if item.sample_id is NO_ID else item.sample_id
+                out.append(SampleResult(id=sid, index=index, reward=reward, status="failed",
+                                        pack=ref, error=str(item), error_kind=str(item.kind),
+                                        turn_rewards=self._assigned(reward, 0)))
+                telemetry.record_failure(item.kind)
+                continue
+            out.append(SampleResult(id=item_id(item, index), index=index, reward=reward,
+                                    status="failed", pack=ref, error=message, error_kind=kind,
+                                    turn_rewards=self._assigned(
+                                        reward, count_assistant_turns(item))))
+        unread = sum(r.error_kind == kind for r in out)
+        if unread:
+            telemetry.record_failure(kind, count=unread)
+        return out
 
     def _skipped(self, component: Component[Any], state: _State) -> ComponentOutcome:
         cfg = component.config
@@ -306,16 +417,23 @@ class Scorer:
         launched: list[asyncio.Future[None]] = []
         inline = all(self._mode(g) == "inline" for g in self._gates)
         if inline:
-            pacer = _Pacer()
-            for state in states:
+            if not self._gates:
+                for state in states:
+                    launched.extend(self._launch_concurrent(state))
+                return deadline.passed(), launched
+            for first in range(0, len(states), _GATE_CHUNK):
+                chunk = states[first:first + _GATE_CHUNK]
+                for gate in self._gates:
+                    pending = [s for s in chunk if s.gate is None]
+                    outcomes = await self._run_sync(gate, pending, deadline)
+                    for state, outcome in zip(pending, outcomes, strict=True):
+                        if outcome is not None:
+                            self._record_gate(state, gate, outcome)
                 if deadline.passed():
                     return True, launched
-                for gate in self._gates:
-                    if self._record_gate(state, gate, self._call_sync(gate, state.sample)):
-                        break
-                if state.gate is None:
-                    launched.extend(self._launch_concurrent(state))
-                await pacer.tick()
+                for state in chunk:
+                    if state.gate is None:
+                        launched.extend(self._launch_concurrent(state))
             return False, launched
 
         async def gate_then_score(state: _State) -> None:
@@ -371,17 +489,48 @@ class Scorer:
         return failed
 
     async def _run_inline(self, states: list[_State], deadline: _Deadline) -> bool:
-        """Cheap synchronous components, one component over the whole batch at a time
-        (keeps its code and caches hot), yielding to judge replies every few ms.
-        """
-        pacer = _Pacer()
+        """Synchronous components, one component over the whole batch at a time (keeps its
+        code and caches hot), on an owned worker thread under a per-sample limit, so the
+        loop stays free for judge replies and the deadline."""
         for component in self._inline:
-            for state in states:
-                if deadline.passed():
-                    return True
-                state.outcomes[component.config.id] = self._call_sync(component, state.sample)
-                await pacer.tick()
+            outcomes = await self._run_sync(component, states, deadline)
+            for state, outcome in zip(states, outcomes, strict=True):
+                if outcome is not None:
+                    state.outcomes[component.config.id] = outcome
+            if deadline.passed():
+                return True
         return False
+
+    async def _run_sync(self, component: Component[Any], states: list[_State],
+                        deadline: _Deadline) -> list[ComponentOutcome | None]:
+        """``component`` over ``states`` on a worker thread; ``None`` where the batch
+        deadline came first (the sample is recorded as abandoned later)."""
+        limit = self._limit(component)
+        remaining = deadline.remaining()
+        if remaining is not None:
+            # A sample stuck for a quarter of what is left is abandoned while the rest of
+            # the batch can still be scored on a fresh thread.
+            limit = min(limit, max(remaining / _STUCK_SHARE, 0.001))
+        call_sync = self._call_sync
+
+        def one(i: int) -> ComponentOutcome:
+            return call_sync(component, states[i].sample)
+
+        def overrun(_: int) -> ComponentOutcome | None:
+            return self._error(component, f"ran past its {limit:g}s per-sample limit; its "
+                               "worker thread was abandoned", ErrorKind.WORKER_OVERRUN)
+
+        def refused(_: int, why: str) -> ComponentOutcome | None:
+            return self._error(component, why, ErrorKind.WORKERS_EXHAUSTED)
+
+        return await self._workers.map(one, len(states), limit_s=limit, deadline=deadline.at,
+                                       on_overrun=overrun, on_deadline=lambda _: None,
+                                       on_refused=refused)
+
+    def _limit(self, component: Component[Any]) -> float:
+        """The per-sample limit of a synchronous component: its ``timeout_s``, else the
+        ``REWARDSMITH_SYNC_LIMIT_S`` default."""
+        return component.config.timeout_s or self._sync_limit_s
 
     async def _wait_all(self, aws: Sequence[Awaitable[None]], deadline: _Deadline) -> bool:
         """Wait for all, or until the deadline; cancel what is left. True if cut short."""
@@ -417,11 +566,16 @@ class Scorer:
             return self._error(component, f"returned value {value!r}, outside [{lo}, {hi}]",
                                ErrorKind.INVALID_SCORE)
         value = min(max(float(value), lo), hi)
-        measurements = dict(score.measurements)
         if self._mode(component) != "inline":
+            measurements = dict(score.measurements)
             measurements.setdefault("latency_ms", round(elapsed_ms, 3))
+            return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value,
+                                    score.passed, score.rationale, measurements, score.details)
+        # Cheap checks repeat themselves across samples: equal values are kept once.
+        share = self._sharer
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value,
-                                score.passed, score.rationale, measurements, score.details)
+                                score.passed, share.text(score.rationale),
+                                share.mapping(score.measurements), share.mapping(score.details))
 
     def _error(self, component: Component[Any], message: str, kind: ErrorKind | str
                ) -> ComponentOutcome:
@@ -430,6 +584,9 @@ class Scorer:
                                 error_kind=str(kind))  # plain str: orjson refuses str-subclass keys
 
     def _exception(self, component: Component[Any], exc: BaseException) -> ComponentOutcome:
+        exc = contain(exc)
+        if isinstance(exc, ContainedExit):
+            return self._error(component, str(exc), ErrorKind.PLUGIN_EXIT)
         if isinstance(exc, TimeoutError):
             return self._error(component, f"timed out after {component.config.timeout_s}s",
                                ErrorKind.TIMEOUT)
@@ -466,13 +623,14 @@ class Scorer:
                 mode = self._mode(component)
                 if mode == "async":
                     coro: Awaitable[Score] = component.score(sample)  # type: ignore[assignment]
+                    # asyncio.timeout, not wait_for: no extra task per call (issue 13)
+                    async with asyncio.timeout(component.config.timeout_s):
+                        score = await _contained(coro)
                 elif mode == "thread":
-                    coro = asyncio.to_thread(component.score, sample)  # type: ignore[arg-type]
+                    score = await self._workers.call(  # type: ignore[call-arg]
+                        partial(component.score, sample), limit_s=self._limit(component))
                 else:
                     return self._call_sync_one(component, sample)
-                # asyncio.timeout, not wait_for: no extra task per call (issue 13).
-                async with asyncio.timeout(component.config.timeout_s):
-                    score = await coro
         except asyncio.CancelledError as exc:
             if _being_cancelled():
                 raise  # the batch deadline: the caller records it
@@ -486,7 +644,7 @@ class Scorer:
     ) -> list[ComponentOutcome]:
         started = time.perf_counter()
         try:
-            scores = await asyncio.wait_for(component.score_group(samples),
+            scores = await asyncio.wait_for(_contained(component.score_group(samples)),
                                             component.config.timeout_s)
             if len(scores) != len(samples):
                 raise ComponentError(f"returned {len(scores)} scores for {len(samples)} samples",
@@ -502,7 +660,7 @@ class Scorer:
                 else self._outcome(component, s, elapsed) for s in scores]
 
     # -- aggregation ------------------------------------------------------------------
-    def _finish(self, states: Sequence[_State | SampleError], telemetry: BatchTelemetry,
+    def _finish(self, states: list[_State | SampleError], telemetry: BatchTelemetry,
                 failed_turns: dict[int, int] | None = None) -> list[SampleResult]:
         pack = self.pack
         ref = pack.ref
@@ -518,16 +676,20 @@ class Scorer:
 
         self._record_judge_outages(states, telemetry)
         results: list[SampleResult] = []
+        failure_reward = pack.failure_reward
+        unread: Counter[str] = Counter()  # counted once per kind: a 100k tail stays cheap
         for index, state in enumerate(states):
             if isinstance(state, SampleError):
-                telemetry.record_failure(state.kind)
+                kind = str(state.kind)
+                unread[kind] += 1
                 results.append(SampleResult(
                     id=index if state.sample_id is NO_ID else state.sample_id, index=index,
-                    reward=pack.failure_reward, status="failed", pack=ref,
-                    error=str(state), error_kind=str(state.kind),
-                    turn_rewards=self._assigned(pack.failure_reward,
+                    reward=failure_reward, status="failed", pack=ref,
+                    error=str(state), error_kind=kind,
+                    turn_rewards=self._assigned(failure_reward,
                                                 (failed_turns or {}).get(index, 0))))
                 continue
+            states[index] = None  # type: ignore[index]  # peak memory: one of state, result
             try:
                 results.append(self._finish_one(index, state, means_by_group, telemetry))
             except Exception as exc:  # a bug in one sample's aggregation costs only that sample
@@ -537,6 +699,8 @@ class Scorer:
                     status="failed", pack=ref, error=f"{type(exc).__name__}: {exc}",
                     error_kind=str(ErrorKind.INTERNAL_ERROR), group_key=state.sample.group_key,
                     turn_rewards=self._assigned(pack.failure_reward, len(state.sample.turns))))
+        for kind, count in unread.items():
+            telemetry.record_failure(kind, count=count)
         return results
 
     def _assigned(self, reward: float, turns: int) -> tuple[float, ...] | None:

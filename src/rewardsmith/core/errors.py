@@ -24,11 +24,15 @@ class ErrorKind(StrEnum):
     INTERNAL_ERROR = "internal_error"  # a bug in the engine: counted, never hidden
     DEADLINE = "deadline"  # still pending at the batch deadline
     PACK_UNAVAILABLE = "pack_unavailable"  # the Lambda could not load its pack
+    PACK_LOADING = "pack_loading"  # the Lambda's pack was still loading at the deadline
     ENGINE_ERROR = "engine_error"  # the Lambda's engine call failed as a whole
     # -- a component -------------------------------------------------------------------
     ERROR = "error"  # ComponentError raised without a kind
     EXCEPTION = "exception"  # any other exception from a component
     TIMEOUT = "timeout"  # the component's timeout_s expired
+    WORKER_OVERRUN = "worker_overrun"  # sync work ran past its limit; its thread abandoned
+    WORKERS_EXHAUSTED = "workers_exhausted"  # too many abandoned threads: sync work refused
+    PLUGIN_EXIT = "plugin_exit"  # plugin code raised SystemExit/KeyboardInterrupt/GeneratorExit
     INVALID_SCORE = "invalid_score"  # the return value is not a valid Score
     REGEX_TIMEOUT = "regex_timeout"
     BAD_REFERENCE = "bad_reference"

@@ -54,6 +54,7 @@ from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.core.results import PackRef
 from rewardsmith.core.suggest import closest, did_you_mean
 from rewardsmith.core.trajectory import TrajectorySpec
+from rewardsmith.core.workers import users_interrupt
 
 _NAME_RE = r"^[a-z0-9][a-z0-9._-]*$"
 
@@ -570,7 +571,9 @@ def _load(spec: str | PackPath, host: PluginHost, roots: Sequence[Path]) -> Pack
         except (OSError, ValueError, TypeError, PluginError) as exc:
             raise PackError(f"{at(None, str(exc))}: components id={cfg.id!r} ({cfg.type}): "
                             f"{exc}") from None
-        except (Exception, MemoryError) as exc:  # a plugin's constructor: any failure is the pack's
+        except BaseException as exc:  # a plugin's constructor: any failure is the pack's
+            if users_interrupt(exc):  # SystemExit etc. from plugin code are not (issue 10)
+                raise
             raise PackError(f"{at(None, str(exc))}: components id={cfg.id!r} ({cfg.type}): "
                             f"{type(exc).__name__}: {exc}") from None
 

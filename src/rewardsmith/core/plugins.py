@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import pluggy
 
-from rewardsmith.core import hookspecs, settings
+from rewardsmith.core import hookspecs, settings, workers
 from rewardsmith.core.component import Component
 from rewardsmith.core.errors import PluginError
 from rewardsmith.core.judging import JudgeBackend
@@ -79,9 +79,9 @@ def blame(info: PluginInfo, doing: str) -> Iterator[None]:
     """Re-raise what a plugin's code raised as a PluginError naming it and its distribution."""
     try:
         yield
-    except PluginError:
-        raise
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit too (issue 10), but never the user's Ctrl-C
+        if isinstance(exc, PluginError) or workers.users_interrupt(exc):
+            raise
         raise PluginError(f"plugin {info.name!r} from distribution {info.distribution!r} "
                           f"failed {doing}: {type(exc).__name__}: {exc}") from exc
 

@@ -57,6 +57,13 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "The least time budget (ms) the Lambda gives a batch, however late it starts."),
     Setting("REWARDSMITH_TIMEOUT_S", "300",
             "Batch deadline (s) when the Lambda context gives no remaining time."),
+    Setting("REWARDSMITH_SYNC_LIMIT_S", "10",
+            "Per-sample time limit (s) of a synchronous component without its own "
+            "`timeout_s`; past it the sample gets a `worker_overrun` error and its worker "
+            "thread is abandoned."),
+    Setting("REWARDSMITH_MAX_ABANDONED_WORKERS", "4",
+            "Abandoned worker threads still running that a scorer tolerates; beyond it "
+            "synchronous work fails with `workers_exhausted` until some finish."),
     Setting("REWARDSMITH_FAILURE_REWARD", None,
             "Reward for a sample that cannot be scored at all; unset uses the pack's, else 0.0."),
     Setting("REWARDSMITH_METRICS", "1",

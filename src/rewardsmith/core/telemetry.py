@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextvars
 import math
-import statistics
 import threading
 import time
 from collections import Counter
@@ -107,6 +106,10 @@ class BatchTelemetry:
     #: Numbers judge components report per sample for the batch (jury agreement, cascade
     #: escalations, budget degradations ...), by component id and name: [count, sum].
     judge_stats: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    #: Worker threads abandoned after overrunning that were still running when the batch
+    #: ended, and whether that many made the scorer refuse synchronous work (issue 10).
+    abandoned_workers: int = 0
+    workers_unhealthy: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record_judge_call(
@@ -154,13 +157,13 @@ class BatchTelemetry:
         with self._lock:
             self.deduplicated += 1
 
-    def record_failure(self, kind: str, component: str | None = None) -> None:
-        """A failure of ``kind`` reached a sample (through ``component``, when given)."""
+    def record_failure(self, kind: str, component: str | None = None, count: int = 1) -> None:
+        """``count`` failures of ``kind`` reached samples (through ``component``, if given)."""
         with self._lock:
-            self.failures[str(kind)] += 1
+            self.failures[str(kind)] += count
             if component is not None:
                 # plain str keys: error kinds may be str subclasses, which orjson refuses
-                self.component_failures.setdefault(component, Counter())[str(kind)] += 1
+                self.component_failures.setdefault(component, Counter())[str(kind)] += count
 
     def record_judge_outage(self, outage: JudgeOutage) -> None:
         """A judge component could not run at all (the last outage per component kept)."""
@@ -210,9 +213,16 @@ class BatchTelemetry:
                 cid: {name: {"n": int(n), "mean": round(total / n, 6)}
                       for name, (n, total) in stats.items()}
                 for cid, stats in self.judge_stats.items()}
+        if self.abandoned_workers or self.workers_unhealthy:
+            out["abandoned_workers"] = self.abandoned_workers
+            out["workers_unhealthy"] = self.workers_unhealthy
         if rewards:
-            out["reward_mean"] = statistics.fmean(rewards)
-            out["reward_std"] = statistics.pstdev(rewards) if len(rewards) > 1 else 0.0
+            # float arithmetic, not statistics.pstdev (exact fractions: ~0.5 s for 100,000
+            # rewards, twice per Lambda invocation; issue 10)
+            mean = math.fsum(rewards) / len(rewards)
+            out["reward_mean"] = mean
+            out["reward_std"] = (math.sqrt(math.fsum((r - mean) ** 2 for r in rewards)
+                                           / len(rewards)) if len(rewards) > 1 else 0.0)
         return out
 
 

@@ -75,6 +75,31 @@ def _metric(name: str, value: float, kind: str = "Metric") -> dict[str, Any]:
     return {"name": name, "value": value, "type": kind}
 
 
+class MetricCache:
+    """One shared ``{"name", "value", "type"}`` dict per distinct entry, for the rows of one
+    answer: rows of small samples repeat the same entries (``json.valid = 1.0``,
+    ``components_failed = 0.0``), and 100,000 rows of ten fresh dicts each were most of
+    the Lambda's peak memory (issue 10). Rows built with a cache share entries, so they
+    are for encoding, not for mutating. Holds at most ``limit`` entries; past it, new
+    entries are built fresh.
+    """
+
+    __slots__ = ("_entries", "_limit")
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._entries: dict[tuple[str, float, str], dict[str, Any]] = {}
+        self._limit = limit
+
+    def get(self, name: str, value: float, kind: str = "Metric") -> dict[str, Any]:
+        key = (name, value, kind)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = {"name": name, "value": value, "type": kind}
+            if len(self._entries) < self._limit:
+                self._entries[key] = entry
+        return entry
+
+
 def finite_number(value: Any) -> float | None:
     """``value`` as a float when it is a finite int or float (not a bool), else ``None``:
     how a row's numbers are read, whether encoded here or read back (``report.digest``)."""
@@ -171,20 +196,23 @@ def jsonl_row(result: SampleResult) -> dict[str, Any]:
 
 
 def lambda_row(result: SampleResult, *, failure_reward: float,
-               judge_ids: Iterable[str] = ()) -> dict[str, Any]:
+               judge_ids: Iterable[str] = (), cache: MetricCache | None = None
+               ) -> dict[str, Any]:
     """The reward-Lambda row: ``{"id", "aggregate_reward_score", "metrics_list"}``, safe
     to serialise (finite numbers only), plus ``components_failed``, ``deadline_abandoned``
     and, when ``judge_ids`` names the pack's judge components, ``judge_latency_ms``,
     ``judge_input_tokens``/``output_tokens``/``cost_usd`` and ``judge_failed``. A reward
-    that is somehow not finite becomes ``failure_reward``."""
-    judges = frozenset(judge_ids)
+    that is somehow not finite becomes ``failure_reward``. With ``cache``, equal metric
+    entries are one shared dict (see :class:`MetricCache`)."""
+    judges = judge_ids if isinstance(judge_ids, frozenset) else frozenset(judge_ids)
+    make = _metric if cache is None else cache.get
     metrics: list[dict[str, Any]] = []
     for entry in metrics_list(result):
         value = entry.get("value")
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(
             value
         ) and entry.get("type") in ("Metric", "Reward"):
-            metrics.append(_metric(str(entry.get("name")), float(value), entry["type"]))
+            metrics.append(make(str(entry.get("name")), float(value), entry["type"]))
     outcomes = result.components.values()
     failed = [o for o in outcomes if o.error_kind is not None]
     names = {m["name"] for m in metrics}
@@ -205,7 +233,7 @@ def lambda_row(result: SampleResult, *, failure_reward: float,
             if values:
                 extra[f"judge_{key}"] = float(sum(values))
         extra["judge_failed"] = float(sum(o.id in judges for o in failed))
-    metrics.extend(_metric(k, v) for k, v in extra.items() if k not in names)
+    metrics.extend(make(k, v) for k, v in extra.items() if k not in names)
     row: dict[str, Any] = {
         "id": wire_id(result.id),
         REWARD_KEY: _finite(result.reward, failure_reward),
@@ -217,13 +245,15 @@ def lambda_row(result: SampleResult, *, failure_reward: float,
     return row
 
 
-def failure_row(sample_id: Any, reward: float, kind: str) -> dict[str, Any]:
+def failure_row(sample_id: Any, reward: float, kind: str,
+                cache: MetricCache | None = None) -> dict[str, Any]:
     """The Lambda row for a sample that could not be scored at all (no pack, engine
     overrun): the reward given, ``sample_failed`` and a metric named after ``kind``."""
+    make = _metric if cache is None else cache.get
     return {
         "id": wire_id(sample_id),
         REWARD_KEY: reward,
-        "metrics_list": [_metric("sample_failed", 1.0), _metric(str(kind), 1.0)],
+        "metrics_list": [make("sample_failed", 1.0), make(str(kind), 1.0)],
     }
 
 

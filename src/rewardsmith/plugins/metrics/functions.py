@@ -34,6 +34,7 @@ import inspect
 import re
 import types
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -42,6 +43,7 @@ from rewardsmith.core import trust
 from rewardsmith.core.component import ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind, RewardsmithError
 from rewardsmith.core.sample import Sample
+from rewardsmith.core.workers import ContainedExit, offload, users_interrupt
 from rewardsmith.plugins.metrics.base import MetricSource, SourceConfig
 from rewardsmith.plugins.metrics.values import as_number
 
@@ -133,7 +135,9 @@ def _from_dotted(ref: str) -> Any:
             f"metric function {ref!r}: cannot import module {module_name!r} ({exc}). The "
             "function must be installed code; a pack only names it."
         ) from None
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit at import is the module's failure too
+        if users_interrupt(exc):
+            raise
         raise MetricFunctionError(
             f"metric function {ref!r}: importing module {module_name!r} failed: "
             f"{type(exc).__name__}: {exc}"
@@ -194,14 +198,24 @@ class FunctionSource(MetricSource):
             if self.is_async:
                 result = await self.function(sample)
             elif self.run_in_thread:
-                result = await asyncio.to_thread(self.function, sample)
+                # The scorer's own threads under a per-sample limit (core.workers), not the
+                # loop's default executor, which calls that never return would starve.
+                result = await offload(partial(self.function, sample))
             else:
                 result = self.function(sample)
             if inspect.isawaitable(result):
                 result = await result
         except ComponentError:
             raise  # the function chose its own kind (e.g. metric_missing)
-        except Exception as exc:
+        except ContainedExit as exc:
+            raise ComponentError(f"metric function {self.ref!r}: {exc}",
+                                 kind=ErrorKind.PLUGIN_EXIT) from exc
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            if not isinstance(exc, Exception):  # sys.exit named as a metric function
+                raise ComponentError(f"metric function {self.ref!r} raised "
+                                     f"{type(exc).__name__}", kind=ErrorKind.PLUGIN_EXIT) from exc
             raise ComponentError(
                 f"metric function {self.ref!r} raised {type(exc).__name__}: {exc}",
                 kind=ErrorKind.METRIC_FUNCTION_ERROR,

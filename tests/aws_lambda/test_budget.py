@@ -1,0 +1,84 @@
+"""Issue 10, kind C: the whole path (pack load, engine, rows, the runtime's encoding) fits
+the invocation's deadline, by the handler's own accounting: the log line's
+``answer_budget.answered_by_ms`` (elapsed + the timed estimate of the runtime's JSON
+encoding) must come before ``remaining_ms``, with every id answered."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.support.aws_lambda import (
+    BASIC_PACK,
+    FakeContext,
+    make_test_host,
+    metrics_of,
+    sample,
+    validate_answer,
+)
+
+from rewardsmith.aws_lambda import make_handler
+from rewardsmith.core.plugins import PluginHost
+
+
+def _logged(capfd: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capfd.readouterr().out.splitlines()
+            if '"reward_invocation"' in line]
+
+
+def _within_deadline(line: dict[str, Any]) -> None:
+    budget = line["answer_budget"]
+    assert budget["answered_by_ms"] < line["remaining_ms"], budget
+    assert budget["answered_by_ms"] >= line["elapsed_ms"]
+
+
+@pytest.mark.parametrize(("samples", "remaining_ms"), [(5_000, 2500), (30_000, 4000)])
+def test_a_large_batch_under_a_short_deadline_answers_every_id_in_time(
+    write_pack: Callable[..., Path], host: PluginHost, capfd: pytest.CaptureFixture[str],
+    samples: int, remaining_ms: int,
+) -> None:
+    handler = make_handler(str(write_pack(BASIC_PACK)), host=host, deadline_margin_s=0.3)
+    handler.warm()
+    batch = [sample(f"s{i}", "ok" if i % 3 else "no") for i in range(samples)]
+    for _ in range(2):  # the second call uses what the first one learnt about its costs
+        out = handler(batch, FakeContext(remaining_ms))
+        validate_answer(out, [s["id"] for s in batch])
+        (line,) = _logged(capfd)
+        _within_deadline(line)
+        scored = sum("sample_failed" not in metrics_of(r) for r in out)
+        # what was not scored in time is named (deadline, or the watchdog's engine_error),
+        # not silently zero
+        failures = line["failures"]
+        assert failures.get("deadline", 0) + failures.get("engine_error", 0) >= samples - scored
+
+
+def test_a_slow_pack_load_answers_in_time_and_the_next_call_scores(
+    write_pack: Callable[..., Path], capfd: pytest.CaptureFixture[str],
+) -> None:
+    release = threading.Event()
+
+    def slow_host() -> PluginHost:
+        release.wait(30)  # a cold start that outlasts the first invocation
+        return make_test_host()
+
+    handler = make_handler(str(write_pack(BASIC_PACK)), host=slow_host, deadline_margin_s=0.2)
+    batch = [sample("a", "ok"), sample("b", "no")]
+    started = time.monotonic()
+    out = handler(batch, FakeContext(800))
+    validate_answer(out, ["a", "b"])
+    assert all(metrics_of(r)["pack_loading"] == 1.0 for r in out)
+    (line,) = _logged(capfd)
+    _within_deadline(line)
+    assert "still loading" in line["pack_error"]
+    assert time.monotonic() - started < 30  # it did not wait for the load
+    release.set()
+    handler.warm()  # the load went on in the background; now it is done
+    out = handler(batch, FakeContext(5000))
+    assert [r["aggregate_reward_score"] for r in out] == [1.0, 0.0]
+    (line,) = _logged(capfd)
+    _within_deadline(line)
