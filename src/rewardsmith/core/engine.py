@@ -229,7 +229,7 @@ class Scorer:
         self._sync_limit_s = limits.call_limit_s
         # Threads for synchronous component work, owned here rather than the loop's
         # default executor, so an overrunning call is abandoned and replaced.
-        self._workers = SyncWorkers(max_workers=min(32, max(2, pack.meta.max_concurrency)),
+        self._workers = SyncWorkers(max_workers=min(32, max(2, pack.meta.max_concurrency or 32)),
                                     max_abandoned=limits.max_abandoned)
 
     def _mode(self, component: Component[Any]) -> RunMode:
