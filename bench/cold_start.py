@@ -5,6 +5,10 @@ Usage::
 
     .venv/bin/python bench/cold_start.py [--reps 9] [--zip]
 
+One case also makes the first call (issue 13): handler + a pack with one rubric judge +
+one invocation judging one sample against a Converse simulator (its own process), target
+<= 1.5x the boto3 import.
+
 ``--zip`` also builds the deployment zip (``rewardsmith lambda package --local``) and
 times the same in an isolated interpreter (``-I -S``) that sees only the unzipped
 package, a link to boto3 (the runtime provides it) and the standard library — the
@@ -26,6 +30,9 @@ import time
 import zipfile
 from pathlib import Path
 
+from rewardsmith.simulators.faults import FaultPolicy
+from rewardsmith.simulators.loadtest import SimulatorProcess
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 2.0
 
@@ -36,6 +43,30 @@ LOAD = (
     "assert err is None, err\n"
 )
 ISOLATED_PREFIX = "import sys\nsys.path[:0] = sys.argv[1:3]\n"
+# Init phase (handler, pack, judge client) and the first invocation: one judged sample.
+FIRST_CALL = LOAD + (
+    "rows = m.handler([{'id': 'a', 'messages': [{'role': 'user', 'content': 'Hi?'}, "
+    "{'role': 'assistant', 'content': 'Hello, how can I help?'}]}], None)\n"
+    "assert any(x['name'] == 'polite' for x in rows[0]['metrics_list']), rows\n"
+)
+JUDGE_PACK = """
+[pack]
+name = "cold-judge"
+version = "1"
+
+[judge]
+backend = "bedrock"
+model = "openai.gpt-oss-120b-1:0"
+region = "us-east-1"
+endpoint_url = "{url}"
+cache_path = ""
+
+[[components]]
+id = "polite"
+type = "rubric-judge"
+criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
+"""
+FIRST_CALL_TARGET = 1.5
 
 
 def timed_runs(cases: list[tuple[str, list[str], dict[str, str]]], reps: int
@@ -101,7 +132,15 @@ def main() -> None:
          {**env, "REWARDSMITH_PACK": "json-extraction",
           "REWARDSMITH_PLUGINS": "checks,packs"}),
     ]
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, \
+            SimulatorProcess("bedrock", FaultPolicy(latency_s=0.0)) as sim:
+        pack = Path(tmp) / "cold-judge.toml"
+        pack.write_text(JUDGE_PACK.format(url=sim.endpoint_url), encoding="utf-8")
+        cases.append(("handler + judge pack + first call (1 judged sample)",
+                      [python, "-c", FIRST_CALL],
+                      {**env, "REWARDSMITH_PACK": str(pack), "AWS_ACCESS_KEY_ID": "AKIACOLD",
+                       "AWS_SECRET_ACCESS_KEY": "cold", "AWS_EC2_METADATA_DISABLED": "true",
+                       "REWARDSMITH_LOG_LEVEL": "error"}))
         for case_env in {id(c[2]): c[2] for c in cases}.values():
             case_env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         if args.zip:
@@ -133,6 +172,11 @@ def main() -> None:
     worst = max(t / baselines["python -c 'import boto3' (baseline)"]
                 for label, t in results if label.startswith("handler"))
     print(f"\nworst handler+pack ratio (venv): {worst:.2f} (target <= {TARGET_RATIO})")
+    first = [t for label, t in results if "first call" in label]
+    if first:
+        ratio = first[0] / baselines["python -c 'import boto3' (baseline)"]
+        print(f"handler + judge pack + first call: {ratio:.2f} x import boto3 "
+              f"(target <= {FIRST_CALL_TARGET})")
     packaged = [t for label, t in results if label.endswith("plugins preselected")
                 and label.startswith("zip")]
     if packaged:

@@ -176,3 +176,34 @@ def test_simulate_rejects_impossible_rates() -> None:
                                 obj={"host": host})
     assert result.exit_code != 0
     assert "add up" in result.output
+
+
+def test_loadtest_prints_the_declared_quota_and_the_sizing_it_allows(tmp_path: Path) -> None:
+    pack = write_pack(tmp_path, "bedrock")
+    pack.write_text(pack.read_text().replace(
+        "boto_max_attempts = 1", "boto_max_attempts = 1\nrequests_per_minute = 1200\n"
+        "tokens_per_minute = 600000"))
+    report = run_loadtest(str(pack), write_rollouts(tmp_path), concurrency=4, latency_s=0.5,
+                          samples=8, host=make_host())
+    assert report.failed_samples == 0
+    assert (report.declared_rpm, report.declared_tpm) == (1200, 600000)
+    latency = report.latency_p50_ms / 1000
+    by_requests = 1200 * latency / 60
+    by_tokens = 600000 * latency / (60 * report.tokens_per_call)
+    in_flight = 0.8 * min(by_requests, by_tokens)
+    assert report.sizing() == {"quota_calls_in_flight": round(in_flight, 1),
+                               "max_lambda_concurrency_limit": int(in_flight // 4)}
+    text = report.render()
+    assert "1,200 RPM, 600,000 TPM declared" in text
+    assert f"lambda_concurrency_limit <= {int(in_flight // 4)} at concurrency 4" in text
+
+
+def test_the_simulator_throttles_beyond_its_quota() -> None:
+    from rewardsmith.simulators.faults import FaultPlan, FaultPolicy
+
+    now = [0.0]
+    plan = FaultPlan(FaultPolicy(quota_rps=5.0), clock=lambda: now[0])
+    first = [plan.draw()[0] for _ in range(8)]  # a burst: one second's worth passes
+    assert first == ["ok"] * 5 + ["throttle"] * 3
+    now[0] = 0.4  # two tokens refilled
+    assert [plan.draw()[0] for _ in range(3)] == ["ok", "ok", "throttle"]

@@ -239,8 +239,19 @@ class RewardHandler:
                                             if getattr(c, "uses_judge", False))
             except Exception as exc:
                 self._load_error = f"{type(exc).__name__}: {exc}"
+            else:
+                self._warm_judges(self._scorer)
             self._init_ms = (time.perf_counter() - started) * 1000
             self._loaded = True
+
+    @staticmethod
+    def _warm_judges(scorer: Scorer) -> None:
+        """Create the judge clients now, in the init phase (issue 13: the first invocation
+        paid for them). A judge that cannot be set up is reported by its first call."""
+        for component in scorer.pack.components:
+            if getattr(component, "uses_judge", False):
+                with contextlib.suppress(Exception):
+                    component.context.judge_backend().warm()
 
     def _build_scorer(self) -> Scorer:
         from rewardsmith.core.engine import Scorer

@@ -41,11 +41,20 @@ from rewardsmith.core.telemetry import JudgeOutage
                    "judge simulator (Converse for bedrock judges, OpenAI-compatible for "
                    "openai ones) for this run only, with a region and dummy credentials: "
                    "offline, free, deterministic verdicts (not a model's).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None,
+              metavar="[ADDRESS]",
+              help="Score on Ray Data (pip install 'rewardsmith[ray]'): one scorer per actor, "
+                   "groups kept whole, the same rows in input order. ADDRESS: auto, host:port "
+                   "or ray://host:port; without one (--ray after ROLLOUTS), Ray's default: "
+                   "RAY_ADDRESS or a new local instance.")
+@click.option("--ray-actors", type=click.IntRange(1),
+              help="With --ray: actors in the pool (default: the cluster's CPUs).")
 @click.pass_context
 def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Path | None,
                   batch_size: int, timeout_s: float | None, progress: bool | None,
                   summary: bool, report_path: Path | None, allow_judge_failures: bool,
-                  judge_mode: str) -> None:
+                  judge_mode: str, ray_address: str | None,
+                  ray_actors: int | None) -> None:
     """Score RFT rollouts (JSONL, one sample per line) with a pack.
 
     Each output row is the reward-Lambda result shape plus details. A malformed line gets
@@ -60,8 +69,18 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     from rewardsmith.core.pack import load_pack
     from rewardsmith.core.rollouts import count_lines, read_rollouts, response_excerpt
     from rewardsmith.core.wire import encode_line, jsonl_row, pack_ref_json
-    from rewardsmith.report.summary import summary_table
+    from rewardsmith.report.summary import RunSummary
 
+    if ray_address is not None:
+        if judge_mode == "simulator":
+            fail("--judge simulator does not combine with --ray: start `rewardsmith simulate` "
+                 "and point the pack's [judge] at it instead")
+        from rewardsmith.cli.score_ray import score_on_ray
+
+        score_on_ray(rollouts, pack_spec, output, address=ray_address, actors=ray_actors,
+                     batch_size=batch_size, timeout_s=timeout_s, summary=summary,
+                     report=report_path is not None, allow_judge_failures=allow_judge_failures)
+        return
     judges = contextlib.ExitStack()
     try:
         pack = load_pack(pack_spec, host_of(ctx))
@@ -74,7 +93,10 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
 
     show_progress = sys.stderr.isatty() if progress is None else progress
     out: TextIO = output.open("w", encoding="utf-8") if output else sys.stdout
-    results = []
+    # Memory does not grow with the batch size, and per sample only by the summary's 8
+    # bytes, unless --report keeps every row for the report (issue 13).
+    run = RunSummary()
+    report_rows: list[dict[str, object]] = []
     responses: dict[object, str] = {}
     outages: dict[str, JudgeOutage] = {}  # the first outage of each judge component
     try:
@@ -84,8 +106,12 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
             for batch in read_rollouts(rollouts, batch_size):
                 scored = scorer.score(batch, timeout_s=timeout_s)
                 for result in scored.results:
-                    out.write(encode_line(jsonl_row(result)) + "\n")
-                results.extend(scored.results)
+                    row = jsonl_row(result)
+                    out.write(encode_line(row) + "\n")
+                    run.add(result)
+                    if report_path:
+                        report_rows.append(row)
+                out.flush()  # a run stopped later keeps every batch written so far
                 if report_path:
                     for raw, result in zip(batch, scored.results, strict=True):
                         excerpt = response_excerpt(raw)
@@ -103,12 +129,12 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
         judges.close()
 
     if summary:
-        click.echo(summary_table(scorer.pack, results), err=True)
+        click.echo(run.table(scorer.pack), err=True)
     if report_path:
         from rewardsmith.report import write_html_report
 
         write_html_report(report_path, pack_ref=pack_ref_json(scorer.pack.ref),
-                          results=[jsonl_row(r) for r in results],
+                          results=report_rows,
                           title=f"rewardsmith score: {rollouts.name}", responses=responses)
         click.echo(f"report: {report_path}", err=True)
     blocking = False
@@ -119,15 +145,15 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
         click.echo(f"{prefix}: judge component {cid!r} could not run ({outage.kind}): "
                    f"{outage.cause}", err=True)
     if blocking:
-        fail(f"stopped after {len(results)} samples: their rewards would come from the "
+        fail(f"stopped after {len(run.rewards)} samples: their rewards would come from the "
              "other components alone. Fix the judge settings, or pass --allow-judge-failures "
              "(or set allow_failures = true in the pack's [judge] table) to accept that.",
              EXIT_JUDGE_UNAVAILABLE)
     if outages:
         click.echo(f"warning: {len(outages)} judge component(s) did not run; rewards come "
                    "from the other components (failures allowed)", err=True)
-    failed = sum(r.status == "failed" for r in results)
+    failed = run.statuses["failed"]
     if failed:
-        click.echo(f"{failed} of {len(results)} samples could not be scored "
+        click.echo(f"{failed} of {len(run.rewards)} samples could not be scored "
                    "(rows marked \"status\": \"failed\")", err=True)
         sys.exit(EXIT_SAMPLES_FAILED)

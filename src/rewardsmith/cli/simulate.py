@@ -85,12 +85,14 @@ def _rate() -> click.FloatRange:
               type=click.Choice(["output_config", "tool", "json_schema"]),
               help="Structured-output modes the simulated model rejects.")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--quota-rps", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Throttle requests beyond this many per second (0: no quota).")
 @click.option("--duration", type=click.FloatRange(0, min_open=True),
               help="Stop after this many seconds (default: run until Ctrl-C).")
 def simulate_command(kind: str, host: str, port: int, latency: float, jitter: float,
                      throttle_rate: float, server_error_rate: float, model_timeout_rate: float,
                      model_error_rate: float, malformed_rate: float, reasoning: bool,
-                     unsupported_mode: tuple[str, ...], seed: int,
+                     unsupported_mode: tuple[str, ...], seed: int, quota_rps: float,
                      duration: float | None) -> None:
     """Run a Bedrock Converse or OpenAI chat-completions simulator."""
     try:
@@ -98,7 +100,8 @@ def simulate_command(kind: str, host: str, port: int, latency: float, jitter: fl
                               server_error_rate=server_error_rate,
                               model_timeout_rate=model_timeout_rate,
                               model_error_rate=model_error_rate, malformed_rate=malformed_rate,
-                              reasoning=reasoning, unsupported=unsupported_mode, seed=seed)
+                              reasoning=reasoning, unsupported=unsupported_mode, seed=seed,
+                              quota_rps=quota_rps)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     _simulate(kind, host, port, duration, policy)

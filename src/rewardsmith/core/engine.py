@@ -7,6 +7,7 @@ plugin returning NaN — every input gets exactly one finite reward, in input or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import threading
 import time
@@ -177,7 +178,7 @@ class Scorer:
         self._group = [c for c in rest if self._mode(c) == "group"]
         self._concurrent = [c for c in rest if self._mode(c) in ("async", "thread")]
         self._inline = [c for c in rest if self._mode(c) == "inline"]
-        self._semaphore: asyncio.Semaphore | None = None
+        self._semaphore: asyncio.Semaphore | contextlib.nullcontext[None] | None = None
         self._loop_thread = _LoopThread()
 
     def _mode(self, component: Component[Any]) -> RunMode:
@@ -248,7 +249,10 @@ class Scorer:
         self, raw: Sequence[Any], deadline: _Deadline, telemetry: BatchTelemetry
     ) -> tuple[list[SampleResult], bool]:
         if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.pack.meta.max_concurrency)
+            # No pack limit: the judges' own limits compose as documented (issue 13).
+            limit = self.pack.meta.max_concurrency
+            self._semaphore = (asyncio.Semaphore(limit) if limit is not None
+                               else contextlib.nullcontext())
         meta = self.pack.meta
         states: list[_State | SampleError] = []
         failed_turns: dict[int, int] = {}  # per-turn vector length of unparsed samples
@@ -466,7 +470,9 @@ class Scorer:
                     coro = asyncio.to_thread(component.score, sample)  # type: ignore[arg-type]
                 else:
                     return self._call_sync_one(component, sample)
-                score = await asyncio.wait_for(coro, component.config.timeout_s)
+                # asyncio.timeout, not wait_for: no extra task per call (issue 13).
+                async with asyncio.timeout(component.config.timeout_s):
+                    score = await coro
         except asyncio.CancelledError as exc:
             if _being_cancelled():
                 raise  # the batch deadline: the caller records it

@@ -2,10 +2,12 @@
 
 :class:`BackendPool` wraps every backend it hands out in :class:`CachingBackend`:
 
-* identical requests in flight at the same time (same backend settings, same full
-  request) share one call — the engine scores groups of rollouts concurrently, and
-  pairwise judges ask the same comparison from several places; each follower records
-  ``record_dedup()`` in the batch telemetry;
+* identical requests (same backend settings, same full request) in one batch share one
+  call, whatever their order: one in flight is joined, one already answered in the batch
+  is answered again from memory — the engine scores groups of rollouts concurrently,
+  trainers send several identical rollouts per prompt, and pairwise judges ask the same
+  comparison from several places; each follower records ``record_dedup()`` in the batch
+  telemetry and costs nothing;
 * with a cache path (config ``cache_path`` or ``REWARDSMITH_JUDGE_CACHE``) successful
   replies are stored in SQLite and reused across runs and processes; each hit records
   ``record_cache_hit()``.
@@ -24,6 +26,8 @@ import hashlib
 import os
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -40,7 +44,7 @@ from rewardsmith.core.judging import (
     WrappingBackend,
 )
 from rewardsmith.core.logs import library_logger
-from rewardsmith.core.telemetry import current_telemetry
+from rewardsmith.core.telemetry import BatchTelemetry, bound_telemetry, current_telemetry
 
 if TYPE_CHECKING:  # imported where a cache file is used: most runs have none (~2.5 ms)
     import sqlite3
@@ -49,21 +53,34 @@ CACHE_ENV = "REWARDSMITH_JUDGE_CACHE"
 _SETUP_ATTEMPTS = 6
 log = library_logger("rewardsmith.judge")
 _SCHEMA_VERSION = 1  # bump when the stored reply layout changes; old rows stop matching
+# Batches whose answered requests are remembered at once (a warm process may interleave a
+# few; older ones are forgotten first).
+_BATCHES_REMEMBERED = 4
 
 
 def request_key(config: JudgeBackendConfig, request: JudgeRequest) -> str:
     """The sha256 naming one (settings, request) pair."""
-    payload = {
-        "v": _SCHEMA_VERSION,
-        "config": config.cache_identity(),
-        "request": {
-            "system": request.system,
-            "user": request.user,
-            "json_schema": request.json_schema,
-            "schema_name": request.schema_name,
-        },
-    }
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return keyed_by(config)(request)
+
+
+def keyed_by(config: JudgeBackendConfig) -> Callable[[JudgeRequest], str]:
+    """:func:`request_key` for one ``config``, its settings identity serialised once.
+
+    The hashed bytes are those of ``{"config": ..., "request": ..., "v": ...}`` dumped with
+    sorted keys, so keys stay those of earlier versions (stored caches keep matching).
+    """
+    head = (b'{"config":' + orjson.dumps(config.cache_identity(), option=orjson.OPT_SORT_KEYS)
+            + b',"request":')
+    tail = b',"v":' + str(_SCHEMA_VERSION).encode() + b"}"
+
+    def key(request: JudgeRequest) -> str:
+        body = orjson.dumps({"json_schema": request.json_schema,
+                             "schema_name": request.schema_name,
+                             "system": request.system, "user": request.user},
+                            option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(head + body + tail).hexdigest()
+
+    return key
 
 
 class SqliteVerdictCache:
@@ -202,13 +219,40 @@ class CachingBackend(WrappingBackend):
         self._in_flight: dict[tuple[int, str], asyncio.Future[JudgeReply]] = {}
         self._lock = threading.Lock()
         self._cache_warned: set[str] = set()
+        self._key = keyed_by(self.config)
+        # Replies already answered in each recent batch, by request key: an identical
+        # request later in the same batch is answered from here (issue 13, fix 5).
+        self._answered: OrderedDict[int, tuple[BatchTelemetry, dict[str, JudgeReply]]] = \
+            OrderedDict()
 
     @classmethod
     def backend_name(cls) -> str:
         return "caching"
 
+    def _batch_answers(self) -> dict[str, JudgeReply] | None:
+        """The replies answered so far in the current batch (None outside a batch)."""
+        batch = bound_telemetry()
+        if batch is None:
+            return None
+        with self._lock:
+            entry = self._answered.get(id(batch))
+            if entry is None or entry[0] is not batch:
+                entry = (batch, {})
+                self._answered[id(batch)] = entry
+                while len(self._answered) > _BATCHES_REMEMBERED:
+                    self._answered.popitem(last=False)
+            return entry[1]
+
     async def complete(self, request: JudgeRequest) -> JudgeReply:
-        key = request_key(self.config, request)
+        key = self._key(request)
+        answers = self._batch_answers() if self.config.dedup else None
+        if answers is not None:
+            earlier = answers.get(key)
+            if earlier is not None:
+                # Answered earlier in this batch: the same verdict, and nothing spent again.
+                current_telemetry().record_dedup()
+                return _copy(earlier, cost_usd=0.0,
+                             extra={**earlier.extra, "deduplicated": True})
         if self.cache is not None:
             row = await self._cache_get(key)
             if row is not None:
@@ -248,6 +292,8 @@ class CachingBackend(WrappingBackend):
                     future.exception()  # followers may be gone: don't warn "never retrieved"
             raise
         else:
+            if answers is not None and (request.json_schema is None or reply.parsed is not None):
+                answers[key] = reply
             future.set_result(reply)
             return reply
         finally:

@@ -119,6 +119,11 @@ class JudgeRequest:
     schema_name: str = "verdict"
 
 
+#: ``JudgeReply.extra`` key a backend sets to ``True`` when ``parsed`` was validated against
+#: the request's ``json_schema`` (the judge then does not validate it a second time).
+SCHEMA_CHECKED = "schema_checked"
+
+
 @dataclass(slots=True)
 class JudgeReply:
     text: str
@@ -154,6 +159,12 @@ class JudgeBackend:
     async def aclose(self) -> None:
         """Close clients and pools."""
 
+    def warm(self) -> None:
+        """Create clients now, at cold start, instead of on the first call (optional).
+
+        Called from the Lambda's init phase (``BackendPool.warm``); must not raise for a
+        configuration the first call would report (that call reports it per sample)."""
+
 
 class WrappingBackend(JudgeBackend):
     """A backend layered over another (dedup and cache, cassette recording): it answers to
@@ -169,6 +180,9 @@ class WrappingBackend(JudgeBackend):
         if name == "inner":
             raise AttributeError(name)
         return getattr(self.inner, name)
+
+    def warm(self) -> None:
+        self.inner.warm()
 
     async def aclose(self) -> None:
         await self.inner.aclose()

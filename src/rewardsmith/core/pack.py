@@ -58,6 +58,9 @@ from rewardsmith.core.trajectory import TrajectorySpec
 _NAME_RE = r"^[a-z0-9][a-z0-9._-]*$"
 
 
+_OLD_DEFAULT_CONCURRENCY = 256
+
+
 class PackMeta(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -75,7 +78,12 @@ class PackMeta(BaseModel):
     strip_reasoning: bool = Field(
         default=False, description="Strip <think> and solution wrappers before scoring."
     )
-    max_concurrency: int = Field(default=256, ge=1, description="Samples in flight at once.")
+    max_concurrency: int | None = Field(
+        default=None, ge=1,
+        description="Component calls (async and thread components) in flight at once. "
+        "Default: no pack-wide cap, so each judge backend's own [judge] max_concurrency is "
+        "what runs; a value here caps every component call below that.",
+    )
     remove_components: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     calibration: dict[str, Any] = Field(
@@ -150,6 +158,10 @@ class PackDocumentBase(BaseModel):
         for comp in data.get("components") or ():
             if isinstance(comp, dict) and comp.get("scope") == "response":
                 del comp["scope"]
+        if data["pack"].get("max_concurrency") is None:
+            # Unset (no pack-wide cap, issue 13) hashes as the old default did, so packs keep
+            # their hash: a concurrency limit never changes a reward.
+            data["pack"]["max_concurrency"] = _OLD_DEFAULT_CONCURRENCY
         data["judge"] = self.judge_settings()
         data["tests"] = ({} if self.tests is None
                          else self.tests.model_dump(mode="json", exclude_unset=True))

@@ -100,6 +100,10 @@ class BatchTelemetry:
     component_failures: dict[str, Counter[str]] = field(default_factory=dict)
     #: Judge components that could not run at all in this batch, by component id.
     judge_unavailable: dict[str, JudgeOutage] = field(default_factory=dict)
+    #: Judge calls that waited for their backend's requests/tokens-per-minute limit, and
+    #: the seconds they waited in all.
+    rate_limit_waits: int = 0
+    rate_limit_wait_s: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record_judge_call(
@@ -126,6 +130,12 @@ class BatchTelemetry:
         """A judge attempt failed with ``kind`` and will be tried again."""
         with self._lock:
             self.judge_retries[str(kind)] += 1  # plain str keys, as for failures
+
+    def record_rate_wait(self, seconds: float) -> None:
+        """A judge call waited ``seconds`` for its backend's RPM/TPM limit (issue 13)."""
+        with self._lock:
+            self.rate_limit_waits += 1
+            self.rate_limit_wait_s += seconds
 
     def remaining_s(self) -> float | None:
         """Seconds left before the batch's deadline (negative once passed; None: none)."""
@@ -177,6 +187,8 @@ class BatchTelemetry:
             "judge_latency_p95_ms": self.latency_percentile(0.95),
             "failures": dict(self.failures),
             "judge_retries": dict(self.judge_retries),
+            "rate_limit_waits": self.rate_limit_waits,
+            "rate_limit_wait_s": round(self.rate_limit_wait_s, 3),
             "component_failures": {cid: dict(kinds)
                                    for cid, kinds in self.component_failures.items()},
             "judge_unavailable": {cid: outage.to_json()
@@ -197,6 +209,11 @@ def current_telemetry() -> BatchTelemetry:
     """The telemetry of the batch being scored (a throwaway one outside any batch)."""
     telemetry = _current.get()
     return telemetry if telemetry is not None else BatchTelemetry()
+
+
+def bound_telemetry() -> BatchTelemetry | None:
+    """The telemetry of the batch being scored, or None outside any batch."""
+    return _current.get()
 
 
 def bind_telemetry(telemetry: BatchTelemetry) -> contextvars.Token[BatchTelemetry | None]:

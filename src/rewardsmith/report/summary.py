@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import statistics
+from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rewardsmith.core.results import SampleResult
@@ -49,14 +51,83 @@ def component_stats(results: Sequence[SampleResult]) -> dict[str, dict[str, floa
     return stats
 
 
+@dataclass
+class _ComponentTally:
+    value_sum: float = 0.0
+    scored: int = 0
+    passed: int = 0
+    verdicts: int = 0
+    errors: int = 0
+    ran: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class RunSummary:
+    """The summary of a run, accumulated one result at a time (``rewardsmith score``):
+    what it keeps does not depend on the batch size, and per sample only its reward (8
+    bytes, for exact quantiles), never the result itself.
+
+    :meth:`add` each result, then :meth:`table`; the same text as :func:`summary_table`
+    over all the results.
+    """
+
+    rewards: array[float] = field(default_factory=lambda: array("d"))
+    statuses: Counter[str] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+    components: dict[str, _ComponentTally] = field(default_factory=dict)
+
+    def add(self, result: SampleResult) -> None:
+        self.rewards.append(result.reward)
+        self.statuses[result.status] += 1
+        if result.status == "failed":
+            self.failures[str(result.error_kind)] += 1
+        for cid, outcome in result.components.items():
+            tally = self.components.setdefault(cid, _ComponentTally())
+            if outcome.value is not None and outcome.error is None:
+                tally.value_sum += outcome.value
+                tally.scored += 1
+            if outcome.passed is not None:
+                tally.verdicts += 1
+                tally.passed += bool(outcome.passed)
+            tally.errors += outcome.error is not None
+            tally.ran += not outcome.skipped
+            tally.skipped += bool(outcome.skipped)
+
+    def add_all(self, results: Iterable[SampleResult]) -> RunSummary:
+        for result in results:
+            self.add(result)
+        return self
+
+    def component_stats(self) -> dict[str, dict[str, float | int]]:
+        """As :func:`component_stats`."""
+        nan = float("nan")
+        return {cid: {"mean": t.value_sum / t.scored if t.scored else nan,
+                      "pass_rate": t.passed / t.verdicts if t.verdicts else nan,
+                      "scored": t.scored, "errors": t.errors,
+                      "failure_rate": t.errors / t.ran if t.ran else nan,
+                      "skipped": t.skipped}
+                for cid, t in self.components.items()}
+
+    def table(self, pack: Pack) -> str:
+        """As :func:`summary_table`."""
+        return _table(pack, sorted(self.rewards), self.statuses, self.component_stats(),
+                      self.failures)
+
+
 def summary_table(pack: Pack, results: Sequence[SampleResult]) -> str:
     """The terminal summary of a scored run: a header (pack, sample count by status), the
     reward distribution (mean, std, quantiles, a histogram over the pack's reward range) and
     one row per component (see :func:`component_stats`); lines joined by newlines."""
-    rewards = sorted(r.reward for r in results)
-    statuses = Counter(r.status for r in results)
-    lines = [f"pack {pack.name} {pack.version} ({pack.hash}) — {len(results)} samples: "
-             + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))]
+    failures = Counter(str(r.error_kind) for r in results if r.status == "failed")
+    return _table(pack, sorted(r.reward for r in results),
+                  Counter(r.status for r in results), component_stats(results), failures)
+
+
+def _table(pack: Pack, rewards: list[float], statuses: Counter[str],
+           stats: dict[str, dict[str, float | int]], failures: Counter[str]) -> str:
+    lines = [f"pack {pack.name} {pack.version} ({pack.hash}) — {sum(statuses.values())} "
+             "samples: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))]
     if rewards:
         lo, hi = pack.reward_range
         lines.append(
@@ -66,7 +137,6 @@ def summary_table(pack: Pack, results: Sequence[SampleResult]) -> str:
             f"{quantile(rewards, 0.9):.3f}  max {rewards[-1]:.3f}  [{lo:g} "
             f"{histogram(rewards, lo, hi)} {hi:g}]"
         )
-    stats = component_stats(results)
     if stats:
         width = max(9, *(len(c) for c in stats))
         lines.append(f"{'component':<{width}}  {'mean':>6}  {'pass':>6}  {'scored':>6}  "
@@ -78,7 +148,6 @@ def summary_table(pack: Pack, results: Sequence[SampleResult]) -> str:
                       else f"{s['failure_rate']:.0%}")
             lines.append(f"{cid:<{width}}  {mean:>6}  {pass_rate:>6}  {s['scored']:>6}  "
                          f"{s['errors']:>6}  {failed:>6}  {s['skipped']:>7}")
-    failures = Counter(r.error_kind for r in results if r.status == "failed")
     if failures:
         lines.append("failed samples: " + ", ".join(f"{k}={n}" for k, n in failures.items()))
     return "\n".join(lines)

@@ -77,6 +77,10 @@ class FaultPolicy:
     unsupported_modes: frozenset[str] = frozenset()
     #: Retry-After hint sent with throttling responses (OpenAI simulator), seconds.
     retry_after_s: float | None = None
+    #: A request quota, requests per second (0: none): requests beyond it are throttled,
+    #: as a Bedrock account's requests-per-minute quota does (a token bucket holding one
+    #: second of requests).
+    quota_rps: float = 0.0
     seed: int | None = 0
 
     def __post_init__(self) -> None:
@@ -111,12 +115,15 @@ class FaultPlan:
         self._clock = clock
         # A timed outage: (fault, length in seconds, clock reading of its first request).
         self._outage: tuple[str, float, float | None] | None = None
+        self._quota_tokens = self.policy.quota_rps
+        self._quota_at = clock()
 
     def configure(self, policy: FaultPolicy | None = None, **changes: Any) -> FaultPolicy:
         """Replace the policy (or change some fields of it); returns the new policy."""
         with self._lock:
             self.policy = replace(policy or self.policy, **changes)
             self._rng = random.Random(self.policy.seed)
+            self._quota_tokens, self._quota_at = self.policy.quota_rps, self._clock()
             return self.policy
 
     def script(self, *faults: str) -> None:
@@ -158,6 +165,16 @@ class FaultPlan:
         self._outage = None
         return None
 
+    def _take_quota(self, rate: float) -> bool:
+        """One request's token from the quota bucket (call with the lock held)."""
+        now = self._clock()
+        self._quota_tokens = min(rate, self._quota_tokens + (now - self._quota_at) * rate)
+        self._quota_at = now
+        if self._quota_tokens >= 1.0:
+            self._quota_tokens -= 1.0
+            return True
+        return False
+
     def draw(self) -> tuple[str, float]:
         """(fault, latency in seconds) for the next request."""
         with self._lock:
@@ -167,6 +184,8 @@ class FaultPlan:
                 fault = outage
             elif self._script:
                 fault = self._script.popleft()
+            elif policy.quota_rps > 0 and not self._take_quota(policy.quota_rps):
+                fault = "throttle"
             else:
                 fault = "ok"
                 roll = self._rng.random()

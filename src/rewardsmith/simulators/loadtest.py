@@ -42,7 +42,7 @@ def fault_policy(*, latency: float, jitter: float = 0.0, throttle_rate: float = 
                  server_error_rate: float = 0.0, model_timeout_rate: float = 0.0,
                  model_error_rate: float = 0.0, malformed_rate: float = 0.0,
                  reasoning: bool = False, unsupported: tuple[str, ...] = (),
-                 seed: int | None = 0) -> FaultPolicy:
+                 seed: int | None = 0, quota_rps: float = 0.0) -> FaultPolicy:
     """A :class:`FaultPolicy` from command-line style arguments; raises ``ValueError`` for
     rates outside [0, 1], rates adding up to more than 1, or negative latencies."""
     return FaultPolicy(
@@ -50,6 +50,7 @@ def fault_policy(*, latency: float, jitter: float = 0.0, throttle_rate: float = 
         server_error_rate=server_error_rate, model_timeout_rate=model_timeout_rate,
         model_error_rate=model_error_rate, malformed_rate=malformed_rate,
         reasoning=reasoning, unsupported_modes=frozenset(unsupported), seed=seed,
+        quota_rps=quota_rps,
     )
 
 
@@ -69,7 +70,7 @@ class SimulatorProcess:
         command = [sys.executable, "-m", "rewardsmith.cli", "simulate", self.kind,
                    "--port", "0", "--latency", str(p.latency_s), "--jitter",
                    str(p.latency_jitter_s), "--throttle-rate", str(p.throttle_rate),
-                   "--seed", str(p.seed or 0)]
+                   "--seed", str(p.seed or 0), "--quota-rps", str(p.quota_rps)]
         self._proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
         assert self._proc.stderr is not None
         line = self._proc.stderr.readline()
@@ -112,6 +113,28 @@ class LoadtestReport:
     latency_p95_ms: float | None
     failures: dict[str, int] = field(default_factory=dict)
     failed_samples: int = 0
+    #: The quota the pack declares ([judge] requests_per_minute / tokens_per_minute).
+    declared_rpm: float | None = None
+    declared_tpm: float | None = None
+    tokens_per_call: float = 0.0
+    rate_limit_waits: int = 0
+    rate_limit_wait_s: float = 0.0
+
+    def sizing(self) -> dict[str, Any]:
+        """docs/sizing.md's rule 1 from the measured latency: the judge calls the declared
+        quota sustains in flight across the fleet (at 80%), and the largest
+        ``lambda_concurrency_limit`` that keeps this pack's ``concurrency`` under it."""
+        latency = (self.latency_p50_ms or 0.0) / 1000 or self.latency_s
+        limits = []
+        if self.declared_rpm:
+            limits.append(self.declared_rpm * latency / 60)
+        if self.declared_tpm and self.tokens_per_call:
+            limits.append(self.declared_tpm * latency / (60 * self.tokens_per_call))
+        if not limits:
+            return {}
+        in_flight = 0.8 * min(limits)
+        return {"quota_calls_in_flight": round(in_flight, 1),
+                "max_lambda_concurrency_limit": max(0, int(in_flight // self.concurrency))}
 
     @property
     def ideal_calls_per_s(self) -> float:
@@ -146,6 +169,10 @@ class LoadtestReport:
             "efficiency": round(self.efficiency, 4),
             "latency_p50_ms": self.latency_p50_ms, "latency_p95_ms": self.latency_p95_ms,
             "failures": self.failures, "failed_samples": self.failed_samples,
+            "declared_rpm": self.declared_rpm, "declared_tpm": self.declared_tpm,
+            "tokens_per_call": round(self.tokens_per_call, 1),
+            "rate_limit_waits": self.rate_limit_waits,
+            "rate_limit_wait_s": round(self.rate_limit_wait_s, 3), "sizing": self.sizing(),
         }
 
     def render(self) -> str:
@@ -165,6 +192,22 @@ class LoadtestReport:
             f"failures          {self.failures or 'none'}",
             f"total time        {self.elapsed_s:,.2f} s",
         ]
+        if self.declared_rpm or self.declared_tpm:
+            rpm = f"{self.declared_rpm:,.0f} RPM" if self.declared_rpm else "no RPM"
+            tpm = f"{self.declared_tpm:,.0f} TPM" if self.declared_tpm else "no TPM"
+            lines.append(f"quota             {rpm}, {tpm} declared; {self.rate_limit_waits:,} "
+                         f"calls paced, {self.rate_limit_wait_s:,.1f} s waited in all")
+            sizing = self.sizing()
+            if sizing:
+                lines.append(
+                    f"sizing            at {self.tokens_per_call:,.0f} tokens/call and p50 "
+                    f"latency, the quota sustains {sizing['quota_calls_in_flight']:,.0f} "
+                    f"calls in flight (80%): lambda_concurrency_limit <= "
+                    f"{sizing['max_lambda_concurrency_limit']} at concurrency "
+                    f"{self.concurrency} (docs/sizing.md)")
+        else:
+            lines.append("quota             none declared ([judge] requests_per_minute, "
+                         "tokens_per_minute: see docs/sizing.md)")
         return "\n".join(lines)
 
 
@@ -241,4 +284,10 @@ def run_loadtest(pack_spec: str, rollouts: Path, *, concurrency: int, latency_s:
         latency_p95_ms=telemetry.latency_percentile(0.95),
         failures=dict(telemetry.failures),
         failed_samples=sum(r.status == "failed" for r in result.results),
+        declared_rpm=judged[0].get("requests_per_minute"),
+        declared_tpm=judged[0].get("tokens_per_minute"),
+        tokens_per_call=((telemetry.input_tokens + telemetry.output_tokens)
+                         / telemetry.judge_calls if telemetry.judge_calls else 0.0),
+        rate_limit_waits=telemetry.rate_limit_waits,
+        rate_limit_wait_s=telemetry.rate_limit_wait_s,
     )

@@ -53,7 +53,8 @@ async def test_client_is_created_lazily(host: Any, converse_simulator: ConverseS
 async def test_throttling_is_retried_by_botocore_then_succeeds(
     converse_simulator: ConverseSimulator,
 ) -> None:
-    backend = make(converse_simulator, boto_max_attempts=3, max_retries=0)
+    # botocore's retries act only in boto3's transport (the http one has none of its own)
+    backend = make(converse_simulator, boto_max_attempts=3, max_retries=0, transport="boto3")
     converse_simulator.script("throttle", "ok")
     reply = await backend.complete(PASS_REQUEST)
     assert reply.parsed["passed"] is True

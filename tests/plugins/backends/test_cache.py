@@ -208,6 +208,7 @@ async def test_follower_survives_its_leader_being_cancelled(
 ) -> None:
     converse_simulator.configure(latency_s=0.3)
     backend = pool.get(bedrock_settings(converse_simulator.endpoint_url))
+    backend.warm()  # the client exists, so the leader's request leaves at once
     leader = asyncio.create_task(backend.complete(REQUEST))
     await asyncio.sleep(0.05)  # the leader's request is in flight
     follower = asyncio.create_task(backend.complete(REQUEST))

@@ -14,7 +14,13 @@ from typing import Any, ClassVar
 import orjson
 
 from rewardsmith.core.errors import ComponentError, ErrorKind, RewardsmithError
-from rewardsmith.core.judging import JudgeBackend, JudgeReply, JudgeRequest, judge_error
+from rewardsmith.core.judging import (
+    SCHEMA_CHECKED,
+    JudgeBackend,
+    JudgeReply,
+    JudgeRequest,
+    judge_error,
+)
 from rewardsmith.plugins.backends._pricing import estimate_cost
 from rewardsmith.plugins.backends._resilience import (
     CallStats,
@@ -84,6 +90,10 @@ class ResilientJudgeBackend(JudgeBackend):
     async def _attempt(self, body: dict[str, Any], mode: str) -> dict[str, Any]:
         """One exchange with the service; raises ``CallFailed`` or :class:`ModeRejected`."""
         raise NotImplementedError
+
+    async def _prepare(self) -> None:
+        """Make the client if it does not exist yet (before any rate-limit reservation,
+        so the time it takes is not spent from the quota's schedule)."""
 
     @staticmethod
     def _token_counts(response: dict[str, Any]) -> tuple[int, int]:
@@ -164,9 +174,15 @@ class ResilientJudgeBackend(JudgeBackend):
 
     async def _send(self, request: JudgeRequest, messages: list[dict[str, Any]], mode: str,
                     usage: CallStats) -> dict[str, Any]:
+        await self._prepare()
         body = self._body(request, messages, mode)
-        response = await self.resilience.run(lambda: self._attempt(body, mode), usage)
+        # The quota reserves prompt + max_tokens at the start; ~4 characters a token.
+        estimate = (len(request.system) + sum(len(str(m)) for m in messages)) // 4 \
+            + self.config.max_tokens
+        response = await self.resilience.run(lambda: self._attempt(body, mode), usage,
+                                             tokens=estimate)
         input_tokens, output_tokens = self._token_counts(response)
+        self.resilience.rate.settle(estimate, input_tokens + output_tokens)
         usage.input_tokens += input_tokens
         usage.output_tokens += output_tokens
         return response
@@ -208,6 +224,8 @@ class ResilientJudgeBackend(JudgeBackend):
                                  "queued_ms": round(usage.queued_s * 1000, 3)}
         if repaired_from is not None:
             extra["repaired_from"] = repaired_from  # the first reply's error kind
+        if verdict is not None:
+            extra[SCHEMA_CHECKED] = True  # validated here: the judge need not do it again
         if answer.service_latency_ms is not None:
             extra["service_latency_ms"] = answer.service_latency_ms
         return JudgeReply(

@@ -38,6 +38,7 @@ from rewardsmith.core.judging import (
 )
 from rewardsmith.core.logs import library_logger
 from rewardsmith.core.telemetry import BatchTelemetry, current_telemetry
+from rewardsmith.plugins.backends._rate_limit import shared_limiter
 
 T = TypeVar("T")
 log = library_logger("rewardsmith.judge")
@@ -57,6 +58,7 @@ class ResilientBackendConfig(JudgeBackendConfig):
         "max_retries", "max_throttle_wait_s", "retry_base_delay_s", "retry_max_delay_s",
         "circuit_failure_threshold", "circuit_cooldown_s",
         "price_per_1k_input", "price_per_1k_output", "connect_timeout_s",
+        "requests_per_minute", "tokens_per_minute", "adaptive_rate",
     }
 
     top_p: float | None = Field(default=None, gt=0, le=1)
@@ -92,6 +94,18 @@ class ResilientBackendConfig(JudgeBackendConfig):
         default=None, ge=0, description="USD per 1,000 output tokens (default: built-in table)."
     )
     connect_timeout_s: float = Field(default=5.0, gt=0)
+    requests_per_minute: float | None = Field(
+        default=None, gt=0, description="The model's request quota (RPM) for this account; "
+        "calls are paced to stay under it (shared by every component using the model).",
+    )
+    tokens_per_minute: float | None = Field(
+        default=None, gt=0, description="The model's token quota (TPM): each call reserves "
+        "its prompt (characters / 4) plus max_tokens, corrected by the reply's usage.",
+    )
+    adaptive_rate: bool = Field(
+        default=True, description="Slow down on throttling and speed back up on success "
+        "(AIMD), learning a limit from the first throttle when none is declared.",
+    )
 
 
 class CallFailed(RewardsmithError):
@@ -300,16 +314,24 @@ class Resilience:
         self.config = config
         self.breaker = CircuitBreaker(config.circuit_failure_threshold, config.circuit_cooldown_s)
         self.limiter = LoopLocalSemaphore(config.max_concurrency)
+        self.rate = shared_limiter(
+            (config.backend, str(getattr(config, "endpoint_url", None) or
+                                 getattr(config, "base_url", None) or
+                                 getattr(config, "region", None) or ""), config.model),
+            config.requests_per_minute, config.tokens_per_minute,
+            adaptive=config.adaptive_rate)
         self._config_errors = on_config_error
         self._rng = rng or random.Random()
 
-    async def run(self, attempt: Callable[[], Awaitable[T]], stats: CallStats) -> T:
+    async def run(self, attempt: Callable[[], Awaitable[T]], stats: CallStats,
+                  tokens: int = 0) -> T:
         """Call ``attempt`` until it succeeds, fails permanently or retries run out.
 
         ``attempt`` raises :class:`CallFailed` for classified failures; anything else is a
         bug and propagates untouched. Transient failures other than throttling are retried
         ``max_retries`` times; throttling is retried while ``max_throttle_wait_s`` (from the
-        first throttle) and the deadline allow.
+        first throttle) and the deadline allow. Each attempt, once it holds a concurrency
+        slot, waits for the rate limiter (``tokens``: the call's estimated tokens).
         """
         telemetry = current_telemetry()
         failure: CallFailed | None = None
@@ -333,9 +355,16 @@ class Resilience:
             waiting_since = time.perf_counter()
             try:
                 async with self.limiter.get():
+                    # Paced once a slot is held, so calls leave at the reserved instants
+                    # rather than in a bunch when slots free up.
+                    waited = await self.rate.acquire(tokens)
+                    if waited:
+                        telemetry.record_rate_wait(waited)
                     stats.queued_s += time.perf_counter() - waiting_since
                     try:
-                        result = await asyncio.wait_for(attempt(), self.config.timeout_s)
+                        # asyncio.timeout, not wait_for: no extra task per attempt (3.11).
+                        async with asyncio.timeout(self.config.timeout_s):
+                            result = await attempt()
                     except TimeoutError:
                         raise CallFailed("judge_timeout", f"no answer within "
                                          f"{self.config.timeout_s}s") from None
@@ -348,6 +377,7 @@ class Resilience:
                     raise judge_error(exc.kind, exc.message) from None
                 if exc.kind == ErrorKind.JUDGE_THROTTLED:
                     self.breaker.record_throttle()
+                    self.rate.on_throttle()
                     now = time.monotonic()
                     throttled_since = now if throttled_since is None else throttled_since
                     gave_up = self._throttle_budget_spent(now - throttled_since, telemetry)
@@ -370,6 +400,7 @@ class Resilience:
                 self.breaker.release_probe()
                 raise
             self.breaker.record_success()
+            self.rate.on_success()
             return result
 
     @staticmethod

@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from jsonschema import exceptions as jsonschema_exceptions
-from jsonschema import validators
 
 from rewardsmith.core.errors import ErrorKind
 from rewardsmith.core.json_text import (
@@ -44,6 +41,7 @@ from rewardsmith.core.json_text import (
     split_reasoning,
 )
 from rewardsmith.core.judging import judge_error
+from rewardsmith.core.verdict_schema import InvalidVerdictSchema, compiled_validator
 
 _MAX_ERRORS_SHOWN = 5
 _MAX_PLACES_SHOWN = 4
@@ -148,38 +146,20 @@ def _choose(text: str, containers: tuple[Outcome, ...], schema: dict[str, Any],
     return VerdictParse(None, "the reply contains no JSON object")
 
 
-class SchemaValidators:
-    """Compiled validators by schema, checked once (a bad schema is a config bug)."""
-
-    def __init__(self) -> None:
-        self._cache: dict[bytes, Any] = {}
-        self._lock = threading.Lock()
-
-    def get(self, schema: dict[str, Any]) -> Any:
-        key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
-        with self._lock:
-            validator = self._cache.get(key)
-        if validator is not None:
-            return validator
-        cls = validators.validator_for(schema)
-        try:
-            cls.check_schema(schema)
-        except jsonschema_exceptions.SchemaError as exc:
-            raise judge_error(ErrorKind.JUDGE_CONFIG,
-                              f"the verdict schema is not a valid JSON Schema: "
-                              f"{exc.message}") from None
-        validator = cls(schema)
-        with self._lock:
-            self._cache[key] = validator
-        return validator
-
-
-_VALIDATORS = SchemaValidators()
+def _validator(schema: dict[str, Any]) -> Any:
+    """The compiled validator for ``schema``; a bad schema is a ``judge_config`` error."""
+    try:
+        return compiled_validator(schema)
+    except InvalidVerdictSchema as exc:
+        raise judge_error(ErrorKind.JUDGE_CONFIG, f"the verdict schema is not a valid JSON "
+                          f"Schema: {exc.message}") from None
 
 
 def schema_errors(value: Any, schema: dict[str, Any]) -> list[str]:
     """Human-readable reasons ``value`` does not match ``schema`` (empty when it does)."""
-    validator = _VALIDATORS.get(schema)
+    validator = _validator(schema)
+    if validator.is_valid(value):
+        return []
     errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
     out = []
     for err in errors[:_MAX_ERRORS_SHOWN]:
@@ -192,7 +172,7 @@ def schema_errors(value: Any, schema: dict[str, Any]) -> list[str]:
 
 def check_schema(schema: dict[str, Any]) -> None:
     """Raise ``judge_config`` if ``schema`` itself is not a valid JSON Schema."""
-    _VALIDATORS.get(schema)
+    _validator(schema)
 
 
 def _without_extra_keys(value: Any, schema: Any) -> Any:

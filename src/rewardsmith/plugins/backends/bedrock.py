@@ -17,17 +17,21 @@ Structured verdicts, by ``structured_output``:
 
 boto3 is synchronous: calls run on a dedicated thread pool sized to ``max_concurrency``
 (the default executor is far too small for 100 concurrent judge calls). The client is
-made on first use, on a worker thread, from the standard AWS configuration chain
+made on first use (or by ``warm()``), from the standard AWS configuration chain
 (profiles, ``AWS_REGION``, ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` ...), overridden only by
 the ``region``/``profile``/``endpoint_url`` settings that are given. botocore retries
 throttling and 5xx itself (``retry_mode``, ``boto_max_attempts``); this backend adds
 retries with full-jitter backoff for what botocore does not retry (ModelTimeoutException,
-ModelErrorException) and for throttling that outlasted botocore's attempts.
+ModelErrorException) and for throttling that outlasted botocore's attempts. By default
+botocore makes one attempt (``boto_max_attempts = 1``): its retries would back off while
+holding one of the ``max_concurrency`` slots, rewardsmith's sleep outside it (issue 13).
+``warm()`` makes the client at cold start (the Lambda's init phase).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import re
 import threading
@@ -43,6 +47,12 @@ from rewardsmith.core.judging import (
     judge_error,
 )
 from rewardsmith.plugins.backends._base import ModelAnswer, ModeRejected, ResilientJudgeBackend
+from rewardsmith.plugins.backends._converse_http import (
+    ConverseHttp,
+    HttpError,
+    SigV4Signer,
+    proxy_applies,
+)
 from rewardsmith.plugins.backends._resilience import CallFailed, ResilientBackendConfig
 from rewardsmith.plugins.backends._verdict import json_instructions, schema_text
 
@@ -70,7 +80,7 @@ _MODE_WORDS = {
 class BedrockConfig(ResilientBackendConfig):
     operational_fields: ClassVar[frozenset[str]] = ResilientBackendConfig.operational_fields | {
         "region", "endpoint_url", "profile", "retry_mode", "boto_max_attempts",
-        "read_timeout_s",
+        "read_timeout_s", "transport",
     }
 
     backend: Literal["bedrock"] = "bedrock"
@@ -87,8 +97,19 @@ class BedrockConfig(ResilientBackendConfig):
         description="Model-specific fields, e.g. {reasoning_effort = 'low'} for gpt-oss.",
     )
     retry_mode: Literal["standard", "adaptive"] = "standard"
-    boto_max_attempts: int = Field(default=3, ge=1, le=10,
-                                   description="botocore's own attempts per call.")
+    boto_max_attempts: int = Field(
+        default=1, ge=1, le=10,
+        description="botocore's own attempts per call. 1 (default) leaves every retry to "
+        "rewardsmith, whose backoff sleeps without holding a concurrency slot; botocore's "
+        "own retries sleep inside the slot.",
+    )
+    transport: Literal["auto", "http", "boto3"] = Field(
+        default="auto",
+        description="How a call is sent. http: signed by rewardsmith with boto3's "
+        "credentials and sent over asyncio (no worker thread, no botocore request "
+        "pipeline: a third of the CPU per call); boto3: client.converse on a worker "
+        "thread; auto (default): http unless an HTTP proxy applies to the endpoint.",
+    )
     read_timeout_s: float | None = Field(
         default=None, gt=0,
         description="Socket read timeout; default timeout_s / boto_max_attempts so botocore's "
@@ -156,6 +177,9 @@ class BedrockBackend(ResilientJudgeBackend):
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
         self._output_config_supported = True
+        self._session: Any = None
+        self._http: ConverseHttp | None = None
+        self._http_decided = False
 
     # -- clients ----------------------------------------------------------------------
     def _get_client(self) -> Any:
@@ -183,6 +207,7 @@ class BedrockBackend(ResilientJudgeBackend):
             session = boto3.session.Session(profile_name=cfg.profile, region_name=cfg.region)
             client = session.client("bedrock-runtime", endpoint_url=cfg.endpoint_url,
                                     config=boto_config)
+            self._session = session
         except ValueError as exc:  # e.g. botocore's "Invalid endpoint: ..."
             raise CallFailed(ErrorKind.JUDGE_CONFIG,
                              f"cannot create the bedrock-runtime client: {exc}",
@@ -198,6 +223,38 @@ class BedrockBackend(ResilientJudgeBackend):
         self._output_config_supported = "outputConfig" in members
         return client
 
+    def warm(self) -> None:
+        """Create the boto3 client and the transport now (the Lambda's init phase), so the
+        first invocation does not pay ~0.2 s for them. A client that cannot be made is
+        left to the first call, which reports it as ``judge_config`` per sample."""
+        with contextlib.suppress(CallFailed):
+            self._get_client()
+            self._decide_transport()
+            if self._http is None:
+                self._get_executor()
+
+    def _decide_transport(self) -> None:
+        """Choose the asyncio transport or boto3's, once, after the client exists."""
+        with self._client_lock:
+            if self._http_decided:
+                return
+            cfg = self.config
+            client = self._client
+            endpoint = client.meta.endpoint_url
+            if cfg.transport == "http" or (cfg.transport == "auto"
+                                           and not proxy_applies(endpoint)):
+                from botocore.httpsession import get_cert_path
+
+                bundle = self._session._session.get_config_variable("ca_bundle")
+                signer = SigV4Signer(self._session.get_credentials(),
+                                     client.meta.region_name,
+                                     client.meta.service_model.signing_name)
+                self._http = ConverseHttp(
+                    endpoint, signer, connect_timeout_s=cfg.connect_timeout_s,
+                    read_timeout_s=cfg.effective_read_timeout_s,
+                    cafile=bundle or get_cert_path(True))
+            self._http_decided = True
+
     def _get_executor(self) -> ThreadPoolExecutor:
         with self._executor_lock:
             if self._executor is None:
@@ -208,6 +265,8 @@ class BedrockBackend(ResilientJudgeBackend):
             return self._executor
 
     async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
         with self._executor_lock:
             executor, self._executor = self._executor, None
         if executor is not None:
@@ -322,10 +381,33 @@ class BedrockBackend(ResilientJudgeBackend):
         return CallFailed(ErrorKind.JUDGE_CONFIG, f"{text}{hint} [model {self.config.model}]",
                           code=code)
 
+    async def _prepare(self) -> None:
+        if not self._http_decided:
+            # The first call without warm(): make the client off the event loop. A client
+            # that cannot be made is reported by the attempt (as judge_config).
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.run_in_executor(self._get_executor(), self._get_client)
+            except CallFailed:
+                return
+            self._decide_transport()
+
     async def _attempt(self, body: dict[str, Any], mode: str) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        call = functools.partial(self._converse_sync, body, mode)
-        return await loop.run_in_executor(self._get_executor(), call)
+        if not self._http_decided:
+            await self._prepare()
+        if self._http is None:
+            loop = asyncio.get_running_loop()
+            call = functools.partial(self._converse_sync, body, mode)
+            return await loop.run_in_executor(self._get_executor(), call)
+        if mode == "output_config" and not self._output_config_supported:
+            raise ModeRejected("botocore is too old for outputConfig (needs >= 1.42.42)")
+        try:
+            return await self._http.converse(body)
+        except HttpError as exc:
+            from botocore.exceptions import ClientError
+
+            raise self._classify(ClientError(exc.as_boto_response(), "Converse"),
+                                 mode) from None
 
     @staticmethod
     def _token_counts(response: dict[str, Any]) -> tuple[int, int]:

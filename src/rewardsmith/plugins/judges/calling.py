@@ -14,10 +14,10 @@ from pydantic import Field, field_validator, model_validator
 
 from rewardsmith.core.component import ComponentConfig, ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind
-from rewardsmith.core.judging import JudgeBackend, JudgeReply, JudgeRequest
+from rewardsmith.core.judging import SCHEMA_CHECKED, JudgeBackend, JudgeReply, JudgeRequest
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.judges.prompting import DataBlock, as_data_text
-from rewardsmith.plugins.judges.rubric import Criterion, load_criteria_file
+from rewardsmith.plugins.judges.rubric import Criterion, check_verdict, load_criteria_file
 
 _KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
 
@@ -174,3 +174,20 @@ async def ask(backend: JudgeBackend, request: JudgeRequest, stats: CallStats) ->
     reply = await backend.complete(request)
     stats.add(reply)
     return reply_object(reply)
+
+
+async def ask_verdict(backend: JudgeBackend, request: JudgeRequest,
+                      stats: CallStats) -> dict[str, Any]:
+    """One judge call for a verdict matching ``request.json_schema``.
+
+    The verdict is validated once: a reply whose backend already validated ``parsed``
+    against this schema (``extra[SCHEMA_CHECKED]``) is not validated again. Raises the
+    backend's ComponentError, or ``judge_invalid_verdict`` for a verdict off the schema.
+    """
+    reply = await backend.complete(request)
+    stats.add(reply)
+    value = reply_object(reply)
+    if reply.parsed is not None and reply.extra.get(SCHEMA_CHECKED) is True \
+            and isinstance(value, dict):
+        return value
+    return check_verdict(value, request.json_schema or {})

@@ -30,13 +30,13 @@ from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.judges.calling import (
     CallStats,
     JudgeComponentConfig,
-    ask,
+    ask_verdict,
     check_size,
     configured_criteria,
     context_blocks,
 )
 from rewardsmith.plugins.judges.prompting import DataBlock, as_data_text, build_request
-from rewardsmith.plugins.judges.rubric import Criterion, check_verdict
+from rewardsmith.plugins.judges.rubric import Criterion
 from rewardsmith.plugins.judges.tournament import (
     MemberRecord,
     PairResult,
@@ -160,8 +160,8 @@ class PairwiseJudge(Component["PairwiseJudge.Config"]):
         )
 
     async def _winner(self, request: JudgeRequest, stats: CallStats) -> str:
-        parsed = await ask(self.context.judge_backend(), request, stats)
-        return str(check_verdict(parsed, request.json_schema or {})["winner"])
+        verdict = await ask_verdict(self.context.judge_backend(), request, stats)
+        return str(verdict["winner"])
 
     async def compare(self, context: Sequence[DataBlock], x: str, y: str, stats: CallStats
                       ) -> tuple[float, bool]:

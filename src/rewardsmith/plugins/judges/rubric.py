@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rewardsmith.core.errors import ComponentError, ErrorKind
+from rewardsmith.core.verdict_schema import compiled_validator
 
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Criterion values are reported as measurements "<component>.<criterion>"; these names
@@ -181,7 +181,9 @@ def check_verdict(parsed: Any, schema: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise ComponentError(f"judge verdict is {type(parsed).__name__}, not a JSON object",
                              kind=ErrorKind.JUDGE_INVALID_VERDICT)
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = compiled_validator(schema)
+    if validator.is_valid(parsed):
+        return parsed
     errors = sorted(validator.iter_errors(parsed), key=lambda e: list(e.absolute_path))
     if errors:
         shown = "; ".join(

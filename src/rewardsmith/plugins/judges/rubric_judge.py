@@ -17,7 +17,7 @@ from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.judges.calling import (
     CallStats,
     JudgeComponentConfig,
-    ask,
+    ask_verdict,
     check_size,
     configured_criteria,
     context_blocks,
@@ -26,7 +26,6 @@ from rewardsmith.plugins.judges.prompting import DataBlock, build_request
 from rewardsmith.plugins.judges.rubric import (
     Criterion,
     Level,
-    check_verdict,
     explicit_schema,
     holistic_schema,
     interpret_explicit,
@@ -39,6 +38,7 @@ from rewardsmith.plugins.judges.trajectory_text import render_turn, render_turns
 
 EXPLICIT_TEMPLATE = "rubric-judge.explicit/1"
 IMPLICIT_TEMPLATE = "rubric-judge.implicit/1"
+_MAX_SCHEMAS = 256
 
 _ROLE = ("You are a strict, impartial evaluator of responses written by an AI model. "
          "You judge only what is observable in the response.")
@@ -113,6 +113,7 @@ class RubricJudge(Component["RubricJudge.Config"]):
     def __init__(self, config: RubricJudge.Config, context: ComponentContext) -> None:
         super().__init__(config, context)
         self.criteria = configured_criteria(config, list(config.criteria), context)
+        self._schemas: dict[tuple[int, ...], tuple[tuple[Criterion, ...], dict[str, Any]]] = {}
 
     # -- the request ------------------------------------------------------------------
     def criteria_for(self, sample: Sample) -> list[Criterion]:
@@ -188,10 +189,9 @@ class RubricJudge(Component["RubricJudge.Config"]):
         blocks = self._blocks(sample)
         check_size(cfg, blocks)
         if cfg.aggregation == "explicit":
-            template, schema = EXPLICIT_TEMPLATE, explicit_schema(criteria)
+            template, schema = EXPLICIT_TEMPLATE, self._schema_for(criteria)
         else:
-            low, high = cfg.scale
-            template, schema = IMPLICIT_TEMPLATE, holistic_schema(range(low, high + 1))
+            template, schema = IMPLICIT_TEMPLATE, self._schema_for(())
         if cfg.scope != "response":
             template += f"+{cfg.scope}"  # a different rendering: a different cache key
         what = {"response": "the response", "trajectory": "the agent's trajectory",
@@ -208,12 +208,31 @@ class RubricJudge(Component["RubricJudge.Config"]):
         )
         return request, criteria
 
+    def _schema_for(self, criteria: Sequence[Criterion]) -> dict[str, Any]:
+        """The verdict schema for ``criteria`` (the holistic one for ``()``), one object per
+        distinct criteria list, so its compiled validator is found by identity (issue 13)."""
+        key = tuple(id(c) for c in criteria)
+        memo = self._schemas
+        entry = memo.get(key)
+        # The criteria are held in the entry, so the ids in its key are never reused.
+        schema = entry[1] if entry is not None and all(
+            a is b for a, b in zip(entry[0], criteria, strict=True)) else None
+        if schema is None:
+            if criteria:
+                schema = explicit_schema(criteria)
+            else:
+                low, high = self.config.scale
+                schema = holistic_schema(range(low, high + 1))
+            if len(memo) >= _MAX_SCHEMAS:
+                memo.clear()  # per-sample criteria: keep the memo bounded
+            memo[key] = (tuple(criteria), schema)
+        return schema
+
     # -- scoring ----------------------------------------------------------------------
     async def score(self, sample: Sample) -> Score:  # type: ignore[override]
         request, criteria = self.request_for(sample)
         stats = CallStats()
-        parsed = await ask(self.context.judge_backend(), request, stats)
-        verdict = check_verdict(parsed, request.json_schema or {})
+        verdict = await ask_verdict(self.context.judge_backend(), request, stats)
         if self.config.aggregation == "explicit":
             return self._explicit(criteria, verdict, stats)
         return self._implicit(verdict, stats)

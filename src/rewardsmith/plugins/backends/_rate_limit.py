@@ -1,0 +1,189 @@
+"""Requests-per-minute and tokens-per-minute limits per backend and model, adapted to
+throttling (AIMD), so a run sits just under its quota instead of bouncing off it.
+
+Bedrock's on-demand quotas are requests and tokens per minute per model and account, and
+the tokens of a request are reserved when it starts, from its input plus ``maxTokens``
+(https://docs.aws.amazon.com/bedrock/latest/userguide/quotas-token-burndown.html); the
+OpenAI-compatible servers (vLLM behind a gateway, OpenAI itself) publish RPM/TPM limits
+the same way. Peers: verl's reward loop keeps one RPM/TPM token bucket per process.
+
+Each limit is a reservation schedule (a virtual-clock token bucket, as GCRA): a call of
+cost ``c`` under rate ``r`` per second starts at ``max(now - burst, next)`` and moves
+``next`` on by ``c / r``; over any window ``W`` the admitted cost is at most
+``r * (W + burst)``. Waiting callers are served in arrival order. The token estimate of a
+call (rendered prompt characters / 4 + ``max_tokens``) is corrected when the reply reports
+its usage (:meth:`RateLimiter.settle`).
+
+AIMD (additive increase, multiplicative decrease, as TCP's congestion control): throttled
+answers multiply the working rate by ``_DECREASE`` (at most once a second, as TCP once per
+round trip); while calls succeed, ``_INCREASE_PER_S`` of the declared rate is added back
+per second, never above it. Calls are paced at ``_HEADROOM`` of the declared rate.
+Only a declared limit is adapted: with none, a burst of throttling may be the service's
+own trouble rather than a quota, and backoff (``_resilience``), not pacing, answers it.
+Limiters are shared by every backend instance with the same service, endpoint and model:
+one account's quota, however many components use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+_DECREASE = 0.85
+_INCREASE_PER_S = 0.03  # of the declared rate, per second without throttling
+# Calls are paced a little under the declared rate: arrivals at the service jitter, and a
+# call arriving just before the service's bucket refilled would be throttled.
+_HEADROOM = 0.97
+_FLOOR = 0.05  # the working rate never drops below this fraction of the declared rate
+_DECREASE_EVERY_S = 1.0
+_BURST_S = 1.0
+
+
+@dataclass
+class _Schedule:
+    """One limit: ``rate`` per second (None: unlimited), ``next`` the virtual clock."""
+
+    declared: float | None
+    rate: float | None = None
+    next: float = 0.0
+    decreased_at: float = float("-inf")
+    increased_at: float = float("-inf")
+
+    def __post_init__(self) -> None:
+        if self.declared is not None:
+            self.declared *= _HEADROOM
+        self.rate = self.declared
+
+    def reserve(self, now: float, cost: float) -> float:
+        """Seconds to wait before a call of ``cost`` may start (0: now)."""
+        if self.rate is None:
+            return 0.0
+        start = max(now - _BURST_S, self.next)
+        self.next = start + cost / self.rate
+        return max(0.0, start - now)
+
+    def charge(self, cost: float) -> None:
+        if self.rate is not None:
+            self.next += cost / self.rate
+
+    def throttled(self, now: float) -> None:
+        # Without a declared limit there is nothing to adapt: a burst of throttling may be
+        # the service's, not a quota, and backoff (not pacing) answers it.
+        if self.rate is None or self.declared is None:
+            return
+        if now - self.decreased_at < _DECREASE_EVERY_S:
+            return  # one decrease per round of answers, as TCP once per round trip
+        self.decreased_at = now
+        self.rate = max(self.declared * _FLOOR, self.rate * _DECREASE)
+
+    def succeeded(self, now: float) -> None:
+        if self.rate is None or self.declared is None or self.rate >= self.declared:
+            return
+        elapsed = min(1.0, max(0.0, now - max(self.increased_at, self.decreased_at)))
+        self.increased_at = now
+        self.rate = min(self.declared, self.rate + self.declared * _INCREASE_PER_S * elapsed)
+
+
+class RateLimiter:
+    """RPM and TPM limits of one backend+model; see the module docstring.
+
+    ``requests_per_minute``/``tokens_per_minute``: the declared quota (None: not limited);
+    ``adaptive``: AIMD on throttling around the declared limits.
+    """
+
+    def __init__(self, requests_per_minute: float | None, tokens_per_minute: float | None,
+                 *, adaptive: bool = True,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._requests = _Schedule(None if requests_per_minute is None
+                                   else requests_per_minute / 60)
+        self._tokens = _Schedule(None if tokens_per_minute is None
+                                 else tokens_per_minute / 60)
+        self.adaptive = adaptive
+        self.declared = (requests_per_minute, tokens_per_minute)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.waits = 0
+        self.waited_s = 0.0
+        self.throttles = 0
+
+    def reserve(self, tokens: int) -> float:
+        """Reserve one request of ``tokens`` (estimated); the seconds to wait first."""
+        with self._lock:
+            now = self._clock()
+            delay = max(self._requests.reserve(now, 1.0), self._tokens.reserve(now, tokens))
+            if delay > 0:
+                self.waits += 1
+                self.waited_s += delay
+            return delay
+
+    async def acquire(self, tokens: int) -> float:
+        """Wait until one request of ``tokens`` may start; the seconds waited."""
+        delay = self.reserve(tokens)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return delay
+
+    def settle(self, estimated: int, actual: int) -> None:
+        """The reply reported ``actual`` tokens for a call reserved at ``estimated``."""
+        if actual > 0 and actual != estimated:
+            with self._lock:
+                self._tokens.charge(actual - estimated)
+
+    def on_throttle(self) -> None:
+        if not self.adaptive:
+            return
+        with self._lock:
+            self.throttles += 1
+            now = self._clock()
+            self._requests.throttled(now)
+            if self._tokens.declared is not None:
+                self._tokens.throttled(now)
+
+    def on_success(self) -> None:
+        if not self.adaptive:
+            return
+        with self._lock:
+            now = self._clock()
+            self._requests.succeeded(now)
+            self._tokens.succeeded(now)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Declared and working limits (per minute), waits and throttles so far."""
+        with self._lock:
+            def per_minute(value: float | None) -> float | None:
+                return None if value is None else round(value * 60, 1)
+
+            return {"declared_rpm": self.declared[0],
+                    "working_rpm": per_minute(self._requests.rate),
+                    "declared_tpm": self.declared[1],
+                    "working_tpm": per_minute(self._tokens.rate),
+                    "waits": self.waits, "waited_s": round(self.waited_s, 3),
+                    "throttles": self.throttles}
+
+
+_SHARED: dict[tuple[str, ...], RateLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiter(key: tuple[str, ...], requests_per_minute: float | None,
+                   tokens_per_minute: float | None, *, adaptive: bool) -> RateLimiter:
+    """The limiter of ``key`` (service, endpoint, model), made on first use; a later
+    declaration with other limits replaces it (the operator changed the quota)."""
+    with _SHARED_LOCK:
+        limiter = _SHARED.get(key)
+        wanted = (requests_per_minute, tokens_per_minute)
+        if limiter is None or limiter.adaptive != adaptive or limiter.declared != wanted:
+            limiter = _SHARED[key] = RateLimiter(requests_per_minute, tokens_per_minute,
+                                                 adaptive=adaptive)
+        return limiter
+
+
+def limiters() -> dict[str, dict[str, Any]]:
+    """Every live limiter's :meth:`RateLimiter.snapshot`, by ``service/model``."""
+    with _SHARED_LOCK:
+        items = list(_SHARED.items())
+    return {"/".join(k for k in key if k): limiter.snapshot() for key, limiter in items}
