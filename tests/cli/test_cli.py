@@ -134,6 +134,7 @@ def test_score_report_is_written_and_escapes_candidate_text(host, tmp_path: Path
     assert "<svg" in html and "cli-toy" in html
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<div class="sub">prompt</div>' in html  # the shown samples' context
 
 
 class _CommandPlugin:
@@ -160,7 +161,7 @@ def _command_paths(group: click.Group, prefix: str = "") -> set[str]:
 FIRST_PARTY = {"plugins", "score", "calibrate", "simulate", "loadtest",
                "packs", "packs list", "packs show", "packs validate", "packs schema",
                "packs new", "packs test", "lambda", "lambda package", "lambda invoke",
-               "metrics", "metrics list", "metrics check", "serve"}
+               "metrics", "metrics list", "metrics check", "serve", "monitor"}
 
 
 def test_plugins_records_commands_added_to_subgroups():

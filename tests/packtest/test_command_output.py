@@ -43,4 +43,7 @@ def test_case_selection_json_and_html_report(tmp_path, run_cli):
     html = report_path.read_text()
     assert "Test suite cases" in html and "fake-verdict-json" in html
     assert "AOS-2024-0193" in html  # response excerpts of the lowest/highest samples
+    # ... with the prompt they answered and the case's reference (issue 14)
+    assert '<div class="sub">prompt</div>' in html and "[user] " in html
+    assert '<div class="sub">reference</div>' in html
     assert "<script" not in html.split("Test suite cases")[1].lower()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -8,6 +10,7 @@ import orjson
 from tests.support.report import XSS
 
 from rewardsmith.report import render_html_report, write_html_report
+from rewardsmith.report.views import TABLE_SCRIPT
 
 WHEN = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 
@@ -61,16 +64,21 @@ def test_the_report_shows_distributions_rates_failures_and_usage(scored):
     # Failure kinds: the malformed sample and the abstaining component.
     assert "no_score" in text and "malformed_sample" in text
     # One histogram for rewards, one per component, plus the pass-rate bars.
-    assert html.count("<svg") == 1 + 3 + 1
+    # ... plus the bars of each component's contribution to the reward.
+    assert html.count("<svg") == 1 + 3 + 1 + 1
     assert "Run &lt;1&gt;" in html
 
 
 def test_candidate_text_is_inert(scored):
     html = _render(scored)
     lowered = html.lower()
-    assert "<script" not in lowered and "<img" not in lowered and "<h1>fake" not in lowered
+    # The one script is the report's own table script; the candidate's became text.
+    assert lowered.count("<script") == 1
+    assert "<img" not in lowered and "<h1>fake" not in lowered
     tags = _tags(html)
-    assert {t for t, _ in tags}.isdisjoint({"script", "img"})
+    assert [a for t, a in tags if t == "script"] == [{}]
+    assert f"<script>{TABLE_SCRIPT}</script>" in html
+    assert "img" not in {t for t, _ in tags}
     assert not [a for _, attrs in tags for a in attrs if a.startswith("on")]
     assert [t for t, _ in tags].count("h1") == 1  # the page's own title only
     assert "&lt;script&gt;document.title=&#x27;PWNED&#x27;&lt;/script&gt;" in html
@@ -87,9 +95,15 @@ def test_the_report_is_self_contained(scored, tmp_path):
     assert "http://" not in html and "https://" not in html
     tags = _tags(html)
     assert not [t for t, attrs in tags if {"src", "href", "srcset", "action"} & set(attrs)]
-    assert {t for t, _ in tags}.isdisjoint({"script", "link", "img", "iframe", "object"})
+    assert {t for t, _ in tags}.isdisjoint({"link", "img", "iframe", "object"})
     assert "<link" not in html and "@import" not in html and "url(" not in html
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    # Only the report's own script may run: the CSP pins its hash, nothing else.
+    (csp,) = [a["content"] for t, a in tags if t == "meta" and a.get("http-equiv")]
+    digest = base64.b64encode(hashlib.sha256(TABLE_SCRIPT.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in csp and "unsafe-inline' " not in csp.split(
+        "script-src")[1]
+    assert [a for t, a in tags if t == "script"] == [{}]
 
 
 def test_rows_read_back_from_jsonl_give_the_same_report(scored, tmp_path):
@@ -145,5 +159,5 @@ def test_calibration_plots_appear_with_undefined_correlations_explained(scored):
     assert html.count("<circle") == len(rows)
     assert "the score is constant &lt;zero variance&gt;" in html
     assert "not joined: 2 scored samples &lt;x&gt;" in html and "a note &lt;i&gt;" in html
-    assert html.count("<svg") == 5 + 3  # scatter, correlation bars, weight bars
+    assert html.count("<svg") == 6 + 3  # scatter, correlation bars, weight bars
     assert "0.800" in html and "[0.600, 1.000]" in html

@@ -21,15 +21,22 @@ class MetadataScore(Component):
     class Config(ComponentConfig):
         type: Literal["metadata-score"] = "metadata-score"
         echo_response: bool = False  # put the response in the rationale, as judges quote it
+        # where the measurements come from: a judge's usage, or nothing for a check
+        usage_key: str = "judge_usage"
 
     def score(self, sample: Sample) -> Score:
         scores = sample.metadata.get("scores") or {}
+        forced = (sample.metadata.get("errors") or {}).get(self.config.id)
+        if forced:  # an error of a given kind (judge_parse, judge_refused, ...)
+            raise ComponentError(f"forced {forced}", kind=forced)
         if self.config.id not in scores:
             raise ComponentError(f"no score for {self.config.id}", kind="no_score")
         value = float(scores[self.config.id])
         rationale = f"the response said: {sample.response}" if self.config.echo_response else ""
-        usage = sample.metadata.get("judge_usage") or {}
-        return Score(value, passed=value >= 0.5, rationale=rationale, measurements=dict(usage))
+        usage = sample.metadata.get(self.config.usage_key) or {}
+        details = (sample.metadata.get("details") or {}).get(self.config.id) or {}
+        return Score(value, passed=value >= 0.5, rationale=rationale, measurements=dict(usage),
+                     details=dict(details))
 
 
 @hookimpl

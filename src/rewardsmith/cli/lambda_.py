@@ -96,11 +96,14 @@ def package_command(ctx: click.Context, pack: str, output: Path, template: Path 
     code_uri = os.path.relpath(report.zip_path.resolve(), template.resolve().parent)
     # Only the plugins the pack uses load in the Lambda (a faster cold start); --env wins.
     preselect = {"REWARDSMITH_PLUGINS": ",".join(report.plugins)} if report.plugins else {}
-    document = sam_template(function_name=name, code_uri=Path(code_uri).as_posix(),
-                            pack_env=report.pack_env, pack_label=report.pack_label,
-                            memory_mb=memory, timeout_s=timeout, architecture=architecture,
-                            environment={**preselect, **report.grants, **extra_env},
-                            runtime=report.runtime)
+    try:
+        document = sam_template(function_name=name, code_uri=Path(code_uri).as_posix(),
+                                pack_env=report.pack_env, pack_label=report.pack_label,
+                                memory_mb=memory, timeout_s=timeout, architecture=architecture,
+                                environment={**preselect, **report.grants, **extra_env},
+                                runtime=report.runtime, pack_ref=report.pack_ref)
+    except RewardsmithError as exc:  # metrics settings in --env the handler would reject
+        fail(str(exc))
     template.write_text(to_yaml(document), encoding="utf-8")
     click.echo(f"wrote {template}")
     lint = lint_template(template)

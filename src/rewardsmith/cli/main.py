@@ -56,7 +56,17 @@ def build_cli(host: PluginHost) -> click.Group:
     Raises what a plugin's ``register_commands`` raises, as :class:`PluginError`.
     """
     # Imported here, not at module level: each area module imports the helpers above.
-    from rewardsmith.cli import calibrate, lambda_, metrics, packs, plugins, score, serve, simulate
+    from rewardsmith.cli import (
+        calibrate,
+        lambda_,
+        metrics,
+        monitor,
+        packs,
+        plugins,
+        score,
+        serve,
+        simulate,
+    )
 
     @click.group(name="rewardsmith")
     @click.version_option(__version__, prog_name="rewardsmith")
@@ -81,6 +91,7 @@ def build_cli(host: PluginHost) -> click.Group:
         simulate.loadtest_command,
         metrics.metrics_group(),
         serve.serve_command,
+        monitor.monitor_command,
     ):
         group.add_command(command)
     add_plugin_commands(host, group)

@@ -227,12 +227,16 @@ def suite_command(ctx: click.Context, pack: str, backend: str, record: Path | No
     if report_path is not None:
         from rewardsmith.core.rollouts import response_excerpt
         from rewardsmith.report import write_html_report
+        from rewardsmith.report.views import sample_context
 
         responses = {raw["id"]: text for case in report.cases for raw in case.samples
                      if (text := response_excerpt(raw)) is not None}
+        contexts = {raw["id"]: ctx for case in report.cases for raw in case.samples
+                    if (ctx := sample_context(raw)) is not None}
         write_html_report(report_path, pack_ref=report.pack, results=report.rows(),
                           title=f"rewardsmith packs test: {report.pack['name']}",
-                          extra_sections=[cases_section(report)], responses=responses)
+                          extra_sections=[cases_section(report)], responses=responses,
+                          contexts=contexts)
         click.echo(f"report: {report_path}", err=True)
     sys.exit(EXIT_OK if report.passed else EXIT_CHECKS_FAILED)
 

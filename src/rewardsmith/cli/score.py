@@ -70,6 +70,7 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     from rewardsmith.core.rollouts import count_lines, read_rollouts, response_excerpt
     from rewardsmith.core.wire import encode_line, jsonl_row, pack_ref_json
     from rewardsmith.report.summary import RunSummary
+    from rewardsmith.report.views import sample_context
 
     if ray_address is not None:
         if judge_mode == "simulator":
@@ -98,6 +99,7 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     run = RunSummary()
     report_rows: list[dict[str, object]] = []
     responses: dict[object, str] = {}
+    contexts: dict[object, dict[str, str]] = {}  # prompt, reference, metadata, for the report
     outages: dict[str, JudgeOutage] = {}  # the first outage of each judge component
     try:
         total = count_lines(rollouts) if show_progress else None
@@ -117,6 +119,8 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
                         excerpt = response_excerpt(raw)
                         if excerpt is not None:
                             responses[result.id] = excerpt
+                        if (context := sample_context(raw)) is not None:
+                            contexts[result.id] = context
                 bar.update(len(batch))
                 for cid, outage in scored.telemetry.judge_unavailable.items():
                     outages.setdefault(cid, outage)
@@ -135,7 +139,8 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
 
         write_html_report(report_path, pack_ref=pack_ref_json(scorer.pack.ref),
                           results=report_rows,
-                          title=f"rewardsmith score: {rollouts.name}", responses=responses)
+                          title=f"rewardsmith score: {rollouts.name}", responses=responses,
+                          contexts=contexts)
         click.echo(f"report: {report_path}", err=True)
     blocking = False
     for cid, outage in outages.items():

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rewardsmith.core import trust
 from rewardsmith.core.judging import JudgeBackend
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
@@ -115,6 +116,9 @@ class ComponentContext:
     judge_defaults: dict[str, Any] = field(default_factory=dict)
     metric_functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     _backend_provider: Any = None
+    #: Validates a judge settings table without creating a backend (components with more
+    #: than one judge, e.g. cascades and juries, check their other tables at load).
+    _settings_validator: Any = None
 
     def read_text(self, relative: str) -> str:
         """Read a file named in the pack, relative to the pack file that declared it.
@@ -145,6 +149,18 @@ class ComponentContext:
             settings if settings is not None else self.judge_defaults
         )
         return backend
+
+    def validate_judge_settings(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """The pack's judge settings with ``overrides`` merged over them, validated against
+        the backend's config (as at load) and returned as a plain table for
+        :meth:`judge_backend`. Raises ``ValueError`` (pydantic's ValidationError is one) or
+        :class:`~rewardsmith.core.errors.PluginError` for an unknown backend."""
+        settings = {**self.judge_defaults, **overrides}
+        if self._settings_validator is None:
+            return settings
+        validated = self._settings_validator(settings)
+        trust.check_backend_config(validated, "judge")
+        return dict(validated.model_dump(mode="json"))
 
 
 ConfigT = TypeVar("ConfigT", bound=ComponentConfig)

@@ -579,7 +579,7 @@ class Scorer:
         outcomes = state.outcomes
         ordered = {c.config.id: outcomes[c.config.id] for c in pack.components}
         base = dict(id=sample.id, index=index, pack=pack.ref, components=ordered,
-                    group_key=sample.group_key)
+                    group_key=sample.group_key, response_chars=len(sample.response))
         turns = len(sample.turns)
         try:
             for cid, outcome in ordered.items():

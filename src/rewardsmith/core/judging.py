@@ -135,6 +135,11 @@ class JudgeReply:
     stop_reason: str | None = None
     cached: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Per output token, when the backend asked for log-probabilities (the openai backend
+    #: with ``logprobs = true``): OpenAI's ``choices[0].logprobs.content`` shape,
+    #: ``[{"token": str, "logprob": float, "top_logprobs": [{"token", "logprob"}]}]``
+    #: (natural logs). None when the service returned none.
+    logprobs: list[dict[str, Any]] | None = None
 
 
 class JudgeBackend:

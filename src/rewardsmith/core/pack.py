@@ -554,6 +554,7 @@ def _load(spec: str | PackPath, host: PluginHost, roots: Sequence[Path]) -> Pack
             judge_defaults=judge_settings,
             metric_functions={name: reg.value for name, reg in host.metric_functions.items()},
             _backend_provider=backends.get,
+            _settings_validator=backends.validate,
             digests=file_digests,
             files=files,
         )

@@ -80,6 +80,7 @@ class SampleResult:
     #: One finite reward per assistant turn (core.trajectory.turn_rewards), for trajectory
     #: samples and agentic packs; None for a single-turn sample under a response-only pack.
     turn_rewards: tuple[float, ...] | None = None
+    response_chars: int | None = None  # length of the scored response (monitoring)
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.reward):

@@ -104,6 +104,9 @@ class BatchTelemetry:
     #: the seconds they waited in all.
     rate_limit_waits: int = 0
     rate_limit_wait_s: float = 0.0
+    #: Numbers judge components report per sample for the batch (jury agreement, cascade
+    #: escalations, budget degradations ...), by component id and name: [count, sum].
+    judge_stats: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record_judge_call(
@@ -164,6 +167,14 @@ class BatchTelemetry:
         with self._lock:
             self.judge_unavailable[outage.component] = outage
 
+    def record_judge_stat(self, component: str, name: str, value: float) -> None:
+        """One sample's ``value`` of the statistic ``name`` of judge ``component``;
+        :meth:`summary` reports each statistic's count and mean under ``judge_stats``."""
+        with self._lock:
+            entry = self.judge_stats.setdefault(component, {}).setdefault(name, [0, 0.0])
+            entry[0] += 1
+            entry[1] += float(value)
+
     def latency_percentile(self, q: float) -> float | None:
         """The ``q`` quantile (see :func:`quantile`) of judge-call latencies in ms; None
         when no judge was called. Raises ``ValueError`` for ``q`` outside [0, 1]."""
@@ -194,6 +205,11 @@ class BatchTelemetry:
             "judge_unavailable": {cid: outage.to_json()
                                   for cid, outage in self.judge_unavailable.items()},
         }
+        if self.judge_stats:  # only for packs whose judges report any
+            out["judge_stats"] = {
+                cid: {name: {"n": int(n), "mean": round(total / n, 6)}
+                      for name, (n, total) in stats.items()}
+                for cid, stats in self.judge_stats.items()}
         if rewards:
             out["reward_mean"] = statistics.fmean(rewards)
             out["reward_std"] = statistics.pstdev(rewards) if len(rewards) > 1 else 0.0

@@ -143,6 +143,7 @@ def pack_ref_json(ref: PackRef) -> dict[str, str]:
 # -- the three rows -------------------------------------------------------------------------
 def jsonl_row(result: SampleResult) -> dict[str, Any]:
     """The ``rewardsmith score`` JSONL row: id, reward, metrics, status, errors, gate,
+    prompt group and response length (``group``, ``response_chars``, when known),
     per-component outcomes and the pack reference."""
     out: dict[str, Any] = {
         "id": wire_id(result.id),
@@ -158,6 +159,12 @@ def jsonl_row(result: SampleResult) -> dict[str, Any]:
         out["error_kind"] = result.error_kind
     if result.gate is not None:
         out["gate"] = result.gate
+    # The prompt group and the response length: what group spread and length-reward
+    # correlation are computed from (``rewardsmith monitor``, the report).
+    if result.group_key:
+        out["group"] = result.group_key
+    if result.response_chars is not None:
+        out["response_chars"] = result.response_chars
     out["components"] = {cid: outcome_json(o) for cid, o in result.components.items()}
     out["pack"] = pack_ref_json(result.pack)
     return out

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rewardsmith.core.telemetry import quantile
+from rewardsmith.plugins.judges.jury import juror_values_of, jury_agreement
+from rewardsmith.plugins.judges.listwise import position_bias
 
 PARSE_FAILURE_KINDS = frozenset({"judge_parse", "ambiguous_verdict", "judge_invalid_verdict"})
 
@@ -85,19 +87,32 @@ def normalise_label(value: bool | int | str) -> bool | int | str:
     return value
 
 
-def judge_health(rows: Sequence[Mapping[str, Any]], judge_ids: Sequence[str]
+def judge_health(rows: Sequence[Mapping[str, Any]], judge_ids: Sequence[str],
+                 expected: Mapping[str, Sequence[float | None]] | None = None
                  ) -> dict[str, Any]:
-    """Parse-failure rate and position inconsistency per judge component, and cost."""
+    """Parse-failure rate and position inconsistency per judge component, and cost; for a
+    jury judge the agreement of each pair of jurors (``jury``: errors against
+    ``expected[cid]``, the expected value per row, when given), for a listwise judge its
+    position bias (``position_bias``)."""
     per_component: dict[str, dict[str, Any]] = {}
     for cid in judge_ids:
         ran = failed = 0
         inconsistency: list[float] = []
         errors: Counter[str] = Counter()
-        for row in rows:
+        jurors: list[dict[str, float]] = []
+        juror_labels: list[float | None] = []
+        listwise: list[Mapping[str, Any]] = []
+        for k, row in enumerate(rows):
             outcome = (row.get("components") or {}).get(cid)
             if outcome is None or outcome.get("skipped"):
                 continue
             ran += 1
+            votes = juror_values_of(outcome.get("measurements") or {})
+            if votes:
+                jurors.append(votes)
+                juror_labels.append(expected[cid][k] if expected and cid in expected
+                                    else None)
+            listwise.append(outcome)
             kind = outcome.get("error_kind")
             if kind:
                 errors[kind] += 1
@@ -113,6 +128,11 @@ def judge_health(rows: Sequence[Mapping[str, Any]], judge_ids: Sequence[str]
             "position_inconsistency": statistics.fmean(inconsistency) if inconsistency
             else None,
         }
+        if jurors:
+            per_component[cid]["jury"] = jury_agreement(jurors, juror_labels)
+        bias = position_bias(listwise)
+        if bias is not None:
+            per_component[cid]["position_bias"] = bias
     costs = [sample_cost(row) for row in rows]
     total_ran = sum(c["scored"] for c in per_component.values())
     total_failed = sum(c["parse_failures"] for c in per_component.values())

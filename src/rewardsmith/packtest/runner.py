@@ -239,8 +239,11 @@ def _fingerprints(raw: dict[str, Any]) -> list[str]:
 def verdict_book(pack: Pack, cases: Sequence[LoadedCase]) -> VerdictBook:
     """The scripted judge verdicts of every case, by the response text the judge sees
     (both sides of a pair), which :func:`simulated_judges` answers from."""
-    book = VerdictBook(pairwise_ids=frozenset(
-        c.config.id for c in pack.components if c.config.type == "pairwise-judge"))
+    book = VerdictBook(
+        pairwise_ids=frozenset(c.config.id for c in pack.components
+                               if c.config.type == "pairwise-judge"),
+        listwise_ids=frozenset(c.config.id for c in pack.components
+                               if c.config.type == "listwise-judge"))
     for loaded in cases:
         case = loaded.case
         if isinstance(case, PairCase):
@@ -357,6 +360,25 @@ def run_suite(pack: Pack, cases: Sequence[LoadedCase], *, backend: BackendMode =
     return report
 
 
+def _expected_values(case: Any, cid: str, n_rows: int) -> list[float | None]:
+    """What a case expects of judge ``cid`` as a value per row (its label as 1/0, else an
+    exact value or pass/fail expectation), None where it says nothing (pairs never do)."""
+    if isinstance(case, PairCase):
+        return [None] * n_rows
+    expect = case.expect
+    label = expect.labels.get(cid)
+    if label is not None:
+        label = normalise_label(label)
+        if isinstance(label, bool):
+            return [float(label)] * n_rows
+    want = expect.components.get(cid)
+    if want is not None and want.value is not None:
+        return [want.value] * n_rows
+    if want is not None and want.passed is not None:
+        return [float(want.passed)] * n_rows
+    return [None] * n_rows
+
+
 def build_report(pack: Pack, cases: Sequence[LoadedCase], scored: list[list[dict[str, Any]]],
                  *, backend: str, cassette: dict[str, Any]) -> SuiteReport:
     """The :class:`SuiteReport` of a run: each case checked against its expectations,
@@ -396,6 +418,9 @@ def build_report(pack: Pack, cases: Sequence[LoadedCase], scored: list[list[dict
     all_pairs = [p for pairs in label_pairs.values() for p in pairs]
     judge_ids = [c.config.id for c in pack.components if getattr(c, "uses_judge", False)]
     rows = [row for r in results for row in r.rows]
+    expected = {cid: [value for loaded, case_rows in zip(cases, scored, strict=True)
+                      for value in _expected_values(loaded.case, cid, len(case_rows))]
+                for cid in judge_ids}
     return SuiteReport(
         pack=pack_ref_json(pack.ref),
         backend=backend,
@@ -404,6 +429,6 @@ def build_report(pack: Pack, cases: Sequence[LoadedCase], scored: list[list[dict
         agreement=agreement(all_pairs),
         agreement_by_label={k: agreement(v) for k, v in label_pairs.items()},
         unanswered_labels=unanswered,
-        judges=judge_health(rows, judge_ids),
+        judges=judge_health(rows, judge_ids, expected),
         cassette=cassette,
     )

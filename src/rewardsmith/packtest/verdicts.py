@@ -11,7 +11,9 @@ schema from the case's ``verdicts``:
 * holistic rubrics: ``{"score": n}`` (or ``"pass"``/``"fail"`` for the scale's ends);
 * pairwise: ``{"winner": "A"}`` means the case's response wins, ``"B"`` its opponent,
   ``"tie"`` neither, in both presentation orders; add ``"position_bias": true`` to make
-  the judge answer the same slot in both orders (a position-biased judge).
+  the judge answer the same slot in both orders (a position-biased judge);
+* listwise: ``{"score": n}`` scores the case's response ``n`` wherever it is shown; with
+  ``"position_bias": true`` whichever response is shown first gets the top score.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class VerdictBook:
     #: Ids of the pack's pairwise components: their verdicts answer pairwise requests
     #: only, everyone else's answer rubric requests only.
     pairwise_ids: frozenset[str] = frozenset()
+    #: Ids of the pack's listwise components: their verdicts answer listwise requests only.
+    listwise_ids: frozenset[str] = frozenset()
     by_text: dict[str, list[_Entry]] = field(default_factory=dict)
 
     def add(self, response: str, verdicts: Mapping[str, Mapping[str, Any]], case: str,
@@ -89,14 +93,21 @@ class VerdictBook:
         props = schema.get("properties") or {}
         if "winner" in props:
             return self._pairwise(blocks, props, user_text)
+        if "scores" in props and "rationale" in props and len(props) == 2:
+            return self._listwise(blocks, props["scores"], user_text)
         verdicts = self.lookup(blocks.get("candidate", ""), user_text) or {}
-        rubric = {k: v for k, v in verdicts.items() if k not in self.pairwise_ids}
+        rubric = {k: v for k, v in verdicts.items()
+                  if k not in self.pairwise_ids | self.listwise_ids}
         component = _component_for(rubric, set(props))
         if component.get(_MALFORMED):
             return _NOT_A_VERDICT
         if "score" in props and "rationale" in props and len(props) == 2:
             return _holistic(component, props["score"])
         return {cid: _criterion(component.get(cid), spec) for cid, spec in props.items()}
+
+    def _listwise(self, blocks: dict[str, str], spec: Mapping[str, Any], user_text: str
+                  ) -> dict[str, Any]:
+        return _listwise_verdict(self, blocks, spec, user_text)
 
     def _pairwise(self, blocks: dict[str, str], props: dict[str, Any], user_text: str
                   ) -> dict[str, Any] | str:
@@ -126,6 +137,23 @@ class VerdictBook:
             return {"rationale": "simulated comparison", "winner": winner}
         return {"rationale": "simulated comparison", "winner": "tie" if "tie" in choices
                 else choices[0]}
+
+
+def _listwise_verdict(book: VerdictBook, blocks: dict[str, str], spec: Mapping[str, Any],
+                      user_text: str) -> dict[str, Any]:
+    prefix = blocks.get("shared_response_prefix", "")
+    biased = False
+    scores: dict[str, int] = {}
+    for name, item in (spec.get("properties") or {}).items():
+        scale = list(range(int(item.get("minimum", 0)), int(item.get("maximum", 10)) + 1))
+        verdicts = book.lookup(prefix + blocks.get(name, ""), user_text) or {}
+        component = next((v for k, v in verdicts.items() if k in book.listwise_ids), {})
+        biased = biased or bool(component.get("position_bias"))
+        scores[name] = _level(component.get("score", "pass"), scale)
+    if biased and "candidate_1" in scores:
+        first = (spec.get("properties") or {})["candidate_1"]
+        scores["candidate_1"] = int(first.get("maximum", 10))
+    return {"rationale": "simulated listwise scores", "scores": scores}
 
 
 def _component_for(verdicts: Mapping[str, Mapping[str, Any]], criteria: set[str]

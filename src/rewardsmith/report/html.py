@@ -1,9 +1,11 @@
 """One self-contained HTML page about a scored run (and, optionally, its calibration).
 
-Inline CSS and inline SVG only: no script, no external resource, so the file can be
-mailed, archived as a CI artefact and opened offline. A Content-Security-Policy forbids
-scripts and network loads as a second line of defence; the first is that every piece of
-sample-derived text (ids, rationales, errors, responses) goes through ``html.escape``,
+Inline CSS, inline SVG and one inline script of our own (sorting and filtering the table
+of every sample, :mod:`.views`): no external resource, so the file can be mailed,
+archived as a CI artefact and opened offline. A Content-Security-Policy forbids network
+loads and every script but that one (pinned by its SHA-256) as a second line of defence;
+the first is that every piece of sample-derived text (ids, prompts, references,
+metadata, rationales, errors, responses) is redacted and goes through ``html.escape``,
 because candidate text is untrusted.
 """
 
@@ -19,7 +21,7 @@ from typing import Any
 from rewardsmith.core.logs import redact
 from rewardsmith.core.telemetry import quantile
 from rewardsmith.core.wire import REWARD_KEY
-from rewardsmith.report import svg
+from rewardsmith.report import svg, views
 from rewardsmith.report.digest import RunDigest, digest, extremes
 
 EXTREME_COUNT = 5
@@ -28,6 +30,7 @@ RESPONSE_PREVIEW = 400
 
 _CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
         "base-uri 'none'; form-action 'none'")
+_CSP_WITH_TABLE = _CSP + f"; script-src {views.script_hash()}"
 
 _CSS = """
 :root{--ink:#1f2933;--muted:#5f6b7a;--line:#e3e7ec;--bg:#f6f8fa;--card:#fff;
@@ -79,6 +82,15 @@ font-size:12px}
 details summary{cursor:pointer;color:var(--accent);font-size:12px}
 .empty{color:var(--muted);font-style:italic}
 footer{margin-top:40px;color:var(--muted);font-size:12px}
+.pill.tie{background:#ece8f6;color:#6a4fb0}
+.pill.muted{background:#eef0f3;color:var(--muted)}
+.controls{display:flex;gap:8px;align-items:center;margin:6px 0}
+.controls input{flex:1;max-width:360px;padding:4px 8px}
+.scroll{max-height:640px;overflow:auto;border:1px solid var(--line);border-radius:8px}
+table.sortable th{cursor:pointer;position:sticky;top:0}
+table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}
+table.sortable th[aria-sort=descending]::after{content:" \\25BC"}
+.ctx{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:8px}
 """
 
 
@@ -168,6 +180,68 @@ def _component_section(d: RunDigest) -> str:
     return f'<h2>Components</h2><div class="grid">{"".join(cards)}</div>{pass_rates}'
 
 
+def _criteria_section(rows: Sequence[dict[str, Any]]) -> str:
+    rates = views.criterion_rates(rows)
+    if not rates:
+        return ""
+    table = _table(["component", "criterion", "passed", "judged", "pass rate"],
+                   [[f"<code>{_e(r.component)}</code>", _e(r.criterion), f"{r.passed:,}",
+                     f"{r.total:,}", _pct(r.rate)] for r in rates], {2, 3, 4})
+    bars = [svg.Bar(f"{r.component}.{r.criterion}", r.rate,
+                    f"{_pct(r.rate)} ({r.passed:,}/{r.total:,})",
+                    svg.GOOD if r.rate >= 0.5 else svg.WARN) for r in rates]
+    return (f'<h2 id="criteria">Rubric criteria</h2><div class="panel">'
+            f'{svg.rate_bars(bars, width=760, label="criterion pass rates")}{table}</div>')
+
+
+def _group_section(rows: Sequence[dict[str, Any]]) -> str:
+    groups = views.group_spreads(rows)
+    if not groups:
+        return ""
+    flat = sum(g.spread <= 1e-9 for g in groups)
+    table = _table(["group", "rollouts", "mean", "std", "min", "max", "spread"],
+                   [[f"<code>{_e(g.key[:12])}</code>", f"{g.n:,}", _f(g.mean), _f(g.std),
+                     _f(min(g.rewards)), _f(max(g.rewards)),
+                     _f(g.spread) + (' <span class="pill gated">no spread</span>'
+                                     if g.spread <= 1e-9 else "")]
+                    for g in groups], {1, 2, 3, 4, 5, 6})
+    return (f'<h2 id="groups">Spread within each group</h2><div class="panel"><div class="sub">'
+            f"{len(groups):,} prompt groups of two or more rollouts; {flat:,} "
+            f"({_pct(flat / len(groups))}) gave every rollout the same reward (no GRPO "
+            f"signal); least spread first</div>{table}</div>")
+
+
+def _contribution_section(rows: Sequence[dict[str, Any]]) -> str:
+    per_component: dict[str, list[float]] = {}
+    explained = 0
+    for row in rows:
+        shares = views.contributions(row)
+        if shares is None:
+            continue
+        explained += 1
+        for cid, share in shares.items():
+            per_component.setdefault(cid, []).append(share)
+    if not explained:
+        return ""
+    means = {cid: sum(v) / explained for cid, v in per_component.items()}
+    total = sum(means.values()) or 1.0
+    bars = [svg.Bar(cid, m / total, f"{m:.3f} ({m / total:.0%})")
+            for cid, m in means.items()]
+    return ('<h2 id="contributions">What makes up the reward</h2><div class="panel">'
+            '<div class="sub">mean contribution of each component to the reward (weight '
+            f"\u00d7 value / sum of weights) and its share of the mean reward, over the "
+            f"{explained:,} ok samples whose reward is that weighted mean; each sample's "
+            "split is in its card</div>"
+            f'{svg.rate_bars(bars, width=760, label="component contributions")}</div>')
+
+
+def _all_samples_section(rows: Sequence[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    return ('<h2 id="samples">Every sample</h2><div class="sub">click a column to sort; '
+            "type to filter</div>" + views.samples_table(rows))
+
+
 def _failure_section(d: RunDigest) -> str:
     rows = [[f'<span class="pill {_e(s)}">{_e(s)}</span>', f"{n:,}",
              _pct(n / d.n if d.n else None)] for s, n in sorted(d.statuses.items())]
@@ -211,39 +285,48 @@ def _usage_section(d: RunDigest) -> str:
     return f'<h2>Judge usage</h2><div class="panel">{table}</div>'
 
 
-def _sample_card(row: Mapping[str, Any], responses: Mapping[Any, str]) -> str:
+def _sample_card(row: Mapping[str, Any], responses: Mapping[Any, str],
+                 contexts: Mapping[Any, Mapping[str, str]]) -> str:
     status = str(row.get("status", "ok"))
     head = [f'<span class="reward">{_f(row.get(REWARD_KEY))}</span>',
-            f'<span class="mono">id {_e(row.get("id"))}</span>',
+            f'<span class="mono">id {views.safe(row.get("id"))}</span>',
             f'<span class="pill {_e(status)}">{_e(status)}</span>']
     if row.get("gate"):
         head.append(f'<span class="sub">gate <code>{_e(row["gate"])}</code></span>')
     body = []
     if row.get("error"):
         body.append(f'<p class="err">{_e(row.get("error_kind") or "error")}: '
-                    f'{_e(redact(str(row["error"])))}</p>')
+                    f'{views.safe(row["error"])}</p>')
+    context = _lookup(contexts, row.get("id")) or {}
+    blocks = [f'<div><div class="sub">{name}</div>'
+              f'{_long_text(context[name], RESPONSE_PREVIEW)}</div>'
+              for name in ("prompt", "reference", "metadata") if context.get(name)]
+    if blocks:
+        body.append(f'<div class="ctx">{"".join(blocks)}</div>')
     response = _lookup(responses, row.get("id"))
     if response is not None:
         body.append('<div class="sub">response</div>' + _long_text(response, RESPONSE_PREVIEW))
+    shares = views.contributions(row)
     comp_rows = []
     for cid, outcome in (row.get("components") or {}).items():
         if not isinstance(outcome, dict):
             continue
         value = outcome.get("value")
-        shown = ("skipped" if outcome.get("skipped") else
-                 _f(value) if isinstance(value, int | float) else "abstained")
-        passed = outcome.get("passed")
-        verdict = "" if passed is None else ("✓" if passed else "✗")
+        shown = ("\u2013" if outcome.get("skipped") or not isinstance(value, int | float)
+                 else _f(value))
+        label, css = views.verdict_label(outcome)
+        share = "" if shares is None or cid not in shares else _f(shares[cid])
         notes = []
         if outcome.get("rationale"):
             notes.append(_long_text(str(outcome["rationale"]), RATIONALE_PREVIEW))
         if outcome.get("error"):
             notes.append(f'<span class="err">{_e(outcome.get("error_kind") or "error")}: '
-                         f'{_e(redact(str(outcome["error"])))}</span>')
-        comp_rows.append([f"<code>{_e(cid)}</code>", _e(shown), verdict, "".join(notes)])
+                         f'{views.safe(outcome["error"])}</span>')
+        comp_rows.append([f"<code>{_e(cid)}</code>", _e(shown),
+                          f'<span class="pill {css}">{label}</span>', share, "".join(notes)])
     if comp_rows:
-        body.append(_table(["component", "value", "pass", "rationale / error"], comp_rows,
-                           {1}))
+        body.append(_table(["component", "value", "verdict", "contribution",
+                            "rationale / error"], comp_rows, {1, 3}))
     return (f'<div class="sample"><div class="head">{"".join(head)}</div>'
             f'<div class="body">{"".join(body)}</div></div>')
 
@@ -256,6 +339,7 @@ def _lookup(responses: Mapping[Any, str], sample_id: Any) -> str | None:
 
 
 def _long_text(text: str, preview: int) -> str:
+    text = redact(text)
     if len(text) <= preview:
         return f'<div class="text">{_e(text)}</div>'
     return (f'<div class="text">{_e(text[:preview])}…</div>'
@@ -263,13 +347,14 @@ def _long_text(text: str, preview: int) -> str:
             f'<div class="text">{_e(text)}</div></details>')
 
 
-def _samples_section(rows: Sequence[dict[str, Any]], responses: Mapping[Any, str]) -> str:
+def _samples_section(rows: Sequence[dict[str, Any]], responses: Mapping[Any, str],
+                     contexts: Mapping[Any, Mapping[str, str]]) -> str:
     low, high = extremes(rows, EXTREME_COUNT)
     parts = []
     for heading, chosen in (("Lowest-scored samples", low), ("Highest-scored samples", high)):
         anchor = "lowest" if chosen is low else "highest"
         parts.append(f'<h2 id="{anchor}">{heading}</h2>')
-        parts.extend(_sample_card(r, responses) for r in chosen)
+        parts.extend(_sample_card(r, responses, contexts) for r in chosen)
         if not chosen:
             parts.append('<p class="empty">None.</p>')
     return "".join(parts)
@@ -388,6 +473,7 @@ def render_html_report(
     extra_sections: Sequence[tuple[str, str]] = (),
     responses: Mapping[Any, str] | None = None,
     generated_at: datetime | None = None,
+    contexts: Mapping[Any, Mapping[str, str]] | None = None,
 ) -> str:
     """The report as one HTML string. See :func:`write_html_report`."""
     d = digest(results)
@@ -398,15 +484,18 @@ def render_html_report(
     body = [f"<header><h1>{_e(title)}</h1><p>{pack_line}</p></header>", _overview(d)]
     if calibration:  # when given, it is what the reader came for
         body.append(_calibration_section(calibration))
-    body += [_reward_section(d), _component_section(d), _failure_section(d),
+    body += [_reward_section(d), _component_section(d), _criteria_section(results),
+             _contribution_section(results), _group_section(results), _failure_section(d),
              _usage_section(d)]
-    body.append(_samples_section(results, responses or {}))
+    body.append(_samples_section(results, responses or {}, contexts or {}))
+    body.append(_all_samples_section(results))
     for heading, section_html in extra_sections:
         body.append(f"<h2>{_e(heading)}</h2>{section_html}")
-    body.append("<footer>Written by rewardsmith. Self-contained: no scripts, no external "
-                "resources. Sample text is shown as inert, escaped text.</footer>")
+    body.append("<footer>Written by rewardsmith. Self-contained: no external resources; "
+                "one inline script of its own sorts and filters the sample table. Sample "
+                "text is shown as inert, escaped, redacted text.</footer>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
+            f'<meta http-equiv="Content-Security-Policy" content="{_CSP_WITH_TABLE}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{_e(title)}</title><style>{_CSS}</style></head>"
             f"<body><main>{''.join(body)}</main></body></html>\n")
@@ -421,13 +510,15 @@ def write_html_report(
     calibration: Mapping[str, Any] | None = None,
     extra_sections: Sequence[tuple[str, str]] = (),
     responses: Mapping[Any, str] | None = None,
+    contexts: Mapping[Any, Mapping[str, str]] | None = None,
 ) -> Path:
     """Write one self-contained HTML report and return its path.
 
     ``results`` are rows in the ``core.wire.jsonl_row`` shape (in memory or read back
     from JSONL); ``pack_ref`` is ``{"name", "version", "hash"}``; ``calibration`` is
     ``CalibrationResult.to_json(include_points=True)``; ``responses`` maps sample ids to
-    response text for the lowest/highest samples. ``extra_sections`` are
+    response text for the lowest/highest samples and ``contexts`` maps them to
+    ``report.views.sample_context`` (prompt, reference, metadata). ``extra_sections`` are
     ``(heading, html)`` pairs whose html is the caller's own trusted markup — never put
     sample text there unescaped.
     """
@@ -435,5 +526,6 @@ def write_html_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html_report(pack_ref=pack_ref, results=results, title=title,
                                       calibration=calibration, extra_sections=extra_sections,
-                                      responses=responses), encoding="utf-8")
+                                      responses=responses, contexts=contexts),
+                   encoding="utf-8")
     return out

@@ -62,6 +62,15 @@ def text_report(report: SuiteReport) -> str:
         errors = f" errors={stats['errors']}" if stats["errors"] else ""
         lines.append(f"  {cid:<24} scored={stats['scored']} "
                      f"parse_failures={stats['parse_failures']}{extra}{errors}")
+        bias = stats.get("position_bias")
+        if bias is not None:
+            lines.append(f"    position bias: first slot {_num(bias['first_slot_mean'])} vs "
+                         f"last {_num(bias['last_slot_mean'])}, correlation of score with "
+                         f"position {_num(bias['position_correlation'])}")
+        for pair, agree in ((stats.get("jury") or {}).get("pairs") or {}).items():
+            lines.append(f"    jurors {pair}: agreement={_num(agree['agreement'])} "
+                         f"kappa={_num(agree['kappa'])} "
+                         f"error_correlation={_num(agree['error_correlation'])}")
     if report.cassette:
         cassette = report.cassette
         if "recorded" in cassette:

@@ -288,3 +288,71 @@ def _padded(lo: float, hi: float) -> tuple[float, float]:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a :func:`line_chart`: a value (or ``None``, a gap) per step."""
+
+    name: str
+    values: Sequence[float | None]
+    color: str = ACCENT
+
+
+def line_chart(series: Sequence[Series], *, marks: Sequence[int] = (), width: float = 500,
+               height: float = 190, label: str = "over steps",
+               y_range: tuple[float, float] | None = None) -> str:
+    """Lines over steps 1..n (the x axis), with a dashed red rule at each 1-based step in
+    ``marks`` (where an alarm fired) and a legend when there is more than one series.
+    ``y_range`` fixes the y axis; by default it spans the values."""
+    left, right, upper, bottom = 48, 12, 14 + (16 if len(series) > 1 else 0), 30
+    plot_w, plot_h = width - left - right, height - upper - bottom
+    n = max((len(s.values) for s in series), default=0)
+    finite = [v for s in series for v in s.values if v is not None and math.isfinite(v)]
+    lo, hi = y_range or (_padded(min(finite), max(finite)) if finite else (0.0, 1.0))
+
+    def x_of(step: int) -> float:  # 1-based
+        return left + (plot_w * (step - 1) / (n - 1) if n > 1 else plot_w / 2)
+
+    def y_of(v: float) -> float:
+        return upper + plot_h * (1 - (min(max(v, lo), hi) - lo) / (hi - lo))
+
+    parts = [_open(width, height, label)]
+    for frac in (0.0, 0.5, 1.0):
+        gy = upper + plot_h * (1 - frac)
+        parts.append(_line(left, gy, left + plot_w, gy, GRID))
+        parts.append(_text(left - 6, gy + 4, fmt(lo + (hi - lo) * frac), anchor="end",
+                           size=10))
+    ticks = sorted({1, n, *range(1, n + 1, max(1, n // 6))}) if n else []
+    for step in ticks:
+        parts.append(_text(x_of(step), upper + plot_h + 14, str(step), size=10))
+    parts.append(_text(left + plot_w / 2, height - 3, "step", size=10))
+    for step in sorted(set(marks)):
+        if 1 <= step <= n:
+            parts.append(_line(x_of(step), upper, x_of(step), upper + plot_h, BAD, 1.2,
+                               "4 3"))
+    for k, s in enumerate(series):
+        if len(series) > 1:
+            lx = left + k * (plot_w / len(series))
+            parts.append(f'<rect x="{_n(lx)}" y="3" width="10" height="10" '
+                         f'fill="{s.color}" rx="2"/>')
+            parts.append(_text(lx + 14, 12, _clip(s.name, 28), anchor="start", size=10))
+        run: list[str] = []
+        for i, v in enumerate(s.values):
+            if v is None or not math.isfinite(v):
+                if len(run) > 1:
+                    parts.append(f'<polyline points="{" ".join(run)}" fill="none" '
+                                 f'stroke="{s.color}" stroke-width="1.8"/>')
+                run = []
+                continue
+            x, y = x_of(i + 1), y_of(v)
+            run.append(f"{_n(x)},{_n(y)}")
+            parts.append(f'<circle cx="{_n(x)}" cy="{_n(y)}" r="2.4" fill="{s.color}">'
+                         f"<title>{escape(s.name)} step {i + 1}: {fmt(v)}</title></circle>")
+        if len(run) > 1:
+            parts.append(f'<polyline points="{" ".join(run)}" fill="none" '
+                         f'stroke="{s.color}" stroke-width="1.8"/>')
+    parts.append(_line(left, upper + plot_h, left + plot_w, upper + plot_h))
+    parts.append(_line(left, upper, left, upper + plot_h))
+    parts.append("</svg>")
+    return "".join(parts)

@@ -13,6 +13,8 @@ without a reasoning parser writes it. Errors use OpenAI's body shape
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 from typing import Any
 
@@ -35,6 +37,9 @@ _ERRORS = {
     "not_found": (404, "model_not_found", "The model does not exist."),
 }
 _DECOY = '{"decoy": true}'
+# A rough stand-in for a BPE tokenizer: numbers of up to three digits, words, runs of
+# spaces and single punctuation marks are one token each (as in cl100k/o200k).
+_TOKEN_RE = re.compile(r"\d{1,3}|[A-Za-z]+|\s+|[^\w\s]")
 
 
 def error_response(status: int, code: str, message: str,
@@ -48,7 +53,19 @@ def error_response(status: int, code: str, message: str,
 
 
 class OpenAISimulator(SimulatorServer):
-    """OpenAI chat completions on 127.0.0.1 (see module docstring)."""
+    """OpenAI chat completions on 127.0.0.1 (see module docstring).
+
+    A request with ``"logprobs": true`` gets ``choices[0].logprobs.content``: the content
+    split into tokens (numbers of up to three digits, words, spaces, punctuation), each
+    with logprob 0 unless :attr:`token_distributions` maps the token's text to a
+    distribution ``{token: probability}``; then its ``top_logprobs`` are the
+    ``top_logprobs`` most likely of those and its own logprob that of its entry.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: Sampled token text -> the distribution it was drawn from (tests set this).
+        self.token_distributions: dict[str, dict[str, float]] = {}
 
     @property
     def base_url(self) -> str:
@@ -129,13 +146,33 @@ class OpenAISimulator(SimulatorServer):
             content = f"<think>First thought: {_DECOY}. Let me check again.</think>\n{content}"
         prompt_tokens = estimate_tokens(request.text)
         completion_tokens = estimate_tokens(content or "")
+        choice: dict[str, Any] = {"index": 0, "finish_reason": finish, "message": {
+            "role": "assistant", "content": content, "refusal": refusal}}
+        if request.body.get("logprobs") and content is not None:
+            top = int(request.body.get("top_logprobs") or 0)
+            choice["logprobs"] = {"content": self._token_logprobs(content, top)}
         return {
             "id": f"chatcmpl-sim{self.next_id()}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": request.model,
-            "choices": [{"index": 0, "finish_reason": finish, "message": {
-                "role": "assistant", "content": content, "refusal": refusal}}],
+            "choices": [choice],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens},
         }
+
+    def _token_logprobs(self, content: str, top: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for token in _TOKEN_RE.findall(content):
+            spread = self.token_distributions.get(token)
+            if spread is None:
+                alternatives = [(token, 0.0)]
+            else:
+                alternatives = sorted(((t, math.log(p)) for t, p in spread.items() if p > 0),
+                                      key=lambda item: -item[1])
+            own = dict(alternatives).get(token, 0.0)
+            out.append({"token": token, "logprob": own, "bytes": list(token.encode()),
+                        "top_logprobs": [{"token": t, "logprob": lp,
+                                          "bytes": list(t.encode())}
+                                         for t, lp in alternatives[:top]]})
+        return out

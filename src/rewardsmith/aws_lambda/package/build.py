@@ -92,6 +92,9 @@ class BuildReport:
     grants: dict[str, str] = field(default_factory=dict)
     #: The Lambda runtime matching the wheels (``python3.13`` for --python-version 3.13).
     runtime: str = "python3.12"
+    #: The pack's name, version and hash: the Pack, PackVersion and PackHash dimension
+    #: values of the EMF metrics the function will emit (its alarms and dashboard use them).
+    pack_ref: dict[str, str] = field(default_factory=dict)
 
 
 # -- the pack -------------------------------------------------------------------------------
@@ -461,7 +464,9 @@ def build_zip(options: BuildOptions, host: PluginHost) -> BuildReport:
         raise BuildError(f"unzipped size {unzipped / 2**20:.0f} MB exceeds Lambda's 250 MB")
     return BuildReport(options.output, zip_bytes, unzipped, source.env_value, source.label,
                        requirements, sorted(names), preselect, notes, sorted(shipped),
-                       source.pack.needs.settings(), f"python{options.python_version}")
+                       source.pack.needs.settings(), f"python{options.python_version}",
+                       {"name": source.pack.ref.name, "version": source.pack.ref.version,
+                        "hash": source.pack.ref.hash})
 
 
 def lint_template(path: Path) -> tuple[bool, str] | None:

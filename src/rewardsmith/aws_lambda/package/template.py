@@ -40,15 +40,19 @@ def sam_template(
     architecture: str,
     environment: dict[str, str] | None = None,
     runtime: str = RUNTIME,
+    pack_ref: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A SAM template with one function, its Bedrock permission and its ARN as output.
+    """A SAM template with one function, its Bedrock permission and its ARN as output;
+    with ``pack_ref`` (``{"name", "version", "hash"}`` of the packaged pack), also the
+    CloudWatch alarms and dashboard on the function's EMF metrics
+    (:mod:`~rewardsmith.aws_lambda.package.monitoring`).
 
     ``runtime`` must match the wheels in the zip (``python3.13`` for a build with
     ``--python-version 3.13``); ``environment`` carries the operator grants
     (``REWARDSMITH_ALLOWED_HOSTS`` …, deny by default) besides ``REWARDSMITH_PACK``.
     """
     variables = {"REWARDSMITH_PACK": pack_env, **(environment or {})}
-    return {
+    document: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": f"rewardsmith reward Lambda for {pack_label}",
@@ -82,6 +86,17 @@ def sam_template(
             },
         },
     }
+    if pack_ref is not None:
+        from rewardsmith.aws_lambda.package.monitoring import monitoring_resources
+
+        extra = monitoring_resources(function_name, pack_ref, variables)
+        document = {"AWSTemplateFormatVersion": document.pop("AWSTemplateFormatVersion"),
+                    "Transform": document.pop("Transform"),
+                    "Description": document.pop("Description"),
+                    "Parameters": extra["Parameters"], "Conditions": extra["Conditions"],
+                    **document}
+        document["Resources"].update(extra["Resources"])
+    return document
 
 
 def _scalar(value: Any) -> str:

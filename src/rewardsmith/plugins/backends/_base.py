@@ -51,6 +51,7 @@ class ModelAnswer:
     tool_input: Any  # the forced tool's input, when the verdict came as a tool call
     stop_reason: str | None
     service_latency_ms: float | None = None  # the service's own timing, when it reports one
+    logprobs: list[dict[str, Any]] | None = None  # per output token, when asked for
 
 
 class ResilientJudgeBackend(JudgeBackend):
@@ -238,4 +239,5 @@ class ResilientJudgeBackend(JudgeBackend):
             cost_usd=self._cost(usage),
             stop_reason=answer.stop_reason,
             extra=extra,
+            logprobs=answer.logprobs,
         )

@@ -56,6 +56,10 @@ class OpenAIConfig(ResilientBackendConfig):
     response_format: Literal["auto", "json_schema", "json_object", "prompt"] = "json_schema"
     strict_schema: bool = Field(default=True, description="json_schema 'strict' flag.")
     stop: tuple[str, ...] = ()
+    logprobs: bool = Field(default=False, description="Ask for the log-probability of each "
+                           "output token (judges with score_from = 'distribution').")
+    top_logprobs: int | None = Field(default=None, ge=0, le=20, description="With logprobs: "
+                                     "how many alternatives per token to return.")
     extra_body: dict[str, Any] = Field(
         default_factory=dict,
         description="Extra request fields, e.g. {reasoning_effort = 'low'} or vLLM options.",
@@ -247,6 +251,10 @@ class OpenAIBackend(ResilientJudgeBackend):
             body["top_p"] = cfg.top_p
         if cfg.stop:
             body["stop"] = list(cfg.stop)
+        if cfg.logprobs:
+            body["logprobs"] = True
+            if cfg.top_logprobs is not None:
+                body["top_logprobs"] = cfg.top_logprobs
         if schema is not None and mode == "json_schema":
             body["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": request.schema_name, "schema": schema, "strict": cfg.strict_schema}}
@@ -273,7 +281,10 @@ class OpenAIBackend(ResilientJudgeBackend):
         content = message.get("content")
         if isinstance(content, list):  # some servers return content parts
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-        return ModelAnswer(content if isinstance(content, str) else "", None, finish)
+        logprobs = (choice.get("logprobs") or {}).get("content") \
+            if isinstance(choice.get("logprobs"), dict) else None
+        return ModelAnswer(content if isinstance(content, str) else "", None, finish,
+                           logprobs=logprobs if isinstance(logprobs, list) else None)
 
 
 @hookimpl

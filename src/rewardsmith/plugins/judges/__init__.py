@@ -10,13 +10,19 @@ from collections.abc import Callable
 from typing import Any
 
 from rewardsmith.core.hookspecs import hookimpl
+from rewardsmith.plugins.judges.cascade import CascadeJudge
+from rewardsmith.plugins.judges.jury import JuryJudge
+from rewardsmith.plugins.judges.listwise import ListwiseJudge
 from rewardsmith.plugins.judges.pairwise_judge import PairwiseJudge
 from rewardsmith.plugins.judges.rubric_judge import RubricJudge
 
-__all__ = ["PairwiseJudge", "RubricJudge"]
+__all__ = ["CascadeJudge", "JuryJudge", "ListwiseJudge", "PairwiseJudge", "RubricJudge"]
 
 
 @hookimpl
 def register_components(register: Callable[[type[Any]], None]) -> None:
     register(RubricJudge)
     register(PairwiseJudge)
+    register(CascadeJudge)
+    register(JuryJudge)
+    register(ListwiseJudge)

@@ -186,6 +186,12 @@ async def ask_verdict(backend: JudgeBackend, request: JudgeRequest,
     """
     reply = await backend.complete(request)
     stats.add(reply)
+    return checked_verdict(reply, request)
+
+
+def checked_verdict(reply: JudgeReply, request: JudgeRequest) -> dict[str, Any]:
+    """The verdict in ``reply``, validated against ``request.json_schema`` unless the backend
+    already did (``extra[SCHEMA_CHECKED]``). Raises ``judge_invalid_verdict``."""
     value = reply_object(reply)
     if reply.parsed is not None and reply.extra.get(SCHEMA_CHECKED) is True \
             and isinstance(value, dict):

@@ -26,6 +26,10 @@ _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 RESERVED_IDS = frozenset({
     "latency_ms", "judge_latency_ms", "input_tokens", "output_tokens", "cost_usd", "cached",
     "criteria_passed", "criteria_total", "holistic_score", "failed", "judge_calls",
+    # cascades, juries, budgets and distribution scores (issue 13)
+    "cascade_escalated", "cascade_first_value", "jury_agreement", "jury_spread",
+    "jurors_voted", "jurors_failed", "budget_degraded", "score_source", "sampled_value",
+    "holistic_expected", "verdict_mass",
 })
 
 

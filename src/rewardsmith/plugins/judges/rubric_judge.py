@@ -11,17 +11,19 @@ from pydantic import Field, model_validator
 
 from rewardsmith.core.component import Component, ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind
-from rewardsmith.core.judging import JudgeRequest
+from rewardsmith.core.judging import JudgeBackend, JudgeRequest
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
+from rewardsmith.plugins.judges.budget import BudgetLedger, JudgeBudget, budgeted_score
 from rewardsmith.plugins.judges.calling import (
     CallStats,
     JudgeComponentConfig,
-    ask_verdict,
     check_size,
+    checked_verdict,
     configured_criteria,
     context_blocks,
 )
+from rewardsmith.plugins.judges.logprob_scores import from_distribution
 from rewardsmith.plugins.judges.prompting import DataBlock, build_request
 from rewardsmith.plugins.judges.rubric import (
     Criterion,
@@ -93,6 +95,15 @@ class RubricJudge(Component["RubricJudge.Config"]):
             "output shown to the judge is cut to this many characters (a note says how many "
             "were left out).",
         )
+        budget: JudgeBudget | None = Field(
+            default=None, description="A cost limit per batch and/or per run and the "
+            "degrade path once it is spent; see plugins/judges/budget.py.",
+        )
+        score_from: Literal["sampled", "distribution"] = Field(
+            default="sampled", description="distribution: values are expectations over the "
+            "verdict tokens' log-probabilities (needs [judge] logprobs = true and "
+            "top_logprobs; openai backend); see plugins/judges/logprob_scores.py.",
+        )
 
         @model_validator(mode="after")
         def _check(self) -> RubricJudge.Config:
@@ -114,6 +125,19 @@ class RubricJudge(Component["RubricJudge.Config"]):
         super().__init__(config, context)
         self.criteria = configured_criteria(config, list(config.criteria), context)
         self._schemas: dict[tuple[int, ...], tuple[tuple[Criterion, ...], dict[str, Any]]] = {}
+        self.ledger: BudgetLedger | None = None
+        if config.budget is not None:
+            config.budget.check_policy(config.on_error)
+            self.ledger = BudgetLedger(config.budget, context.judge_defaults)
+        self.cheaper_settings = (context.validate_judge_settings(config.budget.cheaper)
+                                 if config.budget is not None and config.budget.cheaper
+                                 else context.judge_defaults)
+        if config.score_from == "distribution" and not (
+                context.judge_defaults.get("logprobs") and context.judge_defaults.get(
+                    "top_logprobs")):
+            raise ValueError("score_from = 'distribution' needs a judge that returns "
+                             "log-probabilities: set logprobs = true and top_logprobs "
+                             "(e.g. 5) in [judge] (openai backend)")
 
     # -- the request ------------------------------------------------------------------
     def criteria_for(self, sample: Sample) -> list[Criterion]:
@@ -183,9 +207,12 @@ class RubricJudge(Component["RubricJudge.Config"]):
             candidate = render_turns(sample, sample.turns, budget)
         return [*head, *blocks, DataBlock("candidate", candidate)]
 
-    def request_for(self, sample: Sample) -> tuple[JudgeRequest, list[Criterion]]:
+    def request_for(self, sample: Sample, criteria: Sequence[Criterion] | None = None
+                    ) -> tuple[JudgeRequest, list[Criterion]]:
+        """The request for ``sample`` and its criteria; ``criteria`` (default: the pack's and
+        the sample's) may be given in another order, as cascades ask."""
         cfg = self.config
-        criteria = self.criteria_for(sample)
+        criteria = list(criteria) if criteria is not None else self.criteria_for(sample)
         blocks = self._blocks(sample)
         check_size(cfg, blocks)
         if cfg.aggregation == "explicit":
@@ -230,12 +257,30 @@ class RubricJudge(Component["RubricJudge.Config"]):
 
     # -- scoring ----------------------------------------------------------------------
     async def score(self, sample: Sample) -> Score:  # type: ignore[override]
+        if self.ledger is not None:
+            return await budgeted_score(self, sample)
         request, criteria = self.request_for(sample)
-        stats = CallStats()
-        verdict = await ask_verdict(self.context.judge_backend(), request, stats)
+        return await self.judge_with(self.context.judge_backend(), request, criteria,
+                                     CallStats())
+
+    async def judge_with(self, backend: JudgeBackend, request: JudgeRequest,
+                         criteria: Sequence[Criterion], stats: CallStats) -> Score:
+        """One call of ``backend`` on ``request``, scored; ``stats`` accumulates its cost.
+        Raises the backend's ComponentError or judge_invalid_verdict."""
+        reply = await backend.complete(request)
+        stats.add(reply)
+        verdict = checked_verdict(reply, request)
         if self.config.aggregation == "explicit":
-            return self._explicit(criteria, verdict, stats)
-        return self._implicit(verdict, stats)
+            score = self._explicit(criteria, verdict, stats)
+        else:
+            score = self._implicit(verdict, stats)
+        if self.config.score_from == "distribution":
+            scale = self.config.scale if self.config.aggregation == "implicit" else None
+            score = from_distribution(score, reply.logprobs, criteria, scale, self.config.id)
+            threshold = self.config.pass_threshold
+            if scale is not None and threshold is not None:
+                score.passed = score.value >= threshold
+        return score
 
     def _explicit(self, criteria: Sequence[Criterion], verdict: dict[str, Any],
                   stats: CallStats) -> Score:

@@ -1,0 +1,253 @@
+"""Judge cost budgets: a limit per batch and per run, and a declared way to degrade when it
+runs out.
+
+A rubric judge with a ``budget`` table counts what its calls spend, in tokens (input +
+output, as the service reports them) or US dollars (the backend's price table, or the
+``price_per_1k_*`` settings). Before each call it *reserves* an estimate (the prompt's
+characters / 4 plus ``max_tokens``, priced like a reply), so calls started together cannot
+all slip under the limit; the reservation is replaced by the real spend when the reply
+arrives. A call that does not fit makes the sample take the declared degrade path:
+
+``cheaper_judge``
+    the sample is judged by ``cheaper`` (overrides of the ``[judge]`` table, e.g. a smaller
+    model), whose spend is counted too but never blocked;
+``fewer_criteria``
+    the sample is judged on the ``max_criteria`` heaviest criteria only (pack order among
+    equal weights), one shorter call;
+``group_mean``
+    a prompt group with fewer than ``judge_per_group`` judged samples in the batch gets
+    that many judged (beyond the budget, counted); the rest fail with kind
+    ``budget_exhausted`` and, as the component's ``on_error = "group_mean"`` requires,
+    take the mean of their group's judged values;
+``checks_only``
+    the judge is not called; the sample fails with kind ``budget_exhausted`` and, with
+    ``on_error = "abstain"``, its reward comes from the other (check) components.
+
+Degrading is never silent: every degraded sample carries ``budget_degraded`` (the path) in
+its measurements (or its error names the budget), the batch telemetry counts
+``budget_degraded`` under ``judge_stats``, and the ``budget_exhausted`` failures are
+counted per component like any failure.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.judging import JudgeRequest
+from rewardsmith.core.results import Score
+from rewardsmith.core.sample import Sample
+from rewardsmith.core.telemetry import BatchTelemetry, current_telemetry
+from rewardsmith.plugins.backends._pricing import estimate_cost
+from rewardsmith.plugins.judges.calling import CallStats
+from rewardsmith.plugins.judges.rubric import Criterion
+
+if TYPE_CHECKING:  # the rubric judge imports this module
+    from rewardsmith.plugins.judges.rubric_judge import RubricJudge
+
+BUDGET_EXHAUSTED = "budget_exhausted"  # a plugin error kind (docs/writing-plugins.md)
+DegradePath = Literal["cheaper_judge", "fewer_criteria", "group_mean", "checks_only"]
+_REQUIRED_POLICY = {"group_mean": "group_mean", "checks_only": "abstain"}
+_BATCHES_KEPT = 64  # batch ledgers remembered (concurrent batches of a long-lived scorer)
+
+
+class JudgeBudget(BaseModel):
+    """A rubric judge's ``budget`` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    unit: Literal["tokens", "usd"] = Field(
+        default="usd", description="What the limits count: tokens (input + output) or US "
+        "dollars from the price table.")
+    per_batch: float | None = Field(default=None, gt=0, description="Limit per scored batch.")
+    per_run: float | None = Field(default=None, gt=0, description="Limit over the scorer's "
+                                  "life (a training run, a CLI invocation, a warm Lambda).")
+    degrade: DegradePath = Field(description="What a sample gets once the budget is spent.")
+    cheaper: dict[str, Any] = Field(
+        default_factory=dict, description="cheaper_judge: overrides of the [judge] table "
+        "(e.g. {model = \"small\"}).")
+    max_criteria: int | None = Field(default=None, ge=1, description="fewer_criteria: how "
+                                     "many criteria (the heaviest) are still judged.")
+    judge_per_group: int = Field(default=1, ge=1, description="group_mean: samples per "
+                                 "prompt group still judged once the budget is spent.")
+
+    @model_validator(mode="after")
+    def _check(self) -> JudgeBudget:
+        if self.per_batch is None and self.per_run is None:
+            raise ValueError("a budget needs per_batch, per_run or both")
+        if self.degrade == "cheaper_judge" and not self.cheaper:
+            raise ValueError("degrade = 'cheaper_judge' needs a 'cheaper' judge table")
+        if self.degrade == "fewer_criteria" and self.max_criteria is None:
+            raise ValueError("degrade = 'fewer_criteria' needs max_criteria")
+        return self
+
+    def check_policy(self, on_error: str) -> None:
+        """The component's ``on_error`` that this degrade path relies on; ValueError else."""
+        needed = _REQUIRED_POLICY.get(self.degrade)
+        if needed is not None and on_error != needed:
+            raise ValueError(f"budget degrade = {self.degrade!r} needs on_error = {needed!r} "
+                             f"(got {on_error!r}): the unjudged samples are filled that way")
+
+
+@dataclass
+class _Ledger:
+    spent: float = 0.0
+    reserved: float = 0.0
+    judged_per_group: dict[str, int] = field(default_factory=dict)
+
+
+class BudgetLedger:
+    """What one judge component has spent and reserved, per batch and over its life.
+
+    Thread-safe (a sync scorer may run batches from several threads)."""
+
+    def __init__(self, budget: JudgeBudget, settings: dict[str, Any]) -> None:
+        self.budget = budget
+        self.settings = settings
+        self._run = _Ledger()
+        # Keyed by the batch's telemetry object, which lives exactly as long as its batch;
+        # the object is kept alongside so its id cannot be reused while remembered.
+        self._batches: OrderedDict[int, tuple[BatchTelemetry, _Ledger]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _batch(self, telemetry: BatchTelemetry) -> _Ledger:
+        entry = self._batches.get(id(telemetry))
+        if entry is None or entry[0] is not telemetry:
+            entry = (telemetry, _Ledger())
+            self._batches[id(telemetry)] = entry
+            while len(self._batches) > _BATCHES_KEPT:
+                self._batches.popitem(last=False)
+        return entry[1]
+
+    def estimate(self, request: JudgeRequest, settings: dict[str, Any] | None = None) -> float:
+        """What a call on ``request`` may cost, in the budget's unit: input tokens estimated
+        as characters / 4, output as the judge's ``max_tokens``."""
+        cfg = settings or self.settings
+        input_tokens = math.ceil((len(request.system) + len(request.user)) / 4)
+        output_tokens = int(cfg.get("max_tokens") or 1024)
+        return self.amount(input_tokens, output_tokens, 0.0, cfg)
+
+    def amount(self, input_tokens: int, output_tokens: int, cost_usd: float,
+               settings: dict[str, Any] | None = None) -> float:
+        """Spend in the budget's unit: tokens, or dollars (the reply's cost when the backend
+        priced it, else the price table)."""
+        if self.budget.unit == "tokens":
+            return float(input_tokens + output_tokens)
+        if cost_usd > 0:
+            return cost_usd
+        cfg = settings or self.settings
+        return estimate_cost(str(cfg.get("model", "")), input_tokens, output_tokens,
+                             cfg.get("price_per_1k_input"), cfg.get("price_per_1k_output"))
+
+    def reserve(self, estimate: float) -> str | None:
+        """Reserve ``estimate``; returns None, or which limit it would break (``per_batch``
+        or ``per_run``) and reserves nothing."""
+        budget = self.budget
+        with self._lock:
+            batch = self._batch(current_telemetry())
+            if budget.per_batch is not None and \
+                    batch.spent + batch.reserved + estimate > budget.per_batch:
+                return "per_batch"
+            if budget.per_run is not None and \
+                    self._run.spent + self._run.reserved + estimate > budget.per_run:
+                return "per_run"
+            batch.reserved += estimate
+            self._run.reserved += estimate
+            return None
+
+    def settle(self, reserved: float, spent: float) -> None:
+        """Replace a reservation by what the call really spent (also unreserved calls:
+        ``reserved = 0``)."""
+        with self._lock:
+            batch = self._batch(current_telemetry())
+            for ledger in (batch, self._run):
+                ledger.reserved = max(0.0, ledger.reserved - reserved)
+                ledger.spent += spent
+
+    def admit_to_group(self, group_key: str, *, within_budget: bool = False) -> bool:
+        """Count a sample of ``group_key`` judged in this batch. Within the budget it always
+        is; on the group_mean path only while its group has fewer than
+        ``judge_per_group`` judged samples."""
+        with self._lock:
+            batch = self._batch(current_telemetry())
+            seen = batch.judged_per_group.get(group_key, 0)
+            if not within_budget and seen >= self.budget.judge_per_group:
+                return False
+            batch.judged_per_group[group_key] = seen + 1
+            return True
+
+    def spent(self) -> dict[str, float]:
+        """Spend of the current batch and of the run so far, in the budget's unit."""
+        with self._lock:
+            return {"batch": self._batch(current_telemetry()).spent, "run": self._run.spent}
+
+
+def heaviest(criteria: Sequence[Criterion], keep: int) -> list[Criterion]:
+    """The ``keep`` criteria of largest weight, in their pack order (stable on ties)."""
+    ranked = sorted(range(len(criteria)), key=lambda k: (-criteria[k].weight, k))[:keep]
+    return [criteria[k] for k in sorted(ranked)]
+
+
+async def budgeted_score(judge: RubricJudge, sample: Sample) -> Score:
+    """A rubric judge's score under its budget (see the module docstring).
+
+    Raises ComponentError(kind ``budget_exhausted``) for samples the ``group_mean`` and
+    ``checks_only`` paths leave unjudged, and the judge's own errors otherwise.
+    """
+    ledger = judge.ledger
+    assert ledger is not None
+    budget = ledger.budget
+    cid = judge.config.id
+    telemetry = current_telemetry()
+    request, criteria = judge.request_for(sample)
+    estimate = ledger.estimate(request)
+    broken = ledger.reserve(estimate)
+    stats = CallStats()
+    if broken is None:
+        telemetry.record_judge_stat(cid, "budget_degraded", 0.0)
+        ledger.admit_to_group(sample.group_key, within_budget=True)
+        try:
+            return await judge.judge_with(judge.context.judge_backend(), request, criteria,
+                                          stats)
+        finally:
+            ledger.settle(estimate, ledger.amount(stats.input_tokens, stats.output_tokens,
+                                                  stats.cost_usd))
+
+    telemetry.record_judge_stat(cid, "budget_degraded", 1.0)
+    spent = ledger.spent()
+    note = (f"the {budget.unit} budget {broken} is spent (batch {spent['batch']:.6g}, run "
+            f"{spent['run']:.6g})")
+    path = budget.degrade
+    settings = judge.context.judge_defaults
+    kept = criteria
+    if path == "checks_only":
+        raise ComponentError(f"{note}: judge skipped, the reward comes from the other "
+                             "components", kind=BUDGET_EXHAUSTED)
+    if path == "group_mean" and not ledger.admit_to_group(sample.group_key):
+        raise ComponentError(f"{note}: not judged, the sample takes its group's mean",
+                             kind=BUDGET_EXHAUSTED)
+    if path == "cheaper_judge":
+        settings = judge.cheaper_settings
+    elif path == "fewer_criteria":
+        assert budget.max_criteria is not None
+        kept = heaviest(criteria, budget.max_criteria)
+        request, _ = judge.request_for(sample, kept)
+    try:
+        score = await judge.judge_with(judge.context.judge_backend(settings), request, kept,
+                                       stats)
+    finally:
+        # Degraded calls are counted, never blocked: the path is what the pack chose to pay.
+        ledger.settle(0.0, ledger.amount(stats.input_tokens, stats.output_tokens,
+                                         stats.cost_usd, settings))
+    score.measurements["budget_degraded"] = path
+    score.details["budget"] = {"degraded": path, "limit": broken, "note": note,
+                               "model": settings.get("model"),
+                               "criteria": [c.id for c in kept]}
+    return score

@@ -1,0 +1,143 @@
+"""The cascade judge: a cheap first judge, and a strong second judge called only when the
+first is uncertain.
+
+A rubric judge in every respect (criteria, aggregation, data blocks) except who answers:
+``first`` and ``second`` are overrides of the pack's ``[judge]`` table (typically only
+``model``). The second judge is asked when the first one's
+
+* normalised score lies inside the declared ``band`` (inclusive), or
+* verdict could not be parsed (``judge_parse``, ``ambiguous_verdict``,
+  ``judge_invalid_verdict``), with ``escalate_on_parse_failure``, or
+* two verdicts disagree when ``check_orders`` asks it twice, criteria in forward and in
+  reversed order (a judge whose verdict moves with the order of the rubric is unsure).
+
+The second judge's score is final; the measurements say whether and why it was asked and
+carry the cost of every call. Escalation follows the pattern of FrugalGPT (Chen et al.,
+2023, "FrugalGPT: How to Use Large Language Models While Reducing Cost and Improving
+Performance", arXiv:2305.05176): a scorer on the cheap model's answer decides whether to
+go on to a stronger one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from rewardsmith.core.component import ComponentContext
+from rewardsmith.core.errors import ComponentError, ErrorKind
+from rewardsmith.core.results import Score
+from rewardsmith.core.sample import Sample
+from rewardsmith.core.telemetry import current_telemetry
+from rewardsmith.plugins.judges.calling import CallStats
+from rewardsmith.plugins.judges.rubric import Criterion
+from rewardsmith.plugins.judges.rubric_judge import RubricJudge
+
+#: Error kinds of a first verdict that could not be read: escalated, not failed.
+PARSE_FAILURE_KINDS = frozenset({ErrorKind.JUDGE_PARSE, ErrorKind.AMBIGUOUS_VERDICT,
+                                 ErrorKind.JUDGE_INVALID_VERDICT})
+
+
+def _verdicts(score: Score, criteria: Sequence[Criterion]) -> list[Any]:
+    """What a rubric score says per criterion (explicit) or as a whole (implicit)."""
+    keys = [c.id for c in criteria] + ["holistic_score"]
+    return [score.measurements.get(key) for key in keys]
+
+
+class CascadeJudge(RubricJudge):
+    """A rubric judge answered by ``first``, escalated to ``second`` when it is unsure."""
+
+    class Config(RubricJudge.Config):  # type: ignore[name-defined]
+        type: Literal["cascade-judge"] = "cascade-judge"  # type: ignore[assignment]
+        first: dict[str, Any] = Field(
+            description="Overrides of the [judge] table for the cheap first judge "
+            "(e.g. {model = \"small\"}).",
+        )
+        second: dict[str, Any] = Field(
+            description="Overrides of the [judge] table for the strong second judge.",
+        )
+        band: tuple[float, float] | None = Field(
+            default=(0.25, 0.75), description="The first judge's normalised score in "
+            "[low, high] (inclusive) sends the sample to the second judge; none: never.",
+        )
+        escalate_on_parse_failure: bool = Field(
+            default=True, description="A first verdict that cannot be read goes to the "
+            "second judge instead of failing the sample.",
+        )
+        check_orders: bool = Field(
+            default=False, description="Ask the first judge twice, criteria in forward and "
+            "reversed order; a disagreement goes to the second judge (two cheap calls).",
+        )
+
+        @model_validator(mode="after")
+        def _band(self) -> CascadeJudge.Config:
+            if self.band is not None:
+                low, high = self.band
+                if not 0.0 <= low <= high <= 1.0:
+                    raise ValueError(f"band must be [low, high] with 0 <= low <= high <= 1, "
+                                     f"got {list(self.band)}")
+            if not self.first or not self.second:
+                raise ValueError("a cascade needs non-empty 'first' and 'second' judge tables")
+            return self
+
+    summary: ClassVar[str] = ("LLM judge cascade: a cheap rubric judge, a strong one only "
+                              "when the first is unsure")
+
+    def __init__(self, config: CascadeJudge.Config, context: ComponentContext) -> None:
+        super().__init__(config, context)
+        if config.budget is not None:
+            raise ValueError("budget is supported on rubric-judge only, not on cascade-judge "
+                             "(docs/judges.md#budgets)")
+        self.config: CascadeJudge.Config = config
+        # Checked at load like the [judge] table itself, so a typo fails the pack, not a run.
+        self.first_settings = context.validate_judge_settings(config.first)
+        self.second_settings = context.validate_judge_settings(config.second)
+
+    async def score(self, sample: Sample) -> Score:  # type: ignore[override]
+        cfg = self.config
+        criteria = self.criteria_for(sample)
+        stats = CallStats()
+        first = self.context.judge_backend(self.first_settings)
+        reason: str | None = None
+        first_value: float | None = None
+        request, _ = self.request_for(sample, criteria)
+        try:
+            if cfg.check_orders and len(criteria) > 1:
+                reversed_request, _ = self.request_for(sample, criteria[::-1])
+                forward, backward = await asyncio.gather(
+                    self.judge_with(first, request, criteria, stats),
+                    self.judge_with(first, reversed_request, criteria, stats))
+                first_value = forward.value
+                if _verdicts(forward, criteria) != _verdicts(backward, criteria):
+                    reason = "order_disagreement"
+                    first_value = (forward.value + backward.value) / 2
+            else:
+                forward = await self.judge_with(first, request, criteria, stats)
+                first_value = forward.value
+        except ComponentError as exc:
+            if not (cfg.escalate_on_parse_failure and exc.kind in PARSE_FAILURE_KINDS):
+                raise
+            reason = f"parse_failure:{exc.kind}"
+        if reason is None and cfg.band is not None and first_value is not None \
+                and cfg.band[0] <= first_value <= cfg.band[1]:
+            reason = "in_band"
+        if reason is None:
+            final = forward
+        else:
+            second = self.context.judge_backend(self.second_settings)
+            final = await self.judge_with(second, request, criteria, stats)
+        current_telemetry().record_judge_stat(cfg.id, "cascade_escalated",
+                                              float(reason is not None))
+        final.measurements.update(stats.measurements())
+        final.measurements["cascade_escalated"] = int(reason is not None)
+        if first_value is not None:
+            final.measurements["cascade_first_value"] = round(first_value, 6)
+        final.details["cascade"] = {
+            "escalated": reason is not None, "reason": reason,
+            "first_model": self.first_settings.get("model"),
+            "final_model": (self.second_settings if reason else self.first_settings
+                            ).get("model"),
+        }
+        return final

@@ -1,0 +1,229 @@
+"""Judge budgets against the OpenAI simulator: each degrade path (cheaper judge, fewer
+criteria, group mean, checks only), per batch and per run, always reported."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.support.judge_models import calls_per_model, per_model, sample, sim_pack
+
+from rewardsmith import Scorer
+from rewardsmith.core.errors import PackError
+from rewardsmith.core.sample import parse_sample
+
+ALL = per_model({"big": lambda _t: dict.fromkeys("abc", True),
+                 "small": lambda _t: dict.fromkeys("abc", False)})
+CRITERIA = """criteria = [{ id = "a", pass_if = "A." }, { id = "b", pass_if = "B.", weight = 3 },
+            { id = "c", pass_if = "C.", weight = 2 }]"""
+
+
+def _pack(tmp_path: Path, settings: dict[str, Any], budget: str, on_error: str = "abstain",
+          checks: bool = False) -> Any:
+    check = """
+[[components]]
+id = "valid"
+type = "json-valid"
+""" if checks else ""
+    return sim_pack(tmp_path, {**settings, "model": "big", "max_tokens": 50}, f"""
+[[components]]
+id = "judge"
+type = "rubric-judge"
+on_error = "{on_error}"
+budget = {{ {budget} }}
+{CRITERIA}
+{check}""")
+
+
+def _call_estimate(pack: Any, response: str) -> float:
+    """What the judge reserves for one call (the budget in the tests is a multiple)."""
+    judge = pack.components[0]
+    request, _ = judge.request_for(parse_sample(sample(response, "x"), 0))
+    return float(judge.ledger.estimate(request))
+
+
+def _samples(n: int, groups: int = 1) -> list[dict[str, Any]]:
+    # equal lengths, so every call reserves the same estimate
+    return [sample(f'{{"n": {k}}}', f"s{k}", prompt=f"Task {k % groups}") for k in range(n)]
+
+
+def _score(pack: Any, *batches: list[dict[str, Any]]) -> list[Any]:
+    scorer = Scorer(pack)
+    try:
+        return [scorer.score(b, timeout_s=60) for b in batches]
+    finally:
+        scorer.close()
+
+
+def test_checks_only_when_the_batch_budget_is_spent(tmp_path: Path, openai_simulator: Any,
+                                                    openai_judge_settings: Any) -> None:
+    openai_simulator.set_policy(ALL)
+    probe = _pack(tmp_path, openai_judge_settings,
+                  'unit = "tokens", per_batch = 1, degrade = "checks_only"', checks=True)
+    limit = 2.5 * _call_estimate(probe, '{"n": 0}')  # room for two calls
+    pack = _pack(tmp_path, openai_judge_settings,
+                 f'unit = "tokens", per_batch = {limit}, degrade = "checks_only"', checks=True)
+    (batch,) = _score(pack, _samples(4))
+    judged = [r for r in batch.results if r.components["judge"].error is None]
+    skipped = [r for r in batch.results if r.components["judge"].error is not None]
+    assert len(judged) == 2 and len(skipped) == 2
+    assert openai_simulator.request_count == 2
+    for result in skipped:
+        outcome = result.components["judge"]
+        assert outcome.error_kind == "budget_exhausted" and outcome.policy == "abstain"
+        assert "per_batch is spent" in (outcome.error or "")
+        assert result.reward == 1.0  # json-valid alone
+    for result in judged:
+        assert result.components["judge"].value == 1.0
+    summary = batch.telemetry.summary()
+    assert summary["judge_stats"]["judge"]["budget_degraded"] == {"n": 4, "mean": 0.5}
+    assert summary["component_failures"]["judge"] == {"budget_exhausted": 2}
+
+
+def test_cheaper_judge_takes_over(tmp_path: Path, openai_simulator: Any,
+                                  openai_judge_settings: Any) -> None:
+    openai_simulator.set_policy(ALL)
+    budget = 'degrade = "cheaper_judge", cheaper = { model = "small" }'
+    limit = 1.5 * _call_estimate(_pack(tmp_path, openai_judge_settings,
+                                       f'unit = "tokens", per_batch = 1, {budget}'), '{"n": 0}')
+    pack = _pack(tmp_path, openai_judge_settings,
+                 f'unit = "tokens", per_batch = {limit}, {budget}')
+    (batch,) = _score(pack, _samples(3))
+    assert calls_per_model(openai_simulator) == {"big": 1, "small": 2}
+    outcomes = [r.components["judge"] for r in batch.results]
+    assert sorted(o.value for o in outcomes) == [0.0, 0.0, 1.0]
+    degraded = [o for o in outcomes if o.measurements.get("budget_degraded")]
+    assert len(degraded) == 2
+    assert all(o.measurements["budget_degraded"] == "cheaper_judge"
+               and o.details["budget"]["model"] == "small" for o in degraded)
+
+
+def test_fewer_criteria_per_call(tmp_path: Path, openai_simulator: Any,
+                                 openai_judge_settings: Any) -> None:
+    openai_simulator.set_policy(ALL)
+    budget = 'degrade = "fewer_criteria", max_criteria = 2'
+    limit = 1.5 * _call_estimate(_pack(tmp_path, openai_judge_settings,
+                                       f'unit = "tokens", per_batch = 1, {budget}'), '{"n": 0}')
+    pack = _pack(tmp_path, openai_judge_settings,
+                 f'unit = "tokens", per_batch = {limit}, {budget}')
+    (batch,) = _score(pack, _samples(3))
+    asked = sorted(tuple(r.body["response_format"]["json_schema"]["schema"]["required"])
+                   for r in openai_simulator.requests)
+    # the two heaviest criteria (b: 3, c: 2), in pack order, once the budget is spent
+    assert asked == [("a", "b", "c"), ("b", "c"), ("b", "c")]
+    degraded = [r.components["judge"] for r in batch.results
+                if r.components["judge"].measurements.get("budget_degraded")]
+    assert [o.details["budget"]["criteria"] for o in degraded] == [["b", "c"], ["b", "c"]]
+    assert all(set(o.details["criteria"]) == {"b", "c"} for o in degraded)
+
+
+def test_group_mean_for_the_unjudged_rest_of_a_group(tmp_path: Path, openai_simulator: Any,
+                                                     openai_judge_settings: Any) -> None:
+    def policy(request: Any) -> Any:  # passes a when the sample number is even
+        verdict = ALL(request)
+        number = int(request.last_user_text.split('"n": ')[1].split("}")[0])
+        verdict["a"]["verdict"] = "pass" if number % 2 == 0 else "fail"
+        return verdict
+
+    openai_simulator.set_policy(policy)
+    budget = 'degrade = "group_mean"'
+    probe = _pack(tmp_path, openai_judge_settings,
+                  f'unit = "tokens", per_batch = 1, {budget}', "group_mean")
+    limit = 2.5 * _call_estimate(probe, '{"n": 0}')
+    pack = _pack(tmp_path, openai_judge_settings,
+                 f'unit = "tokens", per_batch = {limit}, {budget}', on_error="group_mean")
+    # groups: Task 0 = s0, s2, s4; Task 1 = s1, s3, s5. s0 and s1 fit the budget; every
+    # other sample finds its group already judged once, so it takes its group's mean.
+    (batch,) = _score(pack, _samples(6, groups=2))
+    assert openai_simulator.request_count == 2
+    outcomes = {r.id: r.components["judge"] for r in batch.results}
+    assert outcomes["s0"].value == 1.0 and outcomes["s1"].value == pytest.approx(5 / 6)
+    for sid, mean in (("s2", 1.0), ("s4", 1.0), ("s3", 5 / 6), ("s5", 5 / 6)):
+        assert outcomes[sid].error_kind == "budget_exhausted"
+        assert outcomes[sid].policy == "group_mean"
+        assert outcomes[sid].value == pytest.approx(mean)
+        assert "group's mean" in (outcomes[sid].error or "")
+
+
+def test_per_run_budget_spans_batches(tmp_path: Path, openai_simulator: Any,
+                                      openai_judge_settings: Any) -> None:
+    openai_simulator.set_policy(ALL)
+    probe = _pack(tmp_path, openai_judge_settings,
+                  'unit = "tokens", per_run = 1, degrade = "checks_only"')
+    estimate = _call_estimate(probe, '{"n": 0}')
+    limit = 3.5 * estimate
+    pack = _pack(tmp_path, openai_judge_settings,
+                 f'unit = "tokens", per_run = {limit}, degrade = "checks_only"')
+    scorer = Scorer(pack)
+    try:
+        batches = [scorer.score(_samples(2), timeout_s=60) for _ in range(4)]
+    finally:
+        scorer.close()
+    judged = [sum(r.components["judge"].error is None for r in b.results) for b in batches]
+    # What one call really spends, as the server reported it (same size every call).
+    spent_per_call = {r.components["judge"].measurements["input_tokens"]
+                      + r.components["judge"].measurements["output_tokens"]
+                      for b in batches for r in b.results if r.components["judge"].error is None}
+    assert len(spent_per_call) == 1
+    actual = spent_per_call.pop()
+    assert actual < estimate  # the reservation is an upper bound
+    # Each batch reserves an estimate per call while what is spent leaves room.
+    expected, spent = [], 0.0
+    for _ in range(4):
+        fits = min(2, int((limit - spent) // estimate))
+        expected.append(fits)
+        spent += fits * actual
+    assert judged == expected
+    assert expected[0] == 2 and expected[-1] < 2  # the run budget did run out
+    assert openai_simulator.request_count == sum(judged)
+
+
+def test_usd_budget_prices_calls_from_the_table(tmp_path: Path, openai_simulator: Any,
+                                                openai_judge_settings: Any) -> None:
+    openai_simulator.set_policy(ALL)
+    settings = {**openai_judge_settings, "price_per_1k_input": 1.0,
+                "price_per_1k_output": 1.0}
+    estimate = _call_estimate(_pack(tmp_path, settings,
+                                    'per_batch = 1, degrade = "checks_only"'), '{"n": 0}')
+    pack = _pack(tmp_path, settings,
+                 f'unit = "usd", per_batch = {1.5 * estimate}, degrade = "checks_only"')
+    (batch,) = _score(pack, _samples(3))
+    assert openai_simulator.request_count == 1
+    judged = [r.components["judge"] for r in batch.results
+              if r.components["judge"].error is None]
+    assert len(judged) == 1 and judged[0].measurements["cost_usd"] > 0
+
+
+@pytest.mark.parametrize(("budget", "on_error", "message"), [
+    ('per_batch = 1, degrade = "group_mean"', "abstain", "needs on_error = 'group_mean'"),
+    ('per_batch = 1, degrade = "checks_only"', "zero", "needs on_error = 'abstain'"),
+    ('degrade = "checks_only"', "abstain", "per_batch, per_run or both"),
+    ('per_batch = 1, degrade = "cheaper_judge"', "abstain", "needs a 'cheaper' judge"),
+    ('per_batch = 1, degrade = "fewer_criteria"', "abstain", "needs max_criteria"),
+])
+def test_bad_budgets_fail_the_pack(tmp_path: Path, openai_judge_settings: Any, budget: str,
+                                   on_error: str, message: str) -> None:
+    with pytest.raises(PackError, match=message):
+        _pack(tmp_path, openai_judge_settings, budget, on_error)
+
+
+def test_reservations_stop_concurrent_calls_at_the_limit() -> None:
+    from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
+    from rewardsmith.plugins.judges.budget import BudgetLedger, JudgeBudget
+
+    ledger = BudgetLedger(JudgeBudget(unit="tokens", per_batch=100, per_run=150,
+                                      degrade="checks_only"), {"model": "m"})
+
+    async def batch() -> list[str | None]:
+        token = bind_telemetry(BatchTelemetry())
+        try:
+            return [ledger.reserve(40) for _ in range(3)]
+        finally:
+            unbind_telemetry(token)
+
+    assert asyncio.run(batch()) == [None, None, "per_batch"]  # 80 reserved, 120 > 100
+    ledger.settle(80, 80)  # in another batch context: counts for the run only
+    # the run has 80 spent: 80 + 40 fits 150, 80 + 40 + 40 does not
+    assert asyncio.run(batch()) == [None, "per_run", "per_run"]
