@@ -143,6 +143,39 @@ def test_packs_show_effective_resolves_criteria_file_and_judge_settings(host, tm
     assert "timeout_s" in judge  # a backend default, filled in
 
 
+def test_packs_show_plain_lists_the_criteria_of_criteria_file(host, tmp_path) -> None:
+    """Issue 15 leftover: plain ``packs show`` printed ``"criteria": []`` for a judge whose
+    criteria all come from its criteria_file, as if it had none."""
+    (tmp_path / "criteria.toml").write_text(CRITERIA)
+    (tmp_path / "p.toml").write_text(PACK)
+    result = invoke(host, "packs", "show", str(tmp_path / "p.toml"))
+    assert result.exit_code == 0, result.output
+    component = json.loads(result.output)["components"][0]
+    assert component["criteria_file"] == "criteria.toml"
+    assert component["criteria_from_file"] == [
+        {"id": "cites", "pass_if": "Every comment cites a clause.", "weight": 1.0},
+        {"id": "actionable", "pass_if": "Every comment states an action.", "weight": 1.0}]
+    assert component["criteria"] == []  # the inline ones, as written
+    keys = list(component)
+    assert keys.index("criteria_from_file") == keys.index("criteria_file") + 1
+
+    # inline criteria stay under "criteria"; the file's are not repeated there
+    (tmp_path / "q.toml").write_text(PACK.replace(
+        'criteria_file = "criteria.toml"',
+        'criteria_file = "criteria.toml"\ncriteria = [{ id = "brief", pass_if = "Short." }]'))
+    component = json.loads(invoke(host, "packs", "show", str(tmp_path / "q.toml")).output)[
+        "components"][0]
+    assert [c["id"] for c in component["criteria_from_file"]] == ["cites", "actionable"]
+    assert [c["id"] for c in component["criteria"]] == ["brief"]
+
+    # a component without a criteria file is shown exactly as written
+    (tmp_path / "r.toml").write_text(PACK.replace(
+        'criteria_file = "criteria.toml"', 'criteria = [{ id = "brief", pass_if = "Short." }]'))
+    component = json.loads(invoke(host, "packs", "show", str(tmp_path / "r.toml")).output)[
+        "components"][0]
+    assert "criteria_from_file" not in component and "criteria_file" not in component
+
+
 def test_judge_table_schema_is_strict_and_says_how_to_go_offline(host) -> None:
     schema = json.loads(invoke(host, "packs", "schema").output)
     judge = schema["properties"]["judge"]

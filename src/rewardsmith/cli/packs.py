@@ -46,6 +46,36 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
                    f"{row.get('description') or row.get('error', '')}")
 
 
+def _dumped(criteria: Any) -> list[dict[str, Any]] | None:
+    """Built criteria as JSON, or None when the component has none of the usual kind."""
+    if isinstance(criteria, list | tuple) and all(hasattr(c, "model_dump") for c in criteria):
+        return [c.model_dump(mode="json", exclude_none=True) for c in criteria]
+    return None
+
+
+def plain_view(pack: Pack) -> dict[str, Any]:
+    """``pack`` as written (:meth:`Pack.to_json`), except that a component with a
+    ``criteria_file`` also lists the criteria that file holds, under
+    ``criteria_from_file`` right after it: ``"criteria"`` holds only the inline ones, and
+    an empty list there would otherwise read as a judge with nothing to judge. The file's
+    criteria are the first ones the component was built with (they come before the inline
+    ones, ``plugins/judges/calling.py`` ``configured_criteria``)."""
+    data = pack.to_json()
+    for row, component in zip(data.get("components", []), pack.components, strict=True):
+        built = _dumped(getattr(component, "criteria", None))
+        if not row.get("criteria_file") or built is None:
+            continue
+        from_file = built[:len(built) - len(row.get("criteria") or [])]
+        rebuilt: dict[str, Any] = {}
+        for key, value in row.items():
+            rebuilt[key] = value
+            if key == "criteria_file":
+                rebuilt["criteria_from_file"] = from_file
+        row.clear()
+        row.update(rebuilt)
+    return data
+
+
 def effective_view(pack: Pack) -> dict[str, Any]:
     """``pack`` as it scores: :meth:`Pack.to_json` with, per component, the criteria it
     uses (from ``criteria`` and ``criteria_file`` merged, as built) and, per judge
@@ -54,11 +84,9 @@ def effective_view(pack: Pack) -> dict[str, Any]:
     data = pack.to_json()
     for row, component in zip(data.get("components", []), pack.components, strict=True):
         effective: dict[str, Any] = {}
-        criteria = getattr(component, "criteria", None)
-        if isinstance(criteria, list | tuple) and all(hasattr(c, "model_dump")
-                                                      for c in criteria):
-            effective["criteria"] = [c.model_dump(mode="json", exclude_none=True)
-                                     for c in criteria]
+        criteria = _dumped(getattr(component, "criteria", None))
+        if criteria is not None:
+            effective["criteria"] = criteria
         settings = getattr(component.context, "judge_defaults", None)
         if settings:
             effective["judge"] = settings
@@ -75,14 +103,15 @@ def effective_view(pack: Pack) -> dict[str, Any]:
                    "defaults, its own overrides and the backend's defaults.")
 @click.pass_context
 def show_command(ctx: click.Context, pack: str, effective: bool) -> None:
-    """The resolved pack (after `extends`) as JSON, with its content hash."""
+    """The resolved pack (after `extends`) as JSON, with its content hash; a judge's
+    criteria_file is shown with the criteria it holds (criteria_from_file)."""
     from rewardsmith.core.pack import load_pack
 
     try:
         loaded = load_pack(pack, host_of(ctx))
     except RewardsmithError as exc:
         fail(str(exc))
-    echo_json(effective_view(loaded) if effective else loaded.to_json())
+    echo_json(effective_view(loaded) if effective else plain_view(loaded))
 
 
 @click.command("validate")

@@ -28,6 +28,14 @@ Protocols, each read from the peer's own source:
   echoes the request and adds ``reward`` (``BaseMultiRewardVerifyResponse``:
   ``reward_components``), ``mask_sample``, ``failure_kind`` and ``failure_reason``
   (vocabulary of ``nemo_gym/failure_kinds.py``: ``judge_failed``, ``verifier_error``).
+  A multi-step rollout arrives as one response whose ``output`` holds every step's items
+  in order — the model's ``reasoning`` / ``function_call`` / ``message`` items, and the
+  ``function_call_output`` items the agent added after running each call (NeMo Gym v0.5.0
+  ``responses_api_agents/simple_agent/app.py``, ``SimpleAgent.responses``: ``new_outputs``;
+  item models ``NeMoGymResponseFunctionToolCall``, ``NeMoGymFunctionCallOutput``,
+  ``NeMoGymResponseOutputMessage`` in ``nemo_gym/openai_utils.py``). Such a rollout is
+  scored as a trajectory and its per-turn vector answered under ``turn_rewards``
+  (``SimpleAgentVerifyResponse`` is ``extra="allow"``, so the key reaches the rollout).
 * **Reward Lambda** ``POST /v1/score`` — the event shapes of
   :func:`rewardsmith.core.events.extract_samples`, answered with
   :func:`rewardsmith.core.wire.lambda_row` per sample, as the Lambda handler does.
@@ -43,7 +51,8 @@ from typing import Any
 from rewardsmith.core.errors import ErrorKind, RewardsmithError, SampleError
 from rewardsmith.core.events import extract_samples
 from rewardsmith.core.results import SampleResult
-from rewardsmith.core.wire import failure_row, lambda_row
+from rewardsmith.core.sample import count_assistant_turns
+from rewardsmith.core.wire import TURN_REWARDS_KEY, failure_row, lambda_row
 
 # End-of-turn markers a tokenizer leaves at the end of ``query`` when OpenRLHF decodes it
 # with ``skip_special_tokens=False`` (ChatML, Llama 3, GPT-2 family, Mistral, Phi, Gemma,
@@ -339,18 +348,45 @@ def _response_message(response: Mapping[str, Any]) -> dict[str, Any]:
 NEMO_GYM_KEYS = frozenset({"responses_create_params", "response"})
 
 
+def rollout_turns(response: Mapping[str, Any]) -> int:
+    """How many assistant turns a NeMo Gym ``response.output`` holds: runs of the model's
+    items (``reasoning``, ``function_call``, assistant ``message``) separated by the
+    ``function_call_output`` items the agent added — one run per model step. Counted as
+    :func:`rewardsmith.core.sample.count_assistant_turns` counts Responses items; 0 when
+    ``output`` is not a list."""
+    output = response.get("output")
+    return count_assistant_turns({"messages": output}) if isinstance(output, list) else 0
+
+
 def nemo_gym_sample(body: Any, reference_key: str) -> dict[str, Any]:
     """A NeMo Gym verify request as one wire sample: instructions and input as the prompt,
     the response's output as the assistant turn, ``responses_create_params.tools`` as the
     tools, ``body[reference_key]`` as the reference answer and the task's other top-level
-    fields as metadata. Raises :class:`RequestError` (422) naming the field."""
+    fields as metadata (a ``final_state`` field is the environment's final state).
+
+    A rollout of several model steps (:func:`rollout_turns` > 1) becomes a trajectory: the
+    ``output`` items are kept as Responses items after the prompt, so each step is one
+    assistant turn holding its calls and their ``function_call_output`` results (parsed by
+    :mod:`rewardsmith.core.sample`, which fails the sample alone, naming the item, when a
+    result answers a call its step never made or an item type is unknown). A single-step
+    response is read as before: one assistant turn, message texts joined, function calls as
+    tool calls, reasoning and other items left out.
+
+    Raises :class:`RequestError` (422) naming the field."""
     body = _object(body, "/verify")
     for key in ("responses_create_params", "response"):
         if not isinstance(body.get(key), Mapping):
             raise RequestError(422, f"'{key}' must be an object, got {_type(body.get(key))}",
                                f"body.{key}")
     params, response = body["responses_create_params"], body["response"]
-    messages = [*_input_messages(params), _response_message(response)]
+    if rollout_turns(response) > 1:
+        for i, item in enumerate(response["output"]):
+            if not isinstance(item, Mapping):
+                raise RequestError(422, f"output item must be an object, got {_type(item)}",
+                                   f"body.response.output[{i}]")
+        messages = [*_input_messages(params), *response["output"]]
+    else:
+        messages = [*_input_messages(params), _response_message(response)]
     tools = params.get("tools")
     if tools is not None and not isinstance(tools, list):
         raise RequestError(422, f"'tools' must be a list, got {_type(tools)}",
@@ -368,13 +404,19 @@ def nemo_gym_sample(body: Any, reference_key: str) -> dict[str, Any]:
 
 def nemo_gym_answer(body: Mapping[str, Any], item: Outcome,
                     component_ids: Sequence[str]) -> dict[str, Any]:
-    """The request echoed plus ``reward`` and ``reward_components``; a sample whose reward
-    is not a valid measurement (it could not be scored, or a judge was out) also gets
-    ``mask_sample: true`` with ``failure_kind`` and ``failure_reason``."""
+    """The request echoed plus ``reward`` and ``reward_components``; a result with a
+    per-turn vector (a multi-step rollout, or any rollout under a pack that scores
+    trajectories) also gets it under ``turn_rewards`` (one finite float per assistant turn,
+    as the Lambda answers it); a sample whose reward is not a valid measurement (it could
+    not be scored, or a judge was out) also gets ``mask_sample: true`` with
+    ``failure_kind`` and ``failure_reason``."""
     result = item.result
     out = dict(body)
     out["reward"] = float(result.reward)
     out["reward_components"] = component_values(result, component_ids)
+    if result.turn_rewards is not None:
+        out[TURN_REWARDS_KEY] = [v if math.isfinite(v) else float(result.reward)
+                                 for v in map(float, result.turn_rewards)]
     if item.judge_outages:
         out.update(mask_sample=True, failure_kind="judge_failed",
                    failure_reason="judge unavailable for this batch: "
