@@ -77,6 +77,11 @@ class FaultPolicy:
     unsupported_modes: frozenset[str] = frozenset()
     #: Retry-After hint sent with throttling responses (OpenAI simulator), seconds.
     retry_after_s: float | None = None
+    #: How the OpenAI simulator rejects an unsupported mode: (HTTP status, message). The
+    #: default is OpenAI's 400; llama-cpp-python answers 500 with a pydantic message, FastAPI
+    #: servers 422.
+    mode_rejection: tuple[int, str] = (
+        400, "response_format {mode} is not supported by this model")
     seed: int | None = 0
 
     def __post_init__(self) -> None:
@@ -364,7 +369,7 @@ def default_verdict(request: VerdictRequest) -> dict[str, Any] | str:
 
 def malformed_text(mode: str) -> str:
     """What a confused model writes instead of a verdict."""
-    if mode in ("output_config", "json_schema"):
+    if mode in ("output_config", "json_schema", "json_object"):
         return '{"verdict": "pass", "reason": "truncated'  # cut off mid-object
     return "The response looks reasonable overall, but I will not commit to a verdict."
 

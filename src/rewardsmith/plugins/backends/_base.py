@@ -15,6 +15,7 @@ import orjson
 
 from rewardsmith.core.errors import ComponentError, ErrorKind, RewardsmithError
 from rewardsmith.core.judging import JudgeBackend, JudgeReply, JudgeRequest, judge_error
+from rewardsmith.core.telemetry import current_telemetry
 from rewardsmith.plugins.backends._pricing import estimate_cost
 from rewardsmith.plugins.backends._resilience import (
     CallStats,
@@ -98,6 +99,10 @@ class ResilientJudgeBackend(JudgeBackend):
         """One conversation message (``role`` is ``user`` or ``assistant``)."""
         raise NotImplementedError
 
+    def remember_mode(self, mode: str) -> None:
+        """Use ``mode`` from now on, after the model rejected the one before it."""
+        self._modes[self.config.model] = mode
+
     # -- the contract -------------------------------------------------------------------
     async def complete(self, request: JudgeRequest) -> JudgeReply:
         started = time.perf_counter()
@@ -117,7 +122,8 @@ class ResilientJudgeBackend(JudgeBackend):
             raise
         finally:
             if not cancelled:
-                record_call(started, usage, self._cost(usage), error_kind)
+                record_call(started, usage, self._cost(usage), error_kind,
+                            mode=usage.mode, repaired=usage.repaired)
 
     def _cost(self, usage: CallStats) -> float:
         cfg = self.config
@@ -131,6 +137,7 @@ class ResilientJudgeBackend(JudgeBackend):
             check_schema(schema)
         messages = [self._turn("user", request.user)]
         mode = self.structured_mode() if schema is not None else "none"
+        usage.mode = mode
         mode, response = await self._send_with_fallback(request, messages, mode, usage)
         answer = self._read(request, response)
         if schema is None:
@@ -148,6 +155,7 @@ class ResilientJudgeBackend(JudgeBackend):
                 self._turn("user", repair_message(parsed.problem, schema)),
             ]
             repaired_from = parsed.kind
+            usage.repaired = True
             answer = self._read(request, await self._send(request, messages, mode, usage))
             parsed = self._verdict(answer, schema, mode)
             if parsed.verdict is None:
@@ -167,6 +175,8 @@ class ResilientJudgeBackend(JudgeBackend):
         input_tokens, output_tokens = self._token_counts(response)
         usage.input_tokens += input_tokens
         usage.output_tokens += output_tokens
+        # The speed of the last (successful) attempt sizes later attempts' time limits.
+        self.resilience.observe_speed(output_tokens, usage.last_attempt_s)
         return response
 
     async def _send_with_fallback(
@@ -179,9 +189,13 @@ class ResilientJudgeBackend(JudgeBackend):
             except ModeRejected as exc:
                 position = self.fallback_order.index(mode)
                 following = self.fallback_order[position + 1]  # the last is never rejected
-                self._modes[self.config.model] = following
+                self.remember_mode(following)
                 self._reporter.log_mode_change(mode, following, str(exc))
-                mode = following
+                current_telemetry().record_judge_notice(
+                    f"{self.backend_name()}:mode:{mode}",
+                    f"{self.backend_name()} judge {self.config.model}: the server rejected "
+                    f"structured-output mode {mode!r} ({exc}); using {following!r}")
+                mode = usage.mode = following
                 continue
             if mode != "none":
                 self._modes.setdefault(self.config.model, mode)
@@ -202,6 +216,7 @@ class ResilientJudgeBackend(JudgeBackend):
     def _reply(self, text: str, verdict: Any, answer: ModelAnswer, usage: CallStats,
                started: float, mode: str, *, repaired_from: str | None) -> JudgeReply:
         extra: dict[str, Any] = {"mode": mode, "attempts": usage.attempts,
+                                 "repairs": int(repaired_from is not None),
                                  "repaired": repaired_from is not None,
                                  "queued_ms": round(usage.queued_s * 1000, 3)}
         if repaired_from is not None:
