@@ -63,6 +63,7 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     results = []
     responses: dict[object, str] = {}
     outages: dict[str, JudgeOutage] = {}  # the first outage of each judge component
+    notices: dict[str, str] = {}  # permanent judge errors and mode step-downs, said once
     try:
         total = count_lines(rollouts) if show_progress else None
         with click.progressbar(length=total or 0, label="scoring", file=sys.stderr,
@@ -80,6 +81,8 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
                 bar.update(len(batch))
                 for cid, outage in scored.telemetry.judge_unavailable.items():
                     outages.setdefault(cid, outage)
+                for key, message in scored.telemetry.judge_notices.items():
+                    notices.setdefault(key, message)
                 if any(not (o.allowed or allow_judge_failures) for o in outages.values()):
                     break  # every further batch would be scored without the judge too
     finally:
@@ -89,12 +92,16 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
 
     if summary:
         click.echo(summary_table(scorer.pack, results), err=True)
+    for message in notices.values():
+        click.echo(f"judge: {message}", err=True)
     if report_path:
         from rewardsmith.report import write_html_report
+        from rewardsmith.report.suite import judge_notices_section
 
         write_html_report(report_path, pack_ref=pack_ref_json(scorer.pack.ref),
                           results=[jsonl_row(r) for r in results],
-                          title=f"rewardsmith score: {rollouts.name}", responses=responses)
+                          title=f"rewardsmith score: {rollouts.name}", responses=responses,
+                          extra_sections=[judge_notices_section(notices)] if notices else ())
         click.echo(f"report: {report_path}", err=True)
     blocking = False
     for cid, outage in outages.items():

@@ -20,6 +20,7 @@ from rewardsmith.plugins.backends._pricing import estimate_cost
 from rewardsmith.plugins.backends._resilience import (
     CallStats,
     ConfigErrorReporter,
+    LoopLocalSemaphore,
     Resilience,
     ResilientBackendConfig,
     record_call,
@@ -71,6 +72,7 @@ class ResilientJudgeBackend(JudgeBackend):
         self._modes: dict[str, str] = {}  # model id -> structured-output mode that worked
         self._reporter = ConfigErrorReporter(self.backend_name(), config.model)
         self.resilience = Resilience(config, on_config_error=self._reporter)
+        self._discovery = LoopLocalSemaphore(1)
 
     # -- transport, per service ----------------------------------------------------------
     def structured_mode(self) -> str:
@@ -98,6 +100,14 @@ class ResilientJudgeBackend(JudgeBackend):
     def _turn(role: str, text: str) -> dict[str, Any]:
         """One conversation message (``role`` is ``user`` or ``assistant``)."""
         raise NotImplementedError
+
+    def mode_unsettled(self) -> bool:
+        """Whether calls must still find, one at a time, the mode the service accepts
+        (default: no; a subclass whose ``auto`` mode steps down says yes until settled)."""
+        return False
+
+    def settle_mode(self) -> None:
+        """A call has found out what the service does with the current mode."""
 
     def remember_mode(self, mode: str) -> None:
         """Use ``mode`` from now on, after the model rejected the one before it."""
@@ -138,7 +148,19 @@ class ResilientJudgeBackend(JudgeBackend):
         messages = [self._turn("user", request.user)]
         mode = self.structured_mode() if schema is not None else "none"
         usage.mode = mode
-        mode, response = await self._send_with_fallback(request, messages, mode, usage)
+        if self.mode_unsettled():
+            # One call at a time finds the mode a server accepts: concurrent first calls would
+            # each be rejected once. The first call through settles it, whatever its outcome
+            # (an unreachable server must not make every later call wait in line).
+            async with self._discovery.get():
+                mode = usage.mode = self.structured_mode()  # may have stepped down meanwhile
+                try:
+                    mode, response = await self._send_with_fallback(request, messages, mode,
+                                                                    usage)
+                finally:
+                    self.settle_mode()
+        else:
+            mode, response = await self._send_with_fallback(request, messages, mode, usage)
         answer = self._read(request, response)
         if schema is None:
             return self._reply(answer.text, None, answer, usage, started, mode,

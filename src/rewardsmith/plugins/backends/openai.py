@@ -57,6 +57,7 @@ _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "schema", "gra
 # (base_url, model) -> the mode that endpoint accepted; shared by every backend of the process
 # so that a second pack on the same server does not rediscover its rejection.
 _ENDPOINT_MODES: dict[tuple[str, str], str] = {}
+_SETTLED: set[tuple[str, str]] = set()  # endpoints whose mode a call has found out
 _ENDPOINT_LOCK = threading.Lock()
 
 
@@ -64,6 +65,7 @@ def forget_endpoint_modes() -> None:
     """Forget every endpoint's remembered mode (a server was reconfigured; tests)."""
     with _ENDPOINT_LOCK:
         _ENDPOINT_MODES.clear()
+        _SETTLED.clear()
 
 
 def names_the_format(message: str) -> bool:
@@ -124,6 +126,11 @@ def _retry_after(headers: Any) -> float | None:
 
 
 def _error_message(response: Any) -> str:
+    """The server's error message on one line (pydantic's run over several)."""
+    return " ".join(_raw_error_message(response).split())
+
+
+def _raw_error_message(response: Any) -> str:
     try:
         data = response.json()
     except ValueError:
@@ -131,6 +138,8 @@ def _error_message(response: Any) -> str:
     error = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, dict):
         return str(error.get("message") or error)
+    if isinstance(data, dict) and "detail" in data:  # FastAPI's validation errors
+        return str(data["detail"])[:600]
     return str(data)[:300]
 
 
@@ -211,6 +220,16 @@ class OpenAIBackend(ResilientJudgeBackend):
             return self.config.response_format
         with _ENDPOINT_LOCK:
             return _ENDPOINT_MODES.get(self._endpoint(), "json_schema")
+
+    def mode_unsettled(self) -> bool:
+        if self.config.response_format != "auto":
+            return False
+        with _ENDPOINT_LOCK:
+            return self._endpoint() not in _SETTLED
+
+    def settle_mode(self) -> None:
+        with _ENDPOINT_LOCK:
+            _SETTLED.add(self._endpoint())
 
     def remember_mode(self, mode: str) -> None:
         """Use ``mode`` for this endpoint from now on (after a rejection of the one before)."""
