@@ -56,7 +56,16 @@ def build_cli(host: PluginHost) -> click.Group:
     Raises what a plugin's ``register_commands`` raises, as :class:`PluginError`.
     """
     # Imported here, not at module level: each area module imports the helpers above.
-    from rewardsmith.cli import calibrate, lambda_, metrics, packs, plugins, score, simulate
+    from rewardsmith.cli import (
+        calibrate,
+        judge_model,
+        lambda_,
+        metrics,
+        packs,
+        plugins,
+        score,
+        simulate,
+    )
 
     @click.group(name="rewardsmith")
     @click.version_option(__version__, prog_name="rewardsmith")
@@ -80,6 +89,7 @@ def build_cli(host: PluginHost) -> click.Group:
         simulate.simulate_command,
         simulate.loadtest_command,
         metrics.metrics_group(),
+        judge_model.judge_model_group(),
     ):
         group.add_command(command)
     add_plugin_commands(host, group)
