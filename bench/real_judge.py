@@ -17,19 +17,16 @@ import argparse
 import contextlib
 import json
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the scenarios live with the tests that replay them
+from rewardsmith.judgemodel import scenarios
+from rewardsmith.judgemodel.cassette import RecordingProxy
 
-from tests.support import real_judge as scenarios  # noqa: E402
-
-from rewardsmith.judgemodel.cassette import RecordingProxy  # noqa: E402
+CASSETTES = Path(__file__).resolve().parent.parent / "tests" / "judgemodel" / "cassettes"
 
 OLD_WORDING = (
     "\n\nAnswer with one JSON object named {name!r} that validates against the JSON "
@@ -92,7 +89,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="base_url of a running server (default: start one)")
     parser.add_argument("--record", action="store_true",
-                        help=f"write the cassettes to {scenarios.CASSETTES}")
+                        help=f"write the cassettes to {CASSETTES}")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -100,19 +97,20 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="real-judge-"))
 
     def cassette(name: str) -> Path | None:
-        return scenarios.CASSETTES / f"{name}.jsonl" if args.record else None
+        return CASSETTES / f"{name}.jsonl" if args.record else None
 
     with server(args.url) as url:
         runs = []
+        problems: list[str] = []
         for pack in scenarios.JUDGE_PACKS:
             for mode in scenarios.MODES:
                 with through(url, cassette(f"{pack}--{mode}")) as base:
                     run = scenarios.run_judge_pack(work, base, pack, mode)
-                scenarios.assert_plumbing(run)
+                problems += scenarios.plumbing_problems(run)
                 runs.append(run)
         with through(url, cassette("pairwise--json_schema")) as base:
             pairwise = scenarios.run_pairwise(work, base)
-        scenarios.assert_plumbing(pairwise)
+        problems += scenarios.plumbing_problems(pairwise)
         with through(url, cassette("packs-test--json_schema")) as base:
             suite = scenarios.run_packs_test(work, base)
         out["modes"] = {mode: summarise(entry)
@@ -126,6 +124,7 @@ def main() -> int:
             "old_named_wrapper": summarise(scenarios.figures(old)["prompt"]),
             "current_top_level_keys": out["modes"]["prompt"],
         }
+        out["plumbing_problems"] = problems
     out["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(out, indent=2) if args.json else json.dumps(out))
     return 0

@@ -9,8 +9,8 @@ import httpx
 
 from rewardsmith.core.wire import REWARD_KEY
 from rewardsmith.judgemodel.cassette import RecordingProxy, ReplayServer, load_cassette
+from rewardsmith.judgemodel.scenarios import plumbing_problems, run_judge_pack
 from rewardsmith.simulators import OpenAISimulator
-from tests.support.real_judge import assert_plumbing, run_judge_pack
 
 
 def test_a_recorded_run_replays_to_the_same_rewards(
@@ -24,7 +24,7 @@ def test_a_recorded_run_replays_to_the_same_rewards(
     recorded = load_cassette(cassette)
     assert len(recorded) == openai_simulator.request_count == live.telemetry["judge_attempts"]
     assert live.telemetry["judge_repairs"] == 1
-    assert_plumbing(live)
+    assert plumbing_problems(live) == []
     with ReplayServer(cassette) as server:
         replayed = run_judge_pack(tmp_path / "replay", server.base_url, "customer-support",
                                   "json_schema")

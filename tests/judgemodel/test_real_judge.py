@@ -16,15 +16,16 @@ from pathlib import Path
 import pytest
 
 from rewardsmith.judgemodel.cassette import RecordingProxy, ReplayServer, load_cassette
-from tests.support.real_judge import (
-    CASSETTES,
+from rewardsmith.judgemodel.scenarios import (
     JUDGE_PACKS,
     MODES,
-    assert_plumbing,
+    plumbing_problems,
     run_judge_pack,
     run_packs_test,
     run_pairwise,
 )
+
+CASSETTES = Path(__file__).resolve().parent / "cassettes"
 
 
 def _cassette(name: str) -> Path:
@@ -53,7 +54,7 @@ def test_replayed_judge_pack(tmp_path: Path, pack: str, mode: str) -> None:
     with ReplayServer(path) as server:
         run = run_judge_pack(tmp_path, server.base_url, pack, mode)
     assert server.misses == [], "the requests changed since the cassette was recorded"
-    assert_plumbing(run)
+    assert plumbing_problems(run) == []
     assert server.served == run.telemetry["judge_attempts"]
 
 
@@ -62,7 +63,7 @@ def test_replayed_pairwise_both_orders(tmp_path: Path) -> None:
     with ReplayServer(path) as server:
         run = run_pairwise(tmp_path, server.base_url)
     assert server.misses == []
-    assert_plumbing(run)
+    assert plumbing_problems(run) == []
     _check_both_orders(load_cassette(path), samples=2)
     for row in run.rows:
         measured = row["components"]["cmp"].get("measurements") or {}
@@ -86,14 +87,14 @@ def test_replayed_packs_test(tmp_path: Path) -> None:
 @pytest.mark.parametrize("pack", JUDGE_PACKS)
 def test_live_judge_pack(tmp_path: Path, live_judge_url: str, pack: str, mode: str) -> None:
     run = run_judge_pack(tmp_path, live_judge_url, pack, mode)
-    assert_plumbing(run)
+    assert plumbing_problems(run) == []
 
 
 @pytest.mark.real_judge
 def test_live_pairwise_both_orders(tmp_path: Path, live_judge_url: str) -> None:
     with RecordingProxy(live_judge_url, tmp_path / "pairwise.jsonl") as proxy:
         run = run_pairwise(tmp_path, proxy.base_url)
-    assert_plumbing(run)
+    assert plumbing_problems(run) == []
     _check_both_orders(proxy.exchanges, samples=2)
 
 

@@ -20,6 +20,12 @@ Throttling (429), timeouts and other 5xx are retried with full-jitter backoff, h
 ``Retry-After``/``retry-after-ms``. The API key is read from the environment variable
 named by ``api_key_env`` at call time and never logged. docs/judges.md has every setting
 and a server compatibility table.
+
+Sources: the ``json_object`` + ``schema`` form is llama.cpp's (``tools/server/
+server-common.cpp``, "Handle response_format", as vendored in llama-cpp-python 0.3.36) and
+llama-cpp-python's (``llama_cpp/llama_types.py`` ``ChatCompletionRequestResponseFormat``,
+``llama_chat_format.py`` ``_grammar_for_response_format``); OpenAI's is
+https://platform.openai.com/docs/api-reference/chat/create (``response_format``).
 """
 
 from __future__ import annotations
