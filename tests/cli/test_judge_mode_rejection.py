@@ -119,9 +119,12 @@ def test_score_with_an_explicit_rejected_mode_stops_naming_the_message_not_the_b
     assert result.exit_code == EXIT_JUDGE_UNAVAILABLE, result.output
     assert "circuit" not in result.stderr
     assert sim.request_count == 6  # one request per sample: a rejection is never retried
-    notices = [line for line in result.stderr.splitlines() if line.startswith("judge: ")]
-    assert len(notices) == 1 and f"HTTP {status}" in notices[0] and MESSAGE in notices[0]
-    assert "could not run (judge_config)" in result.stderr
+    # said once (beside the backend's one log line), as the cause of the stop
+    said = [line for line in result.stderr.splitlines()
+            if MESSAGE in line and "judge_config_error" not in line]
+    assert len(said) == 1, result.stderr
+    assert said[0].startswith("error: judge component 'review' could not run (judge_config)")
+    assert f"HTTP {status}" in said[0]
 
 
 def test_packs_test_with_a_rejected_mode_fails_naming_the_message(
@@ -132,9 +135,10 @@ def test_packs_test_with_a_rejected_mode_fails_naming_the_message(
     result = cli("packs", "test", str(pack))
     assert result.exit_code == EXIT_CHECKS_FAILED, result.output
     assert "circuit_open" not in result.output
-    judge_lines = [line for line in result.output.splitlines() if line.startswith("judge: ")]
-    assert len(judge_lines) == 1 and MESSAGE in judge_lines[0]
-    assert "error: judge component 'review' judged no case (judge_config" in result.output
+    said = [line for line in result.output.splitlines()
+            if MESSAGE in line and "judge_config_error" not in line]
+    assert len(said) == 1, result.output  # once, as the cause
+    assert said[0].startswith("error: judge component 'review' judged no case (judge_config")
     auto = write_pack(tmp_path, sim.base_url)
     stepped = cli("packs", "test", str(auto), "--json")
     assert stepped.exit_code == EXIT_OK, stepped.output

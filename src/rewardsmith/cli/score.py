@@ -93,7 +93,8 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     if summary:
         click.echo(summary_table(scorer.pack, results), err=True)
     for message in notices.values():
-        click.echo(f"judge: {message}", err=True)
+        if not any(message in outage.cause for outage in outages.values()):  # said below
+            click.echo(f"judge: {message}", err=True)
     if report_path:
         from rewardsmith.report import write_html_report
         from rewardsmith.report.suite import judge_notices_section

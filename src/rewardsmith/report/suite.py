@@ -76,7 +76,9 @@ def text_report(report: SuiteReport) -> str:
             lines += [f"  stale {k}" for k in cassette["stale"][:10]]
             if len(cassette["stale"]) > 10:
                 lines.append(f"  ... and {len(cassette['stale']) - 10} more stale entries")
-    lines += [f"judge: {message}" for message in report.judge_notices.values()]
+    causes = [str(o["cause"]) for o in report.judge_outages.values()]
+    lines += [f"judge: {message}" for message in report.judge_notices.values()
+              if not any(message in cause for cause in causes)]  # else said just below
     for cid, outage in report.judge_outages.items():
         prefix = "warning" if outage.get("allowed") else "error"
         lines.append(f"{prefix}: judge component {cid!r} judged no case ({outage['kind']} "
