@@ -320,3 +320,35 @@ async def test_concurrency_limit_across_client_shards(openai_simulator: OpenAISi
     assert openai_simulator.max_in_flight <= 20
     assert len(backend._clients[id(asyncio.get_running_loop())][1]) == 3  # 20 / 8 -> 3 pools
     await backend.aclose()
+
+
+def test_attempt_limits_grow_with_measured_speed_and_after_timeouts(
+    openai_simulator: OpenAISimulator,
+) -> None:
+    backend = make(openai_simulator, timeout_s=60.0, max_tokens=512)
+    resilience = backend.resilience
+    assert resilience.attempt_timeout_s(0) == 60.0  # nothing measured yet
+    resilience.observe_speed(8, 1.0)  # too short a reply to say anything about speed
+    assert resilience.tokens_per_s is None
+    resilience.observe_speed(70, 10.0)  # a CPU judge: 7 tokens/s
+    assert resilience.attempt_timeout_s(0) == pytest.approx(1.5 * 512 / 7)
+    assert resilience.attempt_timeout_s(2) == pytest.approx(4 * 1.5 * 512 / 7)
+    fixed = make(openai_simulator, timeout_s=60.0, adaptive_timeout=False).resilience
+    fixed.observe_speed(70, 10.0)
+    assert fixed.attempt_timeout_s(2) == 60.0
+
+
+async def test_a_slow_judge_is_retried_with_a_longer_limit_not_the_same_one(
+    openai_simulator: OpenAISimulator, telemetry: BatchTelemetry,
+) -> None:
+    openai_simulator.configure(latency_s=1.2)
+    backend = make(openai_simulator, timeout_s=0.5, max_retries=2)  # limits 0.5, 1, 2 s
+    reply = await backend.complete(PASS_REQUEST)
+    assert reply.parsed["passed"] is True and reply.extra["attempts"] == 3
+    assert telemetry.judge_retries == {"judge_timeout": 2}
+    await backend.aclose()
+    blind = make(openai_simulator, timeout_s=0.5, max_retries=2, adaptive_timeout=False)
+    with pytest.raises(ComponentError) as info:
+        await blind.complete(JudgeRequest("s", "[[PASS]] again", VERDICT_SCHEMA))
+    assert info.value.kind == "judge_timeout" and "within 0.5s" in str(info.value)
+    await blind.aclose()
