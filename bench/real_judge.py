@@ -37,12 +37,14 @@ OLD_WORDING = (
 
 @contextlib.contextmanager
 def server(url: str | None) -> Iterator[str]:
+    from rewardsmith.judgemodel.assets import assemble_model
+    from rewardsmith.judgemodel.build import build_server
+    from rewardsmith.judgemodel.server import JudgeServer, configured_server_url
+
+    url = url or configured_server_url()
     if url:
         yield url.rstrip("/")
         return
-    from rewardsmith.judgemodel.assets import assemble_model
-    from rewardsmith.judgemodel.build import build_server
-    from rewardsmith.judgemodel.server import JudgeServer
 
     with JudgeServer(build_server(), assemble_model()) as running:
         yield running.base_url

@@ -9,17 +9,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from rewardsmith.core import settings
 from rewardsmith.judgemodel.assets import QWEN_0_5B, cache_dir
 from rewardsmith.judgemodel.build import server_binary
-from rewardsmith.judgemodel.server import JudgeServer
+from rewardsmith.judgemodel.server import JudgeServer, configured_server_url
 
 
 @pytest.fixture(scope="session")
 def live_judge_url() -> Iterator[str]:
-    configured = settings.get("REWARDSMITH_JUDGE_SERVER_URL")
+    configured = configured_server_url()
     if configured:
-        yield configured.rstrip("/")
+        yield configured
         return
     binary = server_binary()
     model = cache_dir() / "models" / QWEN_0_5B.filename

@@ -17,9 +17,17 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+from rewardsmith.core import settings
 from rewardsmith.judgemodel.assets import AssetError
 
 _POLL_S = 0.5
+
+
+def configured_server_url() -> str | None:
+    """``REWARDSMITH_JUDGE_SERVER_URL``: the ``base_url`` of an already running judge server
+    (without a trailing slash), or None."""
+    value = settings.get("REWARDSMITH_JUDGE_SERVER_URL")
+    return value.rstrip("/") if value else None
 
 
 def free_port(host: str = "127.0.0.1") -> int:
