@@ -93,6 +93,8 @@ def main() -> int:
     parser.add_argument("--record", action="store_true",
                         help=f"write the cassettes to {CASSETTES}")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--wording-packs", type=int, default=len(scenarios.JUDGE_PACKS),
+                        help="judge packs to measure the old prompt wording on")
     args = parser.parse_args()
     started = time.perf_counter()
     out: dict[str, Any] = {}
@@ -121,7 +123,7 @@ def main() -> int:
         out["packs_test"] = {"passed": suite.passed, "judges": suite.judges["components"]}
         with old_wording():
             old = [scenarios.run_judge_pack(work / "old", url, pack, "prompt")
-                   for pack in scenarios.JUDGE_PACKS]
+                   for pack in scenarios.JUDGE_PACKS[:args.wording_packs]]
         out["prompt_wording"] = {
             "old_named_wrapper": summarise(scenarios.figures(old)["prompt"]),
             "current_top_level_keys": out["modes"]["prompt"],
