@@ -33,11 +33,11 @@ def test_a_recorded_run_replays_to_the_same_rewards(
     assert replayed.telemetry["judge_repairs"] == 1
 
 
-def test_a_request_missing_from_the_cassette_is_a_loud_400(tmp_path: Path) -> None:
+def test_a_request_missing_from_the_cassette_is_a_loud_404(tmp_path: Path) -> None:
     cassette = tmp_path / "empty.jsonl"
     cassette.write_text("", encoding="utf-8")
     with ReplayServer(cassette) as server:
         response = httpx.post(f"{server.base_url}/chat/completions", json={"model": "judge"})
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert "no recorded exchange" in response.json()["error"]["message"]
     assert server.misses == [{"model": "judge"}]

@@ -7,7 +7,8 @@ Replay matches a request by its body (canonical JSON: sorted keys), so the backe
 test runs its whole path (request building, mode selection, parsing, the repair turn) over
 real HTTP, against what the real model answered, malformed replies included. Exchanges of
 one body are served in recorded order (the last repeats). A request the cassette lacks is
-answered with HTTP 400 naming the cassette, so a changed prompt fails loudly, and is
+answered with HTTP 404 naming the cassette (not 400: a 400 naming
+the cassette's file, ``...--json_schema.jsonl``, would read as a rejected mode), so a changed prompt fails loudly, and is
 counted in :attr:`ReplayServer.misses`.
 """
 
@@ -143,7 +144,7 @@ class ReplayServer(_Server):
             queue = self._queues.get(request_key(body))
             if not queue:
                 self.misses.append(body)
-                return 400, {"error": {"message": f"no recorded exchange for this request in "
+                return 404, {"error": {"message": f"no recorded exchange for this request in "
                                                   f"cassette {self.path.name}"}}
             exchange = queue.popleft() if len(queue) > 1 else queue[0]
             self.served += 1
