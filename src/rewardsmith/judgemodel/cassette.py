@@ -7,9 +7,9 @@ Replay matches a request by its body (canonical JSON: sorted keys), so the backe
 test runs its whole path (request building, mode selection, parsing, the repair turn) over
 real HTTP, against what the real model answered, malformed replies included. Exchanges of
 one body are served in recorded order (the last repeats). A request the cassette lacks is
-answered with HTTP 404 naming the cassette (not 400: a 400 naming
-the cassette's file, ``...--json_schema.jsonl``, would read as a rejected mode), so a changed prompt fails loudly, and is
-counted in :attr:`ReplayServer.misses`.
+answered with HTTP 404 naming the cassette (not 400: a 400 naming the cassette's file,
+``...--json_schema.jsonl``, would read as a rejected mode), so a changed prompt fails
+loudly, and is counted in :attr:`ReplayServer.misses`.
 """
 
 from __future__ import annotations
