@@ -161,7 +161,8 @@ def _command_paths(group: click.Group, prefix: str = "") -> set[str]:
 FIRST_PARTY = {"plugins", "score", "calibrate", "simulate", "loadtest",
                "packs", "packs list", "packs show", "packs validate", "packs schema",
                "packs new", "packs test", "lambda", "lambda package", "lambda invoke",
-               "metrics", "metrics list", "metrics check", "serve", "monitor"}
+               "metrics", "metrics list", "metrics check", "serve", "monitor",
+               "judge-model", "judge-model fetch", "judge-model build", "judge-model serve"}
 
 
 def test_plugins_records_commands_added_to_subgroups():

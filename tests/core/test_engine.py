@@ -108,9 +108,11 @@ def test_group_mean_policy_borrows_the_groups_mean(make_scorer) -> None:
     batch = scorer.score([sample(1, "yes", "p1"), sample(2, "yes judge-down", "p1"),
                           sample(3, "yes judge-down", "p2")])
     assert batch.results[1].components["judge"].value == pytest.approx(0.8)
-    # no successful peer in its group: nothing to borrow, so it abstains
+    # no successful peer in its group: nothing to borrow, and abstaining would leave the
+    # reward to the other components (issue 14), so the sample fails, loudly
     assert batch.results[2].components["judge"].value is None
-    assert batch.results[2].reward == 1.0
+    assert batch.results[2].status == "failed"
+    assert "on every sample of its group" in (batch.results[2].error or "")
 
 
 def test_component_exception_and_invalid_scores_are_contained(make_scorer) -> None:

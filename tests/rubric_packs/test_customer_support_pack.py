@@ -132,10 +132,11 @@ def test_end_to_end_through_bedrock_and_the_converse_simulator(
     assert ":prompt>>>" in user and ":candidate>>>" in user and "Northwind" in user
 
 
-def test_a_failing_judge_costs_no_sample_its_reward(tmp_path: Path,
+def test_a_failing_judge_fails_its_samples_loudly(tmp_path: Path,
                                                      converse_simulator: Any) -> None:
-    """Every judge call fails (model errors): the judge's group_mean policy abstains, the
-    gates and cheap checks still decide, and every sample gets a finite reward."""
+    """Every judge call fails (model errors): the gates still decide, every sample gets a
+    finite reward, and a sample the judge should have judged fails (group_mean over a group
+    with no verdict is a failure, issue 14) instead of taking the checks' reward."""
     converse_simulator.plan.configure(FaultPolicy(model_error_rate=1.0))
     pack = load_pack(child_pack(tmp_path, "customer-support",
                                 bedrock_settings(converse_simulator.endpoint_url,
@@ -143,7 +144,8 @@ def test_a_failing_judge_costs_no_sample_its_reward(tmp_path: Path,
     results = {r.id: r for r in Scorer(pack).score(_rollouts()).results}
     assert all(math.isfinite(r.reward) for r in results.values())
     assert results["late-1-good"].components["reply"].error_kind is not None
-    assert results["late-1-good"].reward == pytest.approx(1.0)
+    assert results["late-1-good"].status == "failed"
+    assert results["late-1-good"].reward == pack.failure_reward
     assert results["angry-4-bad_pii"].reward == 0.0
 
 

@@ -59,6 +59,7 @@ def build_cli(host: PluginHost) -> click.Group:
     # Imported here, not at module level: each area module imports the helpers above.
     from rewardsmith.cli import (
         calibrate,
+        judge_model,
         lambda_,
         metrics,
         monitor,
@@ -93,6 +94,7 @@ def build_cli(host: PluginHost) -> click.Group:
         metrics.metrics_group(),
         serve.serve_command,
         monitor.monitor_command,
+        judge_model.judge_model_group(),
     ):
         group.add_command(command)
     add_plugin_commands(host, group)

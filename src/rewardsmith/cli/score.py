@@ -101,6 +101,7 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     responses: dict[object, str] = {}
     contexts: dict[object, dict[str, str]] = {}  # prompt, reference, metadata, for the report
     outages: dict[str, JudgeOutage] = {}  # the first outage of each judge component
+    notices: dict[str, str] = {}  # permanent judge errors and mode step-downs, said once
     try:
         total = count_lines(rollouts) if show_progress else None
         with click.progressbar(length=total or 0, label="scoring", file=sys.stderr,
@@ -124,6 +125,8 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
                 bar.update(len(batch))
                 for cid, outage in scored.telemetry.judge_unavailable.items():
                     outages.setdefault(cid, outage)
+                for key, message in scored.telemetry.judge_notices.items():
+                    notices.setdefault(key, message)
                 if any(not (o.allowed or allow_judge_failures) for o in outages.values()):
                     break  # every further batch would be scored without the judge too
     finally:
@@ -134,13 +137,18 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
 
     if summary:
         click.echo(run.table(scorer.pack), err=True)
+    for message in notices.values():
+        if not any(message in outage.cause for outage in outages.values()):  # said below
+            click.echo(f"judge: {message}", err=True)
     if report_path:
         from rewardsmith.report import write_html_report
+        from rewardsmith.report.suite import judge_notices_section
 
         write_html_report(report_path, pack_ref=pack_ref_json(scorer.pack.ref),
                           results=report_rows,
                           title=f"rewardsmith score: {rollouts.name}", responses=responses,
-                          contexts=contexts)
+                          contexts=contexts,
+                          extra_sections=[judge_notices_section(notices)] if notices else ())
         click.echo(f"report: {report_path}", err=True)
     blocking = False
     for cid, outage in outages.items():

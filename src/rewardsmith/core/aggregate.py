@@ -47,7 +47,13 @@ def apply_policy(
     elif policy == "zero":
         outcome.value = value_range[0]
     elif policy == "group_mean":
-        # No successful peer: nothing to borrow, so the component abstains.
+        if group_mean is None:
+            # No peer got a value either: abstaining would leave the reward to the other
+            # components, and a judge failing on every sample would hand out the checks'
+            # reward (1.0 for what only the judge could catch; issue 14). A failure, loud.
+            raise SampleFailed(f"component {outcome.id!r} failed ({outcome.error_kind}) on "
+                               f"every sample of its group, so on_error = 'group_mean' has no "
+                               f"mean to borrow: {outcome.error}")
         outcome.value = group_mean
     else:
         raise SampleFailed(f"component {outcome.id!r} failed ({outcome.error_kind}): "

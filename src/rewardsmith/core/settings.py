@@ -79,6 +79,13 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("REWARDSMITH_SERVE_TOKEN", None,
             "Bearer token `rewardsmith serve` requires on every route but `/healthz`; unset "
             "means no authentication (bind to loopback or a private network)."),
+    Setting("REWARDSMITH_JUDGE_MODEL_DIR", None,
+            "Folder of the real local judge (`rewardsmith judge-model`): model wheels, the "
+            "joined model, the llama-server build; unset uses ~/.cache/rewardsmith/judge-model."),
+    Setting("REWARDSMITH_JUDGE_SERVER_URL", None,
+            "`base_url` of a running OpenAI-compatible judge server for the `real_judge` tests "
+            "(e.g. http://127.0.0.1:8080/v1); unset starts one from the judge-model folder, or "
+            "skips them."),
     Setting("AWS_LAMBDA_FUNCTION_NAME", None,
             "Set by the Lambda runtime: marks a Lambda process and names its metrics."),
     Setting("AWS_LAMBDA_RUNTIME_API", None,

@@ -110,6 +110,16 @@ class BatchTelemetry:
     #: ended, and whether that many made the scorer refuse synchronous work (issue 10).
     abandoned_workers: int = 0
     workers_unhealthy: bool = False
+    #: Judge calls by the structured-output mode they ended in (``json_schema`` ...).
+    judge_modes: Counter[str] = field(default_factory=Counter)
+    #: Judge calls that needed the repair turn; attempts summed over all calls.
+    judge_repairs: int = 0
+    judge_attempts: int = 0
+    #: Time judge calls waited for a concurrency slot (ms), apart from the latencies.
+    judge_queue_ms: list[float] = field(default_factory=list)
+    #: Things the run's summary says once: permanent judge errors (the server's message)
+    #: and structured-output step-downs, by a key naming the cause.
+    judge_notices: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record_judge_call(
@@ -120,17 +130,34 @@ class BatchTelemetry:
         output_tokens: int = 0,
         cost_usd: float = 0.0,
         error_kind: str | None = None,
+        queued_ms: float | None = None,
+        mode: str | None = None,
+        attempts: int = 1,
+        repaired: bool = False,
     ) -> None:
-        """One judge call: its latency (ms), tokens, cost (USD) and, if it failed, its kind."""
+        """One judge call: its latency on the model (ms), time waiting for a slot (ms),
+        tokens, cost (USD), structured-output mode, attempts, whether it needed the repair
+        turn and, if it failed, its kind."""
         with self._lock:
             self.judge_calls += 1
             self.judge_latencies_ms.append(latency_ms)
+            if queued_ms is not None:
+                self.judge_queue_ms.append(queued_ms)
+            if mode:
+                self.judge_modes[mode] += 1
+            self.judge_attempts += attempts
+            self.judge_repairs += repaired
             self.input_tokens += input_tokens
             self.output_tokens += output_tokens
             self.cost_usd += cost_usd
             if error_kind is not None:
                 self.judge_failures += 1
                 self.failures[f"judge_{error_kind}"] += 1
+
+    def record_judge_notice(self, key: str, message: str) -> None:
+        """Something the run's summary must say once (the first message per ``key``)."""
+        with self._lock:
+            self.judge_notices.setdefault(key, message)
 
     def record_judge_retry(self, kind: str) -> None:
         """A judge attempt failed with ``kind`` and will be tried again."""
@@ -199,6 +226,12 @@ class BatchTelemetry:
             "cost_usd": round(self.cost_usd, 6),
             "judge_latency_p50_ms": self.latency_percentile(0.5),
             "judge_latency_p95_ms": self.latency_percentile(0.95),
+            "judge_queue_p50_ms": quantile(self.judge_queue_ms, 0.5)
+            if self.judge_queue_ms else None,
+            "judge_modes": dict(self.judge_modes),
+            "judge_attempts": self.judge_attempts,
+            "judge_repairs": self.judge_repairs,
+            "judge_notices": dict(self.judge_notices),
             "failures": dict(self.failures),
             "judge_retries": dict(self.judge_retries),
             "rate_limit_waits": self.rate_limit_waits,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -94,10 +95,18 @@ class SuiteReport:
     unanswered_labels: int
     judges: dict[str, Any]
     cassette: dict[str, Any] = field(default_factory=dict)
+    #: Said once per run: permanent judge errors (the server's own message) and
+    #: structured-output step-downs (``BatchTelemetry.judge_notices``).
+    judge_notices: dict[str, str] = field(default_factory=dict)
+    #: Judge components that judged no case at all (``JudgeOutage.to_json()`` by id).
+    judge_outages: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.cases)
+        """Every case passed, and no judge component failed on every case (unless the
+        pack allows judge failures): a suite run without its judge proves nothing."""
+        blocked = any(not o.get("allowed") for o in self.judge_outages.values())
+        return all(c.passed for c in self.cases) and not blocked
 
     @property
     def failed_cases(self) -> list[CaseResult]:
@@ -120,6 +129,8 @@ class SuiteReport:
                                        for k, v in sorted(self.agreement_by_label.items())}},
             "judges": self.judges,
             "cassette": self.cassette,
+            "judge_notices": self.judge_notices,
+            "judge_outages": self.judge_outages,
         }
 
 
@@ -287,14 +298,49 @@ def case_batches(cases: Sequence[LoadedCase]) -> list[list[dict[str, Any]]]:
     return batches
 
 
-async def _score_cases(pack: Pack, batches: Sequence[Sequence[dict[str, Any]]]
-                       ) -> list[list[dict[str, Any]]]:
+@dataclass
+class _JudgeRun:
+    """What the batches' telemetry says about the judges, across the whole run."""
+
+    notices: dict[str, str] = field(default_factory=dict)
+    outages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    judged: set[str] = field(default_factory=set)  # components that judged some case
+
+
+async def _score_cases(pack: Pack, batches: Sequence[Sequence[dict[str, Any]]],
+                       judge_run: _JudgeRun | None = None) -> list[list[dict[str, Any]]]:
     scorer = Scorer(pack)
     try:
         results = await asyncio.gather(*(scorer.ascore(b) for b in batches))
     finally:
         await scorer.aclose()
+    if judge_run is not None:
+        for batch in results:
+            for key, message in batch.telemetry.judge_notices.items():
+                judge_run.notices.setdefault(key, message)
     return [[jsonl_row(r) for r in batch.results] for batch in results]
+
+
+def _judge_outages(pack: Pack, scored: list[list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Judge components that got a verdict for no case of the run (each case is its own
+    batch, so the engine's per-batch outage cannot see this): the most common error and
+    its first message, as ``JudgeOutage.to_json()`` shapes."""
+    out: dict[str, dict[str, Any]] = {}
+    for component in pack.components:
+        if not getattr(component, "uses_judge", False):
+            continue
+        cid = component.config.id
+        outcomes = [o for rows in scored for row in rows
+                    if (o := (row.get("components") or {}).get(cid)) is not None
+                    and not o.get("skipped")]
+        if not outcomes or any(not o.get("error_kind") for o in outcomes):
+            continue
+        kinds = Counter(str(o["error_kind"]) for o in outcomes)
+        kind = kinds.most_common(1)[0][0]
+        cause = next(str(o.get("error") or kind) for o in outcomes if o["error_kind"] == kind)
+        allowed = bool(component.context.judge_defaults.get("allow_failures"))
+        out[cid] = {"kind": kind, "cause": cause, "failed": len(outcomes), "allowed": allowed}
+    return out
 
 
 def _run(coro: Any) -> Any:
@@ -343,7 +389,8 @@ def run_suite(pack: Pack, cases: Sequence[LoadedCase], *, backend: BackendMode =
             stack.enter_context(simulated_judges(pack, verdict_book(pack, cases),
                                                  use_verdicts=simulator_verdicts))
         batches = case_batches(cases)
-        scored = _run(_score_cases(pack, batches))
+        judge_run = _JudgeRun()
+        scored = _run(_score_cases(pack, batches, judge_run))
 
     cassette_info: dict[str, Any] = {}
     if cassette is not None and record is not None:
@@ -357,6 +404,8 @@ def run_suite(pack: Pack, cases: Sequence[LoadedCase], *, backend: BackendMode =
                           cassette=cassette_info)
     for case_result, batch in zip(report.cases, batches, strict=True):
         case_result.samples = batch
+    report.judge_notices = judge_run.notices
+    report.judge_outages = _judge_outages(pack, scored)
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Any
 
 from rewardsmith.packtest.runner import SuiteReport
@@ -84,6 +85,13 @@ def text_report(report: SuiteReport) -> str:
             lines += [f"  stale {k}" for k in cassette["stale"][:10]]
             if len(cassette["stale"]) > 10:
                 lines.append(f"  ... and {len(cassette['stale']) - 10} more stale entries")
+    causes = [str(o["cause"]) for o in report.judge_outages.values()]
+    lines += [f"judge: {message}" for message in report.judge_notices.values()
+              if not any(message in cause for cause in causes)]  # else said just below
+    for cid, outage in report.judge_outages.items():
+        prefix = "warning" if outage.get("allowed") else "error"
+        lines.append(f"{prefix}: judge component {cid!r} judged no case ({outage['kind']} "
+                     f"x{outage['failed']}): {outage['cause']}")
     lines += ["", f"{len(report.cases) - len(failed)} passed, {len(failed)} failed"]
     return "\n".join(lines)
 
@@ -107,4 +115,16 @@ def cases_section(report: SuiteReport) -> tuple[str, str]:
     table = ("<table><thead><tr><th>case</th><th>kind</th><th>category</th><th>reward</th>"
              "<th>result</th><th>expected vs observed</th></tr></thead><tbody>"
              + "".join(rows) + "</tbody></table>")
-    return "Test suite cases", summary + table
+    notices = "".join(f"<p class=\"notice\">judge: {e(m)}</p>"
+                      for m in report.judge_notices.values())
+    notices += "".join(f"<p class=\"notice\">judge component {e(cid)} judged no case "
+                       f"({e(o['kind'])}): {e(o['cause'])}</p>"
+                       for cid, o in report.judge_outages.items())
+    return "Test suite cases", summary + notices + table
+
+
+def judge_notices_section(notices: Mapping[str, str]) -> tuple[str, str]:
+    """The run's judge notices (permanent errors with the server's message, structured-output
+    step-downs) for ``write_html_report(extra_sections=...)``; all text escaped."""
+    items = "".join(f"<li>{html.escape(message)}</li>" for message in notices.values())
+    return "Judge notices", f"<ul>{items}</ul>"

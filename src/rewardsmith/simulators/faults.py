@@ -81,6 +81,11 @@ class FaultPolicy:
     #: as a Bedrock account's requests-per-minute quota does (a token bucket holding one
     #: second of requests).
     quota_rps: float = 0.0
+    #: How the OpenAI simulator rejects an unsupported mode: (HTTP status, message). The
+    #: default is OpenAI's 400; llama-cpp-python answers 500 with a pydantic message, FastAPI
+    #: servers 422.
+    mode_rejection: tuple[int, str] = (
+        400, "response_format {mode} is not supported by this model")
     seed: int | None = 0
 
     def __post_init__(self) -> None:
@@ -383,7 +388,7 @@ def default_verdict(request: VerdictRequest) -> dict[str, Any] | str:
 
 def malformed_text(mode: str) -> str:
     """What a confused model writes instead of a verdict."""
-    if mode in ("output_config", "json_schema"):
+    if mode in ("output_config", "json_schema", "json_object"):
         return '{"verdict": "pass", "reason": "truncated'  # cut off mid-object
     return "The response looks reasonable overall, but I will not commit to a verdict."
 

@@ -1,7 +1,9 @@
 """A loopback server speaking the OpenAI chat-completions wire format.
 
 ``POST /v1/chat/completions`` (also ``/chat/completions``). ``response_format``
-``json_schema`` gets the verdict as the whole content; otherwise the schema is read from
+``json_schema`` (and ``json_object``, its schema read from the ``schema`` key as llama.cpp
+does, else from the prompt) gets the verdict as the whole content; an unsupported mode is
+rejected with ``FaultPolicy.mode_rejection`` (status and message); otherwise the schema is read from
 the ``<verdict_schema>`` tags of the system prompt and the verdict comes back inside prose
 and a code fence. With ``FaultPolicy(reasoning=True)`` the content starts with a
 ``<think>`` section holding a decoy JSON object, as a reasoning model served by vLLM
@@ -94,9 +96,10 @@ class OpenAISimulator(SimulatorServer):
             return error_response(400, "invalid_request_error", "'model' is required")
         request = self._parse(body)
         fmt = (body.get("response_format") or {}).get("type")
-        if fmt == "json_schema" and "json_schema" in self.plan.policy.unsupported_modes:
-            return error_response(400, "invalid_request_error",
-                                  "response_format json_schema is not supported by this model")
+        if fmt in self.plan.policy.unsupported_modes:
+            status, message = self.plan.policy.mode_rejection
+            return error_response(status, "invalid_request_error" if status < 500
+                                  else "server_error", message.format(mode=fmt))
         return Response(200, self._answer(request, fault))
 
     def _parse(self, body: dict[str, Any]) -> VerdictRequest:
@@ -119,6 +122,10 @@ class OpenAISimulator(SimulatorServer):
         if response_format.get("type") == "json_schema":
             schema = (response_format.get("json_schema") or {}).get("schema")
             mode = "json_schema"
+        elif response_format.get("type") == "json_object":
+            # llama.cpp's extension: the schema inside json_object is enforced as a grammar
+            schema = response_format.get("schema") or schema_from_prompt(system)
+            mode = "json_object"
         else:
             schema = schema_from_prompt(system)
             if schema is not None:
@@ -138,7 +145,7 @@ class OpenAISimulator(SimulatorServer):
             verdict = self.policy(request)
             if isinstance(verdict, str):
                 content = verdict
-            elif request.mode == "json_schema":
+            elif request.mode in ("json_schema", "json_object"):
                 content = json.dumps(verdict)
             else:
                 content = f"Assessment follows.\n```json\n{json.dumps(verdict, indent=2)}\n```"

@@ -21,10 +21,12 @@ from rewardsmith.core.judging import (
     JudgeRequest,
     judge_error,
 )
+from rewardsmith.core.telemetry import current_telemetry
 from rewardsmith.plugins.backends._pricing import estimate_cost
 from rewardsmith.plugins.backends._resilience import (
     CallStats,
     ConfigErrorReporter,
+    LoopLocalSemaphore,
     Resilience,
     ResilientBackendConfig,
     record_call,
@@ -78,6 +80,7 @@ class ResilientJudgeBackend(JudgeBackend):
         self._modes: dict[str, str] = {}  # model id -> structured-output mode that worked
         self._reporter = ConfigErrorReporter(self.backend_name(), config.model)
         self.resilience = Resilience(config, on_config_error=self._reporter)
+        self._discovery = LoopLocalSemaphore(1)
 
     # -- transport, per service ----------------------------------------------------------
     def structured_mode(self) -> str:
@@ -110,6 +113,18 @@ class ResilientJudgeBackend(JudgeBackend):
         """One conversation message (``role`` is ``user`` or ``assistant``)."""
         raise NotImplementedError
 
+    def mode_unsettled(self) -> bool:
+        """Whether calls must still find, one at a time, the mode the service accepts
+        (default: no; a subclass whose ``auto`` mode steps down says yes until settled)."""
+        return False
+
+    def settle_mode(self) -> None:
+        """A call has found out what the service does with the current mode."""
+
+    def remember_mode(self, mode: str) -> None:
+        """Use ``mode`` from now on, after the model rejected the one before it."""
+        self._modes[self.config.model] = mode
+
     # -- the contract -------------------------------------------------------------------
     async def complete(self, request: JudgeRequest) -> JudgeReply:
         started = time.perf_counter()
@@ -129,7 +144,8 @@ class ResilientJudgeBackend(JudgeBackend):
             raise
         finally:
             if not cancelled:
-                record_call(started, usage, self._cost(usage), error_kind)
+                record_call(started, usage, self._cost(usage), error_kind,
+                            mode=usage.mode, repaired=usage.repaired)
 
     def _cost(self, usage: CallStats) -> float:
         cfg = self.config
@@ -143,7 +159,20 @@ class ResilientJudgeBackend(JudgeBackend):
             check_schema(schema)
         messages = [self._turn("user", request.user)]
         mode = self.structured_mode() if schema is not None else "none"
-        mode, response = await self._send_with_fallback(request, messages, mode, usage)
+        usage.mode = mode
+        if self.mode_unsettled():
+            # One call at a time finds the mode a server accepts: concurrent first calls would
+            # each be rejected once. The first call through settles it, whatever its outcome
+            # (an unreachable server must not make every later call wait in line).
+            async with self._discovery.get():
+                mode = usage.mode = self.structured_mode()  # may have stepped down meanwhile
+                try:
+                    mode, response = await self._send_with_fallback(request, messages, mode,
+                                                                    usage)
+                finally:
+                    self.settle_mode()
+        else:
+            mode, response = await self._send_with_fallback(request, messages, mode, usage)
         answer = self._read(request, response)
         if schema is None:
             return self._reply(answer.text, None, answer, usage, started, mode,
@@ -161,6 +190,7 @@ class ResilientJudgeBackend(JudgeBackend):
                 self._turn("user", repair_message(parsed.problem, schema, bad_output)),
             ]
             repaired_from = parsed.kind
+            usage.repaired = True
             answer = self._read(request, await self._send(request, messages, mode, usage))
             parsed = self._verdict(answer, schema, mode)
             if parsed.verdict is None:
@@ -186,6 +216,8 @@ class ResilientJudgeBackend(JudgeBackend):
         self.resilience.rate.settle(estimate, input_tokens + output_tokens)
         usage.input_tokens += input_tokens
         usage.output_tokens += output_tokens
+        # The speed of the last (successful) attempt sizes later attempts' time limits.
+        self.resilience.observe_speed(output_tokens, usage.last_attempt_s)
         return response
 
     async def _send_with_fallback(
@@ -198,9 +230,13 @@ class ResilientJudgeBackend(JudgeBackend):
             except ModeRejected as exc:
                 position = self.fallback_order.index(mode)
                 following = self.fallback_order[position + 1]  # the last is never rejected
-                self._modes[self.config.model] = following
+                self.remember_mode(following)
                 self._reporter.log_mode_change(mode, following, str(exc))
-                mode = following
+                current_telemetry().record_judge_notice(
+                    f"{self.backend_name()}:mode:{mode}",
+                    f"{self.backend_name()} judge {self.config.model}: the server rejected "
+                    f"structured-output mode {mode!r} ({exc}); using {following!r}")
+                mode = usage.mode = following
                 continue
             if mode != "none":
                 self._modes.setdefault(self.config.model, mode)
@@ -221,6 +257,7 @@ class ResilientJudgeBackend(JudgeBackend):
     def _reply(self, text: str, verdict: Any, answer: ModelAnswer, usage: CallStats,
                started: float, mode: str, *, repaired_from: str | None) -> JudgeReply:
         extra: dict[str, Any] = {"mode": mode, "attempts": usage.attempts,
+                                 "repairs": int(repaired_from is not None),
                                  "repaired": repaired_from is not None,
                                  "queued_ms": round(usage.queued_s * 1000, 3)}
         if repaired_from is not None:

@@ -48,6 +48,12 @@ log = library_logger("rewardsmith.judge")
 _MIN_ATTEMPT_S = 0.05
 # How often a caller waiting on a half-open probe looks whether it ended.
 _PROBE_POLL_S = 0.05
+# An attempt may take this many times what max_tokens needs at the measured speed before it
+# times out: prompt processing and a slower moment on a shared CPU fit in the margin.
+_TIMEOUT_MARGIN = 1.5
+# Replies shorter than this say little about generation speed (prompt time dominates).
+_MIN_TOKENS_FOR_SPEED = 16
+_SPEED_SMOOTHING = 0.3  # weight of the newest measurement in the moving average
 
 
 class ResilientBackendConfig(JudgeBackendConfig):
@@ -104,7 +110,13 @@ class ResilientBackendConfig(JudgeBackendConfig):
     )
     adaptive_rate: bool = Field(
         default=True, description="Slow down on throttling and speed back up on success "
-        "(AIMD), learning a limit from the first throttle when none is declared.",
+        "(AIMD) within the declared requests_per_minute / tokens_per_minute.",
+    )
+    adaptive_timeout: bool = Field(
+        default=True,
+        description="Size each attempt's time limit from max_tokens and the measured output "
+        "speed of earlier calls (never below timeout_s), and double it for the retry of an "
+        "attempt that timed out, so a slow CPU judge is not cut off and restarted blindly.",
     )
 
 
@@ -286,16 +298,23 @@ class CallStats:
     queued_s: float = 0.0  # time spent waiting for a concurrency slot, not on the model
     input_tokens: int = 0
     output_tokens: int = 0
+    mode: str = ""  # the structured-output mode of the (last) exchange
+    repaired: bool = False  # a repair turn was sent
+    last_attempt_s: float = 0.0  # time on the model of the latest attempt
 
 
 def record_call(started: float, stats: CallStats, cost_usd: float,
-                error_kind: ErrorKind | str | None) -> None:
+                error_kind: ErrorKind | str | None, *, mode: str = "",
+                repaired: bool = False) -> None:
     """One judge request in the batch telemetry: latency on the model (slot waiting
-    excluded), tokens and cost of all its attempts, and the failure kind if it failed."""
+    excluded), the slot waiting itself, tokens and cost of all its attempts, its
+    structured-output mode, attempts and repair turn, and the failure kind if it failed."""
     current_telemetry().record_judge_call(
         latency_ms=(time.perf_counter() - started - stats.queued_s) * 1000,
         input_tokens=stats.input_tokens, output_tokens=stats.output_tokens, cost_usd=cost_usd,
         error_kind=None if error_kind is None else error_kind.removeprefix("judge_"),
+        queued_ms=stats.queued_s * 1000, mode=mode or None, attempts=stats.attempts,
+        repaired=repaired,
     )
 
 
@@ -322,6 +341,28 @@ class Resilience:
             adaptive=config.adaptive_rate)
         self._config_errors = on_config_error
         self._rng = rng or random.Random()
+        self.tokens_per_s: float | None = None  # measured output speed, moving average
+
+    def observe_speed(self, output_tokens: int, seconds: float) -> None:
+        """Fold one successful attempt's output speed into :attr:`tokens_per_s`."""
+        if output_tokens < _MIN_TOKENS_FOR_SPEED or seconds <= 0:
+            return
+        speed = output_tokens / seconds
+        previous = self.tokens_per_s
+        self.tokens_per_s = speed if previous is None else \
+            previous + _SPEED_SMOOTHING * (speed - previous)
+
+    def attempt_timeout_s(self, timeouts: int) -> float:
+        """The time limit of the next attempt (seconds) after ``timeouts`` timed-out
+        attempts of this call: ``timeout_s``, or more when ``max_tokens`` at the measured
+        speed needs more, doubled per earlier timeout (``adaptive_timeout``)."""
+        cfg = self.config
+        if not cfg.adaptive_timeout:
+            return cfg.timeout_s
+        limit = cfg.timeout_s
+        if self.tokens_per_s:
+            limit = max(limit, _TIMEOUT_MARGIN * cfg.max_tokens / self.tokens_per_s)
+        return limit * (2 ** timeouts)
 
     async def run(self, attempt: Callable[[], Awaitable[T]], stats: CallStats,
                   tokens: int = 0) -> T:
@@ -338,6 +379,7 @@ class Resilience:
         tries = 0  # attempts of this run: the backoff exponent
         retries = 0  # transient failures other than throttling, retried so far
         throttled_since: float | None = None
+        timeouts = 0  # attempts of this run that timed out: each doubles the next limit
         while True:
             if failure is not None:
                 delay = full_jitter_delay(tries - 1, self.config.retry_base_delay_s,
@@ -360,21 +402,30 @@ class Resilience:
                     waited = await self.rate.acquire(tokens)
                     if waited:
                         telemetry.record_rate_wait(waited)
-                    stats.queued_s += time.perf_counter() - waiting_since
+                    on_model = time.perf_counter()
+                    stats.queued_s += on_model - waiting_since
+                    limit = self.attempt_timeout_s(timeouts)
                     try:
                         # asyncio.timeout, not wait_for: no extra task per attempt (3.11).
-                        async with asyncio.timeout(self.config.timeout_s):
+                        async with asyncio.timeout(limit):
                             result = await attempt()
                     except TimeoutError:
-                        raise CallFailed("judge_timeout", f"no answer within "
-                                         f"{self.config.timeout_s}s") from None
+                        raise CallFailed(ErrorKind.JUDGE_TIMEOUT,
+                                         f"no answer within {limit:g}s") from None
+                    finally:
+                        stats.last_attempt_s = time.perf_counter() - on_model
             except CallFailed as exc:
                 failure = exc
                 if not exc.transient:
+                    # Permanent: retrying cannot help, and the service is not broken, so
+                    # the breaker neither counts it nor waits on it.
                     self.breaker.release_probe()
                     if exc.kind == ErrorKind.JUDGE_CONFIG:
                         self._config_errors.report(exc.code, exc.message)
+                        telemetry.record_judge_notice(f"config:{exc.code}", exc.message)
                     raise judge_error(exc.kind, exc.message) from None
+                if exc.kind == ErrorKind.JUDGE_TIMEOUT:
+                    timeouts += 1
                 if exc.kind == ErrorKind.JUDGE_THROTTLED:
                     self.breaker.record_throttle()
                     self.rate.on_throttle()

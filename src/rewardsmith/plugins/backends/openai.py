@@ -4,15 +4,28 @@
 Needs the ``openai`` extra (``pip install 'rewardsmith[openai]'``), which brings httpx;
 it is imported on first use only, so the core install and a Lambda bundle stay small.
 
-Structured verdicts: ``response_format = "json_schema"`` (default) sends
-``{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}``; ``"json_object"``
-asks for any JSON object; ``"prompt"`` puts the schema in the system prompt; ``"auto"``
-tries ``json_schema`` and steps down to ``prompt`` (remembered) when the server rejects
-it with a 400 that mentions the response format. Either way
-the verdict is extracted from the text (reasoning and fences skipped) and validated.
-Throttling (429), timeouts and 5xx are retried with full-jitter backoff, honouring
+Structured verdicts: ``response_format = "auto"`` (default) tries ``json_schema``, then
+``json_object`` (with the schema inside ``response_format`` where ``json_object_schema`` is
+on: llama.cpp and llama-cpp-python enforce it as a grammar), then ``prompt``; it steps down
+at the first rejection of a mode, an HTTP 400, 422 or 500 whose message names the format
+(llama-cpp-python answers ``json_schema`` with a 500 "Input should be 'text' or
+'json_object'"), and remembers the mode per endpoint (``base_url`` and model) for the
+process. A rejection is not a failure of the service: it is never retried and never
+counts toward the circuit breaker. With an explicit mode it is a ``judge_config`` error,
+named once in the log and in the run's summary. ``json_schema`` sends
+``{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}``; ``json_object``
+and ``prompt`` also put the schema in the system prompt. Either way the verdict is
+extracted from the text (reasoning and fences skipped) and validated.
+Throttling (429), timeouts and other 5xx are retried with full-jitter backoff, honouring
 ``Retry-After``/``retry-after-ms``. The API key is read from the environment variable
-named by ``api_key_env`` at call time and never logged.
+named by ``api_key_env`` at call time and never logged. docs/judges.md has every setting
+and a server compatibility table.
+
+Sources: the ``json_object`` + ``schema`` form is llama.cpp's (``tools/server/
+server-common.cpp``, "Handle response_format", as vendored in llama-cpp-python 0.3.36) and
+llama-cpp-python's (``llama_cpp/llama_types.py`` ``ChatCompletionRequestResponseFormat``,
+``llama_chat_format.py`` ``_grammar_for_response_format``); OpenAI's is
+https://platform.openai.com/docs/api-reference/chat/create (``response_format``).
 """
 
 from __future__ import annotations
@@ -41,6 +54,31 @@ from rewardsmith.plugins.backends._verdict import json_instructions
 INSTALL_HINT = "pip install 'rewardsmith[openai]'"
 _CONNECTIONS_PER_CLIENT = 8
 _REFUSAL_FINISH = frozenset({"content_filter"})
+# Statuses servers use to reject a structured-output mode: 400 (OpenAI, vLLM), 422 (FastAPI
+# validation: SGLang, LiteLLM), 500 (llama-cpp-python's pydantic error).
+_MODE_REJECTION_STATUSES = frozenset({400, 422, 500})
+# Words of such a rejection's message; the message must name the format, so a plain 500
+# ("model crashed") stays a transient failure.
+_FORMAT_WORDS = ("response_format", "json_schema", "json_object", "schema", "grammar",
+                 "structured output", "guided_json")
+# (base_url, model) -> the mode that endpoint accepted; shared by every backend of the process
+# so that a second pack on the same server does not rediscover its rejection.
+_ENDPOINT_MODES: dict[tuple[str, str], str] = {}
+_SETTLED: set[tuple[str, str]] = set()  # endpoints whose mode a call has found out
+_ENDPOINT_LOCK = threading.Lock()
+
+
+def forget_endpoint_modes() -> None:
+    """Forget every endpoint's remembered mode (a server was reconfigured; tests)."""
+    with _ENDPOINT_LOCK:
+        _ENDPOINT_MODES.clear()
+        _SETTLED.clear()
+
+
+def names_the_format(message: str) -> bool:
+    """Whether a server's error message is about the structured-output format."""
+    lowered = message.lower()
+    return any(word in lowered for word in _FORMAT_WORDS)
 
 
 class OpenAIConfig(ResilientBackendConfig):
@@ -53,7 +91,17 @@ class OpenAIConfig(ResilientBackendConfig):
                           description="Server root including /v1 (vLLM: http://host:8000/v1).")
     api_key_env: str = Field(default="OPENAI_API_KEY",
                              description="Environment variable holding the API key.")
-    response_format: Literal["auto", "json_schema", "json_object", "prompt"] = "json_schema"
+    response_format: Literal["auto", "json_schema", "json_object", "prompt"] = Field(
+        default="auto",
+        description="Structured-output mode; 'auto' steps down json_schema -> json_object -> "
+        "prompt at the server's first rejection, remembered per endpoint.",
+    )
+    json_object_schema: bool = Field(
+        default=True,
+        description="Send the verdict schema inside a json_object response_format "
+        "({'type': 'json_object', 'schema': ...}), which llama.cpp and llama-cpp-python "
+        "enforce as a grammar.",
+    )
     strict_schema: bool = Field(default=True, description="json_schema 'strict' flag.")
     stop: tuple[str, ...] = ()
     logprobs: bool = Field(default=False, description="Ask for the log-probability of each "
@@ -89,8 +137,9 @@ def _retry_after(headers: Any) -> float | None:
 
 
 def _error_message(response: Any) -> str:
-    """The server's error text, secrets redacted (a server may echo the API key)."""
-    return redact(_raw_error_message(response))
+    """The server's error text on one line (pydantic's runs over several), secrets
+    redacted (a server may echo the API key)."""
+    return redact(" ".join(_raw_error_message(response).split()))
 
 
 def _raw_error_message(response: Any) -> str:
@@ -101,14 +150,16 @@ def _raw_error_message(response: Any) -> str:
     error = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, dict):
         return str(error.get("message") or error)
+    if isinstance(data, dict) and "detail" in data:  # FastAPI's validation errors
+        return str(data["detail"])[:600]
     return str(data)[:300]
 
 
 class OpenAIBackend(ResilientJudgeBackend):
     Config = OpenAIConfig
     summary = "OpenAI-compatible chat completions via httpx (OpenAI, vLLM, SGLang, Ollama)"
-    # "auto" starts with json_schema; a rejection falls back to prompted JSON.
-    fallback_order = ("json_schema", "prompt")
+    # "auto" starts with json_schema; each rejection steps down one (see module docstring).
+    fallback_order = ("json_schema", "json_object", "prompt")
     structured_text_modes = frozenset({"json_schema", "json_object"})
 
     config: OpenAIConfig
@@ -143,7 +194,9 @@ class OpenAIBackend(ResilientJudgeBackend):
                 per_client = -(-cfg.max_concurrency // shards)
                 clients = [httpx.AsyncClient(
                     base_url=cfg.base_url.rstrip("/"),
-                    timeout=httpx.Timeout(cfg.timeout_s, connect=cfg.connect_timeout_s),
+                    # No read limit here: Resilience bounds each attempt with a limit sized
+                    # to the judge's measured speed, which httpx's would undercut.
+                    timeout=httpx.Timeout(None, connect=cfg.connect_timeout_s),
                     transport=trust.guard_transport(httpx, limits=httpx.Limits(
                         max_connections=per_client, max_keepalive_connections=per_client)),
                 ) for _ in range(shards)]
@@ -173,11 +226,44 @@ class OpenAIBackend(ResilientJudgeBackend):
         return headers
 
     # -- one exchange -----------------------------------------------------------------
+    def _endpoint(self) -> tuple[str, str]:
+        return (self.config.base_url.rstrip("/"), self.config.model)
+
     def structured_mode(self) -> str:
         """The response format the next call will use."""
         if self.config.response_format != "auto":
             return self.config.response_format
-        return self._modes.get(self.config.model, "json_schema")
+        with _ENDPOINT_LOCK:
+            return _ENDPOINT_MODES.get(self._endpoint(), "json_schema")
+
+    def mode_unsettled(self) -> bool:
+        if self.config.response_format != "auto":
+            return False
+        with _ENDPOINT_LOCK:
+            return self._endpoint() not in _SETTLED
+
+    def settle_mode(self) -> None:
+        with _ENDPOINT_LOCK:
+            _SETTLED.add(self._endpoint())
+
+    def remember_mode(self, mode: str) -> None:
+        """Use ``mode`` for this endpoint from now on (after a rejection of the one before)."""
+        if self.config.response_format == "auto":
+            with _ENDPOINT_LOCK:
+                _ENDPOINT_MODES[self._endpoint()] = mode
+
+    def _rejection(self, status: int, message: str, body: dict[str, Any],
+                   mode: str) -> Exception | None:
+        """The error for a server's rejection of ``mode``, or None if it is not one."""
+        if status not in _MODE_REJECTION_STATUSES or mode not in ("json_schema", "json_object") \
+                or "response_format" not in body or not names_the_format(message):
+            return None
+        if self.config.response_format == "auto":
+            return ModeRejected(message)
+        return CallFailed(ErrorKind.JUDGE_CONFIG, f"the server rejects response_format "
+                          f"{mode!r}: {message} [model {self.config.model}, "
+                          f"{self.config.base_url}]; set response_format = \"auto\" (or one the "
+                          f"server accepts, docs/judges.md)", code=f"mode_rejected:{mode}")
 
     async def _attempt(self, body: dict[str, Any], mode: str) -> dict[str, Any]:
         client = self._client()  # first: names the extra to install when httpx is missing
@@ -211,6 +297,9 @@ class OpenAIBackend(ResilientJudgeBackend):
                                  code="bad_body") from None
             return data
         message = f"HTTP {status}: {_error_message(response)}"
+        rejection = self._rejection(status, message, body, mode)
+        if rejection is not None:
+            raise rejection
         if status == 429:
             raise CallFailed(ErrorKind.JUDGE_THROTTLED, message, code="429",
                              retry_after_s=_retry_after(response.headers))
@@ -219,10 +308,6 @@ class OpenAIBackend(ResilientJudgeBackend):
         if status >= 500:
             raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE, message, code=str(status),
                              retry_after_s=_retry_after(response.headers))
-        if status == 400 and self.config.response_format == "auto" and \
-                "response_format" in body and any(
-                    word in message.lower() for word in ("response_format", "json_schema")):
-            raise ModeRejected(message)
         if status in (401, 403) and not settings.secret(self.config.api_key_env):
             message += f" (environment variable {self.config.api_key_env} is not set)"
         raise CallFailed(ErrorKind.JUDGE_CONFIG, f"{message} [model {self.config.model}, "
@@ -238,7 +323,9 @@ class OpenAIBackend(ResilientJudgeBackend):
         cfg = self.config
         schema = request.json_schema
         system = request.system
-        if schema is not None and mode == "prompt":
+        if schema is not None and mode in ("prompt", "json_object"):
+            # json_object: OpenAI requires the word JSON in the messages, and a server that
+            # ignores the schema in response_format still needs to tell the model the shape.
             system += json_instructions(schema, request.schema_name)
         body: dict[str, Any] = {
             "model": cfg.model,
@@ -259,7 +346,8 @@ class OpenAIBackend(ResilientJudgeBackend):
             body["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": request.schema_name, "schema": schema, "strict": cfg.strict_schema}}
         elif schema is not None and mode == "json_object":
-            body["response_format"] = {"type": "json_object"}
+            body["response_format"] = ({"type": "json_object", "schema": schema}
+                                       if cfg.json_object_schema else {"type": "json_object"})
         body.update(cfg.extra_body)
         return body
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -136,8 +136,21 @@ class CallStats:
     output_tokens: int = 0
     cost_usd: float = 0.0
     cached: int = 0
+    attempts: int = 0
+    repairs: int = 0
+    queued_ms: float = 0.0
+    modes: list[str] = field(default_factory=list)
 
     def add(self, reply: JudgeReply) -> None:
+        # What network backends report in ``extra`` (plugins/backends/_base.py); a backend
+        # that reports nothing made one attempt.
+        extra = reply.extra or {}
+        self.attempts += int(extra.get("attempts") or 1)
+        self.repairs += int(extra.get("repairs") or 0)
+        self.queued_ms += float(extra.get("queued_ms") or 0.0)
+        mode = extra.get("mode")
+        if isinstance(mode, str) and mode not in self.modes:
+            self.modes.append(mode)
         self.calls += 1
         self.latency_ms += reply.latency_ms
         self.input_tokens += reply.input_tokens
@@ -145,7 +158,7 @@ class CallStats:
         self.cost_usd += reply.cost_usd
         self.cached += bool(reply.cached)
 
-    def measurements(self) -> dict[str, float | int]:
+    def measurements(self) -> dict[str, float | int | str]:
         return {
             "judge_latency_ms": round(self.latency_ms / self.calls, 3) if self.calls else 0.0,
             "judge_calls": self.calls,
@@ -153,6 +166,10 @@ class CallStats:
             "output_tokens": self.output_tokens,
             "cost_usd": round(self.cost_usd, 8),
             "cached": self.cached,
+            "judge_attempts": self.attempts,
+            "judge_repairs": self.repairs,
+            "judge_queued_ms": round(self.queued_ms / self.calls, 3) if self.calls else 0.0,
+            **({"judge_mode": ",".join(self.modes)} if self.modes else {}),
         }
 
 
