@@ -428,12 +428,13 @@ async def read_capped(response: Any, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-async def bounded_request(client: Any, method: str, url: str, *, timeout_s: float,
+async def bounded_request(client: Any, method: str, url: str, *, timeout_s: float | None,
                           max_bytes: int = MAX_REPLY_BYTES, **kwargs: Any) -> Any:
     """One httpx request under a *total* time limit (connect, send, every read: the whole
     exchange, so a server that drips a byte a second cannot stretch it) and a reply size
     cap. Returns an ``httpx.Response`` whose body is read.
 
+    ``timeout_s=None`` leaves the limit to the caller's own enclosing total limit.
     Raises ``TimeoutError`` past ``timeout_s`` seconds, :class:`ReplyTooLarge` past
     ``max_bytes``, and httpx's own errors.
     """

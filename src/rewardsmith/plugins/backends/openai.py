@@ -272,7 +272,9 @@ class OpenAIBackend(ResilientJudgeBackend):
         try:
             response = await trust.bounded_request(
                 client, "POST", "/chat/completions", json=body, headers=self._headers(),
-                timeout_s=self.config.timeout_s)
+                # Resilience.run bounds the whole attempt with a limit sized to the judge's
+                # measured speed (adaptive_timeout); a fixed one here would undercut it.
+                timeout_s=None)
         except trust.ReplyTooLarge as exc:
             raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE, f"openai reply refused: {exc}",
                              code="reply_too_large") from None
