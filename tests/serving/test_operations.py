@@ -10,6 +10,7 @@ requests) and NeMo Gym (``nemo_gym/base_resources_server.py``); see test_protoco
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from pathlib import Path
@@ -204,6 +205,72 @@ def test_request_size_cap(tmp_path: Path) -> None:
         assert client.post("/get_reward", json={"query": ["yes"]}).json()["rewards"] == [0.5]
         metrics = _metrics(client)
         assert metrics[("rewardsmith_serve_rejected_total", (("reason", "too_large"),))] == 2
+
+
+def _stalled_upload(url: str, route: str = "/slime") -> socket.socket:
+    """A connection that announces a 100-byte body and sends only ``{`` of it."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=60)  # a hang guard
+    sock.sendall(f"POST {route} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json"
+                 "\r\nContent-Length: 100\r\n\r\n{".encode())
+    return sock
+
+
+def _answer(sock: socket.socket) -> tuple[int, bytes]:
+    """The status code and raw bytes of the answer on ``sock``, read until the server closes."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    sock.close()
+    return int(data.split(b" ", 2)[1]), data
+
+
+def test_a_stalled_upload_holds_no_scoring_slot_and_gets_408(tmp_path: Path) -> None:
+    """Tester report: two connections sending ``Content-Length: 100`` and only ``{`` held
+    both slots of ``--max-inflight 2`` (every valid request 503) with no read timeout.
+    The slot is taken only once the body is read, and the body must arrive within the
+    deadline."""
+    scorer = make_scorer(tmp_path, TOY_PACK)
+    with running(scorer, ServeConfig(max_inflight=2, deadline_s=2.0)) as live, \
+            httpx.Client(base_url=live.url, timeout=60) as client:
+        stalled = [_stalled_upload(live.url) for _ in range(2)]
+        for _ in range(3):
+            answer = client.post("/slime", json={"prompt": "p", "response": "yes"})
+            assert answer.status_code == 200
+            assert answer.json()["reward"] == 0.5
+        assert client.get("/healthz").json()["inflight"] == 0
+        for sock in stalled:
+            status, raw = _answer(sock)
+            assert status == 408
+            assert b"did not all arrive within the deadline of 2s" in raw
+        metrics = _metrics(client)
+        assert metrics[("rewardsmith_serve_rejected_total", (("reason", "body_timeout"),))] == 2
+
+
+def test_shutdown_ends_a_stalled_upload_at_once(tmp_path: Path) -> None:
+    """On SIGTERM a connection stalled mid-upload gets 503 and the server stops without
+    waiting out the graceful timeout (which would cancel the task with a traceback)."""
+    scorer = make_scorer(tmp_path, TOY_PACK)
+    with running(scorer, ServeConfig(deadline_s=600.0), graceful_timeout_s=600.0) as live:
+        sock = _stalled_upload(live.url)
+        _wait_until(lambda: len(live.uvicorn.server_state.tasks) == 1,
+                    "the request to be read")
+        live.uvicorn.should_exit = True  # what uvicorn's SIGTERM handler does
+        status, raw = _answer(sock)
+        assert status == 503
+        assert b"the request body had not all arrived" in raw
+        live.thread.join(60)
+        assert not live.thread.is_alive()
+
+
+def test_a_client_that_disconnects_mid_upload_is_counted_not_an_error(tmp_path: Path) -> None:
+    scorer = make_scorer(tmp_path, TOY_PACK)
+    with running(scorer) as live, httpx.Client(base_url=live.url, timeout=60) as client:
+        _stalled_upload(live.url).close()
+        key = ("rewardsmith_serve_rejected_total", (("reason", "client_disconnected"),))
+        _wait_until(lambda: _metrics(client).get(key) == 1, "the disconnect to be counted")
+        assert ("rewardsmith_serve_requests_total", (("code", "500"), ("route", "/slime"))) \
+            not in _metrics(client)
 
 
 # -- auth ------------------------------------------------------------------------------------
