@@ -197,3 +197,26 @@ def test_v1_score_answers_what_the_lambda_answers(tmp_path: Path) -> None:
         assert answer.status_code == 422
         assert "no samples" in answer.json()["error"]
         assert client.post("/v1/score", json=[]).json() == []
+
+
+def test_v1_score_reads_nan_and_infinity_as_the_lambda_runtime_does(tmp_path: Path) -> None:
+    """Tester report: ``"reference_answer": NaN`` got 400 "body is not valid JSON" while the
+    Lambda's Python runtime (``json.loads``) and ``rewardsmith score`` accept it."""
+    import json
+
+    scorer = make_scorer(tmp_path, REFERENCE_PACK)
+    raw = ('[{"id": "n", "messages": [{"role": "user", "content": "Q?"}, {"role": "assistant",'
+           ' "content": "42"}], "reference_answer": NaN},'
+           ' {"id": "i", "messages": [{"role": "user", "content": "Q?"}, {"role": "assistant",'
+           ' "content": "Infinity"}], "reference_answer": Infinity},'
+           ' {"id": "ok", "messages": [{"role": "user", "content": "Q?"}, {"role": "assistant",'
+           ' "content": "42"}], "reference_answer": "42"}]')
+    handler = make_handler(make_scorer(tmp_path, REFERENCE_PACK, "again.toml"))
+    expected = handler(json.loads(raw), None)  # what the Lambda runtime hands the handler
+    with running(scorer) as live, httpx.Client(base_url=live.url) as client:
+        answer = client.post("/v1/score", content=raw.encode(),
+                             headers={"content-type": "application/json"})
+        assert answer.status_code == 200
+        assert answer.json() == expected
+        assert [row["id"] for row in expected] == ["n", "i", "ok"]
+        assert expected[2]["aggregate_reward_score"] == 1.0
