@@ -20,6 +20,7 @@ Shapes are taken from the peers' sources:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -32,9 +33,11 @@ from tests.support.serving import (
     running,
 )
 
+from rewardsmith import Scorer, load_pack
 from rewardsmith.aws_lambda import make_handler
 from rewardsmith.serving.app import ServeConfig
 
+ROOT = Path(__file__).resolve().parents[2]
 TOY_KEYS = ["nonempty", "yes", "o", "sample_failed", "gated", "judge_unavailable"]
 
 
@@ -116,6 +119,35 @@ def test_slime_single_sample_object_and_number(tmp_path: Path, route: str) -> No
         answer = client.post(f"{route}?reply=number",
                              json={"prompt": messages, "response": "yo yes", "label": None})
         assert answer.json() == 1.0
+
+
+def _agent_scorer() -> Scorer:
+    return Scorer(load_pack(str(ROOT / "examples/agents/support-agent-checks.toml")))
+
+
+def test_slime_carries_tools_metadata_and_final_state(tmp_path: Path) -> None:
+    """Tester report: a support-agent sample posted to /slime scored ``calls`` 0.333 and
+    0.933 overall against 1.0 via /v1/score, its ``tools`` (top level or in ``metadata``,
+    where slime's ``Sample`` keeps task fields) and top-level ``final_state`` dropped."""
+    sample = json.loads((ROOT / "examples/rollouts/support-agent.jsonl").open().readline())
+    messages = sample["messages"]
+    slime = {"prompt": messages[:-1], "response": messages[-1]["content"],
+             "label": sample["reference_answer"]}
+    with running(_agent_scorer()) as live, httpx.Client(base_url=live.url) as client:
+        lambda_row = client.post("/v1/score", json=[sample]).json()[0]
+        assert lambda_row["aggregate_reward_score"] == 1.0
+        for carried in ({"tools": sample["tools"], "final_state": sample["final_state"]},
+                        {"metadata": {"tools": sample["tools"],
+                                      "final_state": sample["final_state"]}}):
+            answer = client.post("/slime", json={**slime, **carried}).json()
+            assert answer["calls"] == 1.0
+            assert answer["outcome"] == 1.0
+            assert answer["reward"] == 1.0
+        answer = client.post("/slime", json={**slime, "tools": {"name": "x"}})
+        assert answer.status_code == 422
+        assert answer.json()["where"] == "body.tools"
+        answer = client.post("/slime", json={**slime, "metadata": {"tools": "x"}})
+        assert answer.json()["where"] == "body.metadata.tools"
 
 
 def _nemo_gym_request(text: str, **task: object) -> dict[str, object]:
@@ -202,8 +234,6 @@ def test_v1_score_answers_what_the_lambda_answers(tmp_path: Path) -> None:
 def test_v1_score_reads_nan_and_infinity_as_the_lambda_runtime_does(tmp_path: Path) -> None:
     """Tester report: ``"reference_answer": NaN`` got 400 "body is not valid JSON" while the
     Lambda's Python runtime (``json.loads``) and ``rewardsmith score`` accept it."""
-    import json
-
     scorer = make_scorer(tmp_path, REFERENCE_PACK)
     raw = ('[{"id": "n", "messages": [{"role": "user", "content": "Q?"}, {"role": "assistant",'
            ' "content": "42"}], "reference_answer": NaN},'

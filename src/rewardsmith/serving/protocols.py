@@ -203,8 +203,12 @@ def slime_sample(body: Any) -> dict[str, Any]:
     """slime's ``{"prompt", "response", "label"}`` as one wire sample.
 
     ``prompt`` is a string (the user turn) or a list of chat messages; ``label`` becomes
-    the ``reference_answer``; optional ``metadata`` (an object) and ``id`` pass through.
-    Raises :class:`RequestError` (422) naming the field when the shape is wrong.
+    the ``reference_answer``. The rest of slime's ``Sample`` (``slime/utils/types.py``)
+    that an agent reward needs is carried when the request has it (a custom
+    ``--custom-rm-path`` posting more than ``remote_rm`` does): ``metadata`` (an object;
+    slime keeps task fields there), ``tools`` (top level, else ``metadata.tools``, as the
+    sample's tool list), ``final_state`` (top level, else ``metadata.final_state``) and
+    ``id``. Raises :class:`RequestError` (422) naming the field when the shape is wrong.
     """
     body = _object(body, "/slime")
     for key in ("prompt", "response"):
@@ -235,6 +239,14 @@ def slime_sample(body: Any) -> dict[str, Any]:
         sample["reference_answer"] = body["label"]
     if metadata:
         sample["metadata"] = dict(metadata)
+    where = "body.tools" if body.get("tools") is not None else "body.metadata.tools"
+    tools = body.get("tools", (metadata or {}).get("tools"))
+    if tools is not None and not isinstance(tools, list):
+        raise RequestError(422, f"'tools' must be a list, got {_type(tools)}", where)
+    if tools:
+        sample["tools"] = tools
+    if body.get("final_state") is not None:
+        sample["final_state"] = body["final_state"]
     return sample
 
 
