@@ -169,7 +169,7 @@ async def test_a_malformed_request_costs_nothing_else(tmp_path: Path) -> None:
     scorer = make_scorer(tmp_path, TOY_PACK)
     with running(scorer) as live:
         async with httpx.AsyncClient(base_url=live.url, timeout=60) as client:
-            good = {"query": ["yes", "no"]}
+            good = _openrlhf("", ["yes", "no"])
             answers = await asyncio.gather(*[
                 client.post("/get_reward", json=good) if i % 2 else
                 client.post("/get_reward", content=b'{"query": [')
@@ -202,7 +202,7 @@ def test_request_size_cap(tmp_path: Path) -> None:
 
         answer = client.post("/get_reward", content=chunks())
         assert answer.status_code == 413
-        assert client.post("/get_reward", json={"query": ["yes"]}).json()["rewards"] == [0.5]
+        assert client.post("/get_reward", json=_openrlhf("", ["yes"])).json()["rewards"] == [0.5]
         metrics = _metrics(client)
         assert metrics[("rewardsmith_serve_rejected_total", (("reason", "too_large"),))] == 2
 
@@ -279,7 +279,7 @@ def test_bearer_token(tmp_path: Path) -> None:
     token = "s3cret-token"
     with running(scorer, ServeConfig(token=token)) as live, \
             httpx.Client(base_url=live.url) as client:
-        payload = {"query": ["yes"]}
+        payload = _openrlhf("", ["yes"])
         missing = client.post("/get_reward", json=payload)
         assert missing.status_code == 401
         assert missing.headers["www-authenticate"].startswith("Bearer")
@@ -300,7 +300,7 @@ def test_bearer_token(tmp_path: Path) -> None:
 def test_metrics_scrape(tmp_path: Path) -> None:
     scorer = make_scorer(tmp_path, TOY_PACK)
     with running(scorer) as live, httpx.Client(base_url=live.url) as client:
-        client.post("/get_reward", json={"query": ["yes", "  ", 3]})
+        client.post("/get_reward", json={"query": ["yes", "  ", 3], "prompts": ["", "", ""]})
         client.post("/slime", json={"prompt": "p", "response": "no"})
         answer = client.get("/metrics")
         assert answer.headers["content-type"].startswith("text/plain")
@@ -341,7 +341,7 @@ needle = "yes"
     scorer = make_scorer(tmp_path, pack)
     with running(scorer, ServeConfig(deadline_s=2.0)) as live, \
             httpx.Client(base_url=live.url, timeout=60) as client:
-        body = client.post("/get_reward", json={"query": ["yes hang", "yes"]}).json()
+        body = client.post("/get_reward", json=_openrlhf("", ["yes hang", "yes"])).json()
         # the hanging judge-like call is abandoned at the deadline and scored 0 by its
         # policy; the other sample is unaffected
         assert body["rewards"] == pytest.approx([0.5, 0.9])
@@ -356,12 +356,13 @@ def test_a_judge_outage_is_counted_and_visible_never_silent(tmp_path: Path) -> N
     failure policy, and the outage is visible in the answer, /healthz and /metrics."""
     scorer = make_scorer(tmp_path, JUDGE_PACK)
     with running(scorer) as live, httpx.Client(base_url=live.url) as client:
-        healthy = client.post("/get_reward", json={"query": ["yes"]})
+        healthy = client.post("/get_reward", json=_openrlhf("", ["yes"]))
         assert healthy.json()["rewards"] == pytest.approx([0.9])
         assert "x-rewardsmith-judge-unavailable" not in healthy.headers
         assert client.get("/healthz").json()["status"] == "ok"
 
-        down = client.post("/get_reward", json={"query": ["yes judge-down", "no judge-down"]})
+        down = client.post("/get_reward", json=_openrlhf("", ["yes judge-down",
+                                                             "no judge-down"]))
         assert down.status_code == 200
         assert down.json()["rewards"] == [1.0, 0.0]
         assert down.headers["x-rewardsmith-judge-unavailable"] == "judge"

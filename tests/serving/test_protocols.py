@@ -77,14 +77,38 @@ def test_openrlhf_get_reward_exact_shape(tmp_path: Path) -> None:
         assert all(len(v) == 4 for v in body["extra_logs"].values())
 
 
-def test_openrlhf_query_only_and_bad_items_fail_alone(tmp_path: Path) -> None:
-    """``openrlhf/utils/remote_rm_utils.py`` posts ``{"query": [...]}`` alone; an item that
-    is not a string, or a query that does not start with its prompt, fails by itself."""
+def test_openrlhf_query_only_is_split_after_the_assistant_header(tmp_path: Path) -> None:
+    """Older ``openrlhf/utils/remote_rm_utils.py`` posts ``{"query": [...]}`` alone, the
+    chat-templated prompt + response (tester report: the whole query, template tokens
+    included, was scored as the response). The response starts after the last assistant
+    header; a query with none fails alone, never scored whole."""
+    llama3 = ("<|start_header_id|>user<|end_header_id|>\n\nSay yes.<|eot_id|>"
+              "<|start_header_id|>assistant<|end_header_id|>\n\n")
+    multi_turn = _chatml("Say yes.") + "no<|im_end|>\n" + _chatml("Again.")
     scorer = make_scorer(tmp_path, TOY_PACK)
     with running(scorer) as live, httpx.Client(base_url=live.url) as client:
-        body = client.post("/get_reward", json={"query": ["yes", "no"]}).json()
-        assert body["rewards"] == [0.5, -0.5]
+        queries = [_chatml("Say yes.") + "no<|im_end|>", llama3 + "yo yes<|eot_id|>",
+                   multi_turn + "yes<|im_end|>", "Say yes. no"]
+        alone = client.post("/get_reward", json={"query": queries}).json()
+        # scored whole, the prompt's "Say yes." would have passed the "yes" check
+        assert alone["rewards"] == [-0.5, 1.0, 0.5, -1.0]
+        assert alone["extra_logs"]["yes"] == [0.0, 1.0, 1.0, 0.0]
+        assert alone["extra_logs"]["sample_failed"] == [0.0, 0.0, 0.0, 1.0]
+        # the same rewards as when OpenRLHF 0.11 sends the prompts
+        prompts = [_chatml("Say yes."), llama3, multi_turn]
+        with_prompts = client.post("/get_reward", json={
+            "query": queries[:3], "prompts": prompts}).json()
+        assert with_prompts["rewards"] == alone["rewards"][:3]
+        # the refused item is named, and the failure is in the metrics too
+        metrics = client.get("/metrics").text
+        assert 'rewardsmith_serve_samples_total{status="failed"} 1.0' in metrics
 
+
+def test_openrlhf_bad_items_fail_alone(tmp_path: Path) -> None:
+    """An item that is not a string, or a query that does not start with its prompt,
+    fails by itself."""
+    scorer = make_scorer(tmp_path, TOY_PACK)
+    with running(scorer) as live, httpx.Client(base_url=live.url) as client:
         body = client.post("/get_reward", json={
             "query": ["P: yes", 7, "Q: yes"], "prompts": ["P: ", "P: ", "P: "]}).json()
         assert body["rewards"] == [0.5, -1.0, -1.0]  # failure reward for the two bad items
