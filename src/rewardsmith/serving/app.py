@@ -31,7 +31,7 @@ import contextlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,7 +120,11 @@ Handler = Callable[[Request, Any, float], Awaitable[tuple[Any, dict[str, str]]]]
 class RewardServer:
     """Routes and state of one server; :attr:`app` is the ASGI application."""
 
-    def __init__(self, scorer: Scorer, config: ServeConfig | None = None) -> None:
+    def __init__(self, scorer: Scorer, config: ServeConfig | None = None, *,
+                 judge_problems: Mapping[str, str] | None = None) -> None:
+        """``judge_problems``: ``{component id: cause}`` of judges found misconfigured at
+        startup (:func:`rewardsmith.serving.preflight.judge_config_problems`) that the
+        operator chose to serve anyway: ``/healthz`` is ``degraded`` from the start."""
         self.config = config or ServeConfig()
         self.scorer = scorer
         pack = scorer.pack
@@ -130,6 +134,8 @@ class RewardServer:
         self.service = RewardService(scorer, self.metrics, failure_reward=self.failure_reward,
                                      group_window_s=self.config.group_window_s,
                                      group_size=self.config.group_size)
+        for component, cause in (judge_problems or {}).items():
+            self.service.health.record_config_problem(component, cause)
         self.component_ids = [c.config.id for c in pack.components]
         self.judge_ids = frozenset(c.config.id for c in pack.components
                                    if getattr(c, "uses_judge", False))

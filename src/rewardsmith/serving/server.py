@@ -11,6 +11,7 @@ uvicorn cancels its task (which ends the log with a ``CancelledError`` traceback
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rewardsmith.core.engine import Scorer
@@ -37,10 +38,13 @@ def uvicorn_server(reward_server: RewardServer, *, host: str = "127.0.0.1",
 
 
 def run(scorer: Scorer, config: ServeConfig, *, host: str = "127.0.0.1", port: int = 8000,
-        graceful_timeout_s: float = 30.0, log_level: str = "warning") -> None:
-    """Serve until ``SIGINT``/``SIGTERM``, then shut down gracefully (see module docstring).
-    Raises ``SystemExit`` when uvicorn cannot start (e.g. the port is taken)."""
-    server = uvicorn_server(RewardServer(scorer, config), host=host, port=port,
+        graceful_timeout_s: float = 30.0, log_level: str = "warning",
+        judge_problems: Mapping[str, str] | None = None) -> None:
+    """Serve until ``SIGINT``/``SIGTERM``, then shut down gracefully (see module docstring);
+    ``judge_problems`` as for :class:`RewardServer`. Raises ``SystemExit`` when uvicorn
+    cannot start (e.g. the port is taken)."""
+    server = uvicorn_server(RewardServer(scorer, config, judge_problems=judge_problems),
+                            host=host, port=port,
                             graceful_timeout_s=graceful_timeout_s, log_level=log_level)
     server.run()
     if not server.started:
