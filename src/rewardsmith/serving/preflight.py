@@ -1,8 +1,9 @@
 """Judge configuration checked when ``rewardsmith serve`` starts, before the first request.
 
 A judge whose client cannot be set up (no AWS region, no AWS credentials, an endpoint
-botocore refuses) fails every call with ``judge_config``; retrying does not fix it. Served anyway, every batch would be scored
-by the checks alone while ``/healthz`` still said ``ok`` until the first batch. So the
+botocore refuses) fails every call with ``judge_config``; retrying does not fix it.
+Served anyway, every batch would be scored by the checks alone while ``/healthz`` still
+said ``ok`` until the first batch. So the
 server checks each judge's configuration up front, without calling the model, and the CLI
 refuses to start unless the operator allows judge failures (``--allow-judge-failures``;
 docs/decisions.md, "Fix-serve — judge configuration at startup").
