@@ -192,6 +192,9 @@ class RewardServer:
         try:
             await asyncio.wait(waiters, timeout=max(0.0, deadline - time.monotonic()),
                                return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # this request was cancelled: so is its read
+            reading.cancel()
+            raise
         finally:
             for waiter in waiters:
                 if waiter is not reading:
