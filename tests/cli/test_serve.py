@@ -77,3 +77,66 @@ def test_serve_refuses_to_start_with_a_clear_error(args: list[str], env: dict[st
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 2
     assert stderr.startswith("error: ") and message in stderr
+
+
+def _aws_env(**given: str) -> dict[str, str]:
+    """This process's environment without any AWS configuration, plus ``given``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE="/nonexistent/aws-config",
+               AWS_SHARED_CREDENTIALS_FILE="/nonexistent/aws-credentials",
+               AWS_EC2_METADATA_DISABLED="true", **given)
+    return env
+
+
+@pytest.mark.parametrize(("env", "cause"), [
+    (_aws_env(), "no AWS region"),
+    (_aws_env(AWS_DEFAULT_REGION="us-east-1"), "no AWS credentials found"),
+])
+def test_serve_refuses_a_judge_that_cannot_be_set_up(env: dict[str, str], cause: str) -> None:
+    """Tester report: ``serve contract-review`` without a region answered /healthz "ok" and
+    only turned "degraded" after a batch scored by the checks alone."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rewardsmith.cli", "serve", "contract-review", "--port",
+         str(free_port())], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 2, stderr
+    assert stderr.startswith("error: judge configuration: review: bedrock judge")
+    assert cause in stderr and "--allow-judge-failures" in stderr
+
+
+def test_serve_with_allowed_judge_failures_is_degraded_from_the_start() -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rewardsmith.cli", "serve", "contract-review", "--port",
+         str(port), "--allow-judge-failures"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=_aws_env())
+    try:
+        _wait_healthy(url, process)
+        health = httpx.get(url + "/healthz").json()
+        assert health["status"] == "degraded"
+        outage = health["judge_outages"]["review"]
+        assert outage["kind"] == "judge_config" and outage["batches"] == 0
+        assert "no AWS region" in outage["cause"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    assert "warning: serving without working judges" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_serve_starts_with_a_judge_that_can_be_set_up() -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = _aws_env(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
+                   AWS_SECRET_ACCESS_KEY="dummy-secret")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rewardsmith.cli", "serve", "contract-review", "--port",
+         str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        _wait_healthy(url, process)
+        assert httpx.get(url + "/healthz").json()["status"] == "ok"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    assert "dummy-secret" not in stderr and "Traceback" not in stderr

@@ -10,6 +10,7 @@ requests) and NeMo Gym (``nemo_gym/base_resources_server.py``); see test_protoco
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from pathlib import Path
@@ -168,7 +169,7 @@ async def test_a_malformed_request_costs_nothing_else(tmp_path: Path) -> None:
     scorer = make_scorer(tmp_path, TOY_PACK)
     with running(scorer) as live:
         async with httpx.AsyncClient(base_url=live.url, timeout=60) as client:
-            good = {"query": ["yes", "no"]}
+            good = _openrlhf("", ["yes", "no"])
             answers = await asyncio.gather(*[
                 client.post("/get_reward", json=good) if i % 2 else
                 client.post("/get_reward", content=b'{"query": [')
@@ -201,9 +202,75 @@ def test_request_size_cap(tmp_path: Path) -> None:
 
         answer = client.post("/get_reward", content=chunks())
         assert answer.status_code == 413
-        assert client.post("/get_reward", json={"query": ["yes"]}).json()["rewards"] == [0.5]
+        assert client.post("/get_reward", json=_openrlhf("", ["yes"])).json()["rewards"] == [0.5]
         metrics = _metrics(client)
         assert metrics[("rewardsmith_serve_rejected_total", (("reason", "too_large"),))] == 2
+
+
+def _stalled_upload(url: str, route: str = "/slime") -> socket.socket:
+    """A connection that announces a 100-byte body and sends only ``{`` of it."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=60)  # a hang guard
+    sock.sendall(f"POST {route} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json"
+                 "\r\nContent-Length: 100\r\n\r\n{".encode())
+    return sock
+
+
+def _answer(sock: socket.socket) -> tuple[int, bytes]:
+    """The status code and raw bytes of the answer on ``sock``, read until the server closes."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    sock.close()
+    return int(data.split(b" ", 2)[1]), data
+
+
+def test_a_stalled_upload_holds_no_scoring_slot_and_gets_408(tmp_path: Path) -> None:
+    """Tester report: two connections sending ``Content-Length: 100`` and only ``{`` held
+    both slots of ``--max-inflight 2`` (every valid request 503) with no read timeout.
+    The slot is taken only once the body is read, and the body must arrive within the
+    deadline."""
+    scorer = make_scorer(tmp_path, TOY_PACK)
+    with running(scorer, ServeConfig(max_inflight=2, deadline_s=2.0)) as live, \
+            httpx.Client(base_url=live.url, timeout=60) as client:
+        stalled = [_stalled_upload(live.url) for _ in range(2)]
+        for _ in range(3):
+            answer = client.post("/slime", json={"prompt": "p", "response": "yes"})
+            assert answer.status_code == 200
+            assert answer.json()["reward"] == 0.5
+        assert client.get("/healthz").json()["inflight"] == 0
+        for sock in stalled:
+            status, raw = _answer(sock)
+            assert status == 408
+            assert b"did not all arrive within the deadline of 2s" in raw
+        metrics = _metrics(client)
+        assert metrics[("rewardsmith_serve_rejected_total", (("reason", "body_timeout"),))] == 2
+
+
+def test_shutdown_ends_a_stalled_upload_at_once(tmp_path: Path) -> None:
+    """On SIGTERM a connection stalled mid-upload gets 503 and the server stops without
+    waiting out the graceful timeout (which would cancel the task with a traceback)."""
+    scorer = make_scorer(tmp_path, TOY_PACK)
+    with running(scorer, ServeConfig(deadline_s=600.0), graceful_timeout_s=600.0) as live:
+        sock = _stalled_upload(live.url)
+        _wait_until(lambda: len(live.uvicorn.server_state.tasks) == 1,
+                    "the request to be read")
+        live.uvicorn.should_exit = True  # what uvicorn's SIGTERM handler does
+        status, raw = _answer(sock)
+        assert status == 503
+        assert b"the request body had not all arrived" in raw
+        live.thread.join(60)
+        assert not live.thread.is_alive()
+
+
+def test_a_client_that_disconnects_mid_upload_is_counted_not_an_error(tmp_path: Path) -> None:
+    scorer = make_scorer(tmp_path, TOY_PACK)
+    with running(scorer) as live, httpx.Client(base_url=live.url, timeout=60) as client:
+        _stalled_upload(live.url).close()
+        key = ("rewardsmith_serve_rejected_total", (("reason", "client_disconnected"),))
+        _wait_until(lambda: _metrics(client).get(key) == 1, "the disconnect to be counted")
+        assert ("rewardsmith_serve_requests_total", (("code", "500"), ("route", "/slime"))) \
+            not in _metrics(client)
 
 
 # -- auth ------------------------------------------------------------------------------------
@@ -212,7 +279,7 @@ def test_bearer_token(tmp_path: Path) -> None:
     token = "s3cret-token"
     with running(scorer, ServeConfig(token=token)) as live, \
             httpx.Client(base_url=live.url) as client:
-        payload = {"query": ["yes"]}
+        payload = _openrlhf("", ["yes"])
         missing = client.post("/get_reward", json=payload)
         assert missing.status_code == 401
         assert missing.headers["www-authenticate"].startswith("Bearer")
@@ -233,7 +300,7 @@ def test_bearer_token(tmp_path: Path) -> None:
 def test_metrics_scrape(tmp_path: Path) -> None:
     scorer = make_scorer(tmp_path, TOY_PACK)
     with running(scorer) as live, httpx.Client(base_url=live.url) as client:
-        client.post("/get_reward", json={"query": ["yes", "  ", 3]})
+        client.post("/get_reward", json={"query": ["yes", "  ", 3], "prompts": ["", "", ""]})
         client.post("/slime", json={"prompt": "p", "response": "no"})
         answer = client.get("/metrics")
         assert answer.headers["content-type"].startswith("text/plain")
@@ -274,7 +341,7 @@ needle = "yes"
     scorer = make_scorer(tmp_path, pack)
     with running(scorer, ServeConfig(deadline_s=2.0)) as live, \
             httpx.Client(base_url=live.url, timeout=60) as client:
-        body = client.post("/get_reward", json={"query": ["yes hang", "yes"]}).json()
+        body = client.post("/get_reward", json=_openrlhf("", ["yes hang", "yes"])).json()
         # the hanging judge-like call is abandoned at the deadline and scored 0 by its
         # policy; the other sample is unaffected
         assert body["rewards"] == pytest.approx([0.5, 0.9])
@@ -289,12 +356,13 @@ def test_a_judge_outage_is_counted_and_visible_never_silent(tmp_path: Path) -> N
     failure policy, and the outage is visible in the answer, /healthz and /metrics."""
     scorer = make_scorer(tmp_path, JUDGE_PACK)
     with running(scorer) as live, httpx.Client(base_url=live.url) as client:
-        healthy = client.post("/get_reward", json={"query": ["yes"]})
+        healthy = client.post("/get_reward", json=_openrlhf("", ["yes"]))
         assert healthy.json()["rewards"] == pytest.approx([0.9])
         assert "x-rewardsmith-judge-unavailable" not in healthy.headers
         assert client.get("/healthz").json()["status"] == "ok"
 
-        down = client.post("/get_reward", json={"query": ["yes judge-down", "no judge-down"]})
+        down = client.post("/get_reward", json=_openrlhf("", ["yes judge-down",
+                                                             "no judge-down"]))
         assert down.status_code == 200
         assert down.json()["rewards"] == [1.0, 0.0]
         assert down.headers["x-rewardsmith-judge-unavailable"] == "judge"

@@ -20,6 +20,7 @@ Shapes are taken from the peers' sources:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -32,9 +33,11 @@ from tests.support.serving import (
     running,
 )
 
+from rewardsmith import Scorer, load_pack
 from rewardsmith.aws_lambda import make_handler
 from rewardsmith.serving.app import ServeConfig
 
+ROOT = Path(__file__).resolve().parents[2]
 TOY_KEYS = ["nonempty", "yes", "o", "sample_failed", "gated", "judge_unavailable"]
 
 
@@ -74,14 +77,38 @@ def test_openrlhf_get_reward_exact_shape(tmp_path: Path) -> None:
         assert all(len(v) == 4 for v in body["extra_logs"].values())
 
 
-def test_openrlhf_query_only_and_bad_items_fail_alone(tmp_path: Path) -> None:
-    """``openrlhf/utils/remote_rm_utils.py`` posts ``{"query": [...]}`` alone; an item that
-    is not a string, or a query that does not start with its prompt, fails by itself."""
+def test_openrlhf_query_only_is_split_after_the_assistant_header(tmp_path: Path) -> None:
+    """Older ``openrlhf/utils/remote_rm_utils.py`` posts ``{"query": [...]}`` alone, the
+    chat-templated prompt + response (tester report: the whole query, template tokens
+    included, was scored as the response). The response starts after the last assistant
+    header; a query with none fails alone, never scored whole."""
+    llama3 = ("<|start_header_id|>user<|end_header_id|>\n\nSay yes.<|eot_id|>"
+              "<|start_header_id|>assistant<|end_header_id|>\n\n")
+    multi_turn = _chatml("Say yes.") + "no<|im_end|>\n" + _chatml("Again.")
     scorer = make_scorer(tmp_path, TOY_PACK)
     with running(scorer) as live, httpx.Client(base_url=live.url) as client:
-        body = client.post("/get_reward", json={"query": ["yes", "no"]}).json()
-        assert body["rewards"] == [0.5, -0.5]
+        queries = [_chatml("Say yes.") + "no<|im_end|>", llama3 + "yo yes<|eot_id|>",
+                   multi_turn + "yes<|im_end|>", "Say yes. no"]
+        alone = client.post("/get_reward", json={"query": queries}).json()
+        # scored whole, the prompt's "Say yes." would have passed the "yes" check
+        assert alone["rewards"] == [-0.5, 1.0, 0.5, -1.0]
+        assert alone["extra_logs"]["yes"] == [0.0, 1.0, 1.0, 0.0]
+        assert alone["extra_logs"]["sample_failed"] == [0.0, 0.0, 0.0, 1.0]
+        # the same rewards as when OpenRLHF 0.11 sends the prompts
+        prompts = [_chatml("Say yes."), llama3, multi_turn]
+        with_prompts = client.post("/get_reward", json={
+            "query": queries[:3], "prompts": prompts}).json()
+        assert with_prompts["rewards"] == alone["rewards"][:3]
+        # the refused item is named, and the failure is in the metrics too
+        metrics = client.get("/metrics").text
+        assert 'rewardsmith_serve_samples_total{status="failed"} 1.0' in metrics
 
+
+def test_openrlhf_bad_items_fail_alone(tmp_path: Path) -> None:
+    """An item that is not a string, or a query that does not start with its prompt,
+    fails by itself."""
+    scorer = make_scorer(tmp_path, TOY_PACK)
+    with running(scorer) as live, httpx.Client(base_url=live.url) as client:
         body = client.post("/get_reward", json={
             "query": ["P: yes", 7, "Q: yes"], "prompts": ["P: ", "P: ", "P: "]}).json()
         assert body["rewards"] == [0.5, -1.0, -1.0]  # failure reward for the two bad items
@@ -116,6 +143,35 @@ def test_slime_single_sample_object_and_number(tmp_path: Path, route: str) -> No
         answer = client.post(f"{route}?reply=number",
                              json={"prompt": messages, "response": "yo yes", "label": None})
         assert answer.json() == 1.0
+
+
+def _agent_scorer() -> Scorer:
+    return Scorer(load_pack(str(ROOT / "examples/agents/support-agent-checks.toml")))
+
+
+def test_slime_carries_tools_metadata_and_final_state(tmp_path: Path) -> None:
+    """Tester report: a support-agent sample posted to /slime scored ``calls`` 0.333 and
+    0.933 overall against 1.0 via /v1/score, its ``tools`` (top level or in ``metadata``,
+    where slime's ``Sample`` keeps task fields) and top-level ``final_state`` dropped."""
+    sample = json.loads((ROOT / "examples/rollouts/support-agent.jsonl").open().readline())
+    messages = sample["messages"]
+    slime = {"prompt": messages[:-1], "response": messages[-1]["content"],
+             "label": sample["reference_answer"]}
+    with running(_agent_scorer()) as live, httpx.Client(base_url=live.url) as client:
+        lambda_row = client.post("/v1/score", json=[sample]).json()[0]
+        assert lambda_row["aggregate_reward_score"] == 1.0
+        for carried in ({"tools": sample["tools"], "final_state": sample["final_state"]},
+                        {"metadata": {"tools": sample["tools"],
+                                      "final_state": sample["final_state"]}}):
+            answer = client.post("/slime", json={**slime, **carried}).json()
+            assert answer["calls"] == 1.0
+            assert answer["outcome"] == 1.0
+            assert answer["reward"] == 1.0
+        answer = client.post("/slime", json={**slime, "tools": {"name": "x"}})
+        assert answer.status_code == 422
+        assert answer.json()["where"] == "body.tools"
+        answer = client.post("/slime", json={**slime, "metadata": {"tools": "x"}})
+        assert answer.json()["where"] == "body.metadata.tools"
 
 
 def _nemo_gym_request(text: str, **task: object) -> dict[str, object]:
@@ -197,3 +253,24 @@ def test_v1_score_answers_what_the_lambda_answers(tmp_path: Path) -> None:
         assert answer.status_code == 422
         assert "no samples" in answer.json()["error"]
         assert client.post("/v1/score", json=[]).json() == []
+
+
+def test_v1_score_reads_nan_and_infinity_as_the_lambda_runtime_does(tmp_path: Path) -> None:
+    """Tester report: ``"reference_answer": NaN`` got 400 "body is not valid JSON" while the
+    Lambda's Python runtime (``json.loads``) and ``rewardsmith score`` accept it."""
+    scorer = make_scorer(tmp_path, REFERENCE_PACK)
+    raw = ('[{"id": "n", "messages": [{"role": "user", "content": "Q?"}, {"role": "assistant",'
+           ' "content": "42"}], "reference_answer": NaN},'
+           ' {"id": "i", "messages": [{"role": "user", "content": "Q?"}, {"role": "assistant",'
+           ' "content": "Infinity"}], "reference_answer": Infinity},'
+           ' {"id": "ok", "messages": [{"role": "user", "content": "Q?"}, {"role": "assistant",'
+           ' "content": "42"}], "reference_answer": "42"}]')
+    handler = make_handler(make_scorer(tmp_path, REFERENCE_PACK, "again.toml"))
+    expected = handler(json.loads(raw), None)  # what the Lambda runtime hands the handler
+    with running(scorer) as live, httpx.Client(base_url=live.url) as client:
+        answer = client.post("/v1/score", content=raw.encode(),
+                             headers={"content-type": "application/json"})
+        assert answer.status_code == 200
+        assert answer.json() == expected
+        assert [row["id"] for row in expected] == ["n", "i", "ok"]
+        assert expected[2]["aggregate_reward_score"] == 1.0

@@ -21,6 +21,7 @@ from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.hookspecs import hookimpl
 from rewardsmith.core.sample import Sample
 from rewardsmith.serving.app import RewardServer, ServeConfig
+from rewardsmith.serving.server import uvicorn_server
 from tests.support import toy_plugin
 
 #: Set to let every ``held`` component finish; cleared by :func:`make_scorer`.
@@ -191,9 +192,7 @@ def running(scorer: Scorer, config: ServeConfig | None = None, *,
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(reward_server.app, log_level="warning",
-                                           lifespan="on", access_log=False,
-                                           timeout_graceful_shutdown=graceful_timeout_s))
+    server = uvicorn_server(reward_server, graceful_timeout_s=graceful_timeout_s)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     give_up = time.monotonic() + 60  # a hang guard, not an assertion about speed

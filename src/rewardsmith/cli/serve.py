@@ -44,12 +44,17 @@ TOKEN_ENV = "REWARDSMITH_SERVE_TOKEN"
 @click.option("--graceful-timeout", "graceful_timeout_s", default=30.0, show_default=True,
               type=click.FloatRange(min=0), help="Seconds admitted requests get to finish "
                                                  "on SIGTERM/SIGINT.")
+@click.option("--allow-judge-failures", is_flag=True,
+              help="Start even when a judge's configuration (AWS region, credentials, "
+                   "endpoint, API key) cannot be set up; rewards then come from the other "
+                   "components and /healthz is 'degraded' from the start. Without it such a "
+                   "server refuses to start (exit 2).")
 @click.pass_context
 def serve_command(ctx: click.Context, pack_spec: str, host: str, port: int, max_inflight: int,
                   retry_after_s: int, max_body_mb: float, deadline_s: float,
                   group_window_ms: float | None, group_size: int | None,
                   failure_reward: float | None, reference_key: str,
-                  graceful_timeout_s: float) -> None:
+                  graceful_timeout_s: float, allow_judge_failures: bool) -> None:
     """Serve PACK over HTTP: OpenRLHF POST /get_reward, slime/miles POST /slime, NeMo Gym
     POST /verify, the reward-Lambda event at POST /v1/score; GET /healthz, GET /metrics.
 
@@ -77,6 +82,16 @@ def serve_command(ctx: click.Context, pack_spec: str, host: str, port: int, max_
         scorer = Scorer(load_pack(pack_spec, host_of(ctx)))
     except RewardsmithError as exc:
         fail(str(exc))
+    from rewardsmith.serving.preflight import judge_config_problems
+
+    problems = judge_config_problems(scorer)
+    if problems:
+        causes = "; ".join(f"{cid}: {cause}" for cid, cause in problems.items())
+        if not allow_judge_failures:
+            fail(f"judge configuration: {causes}. Fix it, or start with "
+                 "--allow-judge-failures to serve rewards without these judges")
+        click.echo(f"warning: serving without working judges (--allow-judge-failures): "
+                   f"{causes}", err=True)
     config = ServeConfig(
         max_inflight=max_inflight, retry_after_s=retry_after_s,
         max_body_bytes=max(1, int(max_body_mb * 2**20)), deadline_s=deadline_s,
@@ -86,4 +101,5 @@ def serve_command(ctx: click.Context, pack_spec: str, host: str, port: int, max_
     ref = scorer.pack.ref
     click.echo(f"serving {ref.name} {ref.version} ({ref.hash[:12]}) on http://{host}:{port} "
                f"(auth: {'bearer token' if config.token else 'none'})", err=True)
-    run(scorer, config, host=host, port=port, graceful_timeout_s=graceful_timeout_s)
+    run(scorer, config, host=host, port=port, graceful_timeout_s=graceful_timeout_s,
+        judge_problems=problems)

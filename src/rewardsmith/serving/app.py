@@ -5,36 +5,46 @@ Every scoring route goes through the same admission steps, cheapest first, so a 
 that is refused costs the server next to nothing and no other request anything:
 
 1. the bearer token, when ``REWARDSMITH_SERVE_TOKEN`` is set (``401``);
-2. admission: at most ``max_inflight`` scoring requests at once, beyond that ``503`` with
+2. a full server (``max_inflight`` requests being scored) answers ``503`` with
    ``Retry-After`` at once rather than a queue that ends in the trainer's timeout;
-3. the body size cap: ``Content-Length`` or the bytes actually read (``413``);
-4. JSON (``400``) and the protocol's shape (``422``), the message naming what and where;
-5. scoring under the per-request deadline (:class:`~rewardsmith.serving.service.RewardService`).
+3. the body, read under the request's deadline (``408`` when it has not all arrived by
+   then) and its size cap (``Content-Length`` or the bytes actually read: ``413``);
+4. JSON (``400``, read as the Lambda's Python runtime reads its event:
+   :func:`rewardsmith.core.rollouts.loads_json`, so ``NaN``/``Infinity`` are accepted) and
+   the protocol's shape (``422``), the message naming what and where;
+5. admission: a scoring slot is taken only now, with the body in hand, so a client that
+   stalls mid-upload never holds one (``503`` if the slots filled up meanwhile);
+6. scoring under what is left of the deadline
+   (:class:`~rewardsmith.serving.service.RewardService`).
 
 ``GET /healthz`` (never authenticated) and ``GET /metrics`` (Prometheus text) answer
-without admission. While shutting down, new scoring requests get ``503``; admitted ones
-finish (uvicorn waits for them, then the lifespan drains held groups and closes the pack).
+without admission. Once shutdown begins (:meth:`RewardServer.begin_shutdown`, called by
+:func:`rewardsmith.serving.server.uvicorn_server` on ``SIGTERM``), new scoring requests and
+bodies still being uploaded get ``503``; admitted ones finish (uvicorn waits for them, then
+the lifespan drains held groups and closes the pack).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import structlog
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rewardsmith.core.engine import Scorer
 from rewardsmith.core.errors import RewardsmithError
+from rewardsmith.core.rollouts import loads_json
 from rewardsmith.serving import protocols
 from rewardsmith.serving.metrics import ServerMetrics
 from rewardsmith.serving.protocols import Outcome, RequestError
@@ -110,7 +120,11 @@ Handler = Callable[[Request, Any, float], Awaitable[tuple[Any, dict[str, str]]]]
 class RewardServer:
     """Routes and state of one server; :attr:`app` is the ASGI application."""
 
-    def __init__(self, scorer: Scorer, config: ServeConfig | None = None) -> None:
+    def __init__(self, scorer: Scorer, config: ServeConfig | None = None, *,
+                 judge_problems: Mapping[str, str] | None = None) -> None:
+        """``judge_problems``: ``{component id: cause}`` of judges found misconfigured at
+        startup (:func:`rewardsmith.serving.preflight.judge_config_problems`) that the
+        operator chose to serve anyway: ``/healthz`` is ``degraded`` from the start."""
         self.config = config or ServeConfig()
         self.scorer = scorer
         pack = scorer.pack
@@ -120,11 +134,14 @@ class RewardServer:
         self.service = RewardService(scorer, self.metrics, failure_reward=self.failure_reward,
                                      group_window_s=self.config.group_window_s,
                                      group_size=self.config.group_size)
+        for component, cause in (judge_problems or {}).items():
+            self.service.health.record_config_problem(component, cause)
         self.component_ids = [c.config.id for c in pack.components]
         self.judge_ids = frozenset(c.config.id for c in pack.components
                                    if getattr(c, "uses_judge", False))
         self.inflight = 0
         self.shutting_down = False
+        self._stopping: asyncio.Event | None = None
         self.app = Starlette(routes=[
             Route("/get_reward", self._route("/get_reward", self._openrlhf), methods=["POST"]),
             Route("/slime", self._route("/slime", self._slime), methods=["POST"]),
@@ -137,13 +154,66 @@ class RewardServer:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self._stopping = asyncio.Event()
         self.service.start()
         try:
             yield
         finally:
-            self.shutting_down = True
+            self.begin_shutdown()
             await self.service.drain()
             self.service.stop()
+
+    def begin_shutdown(self) -> None:
+        """Refuse new scoring requests (``503``) and end body uploads still in progress,
+        so that only admitted requests keep the server up. Call on the server's loop."""
+        self.shutting_down = True
+        if self._stopping is not None:
+            self._stopping.set()
+
+    def _reject_if_busy(self) -> None:
+        if self.shutting_down:
+            raise _Rejected(503, "shutting_down", {"error": "the server is shutting down",
+                                                   "where": "server"},
+                            {"Retry-After": str(self.config.retry_after_s)})
+        if self.inflight >= self.config.max_inflight:
+            raise _Rejected(503, "overloaded", {
+                "error": f"{self.inflight} requests are being scored, the limit is "
+                         f"{self.config.max_inflight}; retry after "
+                         f"{self.config.retry_after_s}s", "where": "server"},
+                {"Retry-After": str(self.config.retry_after_s)})
+
+    async def _read_body(self, request: Request, deadline: float) -> Any:
+        """The decoded body, read by ``deadline`` (a ``time.monotonic()`` instant): ``408``
+        when it has not all arrived by then, ``503`` when shutdown begins meanwhile."""
+        reading = asyncio.ensure_future(self._read_json(request))
+        waiters: set[asyncio.Future[Any]] = {reading}
+        if self._stopping is not None:
+            waiters.add(asyncio.ensure_future(self._stopping.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=max(0.0, deadline - time.monotonic()),
+                               return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # this request was cancelled: so is its read
+            reading.cancel()
+            raise
+        finally:
+            for waiter in waiters:
+                if waiter is not reading:
+                    waiter.cancel()
+        if reading.done():
+            return reading.result()
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ClientDisconnect):
+            await reading
+        if self.shutting_down:
+            raise _Rejected(503, "shutting_down", {
+                "error": "the server is shutting down; the request body had not all "
+                         "arrived", "where": "body"},
+                {"Retry-After": str(self.config.retry_after_s)})
+        raise _Rejected(408, "body_timeout", {
+            "error": f"the request body did not all arrive within the deadline of "
+                     f"{self.config.deadline_s:g}s (Content-Length: "
+                     f"{request.headers.get('content-length', 'none')})", "where": "body"},
+            {"Connection": "close"})
 
     # -- admission ----------------------------------------------------------------------------
     def _authorize(self, request: Request) -> None:
@@ -179,8 +249,8 @@ class RewardServer:
             raise _Rejected(400, "malformed", {"error": "empty request body; expected JSON",
                                                "where": "body"})
         try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
+            return loads_json(raw)
+        except ValueError as exc:
             raise _Rejected(400, "malformed", {"error": f"body is not valid JSON: {exc}",
                                                "where": "body"}) from None
 
@@ -199,20 +269,12 @@ class RewardServer:
         admitted = False
         try:
             self._authorize(request)
-            if self.shutting_down:
-                raise _Rejected(503, "shutting_down", {"error": "the server is shutting down",
-                                                       "where": "server"},
-                                {"Retry-After": str(self.config.retry_after_s)})
-            if self.inflight >= self.config.max_inflight:
-                raise _Rejected(503, "overloaded", {
-                    "error": f"{self.inflight} requests are being scored, the limit is "
-                             f"{self.config.max_inflight}; retry after "
-                             f"{self.config.retry_after_s}s", "where": "server"},
-                    {"Retry-After": str(self.config.retry_after_s)})
+            self._reject_if_busy()  # cheap refusal before reading a body we cannot score
+            body = await self._read_body(request, started + self.config.deadline_s)
+            self._reject_if_busy()
             self.inflight += 1
             self.metrics.inflight.inc()
             admitted = True
-            body = await self._read_json(request)
             try:
                 answer, headers = await handler(request, body,
                                                  started + self.config.deadline_s)
@@ -222,6 +284,10 @@ class RewardServer:
         except _Rejected as rejected:
             self.metrics.rejected.labels(rejected.reason).inc()
             return _json(rejected.payload, rejected.status, rejected.headers)
+        except ClientDisconnect:  # the client went away mid-upload: nobody to answer
+            self.metrics.rejected.labels("client_disconnected").inc()
+            log.info("client_disconnected", route=route)
+            return _json({"error": "the client disconnected", "where": "body"}, 400)
         except Exception as exc:  # a bug here must answer, be counted and be logged
             log.error("request_failed", route=route, error=f"{type(exc).__name__}: {exc}")
             return _json({"error": f"internal error ({type(exc).__name__}); see the server "

@@ -20,7 +20,8 @@ class ServerMetrics:
     """Every metric the server exports (names start ``rewardsmith_serve_``):
 
     ``requests_total{route,code}``, ``request_duration_seconds{route}`` (histogram),
-    ``rejected_total{reason}`` (overloaded, too_large, unauthorized, malformed, shutting_down),
+    ``rejected_total{reason}`` (overloaded, too_large, body_timeout, client_disconnected,
+    unauthorized, malformed, shutting_down),
     ``inflight_requests`` (gauge) and ``max_inflight_requests``, ``samples_total{status}`` (ok,
     gated, failed), ``batches_total``, ``batch_samples`` (histogram), ``deadline_hits_total``,
     ``engine_overruns_total``, ``component_failures_total{component,kind}``,

@@ -15,7 +15,8 @@ Protocols, each read from the peer's own source:
   ``rewards`` (advantages), ``scores`` (``[0, 1]``, dynamic filtering) and ``extra_logs``
   (``{name: [number per sample]}``, logged to wandb), as ``openrlhf/cli/serve_rm.py``
   answers them. Older versions post ``{"query": [...]}`` alone
-  (``openrlhf/utils/remote_rm_utils.py``).
+  (``openrlhf/utils/remote_rm_utils.py``), split after the chat template's assistant header
+  (:func:`split_templated_query`) or refused item by item.
 * **slime / miles** ``POST /slime`` (alias ``/miles``) — slime ``slime/rollout/rm_hub/
   __init__.py`` (``remote_rm``) posts ``{"prompt", "response", "label"}`` for one sample and
   uses the JSON answer as ``sample.reward``; ``Sample.get_reward_value`` reads it whole, or
@@ -136,14 +137,42 @@ def strip_end_markers(text: str) -> str:
         text = stripped
 
 
+# Where the model's answer starts in a chat-templated query: the generation prompt that
+# ``apply_chat_template(..., add_generation_prompt=True)`` ends the prompt with, for the
+# templates of :data:`END_MARKERS` (ChatML/Qwen, Llama 3, Gemma, Phi-3, Mistral, DeepSeek).
+ASSISTANT_HEADERS = ("<|im_start|>assistant\n", "<|start_header_id|>assistant<|end_header_id|>\n\n",
+                     "<start_of_turn>model\n", "<|assistant|>\n", "[/INST]",
+                     "<\uff5cAssistant\uff5c>")
+
+
+def split_templated_query(query: str) -> tuple[str, str] | None:
+    """``(prompt, response)`` of a query that is a chat-templated prompt followed by the
+    response, split after the last assistant header (:data:`ASSISTANT_HEADERS`); ``None``
+    when the query holds none, i.e. the response cannot be told apart from the prompt."""
+    best: tuple[int, str] | None = None
+    for header in ASSISTANT_HEADERS:
+        at = query.rfind(header)
+        if at >= 0 and (best is None or at + len(header) > best[0]):
+            best = (at + len(header), header)
+    if best is None:
+        return None
+    return query[: best[0]], query[best[0]:]
+
+
 def openrlhf_samples(body: Any) -> list[Any]:
     """OpenRLHF's ``{"query": [...], "prompts": [...], "labels": [...]}`` as wire samples.
 
-    ``prompts`` and ``labels`` are optional (older OpenRLHF posts ``query`` alone) but must
-    match ``query`` in length. The response is ``query`` after its ``prompts[i]`` prefix,
-    without trailing end-of-turn markers; the prompt becomes the user turn (so equal
-    prompts form one group) and the label the ``reference_answer``. An item that is not a
-    string, or a query that does not start with its prompt, fails alone.
+    ``prompts`` and ``labels`` are optional but must match ``query`` in length. The
+    response is ``query`` after its ``prompts[i]`` prefix, without trailing end-of-turn
+    markers; the prompt becomes the user turn (so equal prompts form one group) and the
+    label the ``reference_answer``. An item that is not a string, or a query that does not
+    start with its prompt, fails alone.
+
+    Without ``prompts`` (older OpenRLHF, ``openrlhf/utils/remote_rm_utils.py``
+    ``remote_rm_fn(api_url, queries)`` posting ``{"query": queries}``, "query+response
+    with the template", meant for a reward model that reads the whole text), the query is
+    split after its last assistant header (:func:`split_templated_query`); a query with
+    none fails alone, naming why, rather than being scored whole as the response.
 
     Raises :class:`RequestError` (422) when the body is not an object or a list is
     missing, not a list, or of the wrong length.
@@ -183,6 +212,16 @@ def openrlhf_samples(body: Any) -> list[Any]:
                 f"query[{i}] does not start with prompts[{i}], so the response cannot be told "
                 f"apart from the prompt (was the prompt truncated?)", sample_id=i))
             continue
+        if prompts is None:
+            split = split_templated_query(query)
+            if split is None:
+                samples.append(SampleError(
+                    f"query[{i}] came without 'prompts' and holds no chat-template assistant "
+                    f"header, so the response cannot be told apart from the prompt; send "
+                    f"'prompts' (as OpenRLHF 0.11 does) or a chat-templated query",
+                    sample_id=i))
+                continue
+            prompt = split[0]
         response = strip_end_markers(query[len(prompt):] if prompt is not None else query)
         messages = [{"role": "user", "content": prompt}] if prompt else []
         messages.append({"role": "assistant", "content": response})
@@ -212,8 +251,12 @@ def slime_sample(body: Any) -> dict[str, Any]:
     """slime's ``{"prompt", "response", "label"}`` as one wire sample.
 
     ``prompt`` is a string (the user turn) or a list of chat messages; ``label`` becomes
-    the ``reference_answer``; optional ``metadata`` (an object) and ``id`` pass through.
-    Raises :class:`RequestError` (422) naming the field when the shape is wrong.
+    the ``reference_answer``. The rest of slime's ``Sample`` (``slime/utils/types.py``)
+    that an agent reward needs is carried when the request has it (a custom
+    ``--custom-rm-path`` posting more than ``remote_rm`` does): ``metadata`` (an object;
+    slime keeps task fields there), ``tools`` (top level, else ``metadata.tools``, as the
+    sample's tool list), ``final_state`` (top level, else ``metadata.final_state``) and
+    ``id``. Raises :class:`RequestError` (422) naming the field when the shape is wrong.
     """
     body = _object(body, "/slime")
     for key in ("prompt", "response"):
@@ -244,6 +287,14 @@ def slime_sample(body: Any) -> dict[str, Any]:
         sample["reference_answer"] = body["label"]
     if metadata:
         sample["metadata"] = dict(metadata)
+    where = "body.tools" if body.get("tools") is not None else "body.metadata.tools"
+    tools = body.get("tools", (metadata or {}).get("tools"))
+    if tools is not None and not isinstance(tools, list):
+        raise RequestError(422, f"'tools' must be a list, got {_type(tools)}", where)
+    if tools:
+        sample["tools"] = tools
+    if body.get("final_state") is not None:
+        sample["final_state"] = body["final_state"]
     return sample
 
 

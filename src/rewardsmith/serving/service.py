@@ -88,6 +88,12 @@ class HealthState:
             "kind": str(outage.kind), "cause": outage.cause, "allowed": outage.allowed,
             "batches": int(seen["batches"]) + 1, "last_seen_unix": round(time.time(), 3)}
 
+    def record_config_problem(self, component: str, cause: str) -> None:
+        """A judge found misconfigured at startup and served anyway (no batch yet)."""
+        self.judge_outages[component] = {
+            "kind": "judge_config", "cause": cause, "allowed": True, "batches": 0,
+            "last_seen_unix": round(time.time(), 3)}
+
 
 class RewardService:
     """Scores items for the routes: ``await service.score(items, deadline)`` returns one
