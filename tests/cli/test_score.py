@@ -332,3 +332,16 @@ def test_a_throttle_storm_longer_than_the_deadline_stops_the_run(
                     "--timeout", "2", "--allow-judge-failures")
     assert allowed.exit_code == EXIT_OK
     assert "warning: judge component 'review' could not run" in allowed.stderr
+
+
+def test_ids_beyond_64_bits_are_written_exactly(tmp_path: Path) -> None:
+    big = 18446744073709551617
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(
+        json.dumps({"id": i, "metadata": {"n": -big},
+                    "messages": [{"role": "assistant", "content": "{}"}]}) + "\n"
+        for i in (big, -big)))
+    out = tmp_path / "out.jsonl"
+    result = score("--pack", "json-extraction", "--no-summary", "-o", str(out), str(path))
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [big, -big]

@@ -12,7 +12,6 @@ import sys
 from typing import Any, NoReturn
 
 import click
-import orjson
 
 from rewardsmith import __version__
 from rewardsmith.core.errors import PackError, PluginError
@@ -47,7 +46,9 @@ def host_of(ctx: click.Context) -> PluginHost:
 
 def echo_json(value: Any) -> None:
     """``value`` as indented JSON on stdout."""
-    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+    from rewardsmith.core.wire import encode_json
+
+    click.echo(encode_json(value, indent=True))
 
 
 def build_cli(host: PluginHost) -> click.Group:
