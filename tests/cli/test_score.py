@@ -345,3 +345,14 @@ def test_ids_beyond_64_bits_are_written_exactly(tmp_path: Path) -> None:
     result = score("--pack", "json-extraction", "--no-summary", "-o", str(out), str(path))
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [big, -big]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1"])
+def test_a_timeout_that_is_not_a_positive_finite_number_is_a_usage_error(
+    tmp_path: Path, value: str,
+) -> None:
+    path = tmp_path / "one.jsonl"
+    path.write_text('{"id": 1, "messages": [{"role": "assistant", "content": "{}"}]}\n')
+    result = score("--pack", "json-extraction", "--timeout", value, str(path))
+    assert result.exit_code == 2
+    assert "Invalid value for '--timeout'" in result.output

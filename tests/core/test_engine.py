@@ -373,3 +373,23 @@ needle = "yes"
     assert hung.status == "failed" and hung.reward == 0.0
     assert hung.components["judge_gate"].error_kind == "deadline"
     assert calls["yes"] == 0  # no check scored a sample its gate did not clear
+
+
+@pytest.mark.parametrize("timeout_s", [0, -1, 0.0, math.nan, math.inf, -math.inf])
+def test_a_timeout_that_is_not_a_positive_finite_number_is_refused(make_scorer,
+                                                                   timeout_s: float) -> None:
+    """timeout_s=0, -1 or nan used to return the failure reward for every sample, silently."""
+    scorer = make_scorer(GATED)
+    with pytest.raises(ValueError, match=r"Scorer\.score: timeout_s .* got"):
+        scorer.score([sample(1, "yes")], timeout_s=timeout_s)
+    with pytest.raises(ValueError, match=r"Scorer\.ascore: timeout_s"):
+        asyncio.run(scorer.ascore([sample(1, "yes")], timeout_s=timeout_s))
+    with pytest.raises(TypeError, match="timeout_s must be a number"):
+        scorer.score([sample(1, "yes")], timeout_s="5")  # type: ignore[arg-type]
+    assert scorer.score([sample(1, "yes")], timeout_s=30).results[0].status == "ok"
+
+
+def test_a_non_finite_deadline_is_refused(make_scorer) -> None:
+    scorer = make_scorer(GATED)
+    with pytest.raises(ValueError, match="deadline must be a finite"):
+        asyncio.run(scorer.ascore([sample(1, "yes")], deadline=math.nan))

@@ -8,6 +8,7 @@ into another host's CLI in the same process.
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any, NoReturn
 
@@ -42,6 +43,21 @@ def host_of(ctx: click.Context) -> PluginHost:
     if isinstance(obj, dict) and isinstance(obj.get("host"), PluginHost):
         return obj["host"]
     return make_plugin_host()
+
+
+class FiniteFloat(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``nan`` and ``inf``: a NaN passes every range
+    comparison (``--timeout nan`` was accepted and abandoned every sample). Same arguments
+    as ``click.FloatRange``; the bounds are optional."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def echo_json(value: Any) -> None:

@@ -6,7 +6,7 @@ import math
 
 import click
 
-from rewardsmith.cli.main import fail, host_of
+from rewardsmith.cli.main import FiniteFloat, fail, host_of
 from rewardsmith.core import settings
 from rewardsmith.core.errors import RewardsmithError
 
@@ -24,25 +24,25 @@ TOKEN_ENV = "REWARDSMITH_SERVE_TOKEN"
 @click.option("--retry-after", "retry_after_s", default=1, show_default=True,
               type=click.IntRange(0), help="Seconds in the Retry-After header of a 503.")
 @click.option("--max-body-mb", default=16.0, show_default=True,
-              type=click.FloatRange(min=0, min_open=True),
+              type=FiniteFloat(min=0, min_open=True),
               help="Request size cap in MiB (413 beyond it).")
 @click.option("--deadline", "deadline_s", default=60.0, show_default=True,
-              type=click.FloatRange(min=0, min_open=True),
+              type=FiniteFloat(min=0, min_open=True),
               help="Per-request scoring deadline in seconds; judge calls still pending are "
                    "abandoned and each component's failure policy applied.")
-@click.option("--group-window-ms", default=None, type=click.FloatRange(min=0),
+@click.option("--group-window-ms", default=None, type=FiniteFloat(min=0),
               help="Hold a prompt's rollouts this long to score the group together "
                    "[default: 100 when the pack has a group component, else 0 (off)].")
 @click.option("--group-size", default=None, type=click.IntRange(1),
               help="Score a prompt's group as soon as this many rollouts arrived (e.g. the "
                    "trainer's samples per prompt).")
-@click.option("--failure-reward", default=None, type=float,
+@click.option("--failure-reward", default=None, type=FiniteFloat(),
               help="Reward of a sample that cannot be scored at all [default: "
                    "REWARDSMITH_FAILURE_REWARD, else the pack's].")
 @click.option("--reference-key", default="reference_answer", show_default=True,
               help="NeMo Gym /verify: the task field holding the reference answer.")
 @click.option("--graceful-timeout", "graceful_timeout_s", default=30.0, show_default=True,
-              type=click.FloatRange(min=0), help="Seconds admitted requests get to finish "
+              type=FiniteFloat(min=0), help="Seconds admitted requests get to finish "
                                                  "on SIGTERM/SIGINT.")
 @click.pass_context
 def serve_command(ctx: click.Context, pack_spec: str, host: str, port: int, max_inflight: int,

@@ -158,6 +158,21 @@ def check_batch(samples: Any, method: str) -> None:
                         f"see rewardsmith.sample), got {type(samples).__name__}")
 
 
+def check_seconds(value: Any, name: str, method: str) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is ``None`` or a finite number
+    of seconds above zero: ``timeout_s=0``, ``-1`` or ``nan`` would otherwise score every
+    sample as abandoned and return the failure reward without a word (a ``bool`` or a
+    non-number raises ``TypeError``)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{method}: {name} must be a number of seconds or None, "
+                        f"got {type(value).__name__}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{method}: {name} must be a finite number of seconds above 0 "
+                         f"(or None for no deadline), got {value!r}")
+
+
 class Scorer:
     """Scores batches of wire-format samples under one pack.
 
@@ -190,9 +205,11 @@ class Scorer:
         builds one), the result has one reward per sample, in order. Synchronous facade;
         safe to call from any thread, including under a running loop.
 
-        Raises ``TypeError`` when ``samples`` is not a list of samples (one dict, a string).
+        Raises ``TypeError`` when ``samples`` is not a list of samples (one dict, a string),
+        ``ValueError`` when ``timeout_s`` is not a finite number of seconds above 0.
         """
         check_batch(samples, "Scorer.score")
+        check_seconds(timeout_s, "timeout_s", "Scorer.score")
         return self._loop_thread.run(self.ascore(samples, timeout_s=timeout_s))
 
     async def ascore(
@@ -209,6 +226,11 @@ class Scorer:
         input that could not even be decoded (they get a failed result in place).
         """
         check_batch(samples, "Scorer.ascore")
+        check_seconds(timeout_s, "timeout_s", "Scorer.ascore")
+        if deadline is not None and (isinstance(deadline, bool) or not isinstance(
+                deadline, int | float) or not math.isfinite(deadline)):
+            raise ValueError(f"Scorer.ascore: deadline must be a finite time.monotonic() "
+                             f"instant or None, got {deadline!r}")
         started = time.monotonic()
         if timeout_s is not None:
             candidate = started + timeout_s
