@@ -356,3 +356,18 @@ def test_a_timeout_that_is_not_a_positive_finite_number_is_a_usage_error(
     result = score("--pack", "json-extraction", "--timeout", value, str(path))
     assert result.exit_code == 2
     assert "Invalid value for '--timeout'" in result.output
+
+
+@pytest.mark.parametrize("flag", ["--summary", "--no-summary"])
+def test_duplicate_ids_are_scored_and_reported(tmp_path: Path, flag: str) -> None:
+    path = tmp_path / "dup.jsonl"
+    row = {"messages": [{"role": "assistant", "content": "{}"}]}
+    path.write_text("".join(json.dumps({"id": i, **row}) + "\n" for i in ("dup", "dup", "x")))
+    out = tmp_path / "out.jsonl"
+    result = score("--pack", "json-extraction", flag, "--batch-size", "1", "-o", str(out),
+                   str(path))
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [
+        "dup", "dup", "x"]  # across batches too
+    assert ("warning: 1 row(s) repeat an earlier row's id (e.g. 'dup'); scored anyway"
+            in result.stderr)

@@ -393,3 +393,29 @@ def test_a_non_finite_deadline_is_refused(make_scorer) -> None:
     scorer = make_scorer(GATED)
     with pytest.raises(ValueError, match="deadline must be a finite"):
         asyncio.run(scorer.ascore([sample(1, "yes")], deadline=math.nan))
+
+
+def test_duplicate_ids_are_scored_counted_and_logged(make_scorer) -> None:
+    """Ids are echoed as given, so duplicates are scored, but never silently."""
+    from structlog.testing import capture_logs
+
+    scorer = make_scorer(GATED)
+    with capture_logs() as logs:
+        batch = scorer.score([sample("dup", "yes"), sample("dup", "yes"), sample(1, "yes"),
+                              sample("1", "yes"), sample("dup", "no")])
+    assert [r.id for r in batch.results] == ["dup", "dup", 1, "1", "dup"]
+    assert all(r.status == "ok" for r in batch.results)
+    assert batch.summary()["duplicate_ids"] == 2  # 1 and "1" are different ids
+    [warning] = [e for e in logs if e["event"] == "duplicate_ids"]
+    assert warning["log_level"] == "warning" and warning["count"] == 2
+    assert warning["ids"] == ["dup"]
+
+
+def test_unique_ids_report_no_duplicates(make_scorer) -> None:
+    from structlog.testing import capture_logs
+
+    scorer = make_scorer(GATED)
+    with capture_logs() as logs:
+        batch = scorer.score([sample(1, "yes"), sample(2, "yes")])
+    assert batch.summary()["duplicate_ids"] == 0
+    assert not [e for e in logs if e["event"] == "duplicate_ids"]

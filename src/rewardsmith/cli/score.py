@@ -163,6 +163,8 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     if outages:
         click.echo(f"warning: {len(outages)} judge component(s) did not run; rewards come "
                    "from the other components (failures allowed)", err=True)
+    if not summary and (duplicates := run.duplicate_warning()):
+        click.echo(duplicates, err=True)  # the summary table carries it otherwise
     failed = run.statuses["failed"]
     if failed:
         click.echo(f"{failed} of {len(run.rewards)} samples could not be scored "

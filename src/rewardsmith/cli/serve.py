@@ -36,7 +36,7 @@ TOKEN_ENV = "REWARDSMITH_SERVE_TOKEN"
 @click.option("--group-size", default=None, type=click.IntRange(1),
               help="Score a prompt's group as soon as this many rollouts arrived (e.g. the "
                    "trainer's samples per prompt).")
-@click.option("--failure-reward", default=None, type=FiniteFloat(),
+@click.option("--failure-reward", default=None, type=float,
               help="Reward of a sample that cannot be scored at all [default: "
                    "REWARDSMITH_FAILURE_REWARD, else the pack's].")
 @click.option("--reference-key", default="reference_answer", show_default=True,

@@ -36,7 +36,13 @@ from rewardsmith.core.errors import (
 )
 from rewardsmith.core.logs import library_logger
 from rewardsmith.core.pack import Pack
-from rewardsmith.core.results import BatchResult, ComponentOutcome, SampleResult, Score
+from rewardsmith.core.results import (
+    BatchResult,
+    ComponentOutcome,
+    SampleResult,
+    Score,
+    duplicate_ids,
+)
 from rewardsmith.core.sample import Sample, count_assistant_turns, parse_sample, source_label
 from rewardsmith.core.telemetry import (
     JUDGE_OUTAGE_KINDS,
@@ -51,7 +57,7 @@ from rewardsmith.core.trajectory import (
     score_turns_sync,
     turn_rewards,
 )
-from rewardsmith.core.wire import item_id
+from rewardsmith.core.wire import item_id, wire_id
 
 log = library_logger("rewardsmith.engine")
 T = TypeVar("T")
@@ -173,6 +179,16 @@ def check_seconds(value: Any, name: str, method: str) -> None:
                          f"(or None for no deadline), got {value!r}")
 
 
+def _warn_duplicate_ids(samples: Sequence[Any]) -> None:
+    """A warning log line when ids repeat in the batch: they are scored and echoed as given
+    (the contract), but a trainer matching rewards by id would mix them up."""
+    repeated = duplicate_ids(item_id(item, i) for i, item in enumerate(samples))
+    if repeated:
+        log.warning("duplicate_ids", count=len(repeated),
+                    ids=[str(wire_id(v))[:80] for v in dict.fromkeys(repeated)][:5],
+                    note="scored anyway; each row echoes its id")
+
+
 class Scorer:
     """Scores batches of wire-format samples under one pack.
 
@@ -227,6 +243,7 @@ class Scorer:
         """
         check_batch(samples, "Scorer.ascore")
         check_seconds(timeout_s, "timeout_s", "Scorer.ascore")
+        _warn_duplicate_ids(samples)
         if deadline is not None and (isinstance(deadline, bool) or not isinstance(
                 deadline, int | float) or not math.isfinite(deadline)):
             raise ValueError(f"Scorer.ascore: deadline must be a finite time.monotonic() "
