@@ -72,3 +72,16 @@ def test_a_rollouts_line_with_a_lone_surrogate_escape_is_read_as_score_reads_it(
     assert code == 0
     answer = validate_answer(json.loads(out), ["g", "s"])
     assert answer[1].metrics_list[0].name != "sample_failed"
+
+
+def test_ids_beyond_64_bits_are_echoed_exactly(tmp_path: Path) -> None:
+    """orjson reads 2**64 + 1 as a float; the id must come back digit for digit."""
+    big = 18446744073709551617
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(
+        json.dumps({"id": i, "messages": [{"role": "assistant", "content": "{}"}]}) + "\n"
+        for i in (big, -big, 7)))
+    code, out, _ = _invoke(["--pack", "json-extraction", str(path)])
+    assert code == 0
+    assert [row["id"] for row in json.loads(out)] == [big, -big, 7]
+    assert "e+19" not in out

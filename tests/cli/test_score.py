@@ -332,3 +332,42 @@ def test_a_throttle_storm_longer_than_the_deadline_stops_the_run(
                     "--timeout", "2", "--allow-judge-failures")
     assert allowed.exit_code == EXIT_OK
     assert "warning: judge component 'review' could not run" in allowed.stderr
+
+
+def test_ids_beyond_64_bits_are_written_exactly(tmp_path: Path) -> None:
+    big = 18446744073709551617
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(
+        json.dumps({"id": i, "metadata": {"n": -big},
+                    "messages": [{"role": "assistant", "content": "{}"}]}) + "\n"
+        for i in (big, -big)))
+    out = tmp_path / "out.jsonl"
+    result = score("--pack", "json-extraction", "--no-summary", "-o", str(out), str(path))
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [big, -big]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1"])
+def test_a_timeout_that_is_not_a_positive_finite_number_is_a_usage_error(
+    tmp_path: Path, value: str,
+) -> None:
+    path = tmp_path / "one.jsonl"
+    path.write_text('{"id": 1, "messages": [{"role": "assistant", "content": "{}"}]}\n')
+    result = score("--pack", "json-extraction", "--timeout", value, str(path))
+    assert result.exit_code == 2
+    assert "Invalid value for '--timeout'" in result.output
+
+
+@pytest.mark.parametrize("flag", ["--summary", "--no-summary"])
+def test_duplicate_ids_are_scored_and_reported(tmp_path: Path, flag: str) -> None:
+    path = tmp_path / "dup.jsonl"
+    row = {"messages": [{"role": "assistant", "content": "{}"}]}
+    path.write_text("".join(json.dumps({"id": i, **row}) + "\n" for i in ("dup", "dup", "x")))
+    out = tmp_path / "out.jsonl"
+    result = score("--pack", "json-extraction", flag, "--batch-size", "1", "-o", str(out),
+                   str(path))
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [
+        "dup", "dup", "x"]  # across batches too
+    assert ("warning: 1 row(s) repeat an earlier row's id (e.g. 'dup'); scored anyway"
+            in result.stderr)

@@ -393,3 +393,49 @@ def test_a_batch_too_large_for_its_deadline_is_answered_whole_without_reading_it
     assert result.deadline_hit
     assert result.telemetry.failures["deadline"] >= len(unread)
     scorer.close()
+
+
+@pytest.mark.parametrize("timeout_s", [0, -1, 0.0, math.nan, math.inf, -math.inf])
+def test_a_timeout_that_is_not_a_positive_finite_number_is_refused(make_scorer,
+                                                                   timeout_s: float) -> None:
+    """timeout_s=0, -1 or nan used to return the failure reward for every sample, silently."""
+    scorer = make_scorer(GATED)
+    with pytest.raises(ValueError, match=r"Scorer\.score: timeout_s .* got"):
+        scorer.score([sample(1, "yes")], timeout_s=timeout_s)
+    with pytest.raises(ValueError, match=r"Scorer\.ascore: timeout_s"):
+        asyncio.run(scorer.ascore([sample(1, "yes")], timeout_s=timeout_s))
+    with pytest.raises(TypeError, match="timeout_s must be a number"):
+        scorer.score([sample(1, "yes")], timeout_s="5")  # type: ignore[arg-type]
+    assert scorer.score([sample(1, "yes")], timeout_s=30).results[0].status == "ok"
+
+
+def test_a_non_finite_deadline_is_refused(make_scorer) -> None:
+    scorer = make_scorer(GATED)
+    with pytest.raises(ValueError, match="deadline must be a finite"):
+        asyncio.run(scorer.ascore([sample(1, "yes")], deadline=math.nan))
+
+
+def test_duplicate_ids_are_scored_counted_and_logged(make_scorer) -> None:
+    """Ids are echoed as given, so duplicates are scored, but never silently."""
+    from structlog.testing import capture_logs
+
+    scorer = make_scorer(GATED)
+    with capture_logs() as logs:
+        batch = scorer.score([sample("dup", "yes"), sample("dup", "yes"), sample(1, "yes"),
+                              sample("1", "yes"), sample("dup", "no")])
+    assert [r.id for r in batch.results] == ["dup", "dup", 1, "1", "dup"]
+    assert all(r.status == "ok" for r in batch.results)
+    assert batch.summary()["duplicate_ids"] == 2  # 1 and "1" are different ids
+    [warning] = [e for e in logs if e["event"] == "duplicate_ids"]
+    assert warning["log_level"] == "warning" and warning["count"] == 2
+    assert warning["ids"] == ["dup"]
+
+
+def test_unique_ids_report_no_duplicates(make_scorer) -> None:
+    from structlog.testing import capture_logs
+
+    scorer = make_scorer(GATED)
+    with capture_logs() as logs:
+        batch = scorer.score([sample(1, "yes"), sample(2, "yes")])
+    assert batch.summary()["duplicate_ids"] == 0
+    assert not [e for e in logs if e["event"] == "duplicate_ids"]

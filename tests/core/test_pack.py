@@ -379,3 +379,68 @@ def test_component_configs_are_built_only_for_the_types_a_pack_uses(write_pack) 
     assert not Unused.Config.__pydantic_complete__  # the pack does not use it
     unused = write_pack(BASE + '\n[[components]]\nid = "u"\ntype = "unused-here"\n', "u.toml")
     assert load_pack(unused, host).components[-1].config.type == "unused-here"
+
+
+def _line(text: str, fragment: str, nth: int = 1) -> int:
+    """1-based line of the ``nth`` line of ``text`` containing ``fragment``."""
+    hits = [n for n, line in enumerate(text.splitlines(), 1) if fragment in line]
+    return hits[nth - 1]
+
+
+def test_duplicate_component_id_names_both_lines(host, write_pack) -> None:
+    text = BASE.replace('id = "has_no"', 'id = "has_yes"')
+    path = write_pack(text)
+    msg = _error(host, path)
+    second, first = _line(text, 'id = "has_yes"', 2), _line(text, 'id = "has_yes"', 1)
+    assert f"{path}:{second}: component id 'has_yes' is used twice" in msg
+    assert f"first at {path}:{first}" in msg and "give each [[components]] its own id" in msg
+
+
+def test_formula_unknown_name_has_line_and_suggestion(host, write_pack) -> None:
+    text = BASE + '\n[aggregate]\nmethod = "formula"\nformula = "has_yes + hsa_no"\n'
+    path = write_pack(text)
+    msg = _error(host, path)
+    assert msg.startswith(f"{path}:{_line(text, 'formula = ')}: aggregate.formula: ")
+    assert "names 'hsa_no'" in msg and "(did you mean 'has_no'?)" in msg
+
+
+def test_aggregate_method_typo_has_line_and_suggestion(host, write_pack) -> None:
+    text = BASE + '\n[aggregate]\nmethod = "weighted_man"\n'
+    path = write_pack(text)
+    msg = _error(host, path)
+    assert (f"{path}:{_line(text, 'method = ')}: aggregate.method = 'weighted_man' is not "
+            f"one of 'weighted_mean', 'formula' (did you mean 'weighted_mean'?)") in msg
+    assert "Input should be" not in msg  # not pydantic's raw text
+
+
+def test_unknown_aggregate_key_has_line_and_suggestion(host, write_pack) -> None:
+    text = BASE + '\n[aggregate]\nmethod = "weighted_mean"\nformul = "x"\n'
+    path = write_pack(text)
+    msg = _error(host, path)
+    assert f"{path}:{_line(text, 'formul = ')}: [aggregate]: unknown key 'formul'" in msg
+    assert "did you mean 'formula'?" in msg
+
+
+def test_extends_typo_of_a_file_has_line_and_suggestion(host, write_pack) -> None:
+    write_pack(BASE, "base.toml")
+    text = '[pack]\nname = "child"\nversion = "1"\nextends = "bsae.toml"\n'
+    path = write_pack(text, "child.toml")
+    msg = _error(host, path)
+    assert msg.startswith(f"{path}:4: pack.extends: no pack named 'bsae.toml'")
+    assert "(did you mean 'base.toml'?)" in msg
+
+
+def test_extends_typo_of_a_registered_pack_via_packs_validate(write_pack) -> None:
+    from click.testing import CliRunner
+
+    from rewardsmith import make_plugin_host
+    from rewardsmith.cli import build_cli
+
+    path = write_pack('[pack]\nname = "e"\nversion = "1"\nextends = "json-extractoin"\n',
+                      "e.toml")
+    real = make_plugin_host()
+    result = CliRunner().invoke(build_cli(real), ["packs", "validate", str(path)],
+                                obj={"host": real})
+    assert result.exit_code != 0
+    assert f"{path}:4: pack.extends: no pack named 'json-extractoin'" in result.output
+    assert "(did you mean 'json-extraction'?)" in result.output

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rewardsmith.core.errors import ErrorKind, SampleError
-from rewardsmith.core.rollouts import decode_line, read_rollouts
+from rewardsmith.core.rollouts import decode_line, loads_json, read_rollouts
 
 
 @pytest.mark.parametrize("raw", [
@@ -29,3 +29,27 @@ def test_the_lines_around_a_broken_line_are_read(tmp_path: Path) -> None:
     (batch,) = read_rollouts(path, batch_size=10)
     assert isinstance(batch[0], SampleError)
     assert batch[1] == {**good, "id": 2}
+
+
+BIG = 18446744073709551617  # 2**64 + 1: beyond what orjson reads as an integer
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"id": 18446744073709551617, "metadata": {"n": -18446744073709551617}}',
+    '{"id": 18446744073709551617, "metadata": {"n": -18446744073709551617}}',
+])
+def test_integers_beyond_64_bits_are_read_exactly(raw: bytes | str) -> None:
+    value = loads_json(raw)
+    assert value == {"id": BIG, "metadata": {"n": -BIG}}
+    assert isinstance(value["id"], int) and isinstance(value["metadata"]["n"], int)
+
+
+def test_a_big_negative_id_just_below_int64_is_read_exactly() -> None:
+    assert loads_json(b'{"id": -9223372036854775809}')["id"] == -9223372036854775809
+
+
+@pytest.mark.parametrize("raw", [b'{"a": NaN}', b"[Infinity]", b"[-Infinity]", b"[1e400]",
+                                 b'{"id": 18446744073709551617, "x": NaN}'])
+def test_non_finite_numbers_are_not_json(raw: bytes) -> None:
+    with pytest.raises(ValueError):
+        loads_json(raw)

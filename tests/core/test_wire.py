@@ -10,7 +10,14 @@ from tests.support import toy_plugin
 
 from rewardsmith import Scorer, load_pack, make_plugin_host
 from rewardsmith.core.errors import SampleError
-from rewardsmith.core.wire import encode_line, failure_row, jsonl_row, lambda_row, wire_id
+from rewardsmith.core.wire import (
+    encode_json,
+    encode_line,
+    failure_row,
+    jsonl_row,
+    lambda_row,
+    wire_id,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -74,3 +81,12 @@ def test_lambda_row_replaces_a_non_finite_reward_and_drops_non_finite_metrics() 
     assert row["id"] in ("{1, 2}", "{2, 1}")
     assert [m["name"] for m in row["metrics_list"]] == ["c", "components_failed",
                                                         "deadline_abandoned"]
+
+
+def test_an_id_beyond_64_bits_is_written_exactly_and_only_its_row_falls_back() -> None:
+    big, small = 18446744073709551617, -18446744073709551617
+    lines = [encode_line({"id": big, "metadata": {"n": small}}), encode_line({"id": 1})]
+    assert json.loads(lines[0]) == {"id": big, "metadata": {"n": small}}
+    assert "18446744073709551617" in lines[0] and "e+19" not in lines[0]
+    assert lines[1] == '{"id":1}'  # the next row is orjson's again
+    assert json.loads(encode_json({"id": big}, indent=True)) == {"id": big}

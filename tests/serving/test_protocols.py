@@ -274,3 +274,21 @@ def test_v1_score_reads_nan_and_infinity_as_the_lambda_runtime_does(tmp_path: Pa
         assert answer.json() == expected
         assert [row["id"] for row in expected] == ["n", "i", "ok"]
         assert expected[2]["aggregate_reward_score"] == 1.0
+
+
+def test_v1_score_echoes_ids_beyond_64_bits_and_duplicate_ids(tmp_path: Path) -> None:
+    """orjson would read 2**64 + 1 as a float (and cannot write it): the id comes back
+    digit for digit; a repeated id is scored and echoed, each row with its own."""
+    big = 18446744073709551617
+    scorer = make_scorer(tmp_path, TOY_PACK)
+    samples = [chat("Say yes.", "yes", big), chat("Say yes.", "no", -big),
+               chat("Say yes.", "yes", "dup"), chat("Say yes.", "no", "dup")]
+    body = json.dumps(samples).encode()
+    with running(scorer) as live, httpx.Client(base_url=live.url) as client:
+        answer = client.post("/v1/score", content=body,
+                             headers={"content-type": "application/json"})
+    assert answer.status_code == 200
+    assert b"18446744073709551617" in answer.content and b"e+19" not in answer.content
+    rows = json.loads(answer.content)
+    assert [row["id"] for row in rows] == [big, -big, "dup", "dup"]
+    assert [row["aggregate_reward_score"] for row in rows] == [0.5, -0.5, 0.5, -0.5]

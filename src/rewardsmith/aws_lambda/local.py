@@ -7,8 +7,6 @@ import os
 import time
 from typing import Any
 
-import orjson
-
 from rewardsmith.core.rollouts import loads_json
 
 
@@ -27,8 +25,8 @@ class LocalContext:
 def read_event(raw: bytes) -> Any:
     """A JSON document (any event shape), or JSON Lines of samples (a rollouts file)."""
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        return loads_json(raw)
+    except ValueError:
         lines = [line for line in raw.splitlines() if line.strip()]
         if len(lines) < 2:
             return raw  # the handler reports what is wrong with it

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from rewardsmith.cli.main import echo_json, fail, host_of
+from rewardsmith.cli.main import FiniteFloat, echo_json, fail, host_of
 from rewardsmith.core.errors import RewardsmithError
 
 
@@ -33,7 +33,7 @@ from rewardsmith.core.errors import RewardsmithError
 @click.option("--bootstrap", "n_resamples", default=1000, show_default=True,
               type=click.IntRange(0), help="Bootstrap resamples for confidence intervals.")
 @click.option("--confidence", default=0.95, show_default=True,
-              type=click.FloatRange(0, 1, min_open=True, max_open=True))
+              type=FiniteFloat(0, 1, min_open=True, max_open=True))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--min-matched", default=10, show_default=True, type=click.IntRange(3))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")

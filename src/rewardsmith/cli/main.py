@@ -8,11 +8,11 @@ into another host's CLI in the same process.
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any, NoReturn
 
 import click
-import orjson
 
 from rewardsmith import __version__
 from rewardsmith.core.errors import PackError, PluginError
@@ -46,9 +46,26 @@ def host_of(ctx: click.Context) -> PluginHost:
     return make_plugin_host()
 
 
+class FiniteFloat(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``nan`` and ``inf``: a NaN passes every range
+    comparison (``--timeout nan`` was accepted and abandoned every sample). Same arguments
+    as ``click.FloatRange``; the bounds are optional."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 def echo_json(value: Any) -> None:
     """``value`` as indented JSON on stdout."""
-    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+    from rewardsmith.core.wire import encode_json
+
+    click.echo(encode_json(value, indent=True))
 
 
 def build_cli(host: PluginHost) -> click.Group:

@@ -9,7 +9,13 @@ from typing import TextIO
 
 import click
 
-from rewardsmith.cli.main import EXIT_JUDGE_UNAVAILABLE, EXIT_SAMPLES_FAILED, fail, host_of
+from rewardsmith.cli.main import (
+    EXIT_JUDGE_UNAVAILABLE,
+    EXIT_SAMPLES_FAILED,
+    FiniteFloat,
+    fail,
+    host_of,
+)
 from rewardsmith.cli.simulated import simulator_notice
 from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.core.telemetry import JudgeOutage
@@ -21,7 +27,7 @@ from rewardsmith.core.telemetry import JudgeOutage
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write result rows here (JSONL). Default: stdout.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
+@click.option("--timeout", "timeout_s", type=FiniteFloat(min=0, min_open=True),
               help="Per-batch deadline in seconds; pending judge calls are abandoned.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
@@ -165,6 +171,8 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     if outages:
         click.echo(f"warning: {len(outages)} judge component(s) did not run; rewards come "
                    "from the other components (failures allowed)", err=True)
+    if not summary and (duplicates := run.duplicate_warning()):
+        click.echo(duplicates, err=True)  # the summary table carries it otherwise
     failed = run.statuses["failed"]
     if failed:
         click.echo(f"{failed} of {len(run.rewards)} samples could not be scored "

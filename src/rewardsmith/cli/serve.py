@@ -6,7 +6,7 @@ import math
 
 import click
 
-from rewardsmith.cli.main import fail, host_of
+from rewardsmith.cli.main import FiniteFloat, fail, host_of
 from rewardsmith.core import settings
 from rewardsmith.core.errors import RewardsmithError
 
@@ -24,13 +24,13 @@ TOKEN_ENV = "REWARDSMITH_SERVE_TOKEN"
 @click.option("--retry-after", "retry_after_s", default=1, show_default=True,
               type=click.IntRange(0), help="Seconds in the Retry-After header of a 503.")
 @click.option("--max-body-mb", default=16.0, show_default=True,
-              type=click.FloatRange(min=0, min_open=True),
+              type=FiniteFloat(min=0, min_open=True),
               help="Request size cap in MiB (413 beyond it).")
 @click.option("--deadline", "deadline_s", default=60.0, show_default=True,
-              type=click.FloatRange(min=0, min_open=True),
+              type=FiniteFloat(min=0, min_open=True),
               help="Per-request scoring deadline in seconds; judge calls still pending are "
                    "abandoned and each component's failure policy applied.")
-@click.option("--group-window-ms", default=None, type=click.FloatRange(min=0),
+@click.option("--group-window-ms", default=None, type=FiniteFloat(min=0),
               help="Hold a prompt's rollouts this long to score the group together "
                    "[default: 100 when the pack has a group component, else 0 (off)].")
 @click.option("--group-size", default=None, type=click.IntRange(1),
@@ -42,7 +42,7 @@ TOKEN_ENV = "REWARDSMITH_SERVE_TOKEN"
 @click.option("--reference-key", default="reference_answer", show_default=True,
               help="NeMo Gym /verify: the task field holding the reference answer.")
 @click.option("--graceful-timeout", "graceful_timeout_s", default=30.0, show_default=True,
-              type=click.FloatRange(min=0), help="Seconds admitted requests get to finish "
+              type=FiniteFloat(min=0), help="Seconds admitted requests get to finish "
                                                  "on SIGTERM/SIGINT.")
 @click.option("--allow-judge-failures", is_flag=True,
               help="Start even when a judge's configuration (AWS region, credentials, "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from rewardsmith.cli.main import echo_json, fail, host_of
+from rewardsmith.cli.main import FiniteFloat, echo_json, fail, host_of
 from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.simulators.faults import FaultPolicy
 from rewardsmith.simulators.loadtest import SIMULATORS, fault_policy
@@ -63,17 +63,17 @@ def client_settings(kind: str, endpoint: str) -> list[str]:
     ]
 
 
-def _rate() -> click.FloatRange:
-    return click.FloatRange(0.0, 1.0)
+def _rate() -> FiniteFloat:
+    return FiniteFloat(0.0, 1.0)
 
 
 @click.command("simulate")
 @click.argument("kind", type=click.Choice(sorted(SIMULATORS)))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0),
+@click.option("--latency", default=0.0, show_default=True, type=FiniteFloat(0),
               help="Seconds each answer takes.")
-@click.option("--jitter", default=0.0, show_default=True, type=click.FloatRange(0),
+@click.option("--jitter", default=0.0, show_default=True, type=FiniteFloat(0),
               help="Extra uniform random latency, up to this many seconds.")
 @click.option("--throttle-rate", default=0.0, show_default=True, type=_rate())
 @click.option("--server-error-rate", default=0.0, show_default=True, type=_rate())
@@ -85,9 +85,9 @@ def _rate() -> click.FloatRange:
               type=click.Choice(["output_config", "tool", "json_schema"]),
               help="Structured-output modes the simulated model rejects.")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--quota-rps", default=0.0, show_default=True, type=click.FloatRange(0),
+@click.option("--quota-rps", default=0.0, show_default=True, type=FiniteFloat(0),
               help="Throttle requests beyond this many per second (0: no quota).")
-@click.option("--duration", type=click.FloatRange(0, min_open=True),
+@click.option("--duration", type=FiniteFloat(0, min_open=True),
               help="Stop after this many seconds (default: run until Ctrl-C).")
 def simulate_command(kind: str, host: str, port: int, latency: float, jitter: float,
                      throttle_rate: float, server_error_rate: float, model_timeout_rate: float,
@@ -113,12 +113,12 @@ def simulate_command(kind: str, host: str, port: int, latency: float, jitter: fl
               type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--concurrency", default=100, show_default=True, type=click.IntRange(1))
 @click.option("--latency", default=0.5, show_default=True,
-              type=click.FloatRange(0, min_open=True), help="Simulated model latency, s.")
-@click.option("--jitter", default=0.0, show_default=True, type=click.FloatRange(0))
+              type=FiniteFloat(0, min_open=True), help="Simulated model latency, s.")
+@click.option("--jitter", default=0.0, show_default=True, type=FiniteFloat(0))
 @click.option("--throttle-rate", default=0.0, show_default=True, type=_rate())
 @click.option("--samples", type=click.IntRange(1),
               help="Score this many samples, cycling the rollouts file (default: the file).")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(0, min_open=True),
+@click.option("--timeout", "timeout_s", type=FiniteFloat(0, min_open=True),
               help="Batch deadline in seconds, as a Lambda would set it.")
 @click.option("--separate-process", is_flag=True,
               help="Run the simulator in a child process (closer to a remote service).")

@@ -37,7 +37,13 @@ from rewardsmith.core.errors import (
 )
 from rewardsmith.core.logs import library_logger
 from rewardsmith.core.pack import Pack
-from rewardsmith.core.results import BatchResult, ComponentOutcome, SampleResult, Score
+from rewardsmith.core.results import (
+    BatchResult,
+    ComponentOutcome,
+    SampleResult,
+    Score,
+    duplicate_ids,
+)
 from rewardsmith.core.sample import Sample, count_assistant_turns, parse_sample, source_label
 from rewardsmith.core.sharing import ValueSharer
 from rewardsmith.core.telemetry import (
@@ -53,7 +59,7 @@ from rewardsmith.core.trajectory import (
     score_turns_sync,
     turn_rewards,
 )
-from rewardsmith.core.wire import item_id
+from rewardsmith.core.wire import item_id, wire_id
 from rewardsmith.core.workers import (
     ContainedExit,
     SyncWorkers,
@@ -200,6 +206,31 @@ def _run_contained(loop: asyncio.AbstractEventLoop) -> None:
             log.error("event_loop_exception_contained", error=type(exc).__name__)
 
 
+def check_seconds(value: Any, name: str, method: str) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is ``None`` or a finite number
+    of seconds above zero: ``timeout_s=0``, ``-1`` or ``nan`` would otherwise score every
+    sample as abandoned and return the failure reward without a word (a ``bool`` or a
+    non-number raises ``TypeError``)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{method}: {name} must be a number of seconds or None, "
+                        f"got {type(value).__name__}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{method}: {name} must be a finite number of seconds above 0 "
+                         f"(or None for no deadline), got {value!r}")
+
+
+def _warn_duplicate_ids(samples: Sequence[Any]) -> None:
+    """A warning log line when ids repeat in the batch: they are scored and echoed as given
+    (the contract), but a trainer matching rewards by id would mix them up."""
+    repeated = duplicate_ids(item_id(item, i) for i, item in enumerate(samples))
+    if repeated:
+        log.warning("duplicate_ids", count=len(repeated),
+                    ids=[str(wire_id(v))[:80] for v in dict.fromkeys(repeated)][:5],
+                    note="scored anyway; each row echoes its id")
+
+
 class Scorer:
     """Scores batches of wire-format samples under one pack.
 
@@ -241,9 +272,11 @@ class Scorer:
         builds one), the result has one reward per sample, in order. Synchronous facade;
         safe to call from any thread, including under a running loop.
 
-        Raises ``TypeError`` when ``samples`` is not a list of samples (one dict, a string).
+        Raises ``TypeError`` when ``samples`` is not a list of samples (one dict, a string),
+        ``ValueError`` when ``timeout_s`` is not a finite number of seconds above 0.
         """
         check_batch(samples, "Scorer.score")
+        check_seconds(timeout_s, "timeout_s", "Scorer.score")
         return self._loop_thread.run(self.ascore(samples, timeout_s=timeout_s))
 
     async def ascore(
@@ -260,6 +293,12 @@ class Scorer:
         input that could not even be decoded (they get a failed result in place).
         """
         check_batch(samples, "Scorer.ascore")
+        check_seconds(timeout_s, "timeout_s", "Scorer.ascore")
+        _warn_duplicate_ids(samples)
+        if deadline is not None and (isinstance(deadline, bool) or not isinstance(
+                deadline, int | float) or not math.isfinite(deadline)):
+            raise ValueError(f"Scorer.ascore: deadline must be a finite time.monotonic() "
+                             f"instant or None, got {deadline!r}")
         started = time.monotonic()
         if timeout_s is not None:
             candidate = started + timeout_s

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+from rewardsmith.core.rollouts import loads_json
 
 # Keys under which callers have been seen to wrap the sample list. ``body`` is the
 # API-Gateway / function-URL shape (possibly a JSON string, possibly base64).
@@ -38,7 +38,7 @@ def _decode_text(value: str | bytes | bytearray | memoryview, base64_encoded: bo
         raw = bytes(value) if not isinstance(value, str) else value
         if base64_encoded:
             raw = base64.b64decode(raw, validate=True)
-        return orjson.loads(raw), None
+        return loads_json(raw), None
     except (binascii.Error, ValueError, TypeError) as exc:
         what = "base64 JSON" if base64_encoded else "JSON"
         return None, f"not valid {what} ({type(exc).__name__}: {str(exc)[:120]})"

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from rewardsmith.core.errors import RewardsmithError
+from rewardsmith.core.suggest import did_you_mean
 
 MAX_FORMULA_CHARS = 2_000
 MAX_DEPTH = 64
@@ -120,7 +121,8 @@ def _compile(node: ast.AST, src: str, allowed: set[str] | frozenset[str], names:
             if name not in allowed:
                 raise FormulaError(
                     f"formula {src!r} names {name!r}, which is not a component id of this "
-                    f"pack; known: {', '.join(sorted(allowed)) or 'none'}"
+                    f"pack{did_you_mean(name, allowed)}; known: "
+                    f"{', '.join(sorted(allowed)) or 'none'}"
                 )
             names.add(name)
             return lambda env: env[name]

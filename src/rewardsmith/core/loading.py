@@ -19,6 +19,7 @@ everywhere. Validation of the merged document is :mod:`rewardsmith.core.pack`'s 
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -77,8 +78,10 @@ def _read(spec: str, path: PackPath, label: str, registered: str | None = None,
 
 
 def locate(spec: str | PackPath, host: PluginHost, *, relative_to: PackPath | None = None,
-           roots: Sequence[Path] = (), within: Path | None = None) -> PackSource:
-    """Find the pack ``spec`` names (see the module docstring for the order).
+           roots: Sequence[Path] = (), within: Path | None = None,
+           named_at: str | None = None) -> PackSource:
+    """Find the pack ``spec`` names (see the module docstring for the order);
+    ``named_at`` (``"child.toml:4"``) is where an ``extends`` named it, for errors.
 
     Raises:
         PackError: nothing is registered under that name and no such file exists; the
@@ -96,16 +99,19 @@ def locate(spec: str | PackPath, host: PluginHost, *, relative_to: PackPath | No
     if relative_to is not None:
         # A pack names its parent: a registered pack or a file inside its own folder,
         # never a path of its choosing elsewhere (``extends = "/etc/passwd"``).
+        at = f"{named_at}: " if named_at else ""
         try:
             nested = confine(relative_to, spec, "pack.extends", within=within)
         except TrustError as exc:
-            raise PackError(f"{exc}; name a registered pack or a file in the pack's folder") \
-                from None
+            raise PackError(f"{at}{exc}; name a registered pack or a file in the pack's "
+                            f"folder") from None
         if nested.is_file():
             return _read(spec, nested, str(nested))
         known = ", ".join(sorted(host.rubric_packs)) or "none"
-        raise PackError(f"pack.extends: no pack named {spec!r} is registered (registered: "
-                        f"{known}) and no file exists at {nested}")
+        nearby = _pack_files(getattr(nested, "parent", None))
+        hint = did_you_mean(spec, [*host.rubric_packs, *nearby])
+        raise PackError(f"{at}pack.extends: no pack named {spec!r} is registered{hint} "
+                        f"(registered: {known}) and no file exists at {nested}")
     candidate = Path(spec)
     looked = [str(candidate)]
     if candidate.is_file():
@@ -234,9 +240,29 @@ def _merge(parent: ResolvedPack, child: dict[str, Any], source: PackSource) -> R
     return ResolvedPack(document, origins, [*parent.sources, source], bases, table_origins)
 
 
+def _pack_files(folder: PackPath | None) -> list[str]:
+    """Names of the pack files in ``folder`` (for a did-you-mean), none when unreadable."""
+    if folder is None:
+        return []
+    try:
+        return [p.name for p in folder.iterdir() if p.name.endswith(".toml")]
+    except (OSError, AttributeError):
+        return []
+
+
+def _extends_at(source: PackSource) -> str:
+    """``"file:line"`` of the ``extends`` key in ``source`` (best effort: the first line
+    assigning ``extends``), else the file alone."""
+    for number, line in enumerate(source.text.splitlines(), 1):
+        if re.match(r"^\s*extends\s*=", line):
+            return f"{source.label}:{number}"
+    return source.label
+
+
 def resolve(spec: str | PackPath, host: PluginHost, *, roots: Sequence[Path] = (),
             relative_to: PackPath | None = None,
-            _seen: tuple[str, ...] = (), _within: Path | None = None) -> ResolvedPack:
+            _seen: tuple[str, ...] = (), _within: Path | None = None,
+            _named_at: str | None = None) -> ResolvedPack:
     """Locate ``spec`` and merge its ``extends`` chain (at most ``MAX_EXTENDS_DEPTH``).
 
     Raises:
@@ -244,7 +270,8 @@ def resolve(spec: str | PackPath, host: PluginHost, *, roots: Sequence[Path] = (
             table, an ``extends`` cycle or too deep a chain, or a bad
             ``remove_components``; the message names the file.
     """
-    source = locate(spec, host, relative_to=relative_to, roots=roots, within=_within)
+    source = locate(spec, host, relative_to=relative_to, roots=roots, within=_within,
+                    named_at=_named_at)
     if _within is None and source.file is not None:
         # The pack tree of this load: the folder above the pack the operator named. Every
         # ``extends`` in the chain must resolve inside it (core.trust.confine).
@@ -270,10 +297,11 @@ def resolve(spec: str | PackPath, host: PluginHost, *, roots: Sequence[Path] = (
         return ResolvedPack(raw, origins, [source], [own_base] * len(components),
                             _own_tables(raw, source))
     if not isinstance(parent_spec, str):
-        raise PackError(f"{source.label}: pack.extends must be a pack name or a path")
+        raise PackError(f"{_extends_at(source)}: pack.extends must be a pack name or a path")
     # A parent is looked up by name, next to the child, or as a path; never under roots.
     parent = resolve(parent_spec, host, relative_to=source.folder,
-                     _seen=(*_seen, source.label), _within=_within)
+                     _seen=(*_seen, source.label), _within=_within,
+                     _named_at=_extends_at(source))
     return _merge(parent, raw, source)
 
 

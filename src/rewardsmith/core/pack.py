@@ -370,7 +370,37 @@ def _format_error(err: Any, resolved: ResolvedPack, host: PluginHost) -> str:
     if len(loc) == 1 and kind == "extra_forbidden":
         return _unknown_table(str(loc[0]), resolved)
     key = ".".join(str(p) for p in loc) or "document"
+    if len(loc) >= 2 and isinstance(loc[0], str) and isinstance(loc[1], str):
+        # [pack], [aggregate], [trajectory]: name the line, and for a value outside a fixed
+        # set (``method = "formual"``) the allowed values with the closest one.
+        at = _table_at(resolved, loc[0], loc[1])
+        given = err.get("input")
+        if kind == "literal_error" and isinstance(given, str):
+            allowed = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+            return (f"{at}: {key} = {given!r} is not one of "
+                    f"{', '.join(map(repr, allowed))}{did_you_mean(given, allowed)}")
+        if kind == "extra_forbidden":
+            hint = _unknown_key(loc[1], _fields_of(loc[0]))
+            return f"{at}: [{loc[0]}]: unknown key {loc[1]!r}{hint}"
+        return f"{at}: {key}: {msg}"
     return f"{resolved.label}: {key}: {msg}"
+
+
+def _fields_of(table: str) -> list[str]:
+    model = {"pack": PackMeta, "aggregate": AggregateSpec}.get(table)
+    return list(model.model_fields) if model is not None else []
+
+
+def _table_at(resolved: ResolvedPack, table: str, key: str | None) -> str:
+    """``"file:line"`` of ``key`` in ``[table]`` (the file that wrote the table, for an
+    inherited one), else the file alone."""
+    source = resolved.table_origins.get(table)
+    if source is None and table == "pack" and resolved.sources:
+        source = resolved.sources[-1]  # [pack] is the named pack's own
+    if source is None:
+        return resolved.label
+    line = _table_line(source, table, key)
+    return source.label + (f":{line}" if line else "")
 
 
 #: The top-level tables of a pack, as TOML writes them.
@@ -500,11 +530,14 @@ def _load(spec: str | PackPath, host: PluginHost, roots: Sequence[Path]) -> Pack
     label = resolved.label
     configs: Sequence[ComponentConfig] = document.components  # type: ignore[attr-defined]
 
-    seen: set[str] = set()
-    for cfg in configs:
+    seen: dict[str, int] = {}
+    for position, cfg in enumerate(configs):
         if cfg.id in seen:
-            raise PackError(f"{label}: component id {cfg.id!r} is used twice")
-        seen.add(cfg.id)
+            first = _component_at(resolved, seen[cfg.id], configs[seen[cfg.id]])("id", "")
+            raise PackError(f"{_component_at(resolved, position, cfg)('id', '')}: component id "
+                            f"{cfg.id!r} is used twice (first at {first}); give each "
+                            f"[[components]] its own id")
+        seen[cfg.id] = position
     if not any(c.effective_weight > 0 for c in configs if c.gate is None) and (
         document.aggregate.method == "weighted_mean"
     ):
@@ -524,9 +557,10 @@ def _load(spec: str | PackPath, host: PluginHost, roots: Sequence[Path]) -> Pack
     formula = None
     if document.aggregate.formula:
         try:
-            formula = parse_formula(document.aggregate.formula, seen)
+            formula = parse_formula(document.aggregate.formula, set(seen))
         except FormulaError as exc:
-            raise PackError(f"{label}: aggregate.formula: {exc}") from None
+            raise PackError(f"{_table_at(resolved, 'aggregate', 'formula')}: "
+                            f"aggregate.formula: {exc}") from None
 
     backends = BackendPool(host)
     file_digests: list[str] = []

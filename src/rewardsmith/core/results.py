@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -87,6 +88,29 @@ class SampleResult:
             raise ValueError(f"reward must be finite, got {self.reward!r}")
 
 
+def id_key(value: Any) -> tuple[str, str]:
+    """What makes two sample ids the same id: type and ``repr`` (``1`` and ``"1"`` differ,
+    as they do on the wire); never raises."""
+    try:
+        return type(value).__name__, repr(value)
+    except Exception:
+        return type(value).__name__, f"<unprintable at {id(value):x}>"
+
+
+def duplicate_ids(ids: Iterable[Any]) -> list[Any]:
+    """The ids that repeat an earlier id of ``ids``, in order (``["a", "b", "a", "a"]`` ->
+    ``["a", "a"]``). Duplicates are scored (the contract echoes ids) but counted and
+    reported, never silently (docs/decisions.md, "Duplicate ids")."""
+    seen: set[tuple[str, str]] = set()
+    repeated: list[Any] = []
+    for value in ids:
+        key = id_key(value)
+        if key in seen:
+            repeated.append(value)
+        seen.add(key)
+    return repeated
+
+
 @dataclass
 class BatchResult:
     """What :meth:`Scorer.score <rewardsmith.core.engine.Scorer.score>` returns: one
@@ -118,10 +142,12 @@ class BatchResult:
 
     def summary(self) -> dict[str, Any]:
         """The telemetry summary of the rewards (see :meth:`BatchTelemetry.summary`) plus
-        ``elapsed_s``, ``deadline_hit`` and the counts of failed and gated samples."""
+        ``elapsed_s``, ``deadline_hit``, the counts of failed and gated samples and
+        ``duplicate_ids``: how many results repeat an earlier result's id."""
         out = self.telemetry.summary(self.rewards)
         out["elapsed_s"] = round(self.elapsed_s, 4)
         out["deadline_hit"] = self.deadline_hit
         out["failed_samples"] = sum(r.status == "failed" for r in self.results)
         out["gated_samples"] = sum(r.status == "gated" for r in self.results)
+        out["duplicate_ids"] = len(duplicate_ids(r.id for r in self.results))
         return out

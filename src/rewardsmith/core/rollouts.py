@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,19 +25,54 @@ def count_lines(path: Path) -> int:
         return sum(1 for line in fh if line.strip())
 
 
+# orjson reads an integer outside [-2**63, 2**64) as a float and loses its digits (an id
+# 18446744073709551617 came back as 1.8446744073709552e+19); such integers have 19 or more
+# digits, so a document with a run that long is read by the standard library, which keeps
+# integers exact. Strings with long digit runs only cost that slower read.
+_LONG_DIGITS = re.compile(rb"\d{19,}")
+_LONG_DIGITS_TEXT = re.compile(r"\d{19,}")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"number {text[:40]} is out of range for a double")
+    return number
+
+
+def _exact_loads(raw: bytes | str) -> Any:
+    """The standard library's reader held to JSON: no NaN/Infinity, no overflowing floats."""
+    return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+
+
 def loads_json(raw: bytes | str) -> Any:
     """One JSON document: orjson, falling back to the standard library for what orjson
-    refuses but JSON allows (lone surrogate escapes such as ``"\\ud800"``).
+    refuses but JSON allows (lone surrogate escapes such as ``"\\ud800"``) and for
+    documents holding integers beyond 64 bits, which are kept exact (the one id rule:
+    ids are echoed as given, ``core.wire``).
 
     Raises ``ValueError`` naming orjson's reason (nesting deeper than 1024 levels included,
-    which the fallback cannot read either: its ``RecursionError`` is not let out)."""
+    which the fallback cannot read either: its ``RecursionError`` is not let out);
+    ``NaN``/``Infinity`` literals and numbers overflowing a double are refused."""
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         try:
-            return json.loads(raw)
+            return _exact_loads(raw)
         except (ValueError, RecursionError):
             raise ValueError(str(exc)) from None
+    long_digits = (_LONG_DIGITS.search(raw) if isinstance(raw, bytes | bytearray | memoryview)
+                   else _LONG_DIGITS_TEXT.search(raw))
+    if long_digits is None:
+        return value
+    try:
+        return _exact_loads(raw)
+    except (ValueError, RecursionError):  # orjson read it: keep orjson's reading
+        return value
 
 
 def decode_line(raw: bytes, line_no: int) -> Any:

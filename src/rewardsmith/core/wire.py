@@ -257,10 +257,17 @@ def failure_row(sample_id: Any, reward: float, kind: str,
     }
 
 
-def encode_line(row: dict[str, Any]) -> str:
-    """One JSONL line (no newline); falls back to escaped ASCII for text orjson cannot
-    encode (lone surrogates in an echoed id or message)."""
+def encode_json(value: Any, *, indent: bool = False) -> str:
+    """``value`` as JSON text: orjson, falling back to the standard library (escaped ASCII)
+    for what orjson cannot encode — lone surrogates in an echoed id or message, integers
+    beyond 64 bits (an id is echoed exactly, the one id rule). The fallback covers that one
+    document (row, answer), never a whole stream."""
     try:
-        return orjson.dumps(row).decode()
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else None).decode()
     except TypeError:  # orjson.JSONEncodeError
-        return json.dumps(row, ensure_ascii=True, default=str)
+        return json.dumps(value, ensure_ascii=True, default=str, indent=2 if indent else None)
+
+
+def encode_line(row: dict[str, Any]) -> str:
+    """One JSONL line (no newline), as :func:`encode_json` writes it."""
+    return encode_json(row)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rewardsmith.core.results import SampleResult
+from rewardsmith.core.results import SampleResult, id_key
 from rewardsmith.core.telemetry import quantile
 from rewardsmith.report.svg import bin_counts
 
@@ -76,8 +76,19 @@ class RunSummary:
     statuses: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
     components: dict[str, _ComponentTally] = field(default_factory=dict)
+    #: Results whose id repeats an earlier result's (scored and echoed, but reported), and
+    #: the first few such ids. Keeping the ids seen costs a set entry per distinct id.
+    duplicate_ids: int = 0
+    duplicate_examples: list[object] = field(default_factory=list)
+    _ids_seen: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     def add(self, result: SampleResult) -> None:
+        key = id_key(result.id)
+        if key in self._ids_seen:
+            self.duplicate_ids += 1
+            if len(self.duplicate_examples) < 5 and result.id not in self.duplicate_examples:
+                self.duplicate_examples.append(result.id)
+        self._ids_seen.add(key)
         self.rewards.append(result.reward)
         self.statuses[result.status] += 1
         if result.status == "failed":
@@ -110,9 +121,19 @@ class RunSummary:
                 for cid, t in self.components.items()}
 
     def table(self, pack: Pack) -> str:
-        """As :func:`summary_table`."""
-        return _table(pack, sorted(self.rewards), self.statuses, self.component_stats(),
-                      self.failures)
+        """As :func:`summary_table`, plus a line counting duplicate ids when there are any."""
+        table = _table(pack, sorted(self.rewards), self.statuses, self.component_stats(),
+                       self.failures)
+        warning = self.duplicate_warning()
+        return table + ("\n" + warning if warning else "")
+
+    def duplicate_warning(self) -> str | None:
+        """``"warning: 2 rows repeat an earlier row's id ..."``, or None when ids are unique."""
+        if not self.duplicate_ids:
+            return None
+        examples = ", ".join(repr(i) for i in self.duplicate_examples)
+        return (f"warning: {self.duplicate_ids} row(s) repeat an earlier row's id "
+                f"(e.g. {examples}); scored anyway, each row echoes its id")
 
 
 def summary_table(pack: Pack, results: Sequence[SampleResult]) -> str:

@@ -29,13 +29,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import structlog
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -45,6 +43,7 @@ from starlette.routing import Route
 from rewardsmith.core.engine import Scorer
 from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.core.rollouts import loads_json
+from rewardsmith.core.wire import encode_json
 from rewardsmith.serving import protocols
 from rewardsmith.serving.metrics import ServerMetrics
 from rewardsmith.serving.protocols import Outcome, RequestError
@@ -98,10 +97,8 @@ class ServeConfig:
 
 
 def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    try:
-        body = orjson.dumps(value)
-    except TypeError:  # lone surrogates echoed from the request: escaped ASCII instead
-        body = json.dumps(value, ensure_ascii=True, default=str).encode()
+    # Lone surrogates or >64-bit ids echoed from the request: escaped ASCII instead.
+    body = encode_json(value).encode()
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 

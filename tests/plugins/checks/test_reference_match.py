@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -125,3 +126,45 @@ def test_json_fields_non_json_response(build, sample):
     with pytest.raises(ComponentError) as info:
         build(ReferenceMatch, mode="json_fields").score(sample("nope", reference=REF))
     assert info.value.kind == "invalid_json"
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+@pytest.mark.parametrize("options", [
+    {"mode": "json_fields"}, {"mode": "json_fields", "number_tolerance": 0.01},
+    {"mode": "exact", "reference_path": "total", "response_path": "total"},
+])
+def test_a_non_finite_reference_number_is_an_error_naming_the_field(build, sample, bad,
+                                                                    options):
+    """An infinite reference used to match 12.5 (tolerance rel * inf) and score 1.0."""
+    check = build(ReferenceMatch, **options)
+    with pytest.raises(ComponentError, match=r"reference_answer field 'total' is (-?inf|nan)"
+                       ) as info:
+        check.score(sample('{"total": 12.5}', reference={"total": bad}))
+    assert info.value.kind == "bad_reference"
+
+
+def test_a_non_finite_reference_is_a_component_error_through_the_scorer(tmp_path):
+    """End to end (rewardsmith.sample + Scorer): the component fails, its policy applies,
+    and the reward is not the 0.8 an infinite reference used to earn."""
+    from rewardsmith import Scorer, load_pack, make_plugin_host, sample
+
+    scorer = Scorer(load_pack("json-extraction", make_plugin_host()))
+    try:
+        good, inf, nan = scorer.score([
+            sample("Invoice total 12.5", '{"total": 12.5}', reference={"total": ref})
+            for ref in (12.5, math.inf, math.nan)]).results
+    finally:
+        scorer.close()
+    assert good.components["fields"].value == 1.0 and good.components["fields"].error is None
+    for result in (inf, nan):
+        fields = result.components["fields"]
+        assert fields.error_kind == "bad_reference" and "'total'" in (fields.error or "")
+        assert fields.value != 1.0
+        assert result.reward < good.reward
+
+
+def test_a_reference_integer_beyond_a_double_is_a_mismatch_not_a_crash(build, sample):
+    """float(10**400) raises OverflowError; such a reference is compared exactly."""
+    check = build(ReferenceMatch, mode="json_fields", number_tolerance=0.5)
+    score = check.score(sample('{"n": 1e300}', reference={"n": 10 ** 400}))
+    assert score.value == 0.0 and score.details["mismatched"] == ["n"]

@@ -36,7 +36,11 @@ def _as_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond a double: compared exactly instead
+            return None
+        return number if math.isfinite(number) else None
     if isinstance(value, str):
         try:
             number = float(_NUMBER_NOISE_RE.sub("", value.strip()))
@@ -116,6 +120,7 @@ class ReferenceMatch(Component["ReferenceMatch.Config"]):
         ref = sample.reference_answer
         if ref is None:
             raise ComponentError("sample has no reference_answer", kind=ErrorKind.MISSING_REFERENCE)
+        _refuse_non_finite(ref, "reference_answer")
         return ref
 
     def _reference_object(self, sample: Sample) -> Any:
@@ -169,6 +174,8 @@ class ReferenceMatch(Component["ReferenceMatch.Config"]):
     def _equal(self, got: Any, want: Any) -> bool:
         if isinstance(want, bool) or isinstance(got, bool) or want is None or got is None:
             return got is want  # null and booleans match only themselves
+        if _non_finite(got) or _non_finite(want):
+            return False  # inf is within any relative tolerance of inf; nan equals nothing
         want_n, got_n = _as_number(want), _as_number(got)
         if want_n is not None and got_n is not None and (
             isinstance(want, int | float) or isinstance(got, int | float)
@@ -211,6 +218,21 @@ class ReferenceMatch(Component["ReferenceMatch.Config"]):
         if self.config.mode == "json_fields":
             return self._score_fields(sample)
         return self._score_text(sample)
+
+
+def _non_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _refuse_non_finite(data: Any, what: str) -> None:
+    """Raise a ``bad_reference`` error naming the first field of ``data`` holding NaN or
+    an infinity: such a number cannot be matched (an infinite reference used to match
+    every finite answer within its infinite tolerance) and must not be scored silently."""
+    for path, value in leaves(data):
+        if _non_finite(value):
+            where = f" field {path!r}" if path else ""
+            raise ComponentError(f"{what}{where} is {value}, not a finite number; it cannot "
+                                 f"be matched", kind=ErrorKind.BAD_REFERENCE)
 
 
 def _maybe_path(text: str | None) -> FieldPath | None:
