@@ -498,8 +498,10 @@ def bind_workers(workers: SyncWorkers, limit_s: float
 
 
 def unbind_workers(token: contextvars.Token[tuple[SyncWorkers, float] | None]) -> None:
-    """Undo :func:`bind_workers`."""
-    _current.reset(token)
+    """Undo :func:`bind_workers`. A batch coroutine closed from another context (garbage
+    collected after its loop was stopped by plugin code) has nothing left to undo there."""
+    with contextlib.suppress(ValueError):
+        _current.reset(token)
 
 
 async def offload(fn: Callable[[], T], *, limit_s: float | None = None) -> T:
