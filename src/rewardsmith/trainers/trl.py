@@ -70,8 +70,16 @@ class _Batcher:
     def samples(self, prompts: Sequence[Any], completions: Sequence[Any],
                 kwargs: dict[str, Any]) -> list[Any]:
         n = len(completions)
+        # TRL passes one value per completion in every column: a length that differs means
+        # the caller's columns are misaligned, and scoring them would pair the wrong rows.
         columns = {k: v for k, v in kwargs.items()
-                   if k not in _TRL_NON_COLUMNS and isinstance(v, list | tuple) and len(v) == n}
+                   if k not in _TRL_NON_COLUMNS and isinstance(v, list | tuple)}
+        wrong = {k: len(v) for k, v in {"prompts": prompts, **columns}.items() if len(v) != n}
+        if wrong:
+            raise ValueError(f"reward function: {n} completions, but "
+                             + ", ".join(f"{k!r} has {m}" for k, m in wrong.items())
+                             + " (TRL passes one prompt and one value per column for each "
+                             "completion)")
         samples: list[Any] = []
         for i, completion in enumerate(completions):
             row = {k: plain(v[i]) for k, v in columns.items()}
@@ -161,7 +169,9 @@ def trl_reward_function(
     A call raises :class:`~rewardsmith.core.errors.JudgeUnavailableError` when a judge
     component could not run for the whole batch (unless the pack's ``[judge]`` sets
     ``allow_failures = true``), and :class:`ReferenceColumnMissingError` when a component
-    needed a reference and the batch has no ``reference_column``. Building it raises what
+    needed a reference and the batch has no ``reference_column``, and ``ValueError`` naming
+    the lengths when ``prompts`` or a list-valued column does not hold one value per
+    completion. Building it raises what
     :func:`~rewardsmith.core.pack.load_pack` raises for a pack that does not load.
     """
     batcher = _Batcher(scorer_for(pack, host), reference_column, timeout_s)
