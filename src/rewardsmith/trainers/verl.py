@@ -42,7 +42,7 @@ from rewardsmith.core.engine import Scorer
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.plugins import PluginHost
-from rewardsmith.core.results import BatchResult
+from rewardsmith.core.results import BatchResult, SampleResult
 from rewardsmith.trainers._common import (
     PackSpec,
     component_ids,
@@ -74,8 +74,8 @@ class VerlComputeScore:
          <component id>: value or skipped_value, ...,
          <component id>_skipped: True when the component gave no value, ...}
 
-    A component gives no value when a gate failed first, it abstained, it failed under its
-    failure policy, or the sample could not be scored; its key then holds
+    A component gives no value when a gate failed first, it abstained, it failed (whatever
+    value its failure policy gave), or the sample could not be scored; its key then holds
     ``skipped_value`` (default 0.0; finite, because verl's GDPO casts these to float32 and
     a NaN would poison every advantage) and ``<id>_skipped`` says so, so averages can be
     read right. ``reward_keys`` / ``reward_weights`` are the GDPO
@@ -198,8 +198,15 @@ class VerlComputeScore:
                     ground_truths: Sequence[Any],
                     extra_infos: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Score aligned sequences in one pass (groups by prompt kept together); one row per
-        sample in input order, raising as the class docstring says."""
+        sample in input order, raising as the class docstring says and ``ValueError`` naming
+        the lengths when the sequences differ in length."""
         infos = list(extra_infos) if extra_infos is not None else [None] * len(solution_strs)
+        lengths = {"data_sources": len(data_sources), "solution_strs": len(solution_strs),
+                   "ground_truths": len(ground_truths), "extra_infos": len(infos)}
+        if len(set(lengths.values())) > 1:
+            raise ValueError("compute_score: data_sources, solution_strs, ground_truths and "
+                             "extra_infos differ in length ("
+                             + ", ".join(f"{k}={n}" for k, n in lengths.items()) + ")")
         samples, missing = self._samples(data_sources, solution_strs, ground_truths, infos)
         batch = self.scorer.score(samples, timeout_s=self.timeout_s)
         batch.raise_for_judge_outage()  # never train on a reward the judge had no part in
@@ -256,11 +263,20 @@ class VerlComputeScore:
                 if failed:
                     raise PromptMissingError(self._missing_message(i, missing[i], failed[0]))
             values = component_values(result, ids)
+            # A failed component's value is its failure policy's (e.g. 0.0 under "zero"), not
+            # a measurement: it is flagged like a missing one, so it never reads as a real 0.
+            skipped = {cid: v is None or _failed(result, cid) for cid, v in values.items()}
             row: dict[str, Any] = {"score": result.reward, "status": result.status}
-            row.update({cid: self.skipped_value if v is None else v for cid, v in values.items()})
-            row.update({f"{cid}{SKIPPED_SUFFIX}": v is None for cid, v in values.items()})
+            row.update({cid: self.skipped_value if skipped[cid] else v
+                        for cid, v in values.items()})
+            row.update({f"{cid}{SKIPPED_SUFFIX}": skipped[cid] for cid in values})
             rows.append(row)
         return rows
+
+
+def _failed(result: SampleResult, cid: str) -> bool:
+    outcome = result.components.get(cid)
+    return outcome is not None and outcome.error_kind is not None
 
 
 async def _verl_compute_score_signature(data_source: Any = None, solution_str: Any = None,
