@@ -93,9 +93,9 @@ class PackReward(_ToolkitBase):  # type: ignore[misc,valid-type]
         never empty: the toolkit's ``RewardFunction`` contract is per-turn rewards or a
         single-element outcome list (awslabs/agentcore-rl-toolkit,
         ``src/agentcore_rl_toolkit/reward_function.py``), so a rollout with nothing to
-        reward per turn (no assistant turn, an empty or malformed trajectory) gets
-        ``[reward]`` — the pack's failure reward when the sample failed, its error in
-        ``last_result.error``.
+        reward per turn (no assistant turn, empty ``messages``) gets ``[reward]`` — the
+        pack's failure reward, the error in ``last_result.error`` (a malformed trajectory
+        with turns gets the failure reward on each).
 
         Raises ``TypeError`` as :func:`trajectory_sample` does, and
         ``JudgeUnavailableError`` when a judge could not run (``raise_on_judge_outage``).
