@@ -207,6 +207,9 @@ class RewardHandler:
         self._load_error: str | None = None
         self._init_ms: float | None = None
         self._calls = 0
+        #: What the last invocation's log line said (``rewardsmith lambda invoke`` reads its
+        #: event error, failed samples and judge outages to choose its exit code).
+        self.last_record: obs.InvocationRecord | None = None
 
     # -- loading ------------------------------------------------------------------------
     def warm(self) -> None:
@@ -375,6 +378,7 @@ class RewardHandler:
                                ErrorKind.INTERNAL_ERROR)
 
     def _report(self, record: obs.InvocationRecord, started: float) -> None:
+        self.last_record = record
         record.elapsed_ms = (time.monotonic() - started) * 1000
         record.settings_problems = list(self.settings.problems)
         try:
