@@ -292,3 +292,17 @@ def test_misaligned_columns_raise_naming_the_lengths(prompts: int, completions: 
     for func in trl_component_reward_functions("json-extraction"):
         with pytest.raises(ValueError, match=message):
             func(**kwargs)
+
+
+def test_a_failed_component_logs_none_not_its_policy_zero() -> None:
+    """Grounding with nothing to ground fails (policy ``zero``): the reward counts the 0,
+    the completions table shows no value (as verl's ``grounded_skipped``)."""
+    logged: dict[str, list[Any]] = {}
+    reward = trl_reward_function("json-extraction")
+    reward(prompts=[_INVOICE, _INVOICE],
+           completions=['{"invoice_number": "A-1"}', _ANSWER], completion_ids=[[1], [1]],
+           reference_answer=[{"total": 10.0}] * 2,
+           log_extra=lambda column, values: logged.__setitem__(column, values))
+    assert logged["rewardsmith/grounded"] == [None, 1.0]
+    assert logged["rewardsmith/json"] == [1.0, 1.0]
+    assert logged["rewardsmith/status"] == ["ok", "ok"]

@@ -27,10 +27,11 @@ from rewardsmith.core.engine import Scorer
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.plugins import PluginHost
-from rewardsmith.core.results import BatchResult, SampleResult
+from rewardsmith.core.results import BatchResult
 from rewardsmith.trainers._common import (
     PackSpec,
     component_ids,
+    component_values,
     plain,
     reward_component_ids,
     scorer_for,
@@ -123,8 +124,9 @@ class _Batcher:
         results = batch.results
         if not results:
             return
+        rows = [component_values(r, self.ids) for r in results]
         for cid in self.ids:
-            values = [_value(r, cid) for r in results]
+            values = [row[cid] for row in rows]
             if callable(log_extra):
                 log_extra(f"{METRIC_PREFIX}/{cid}", values)
             present = [v for v in values if v is not None]
@@ -137,11 +139,6 @@ class _Batcher:
             log_metric(f"{METRIC_PREFIX}/gated_frac", sum(r.status == "gated" for r in results) / n)
             log_metric(f"{METRIC_PREFIX}/failed_frac",
                        sum(r.status == "failed" for r in results) / n)
-
-
-def _value(result: SampleResult, cid: str) -> float | None:
-    outcome = result.components.get(cid)
-    return None if outcome is None else outcome.value
 
 
 def _name(scorer: Scorer, suffix: str = "") -> str:

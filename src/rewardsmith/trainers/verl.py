@@ -42,7 +42,7 @@ from rewardsmith.core.engine import Scorer
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.plugins import PluginHost
-from rewardsmith.core.results import BatchResult, SampleResult
+from rewardsmith.core.results import BatchResult
 from rewardsmith.trainers._common import (
     PackSpec,
     component_ids,
@@ -262,21 +262,12 @@ class VerlComputeScore:
                           if o.error_kind == ErrorKind.MISSING_SOURCE]
                 if failed:
                     raise PromptMissingError(self._missing_message(i, missing[i], failed[0]))
-            values = component_values(result, ids)
-            # A failed component's value is its failure policy's (e.g. 0.0 under "zero"), not
-            # a measurement: it is flagged like a missing one, so it never reads as a real 0.
-            skipped = {cid: v is None or _failed(result, cid) for cid, v in values.items()}
+            values = component_values(result, ids)  # None for a failed component too
             row: dict[str, Any] = {"score": result.reward, "status": result.status}
-            row.update({cid: self.skipped_value if skipped[cid] else v
-                        for cid, v in values.items()})
-            row.update({f"{cid}{SKIPPED_SUFFIX}": skipped[cid] for cid in values})
+            row.update({cid: self.skipped_value if v is None else v for cid, v in values.items()})
+            row.update({f"{cid}{SKIPPED_SUFFIX}": v is None for cid, v in values.items()})
             rows.append(row)
         return rows
-
-
-def _failed(result: SampleResult, cid: str) -> bool:
-    outcome = result.components.get(cid)
-    return outcome is not None and outcome.error_kind is not None
 
 
 async def _verl_compute_score_signature(data_source: Any = None, solution_str: Any = None,
