@@ -302,7 +302,7 @@ def test_a_failed_component_logs_none_not_its_policy_zero() -> None:
     reward(prompts=[_INVOICE, _INVOICE],
            completions=['{"invoice_number": "A-1"}', _ANSWER], completion_ids=[[1], [1]],
            reference_answer=[{"total": 10.0}] * 2,
-           log_extra=lambda column, values: logged.__setitem__(column, values))
+           log_extra=logged.__setitem__)
     assert logged["rewardsmith/grounded"] == [None, 1.0]
     assert logged["rewardsmith/json"] == [1.0, 1.0]
     assert logged["rewardsmith/status"] == ["ok", "ok"]
