@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from tests.support.aws_lambda import validate_answer
 
 from rewardsmith import make_plugin_host
 from rewardsmith.cli import build_cli
+from rewardsmith.cli.main import EXIT_CONFIG, EXIT_JUDGE_UNAVAILABLE, EXIT_OK, EXIT_SAMPLES_FAILED
 
 ROLLOUTS = Path(__file__).resolve().parents[2] / "examples" / "rollouts" / \
     "json-extraction.jsonl"
+CONTRACTS = ROLLOUTS.with_name("contract-review.jsonl")
 
 
 def _invoke(args: list[str], stdin: str | None = None) -> tuple[int, str, str]:
@@ -54,8 +58,9 @@ def test_a_rollouts_file_with_bad_lines_answers_every_line(tmp_path: Path) -> No
     good = {"id": "g", "messages": [{"role": "assistant", "content": '{"a": 1}'}]}
     path = tmp_path / "mixed.jsonl"
     path.write_text("[" * 5000 + "]" * 5000 + "\n" + json.dumps(good) + "\n{not json\n")
-    code, out, _ = _invoke(["--pack", "json-extraction", str(path)])
-    assert code == 0  # the handler answered; failed lines are rows, as in a Lambda
+    code, out, err = _invoke(["--pack", "json-extraction", str(path)])
+    assert code == EXIT_SAMPLES_FAILED  # as `score` exits; failed lines are rows, as in Lambda
+    assert "2 of 3 samples could not be scored" in err
     answer = validate_answer(json.loads(out), [0, "g", 2])
     assert [r.metrics_list[0].name for r in answer] == ["sample_failed", "json", "sample_failed"]
 
@@ -85,3 +90,44 @@ def test_ids_beyond_64_bits_are_echoed_exactly(tmp_path: Path) -> None:
     assert code == 0
     assert [row["id"] for row in json.loads(out)] == [big, -big, 7]
     assert "e+19" not in out
+
+
+@pytest.mark.parametrize(("event", "why"), [
+    # OpenRLHF's /get_reward body is not a Lambda event: the handler answers [], no sample
+    ({"query": ["a"], "prompts": ["a"], "labels": [None]}, "event is an object with 3 keys"),
+    ([], "an empty list"),
+])
+def test_an_event_with_no_samples_is_an_input_error(event: object, why: str) -> None:
+    code, out, err = _invoke(["--pack", "json-extraction", "-"], stdin=json.dumps(event))
+    assert code == EXIT_CONFIG, err
+    assert json.loads(out) == []  # the Lambda's answer is still printed
+    assert "error: the event held no samples to score" in err and why in err
+
+
+@pytest.fixture
+def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No AWS configuration at all: no variables, no profile files, no instance metadata."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    empty = tmp_path / "aws-empty"
+    empty.write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_a_judge_that_could_not_run_exits_4_unless_allowed(no_aws: None) -> None:
+    """contract-review's Bedrock judge has no region: the rows carry checks-only rewards,
+    so the command exits as `score` does, 4, unless --allow-judge-failures."""
+    code, out, err = _invoke(["--pack", "contract-review", str(CONTRACTS)])
+    assert code == EXIT_JUDGE_UNAVAILABLE, err
+    rows = validate_answer(json.loads(out))
+    assert len(rows) == len(CONTRACTS.read_text().splitlines())
+    assert "error: judge component 'review' could not run (judge_config)" in err
+    assert "--allow-judge-failures" in err
+
+    code, out, err = _invoke(["--allow-judge-failures", "--pack", "contract-review",
+                              str(CONTRACTS)])
+    assert code == EXIT_OK, err
+    assert "warning: judge component 'review' could not run (judge_config)" in err

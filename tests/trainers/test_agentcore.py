@@ -84,3 +84,26 @@ def test_malformed_trajectory_gets_a_finite_list_of_its_length(reward) -> None:
     assert out == [0.0, 0.0, 0.0]
     with pytest.raises(TypeError, match="needs messages"):
         reward(response_text="hi")
+
+
+@pytest.mark.parametrize(("messages", "why"), [
+    ([], "'messages' is empty"),
+    ([{"role": "user", "content": "Refund NW-100200"}], "no assistant turn"),
+    ([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+     "no assistant turn"),
+])
+def test_a_rollout_with_no_turn_to_reward_gets_the_failure_reward_as_the_outcome(
+    reward, messages, why,
+) -> None:
+    """The toolkit's RewardFunction returns per-turn rewards or a single-element outcome
+    list, never ``[]``: such a rollout gets ``[failure reward]``, its error on the result."""
+    out = reward(messages=messages, tools=tj.TOOLS)
+    assert out == [reward.scorer.pack.failure_reward] and math.isfinite(out[0])
+    assert reward.last_result is not None and reward.last_result.status == "failed"
+    assert why in (reward.last_result.error or "")
+
+
+@pytest.mark.parametrize("messages", ["x", b"x", {"role": "assistant", "content": "hi"}])
+def test_messages_that_are_not_a_list_of_messages_raise(reward, messages) -> None:
+    with pytest.raises(TypeError, match="messages must be a list of messages"):
+        reward(messages=messages)

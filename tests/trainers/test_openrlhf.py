@@ -72,10 +72,12 @@ def test_a_reward_file_loaded_as_openrlhf_loads_it(tmp_path: Path) -> None:
     assert rewards == [[1.0], [0.0], [0.0]]
     assert [info["scores"] for info in infos] == rewards
     assert infos[0]["extra_logs"] == {"rewardsmith/json": [1.0], "rewardsmith/exact": [1.0],
-                                      "rewardsmith/gated": [0.0]}
+                                      "rewardsmith/gated": [0.0],
+                                      "rewardsmith/sample_failed": [0.0]}
     # the gated sample logs the same keys: 0.0 for the skipped component, gated 1.0
     assert infos[2]["extra_logs"] == {"rewardsmith/json": [0.0], "rewardsmith/exact": [0.0],
-                                      "rewardsmith/gated": [1.0]}
+                                      "rewardsmith/gated": [1.0],
+                                      "rewardsmith/sample_failed": [0.0]}
 
 
 def test_a_batch_call_scores_every_query_in_order(tmp_path: Path) -> None:
@@ -97,3 +99,22 @@ def test_a_batch_call_scores_every_query_in_order(tmp_path: Path) -> None:
 ])
 def test_split_query(query: str, prompt: str, response: str) -> None:
     assert split_query(query, prompt) == response
+
+
+def test_a_query_not_starting_with_its_prompt_fails_alone_as_the_server_fails_it(
+    tmp_path: Path,
+) -> None:
+    """``rewardsmith serve`` answers such a query ``sample_failed`` 1.0; the reward file
+    agrees: failure reward, ``sample_failed`` 1.0, ``gated`` 0.0, the other sample scored."""
+    from rewardsmith.serving.protocols import openrlhf_samples
+
+    pack = tmp_path / "pack.toml"
+    pack.write_text(PACK)
+    reward_func = openrlhf_reward_func(str(pack), as_tensors=False)
+    queries = ['zzz{"a": 1}<|im_end|>', CHATML + '{"a": 1}<|im_end|>']
+    out = reward_func(queries, [CHATML, CHATML], ['{"a": 1}', '{"a": 1}'])
+    assert out["rewards"] == [0.0, 1.0]  # the pack's failure reward (its range's bottom)
+    assert out["extra_logs"]["rewardsmith/sample_failed"] == [1.0, 0.0]
+    assert out["extra_logs"]["rewardsmith/gated"] == [0.0, 0.0]
+    served = openrlhf_samples({"query": queries, "prompts": [CHATML, CHATML]})
+    assert [type(s).__name__ for s in served] == ["SampleError", "dict"]

@@ -261,3 +261,48 @@ def test_conversational_prompts_and_an_id_column(trainer: _Trainer, pack) -> Non
     reward = trl_reward_function(scorer)
     rows = _calculate_rewards(trainer, [reward], inputs, prompts, completions)
     assert [r[0] for r in rows] == pytest.approx([1.0, 0.0])
+
+
+_INVOICE = "Extract: INVOICE No. A-1, TOTAL GBP 10.00"
+_ANSWER = '{"invoice_number": "A-1", "total": 10.0}'
+
+
+def test_aligned_columns_score_each_completion_against_its_own_reference() -> None:
+    reward = trl_reward_function("json-extraction")
+    rewards = reward(prompts=[_INVOICE, _INVOICE], completions=[_ANSWER, _ANSWER],
+                     completion_ids=[[1], [1]], reference_answer=[{"total": 10.0}] * 2)
+    assert rewards == pytest.approx([0.6, 0.6])
+
+
+@pytest.mark.parametrize(("prompts", "completions", "references", "message"), [
+    # a reference column one short used to be dropped: every sample scored without it
+    (2, 2, 1, "2 completions, but 'reference_answer' has 1"),
+    (2, 1, 1, "1 completions, but 'prompts' has 2"),
+    (1, 2, 2, "2 completions, but 'prompts' has 1"),  # was a bare IndexError
+])
+def test_misaligned_columns_raise_naming_the_lengths(prompts: int, completions: int,
+                                                     references: int, message: str) -> None:
+    kwargs = {"prompts": [_INVOICE] * prompts, "completions": [_ANSWER] * completions,
+              "completion_ids": [[1]] * completions,
+              "reference_answer": [{"total": 10.0}] * references}
+    with pytest.raises(ValueError, match=message):
+        trl_reward_function("json-extraction")(**kwargs)
+    with pytest.raises(ValueError, match=message):
+        asyncio.run(trl_reward_function_async("json-extraction")(**kwargs))
+    for func in trl_component_reward_functions("json-extraction"):
+        with pytest.raises(ValueError, match=message):
+            func(**kwargs)
+
+
+def test_a_failed_component_logs_none_not_its_policy_zero() -> None:
+    """Grounding with nothing to ground fails (policy ``zero``): the reward counts the 0,
+    the completions table shows no value (as verl's ``grounded_skipped``)."""
+    logged: dict[str, list[Any]] = {}
+    reward = trl_reward_function("json-extraction")
+    reward(prompts=[_INVOICE, _INVOICE],
+           completions=['{"invoice_number": "A-1"}', _ANSWER], completion_ids=[[1], [1]],
+           reference_answer=[{"total": 10.0}] * 2,
+           log_extra=logged.__setitem__)
+    assert logged["rewardsmith/grounded"] == [None, 1.0]
+    assert logged["rewardsmith/json"] == [1.0, 1.0]
+    assert logged["rewardsmith/status"] == ["ok", "ok"]

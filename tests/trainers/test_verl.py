@@ -281,3 +281,34 @@ def test_a_component_id_clashing_with_a_row_key_is_refused(tmp_path: Path) -> No
     path.write_text(PACK.replace('id = "length"', 'id = "status"'))
     with pytest.raises(ValueError, match=r"component id\(s\) \['status'\] clash"):
         VerlComputeScore(load_pack(str(path)))
+
+
+_INVOICE = "INVOICE No. A-1\nBill to: Brightside Clinic\nTOTAL GBP 10.00"
+
+
+def test_a_failed_component_is_flagged_skipped_not_read_as_a_real_zero() -> None:
+    """Grounding with nothing to ground fails (policy ``zero``): its key holds the skipped
+    value and ``grounded_skipped`` is True, as for a gated or abstaining component; a
+    grounded answer reads 1.0 with the flag False."""
+    compute_score = VerlComputeScore("json-extraction", skipped_value=-0.5)
+    failed = compute_score(data_source="x", solution_str='{"invoice_number": "A-1"}',
+                           extra_info={"question": _INVOICE})
+    assert failed["status"] == "ok"
+    assert failed["grounded"] == -0.5 and failed["grounded_skipped"] is True
+    assert failed["json"] == 1.0 and failed["json_skipped"] is False
+    grounded = compute_score(data_source="x",
+                             solution_str='{"invoice_number": "A-1", "total": 10.0}',
+                             ground_truth={"invoice_number": "A-1", "total": 10.0},
+                             extra_info={"question": _INVOICE})
+    assert grounded["grounded"] == 1.0 and grounded["grounded_skipped"] is False
+
+
+def test_a_batch_of_unequal_lists_raises_naming_the_lengths(pack_path: Path) -> None:
+    compute_score = verl_compute_score_batch(str(pack_path))
+    with pytest.raises(ValueError, match=r"differ in length \(data_sources=1, "
+                                         r"solution_strs=2, ground_truths=1, extra_infos=1\)"):
+        compute_score(data_sources=["x"], solution_strs=["a", "b"], ground_truths=[None],
+                      extra_infos=[{}])
+    with pytest.raises(ValueError, match="extra_infos=1"):
+        compute_score(data_sources=["x", "x"], solution_strs=["a", "b"],
+                      ground_truths=[None, None], extra_infos=[{}])

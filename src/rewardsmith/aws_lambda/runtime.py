@@ -211,6 +211,9 @@ class RewardHandler:
         self._init_ms: float | None = None
         self._calls = 0
         self._costs = AnswerCosts()
+        #: What the last invocation's log line said (``rewardsmith lambda invoke`` reads its
+        #: event error, failed samples and judge outages to choose its exit code).
+        self.last_record: obs.InvocationRecord | None = None
 
     # -- loading ------------------------------------------------------------------------
     def warm(self) -> None:
@@ -449,6 +452,7 @@ class RewardHandler:
                                ErrorKind.INTERNAL_ERROR, cache)
 
     def _report(self, record: obs.InvocationRecord, started: float) -> None:
+        self.last_record = record
         record.elapsed_ms = (time.monotonic() - started) * 1000
         record.settings_problems = list(self.settings.problems)
         encode = record.answer_budget.get("encode_estimate_ms")

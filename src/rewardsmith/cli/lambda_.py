@@ -7,15 +7,24 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from rewardsmith.aws_lambda.package.build import BuildOptions, build_zip, lint_template
 from rewardsmith.aws_lambda.package.template import sam_template, to_yaml, validate_function_name
-from rewardsmith.cli.main import echo_json, fail, host_of
+from rewardsmith.cli.main import (
+    EXIT_JUDGE_UNAVAILABLE,
+    EXIT_SAMPLES_FAILED,
+    echo_json,
+    fail,
+    host_of,
+)
 from rewardsmith.core import settings
 from rewardsmith.core.errors import RewardsmithError
+
+if TYPE_CHECKING:
+    from rewardsmith.aws_lambda.observability import InvocationRecord
 
 
 def _default_function_name(pack: str) -> str:
@@ -124,11 +133,18 @@ def package_command(ctx: click.Context, pack: str, output: Path, template: Path 
 @click.option("--remaining-ms", type=click.IntRange(0), default=300_000, show_default=True,
               help="What get_remaining_time_in_millis() reports at the start.")
 @click.option("--function-name", default="rewardsmith-SageMaker-local", show_default=True)
+@click.option("--allow-judge-failures", is_flag=True,
+              help="Exit 0 even when a judge could not run (the rewards then come from the "
+                   "other components alone), as `score --allow-judge-failures` does.")
 @click.pass_context
 def invoke_command(ctx: click.Context, event: Any, pack: str | None, remaining_ms: int,
-                   function_name: str) -> None:
+                   function_name: str, allow_judge_failures: bool) -> None:
     """Run EVENT (a JSON event, a JSONL rollouts file, or - for stdin) through the reward
-    handler as Lambda would; the answer goes to stdout, the log line and metrics to stderr."""
+    handler as Lambda would; the answer goes to stdout, the log line and metrics to stderr.
+
+    Exits as ``score`` does (codes in :mod:`rewardsmith.cli.main`): 2 when the pack did not
+    load or the event held no sample the handler recognised, 4 when a judge could not run
+    (unless allowed), 3 when some samples could not be scored, else 0."""
     from rewardsmith.aws_lambda import PACK_ENV, make_handler
     from rewardsmith.aws_lambda.local import LocalContext, read_event
 
@@ -142,6 +158,36 @@ def invoke_command(ctx: click.Context, event: Any, pack: str | None, remaining_m
     echo_json(answer)
     if handler.load_error is not None:
         fail(f"the pack did not load: {handler.load_error}")
+    record = handler.last_record
+    if record is None:  # the handler always reports; a missing record is a bug, not a pass
+        fail("the handler reported nothing about this invocation", EXIT_SAMPLES_FAILED)
+    _invoke_exit(record, allow_judge_failures)
+
+
+def _invoke_exit(record: InvocationRecord, allow_judge_failures: bool) -> None:
+    """Exit as ``score`` would for one invocation's record: an event without samples is an
+    input error (2; the Lambda answers ``[]``), a judge outage not allowed by the pack or
+    ``allow_judge_failures`` is 4, failed samples are 3; returns when all went well."""
+    if record.event_error or record.samples == 0:
+        fail(f"the event held no samples to score: {record.event_error or 'an empty list'}")
+    blocking = False
+    for cid, outage in record.judge_outages.items():
+        allowed = bool(outage.get("allowed")) or allow_judge_failures
+        blocking |= not allowed
+        click.echo(f"{'warning' if allowed else 'error'}: judge component {cid!r} could not "
+                   f"run ({outage.get('kind')}): {outage.get('cause')}", err=True)
+    if blocking:
+        fail("the rewards above come from the other components alone. Fix the judge "
+             "settings, or pass --allow-judge-failures (or set allow_failures = true in the "
+             "pack's [judge] table) to accept that.", EXIT_JUDGE_UNAVAILABLE)
+    if record.engine_error:
+        click.echo(f"error: {record.engine_error}", err=True)
+    failed = record.summary.get("failed_samples") or (record.samples if record.engine_error
+                                                      else 0)
+    if failed:
+        click.echo(f"{failed} of {record.samples} samples could not be scored (rows with "
+                   "the sample_failed metric)", err=True)
+        sys.exit(EXIT_SAMPLES_FAILED)
 
 
 

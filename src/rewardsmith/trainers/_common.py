@@ -85,9 +85,11 @@ def reward_component_ids(scorer: Scorer) -> list[str]:
 
 def component_values(result: SampleResult, ids: list[str]) -> dict[str, float | None]:
     """Each of ``ids`` with its value for ``result``, ``None`` when the component did not
-    give one (skipped after a failed gate, abstained, failed, or the sample failed)."""
+    give one (skipped after a failed gate, abstained, failed, or the sample failed). A
+    failed component's policy value (``on_error = "zero"``) counts in the reward but is no
+    measurement: it is ``None`` here, so it never reads as a real 0 in the logs."""
     out: dict[str, float | None] = {}
     for cid in ids:
         outcome = result.components.get(cid)
-        out[cid] = None if outcome is None else outcome.value
+        out[cid] = None if outcome is None or outcome.error_kind is not None else outcome.value
     return out

@@ -44,11 +44,15 @@ def trajectory_sample(*, messages: Sequence[Any] | None = None,
     """The wire sample for one rollout from the toolkit's keyword arguments.
 
     Raises:
-        TypeError: neither ``messages`` nor ``sample`` is given.
+        TypeError: neither ``messages`` nor ``sample`` is given, or ``messages`` is a
+            string or mapping rather than a sequence of messages.
     """
     if sample is not None:
         raw = dict(sample)
     elif messages is not None:
+        if isinstance(messages, str | bytes | Mapping):
+            raise TypeError(f"PackReward: messages must be a list of messages (the "
+                            f"trajectory), got {type(messages).__name__}")
         raw = {"messages": list(messages)}
     else:
         raise TypeError("PackReward needs messages=[...] (the trajectory) or sample={...}")
@@ -83,19 +87,28 @@ class PackReward(_ToolkitBase):  # type: ignore[misc,valid-type]
         self.last_result: SampleResult | None = None
 
     def __call__(self, **kwargs: Any) -> list[float]:
-        """Score one rollout; see :func:`trajectory_sample` for the keywords. Returns the
-        per-turn rewards (length = assistant turns) or ``[reward]``; always finite."""
+        """Score one rollout; see :func:`trajectory_sample` for the keywords.
+
+        Returns the per-turn rewards (one per assistant turn) or ``[reward]``, finite and
+        never empty: the toolkit's ``RewardFunction`` contract is per-turn rewards or a
+        single-element outcome list (awslabs/agentcore-rl-toolkit,
+        ``src/agentcore_rl_toolkit/reward_function.py``), so a rollout with nothing to
+        reward per turn (no assistant turn, empty ``messages``) gets ``[reward]`` — the
+        pack's failure reward, the error in ``last_result.error`` (a malformed trajectory
+        with turns gets the failure reward on each).
+
+        Raises ``TypeError`` as :func:`trajectory_sample` does, and
+        ``JudgeUnavailableError`` when a judge could not run (``raise_on_judge_outage``).
+        """
         raw = trajectory_sample(**kwargs)
         batch = self.scorer.score([raw])
         if self.raise_on_judge_outage:
             batch.raise_for_judge_outage()
         (result,) = batch.results
         self.last_result = result
-        if not self.per_turn:
-            return [result.reward]
-        if result.turn_rewards is not None:
+        if self.per_turn and result.turn_rewards:
             return list(result.turn_rewards)
-        return [result.reward]  # a single turn under a response-only pack
+        return [result.reward]  # the outcome; also a single turn under a response-only pack
 
     def close(self) -> None:
         self.scorer.close()

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rewardsmith.core.engine import Scorer
+from rewardsmith.core.errors import SampleError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.plugins import PluginHost
 from rewardsmith.trainers._common import PackSpec, component_ids, plain, scorer_for
@@ -37,7 +38,7 @@ def split_query(query: str, prompt: str, end_markers: Sequence[str] = END_MARKER
     """The response part of an OpenRLHF ``query`` (prompt + response, decoded with special
     tokens): ``query`` minus its leading ``prompt``, with trailing end-of-turn markers and
     whitespace stripped. A query that does not start with the prompt (the tokenizer did not
-    round-trip it) is taken whole."""
+    round-trip it) is taken whole here; :func:`openrlhf_reward_func` fails such a sample."""
     response = query[len(prompt):] if prompt and query.startswith(prompt) else query
     stripped = True
     while stripped:
@@ -65,10 +66,13 @@ def openrlhf_reward_func(
         reward_func = openrlhf_reward_func("json-extraction")
 
     Returns ``{"rewards": r, "scores": r, "extra_logs": {"rewardsmith/<component>": v,
-    "rewardsmith/gated": g}}`` with one value per query: the pack's reward; each
-    component's value (0.0 where it gave none, so every sample logs the same keys) and 1.0
-    for a gated or failed sample. Values are float32 ``torch`` tensors when ``torch``
-    imports (OpenRLHF always has it; ``as_tensors`` forces either way), else lists.
+    "rewardsmith/gated": g, "rewardsmith/sample_failed": f}}`` with one value per query:
+    the pack's reward; each component's value (0.0 where it gave none, so every sample
+    logs the same keys); 1.0 for a gated sample in ``gated`` and for a sample that could
+    not be scored in ``sample_failed`` (the flags ``rewardsmith serve`` reports). A query
+    that does not start with its prompt fails alone, as it does in ``rewardsmith serve``.
+    Values are float32 ``torch`` tensors when ``torch`` imports (OpenRLHF always has it;
+    ``as_tensors`` forces either way), else lists.
     Samples sharing a prompt in one call are scored as a group (OpenRLHF 0.10+ calls with
     one sample: group components see groups of one; ``rewardsmith serve`` keeps groups).
     ``labels`` are the reference answers.
@@ -88,9 +92,16 @@ def openrlhf_reward_func(
         if not len(queries) == len(prompts) == len(labels):
             raise ValueError(f"reward_func: queries, prompts and labels differ in length "
                              f"({len(queries)}, {len(prompts)}, {len(labels)})")
-        samples: list[dict[str, Any]] = []
+        samples: list[Any] = []
         for i, (query, prompt, label) in enumerate(zip(queries, prompts, labels, strict=True)):
             prompt_text = prompt if isinstance(prompt, str) else str(prompt)
+            if isinstance(query, str) and prompt_text and not query.startswith(prompt_text):
+                # As ``rewardsmith serve`` does: the response cannot be told apart from the
+                # prompt, so the sample fails alone (failure reward, ``sample_failed`` 1.0).
+                samples.append(SampleError(
+                    f"queries[{i}] does not start with prompts[{i}], so the response cannot "
+                    "be told apart from the prompt (was the prompt truncated?)", sample_id=i))
+                continue
             response = split_query(query, prompt_text, end_markers) \
                 if isinstance(query, str) else query
             samples.append({"id": i,
@@ -108,7 +119,8 @@ def openrlhf_reward_func(
                 value = None if outcome is None else outcome.value
                 column.append(0.0 if value is None else float(value))
             logs[f"rewardsmith/{cid}"] = column
-        logs["rewardsmith/gated"] = [0.0 if r.status == "ok" else 1.0 for r in batch.results]
+        logs["rewardsmith/gated"] = [float(r.status == "gated") for r in batch.results]
+        logs["rewardsmith/sample_failed"] = [float(r.status == "failed") for r in batch.results]
         tensor = _tensor_maker(as_tensors)
         return {"rewards": tensor(rewards), "scores": tensor(rewards),
                 "extra_logs": {k: tensor(v) for k, v in logs.items()}}

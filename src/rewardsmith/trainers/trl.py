@@ -27,10 +27,11 @@ from rewardsmith.core.engine import Scorer
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.plugins import PluginHost
-from rewardsmith.core.results import BatchResult, SampleResult
+from rewardsmith.core.results import BatchResult
 from rewardsmith.trainers._common import (
     PackSpec,
     component_ids,
+    component_values,
     plain,
     reward_component_ids,
     scorer_for,
@@ -70,8 +71,16 @@ class _Batcher:
     def samples(self, prompts: Sequence[Any], completions: Sequence[Any],
                 kwargs: dict[str, Any]) -> list[Any]:
         n = len(completions)
+        # TRL passes one value per completion in every column: a length that differs means
+        # the caller's columns are misaligned, and scoring them would pair the wrong rows.
         columns = {k: v for k, v in kwargs.items()
-                   if k not in _TRL_NON_COLUMNS and isinstance(v, list | tuple) and len(v) == n}
+                   if k not in _TRL_NON_COLUMNS and isinstance(v, list | tuple)}
+        wrong = {k: len(v) for k, v in {"prompts": prompts, **columns}.items() if len(v) != n}
+        if wrong:
+            raise ValueError(f"reward function: {n} completions, but "
+                             + ", ".join(f"{k!r} has {m}" for k, m in wrong.items())
+                             + " (TRL passes one prompt and one value per column for each "
+                             "completion)")
         samples: list[Any] = []
         for i, completion in enumerate(completions):
             row = {k: plain(v[i]) for k, v in columns.items()}
@@ -115,8 +124,9 @@ class _Batcher:
         results = batch.results
         if not results:
             return
+        rows = [component_values(r, self.ids) for r in results]
         for cid in self.ids:
-            values = [_value(r, cid) for r in results]
+            values = [row[cid] for row in rows]
             if callable(log_extra):
                 log_extra(f"{METRIC_PREFIX}/{cid}", values)
             present = [v for v in values if v is not None]
@@ -129,11 +139,6 @@ class _Batcher:
             log_metric(f"{METRIC_PREFIX}/gated_frac", sum(r.status == "gated" for r in results) / n)
             log_metric(f"{METRIC_PREFIX}/failed_frac",
                        sum(r.status == "failed" for r in results) / n)
-
-
-def _value(result: SampleResult, cid: str) -> float | None:
-    outcome = result.components.get(cid)
-    return None if outcome is None else outcome.value
 
 
 def _name(scorer: Scorer, suffix: str = "") -> str:
@@ -161,7 +166,9 @@ def trl_reward_function(
     A call raises :class:`~rewardsmith.core.errors.JudgeUnavailableError` when a judge
     component could not run for the whole batch (unless the pack's ``[judge]`` sets
     ``allow_failures = true``), and :class:`ReferenceColumnMissingError` when a component
-    needed a reference and the batch has no ``reference_column``. Building it raises what
+    needed a reference and the batch has no ``reference_column``, and ``ValueError`` naming
+    the lengths when ``prompts`` or a list-valued column does not hold one value per
+    completion. Building it raises what
     :func:`~rewardsmith.core.pack.load_pack` raises for a pack that does not load.
     """
     batcher = _Batcher(scorer_for(pack, host), reference_column, timeout_s)

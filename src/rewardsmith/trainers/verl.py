@@ -74,8 +74,8 @@ class VerlComputeScore:
          <component id>: value or skipped_value, ...,
          <component id>_skipped: True when the component gave no value, ...}
 
-    A component gives no value when a gate failed first, it abstained, it failed under its
-    failure policy, or the sample could not be scored; its key then holds
+    A component gives no value when a gate failed first, it abstained, it failed (whatever
+    value its failure policy gave), or the sample could not be scored; its key then holds
     ``skipped_value`` (default 0.0; finite, because verl's GDPO casts these to float32 and
     a NaN would poison every advantage) and ``<id>_skipped`` says so, so averages can be
     read right. ``reward_keys`` / ``reward_weights`` are the GDPO
@@ -198,8 +198,15 @@ class VerlComputeScore:
                     ground_truths: Sequence[Any],
                     extra_infos: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Score aligned sequences in one pass (groups by prompt kept together); one row per
-        sample in input order, raising as the class docstring says."""
+        sample in input order, raising as the class docstring says and ``ValueError`` naming
+        the lengths when the sequences differ in length."""
         infos = list(extra_infos) if extra_infos is not None else [None] * len(solution_strs)
+        lengths = {"data_sources": len(data_sources), "solution_strs": len(solution_strs),
+                   "ground_truths": len(ground_truths), "extra_infos": len(infos)}
+        if len(set(lengths.values())) > 1:
+            raise ValueError("compute_score: data_sources, solution_strs, ground_truths and "
+                             "extra_infos differ in length ("
+                             + ", ".join(f"{k}={n}" for k, n in lengths.items()) + ")")
         samples, missing = self._samples(data_sources, solution_strs, ground_truths, infos)
         batch = self.scorer.score(samples, timeout_s=self.timeout_s)
         batch.raise_for_judge_outage()  # never train on a reward the judge had no part in
@@ -255,7 +262,7 @@ class VerlComputeScore:
                           if o.error_kind == ErrorKind.MISSING_SOURCE]
                 if failed:
                     raise PromptMissingError(self._missing_message(i, missing[i], failed[0]))
-            values = component_values(result, ids)
+            values = component_values(result, ids)  # None for a failed component too
             row: dict[str, Any] = {"score": result.reward, "status": result.status}
             row.update({cid: self.skipped_value if v is None else v for cid, v in values.items()})
             row.update({f"{cid}{SKIPPED_SUFFIX}": v is None for cid, v in values.items()})
