@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,20 +32,11 @@ _LONG_DIGITS = re.compile(rb"\d{19,}")
 _LONG_DIGITS_TEXT = re.compile(r"\d{19,}")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"number {text[:40]} is out of range for a double")
-    return number
-
-
 def _exact_loads(raw: bytes | str) -> Any:
-    """The standard library's reader held to JSON: no NaN/Infinity, no overflowing floats."""
-    return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    """The standard library's reader, as the AWS Lambda Python runtime reads an event
+    (``json.loads``): ``NaN``/``Infinity`` and overflowing numbers become non-finite floats,
+    which the components that read them refuse by name (e.g. ``bad_reference``)."""
+    return json.loads(raw)
 
 
 def loads_json(raw: bytes | str) -> Any:
@@ -55,9 +45,11 @@ def loads_json(raw: bytes | str) -> Any:
     documents holding integers beyond 64 bits, which are kept exact (the one id rule:
     ids are echoed as given, ``core.wire``).
 
-    Raises ``ValueError`` naming orjson's reason (nesting deeper than 1024 levels included,
-    which the fallback cannot read either: its ``RecursionError`` is not let out);
-    ``NaN``/``Infinity`` literals and numbers overflowing a double are refused."""
+    ``NaN``/``Infinity`` literals and numbers overflowing a double are read as the Lambda
+    runtime reads them (non-finite floats), so ``score``, ``lambda invoke``, ``serve`` and
+    the Lambda score the same document alike. Raises ``ValueError`` naming orjson's reason
+    (nesting deeper than 1024 levels included, which the fallback cannot read either: its
+    ``RecursionError`` is not let out)."""
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
