@@ -12,7 +12,7 @@ from tests.support.aws_lambda import validate_answer
 
 from rewardsmith import make_plugin_host
 from rewardsmith.cli import build_cli
-from rewardsmith.cli.main import EXIT_CONFIG, EXIT_JUDGE_UNAVAILABLE, EXIT_OK, EXIT_SAMPLES_FAILED
+from rewardsmith.cli.main import EXIT_CONFIG, EXIT_JUDGE_UNAVAILABLE, EXIT_SAMPLES_FAILED
 
 ROLLOUTS = Path(__file__).resolve().parents[2] / "examples" / "rollouts" / \
     "json-extraction.jsonl"
