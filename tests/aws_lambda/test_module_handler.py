@@ -254,3 +254,20 @@ def test_nova_forge_sdk_local_check(monkeypatch: pytest.MonkeyPatch, tmp_path: P
             assert isinstance(metric["name"], str)
             assert isinstance(metric["value"], int | float)
             assert metric["type"] in ("Metric", "Reward")
+
+
+def test_the_init_heap_is_frozen_once_after_the_first_pack_load() -> None:
+    """Issue 13: full GC collections stop walking what the init phase built; a second
+    handler freezes nothing more (frozen objects freed by reference counting leave)."""
+    code = (
+        "import gc\n"
+        "from rewardsmith.aws_lambda import make_handler\n"
+        "before = gc.get_freeze_count()\n"
+        "make_handler('json-extraction').warm()\n"
+        "after_first = gc.get_freeze_count()\n"
+        "make_handler('json-extraction').warm()\n"
+        "print(before, after_first > 0, gc.get_freeze_count() <= after_first)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["0", "True", "True"]

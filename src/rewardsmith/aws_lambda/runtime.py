@@ -39,6 +39,7 @@ never imported.
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import threading
 import time
@@ -257,6 +258,7 @@ class RewardHandler:
             self._load_error = f"{type(exc).__name__}: {exc}"
         else:
             self._warm_judges(self._scorer)
+            _freeze_init_heap()
         finally:
             self._init_ms = (time.perf_counter() - started) * 1000
             self._loaded = True
@@ -535,6 +537,20 @@ def make_handler(
 # environment); tests replace it through ``_default_slot``.
 _default_slot: dict[str, RewardHandler] = {}
 _default_lock = threading.Lock()
+
+
+_frozen = threading.Event()
+
+
+def _freeze_init_heap() -> None:
+    """Move everything alive after the first pack load (modules, pack, clients) out of the
+    cyclic GC's reach, once per process (``gc.freeze``). Issue 13: each full collection
+    walked this init heap, ~0.15-0.25 s with the event loop stopped, twice in a
+    2,000-call invocation; frozen, ~0.05 s. Objects still die by reference counting; only
+    cyclic garbage alive at that instant is never reclaimed, once."""
+    if not _frozen.is_set():
+        _frozen.set()
+        gc.freeze()
 
 
 def _build_default_handler() -> RewardHandler:

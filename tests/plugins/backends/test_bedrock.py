@@ -43,10 +43,22 @@ async def test_verdicts_follow_the_candidate_text(converse_simulator: ConverseSi
 async def test_client_is_created_lazily(host: Any, converse_simulator: ConverseSimulator) -> None:
     pool = BackendPool(host)
     backend = pool.get(bedrock_settings(converse_simulator.endpoint_url))
-    assert backend.inner._client is None
+    assert backend.inner._client is None and not backend.inner._http_decided
     assert converse_simulator.request_count == 0
     await backend.complete(PASS_REQUEST)
-    assert backend.inner._client is not None
+    # the asyncio transport signs with botocore's session: no boto3 client is ever made
+    assert backend.inner._http is not None and backend.inner._client is None
+    await pool.aclose()
+
+
+async def test_boto3_transport_makes_its_client_lazily(
+    host: Any, converse_simulator: ConverseSimulator,
+) -> None:
+    pool = BackendPool(host)
+    backend = pool.get(bedrock_settings(converse_simulator.endpoint_url, transport="boto3"))
+    assert backend.inner._client is None
+    await backend.complete(PASS_REQUEST)
+    assert backend.inner._client is not None and backend.inner._http is None
     await pool.aclose()
 
 
@@ -465,7 +477,8 @@ async def test_old_botocore_without_output_config_degrades_to_tool_use(
         return client
 
     monkeypatch.setattr(BedrockBackend, "_make_client", without_output_config)
-    backend = make(converse_simulator, model="vendor.some-model-v1:0")
+    # only boto3's transport depends on botocore's service model
+    backend = make(converse_simulator, model="vendor.some-model-v1:0", transport="boto3")
     reply = await backend.complete(PASS_REQUEST)
     assert reply.extra["mode"] == "tool"
     assert all("outputConfig" not in r.body for r in converse_simulator.requests)

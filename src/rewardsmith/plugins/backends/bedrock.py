@@ -16,8 +16,9 @@ Structured verdicts, by ``structured_output``:
     ValidationException about it; the working mode is remembered per model.
 
 boto3 is synchronous: calls run on a dedicated thread pool sized to ``max_concurrency``
-(the default executor is far too small for 100 concurrent judge calls). The client is
-made on first use (or by ``warm()``), from the standard AWS configuration chain
+(the default executor is far too small for 100 concurrent judge calls). The transport is
+chosen on first use (or by ``warm()``); the asyncio one needs no client (issue 13's cold
+start: ``_aws_target``). Everything comes from the standard AWS configuration chain
 (profiles, ``AWS_REGION``, ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` ...), overridden only by
 the ``region``/``profile``/``endpoint_url`` settings that are given. botocore retries
 throttling and 5xx itself (``retry_mode``, ``boto_max_attempts``); this backend adds
@@ -46,6 +47,7 @@ from rewardsmith.core.judging import (
     JudgeRequest,
     judge_error,
 )
+from rewardsmith.plugins.backends._aws_target import SIGNING_NAME, resolve_converse_target
 from rewardsmith.plugins.backends._base import ModelAnswer, ModeRejected, ResilientJudgeBackend
 from rewardsmith.plugins.backends._converse_http import (
     ConverseHttp,
@@ -224,21 +226,36 @@ class BedrockBackend(ResilientJudgeBackend):
         return client
 
     def warm(self) -> None:
-        """Create the boto3 client and the transport now (the Lambda's init phase), so the
-        first invocation does not pay ~0.2 s for them. A client that cannot be made is
-        left to the first call, which reports it as ``judge_config`` per sample."""
+        """Resolve the transport now (the Lambda's init phase), so the first invocation
+        does not pay for it. A client that cannot be made is left to the first call,
+        which reports it as ``judge_config`` per sample."""
         with contextlib.suppress(CallFailed):
-            self._get_client()
             self._decide_transport()
             if self._http is None:
                 self._get_executor()
 
     def _decide_transport(self) -> None:
-        """Choose the asyncio transport or boto3's, once, after the client exists."""
+        """Choose the asyncio transport or boto3's, once. The asyncio one needs no boto3
+        client: credentials, region and endpoint come from botocore's session
+        (``_aws_target``); a client is made only for boto3's transport or when that
+        resolution defers to one. Raises CallFailed when a needed client cannot be made."""
+        cfg = self.config
+        target = None
+        if cfg.transport != "boto3":
+            target = resolve_converse_target(cfg.profile, cfg.region, cfg.endpoint_url)
+            if target is not None and cfg.transport == "auto" and \
+                    proxy_applies(target.endpoint_url):
+                target = None
         with self._client_lock:
             if self._http_decided:
                 return
-            cfg = self.config
+            if target is not None:
+                self._http = self._converse_http(target.endpoint_url, target.credentials,
+                                                 target.region, target.cafile)
+                self._http_decided = True
+                return
+            if self._client is None:
+                self._client = self._make_client()
             client = self._client
             endpoint = client.meta.endpoint_url
             if cfg.transport == "http" or (cfg.transport == "auto"
@@ -246,14 +263,18 @@ class BedrockBackend(ResilientJudgeBackend):
                 from botocore.httpsession import get_cert_path
 
                 bundle = self._session._session.get_config_variable("ca_bundle")
-                signer = SigV4Signer(self._session.get_credentials(),
-                                     client.meta.region_name,
-                                     client.meta.service_model.signing_name)
-                self._http = ConverseHttp(
-                    endpoint, signer, connect_timeout_s=cfg.connect_timeout_s,
-                    read_timeout_s=cfg.effective_read_timeout_s,
-                    cafile=bundle or get_cert_path(True))
+                self._http = self._converse_http(
+                    endpoint, self._session.get_credentials(), client.meta.region_name,
+                    bundle or get_cert_path(True),
+                    signing_name=client.meta.service_model.signing_name)
             self._http_decided = True
+
+    def _converse_http(self, endpoint: str, credentials: Any, region: str,
+                       cafile: str | None, signing_name: str = SIGNING_NAME) -> ConverseHttp:
+        cfg = self.config
+        return ConverseHttp(endpoint, SigV4Signer(credentials, region, signing_name),
+                            connect_timeout_s=cfg.connect_timeout_s,
+                            read_timeout_s=cfg.effective_read_timeout_s, cafile=cafile)
 
     def _get_executor(self) -> ThreadPoolExecutor:
         with self._executor_lock:
@@ -386,11 +407,8 @@ class BedrockBackend(ResilientJudgeBackend):
             # The first call without warm(): make the client off the event loop. A client
             # that cannot be made is reported by the attempt (as judge_config).
             loop = asyncio.get_running_loop()
-            try:
-                await loop.run_in_executor(self._get_executor(), self._get_client)
-            except CallFailed:
-                return
-            self._decide_transport()
+            with contextlib.suppress(CallFailed):
+                await loop.run_in_executor(self._get_executor(), self._decide_transport)
 
     async def _attempt(self, body: dict[str, Any], mode: str) -> dict[str, Any]:
         if not self._http_decided:
