@@ -203,7 +203,9 @@ def _run_contained(loop: asyncio.AbstractEventLoop) -> None:
         except BaseException as exc:  # plugin code in a task; see _LoopThread
             if loop.is_closed():
                 return
-            log.error("event_loop_exception_contained", error=type(exc).__name__)
+            # a failing log sink (a closed stream) must not end the loop thread it reports on
+            with contextlib.suppress(Exception):
+                log.error("event_loop_exception_contained", error=type(exc).__name__)
 
 
 def check_seconds(value: Any, name: str, method: str) -> None:
