@@ -74,6 +74,19 @@ def test_premature_answer() -> None:
                   require_success=False, **cfg).value == 1.0
 
 
+@pytest.mark.parametrize(("turns", "why"), [
+    ([("", [LOOKUP]), ("", [REFUND])], "turn 1 ends on tool calls"),
+    ([("", [LOOKUP]), ("", [REFUND]), ("", [])], "turn 2 is blank"),
+    ([("", [LOOKUP]), ("", [REFUND]), (" \n ", [])], "turn 2 is blank"),
+])
+def test_no_final_answer_is_not_a_pass(turns, why) -> None:
+    cfg = {"required_tools": ["lookup_order"]}
+    score = _score(PrematureAnswer, tj.chat(turns), **cfg)
+    assert (score.value, score.passed) == (0.0, False)
+    assert score.rationale == f"no final answer: {why}"
+    assert _score(PrematureAnswer, tj.chat(turns), require_answer=False, **cfg).value == 1.0
+
+
 @pytest.mark.parametrize(("turns", "value"), [(3, 1.0), (4, 0.5), (5, 0.0), (9, 0.0)])
 def test_turn_budget(turns: int, value: float) -> None:
     raw = tj.chat([("", [LOOKUP])] * (turns - 1) + [(DONE, [])])

@@ -111,17 +111,33 @@ class ToolEfficiency(Component["ToolEfficiency.Config"]):
 
 class PrematureAnswer(Component["PrematureAnswer.Config"]):
     """0 when the agent answered (a turn with text and no tool call) before every required
-    tool had been called — and, with ``require_success``, had answered without an error."""
+    tool had been called — and, with ``require_success``, had answered without an error.
 
-    summary = "Trajectory: no final answer before the required tools were used."
+    With ``require_answer`` (the default) it is also 0 when the trajectory gives no final
+    answer: its last assistant turn still makes tool calls (it ends on a tool result) or
+    its text is blank. Otherwise a policy that stops before answering, or answers
+    nothing, would pass every check that reads the answer."""
+
+    summary = "Trajectory: a final answer, given only after the required tools were used."
 
     class Config(_AgentConfig):
         type: Literal["premature-answer"] = "premature-answer"
         required_tools: list[str] = Field(min_length=1)
         require_success: bool = Field(default=True, description=(
             "A call counts only when its result came back without an error."))
+        require_answer: bool = Field(default=True, description=(
+            "0 when the last assistant turn is not an answer: it makes tool calls, or its "
+            "text is blank."))
 
     def score(self, sample: Sample) -> Score:
+        if self.config.require_answer:
+            last = sample.turns[-1] if sample.turns else None
+            if last is None or last.calls or not last.text.strip():
+                why = ("no assistant turn" if last is None else
+                       f"turn {last.index} ends on tool calls" if last.calls else
+                       f"turn {last.index} is blank")
+                return Score.from_bool(False, f"no final answer: {why}",
+                                       answer_turn=-1)
         done: set[str] = set()
         required = set(self.config.required_tools)
         for turn in sample.turns:
