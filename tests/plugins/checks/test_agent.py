@@ -3,6 +3,9 @@ success from the final state, claims backed by the tool log; tool-call validity 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from tests.plugins.checks.conftest import build_check
 from tests.support import trajectories as tj
@@ -179,3 +182,20 @@ def test_a_retry_after_an_error_is_not_a_repeat() -> None:
     score = _score(ToolEfficiency, tj.chat([("", [failed]), ("", [LOOKUP]), (DONE, [])]),
                    max_calls=3)
     assert score.measurements["repeats"] == 0 and score.value == 1.0
+
+
+def test_docs_quote_the_real_malformed_trajectory_message() -> None:
+    # docs/agents.md shows this run's output; turn numbers count from 0 like messages[i].
+    root = Path(__file__).resolve().parents[3]
+    with (root / "examples/rollouts/support-agent.jsonl").open(encoding="utf-8") as f:
+        sample = json.loads(f.readline())
+    sample["messages"][3]["tool_call_id"] = "nope"
+    scorer = Scorer(load_pack(str(root / "examples/agents/support-agent-checks.toml")))
+    try:
+        [result] = scorer.score([sample]).results
+    finally:
+        scorer.close()
+    assert result.error == ("sample #0 (id='refund-damaged'): messages[3]: tool result for call "
+                            "'nope', but turn 0 made no call with that id (malformed trajectory)")
+    assert result.error in (root / "docs/agents.md").read_text(encoding="utf-8")
+
