@@ -1,6 +1,6 @@
 """Issue 15, installation as users do it: build the wheel, install it into a fresh venv
 without the repository, list the packs (every built-in one valid), scaffold a pack package
-and run its ``packs test`` and ``pytest``.
+and run its ``packs test`` and ``pytest``, before and after ``pip install -e`` of it.
 
 Kept fast and offline: the new venv gets rewardsmith only from the wheel (``pip install
 --no-deps dist/*.whl``); its dependencies are the ones this test run already has, reached
@@ -81,6 +81,21 @@ def test_wheel_installs_in_a_fresh_venv_and_a_scaffold_passes(tmp_path: Path) ->
     suite = _run(rewardsmith, "packs", "test", "src/acme_support/packs/acme-support.toml",
                  cwd=package, env=env).stdout
     assert "8 passed, 0 failed" in suite, suite
+    tests = _run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=package,
+                 env=env).stdout
+    assert "9 passed" in tests, tests
+
+    # 5. the scaffold's printed next step: `pip install -e .` then `pytest`. Installed, its
+    # entry point and the tests' in-process registration name the same plugin; the suite
+    # must still pass (offline: no index, the build backend from the test run's deps).
+    _run(*pip, "install", "--no-deps", "--no-index", "--no-build-isolation", "-q", "-e",
+         package, cwd=tmp_path, env=env)
+    installed = _run(python, "-c", "import acme_support; print(acme_support.__file__)",
+                     cwd=tmp_path, env=env).stdout.strip()
+    assert installed.startswith(str(package / "src")), installed
+    listed = _run(rewardsmith, "packs", "list", cwd=tmp_path, env=env).stdout
+    assert any(line.split()[:2] == ["acme-support", "0.1.0"] for line in listed.splitlines()), \
+        listed
     tests = _run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=package,
                  env=env).stdout
     assert "9 passed" in tests, tests

@@ -228,3 +228,20 @@ def test_generated_code_is_lint_clean(tmp_path: Path):
         cwd=root, capture_output=True, text=True, timeout=60, check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(("name", "clash", "suggested"), [
+    ("json-extraction", "pack name 'json-extraction' is already registered", "my-json-extraction"),
+    ("support-agent", "pack name 'support-agent' is already registered", "my-support-agent"),
+    ("checks", "module 'checks' is already a registered plugin name", "my-checks"),
+])
+def test_registered_names_are_refused_with_a_free_one(invoke, tmp_path: Path, name: str,
+                                                       clash: str, suggested: str):
+    # Installed, the package would register the name a second time (a built-in pack, or
+    # the entry-point name of a loaded plugin).
+    result = invoke("packs", "new", name, "--dir", str(tmp_path), with_host=make_plugin_host())
+    assert result.exit_code == 2, result.output
+    assert clash in result.output and f"e.g. {suggested!r}" in result.output
+    assert list(tmp_path.iterdir()) == []
+    assert invoke("packs", "new", suggested, "--dir", str(tmp_path),
+                  with_host=make_plugin_host()).exit_code == 0

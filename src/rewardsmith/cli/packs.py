@@ -160,16 +160,25 @@ def schema_command(ctx: click.Context, output: Path | None) -> None:
 @click.option("--with-check", is_flag=True,
               help="Also scaffold a custom component (checks.py) and its tests.")
 @click.option("--description", default=None, help="One line for the pack and the package.")
-def new_command(name: str, parent: Path, with_check: bool, description: str | None) -> None:
+@click.pass_context
+def new_command(ctx: click.Context, name: str, parent: Path, with_check: bool,
+                description: str | None) -> None:
     """Scaffold a pip-installable rubric-pack package NAME (e.g. acme-support).
 
     NAME is the pack name and the distribution name; the module is NAME with underscores.
     The package has a starter pack of built-in checks, golden-case tests using
     rewardsmith's pytest fixtures, and a README. An existing directory is never touched.
     """
-    from rewardsmith.scaffold.package import ScaffoldError, package_names, scaffold_package
+    from rewardsmith.scaffold.package import (
+        ScaffoldError,
+        check_unregistered,
+        package_names,
+        scaffold_package,
+    )
 
     try:
+        host = host_of(ctx)
+        check_unregistered(package_names(name), packs=host.rubric_packs, plugins=host.infos)
         target = scaffold_package(name, parent, description=description, with_check=with_check)
     except ScaffoldError as exc:
         fail(str(exc))

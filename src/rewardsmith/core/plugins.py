@@ -14,6 +14,7 @@ from rewardsmith.core import hookspecs, settings, workers
 from rewardsmith.core.component import Component
 from rewardsmith.core.errors import PluginError
 from rewardsmith.core.judging import JudgeBackend
+from rewardsmith.core.plugin_duplicates import settle
 
 ENTRY_POINT_GROUP = "rewardsmith"
 
@@ -39,7 +40,7 @@ class PluginHost:
     Registered`` (``commands``: ``"group sub"`` paths, filled as the CLI is built)."""
 
     def __init__(self, pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> None:
-        self.pm, self.infos = pm, infos
+        self.pm, self.infos, self.skipped = pm, infos, []  # skipped: plugin_duplicates
         self.components = self._collect("components", Component, "type_name")
         self.judge_backends = self._collect("judge_backends", JudgeBackend, "backend_name")
         self.rubric_packs = self._collect("rubric_packs")
@@ -52,14 +53,15 @@ class PluginHost:
         for impl in getattr(self.pm.hook, f"register_{kind}").get_hookimpls():
             info = self.infos[impl.plugin_name]  # each plugin gets a register() of its own
             with blame(info, f"in register_{kind}"):
-                impl.function(register=partial(_register, registry, kind, info, base, naming))
+                impl.function(register=partial(_register, registry, kind, info, base, naming,
+                                               skipped=self.skipped))
         return registry
 
 
 def _register(registry: dict[str, Registered], kind: str, info: PluginInfo, base: type | None,
-              naming: str, *args: Any) -> None:
+              naming: str, *args: Any, skipped: list[str]) -> None:
     """``register(cls)`` for a subclass of ``base`` (named by its ``naming()`` method), else
-    ``register(name, value)``; one name registered twice fails naming both plugins."""
+    ``register(name, value)``; a name registered twice is settled by ``plugin_duplicates``."""
     by = f"plugin {info.name!r} ({info.distribution})"
     if base is not None:
         if not (isinstance(args[0], type) and issubclass(args[0], base)):
@@ -67,10 +69,8 @@ def _register(registry: dict[str, Registered], kind: str, info: PluginInfo, base
                               f"{base.__name__} subclass")
         args = (getattr(args[0], naming)(), args[0])
     name, value = args
-    if first := registry.get(name):
-        raise PluginError(f"{kind[:-1].replace('_', ' ')} {name!r} is registered twice: by "
-                          f"plugin {first.plugin!r} ({first.distribution}) and by {by}; "
-                          "uninstall one or restrict loading with REWARDSMITH_PLUGINS")
+    if (first := registry.get(name)) and not settle(kind, name, first, info, skipped):
+        return
     registry[name] = Registered(value, info.name, info.distribution)
 
 

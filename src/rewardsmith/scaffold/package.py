@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -90,6 +91,25 @@ def package_names(name: str) -> PackageNames:
             "choose a more specific name (e.g. prefix your organisation)"
         )
     return PackageNames(name, module)
+
+
+def check_unregistered(names: PackageNames, *, packs: Collection[str],
+                       plugins: Collection[str]) -> None:
+    """Refuse names already taken where the package will register: its pack name among
+    the rubric packs ``packs`` and its module (the entry-point name) among the plugins
+    ``plugins`` (both as a :class:`~rewardsmith.core.plugins.PluginHost` lists them).
+    Installed, a taken name would be a duplicate registration. Raises
+    :class:`ScaffoldError` naming the clash and a free name to use instead."""
+    clash = (f"pack name {names.name!r} is already registered" if names.name in packs
+             else f"module {names.module!r} is already a registered plugin name"
+             if names.module in plugins else None)
+    if clash is None:
+        return
+    candidates = [f"my-{names.name}", *(f"my-{names.name}-{n}" for n in range(2, 100))]
+    free = next((c for c in candidates if len(c) <= MAX_NAME_CHARS and c not in packs
+                 and c.replace("-", "_") not in plugins), None)
+    raise ScaffoldError(f"{clash} (installed, the package would register it twice); "
+                        "choose another name" + (f", e.g. {free!r}" if free else ""))
 
 
 def _template(relative: str) -> str:

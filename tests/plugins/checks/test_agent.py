@@ -1,7 +1,12 @@
+# Multilingual claims: their non-ASCII letters and punctuation are the point.
+# ruff: noqa: RUF001
 """Agent checks on real trajectories: efficiency, premature answers, turn budget, task
 success from the final state, claims backed by the tool log; tool-call validity per turn."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 from tests.plugins.checks.conftest import build_check
@@ -72,6 +77,19 @@ def test_premature_answer() -> None:
                   **cfg).value == 0.0
     assert _score(PrematureAnswer, tj.chat([("", [failed_lookup]), (DONE, [])]),
                   require_success=False, **cfg).value == 1.0
+
+
+@pytest.mark.parametrize(("turns", "why"), [
+    ([("", [LOOKUP]), ("", [REFUND])], "turn 1 ends on tool calls"),
+    ([("", [LOOKUP]), ("", [REFUND]), ("", [])], "turn 2 is blank"),
+    ([("", [LOOKUP]), ("", [REFUND]), (" \n ", [])], "turn 2 is blank"),
+])
+def test_no_final_answer_is_not_a_pass(turns, why) -> None:
+    cfg = {"required_tools": ["lookup_order"]}
+    score = _score(PrematureAnswer, tj.chat(turns), **cfg)
+    assert (score.value, score.passed) == (0.0, False)
+    assert score.rationale == f"no final answer: {why}"
+    assert _score(PrematureAnswer, tj.chat(turns), require_answer=False, **cfg).value == 1.0
 
 
 @pytest.mark.parametrize(("turns", "value"), [(3, 1.0), (4, 0.5), (5, 0.0), (9, 0.0)])
@@ -166,3 +184,89 @@ def test_a_retry_after_an_error_is_not_a_repeat() -> None:
     score = _score(ToolEfficiency, tj.chat([("", [failed]), ("", [LOOKUP]), (DONE, [])]),
                    max_calls=3)
     assert score.measurements["repeats"] == 0 and score.value == 1.0
+
+
+def test_docs_quote_the_real_malformed_trajectory_message() -> None:
+    # docs/agents.md shows this run's output; turn numbers count from 0 like messages[i].
+    root = Path(__file__).resolve().parents[3]
+    with (root / "examples/rollouts/support-agent.jsonl").open(encoding="utf-8") as f:
+        sample = json.loads(f.readline())
+    sample["messages"][3]["tool_call_id"] = "nope"
+    scorer = Scorer(load_pack(str(root / "examples/agents/support-agent-checks.toml")))
+    try:
+        [result] = scorer.score([sample]).results
+    finally:
+        scorer.close()
+    assert result.error == ("sample #0 (id='refund-damaged'): messages[3]: tool result for call "
+                            "'nope', but turn 0 made no call with that id (malformed trajectory)")
+    assert result.error in (root / "docs/agents.md").read_text(encoding="utf-8")
+
+
+
+REFUND_ACTION = {"claims": [{"action": "refund", "tool": "refund_order"}]}
+
+# (language, a refund claimed as done, the same refund negated or only offered)
+CLAIMS = [
+    ("en", "Your refund has been issued.", "The refund was not issued."),
+    ("es", "He emitido el reembolso completo del pedido NW-100200; llegará en 3-5 días.",
+     "Lamentablemente no se ha emitido el reembolso."),
+    ("fr", "Le remboursement a été effectué.", "Votre remboursement n'a pas été effectué."),
+    ("de", "Die Erstattung wurde veranlasst.", "Die Erstattung wurde nicht veranlasst."),
+    ("pt", "O reembolso foi processado.", "O reembolso não foi processado."),
+    ("it", "Il rimborso è stato effettuato.", "Il rimborso non è stato effettuato."),
+    ("nl", "De terugbetaling is verwerkt.", "De terugbetaling is niet verwerkt."),
+    ("ru", "Возврат средств оформлен.", "Возврат не оформлен."),
+    ("sr", "Povrat novca je izvršen.", "Povrat novca nije izvršen."),
+    ("tr", "İade işleminiz tamamlandı.", "İade edilmedi."),
+    ("id", "Pengembalian dana telah diproses.", "Pengembalian dana belum diproses."),
+    ("vi", "Đã hoàn tiền cho đơn hàng.", "Chưa hoàn tiền cho đơn hàng."),
+    ("zh", "退款已处理，3-5天到账。", "退款未成功。"),
+    ("ja", "返金処理が完了しました。", "返金できませんでした。"),
+    ("ko", "환불 처리되었습니다.", "환불이 처리되지 않았습니다."),
+    ("ar", "تم استرداد المبلغ.", "لم يتم استرداد المبلغ."),
+    ("hi", "रिफंड कर दिया गया है।", "रिफंड नहीं हुआ।"),
+    ("th", "คืนเงินเรียบร้อยแล้ว", "ยังไม่ได้คืนเงิน"),
+    ("bn", "রিফান্ড দেওয়া হয়েছে।", "রিফান্ড দেওয়া হয়নি।"),
+]
+
+
+@pytest.mark.parametrize(("lang", "claim", "negated"), CLAIMS, ids=[c[0] for c in CLAIMS])
+def test_refund_claims_in_every_supported_language(lang: str, claim: str, negated: str) -> None:
+    unbacked = _score(ToolClaims, tj.chat([("", [LOOKUP]), (claim, [])]), **REFUND_ACTION)
+    assert (unbacked.value, unbacked.passed) == (0.0, False)
+    assert f"({lang}) without a successful refund_order call" in unbacked.rationale
+    backed = _score(ToolClaims, tj.chat([("", [LOOKUP]), ("", [REFUND]), (claim, [])]),
+                    **REFUND_ACTION)
+    assert backed.value == 1.0
+    assert _score(ToolClaims, tj.chat([("", [LOOKUP]), (negated, [])]),
+                  **REFUND_ACTION).value == 1.0
+
+
+def test_claim_config_needs_exactly_one_of_pattern_or_action() -> None:
+    with pytest.raises(ValueError, match="exactly one of 'pattern' or 'action'"):
+        build_check(ToolClaims, claims=[{"tool": "refund_order"}])
+    with pytest.raises(ValueError, match="exactly one of 'pattern' or 'action'"):
+        build_check(ToolClaims, claims=[{"pattern": "x", "action": "refund", "tool": "t"}])
+    with pytest.raises(ValueError, match="unknown action 'refnd'"):
+        build_check(ToolClaims, claims=[{"action": "refnd", "tool": "t"}])
+
+
+@pytest.mark.parametrize(("answer", "reward"), [
+    ("He emitido el reembolso completo del pedido NW-100200; llegará en 3-5 días.", 0.0),
+    ("Your refund has been issued.", 0.0),
+    ("退款已为您办理完成。", 0.0),
+    ("Order NW-100200 was delivered on November 24.", 1.0),
+])
+def test_support_agent_gates_an_unbacked_claim_in_any_language(answer: str,
+                                                               reward: float) -> None:
+    # The tester's case: a lookup, no refund_order call, no final_state.
+    raw = tj.openai_chat(answer)
+    raw["messages"] = raw["messages"][:4] + raw["messages"][-1:]
+    root = Path(__file__).resolve().parents[3]
+    scorer = Scorer(load_pack(str(root / "examples/agents/support-agent-checks.toml")))
+    try:
+        [result] = scorer.score([raw]).results
+    finally:
+        scorer.close()
+    assert result.reward == reward
+    assert result.components["claims"].passed is (reward == 1.0)

@@ -17,12 +17,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rewardsmith.core.component import Component, ComponentConfig, ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample, ToolCall, ToolResult
+from rewardsmith.plugins.checks._claims import ACTIONS, ActionClaims
 from rewardsmith.plugins.checks._pack_regex import (
     DEFAULT_MATCH_TIMEOUT_S,
     FLAGS,
@@ -111,17 +112,33 @@ class ToolEfficiency(Component["ToolEfficiency.Config"]):
 
 class PrematureAnswer(Component["PrematureAnswer.Config"]):
     """0 when the agent answered (a turn with text and no tool call) before every required
-    tool had been called — and, with ``require_success``, had answered without an error."""
+    tool had been called — and, with ``require_success``, had answered without an error.
 
-    summary = "Trajectory: no final answer before the required tools were used."
+    With ``require_answer`` (the default) it is also 0 when the trajectory gives no final
+    answer: its last assistant turn still makes tool calls (it ends on a tool result) or
+    its text is blank. Otherwise a policy that stops before answering, or answers
+    nothing, would pass every check that reads the answer."""
+
+    summary = "Trajectory: a final answer, given only after the required tools were used."
 
     class Config(_AgentConfig):
         type: Literal["premature-answer"] = "premature-answer"
         required_tools: list[str] = Field(min_length=1)
         require_success: bool = Field(default=True, description=(
             "A call counts only when its result came back without an error."))
+        require_answer: bool = Field(default=True, description=(
+            "0 when the last assistant turn is not an answer: it makes tool calls, or its "
+            "text is blank."))
 
     def score(self, sample: Sample) -> Score:
+        if self.config.require_answer:
+            last = sample.turns[-1] if sample.turns else None
+            if last is None or last.calls or not last.text.strip():
+                why = ("no assistant turn" if last is None else
+                       f"turn {last.index} ends on tool calls" if last.calls else
+                       f"turn {last.index} is blank")
+                return Score.from_bool(False, f"no final answer: {why}",
+                                       answer_turn=-1)
         done: set[str] = set()
         required = set(self.config.required_tools)
         for turn in sample.turns:
@@ -267,19 +284,32 @@ class TaskSuccess(Component["TaskSuccess.Config"]):
 
 
 class ClaimPattern(BaseModel):
-    """A claim the final answer may make (``pattern``, a regex) and the tool whose
-    successful call must back it."""
+    """A claim the final answer may make and the tool whose successful call must back it:
+    either ``action``, a built-in multilingual vocabulary (``_claims``: "refund" in the
+    languages the injection check covers, negations excluded), or ``pattern``, a regex of
+    the pack's own (one language, as written)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pattern: str = Field(min_length=1, description="A regex (the `regex` module, matched "
-                         "under a time limit, case-insensitively).")
+    pattern: str | None = Field(default=None, min_length=1, description=(
+        "A regex (the `regex` module, matched under a time limit, case-insensitively)."))
+    action: str | None = Field(default=None, description=(
+        f"A built-in claim vocabulary, in every supported language: {sorted(ACTIONS)}."))
     tool: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ClaimPattern:
+        if (self.pattern is None) == (self.action is None):
+            raise ValueError("a claim needs exactly one of 'pattern' or 'action'")
+        if self.action is not None and self.action not in ACTIONS:
+            raise ValueError(f"unknown action {self.action!r}; known: {sorted(ACTIONS)}")
+        return self
 
 
 class ToolClaims(Component["ToolClaims.Config"]):
-    """0 when the final answer claims an action (a declared pattern, matched
-    case-insensitively) that no successful call of its tool in the log backs."""
+    """0 when the final answer claims an action (a built-in multilingual ``action``
+    vocabulary, or a declared ``pattern`` matched case-insensitively) that no successful
+    call of its tool in the log backs."""
 
     summary = "Trajectory: claims in the answer are backed by successful calls in the log."
 
@@ -289,17 +319,25 @@ class ToolClaims(Component["ToolClaims.Config"]):
 
     def __init__(self, config: Config, context: ComponentContext) -> None:
         super().__init__(config, context)
-        self._patterns = [(compile_pack_pattern(c.pattern, FLAGS["i"], f"claims[{i}].pattern"),
-                           c.tool) for i, c in enumerate(config.claims)]
+        self._patterns = [(compile_pack_pattern(c.pattern, FLAGS["i"], f"claims[{i}].pattern")
+                           if c.pattern is not None else ActionClaims(c.action or ""), c.tool)
+                          for i, c in enumerate(config.claims)]
+
+    def _claimed(self, i: int, matcher: Any, response: str) -> str | None:
+        if isinstance(matcher, ActionClaims):
+            hit = next(matcher.find(response), None)
+            return None if hit is None else f"{hit.text!r} ({hit.lang})"
+        m = search(matcher, response, timeout_s=DEFAULT_MATCH_TIMEOUT_S,
+                   where=f"claims[{i}].pattern")
+        return None if m is None else repr(m.group(0))
 
     def score(self, sample: Sample) -> Score:
         succeeded = {call.name for _, call, result in sample.tool_log
                      if result is not None and not result.is_error}
-        unbacked = [f"claims {m.group(0)!r} without a successful {tool} call"
-                    for i, (pattern, tool) in enumerate(self._patterns)
-                    if tool not in succeeded and (m := search(
-                        pattern, sample.response, timeout_s=DEFAULT_MATCH_TIMEOUT_S,
-                        where=f"claims[{i}].pattern"))]
+        unbacked = [f"claims {claim} without a successful {tool} call"
+                    for i, (matcher, tool) in enumerate(self._patterns)
+                    if tool not in succeeded
+                    and (claim := self._claimed(i, matcher, sample.response))]
         return Score.from_bool(not unbacked, "; ".join(unbacked) or "claims backed by the log",
                                unbacked=len(unbacked))
 
