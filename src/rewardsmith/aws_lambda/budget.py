@@ -52,8 +52,9 @@ class AnswerCosts:
     fixed_s: float = 0.05
     safety: float = 1.5
     #: A probe of a few hundred rows sees neither the collections nor the slower per-row
-    #: encoding of a 100,000-row answer: its figures count double until a batch is learnt.
-    cold_safety: float = 2.0
+    #: encoding of a 100,000-row answer: its figures count this many times (on top of
+    #: ``safety``) until a batch is learnt.
+    cold_safety: float = 1.5
     #: Whether anything was measured yet (a probe or a batch).
     measured: bool = False
 
@@ -74,13 +75,16 @@ class AnswerCosts:
                    count: int = COLD_PROBE_ROWS) -> bool:
         """Measure, before anything was learnt, what building (``build(i)`` for ``i <
         count``) and encoding rows costs, and take ``cold_safety`` times the measured
-        figures (the median of three passes each). Returns whether the figures were taken;
-        a ``build`` that raises, or rows the encoder refuses, leave the defaults."""
+        figures (the fastest of five passes each: on a shared CPU noise only adds), never
+        more than the defaults (which assume the slowest CPU: a probe cannot tell a slow
+        CPU from a busy one, and the first batch learnt raises them at once). Returns
+        whether the figures were taken; a ``build`` that raises, or rows the encoder
+        refuses, leave the defaults."""
         if self.measured or count < 16:
             return False
         builds, encodes = [], []
         try:
-            for _ in range(3):
+            for _ in range(5):
                 started = time.perf_counter()
                 rows = [build(i) for i in range(count)]
                 builds.append(time.perf_counter() - started)
@@ -89,8 +93,8 @@ class AnswerCosts:
                 encodes.append(time.perf_counter() - started)
         except Exception:  # nothing measured: the conservative defaults stand
             return False
-        self.row_s = sorted(builds)[1] / count * self.cold_safety
-        self.encode_s = sorted(encodes)[1] / count * self.cold_safety
+        self.row_s = min(self.row_s, min(builds) / count * self.cold_safety)
+        self.encode_s = min(self.encode_s, min(encodes) / count * self.cold_safety)
         self.measured = True
         return True
 

@@ -85,8 +85,6 @@ _FINISH_PER_READ = 3.0
 # Under a deadline, inline checks run all components over this many samples before the
 # next ones, so the samples scored when the deadline comes are a prefix, each complete.
 _INLINE_CHUNK = 4096
-# Time to answer one sample not read at all (a failed result, no parsing).
-_TAIL_COST_S = 10e-6
 
 
 @dataclass
@@ -335,9 +333,11 @@ class Scorer:
                 # fit, at this scorer's measured cost of building a result.
                 if not self._finish_costs.known:
                     self._probe_finish(states)
-                per = self._finish_per_result(parse_started, index)
                 now = time.monotonic()
-                if now + index * per + (count - index) * _TAIL_COST_S >= final:
+                # each sample read must also be scored: stop reading while it still can be
+                per = (self._finish_per_result(parse_started, index)
+                       + self._finish_costs.scoring((now - parse_started) / index))
+                if now + index * per + (count - index) * self._finish_costs.tail_s >= final:
                     unread_from = index
                     break
             if isinstance(item, SampleError):
@@ -365,14 +365,17 @@ class Scorer:
             if not self._finish_costs.known:
                 self._probe_finish(states)
             per = self._finish_per_result(parse_started, read)
-            deadline.at = final - read * per - (count - read) * _TAIL_COST_S
+            deadline.at = final - read * per - (count - read) * self._finish_costs.tail_s
 
+        scoring_started = time.monotonic()
         deadline_hit, launched = await self._gate_and_launch(live, deadline)
         scoring = [s for s in live if s.gate is None]
         deadline_hit |= await self._run_inline(scoring, deadline)
         launched.extend(self._launch_groups(scoring))
         if launched:
             deadline_hit |= await self._wait_all(launched, deadline)
+        if not deadline_hit:
+            self._finish_costs.learn_scoring(len(live), time.monotonic() - scoring_started)
         for state in live:
             for component in self.pack.components:
                 if component.config.id not in state.outcomes:
@@ -382,7 +385,9 @@ class Scorer:
         results = self._finish(states, telemetry, failed_turns)
         self._finish_costs.learn(len(results), time.monotonic() - finishing)
         if unread_from is not None:
+            finishing = time.monotonic()
             results.extend(self._unread(raw, unread_from, telemetry))
+            self._finish_costs.learn_tail(count - unread_from, time.monotonic() - finishing)
             deadline_hit = True
         return results, deadline_hit
 
