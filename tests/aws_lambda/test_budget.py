@@ -82,3 +82,34 @@ def test_a_slow_pack_load_answers_in_time_and_the_next_call_scores(
     assert [r["aggregate_reward_score"] for r in out] == [1.0, 0.0]
     (line,) = _logged(capfd)
     _within_deadline(line)
+
+
+def test_a_cold_probe_measures_rows_of_the_pack_and_never_exceeds_the_defaults(
+    write_pack: Callable[..., Path], host: PluginHost,
+) -> None:
+    from rewardsmith.aws_lambda.budget import AnswerCosts, probe_row_builder
+    from rewardsmith.core.pack import load_pack
+
+    pack = load_pack(write_pack(BASIC_PACK), host)
+    build = probe_row_builder(pack, failure_reward=0.0, judge_ids=frozenset())
+    row = build(3)
+    assert [m["name"] for m in row["metrics_list"]][:2] == ["nonempty", "match"]
+    validate_answer([build(i) for i in range(4)], [f"probe-{i}" for i in range(4)])
+    costs = AnswerCosts()
+    defaults = (costs.row_s, costs.encode_s)
+    assert costs.probe_rows(build) is True
+    assert costs.measured
+    assert 0 < costs.row_s <= defaults[0] and 0 < costs.encode_s <= defaults[1]
+    assert costs.probe_rows(build) is False  # once measured, batches teach it
+
+
+def test_a_probe_that_cannot_build_rows_keeps_the_defaults() -> None:
+    from rewardsmith.aws_lambda.budget import AnswerCosts
+
+    costs = AnswerCosts()
+
+    def build(i: int) -> dict[str, Any]:
+        raise RuntimeError("no rows")
+
+    assert costs.probe_rows(build) is False
+    assert not costs.measured and costs.row_s == AnswerCosts().row_s

@@ -117,9 +117,23 @@ class GatherExits(Component[Any]):
 test_plugin = types.SimpleNamespace()
 
 
+class Slow(Component[Any]):
+    """A synchronous check that takes ``seconds`` per sample (a costly deterministic check):
+    a batch whose checks cannot all finish before a deadline."""
+
+    class Config(ComponentConfig):
+        type: Literal["t-slow"] = "t-slow"
+        seconds: float = 0.002
+
+    def score(self, sample: Sample) -> Score:
+        time.sleep(self.config.seconds)
+        return Score.from_bool(True)
+
+
 @hookimpl
 def _register_components(register: Callable[[type[Any]], None]) -> None:
-    for cls in (MatchesReference, NonEmpty, Hangs, BlocksLoop, NeverReturns, GatherExits):
+    for cls in (MatchesReference, NonEmpty, Hangs, BlocksLoop, NeverReturns, GatherExits,
+                Slow):
         register(cls)
 
 

@@ -9,18 +9,35 @@ these per sample, starts from conservative defaults (3x a 2-core box's figures),
 each invocation (rows: measured; encoding: a timed ``json.dumps`` of a spread of the rows),
 and reserves ``safety`` times the estimate. Estimates rise at once and fall by halves, so a
 warm Lambda that met one slow batch stays careful for the next.
+
+On a cold start nothing has been learnt yet, and the defaults (sized for a third of a vCPU)
+kept back three times what a 2-core box needs: a 100,000-sample first batch was answered in
+time but scored by none. So before the first batch, :meth:`AnswerCosts.probe_rows` times
+building and encoding a small probe of rows shaped like the pack's, and the reserve comes
+from that measurement (times ``cold_safety``), not from the defaults.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from rewardsmith.core.results import ComponentOutcome, SampleResult
+from rewardsmith.core.wire import MetricCache, lambda_row
+
+if TYPE_CHECKING:
+    from rewardsmith.core.pack import Pack
 
 # Rows sampled to time the runtime's encoding of the answer: 128 underestimated a 100,000-row
 # answer 2.5 times (a large answer encodes slower per row); 1,024 comes within 1.2-1.5.
 _ENCODE_PROBE_ROWS = 1024
+# Rows built in a cold probe (before the first batch): enough to time both per-row costs
+# above timer noise, few enough to cost a few milliseconds.
+COLD_PROBE_ROWS = 256
 
 
 @dataclass
@@ -34,6 +51,12 @@ class AnswerCosts:
     encode_s: float = 15e-6
     fixed_s: float = 0.05
     safety: float = 1.5
+    #: A probe of a few hundred rows sees neither the collections nor the slower per-row
+    #: encoding of a 100,000-row answer: its figures count this many times (on top of
+    #: ``safety``) until a batch is learnt.
+    cold_safety: float = 1.5
+    #: Whether anything was measured yet (a probe or a batch).
+    measured: bool = False
 
     def reserve(self, samples: int) -> float:
         """Seconds to keep back from the engine for ``samples`` rows, encoded."""
@@ -46,7 +69,34 @@ class AnswerCosts:
     def learn_rows(self, samples: int, seconds: float) -> None:
         """Record that building ``samples`` rows took ``seconds``."""
         if samples >= 64:
-            self.row_s = _blend(self.row_s, seconds / samples)
+            self.row_s = self._learnt(self.row_s, seconds / samples)
+
+    def probe_rows(self, build: Callable[[int], dict[str, Any]],
+                   count: int = COLD_PROBE_ROWS) -> bool:
+        """Measure, before anything was learnt, what building (``build(i)`` for ``i <
+        count``) and encoding rows costs, and take ``cold_safety`` times the measured
+        figures (the fastest of five passes each: on a shared CPU noise only adds), never
+        more than the defaults (which assume the slowest CPU: a probe cannot tell a slow
+        CPU from a busy one, and the first batch learnt raises them at once). Returns
+        whether the figures were taken; a ``build`` that raises, or rows the encoder
+        refuses, leave the defaults."""
+        if self.measured or count < 16:
+            return False
+        builds, encodes = [], []
+        try:
+            for _ in range(5):
+                started = time.perf_counter()
+                rows = [build(i) for i in range(count)]
+                builds.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                json.dumps(rows)
+                encodes.append(time.perf_counter() - started)
+        except Exception:  # nothing measured: the conservative defaults stand
+            return False
+        self.row_s = min(self.row_s, min(builds) / count * self.cold_safety)
+        self.encode_s = min(self.encode_s, min(encodes) / count * self.cold_safety)
+        self.measured = True
+        return True
 
     def probe_encoding(self, rows: list[dict[str, Any]]) -> float:
         """Time the standard ``json`` encoding of a spread of ``rows``, learn the per-row
@@ -65,10 +115,40 @@ class AnswerCosts:
             timings.append(time.perf_counter() - started)
         per_row = sorted(timings)[1] / len(probe)
         if len(probe) >= 16:
-            self.encode_s = _blend(self.encode_s, per_row)
+            self.encode_s = self._learnt(self.encode_s, per_row)
         return len(rows) * per_row
+
+    def _learnt(self, old: float, new: float) -> float:
+        """Up at once, down by halves (from a cold probe's doubled figures too)."""
+        self.measured = True
+        return _blend(old, new)
 
 
 def _blend(old: float, new: float) -> float:
     """Up at once, down by halves."""
     return new if new >= old else (old + new) / 2
+
+
+def probe_row_builder(pack: Pack, *, failure_reward: float,
+                      judge_ids: frozenset[str]) -> Callable[[int], dict[str, Any]]:
+    """``build(i)``: the wire row of a made-up scored result for ``pack`` (every component
+    scored, values varying with ``i`` so equal metric entries are shared no more than in a
+    real answer), built as the handler builds its rows (:func:`~rewardsmith.core.wire
+    .lambda_row` with a :class:`~rewardsmith.core.wire.MetricCache`)."""
+    components = [(c.config.id, c.config.type, c.config.effective_weight, c.value_range)
+                  for c in pack.components]
+    cache = MetricCache()
+
+    def build(i: int) -> dict[str, Any]:
+        share = (i % 997) / 997
+        outcomes = {}
+        for cid, kind, weight, (lo, hi) in components:
+            value = lo + (hi - lo) * share if math.isfinite(hi - lo) else share
+            outcomes[cid] = ComponentOutcome(cid, kind, weight, value, raw_value=value,
+                                             passed=share >= 0.5)
+        result = SampleResult(id=f"probe-{i}", index=i, reward=share, status="ok",
+                              pack=pack.ref, components=outcomes, response_chars=64 + i)
+        return lambda_row(result, failure_reward=failure_reward, judge_ids=judge_ids,
+                          cache=cache)
+
+    return build

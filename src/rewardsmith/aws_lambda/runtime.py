@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from rewardsmith.aws_lambda import observability as obs
-from rewardsmith.aws_lambda.budget import AnswerCosts
+from rewardsmith.aws_lambda.budget import AnswerCosts, probe_row_builder
 from rewardsmith.aws_lambda.events import extract_samples
 from rewardsmith.core import settings
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
@@ -366,6 +366,14 @@ class RewardHandler:
             self._report(record, started)
             return []
 
+        if not costs.measured and costs.probe_rows(probe_row_builder(
+                scorer.pack, failure_reward=self._failure_reward(),
+                judge_ids=self._judge_ids)):
+            # a cold start: the reserve from rows of this pack built and encoded here, not
+            # from the defaults for the slowest CPU
+            reserve = costs.reserve(len(items))
+            record.answer_budget["reserve_ms"] = round(reserve * 1000, 3)
+            record.answer_budget["probed"] = True
         engine_budget = budget.budget_s - reserve - _elapsed(started)
         if engine_budget <= 0:
             # The answer alone needs the time left: score nothing, say so by name.

@@ -35,6 +35,7 @@ from rewardsmith.core.errors import (
     ErrorKind,
     SampleError,
 )
+from rewardsmith.core.finish_costs import PROBE_SAMPLES, FinishCosts
 from rewardsmith.core.logs import library_logger
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import (
@@ -83,11 +84,13 @@ _STUCK_SHARE = 4.0
 # (measured ~25-40 us per sample on 2 cores; generous so a 50,000-sample batch still
 # answers in time).
 _FINISH_COST_S = 60e-6
-# Building a sample's result costs about this many times reading it (measured: ~96 us
-# against ~35 us on a busy 2-core box, all components abandoned at the deadline).
+# Before a scorer has measured its own finishing cost (``core.finish_costs``), building a
+# result is taken to cost this many times reading its sample (measured: ~96 us against
+# ~35 us on a busy 2-core box, all components abandoned at the deadline).
 _FINISH_PER_READ = 3.0
-# Time to answer one sample not read at all (a failed result, no parsing).
-_TAIL_COST_S = 10e-6
+# Under a deadline, inline checks run all components over this many samples before the
+# next ones, so the samples scored when the deadline comes are a prefix, each complete.
+_INLINE_CHUNK = 4096
 
 
 @dataclass
@@ -256,6 +259,7 @@ class Scorer:
         self._semaphore: asyncio.Semaphore | contextlib.nullcontext[None] | None = None
         self._loop_thread = _LoopThread()
         self._sharer = ValueSharer()
+        self._finish_costs = FinishCosts()  # measured per scorer (issue 10 follow-up)
         limits = sync_limits()
         for problem in limits.problems:  # a bad value falls back to the default, said aloud
             log.warning("setting_ignored", problem=problem)
@@ -367,10 +371,14 @@ class Scorer:
             if final is not None and index and index & 255 == 0:
                 # A batch too large for its deadline (issue 10): stop reading while the
                 # results of what was read, and a cheap failed result for the rest, still
-                # fit; building a result was measured at about 3x reading its sample.
+                # fit, at this scorer's measured cost of building a result.
+                if not self._finish_costs.known:
+                    self._probe_finish(states)
                 now = time.monotonic()
-                per = max((now - parse_started) / index * _FINISH_PER_READ, _FINISH_COST_S)
-                if now + index * per + (count - index) * _TAIL_COST_S >= final:
+                # each sample read must also be scored: stop reading while it still can be
+                per = (self._finish_per_result(parse_started, index)
+                       + self._finish_costs.scoring((now - parse_started) / index))
+                if now + index * per + (count - index) * self._finish_costs.tail_s >= final:
                     unread_from = index
                     break
             if isinstance(item, SampleError):
@@ -393,29 +401,66 @@ class Scorer:
         live = [s for s in states if isinstance(s, _State)]
         read = len(states)
         if final is not None and deadline.at is not None and (read >= 256 or unread_from):
-            # Results take about 3x as long to build as samples to read: when reading was
-            # slower than the reserve assumed (a slow or busy CPU), stop the work earlier.
-            per = max((time.monotonic() - parse_started) / max(read, 1) * _FINISH_PER_READ,
-                      _FINISH_COST_S)
-            # measured now: this replaces the reserve assumed before reading
-            deadline.at = final - read * per - (count - read) * _TAIL_COST_S
+            # Measured now (the probe, or earlier batches): this replaces the reserve
+            # assumed before reading.
+            if not self._finish_costs.known:
+                self._probe_finish(states)
+            per = self._finish_per_result(parse_started, read)
+            deadline.at = final - read * per - (count - read) * self._finish_costs.tail_s
 
+        scoring_started = time.monotonic()
         deadline_hit, launched = await self._gate_and_launch(live, deadline)
         scoring = [s for s in live if s.gate is None]
         deadline_hit |= await self._run_inline(scoring, deadline)
         launched.extend(self._launch_groups(scoring))
         if launched:
             deadline_hit |= await self._wait_all(launched, deadline)
+        if not deadline_hit:
+            self._finish_costs.learn_scoring(len(live), time.monotonic() - scoring_started)
         for state in live:
             for component in self.pack.components:
                 if component.config.id not in state.outcomes:
                     state.outcomes[component.config.id] = self._skipped(component, state)
         del live, scoring, launched  # _finish releases each state once its result is built
+        finishing = time.monotonic()
         results = self._finish(states, telemetry, failed_turns)
+        self._finish_costs.learn(len(results), time.monotonic() - finishing)
         if unread_from is not None:
+            finishing = time.monotonic()
             results.extend(self._unread(raw, unread_from, telemetry))
+            self._finish_costs.learn_tail(count - unread_from, time.monotonic() - finishing)
             deadline_hit = True
         return results, deadline_hit
+
+    def _finish_per_result(self, parse_started: float, read: int) -> float:
+        """Seconds to keep back per sample read: the scorer's measured finishing cost, or
+        (nothing measured) a multiple of what reading cost."""
+        measured = self._finish_costs.reserve(1)
+        if measured is not None:
+            return measured
+        return max((time.monotonic() - parse_started) / max(read, 1) * _FINISH_PER_READ,
+                   _FINISH_COST_S)
+
+    def _probe_finish(self, states: list[_State | SampleError]) -> None:
+        """Measure, on a cold scorer, what building a result costs: results of the first
+        parsed samples, as if every component had scored, built on copies and thrown away
+        (the batch and its telemetry are untouched)."""
+        probe = [s.sample for s in states[:1024] if isinstance(s, _State)][:PROBE_SAMPLES]
+        if not probe:
+            return
+        scratch = BatchTelemetry(samples=len(probe))
+        outcomes = {}
+        for component in self.pack.components:
+            cfg = component.config
+            lo, hi = self._ranges[cfg.id]
+            outcomes[cfg.id] = (cfg.type, cfg.effective_weight, min(max(0.0, lo), hi))
+
+        def build(i: int) -> object:
+            state = _State(probe[i], {cid: ComponentOutcome(cid, kind, weight, value)
+                                      for cid, (kind, weight, value) in outcomes.items()})
+            return self._finish_one(i, state, {}, scratch)
+
+        self._finish_costs.probe(build, len(probe))
 
     def _unread(self, raw: Sequence[Any], start: int,
                 telemetry: BatchTelemetry) -> list[SampleResult]:
@@ -533,13 +578,18 @@ class Scorer:
         """Synchronous components, one component over the whole batch at a time (keeps its
         code and caches hot), on an owned worker thread under a per-sample limit, so the
         loop stays free for judge replies and the deadline."""
-        for component in self._inline:
-            outcomes = await self._run_sync(component, states, deadline)
-            for state, outcome in zip(states, outcomes, strict=True):
-                if outcome is not None:
-                    state.outcomes[component.config.id] = outcome
-            if deadline.passed():
-                return True
+        # Under a deadline, in chunks: what is scored when it comes is a prefix of the
+        # batch, each sample complete, rather than every sample missing its last checks.
+        step = len(states) if deadline.at is None else _INLINE_CHUNK
+        for first in range(0, len(states), max(step, 1)):
+            chunk = states[first:first + step] if step < len(states) else states
+            for component in self._inline:
+                outcomes = await self._run_sync(component, chunk, deadline)
+                for state, outcome in zip(chunk, outcomes, strict=True):
+                    if outcome is not None:
+                        state.outcomes[component.config.id] = outcome
+                if deadline.passed():
+                    return True
         return False
 
     async def _run_sync(self, component: Component[Any], states: list[_State],
