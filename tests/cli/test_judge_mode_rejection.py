@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 from click.testing import CliRunner
+from tests.support.judged_pack import write_judged_pack
 
 from rewardsmith import make_plugin_host
 from rewardsmith.cli import EXIT_CHECKS_FAILED, EXIT_JUDGE_UNAVAILABLE, EXIT_OK, build_cli
@@ -31,31 +32,7 @@ FAST = {"max_retries": 3, "retry_base_delay_s": 0.005, "retry_max_delay_s": 0.01
 
 def write_pack(tmp_path: Path, base_url: str, **judge: Any) -> Path:
     settings = {"backend": "openai", "model": "judge", "base_url": base_url, **FAST, **judge}
-    table = "\n".join(f"{key} = {json.dumps(value)}" for key, value in settings.items())
-    path = tmp_path / "judged.toml"
-    path.write_text(f"""
-[pack]
-name = "judged"
-version = "1.0.0"
-
-[judge]
-{table}
-
-[[components]]
-id = "length"
-type = "length"
-unit = "words"
-max = 50
-
-[[components]]
-id = "review"
-type = "rubric-judge"
-weight = 3
-criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
-
-[tests]
-suite = "cases.jsonl"
-""", encoding="utf-8")
+    path = write_judged_pack(tmp_path, settings, tail='\n[tests]\nsuite = "cases.jsonl"\n')
     case = {"kind": "golden", "name": "polite", "expect": {"reward_above": 0.0},
             "sample": {"messages": [{"role": "user", "content": "Help?"},
                                     {"role": "assistant", "content": "Gladly, here you go."}]}}

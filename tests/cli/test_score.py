@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import pytest
 from click.testing import CliRunner
+from tests.support.judged_pack import write_judged_pack
 
 from rewardsmith import make_plugin_host
 from rewardsmith.cli import EXIT_JUDGE_UNAVAILABLE, EXIT_OK, build_cli
@@ -50,29 +51,7 @@ def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def write_pack(tmp_path: Path, judge: dict[str, Any]) -> Path:
-    table = "\n".join(f"{key} = {json.dumps(value)}" for key, value in judge.items())
-    path = tmp_path / "judged.toml"
-    path.write_text(f"""
-[pack]
-name = "judged"
-version = "1.0.0"
-
-[judge]
-{table}
-
-[[components]]
-id = "length"
-type = "length"
-unit = "words"
-max = 50
-
-[[components]]
-id = "review"
-type = "rubric-judge"
-weight = 3
-criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
-""", encoding="utf-8")
-    return path
+    return write_judged_pack(tmp_path, judge)
 
 
 def write_rollouts(tmp_path: Path, count: int) -> Path:

@@ -15,6 +15,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 from structlog.testing import capture_logs
+from tests.support.judged_pack import write_judged_pack
 from tests.support.sinks import Sink, loopback_sink
 
 from rewardsmith import make_plugin_host
@@ -42,30 +43,8 @@ def sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
 
 def write_pack(folder: Path, base_url: str, api_key_env: str = "JUDGE_KEY_FOR_TEST") -> Path:
     judge = {"backend": "openai", "model": "judge", "base_url": base_url,
-             "api_key_env": api_key_env, **FAST}
-    table = "\n".join(f"{key} = {json.dumps(value)}" for key, value in judge.items())
-    path = folder / "judged.toml"
-    path.write_text(f"""
-[pack]
-name = "judged"
-version = "1.0.0"
-
-[judge]
-{table}
-allow_failures = true
-
-[[components]]
-id = "length"
-type = "length"
-unit = "words"
-max = 50
-
-[[components]]
-id = "review"
-type = "rubric-judge"
-criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
-""", encoding="utf-8")
-    return path
+             "api_key_env": api_key_env, **FAST, "allow_failures": True}
+    return write_judged_pack(folder, judge, review_weight=None)
 
 
 def sample(i: int) -> dict[str, Any]:
