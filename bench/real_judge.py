@@ -12,8 +12,8 @@ Usage (from the repository root; the server is built/fetched if missing, tens of
     .venv/bin/python bench/real_judge.py --record --only customer-support--json_schema
 
 ``--only NAME`` (repeatable; a cassette's name without ``.jsonl``) runs just those scenarios,
-so a slow judge can re-record one cassette at a time; the old-wording comparison runs only
-when no ``--only`` is given.
+so a slow judge can re-record one cassette at a time; ``--only prompt-wording`` runs the
+old-wording arm alone (prompt mode, no cassette).
 """
 
 from __future__ import annotations
@@ -102,10 +102,11 @@ def main() -> int:
                         help="judge packs to measure the old prompt wording on")
     parser.add_argument("--only", action="append", metavar="NAME", default=[],
                         help="run only this scenario (e.g. customer-support--json_schema, "
-                             "pairwise--json_schema, packs-test--json_schema); repeatable")
+                             "pairwise--json_schema, packs-test--json_schema, or "
+                             "prompt-wording: the old wording in prompt mode); repeatable")
     args = parser.parse_args()
     known = {f"{pack}--{mode}" for pack in scenarios.JUDGE_PACKS for mode in scenarios.MODES}
-    known |= {"pairwise--json_schema", "packs-test--json_schema"}
+    known |= {"pairwise--json_schema", "packs-test--json_schema", "prompt-wording"}
     unknown = sorted(set(args.only) - known)
     if unknown:
         parser.error(f"--only: unknown scenario(s) {unknown}; known: {sorted(known)}")
@@ -143,18 +144,14 @@ def main() -> int:
             with through(url, cassette("packs-test--json_schema")) as base:
                 suite = scenarios.run_packs_test(work, base)
             out["packs_test"] = {"passed": suite.passed, "judges": suite.judges["components"]}
-        if args.only:
-            out["plumbing_problems"] = problems
-            out["elapsed_s"] = round(time.perf_counter() - started, 1)
-            print(json.dumps(out, indent=2) if args.json else json.dumps(out))
-            return 0
-        with old_wording():
-            old = [scenarios.run_judge_pack(work / "old", url, pack, "prompt")
-                   for pack in scenarios.JUDGE_PACKS[:args.wording_packs]]
-        out["prompt_wording"] = {
-            "old_named_wrapper": summarise(scenarios.figures(old)["prompt"]),
-            "current_top_level_keys": out["modes"]["prompt"],
-        }
+        if wanted("prompt-wording"):  # no cassette: the old wording is not replayed
+            with old_wording():
+                old = [scenarios.run_judge_pack(work / "old", url, pack, "prompt")
+                       for pack in scenarios.JUDGE_PACKS[:args.wording_packs]]
+            out["prompt_wording"] = {
+                "old_named_wrapper": summarise(scenarios.figures(old)["prompt"]),
+                "current_top_level_keys": out["modes"].get("prompt"),
+            }
         out["plumbing_problems"] = problems
     out["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(out, indent=2) if args.json else json.dumps(out))
