@@ -9,6 +9,11 @@ Usage (from the repository root; the server is built/fetched if missing, tens of
 
     .venv/bin/python bench/real_judge.py --record          # writes tests/judgemodel/cassettes
     .venv/bin/python bench/real_judge.py --url http://127.0.0.1:8080/v1 --json
+    .venv/bin/python bench/real_judge.py --record --only customer-support--json_schema
+
+``--only NAME`` (repeatable; a cassette's name without ``.jsonl``) runs just those scenarios,
+so a slow judge can re-record one cassette at a time; ``--only prompt-wording`` runs the
+old-wording arm alone (prompt mode, no cassette).
 """
 
 from __future__ import annotations
@@ -95,7 +100,20 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--wording-packs", type=int, default=len(scenarios.JUDGE_PACKS),
                         help="judge packs to measure the old prompt wording on")
+    parser.add_argument("--only", action="append", metavar="NAME", default=[],
+                        help="run only this scenario (e.g. customer-support--json_schema, "
+                             "pairwise--json_schema, packs-test--json_schema, or "
+                             "prompt-wording: the old wording in prompt mode); repeatable")
     args = parser.parse_args()
+    known = {f"{pack}--{mode}" for pack in scenarios.JUDGE_PACKS for mode in scenarios.MODES}
+    known |= {"pairwise--json_schema", "packs-test--json_schema", "prompt-wording"}
+    unknown = sorted(set(args.only) - known)
+    if unknown:
+        parser.error(f"--only: unknown scenario(s) {unknown}; known: {sorted(known)}")
+
+    def wanted(name: str) -> bool:
+        return not args.only or name in args.only
+
     started = time.perf_counter()
     out: dict[str, Any] = {}
     work = Path(tempfile.mkdtemp(prefix="real-judge-"))
@@ -108,26 +126,32 @@ def main() -> int:
         problems: list[str] = []
         for pack in scenarios.JUDGE_PACKS:
             for mode in scenarios.MODES:
+                if not wanted(f"{pack}--{mode}"):
+                    continue
                 with through(url, cassette(f"{pack}--{mode}")) as base:
                     run = scenarios.run_judge_pack(work, base, pack, mode)
                 problems += scenarios.plumbing_problems(run)
                 runs.append(run)
-        with through(url, cassette("pairwise--json_schema")) as base:
-            pairwise = scenarios.run_pairwise(work, base)
-        problems += scenarios.plumbing_problems(pairwise)
-        with through(url, cassette("packs-test--json_schema")) as base:
-            suite = scenarios.run_packs_test(work, base)
         out["modes"] = {mode: summarise(entry)
                         for mode, entry in scenarios.figures(runs).items()}
-        out["pairwise"] = summarise(scenarios.figures([pairwise])["json_schema"])
-        out["packs_test"] = {"passed": suite.passed, "judges": suite.judges["components"]}
-        with old_wording():
-            old = [scenarios.run_judge_pack(work / "old", url, pack, "prompt")
-                   for pack in scenarios.JUDGE_PACKS[:args.wording_packs]]
-        out["prompt_wording"] = {
-            "old_named_wrapper": summarise(scenarios.figures(old)["prompt"]),
-            "current_top_level_keys": out["modes"]["prompt"],
-        }
+        out["runs"] = {run.name: summarise(scenarios.figures([run])[run.mode]) for run in runs}
+        if wanted("pairwise--json_schema"):
+            with through(url, cassette("pairwise--json_schema")) as base:
+                pairwise = scenarios.run_pairwise(work, base)
+            problems += scenarios.plumbing_problems(pairwise)
+            out["pairwise"] = summarise(scenarios.figures([pairwise])["json_schema"])
+        if wanted("packs-test--json_schema"):
+            with through(url, cassette("packs-test--json_schema")) as base:
+                suite = scenarios.run_packs_test(work, base)
+            out["packs_test"] = {"passed": suite.passed, "judges": suite.judges["components"]}
+        if wanted("prompt-wording"):  # no cassette: the old wording is not replayed
+            with old_wording():
+                old = [scenarios.run_judge_pack(work / "old", url, pack, "prompt")
+                       for pack in scenarios.JUDGE_PACKS[:args.wording_packs]]
+            out["prompt_wording"] = {
+                "old_named_wrapper": summarise(scenarios.figures(old)["prompt"]),
+                "current_top_level_keys": out["modes"].get("prompt"),
+            }
         out["plumbing_problems"] = problems
     out["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(out, indent=2) if args.json else json.dumps(out))

@@ -58,10 +58,16 @@ class ScenarioRun:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _is_judge_outcome(outcome: dict[str, Any]) -> bool:
+    """Whether a component outcome is a judge's (it called the judge, or failed as one); a
+    check or product metric failing in the same row (``metric_missing``) is not."""
+    return "judge_calls" in (outcome.get("measurements") or {}) \
+        or (outcome.get("error_kind") or "").startswith(("judge", "ambiguous"))
+
+
 def _judged(rows: list[dict[str, Any]]) -> int:
     return sum(1 for row in rows for outcome in (row.get("components") or {}).values()
-               if "judge_calls" in (outcome.get("measurements") or {})
-               or (outcome.get("error_kind") or "").startswith(("judge", "ambiguous")))
+               if _is_judge_outcome(outcome))
 
 
 def _score(pack_path: Path, samples: list[dict[str, Any]]) -> BatchResult:
@@ -230,7 +236,7 @@ def figures(runs: list[ScenarioRun]) -> dict[str, dict[str, Any]]:
                 measurements = outcome.get("measurements") or {}
                 if outcome.get("error_kind") in PARSE_KINDS:
                     entry["parse_failures"] += 1
-                if "judge_calls" in measurements or outcome.get("error_kind"):
+                if _is_judge_outcome(outcome):
                     entry["judged"] += 1
                 if isinstance(measurements.get("judge_latency_ms"), int | float) and \
                         measurements.get("judge_calls"):
