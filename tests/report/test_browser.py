@@ -5,32 +5,15 @@ Skipped where /usr/bin/chromium is absent (install: apt-get install -y chromium)
 
 from __future__ import annotations
 
-import shutil
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
+from tests.support.browser import chromium, needs_chromium
 
 from rewardsmith.report import write_html_report
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install -y chromium)")
-
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    profile = tmp_path / "profile"
-    profile.mkdir(exist_ok=True)
-    try:
-        return subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args],
-                              capture_output=True, text=True, timeout=120, check=True)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+pytestmark = needs_chromium
 
 
 def _png_size(path: Path) -> tuple[int, int]:
@@ -48,7 +31,7 @@ def report(scored, tmp_path) -> Path:
 
 
 def test_the_rendered_dom_has_the_plots_and_no_live_script(report, tmp_path):
-    dom = _chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
+    dom = chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
     # reward histogram, 3 component histograms, pass rates, contributions
     assert dom.count("<svg") == 6
     assert dom.count("<rect") > 20 and "Lowest-scored samples" in dom
@@ -63,6 +46,6 @@ def test_the_rendered_dom_has_the_plots_and_no_live_script(report, tmp_path):
 
 def test_a_screenshot_is_taken(report, tmp_path):
     shot = tmp_path / "report.png"
-    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,2000", report.as_uri())
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,2000", report.as_uri())
     assert _png_size(shot) == (1200, 2000)
     assert shot.stat().st_size > 50_000  # a page of charts and text, not a blank canvas
