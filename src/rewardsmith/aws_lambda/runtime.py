@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from rewardsmith.aws_lambda import observability as obs
-from rewardsmith.aws_lambda.budget import AnswerCosts, probe_row_builder
+from rewardsmith.aws_lambda.budget import COLD_PROBE_ROWS, AnswerCosts, probe_row_builder
 from rewardsmith.aws_lambda.events import extract_samples
 from rewardsmith.core import settings
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
@@ -366,9 +366,12 @@ class RewardHandler:
             self._report(record, started)
             return []
 
-        if not costs.measured and costs.probe_rows(probe_row_builder(
-                scorer.pack, failure_reward=self._failure_reward(),
-                judge_ids=self._judge_ids)):
+        # Probing pays off for big batches only; a small one's default reserve is already
+        # small, and the probe's own time would come out of a short deadline.
+        if not costs.measured and len(items) >= COLD_PROBE_ROWS and costs.probe_rows(
+                probe_row_builder(
+                    scorer.pack, failure_reward=self._failure_reward(),
+                    judge_ids=self._judge_ids)):
             # a cold start: the reserve from rows of this pack built and encoded here, not
             # from the defaults for the slowest CPU
             reserve = costs.reserve(len(items))
