@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -102,19 +101,6 @@ def test_an_event_with_no_samples_is_an_input_error(event: object, why: str) -> 
     assert code == EXIT_CONFIG, err
     assert json.loads(out) == []  # the Lambda's answer is still printed
     assert "error: the event held no samples to score" in err and why in err
-
-
-@pytest.fixture
-def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No AWS configuration at all: no variables, no profile files, no instance metadata."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    empty = tmp_path / "aws-empty"
-    empty.write_text("")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def test_a_judge_that_could_not_run_exits_4_unless_allowed(no_aws: None) -> None:
