@@ -26,7 +26,7 @@ reports configuration errors in botocore's words).
 When the environment alone decides all three — credentials in ``AWS_ACCESS_KEY_ID`` /
 ``AWS_SECRET_ACCESS_KEY`` (the first provider of botocore's chain, ``EnvProvider`` in
 ``botocore/credentials.py`` ``create_credential_resolver``), no profile named, no shared
-config file (or an empty one) — they are read from ``os.environ`` without importing
+config file (or an empty one) — they are read from the environment without importing
 botocore at all (``botocore.session`` imports ``botocore.client``, its waiters and docs,
 and urllib3: ~0.1 s of a cold start). That is the reward Lambda's case: the runtime puts
 the execution role's keys and ``AWS_DEFAULT_REGION`` in the environment and there is no
@@ -40,6 +40,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
+
+from rewardsmith.core import settings
 
 SIGNING_NAME = "bedrock"  # bedrock-runtime's service model: signingName "bedrock"
 _CLIENT_NAME = "bedrock-runtime"
@@ -96,7 +98,7 @@ def _environment_decides(profile: str | None) -> bool:
     """Whether botocore would take everything from the environment: keys present, no
     expiry (that makes refreshable credentials), no profile, no (or an empty) config
     file. ``AWS_SHARED_CREDENTIALS_FILE`` does not matter: the environment comes first."""
-    env = os.environ
+    env = settings.environment()  # botocore's variables, read as botocore reads them
     if profile is not None or any(name in env for name in _PROFILE_VARS):
         return False
     if not env.get("AWS_ACCESS_KEY_ID") or not env.get("AWS_SECRET_ACCESS_KEY") or \
@@ -114,7 +116,7 @@ def _environment_target(region: str | None, endpoint_url: str | None
                         ) -> ConverseTarget | bool | None:
     """The target from the environment alone (see the module docstring), None where the
     session path would defer to a client too, or False when the session must decide."""
-    env = os.environ
+    env = settings.environment()  # botocore's variables, read as botocore reads them
     region_name = region or env.get("AWS_DEFAULT_REGION")
     if not region_name:
         return None

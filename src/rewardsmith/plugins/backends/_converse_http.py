@@ -43,6 +43,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
+from rewardsmith.core import settings
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
 from rewardsmith.plugins.backends._resilience import CallFailed
 
@@ -315,7 +316,7 @@ def proxy_applies(endpoint_url: str, getproxies: Callable[[], dict[str, str]] | 
     """Whether an HTTP(S) proxy from the environment applies to ``endpoint_url`` (as it
     would for botocore, which reads the same variables through urllib)."""
     if getproxies is None and os.name == "posix" and sys.platform != "darwin" and \
-            not any(name.lower().endswith("_proxy") for name in os.environ):
+            not any(name.lower().endswith("_proxy") for name in settings.environment()):
         # urllib.request.getproxies() is getproxies_environment() here, which reads only
         # *_proxy variables: none, no proxy, and no urllib.request import (http.client,
         # email: a few ms of a cold start, issue 13).
