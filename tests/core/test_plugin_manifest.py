@@ -27,16 +27,16 @@ def _built_in_entry_points() -> dict[str, metadata.EntryPoint]:
 
 @pytest.mark.parametrize("plugin", sorted(BUILT_IN_PLUGINS))
 def test_the_manifest_lists_what_each_plugin_registers(plugin: str) -> None:
+    """Names, order and where each class lives, as the plugin's own hooks register them."""
     module = _built_in_entry_points()[plugin].load()
-    for kind, _, _ in KINDS:
-        names: list[str] = []
+    for kind, _, naming in KINDS:
+        registered: dict[str, str] = {}
         hook = getattr(module, f"register_{kind}", None)
         if hook is not None:
-            hook(register=lambda *args, out=names: out.append(
-                args[0] if len(args) == 2 else (
-                    args[0].type_name() if hasattr(args[0], "type_name")
-                    else args[0].backend_name())))
-        assert tuple(names) == BUILT_IN_PLUGINS[plugin].get(kind, ()), (plugin, kind)
+            hook(register=lambda cls, out=registered, n=naming: out.__setitem__(
+                getattr(cls, n)(), f"{cls.__module__}:{cls.__qualname__}"))
+        assert registered == dict(BUILT_IN_PLUGINS[plugin].get(kind, {})), (plugin, kind)
+        assert list(registered) == list(BUILT_IN_PLUGINS[plugin].get(kind, {}))
 
 
 def test_every_built_in_entry_point_but_packs_is_in_the_manifest() -> None:
@@ -82,8 +82,29 @@ def test_a_pack_naming_one_check_imports_no_other_plugin(tmp_path: Any) -> None:
         "from rewardsmith.core.pack import load_pack\n"
         "from rewardsmith.core.plugins import make_plugin_host\n"
         f"load_pack({str(pack)!r}, make_plugin_host())\n")
-    # the checks package imports its modules together; no judge, metric or backend
-    assert loaded and all(name.startswith("rewardsmith.plugins.checks") for name in loaded)
+    # the length check's module and what it imports; no other check, judge or backend
+    assert "rewardsmith.plugins.checks.length" in loaded
+    assert all(name.startswith("rewardsmith.plugins.checks") for name in loaded)
+    for other in ("pii", "agent", "grounding", "injection", "language", "json_checks"):
+        assert f"rewardsmith.plugins.checks.{other}" not in loaded
+
+
+def test_a_rubric_judge_pack_imports_no_other_judge_component(tmp_path: Any) -> None:
+    pack = tmp_path / "judge.toml"
+    pack.write_text('[pack]\nname = "j"\nversion = "1"\n\n[judge]\nbackend = "bedrock"\n'
+                    'model = "m"\nregion = "us-east-1"\n\n[[components]]\nid = "polite"\n'
+                    'type = "rubric-judge"\n'
+                    'criteria = [{ id = "polite", pass_if = "It is polite." }]\n',
+                    encoding="utf-8")
+    loaded = _modules_after(
+        "from rewardsmith.core.pack import load_pack\n"
+        "from rewardsmith.core.plugins import make_plugin_host\n"
+        f"load_pack({str(pack)!r}, make_plugin_host())\n")
+    assert "rewardsmith.plugins.judges.rubric_judge" in loaded
+    assert "rewardsmith.plugins.backends.bedrock" in loaded
+    for other in ("cascade", "jury", "listwise", "pairwise_judge"):
+        assert f"rewardsmith.plugins.judges.{other}" not in loaded
+    assert not any(name.startswith("rewardsmith.plugins.checks") for name in loaded)
 
 
 def test_an_unknown_type_still_fails_at_pack_load_with_did_you_mean(tmp_path: Any) -> None:
@@ -122,10 +143,22 @@ def test_an_in_process_plugin_reusing_a_built_in_name_still_fails_naming_both() 
         make_plugin_host(plugins=[("mine", Plugin())])
 
 
-def test_a_plugin_registering_other_names_than_listed_fails_by_name() -> None:
-    """A stand-in whose module registers something else than its manifest entry."""
-    judges = _built_in_entry_points()["judges"]
-    wrong = metadata.EntryPoint(name="metrics", value=judges.value, group=ENTRY_POINT_GROUP)
-    stand_in = StandIn(wrong, plugins._register, plugins.blame)
-    with pytest.raises(PluginError, match=r"plugin 'metrics'.*core/plugin_manifest.py"):
+def test_a_class_named_otherwise_than_its_entry_fails_by_name() -> None:
+    """A manifest entry pointing at a class that names itself differently."""
+    stand_in = StandIn(_built_in_entry_points()["metrics"], plugins._register, plugins.blame)
+    stand_in.names = {"components": {"product-metric":
+                                      "rewardsmith.plugins.checks.length:Length"}}
+    with pytest.raises(PluginError, match=r"plugin 'metrics'.*checks.length:Length is named "
+                       r"\['length'\].*core/plugin_manifest.py"):
         stand_in.value("components", "product-metric")
+
+
+def test_the_plugin_packages_still_export_their_classes() -> None:
+    from rewardsmith.plugins import checks, judges
+    from rewardsmith.plugins.checks.length import Length
+    from rewardsmith.plugins.judges.rubric_judge import RubricJudge
+
+    assert judges.RubricJudge is RubricJudge
+    assert Length in checks.CHECKS and len(checks.CHECKS) == 19
+    with pytest.raises(AttributeError):
+        _ = judges.Nope

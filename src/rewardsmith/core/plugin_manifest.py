@@ -4,23 +4,24 @@ Lambda ~0.1 s of cold start for a pack that uses one or two of them).
 
 ``core.plugins.make_plugin_host`` registers a :class:`StandIn` with pluggy in place of
 each built-in entry point listed here. Its hooks register the listed names as
-:class:`LazyRegistered` entries; the plugin's module is imported the first time one of
-them is read (``Registered.value``), e.g. when a pack names one of its component types,
-and its own hooks then run as they would have at load, through the same checks. Names are
-known up front, so ``rewardsmith plugins``, duplicate detection
-(``core.plugin_duplicates``) and "unknown component type ... did you mean" behave as with
-every plugin imported.
+:class:`LazyRegistered` entries; the module of a registered class is imported the first
+time its entry is read (``Registered.value``), e.g. when a pack names that component
+type, and the class passes the same ``register`` checks as at load. So a pack imports the
+modules of the components it uses, not its plugin's others (the plugin packages'
+``__init__`` import their modules only in their hooks). Names are known up front, so
+``rewardsmith plugins``, duplicate detection (``core.plugin_duplicates``) and "unknown
+component type ... did you mean" behave as with every plugin imported.
 
 Only entry points of the ``rewardsmith`` distribution are read from here; third-party
 plugins are imported at load as before. ``packs`` is not listed: its names are the TOML
 files found at registration, and importing it costs nothing.
-``tests/core/test_plugin_manifest.py`` holds this table equal to what each plugin
-registers; a plugin that registers otherwise fails by name when imported.
+``tests/core/test_plugin_manifest.py`` holds this table equal to what each plugin's hooks
+register; a class whose name differs from its entry fails by name when imported.
 """
 
 from __future__ import annotations
 
-import functools
+import importlib
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager as ContextManager
@@ -38,21 +39,43 @@ BUILT_IN_DISTRIBUTION = "rewardsmith"
 KINDS: Final = (("components", Component, "type_name"),
                 ("judge_backends", JudgeBackend, "backend_name"),
                 ("rubric_packs", None, ""), ("metric_functions", None, ""))
-# entry-point name -> host registry ("components", "judge_backends", ...) -> names, in the
-# order the plugin registers them.
+# entry-point name -> host registry ("components", "judge_backends") -> name -> where the
+# registered class is ("module:attribute"), in the order the plugin registers them.
+_C, _J, _B = "rewardsmith.plugins.checks.", "rewardsmith.plugins.judges.", \
+    "rewardsmith.plugins.backends."
 BUILT_IN_PLUGINS: Final = MappingProxyType({
-    "bedrock": {"judge_backends": ("bedrock",)},
-    "checks": {"components": (
-        "json-valid", "json-schema", "required-fields", "length", "language-match", "regex",
-        "keywords", "reference-match", "repetition", "unicode-hygiene", "pii",
-        "tool-call-valid", "grounding", "injection", "tool-efficiency", "premature-answer",
-        "turn-budget", "task-success", "tool-claims",
-    )},
-    "judges": {"components": (
-        "rubric-judge", "pairwise-judge", "cascade-judge", "jury-judge", "listwise-judge",
-    )},
-    "metrics": {"components": ("product-metric",)},
-    "openai": {"judge_backends": ("openai",)},
+    "bedrock": {"judge_backends": {"bedrock": f"{_B}bedrock:BedrockBackend"}},
+    "checks": {"components": {
+        "json-valid": f"{_C}json_checks:JsonValid",
+        "json-schema": f"{_C}json_checks:JsonSchema",
+        "required-fields": f"{_C}json_checks:RequiredFields",
+        "length": f"{_C}length:Length",
+        "language-match": f"{_C}language:LanguageMatch",
+        "regex": f"{_C}text_patterns:Regex",
+        "keywords": f"{_C}text_patterns:Keywords",
+        "reference-match": f"{_C}reference_match:ReferenceMatch",
+        "repetition": f"{_C}repetition:Repetition",
+        "unicode-hygiene": f"{_C}unicode_hygiene:UnicodeHygiene",
+        "pii": f"{_C}pii:Pii",
+        "tool-call-valid": f"{_C}tool_calls:ToolCallValid",
+        "grounding": f"{_C}grounding:Grounding",
+        "injection": f"{_C}injection:Injection",
+        "tool-efficiency": f"{_C}agent:ToolEfficiency",
+        "premature-answer": f"{_C}agent:PrematureAnswer",
+        "turn-budget": f"{_C}agent:TurnBudget",
+        "task-success": f"{_C}agent:TaskSuccess",
+        "tool-claims": f"{_C}agent:ToolClaims",
+    }},
+    "judges": {"components": {
+        "rubric-judge": f"{_J}rubric_judge:RubricJudge",
+        "pairwise-judge": f"{_J}pairwise_judge:PairwiseJudge",
+        "cascade-judge": f"{_J}cascade:CascadeJudge",
+        "jury-judge": f"{_J}jury:JuryJudge",
+        "listwise-judge": f"{_J}listwise:ListwiseJudge",
+    }},
+    "metrics": {"components": {
+        "product-metric": "rewardsmith.plugins.metrics.component:ProductMetric"}},
+    "openai": {"judge_backends": {"openai": f"{_B}openai:OpenAIBackend"}},
 })
 
 
@@ -98,7 +121,7 @@ class StandIn:
                  blame: Callable[[Any, str], ContextManager[None]]) -> None:
         self.entry_point, self._register, self._blame = entry_point, register, blame
         self.names = BUILT_IN_PLUGINS[entry_point.name]
-        self._values: dict[str, dict[str, Any]] | None = None
+        self._values: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
     def _announce(self, kind: str, register: Callable[..., None]) -> None:
@@ -114,40 +137,28 @@ class StandIn:
         self._announce("judge_backends", register)
 
     def value(self, kind: str, name: str) -> Any:
-        """What the plugin registers as ``name`` of ``kind``, importing it (once)."""
+        """The class the plugin registers as ``name`` of ``kind``: only its module is
+        imported (once), and it passes ``core.plugins``' own ``register`` checks."""
         with self._lock:
-            if self._values is None:
-                self._values = self._import()
-        found = self._values.get(kind, {})
-        if name not in found:
-            raise PluginError(f"plugin {self.entry_point.name!r} from distribution "
-                              f"{BUILT_IN_DISTRIBUTION!r} does not register "
-                              f"{kind[:-1].replace('_', ' ')} {name!r}, which "
-                              "core/plugin_manifest.py lists for it")
-        return found[name]
+            if (kind, name) not in self._values:
+                self._values[kind, name] = self._import(kind, name)
+        return self._values[kind, name]
 
-    def _import(self) -> dict[str, dict[str, Any]]:
-        """Import the module and run its hooks through ``core.plugins``' own ``register``
-        and ``blame``; what it registers must be exactly the manifest's names."""
-        ep = self.entry_point
+    def _import(self, kind: str, name: str) -> Any:
+        ep, location = self.entry_point, self.names[kind][name]
         info = _Plugin(ep.name, BUILT_IN_DISTRIBUTION)
-        with self._blame(info, f"to load ({ep.value})"):
-            module = ep.load()
-        values: dict[str, dict[str, Any]] = {}
-        for kind, base, naming in KINDS:
-            hook = getattr(module, f"register_{kind}", None)
-            registry: dict[str, Any] = {}
-            if hook is not None:
-                with self._blame(info, f"in register_{kind}"):
-                    hook(register=functools.partial(self._register, registry, kind, info,
-                                                    base, naming, skipped=[]))
-            if tuple(registry) != tuple(self.names.get(kind, ())):
-                raise PluginError(f"plugin {ep.name!r} from distribution "
-                                  f"{BUILT_IN_DISTRIBUTION!r} registers {kind} "
-                                  f"{sorted(registry)}, but core/plugin_manifest.py lists "
-                                  f"{sorted(self.names.get(kind, ()))}")
-            values[kind] = {name: entry.value for name, entry in registry.items()}
-        return values
+        module_name, _, attribute = location.partition(":")
+        with self._blame(info, f"to load ({location})"):
+            found = getattr(importlib.import_module(module_name), attribute)
+        base, naming = next((b, n) for k, b, n in KINDS if k == kind)
+        registry: dict[str, Any] = {}
+        self._register(registry, kind, info, base, naming, found, skipped=[])
+        if list(registry) != [name]:
+            raise PluginError(f"plugin {ep.name!r} from distribution "
+                              f"{BUILT_IN_DISTRIBUTION!r}: {location} is named "
+                              f"{list(registry)}, but core/plugin_manifest.py lists it as "
+                              f"{kind[:-1].replace('_', ' ')} {name!r}")
+        return registry[name].value
 
 
 def stand_in(entry_point: metadata.EntryPoint, distribution: str, register: Callable[..., None],
