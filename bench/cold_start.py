@@ -9,6 +9,11 @@ One case also makes the first call (issue 13): handler + a pack with one rubric 
 one invocation judging one sample against a Converse simulator (its own process), target
 <= 1.5x the boto3 import.
 
+``--before-src DIR`` also runs every case except the interpreter and boto3 baselines with
+``DIR`` (e.g. a ``git archive`` of an older commit's ``src``) first on ``PYTHONPATH``,
+labelled ``[before]``, interleaved with the others, so before and after share one run's
+load and one boto3 baseline.
+
 ``--zip`` also builds the deployment zip (``rewardsmith lambda package --local``) and
 times the same in an isolated interpreter (``-I -S``) that sees only the unzipped
 package, a link to boto3 (the runtime provides it) and the standard library — the
@@ -111,6 +116,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=9)
     parser.add_argument("--zip", action="store_true", help="also time the packaged zip")
+    parser.add_argument("--before-src", metavar="DIR",
+                        help="also time every case with DIR first on PYTHONPATH")
     args = parser.parse_args()
     python = sys.executable
     env = {**os.environ, "REWARDSMITH_METRICS": "0"}
@@ -145,6 +152,11 @@ def main() -> None:
         cases.append(("handler + judge pack + first call, plugins preselected",
                       [python, "-c", FIRST_CALL],
                       {**judge_env, "REWARDSMITH_PLUGINS": "bedrock,judges,packs"}))
+        if args.before_src:
+            before = str(Path(args.before_src).resolve())
+            cases += [(f"[before] {label}", argv, {**case_env, "PYTHONPATH": before})
+                      for label, argv, case_env in cases
+                      if "(baseline)" not in label and "interpreter" not in label]
         for case_env in {id(c[2]): c[2] for c in cases}.values():
             case_env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         if args.zip:
@@ -174,10 +186,10 @@ def main() -> None:
             else baselines["python -c 'import boto3' (baseline)"]
         print(f"| {label} | {seconds * 1000:.0f} | {seconds / base:.2f} |")
     worst = max(t / baselines["python -c 'import boto3' (baseline)"]
-                for label, t in results if label.startswith("handler"))
+                for label, t in results if label.startswith(("handler", "[before] handler")))
     print(f"\nworst handler+pack ratio (venv): {worst:.2f} (target <= {TARGET_RATIO})")
     for label, seconds in results:
-        if "first call" in label:
+        if "first call" in label and not label.startswith("zip"):
             ratio = seconds / baselines["python -c 'import boto3' (baseline)"]
             print(f"{label}: {ratio:.2f} x import boto3 (target <= {FIRST_CALL_TARGET})")
     packaged = [t for label, t in results if label.endswith("plugins preselected")

@@ -165,7 +165,9 @@ _LOAD_AND_REPORT = (
 
 @pytest.mark.parametrize(("preselected", "judges_loaded"), [
     ("checks,packs", False),  # what `lambda package` writes for json-extraction
-    (None, True),  # nothing preselected: every installed scoring plugin loads
+    # Nothing preselected: every installed plugin is known, but a built-in one is imported
+    # only when the pack uses it (core/plugin_manifest.py, issue 13).
+    (None, False),
 ])
 def test_plugin_preselection(preselected: str | None, judges_loaded: bool) -> None:
     env = {"REWARDSMITH_PACK": "json-extraction"}
@@ -271,3 +273,43 @@ def test_the_init_heap_is_frozen_once_after_the_first_pack_load() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.split() == ["0", "True", "True"]
+
+
+def test_a_judge_packs_cold_first_call_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """Issue 13: handler + a one-judge pack + one judged call, every plugin installed and
+    none preselected: no check, metric or OpenAI plugin module is imported, and with the
+    keys in the environment (as in Lambda) neither is botocore."""
+    from rewardsmith.simulators.converse_sim import ConverseSimulator
+
+    code = (
+        "import sys, json\n"
+        "import rewardsmith.aws_lambda as m\n"
+        "rows = m.handler([{'id': 'a', 'messages': [{'role': 'user', 'content': 'Hi?'}, "
+        "{'role': 'assistant', 'content': 'Hello <b>there</b>'}]}], None)\n"
+        "assert m.default_handler().load_error is None, m.default_handler().load_error\n"
+        "names = {x['name']: x['value'] for x in rows[0]['metrics_list']}\n"
+        "loaded = sorted(k for k in sys.modules if k.startswith(('rewardsmith.plugins.checks',\n"
+        "    'rewardsmith.plugins.metrics', 'rewardsmith.plugins.backends.openai', 'botocore',\n"
+        "    'boto3')))\n"
+        "print(json.dumps([names.get('polite'), loaded]))\n"
+    )
+    with ConverseSimulator() as sim:
+        pack = tmp_path / "cold.toml"
+        pack.write_text(
+            '[pack]\nname = "cold"\nversion = "1"\n\n[judge]\nbackend = "bedrock"\n'
+            f'model = "openai.gpt-oss-120b-1:0"\nendpoint_url = "{sim.endpoint_url}"\n'
+            'cache_path = ""\n\n[[components]]\nid = "polite"\ntype = "rubric-judge"\n'
+            'criteria = [{ id = "polite", pass_if = "The answer is polite." }]\n',
+            encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update({"REWARDSMITH_PACK": str(pack), "AWS_ACCESS_KEY_ID": "AKIACOLD",
+                    "AWS_SECRET_ACCESS_KEY": "cold", "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_EC2_METADATA_DISABLED": "true",
+                    "AWS_CONFIG_FILE": str(tmp_path / "no-config")})
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                env={k: v for k, v in env.items()
+                                     if not k.startswith("REWARDSMITH_") or k.endswith("PACK")},
+                                timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    value, loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert value is not None and loaded == []

@@ -1,6 +1,6 @@
 """Plugin loading: a factory builds a fresh host per call (no import-time loading, no global
-state); pluggy loads the entry points and keeps their distributions; every registration is
-attributed to its plugin; broken or duplicate plugins fail by name."""
+state); pluggy loads the entry points (built-ins on first use: plugin_manifest); every
+registration is attributed to its plugin; broken or duplicate plugins fail by name."""
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -11,10 +11,9 @@ from typing import Any, NamedTuple
 import pluggy
 
 from rewardsmith.core import hookspecs, settings, workers
-from rewardsmith.core.component import Component
 from rewardsmith.core.errors import PluginError
-from rewardsmith.core.judging import JudgeBackend
 from rewardsmith.core.plugin_duplicates import settle
+from rewardsmith.core.plugin_manifest import KINDS, LazyRegistered, stand_in
 
 ENTRY_POINT_GROUP = "rewardsmith"
 
@@ -41,10 +40,8 @@ class PluginHost:
 
     def __init__(self, pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> None:
         self.pm, self.infos, self.skipped = pm, infos, []  # skipped: plugin_duplicates
-        self.components = self._collect("components", Component, "type_name")
-        self.judge_backends = self._collect("judge_backends", JudgeBackend, "backend_name")
-        self.rubric_packs = self._collect("rubric_packs")
-        self.metric_functions = self._collect("metric_functions")
+        self.components, self.judge_backends, self.rubric_packs, self.metric_functions = (
+            self._collect(kind, base, naming) for kind, base, naming in KINDS)
         self.commands: dict[str, Registered] = {}
 
     def _collect(self, kind: str, base: type | None = None,
@@ -62,16 +59,17 @@ def _register(registry: dict[str, Registered], kind: str, info: PluginInfo, base
               naming: str, *args: Any, skipped: list[str]) -> None:
     """``register(cls)`` for a subclass of ``base`` (named by its ``naming()`` method), else
     ``register(name, value)``; a name registered twice is settled by ``plugin_duplicates``."""
-    by = f"plugin {info.name!r} ({info.distribution})"
-    if base is not None:
-        if not (isinstance(args[0], type) and issubclass(args[0], base)):
+    by, lazy = f"plugin {info.name!r} ({info.distribution})", args[0]
+    if not isinstance(lazy, LazyRegistered):  # else a built-in not imported yet
+        if base is not None and not (isinstance(lazy, type) and issubclass(lazy, base)):
             raise PluginError(f"{by} registered {args[0]!r}, which is not a rewardsmith "
                               f"{base.__name__} subclass")
-        args = (getattr(args[0], naming)(), args[0])
-    name, value = args
+        lazy, args = None, ((getattr(lazy, naming)(), lazy) if base is not None else args)
+    name, value = (lazy.name, lazy) if lazy else args
     if (first := registry.get(name)) and not settle(kind, name, first, info, skipped):
         return
-    registry[name] = Registered(value, info.name, info.distribution)
+    registry[name] = lazy.entry(info.name, info.distribution) if lazy else \
+        Registered(value, info.name, info.distribution)
 
 
 @contextmanager
@@ -102,8 +100,8 @@ def make_plugin_host(*, load_entry_points: bool = True, allow: Sequence[str] | N
             pm.set_blocked(ep.name)
         elif not (pm.has_plugin(ep.name) or pm.is_blocked(ep.name)):  # as pluggy 1.7 loads
             with blame(info := PluginInfo(ep.name, md["Name"], None), f"to load ({ep.value})"):
-                pm.register(ep.load(), name=ep.name)  # one at a time, so a failure (also a
-                pm.check_pending()  # misspelt hookimpl) names its plugin
+                pm.register(stand_in(ep, md["Name"], _register, blame) or ep.load(), name=ep.name)
+                pm.check_pending()  # one at a time: a failure (a misspelt hookimpl) names it
             infos[ep.name] = info._replace(version=md.get("Version"))
     for name, plugin in plugins:  # chosen explicitly, so never blocked
         pm.unblock(name)

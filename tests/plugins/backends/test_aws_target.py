@@ -95,3 +95,98 @@ def test_no_credentials_are_left_to_the_first_call(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "missing"))
     target = resolve_converse_target(None, "us-east-1", None)
     assert target is not None and target.credentials is None  # reported by the first call
+
+
+# -- the environment-only path (no botocore import) against botocore's session ---------------
+def _view(target: object) -> tuple[object, ...] | None:
+    if target is None:
+        return None
+    credentials = target.credentials  # type: ignore[attr-defined]
+    frozen = credentials and tuple(credentials.get_frozen_credentials())
+    return (target.endpoint_url, target.region, target.cafile,  # type: ignore[attr-defined]
+            frozen)
+
+
+@pytest.mark.parametrize(("env", "region", "endpoint_url"), [
+    ({}, None, None),  # https, certifi's bundle
+    ({"AWS_SESSION_TOKEN": "session-token", "AWS_ACCOUNT_ID": "123456789012"},
+     "eu-west-3", None),
+    ({"AWS_SECURITY_TOKEN": "security-token", "AWS_SESSION_TOKEN": "session-token"},
+     None, None),
+    ({"AWS_CA_BUNDLE": "/etc/ssl/custom.pem"}, None, None),
+    ({"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:9001",
+      "AWS_ENDPOINT_URL": "http://127.0.0.1:9002"}, None, None),
+    ({"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "", "AWS_ENDPOINT_URL": "http://127.0.0.1:9002"},
+     None, None),
+    ({"AWS_ENDPOINT_URL": "http://127.0.0.1:9002",
+      "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "TRUE"}, None, None),
+    ({"AWS_USE_FIPS_ENDPOINT": "true"}, None, None),
+    ({"AWS_USE_DUALSTACK_ENDPOINT": "true"}, None, "http://127.0.0.1:9000"),
+    ({"AWS_DEFAULT_REGION": ""}, None, None),
+    ({}, "cn-north-1", None),
+    ({}, None, "ftp://127.0.0.1"),
+    ({}, None, "http://[::1"),
+])
+def test_environment_path_equals_the_sessions(
+    aws_dummy_env: None, monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+    region: str | None, endpoint_url: str | None,
+) -> None:
+    """Where the environment decides, the botocore-free result is the session's."""
+    from rewardsmith.plugins.backends import _aws_target
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _aws_target._environment_decides(None)
+    fast = _aws_target._environment_target(region, endpoint_url)
+    assert fast is not False
+    assert _view(fast) == _view(_aws_target._session_target(None, region, endpoint_url))
+    assert _view(resolve_converse_target(None, region, endpoint_url)) == _view(fast)
+
+
+def test_missing_config_file_is_an_empty_one(
+    aws_dummy_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    from rewardsmith.plugins.backends import _aws_target
+
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent"))
+    assert _aws_target._environment_decides(None)
+
+
+@pytest.mark.parametrize("case", ["profile", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "config",
+                                  "expiration", "no_secret", "no_key"])
+def test_the_session_decides_everything_else(
+    aws_dummy_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, case: str,
+) -> None:
+    """A profile, a non-empty config file, expiring or partial environment keys: botocore's
+    chain may answer differently from the environment, so it is asked."""
+    from rewardsmith.plugins.backends import _aws_target
+
+    config = tmp_path / "config"
+    config.write_text("[default]\nregion = eu-central-1\n[profile judge]\nregion = eu-west-1\n")
+    profile = None
+    if case == "profile":
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+        monkeypatch.delenv("AWS_DEFAULT_REGION")
+        profile = "judge"
+    elif case in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+        monkeypatch.delenv("AWS_DEFAULT_REGION")
+        monkeypatch.setenv(case, "judge")
+    elif case == "config":
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+        monkeypatch.delenv("AWS_DEFAULT_REGION")
+    elif case == "expiration":
+        monkeypatch.setenv("AWS_CREDENTIAL_EXPIRATION", "2099-01-01T00:00:00Z")
+    elif case == "no_secret":
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    else:
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    assert not _aws_target._environment_decides(profile)
+    assert _view(resolve_converse_target(profile, None, "http://127.0.0.1:9000")) == \
+        _view(_aws_target._session_target(profile, None, "http://127.0.0.1:9000"))
+    if case in ("profile", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):  # the profile's region
+        target = resolve_converse_target(profile, None, None)
+        assert target is not None and target.region == "eu-west-1"
+    if case == "config":
+        target = resolve_converse_target(profile, None, None)
+        assert target is not None and target.region == "eu-central-1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import os
 from typing import Any
 
 import pytest
@@ -173,3 +174,21 @@ def test_a_proxy_sends_the_backend_to_boto3() -> None:
     assert proxy_applies("https://bedrock-runtime.us-east-1.amazonaws.com", proxies)
     assert not proxy_applies("https://bedrock-runtime.us-east-1.amazonaws.com", dict)
     assert not proxy_applies("http://127.0.0.1:8000", proxies)  # only https is proxied
+
+
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "no_proxy"])
+def test_proxy_variables_in_the_environment_are_read_as_urllib_reads_them(
+    monkeypatch: pytest.MonkeyPatch, variable: str,
+) -> None:
+    """Without any ``*_proxy`` variable the answer is "no proxy" without urllib.request;
+    with one, urllib's own reading decides (issue 13's shortcut changes no answer)."""
+    import urllib.request
+
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    url = "https://bedrock-runtime.us-east-1.amazonaws.com"
+    assert not proxy_applies(url)
+    monkeypatch.setenv(variable, "http://proxy.internal:3128")
+    assert proxy_applies(url) == proxy_applies(url, urllib.request.getproxies) == \
+        (variable != "no_proxy")

@@ -78,3 +78,32 @@ def test_system_prompt_carries_version_and_rules_but_no_data() -> None:
     assert "count it against that response" in request.system
     assert "SECRET-CANDIDATE-TEXT" not in request.system
     assert request.schema_name == "v"
+
+
+@pytest.mark.parametrize("text", [
+    "", "plain answer", "a < b", "a << b", "x -> y and y <- x",
+    "\u00abone\u00bb", "<\u200b<", "<<<", "a<b<c", "\u2039\u203a\u2039", "<\u200b<\u2060<",
+    "<<<x>>>", "1 < 2 < 3 < 4", "\uff1c\u200b\uff1c\u200b\uff1cX",
+])
+def test_the_shortcut_gives_the_full_regex_result(text: str) -> None:
+    """Issue 13: text with fewer than three angle look-alikes skips the run regex (and the
+    code-point scan behind it); the result is what the regex gives."""
+    from rewardsmith.plugins.judges import prompting
+
+    def escape(match: object) -> str:
+        return "".join(prompting._ESCAPES.get(ch) or f"&#x{ord(ch):X};"
+                       for ch in match.group(0))  # type: ignore[attr-defined]
+
+    assert neutralise(text) == prompting._angle_run().sub(escape, text)
+
+
+def test_text_without_a_possible_run_does_not_build_the_run_regex() -> None:
+    import subprocess
+    import sys
+
+    code = ("from rewardsmith.plugins.judges import prompting as p\n"
+            "assert p.neutralise('Hello, a < b and c > d?') == 'Hello, a < b and c > d?'\n"
+            "assert p._angle_run.cache_info().currsize == 0\n"
+            "assert p.neutralise('<<<') == '&lt;&lt;&lt;'\n"
+            "assert p._angle_run.cache_info().currsize == 1\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

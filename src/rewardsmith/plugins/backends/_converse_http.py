@@ -33,7 +33,9 @@ import asyncio
 import datetime
 import hashlib
 import hmac
+import os
 import ssl
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +43,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
+from rewardsmith.core import settings
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
 from rewardsmith.plugins.backends._resilience import CallFailed
 
@@ -312,6 +315,12 @@ def proxy_applies(endpoint_url: str, getproxies: Callable[[], dict[str, str]] | 
                   ) -> bool:
     """Whether an HTTP(S) proxy from the environment applies to ``endpoint_url`` (as it
     would for botocore, which reads the same variables through urllib)."""
+    if getproxies is None and os.name == "posix" and sys.platform != "darwin" and \
+            not any(name.lower().endswith("_proxy") for name in settings.environment()):
+        # urllib.request.getproxies() is getproxies_environment() here, which reads only
+        # *_proxy variables: none, no proxy, and no urllib.request import (http.client,
+        # email: a few ms of a cold start, issue 13).
+        return False
     import urllib.request
 
     parts = urlsplit(endpoint_url)

@@ -7,44 +7,44 @@ plugin would register its components.
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
 from rewardsmith.core.hookspecs import hookimpl
-from rewardsmith.plugins.checks.agent import AGENT_CHECKS
-from rewardsmith.plugins.checks.grounding import Grounding
-from rewardsmith.plugins.checks.injection import Injection
-from rewardsmith.plugins.checks.json_checks import JsonSchema, JsonValid, RequiredFields
-from rewardsmith.plugins.checks.language import LanguageMatch
-from rewardsmith.plugins.checks.length import Length
-from rewardsmith.plugins.checks.pii import Pii
-from rewardsmith.plugins.checks.reference_match import ReferenceMatch
-from rewardsmith.plugins.checks.repetition import Repetition
-from rewardsmith.plugins.checks.text_patterns import Keywords, Regex
-from rewardsmith.plugins.checks.tool_calls import ToolCallValid
-from rewardsmith.plugins.checks.unicode_hygiene import UnicodeHygiene
-
-CHECKS: tuple[type[Any], ...] = (
-    JsonValid,
-    JsonSchema,
-    RequiredFields,
-    Length,
-    LanguageMatch,
-    Regex,
-    Keywords,
-    ReferenceMatch,
-    Repetition,
-    UnicodeHygiene,
-    Pii,
-    ToolCallValid,
-    Grounding,
-    Injection,
-    *AGENT_CHECKS,
-)
 
 __all__ = ["CHECKS", "register_components"]
+
+# Registration order, as (module, classes). Imported only by the hook or ``CHECKS``: a pack
+# using one check imports that check's module (core/plugin_manifest.py, issue 13).
+_MODULES = (
+    ("json_checks", ("JsonValid", "JsonSchema", "RequiredFields")),
+    ("length", ("Length",)),
+    ("language", ("LanguageMatch",)),
+    ("text_patterns", ("Regex", "Keywords")),
+    ("reference_match", ("ReferenceMatch",)),
+    ("repetition", ("Repetition",)),
+    ("unicode_hygiene", ("UnicodeHygiene",)),
+    ("pii", ("Pii",)),
+    ("tool_calls", ("ToolCallValid",)),
+    ("grounding", ("Grounding",)),
+    ("injection", ("Injection",)),
+    ("agent", ("ToolEfficiency", "PrematureAnswer", "TurnBudget", "TaskSuccess",
+               "ToolClaims")),
+)
+
+
+def _checks() -> tuple[type[Any], ...]:
+    return tuple(getattr(import_module(f"{__name__}.{module}"), name)
+                 for module, names in _MODULES for name in names)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CHECKS":
+        return _checks()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @hookimpl
 def register_components(register: Callable[[type[Any]], None]) -> None:
-    for check in CHECKS:
+    for check in _checks():
         register(check)
