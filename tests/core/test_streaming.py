@@ -122,7 +122,7 @@ def test_the_blocking_stream_can_be_stopped_from_another_thread(make_scorer) -> 
 
 def test_stream_refuses_what_score_refuses(make_scorer) -> None:
     scorer = make_scorer(GATED)
-    with pytest.raises(TypeError, match="Scorer.stream expects a list of samples"):
+    with pytest.raises(TypeError, match=r"Scorer\.stream expects a list of samples"):
         scorer.stream(sample(1, "yes"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="timeout_s"):
         scorer.stream([sample(1, "yes")], timeout_s=0)
