@@ -533,8 +533,9 @@ class Scorer:
             self._finish_costs.learn_scoring(len(live), time.monotonic() - scoring_started)
         if deadline.stopped:
             completion.stopped = True  # what was not final by now gets no result
+        final = completion.final
         for state in live:
-            if completion.is_final(state.sample.index) or completion.stopped:
+            if final and (completion.stopped or state.sample.index in final):
                 continue
             for component in self.pack.components:
                 if component.config.id not in state.outcomes:
@@ -910,9 +911,9 @@ class Scorer:
         """Every result of the batch in input order: those already built as their samples
         finished (``done``) and the rest, built now; after a stop, only the former."""
         stopped = completion is not None and completion.stopped
-        is_final = completion.is_final if completion is not None else (lambda _: False)
+        final: set[int] = completion.final if completion is not None else set()
         self._record_judge_outages(
-            [s for i, s in enumerate(states) if is_final(i)] if stopped else states, telemetry)
+            [s for i, s in enumerate(states) if i in final] if stopped else states, telemetry)
         means_by_group: dict[str, dict[str, float | None]] = {}
         if self._needs_group_means:
             grouped: dict[str, list[_State]] = defaultdict(list)
@@ -924,7 +925,7 @@ class Scorer:
         results: list[SampleResult] = []
         unread: Counter[str] = Counter()  # counted once per kind: a 100k tail stays cheap
         for index, state in enumerate(states):
-            if is_final(index):
+            if index in final:
                 if (result := done[index]) is not None:
                     results.append(result)
                 continue

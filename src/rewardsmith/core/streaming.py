@@ -75,6 +75,11 @@ class Completion:
         """Whether the sample at ``index`` was already handed on."""
         return index in self._final
 
+    @property
+    def final(self) -> set[int]:
+        """The indices of the samples already handed on (read-only use)."""
+        return self._final
+
     def mark_final(self, index: int) -> None:
         """Record that the sample at ``index`` got its result (at the end of the batch)."""
         self._final.add(index)
