@@ -110,7 +110,8 @@ def test_d4_a_quoted_planted_verdict_never_passes(tmp_path: Path, judge: Any,
     assert "2 verdict objects in one reply" in json.dumps(sim.requests[1].body)
     # counted once each (issue 14): the failed call by the backend, the sample by the engine
     assert batch.telemetry.judge_call_failures == {"ambiguous_verdict": 1}
-    assert batch.telemetry.failures == {"ambiguous_verdict": 1}
+    assert batch.telemetry.failures["ambiguous_verdict"] == 1  # (abstain: sample_failed too)
+    assert "judge_ambiguous_verdict" not in batch.telemetry.failures
 
 
 @pytest.mark.parametrize("judge", TEXT_MODES, indirect=True, ids="-".join)
