@@ -161,3 +161,22 @@ def test_a_signal_keeps_the_finished_rows_and_says_what_was_not_scored(
     assert (f"interrupted ({name}): 1 samples scored and written; 2 not scored, no row "
             "written (1 cancelled in flight, 1 not started)") in err, err
     assert "s0" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_input_order_holds_rows_until_every_earlier_one_is_written(tmp_path: Path) -> None:
+    from rewardsmith.cli.score_stream import RowWriter
+
+    path = tmp_path / "rows.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        writer = RowWriter(out, "input")
+        for index in (2, 0, 4):
+            writer.write(index, {"index": index})
+        # 0 is written at once; 2 waits for 1, 4 for 3
+        assert [r["index"] for r in _rows(path)] == [0]
+        writer.write(1, {"index": 1})
+        assert [r["index"] for r in _rows(path)] == [0, 1, 2]
+        writer.drain()  # stopped: 3 never comes, 4 is written after the gap
+    assert [r["index"] for r in _rows(path)] == [0, 1, 2, 4]
+    assert writer.written == 4
+    with pytest.raises(ValueError, match="order must be one of"):
+        RowWriter(out, "sorted")
