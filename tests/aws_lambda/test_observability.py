@@ -324,6 +324,16 @@ criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
     assert "bedrock endpoint unreachable" in outage["cause"]
     assert outage["failed"] == 5
     assert log["component_failures"]["review"]["judge_unavailable"] >= 1
+    # Each failure counted once, by who saw it (issue 14): the 5 equal samples shared one
+    # deduplicated call, which failed: one call failure (the backend), five samples without
+    # their verdict (the engine), under distinct names; it used to read judge_unavailable: 6.
+    assert log["judge_calls"] == 1 and log["deduplicated"] == 4
+    assert log["judge_failures"] == 1
+    assert log["judge_call_failures"] == {"judge_unavailable": 1}
+    assert log["failures"] == {"judge_unavailable": 5}
+    assert log["component_failures"] == {"review": {"judge_unavailable": 5}}
+    assert doc["JudgeFailures"] == 1 and doc["JudgeCallFailures.judge_unavailable"] == 1
+    assert doc["Failures.judge_unavailable"] == 5
     assert secret not in printed and "AKIAIOSFODNN7EXAMPLE" not in printed
     handler.scorer.close()
 

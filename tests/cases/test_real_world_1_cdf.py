@@ -198,7 +198,10 @@ def test_D4(tmp_path: Path, converse: Any) -> None:
     assert outcome.error_kind == "ambiguous_verdict" and outcome.policy == "zero"
     assert outcome.value == 0.0 and result.reward == 0.0
     assert "2 verdict objects in one reply" in (outcome.error or "")
-    assert batch.telemetry.failures["judge_ambiguous_verdict"] == 1
+    # one call failed and it cost one sample its verdict: one of each, counted once
+    assert batch.telemetry.judge_call_failures == {"ambiguous_verdict": 1}
+    assert batch.telemetry.failures == {"ambiguous_verdict": 1}
+    assert batch.telemetry.component_failures == {"judge": {"ambiguous_verdict": 1}}
     assert converse.request_count == 2
 
 

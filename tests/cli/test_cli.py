@@ -61,8 +61,10 @@ def test_score_malformed_lines_get_failed_rows_and_the_rest_is_scored(host, tmp_
     out = tmp_path / "out.jsonl"
     result = invoke(host, "score", str(rollouts), "--pack", str(pack), "-o", str(out))
     assert result.exit_code == EXIT_SAMPLES_FAILED, result.output
-    rows = [orjson.loads(x) for x in out.read_bytes().splitlines()]
-    assert len(rows) == 7  # one per non-blank line
+    written = [orjson.loads(x) for x in out.read_bytes().splitlines()]
+    # rows come as samples finish (unreadable lines first); "index" restores input order
+    rows = sorted(written, key=lambda r: r["index"])
+    assert [r["index"] for r in rows] == list(range(7))  # one per non-blank line
     assert all(math.isfinite(r["aggregate_reward_score"]) for r in rows)
     assert rows[0]["id"] == "a" and rows[0]["aggregate_reward_score"] == 1.0
     assert rows[1]["status"] == "failed" and rows[1]["error"].startswith("line 2: not valid JSON")
@@ -74,6 +76,11 @@ def test_score_malformed_lines_get_failed_rows_and_the_rest_is_scored(host, tmp_
     assert all(r["pack"] == rows[0]["pack"] for r in rows)
     assert "4 of 7 samples could not be scored" in result.stderr
     assert "cli-toy 0.3.0" in result.stderr and "nonempty" in result.stderr
+    in_order = tmp_path / "in-order.jsonl"
+    ordered = invoke(host, "score", str(rollouts), "--pack", str(pack), "-o", str(in_order),
+                     "--order", "input", "--batch-size", "3")
+    assert ordered.exit_code == EXIT_SAMPLES_FAILED, ordered.output
+    assert [orjson.loads(x) for x in in_order.read_bytes().splitlines()] == rows
 
 
 def test_score_to_stdout_all_ok_exits_zero(host, tmp_path: Path):

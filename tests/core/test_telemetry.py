@@ -36,3 +36,18 @@ def test_batch_latency_percentiles_use_the_one_quantile() -> None:
     summary = telemetry.summary()
     assert summary["judge_latency_p50_ms"] == quantile([10.0, 20.0, 30.0, 40.0], 0.5) == 20.0
     assert summary["judge_latency_p95_ms"] == 40.0
+
+
+def test_a_failed_judge_call_is_counted_once_as_a_call() -> None:
+    # The backend's view (issue 14): calls and their failures by kind. What reached a
+    # sample is the engine's record_failure, counted apart, never doubled here.
+    telemetry = BatchTelemetry(samples=2)
+    telemetry.record_judge_call(latency_ms=5.0, error_kind="judge_parse")
+    telemetry.record_judge_call(latency_ms=5.0, error_kind="circuit_open")
+    telemetry.record_judge_call(latency_ms=5.0)
+    telemetry.record_failure("judge_parse", "review")
+    summary = telemetry.summary()
+    assert summary["judge_calls"] == 3 and summary["judge_failures"] == 2
+    assert summary["judge_call_failures"] == {"judge_parse": 1, "circuit_open": 1}
+    assert summary["failures"] == {"judge_parse": 1}
+    assert summary["component_failures"] == {"review": {"judge_parse": 1}}

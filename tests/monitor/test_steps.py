@@ -108,6 +108,23 @@ def test_lambda_log_without_emf_uses_the_invocation_lines(tmp_path):
     assert st.samples == 8 and st.reward.mean == 0.25 and st.parse_failure_rate == 0.25
 
 
+def test_lambda_rates_are_per_judge_call_from_the_call_counters(tmp_path):
+    # Since issue 14 a failed call is counted once as a call (judge_call_failures) and the
+    # samples it cost apart (failures): rates per call read the former, from EMF or lines.
+    summary = {"samples": 10, "reward_mean": 0.5, "reward_std": 0.1, "judge_calls": 20,
+               "failures": {"judge_parse": 9}, "judge_call_failures": {"judge_parse": 3,
+                                                                       "judge_refused": 1}}
+    st, _ = read_step(_lambda_step(tmp_path / "emf.log", [dict(summary)]), 1)
+    assert st.parse_failure_rate == pytest.approx(3 / 20)
+    assert st.refusal_rate == pytest.approx(1 / 20)
+    out = io.StringIO()
+    log_invocation(InvocationRecord(samples=summary.pop("samples"), summary=summary),
+                   stream=out)
+    (tmp_path / "lines.log").write_text(out.getvalue(), encoding="utf-8")
+    st, _ = read_step(tmp_path / "lines.log", 1)
+    assert st.parse_failure_rate == pytest.approx(3 / 20)
+
+
 def test_a_parse_failure_storm_in_the_lambda_is_an_alarm(tmp_path):
     steps = [_lambda_step(tmp_path / f"s{i}.log", [
         {"samples": 50, "reward_mean": 0.6, "reward_std": 0.2, "judge_calls": 100,

@@ -108,7 +108,7 @@ def test_cli_score_ray_writes_the_rows_score_writes(local_ray: None, tmp_path: P
     assert on_ray.exit_code == 0, on_ray.output
     assert "ray: 2 samples on 2 actors" in on_ray.output
     local = _score([str(rollouts), "--pack", "json-extraction", "-o",
-                    str(tmp_path / "local.jsonl"), "--no-summary"])
+                    str(tmp_path / "local.jsonl"), "--no-summary", "--order", "input"])
     assert local.exit_code == 0, local.output
 
     def strip(path: Path) -> list[dict[str, object]]:
@@ -116,6 +116,10 @@ def test_cli_score_ray_writes_the_rows_score_writes(local_ray: None, tmp_path: P
         return [{k: v for k, v in r.items() if k != "elapsed_ms"} for r in rows]
 
     assert strip(tmp_path / "ray.jsonl") == strip(tmp_path / "local.jsonl")
+    assert [r["index"] for r in strip(tmp_path / "ray.jsonl")] == [0, 1]
+    refused = _score([str(rollouts), "--pack", "json-extraction", "--ray", "--order",
+                      "completion"])
+    assert refused.exit_code == 2 and "--order completion does not combine" in refused.output
 
 
 def test_cli_score_ray_refuses_report(tmp_path: Path) -> None:

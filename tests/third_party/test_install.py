@@ -84,8 +84,11 @@ def test_score_run_uses_the_custom_check_and_the_metric_function(example_env, tm
     result = example_env.cli("score", str(rollouts), "--pack", "support-steps-lite",
                              "-o", str(out), "--no-progress", "--no-summary")
     assert result.returncode == 0, result.stderr
-    scored = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    # rows come as samples finish; "index" is the input position (issue 14)
+    scored = {r["id"]: r for r in sorted(written, key=lambda r: r["index"])}
     assert list(scored) == [r["id"] for r in rows]
+    assert sorted(r["index"] for r in written) == list(range(len(rows)))
 
     def steps(sid: str) -> dict[str, object]:
         return scored[sid]["components"]["steps"]

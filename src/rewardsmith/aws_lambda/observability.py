@@ -289,9 +289,15 @@ def invocation_metrics(record: InvocationRecord) -> list[tuple[str, float, str]]
     if record.budget_ms and record.budget_ms > 0:
         used = 100.0 * min(record.elapsed_ms / record.budget_ms, 10.0)
         candidates.append(("BudgetUsedPercent", used, "Percent"))
+    # Counted once each (issue 14): Failures.<kind> what reached samples (the engine),
+    # JudgeCallFailures.<kind> failed judge calls (the backends; JudgeFailures is their sum).
     failures = s.get("failures") or {}
     for kind in sorted(failures):
         candidates.append((f"Failures.{kind}"[:EMF_MAX_METRIC_NAME], failures[kind], "Count"))
+    calls = s.get("judge_call_failures") or {}
+    for kind in sorted(calls):
+        candidates.append((f"JudgeCallFailures.{kind}"[:EMF_MAX_METRIC_NAME], calls[kind],
+                           "Count"))
     metrics: list[tuple[str, float, str]] = []
     for name, value, unit in candidates:
         if isinstance(value, bool) or not isinstance(value, int | float):

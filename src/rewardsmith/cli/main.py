@@ -24,7 +24,9 @@ from rewardsmith.core.workers import install_interrupt_marker
 # suite, build or input error; 3 finished, but some samples could not be scored (their rows
 # are in the output, marked failed); 4 a judge could not run at all (misconfigured,
 # no credentials or region, unreachable, circuit open for the whole batch), so the rewards
-# would have come from the other components alone (``score``: stopped after that batch).
+# would have come from the other components alone (``score``: stopped after that batch);
+# 128 + the signal (130 SIGINT, 143 SIGTERM): ``score`` was stopped, its finished rows
+# written and the rest not scored (``cli/score_stream.py``).
 EXIT_OK = 0
 EXIT_CHECKS_FAILED = 1
 EXIT_CONFIG = 2
@@ -142,7 +144,8 @@ def _command_paths(group: click.Command, prefix: str = "") -> set[str]:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: load plugins, build the CLI, run.
 
-    A real Ctrl-C stops the CLI (click: ``Aborted!``, exit 1); plugin code raising
+    A real Ctrl-C stops the CLI (click: ``Aborted!``, exit 1; ``score`` while scoring
+    stops keeping its finished rows, exit 130); plugin code raising
     ``KeyboardInterrupt`` is that plugin's error (the SIGINT marker tells them apart).
     """
     install_interrupt_marker()

@@ -27,6 +27,11 @@ from rewardsmith.core.telemetry import JudgeOutage
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write result rows here (JSONL). Default: stdout.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
+@click.option("--order", type=click.Choice(["completion", "input"]), default=None,
+              help="Row order. completion (the default): each row is written the moment "
+                   "its sample is scored, carrying its input position in \"index\"; input: "
+                   "rows in input order, each written once every earlier row is (--ray "
+                   "always writes input order).")
 @click.option("--timeout", "timeout_s", type=FiniteFloat(min=0, min_open=True),
               help="Per-batch deadline in seconds; pending judge calls are abandoned.")
 @click.option("--progress/--no-progress", default=None,
@@ -57,28 +62,41 @@ from rewardsmith.core.telemetry import JudgeOutage
               help="With --ray: actors in the pool (default: the cluster's CPUs).")
 @click.pass_context
 def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Path | None,
-                  batch_size: int, timeout_s: float | None, progress: bool | None,
+                  batch_size: int, order: str | None, timeout_s: float | None,
+                  progress: bool | None,
                   summary: bool, report_path: Path | None, allow_judge_failures: bool,
                   judge_mode: str, ray_address: str | None,
                   ray_actors: int | None) -> None:
     """Score RFT rollouts (JSONL, one sample per line) with a pack.
 
-    Each output row is the reward-Lambda result shape plus details. A malformed line gets
-    a failed row (with its line number in the error) and the rest are scored normally.
+    Each output row is the reward-Lambda result shape plus details, written (and flushed)
+    the moment its sample is scored; "index" is the sample's 0-based position in the input
+    (blank lines not counted), so `--order input` or a sort restores input order. A
+    malformed line gets a failed row (with its line number in the error) and the rest are
+    scored normally.
+
+    Ctrl-C (SIGINT) or SIGTERM stops the run: nothing more is started, calls in flight are
+    cancelled, every finished row is written, the summary says how many samples were not
+    scored (they have no row), and the exit code is 130 (SIGINT) or 143 (SIGTERM). A second
+    signal stops at once.
 
     A judge that cannot run at all in a batch (configuration, credentials, region,
     unreachable endpoint, circuit open throughout) stops the run after that batch with its
     cause and exit code 4, unless failures are allowed (--allow-judge-failures or the pack's
     [judge] allow_failures), when the cause is printed once as a warning.
     """
+    from rewardsmith.cli.score_stream import RowWriter, StopSignals
     from rewardsmith.core.engine import Scorer
     from rewardsmith.core.pack import load_pack
     from rewardsmith.core.rollouts import count_lines, read_rollouts, response_excerpt
-    from rewardsmith.core.wire import encode_line, jsonl_row, pack_ref_json
+    from rewardsmith.core.wire import jsonl_row, pack_ref_json
     from rewardsmith.report.summary import RunSummary
     from rewardsmith.report.views import sample_context
 
     if ray_address is not None:
+        if order == "completion":
+            fail("--order completion does not combine with --ray: the Ray driver collects "
+                 "the rows and writes them in input order")
         if judge_mode == "simulator":
             fail("--judge simulator does not combine with --ray: start `rewardsmith simulate` "
                  "and point the pack's [judge] at it instead")
@@ -108,34 +126,48 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
     contexts: dict[object, dict[str, str]] = {}  # prompt, reference, metadata, for the report
     outages: dict[str, JudgeOutage] = {}  # the first outage of each judge component
     notices: dict[str, str] = {}  # permanent judge errors and mode step-downs, said once
+    writer = RowWriter(out, order or "completion")
+    signals = StopSignals()
+    read = in_flight = 0  # samples handed to the scorer; those a stop left without a row
     try:
         total = count_lines(rollouts) if show_progress else None
-        with click.progressbar(length=total or 0, label="scoring", file=sys.stderr,
-                               hidden=not show_progress) as bar:
+        with signals, click.progressbar(length=total or 0, label="scoring", file=sys.stderr,
+                                        hidden=not show_progress) as bar:
             for batch in read_rollouts(rollouts, batch_size):
-                scored = scorer.score(batch, timeout_s=timeout_s)
-                for result in scored.results:
-                    row = jsonl_row(result)
-                    out.write(encode_line(row) + "\n")
+                if signals.received:
+                    break
+                offset, read = read, read + len(batch)
+                stream = scorer.stream(batch, timeout_s=timeout_s)
+                signals.on_stop(stream.stop)
+                # each row is written (and flushed) the moment its sample is final (issue 14)
+                for result in stream:
+                    row = jsonl_row(result, index=offset + result.index)
+                    writer.write(offset + result.index, row)
                     run.add(result)
+                    bar.update(1)
                     if report_path:
                         report_rows.append(row)
-                out.flush()  # a run stopped later keeps every batch written so far
-                if report_path:
-                    for raw, result in zip(batch, scored.results, strict=True):
+                        raw = batch[result.index]
                         excerpt = response_excerpt(raw)
                         if excerpt is not None:
                             responses[result.id] = excerpt
                         if (context := sample_context(raw)) is not None:
                             contexts[result.id] = context
-                bar.update(len(batch))
-                for cid, outage in scored.telemetry.judge_unavailable.items():
-                    outages.setdefault(cid, outage)
-                for key, message in scored.telemetry.judge_notices.items():
-                    notices.setdefault(key, message)
+                signals.on_stop(None)
+                telemetry = stream.telemetry
+                if telemetry is not None:
+                    for cid, outage in telemetry.judge_unavailable.items():
+                        outages.setdefault(cid, outage)
+                    for key, message in telemetry.judge_notices.items():
+                        notices.setdefault(key, message)
+                if stream.stopped:
+                    in_flight = stream.not_scored
+                    writer.drain()  # input order: the finished rows after a gap
+                    break
                 if any(not (o.allowed or allow_judge_failures) for o in outages.values()):
                     break  # every further batch would be scored without the judge too
     finally:
+        writer.drain()
         if output:
             out.close()
         scorer.close()
@@ -163,6 +195,12 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
         prefix = "warning" if allowed else "error"
         click.echo(f"{prefix}: judge component {cid!r} could not run ({outage.kind}): "
                    f"{outage.cause}", err=True)
+    if signals.received:
+        not_read = count_lines(rollouts) - read
+        click.echo(f"interrupted ({signals.name}): {len(run.rewards)} samples scored and "
+                   f"written; {in_flight + not_read} not scored, no row written "
+                   f"({in_flight} cancelled in flight, {not_read} not started)", err=True)
+        sys.exit(signals.exit_code)
     if blocking:
         fail(f"stopped after {len(run.rewards)} samples: their rewards would come from the "
              "other components alone. Fix the judge settings, or pass --allow-judge-failures "

@@ -75,19 +75,32 @@ def quantile(values: Iterable[float], q: float) -> float:
 class BatchTelemetry:
     """Counters of one scored batch, safe to update from worker threads (one lock).
 
-    Latencies are in milliseconds, cost in US dollars; ``failures`` counts error kinds
-    (judge call failures as ``judge_<kind>``). :meth:`summary` is its JSON form.
+    Latencies are in milliseconds, cost in US dollars. :meth:`summary` is its JSON form.
+
+    Each failure is counted once, by whoever saw it (issue 14; docs/lambda.md, "Counters"):
+    the judge backend counts *calls* (``judge_calls``, ``judge_failures``,
+    ``judge_call_failures`` by kind, ``judge_retries``), the engine counts what reached a
+    *sample* (``failures`` by kind, ``component_failures`` by component and kind). A failed
+    judge call that cost one sample its verdict is one entry on each side: a call failure
+    and a sample failure, named differently. They differ where calls and samples do: a
+    pairwise judge makes two calls per sample, a deduplicated request one call for several
+    samples.
     """
 
     samples: int = 0
+    #: Judge requests made (one each, whatever their attempts); those that failed.
     judge_calls: int = 0
     judge_failures: int = 0
+    #: Failed judge requests by error kind (``judge_parse``, ``circuit_open`` ...).
+    judge_call_failures: Counter[str] = field(default_factory=Counter)
     cache_hits: int = 0
     deduplicated: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
     judge_latencies_ms: list[float] = field(default_factory=list)
+    #: Failures that reached samples, by kind: one per failed component outcome or failed
+    #: sample (the engine's count; judge calls are counted apart, above).
     failures: Counter[str] = field(default_factory=Counter)
     #: Judge attempts that failed and were tried again, by kind (``judge_throttled`` ...):
     #: pressure the backends absorbed, as opposed to ``failures`` that reached a sample.
@@ -152,7 +165,7 @@ class BatchTelemetry:
             self.cost_usd += cost_usd
             if error_kind is not None:
                 self.judge_failures += 1
-                self.failures[f"judge_{error_kind}"] += 1
+                self.judge_call_failures[str(error_kind)] += 1
 
     def record_judge_notice(self, key: str, message: str) -> None:
         """Something the run's summary must say once (the first message per ``key``)."""
@@ -232,6 +245,7 @@ class BatchTelemetry:
             "judge_attempts": self.judge_attempts,
             "judge_repairs": self.judge_repairs,
             "judge_notices": dict(self.judge_notices),
+            "judge_call_failures": dict(self.judge_call_failures),
             "failures": dict(self.failures),
             "judge_retries": dict(self.judge_retries),
             "rate_limit_waits": self.rate_limit_waits,

@@ -166,16 +166,17 @@ def pack_ref_json(ref: PackRef) -> dict[str, str]:
 
 
 # -- the three rows -------------------------------------------------------------------------
-def jsonl_row(result: SampleResult) -> dict[str, Any]:
-    """The ``rewardsmith score`` JSONL row: id, reward, metrics, status, errors, gate,
-    prompt group and response length (``group``, ``response_chars``, when known),
-    per-component outcomes and the pack reference."""
-    out: dict[str, Any] = {
-        "id": wire_id(result.id),
-        REWARD_KEY: float(result.reward),
-        "metrics_list": metrics_list(result),
-        "status": result.status,
-    }
+def jsonl_row(result: SampleResult, *, index: int | None = None) -> dict[str, Any]:
+    """The ``rewardsmith score`` JSONL row: id, the input position when ``index`` is given
+    (rows are written as samples finish, so the order can be restored), reward, metrics,
+    status, errors, gate, prompt group and response length (``group``,
+    ``response_chars``, when known), per-component outcomes and the pack reference."""
+    out: dict[str, Any] = {"id": wire_id(result.id)}
+    if index is not None:
+        out["index"] = index
+    out[REWARD_KEY] = float(result.reward)
+    out["metrics_list"] = metrics_list(result)
+    out["status"] = result.status
     vector = _turn_rewards(result, float(result.reward))
     if vector is not None:
         out[TURN_REWARDS_KEY] = vector

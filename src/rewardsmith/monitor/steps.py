@@ -325,8 +325,12 @@ def stats_from_rows(rows: Sequence[Mapping[str, Any]], *, step: int, path: str) 
 
 # -- from the Lambda's log lines ---------------------------------------------------------
 def _invocation_from_emf(doc: Mapping[str, Any]) -> dict[str, Any]:
-    failures = {name.removeprefix("Failures."): value for name, value in doc.items()
-                if name.startswith("Failures.")}
+    # per judge call (JudgeCallFailures.<kind>); logs from before issue 14's counters had
+    # call failures only among Failures.<kind>
+    prefix = ("JudgeCallFailures." if any(n.startswith("JudgeCallFailures.") for n in doc)
+              else "Failures.")
+    failures = {name.removeprefix(prefix): value for name, value in doc.items()
+                if name.startswith(prefix)}
     return {"samples": doc.get("Samples"), "failed": doc.get("FailedSamples"),
             "gated": doc.get("GatedSamples"), "judge_calls": doc.get("JudgeCalls"),
             "cost": doc.get("EstimatedCostUSD"), "reward_mean": doc.get("RewardMean"),
@@ -340,7 +344,7 @@ def _invocation_from_log(line: Mapping[str, Any]) -> dict[str, Any]:
             "cost": line.get("cost_usd"), "reward_mean": line.get("reward_mean"),
             "reward_std": line.get("reward_std"),
             "deadline": 1 if line.get("deadline_hit") else 0,
-            "failures": line.get("failures") or {}}
+            "failures": line.get("judge_call_failures", line.get("failures")) or {}}
 
 
 def stats_from_lambda(lines: Sequence[Mapping[str, Any]], *, step: int,

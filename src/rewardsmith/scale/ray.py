@@ -123,7 +123,8 @@ class ScoreActor:
         outages = {cid: o.to_json() for cid, o in scored.telemetry.judge_unavailable.items()}
         return {
             "position": np.array(positions, dtype=np.int64),
-            "row": np.array([encode_line(jsonl_row(r)) for r in scored.results], dtype=object),
+            "row": np.array([encode_line(jsonl_row(r, index=positions[r.index]))
+                             for r in scored.results], dtype=object),
             "status": np.array([r.status for r in scored.results], dtype=object),
             "reward": np.array([r.reward for r in scored.results], dtype=np.float64),
             "outages": np.array([orjson.dumps(outages).decode() if i == 0 and outages else ""

@@ -110,7 +110,9 @@ async def test_throttling_past_max_throttle_wait_is_judge_throttled(
     assert info.value.kind == "judge_throttled"
     assert "max_throttle_wait_s is 0.1" in str(info.value)
     assert converse_simulator.request_count >= 2  # retried although max_retries is 0
-    assert telemetry.failures["judge_throttled"] == 1
+    # one failed call, counted once, as a call: no sample was scored here (issue 14)
+    assert telemetry.judge_failures == 1
+    assert telemetry.judge_call_failures == {"judge_throttled": 1} and not telemetry.failures
     assert backend.resilience.breaker.state == "closed"
     assert backend.resilience.breaker.times_opened == 0
 
@@ -159,7 +161,8 @@ async def test_validation_error_is_not_retried_and_logged_once(
     assert len(config_events) == 1
     assert config_events[0]["code"] == "ValidationException"
     assert config_events[0]["log_level"] == "error"
-    assert telemetry.failures["judge_config"] == 3
+    assert telemetry.judge_failures == 3
+    assert telemetry.judge_call_failures == {"judge_config": 3} and not telemetry.failures
 
 
 @pytest.mark.parametrize("fault", ["access_denied", "not_found"])
@@ -203,7 +206,8 @@ async def test_malformed_twice_is_judge_parse(
         await backend.complete(PASS_REQUEST)
     assert info.value.kind == "judge_parse"
     assert converse_simulator.request_count == 2  # exactly one repair
-    assert telemetry.failures["judge_parse"] == 1
+    assert telemetry.judge_failures == 1
+    assert telemetry.judge_call_failures == {"judge_parse": 1} and not telemetry.failures
 
 
 @pytest.mark.parametrize("mode", ["tool", "output_config", "prompt"])
@@ -337,7 +341,9 @@ async def test_circuit_opens_after_consecutive_failures_and_recovers(
         assert "last failure: ServiceUnavailableException" in str(info.value)  # the cause
     assert converse_simulator.request_count == 3  # failing fast: nothing was sent
     assert backend.resilience.breaker.state == "open"
-    assert telemetry.failures["judge_circuit_open"] == 5
+    # the kind as the call failed with it (no invented "judge_circuit_open")
+    assert telemetry.judge_call_failures == {"judge_unavailable": 3, "circuit_open": 5}
+    assert telemetry.judge_failures == 8 and not telemetry.failures
     now[0] += 30
     assert backend.resilience.breaker.state == "half_open"
     converse_simulator.script("model_error")

@@ -108,7 +108,10 @@ def test_d4_a_quoted_planted_verdict_never_passes(tmp_path: Path, judge: Any,
     # one repair turn was asked for, naming the ambiguity; both replies were counted
     assert sim.request_count == 2
     assert "2 verdict objects in one reply" in json.dumps(sim.requests[1].body)
-    assert batch.telemetry.failures["judge_ambiguous_verdict"] == 1
+    # counted once each (issue 14): the failed call by the backend, the sample by the engine
+    assert batch.telemetry.judge_call_failures == {"ambiguous_verdict": 1}
+    assert batch.telemetry.failures["ambiguous_verdict"] == 1  # (abstain: sample_failed too)
+    assert "judge_ambiguous_verdict" not in batch.telemetry.failures
 
 
 @pytest.mark.parametrize("judge", TEXT_MODES, indirect=True, ids="-".join)

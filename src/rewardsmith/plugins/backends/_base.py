@@ -160,18 +160,20 @@ class ResilientJudgeBackend(JudgeBackend):
         messages = [self._turn("user", request.user)]
         mode = self.structured_mode() if schema is not None else "none"
         usage.mode = mode
+        response = None
         if self.mode_unsettled():
             # One call at a time finds the mode a server accepts: concurrent first calls would
             # each be rejected once. The first call through settles it, whatever its outcome
             # (an unreachable server must not make every later call wait in line).
             async with self._discovery.get():
                 mode = usage.mode = self.structured_mode()  # may have stepped down meanwhile
-                try:
-                    mode, response = await self._send_with_fallback(request, messages, mode,
-                                                                    usage)
-                finally:
-                    self.settle_mode()
-        else:
+                if self.mode_unsettled():  # calls queued behind the first one go concurrently
+                    try:
+                        mode, response = await self._send_with_fallback(request, messages,
+                                                                        mode, usage)
+                    finally:
+                        self.settle_mode()
+        if response is None:
             mode, response = await self._send_with_fallback(request, messages, mode, usage)
         answer = self._read(request, response)
         if schema is None:

@@ -312,7 +312,7 @@ def record_call(started: float, stats: CallStats, cost_usd: float,
     current_telemetry().record_judge_call(
         latency_ms=(time.perf_counter() - started - stats.queued_s) * 1000,
         input_tokens=stats.input_tokens, output_tokens=stats.output_tokens, cost_usd=cost_usd,
-        error_kind=None if error_kind is None else error_kind.removeprefix("judge_"),
+        error_kind=None if error_kind is None else str(error_kind),
         queued_ms=stats.queued_s * 1000, mode=mode or None, attempts=stats.attempts,
         repaired=repaired,
     )
