@@ -113,3 +113,32 @@ def test_a_probe_that_cannot_build_rows_keeps_the_defaults() -> None:
 
     assert costs.probe_rows(build) is False
     assert not costs.measured and costs.row_s == AnswerCosts().row_s
+
+
+def test_a_cold_probe_runs_only_when_the_default_reserve_is_a_real_share_of_the_budget(
+) -> None:
+    from rewardsmith.aws_lambda.budget import AnswerCosts
+
+    costs = AnswerCosts()
+    # 2,000 samples: the default reserve is 0.17 s, nothing against minutes of budget.
+    assert costs.reserve(2_000) < 0.2
+    assert costs.worth_probing(2_000, 300.0) is False
+    assert costs.worth_probing(2_000, 2.0) is True  # 0.17 s of 2 s is worth measuring
+    assert costs.worth_probing(100, 0.5) is False  # a small batch is never probed
+    assert costs.worth_probing(100_000, 60.0) is True
+    costs.measured = True
+    assert costs.worth_probing(100_000, 60.0) is False  # batches teach it from then on
+
+
+def test_a_first_invocation_with_ample_time_is_not_probed_but_learns_from_its_batch(
+    write_pack: Callable[..., Path], host: PluginHost, capfd: pytest.CaptureFixture[str],
+) -> None:
+    handler = make_handler(str(write_pack(BASIC_PACK)), host=host)
+    batch = [sample(f"s{i}", "ok") for i in range(2_000)]
+    validate_answer(handler(batch, FakeContext(600_000)), [s["id"] for s in batch])
+    (line,) = _logged(capfd)
+    assert line["cold_start"] is True
+    assert "probed" not in line["answer_budget"]
+    assert line["failures"] == {}
+    assert handler._costs.measured  # the rows and encoding of this batch were learnt
+    _within_deadline(line)

@@ -38,6 +38,15 @@ _ENCODE_PROBE_ROWS = 1024
 # Rows built in a cold probe (before the first batch): enough to time both per-row costs
 # above timer noise, few enough to cost a few milliseconds.
 COLD_PROBE_ROWS = 256
+# A cold probe runs only when the default reserve is at least this share of the budget:
+# below it, the probe (20-60 ms on a busy 2-core box) costs more than the scoring time the
+# smaller reserve it measures could give back.
+_PROBE_SHARE = 0.05
+# Time left after the rows, in multiples of the encoding estimate, above which the answer's
+# encoding is timed once rather than three times: far from the deadline a paused timing
+# only raises the next reserve (estimates rise at once), and three timings of half a
+# 2,000-row answer cost ~0.1 s of every invocation (issue 13).
+AMPLE_TIME = 4.0
 
 
 @dataclass
@@ -98,22 +107,32 @@ class AnswerCosts:
         self.measured = True
         return True
 
-    def probe_encoding(self, rows: list[dict[str, Any]]) -> float:
-        """Time the standard ``json`` encoding of a spread of ``rows``, learn the per-row
-        cost and return the estimate for all of them (seconds)."""
+    def worth_probing(self, samples: int, budget_s: float) -> bool:
+        """Whether a cold probe (:meth:`probe_rows`) may pay for itself before a batch of
+        ``samples`` with ``budget_s`` seconds: only when the default reserve is at least
+        ``_PROBE_SHARE`` of the budget (issue 13: a 2,000-sample first invocation with
+        minutes of budget spent 20-60 ms probing to shrink a 0.17 s reserve it never
+        needed, before its first judge call)."""
+        return (not self.measured and samples >= COLD_PROBE_ROWS
+                and self.reserve(samples) >= _PROBE_SHARE * budget_s)
+
+    def probe_encoding(self, rows: list[dict[str, Any]], *, passes: int = 3) -> float:
+        """Time the standard ``json`` encoding of a spread of ``rows`` (the median of
+        ``passes`` timings), learn the per-row cost and return the estimate for all of them
+        (seconds)."""
         if not rows:
             return 0.0
         step = max(1, len(rows) // _ENCODE_PROBE_ROWS)
         probe = rows[::step][:_ENCODE_PROBE_ROWS]
         timings = []
-        for _ in range(3):  # the median of three: one paused probe does not decide
+        for _ in range(max(1, passes)):  # of three, one paused probe does not decide
             started = time.perf_counter()
             try:
                 json.dumps(probe)
             except (TypeError, ValueError):  # the runtime would fail too; nothing to learn
                 return len(rows) * self.encode_s
             timings.append(time.perf_counter() - started)
-        per_row = sorted(timings)[1] / len(probe)
+        per_row = sorted(timings)[len(timings) // 2] / len(probe)
         if len(probe) >= 16:
             self.encode_s = self._learnt(self.encode_s, per_row)
         return len(rows) * per_row

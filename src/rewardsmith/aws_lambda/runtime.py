@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from rewardsmith.aws_lambda import observability as obs
-from rewardsmith.aws_lambda.budget import COLD_PROBE_ROWS, AnswerCosts, probe_row_builder
+from rewardsmith.aws_lambda.budget import AMPLE_TIME, AnswerCosts, probe_row_builder
 from rewardsmith.aws_lambda.events import extract_samples
 from rewardsmith.core import settings
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
@@ -368,7 +368,7 @@ class RewardHandler:
 
         # Probing pays off for big batches only; a small one's default reserve is already
         # small, and the probe's own time would come out of a short deadline.
-        if not costs.measured and len(items) >= COLD_PROBE_ROWS and costs.probe_rows(
+        if costs.worth_probing(len(items), budget.budget_s) and costs.probe_rows(
                 probe_row_builder(
                     scorer.pack, failure_reward=self._failure_reward(),
                     judge_ids=self._judge_ids)):
@@ -428,7 +428,9 @@ class RewardHandler:
                 out.append(self._wire_or_failure(result, reward, cache))
         built = time.monotonic() - started
         self._costs.learn_rows(len(results) - late, built)
-        encode = self._costs.probe_encoding(out)
+        estimate = len(out) * self._costs.encode_s
+        ample = stop_at - time.monotonic() > AMPLE_TIME * estimate
+        encode = self._costs.probe_encoding(out, passes=1 if ample else 3)
         record.answer_budget.update(
             rows_ms=round(built * 1000, 3), encode_estimate_ms=round(encode * 1000, 3),
             rows_past_budget=late)

@@ -115,3 +115,14 @@ async def test_a_backend_stays_under_a_simulated_quota(
     assert telemetry.rate_limit_waits > 0  # the limiter paced the calls
     (snapshot,) = [v for k, v in limiters().items() if k.endswith("quota-test")]
     assert snapshot["declared_rpm"] == 2400.0
+
+
+def test_a_burst_after_a_quiet_spell_leaves_the_service_a_margin() -> None:
+    """Issue 13: after a quiet spell callers may run ahead of the schedule, but by less
+    than the one second of requests the service's bucket holds, so arrivals that jitter at
+    the end of the burst are not throttled."""
+    clock = Clock()
+    limiter = RateLimiter(requests_per_minute=6000, tokens_per_minute=None, clock=clock)
+    clock.now = 1000.0
+    at_once = sum(limiter.reserve(10) == 0.0 for _ in range(500))
+    assert 80 <= at_once <= 90  # 100/s declared: well under 100 at once, most of a second

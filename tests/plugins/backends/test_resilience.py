@@ -148,3 +148,63 @@ criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
     assert batch.telemetry.judge_retries["judge_throttled"] > 0
     breaker = backend.resilience.breaker
     assert breaker.times_opened == 0 and breaker.state == "closed"
+
+
+class _CeilingRng(random.Random):
+    """A seeded RNG that records each backoff's ceiling (the upper bound it draws under)."""
+
+    def __init__(self) -> None:
+        super().__init__(7)
+        self.ceilings: list[float] = []
+
+    def uniform(self, a: float, b: float) -> float:
+        self.ceilings.append(b)
+        return super().uniform(a, b)
+
+
+def _resilience(rng: random.Random) -> Any:
+    from rewardsmith.plugins.backends._resilience import ConfigErrorReporter, Resilience
+    from rewardsmith.plugins.backends.bedrock import BedrockConfig
+
+    config = BedrockConfig(model="m", endpoint_url="http://127.0.0.1:9", max_concurrency=4,
+                           retry_base_delay_s=0.001, retry_max_delay_s=1.0)
+    return Resilience(config, on_config_error=ConfigErrorReporter("bedrock", "m"), rng=rng)
+
+
+async def test_backoff_grows_with_throttles_in_a_row_not_with_one_calls_bad_luck() -> None:
+    """Issue 13: under sparse throttling (other calls succeed between one call's throttled
+    attempts) that call's backoff stays at the first ceiling; when every answer is a
+    throttle (a saturated service) it doubles per attempt as before."""
+    from rewardsmith.core.errors import ErrorKind
+    from rewardsmith.plugins.backends._resilience import CallFailed, CallStats
+
+    async def ok() -> str:
+        return "ok"
+
+    def unlucky(throttles: int, others_succeed: bool, resilience: Any) -> Any:
+        left = [throttles]
+
+        async def attempt() -> str:
+            if others_succeed:  # another call of the backend answers meanwhile
+                assert await resilience.run(ok, CallStats()) == "ok"
+            if left[0]:
+                left[0] -= 1
+                raise CallFailed(ErrorKind.JUDGE_THROTTLED, "ThrottlingException: slow down",
+                                 code="ThrottlingException")
+            return "judged"
+
+        return attempt
+
+    sparse_rng = _CeilingRng()
+    sparse = _resilience(sparse_rng)
+    stats = CallStats()
+    assert await sparse.run(unlucky(4, True, sparse), stats) == "judged"
+    assert stats.attempts == 5
+    assert sparse_rng.ceilings == [0.001] * 4
+
+    saturated_rng = _CeilingRng()
+    saturated = _resilience(saturated_rng)
+    stats = CallStats()
+    assert await saturated.run(unlucky(4, False, saturated), stats) == "judged"
+    assert saturated_rng.ceilings == [0.001, 0.002, 0.004, 0.008]
+    assert saturated.throttle_run == 0  # the success ended the run

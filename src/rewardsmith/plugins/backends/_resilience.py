@@ -342,6 +342,13 @@ class Resilience:
         self._config_errors = on_config_error
         self._rng = rng or random.Random()
         self.tokens_per_s: float | None = None  # measured output speed, moving average
+        #: Throttled answers since the last success, across every call of this backend. A
+        #: throttled call's backoff exponent is at most this minus one: under a quota or an
+        #: overload nearly every answer is a throttle and backoff grows as before; under
+        #: sparse throttling (20% at random) successes keep resetting it, so an unlucky
+        #: call's third or fourth throttle in a row is not answered with seconds of sleep
+        #: at the end of a batch (issue 13: those sleeps were a 6 s tail on a 10 s batch).
+        self.throttle_run = 0
 
     def observe_speed(self, output_tokens: int, seconds: float) -> None:
         """Fold one successful attempt's output speed into :attr:`tokens_per_s`."""
@@ -382,7 +389,12 @@ class Resilience:
         timeouts = 0  # attempts of this run that timed out: each doubles the next limit
         while True:
             if failure is not None:
-                delay = full_jitter_delay(tries - 1, self.config.retry_base_delay_s,
+                exponent = tries - 1
+                if failure.kind == ErrorKind.JUDGE_THROTTLED:
+                    # Backoff grows with the evidence that the service is saturated, not
+                    # with one call's bad luck (see throttle_run).
+                    exponent = min(exponent, max(0, self.throttle_run - 1))
+                delay = full_jitter_delay(exponent, self.config.retry_base_delay_s,
                                           self.config.retry_max_delay_s, self._rng)
                 if failure.retry_after_s is not None:
                     delay = max(delay, min(failure.retry_after_s, self.config.retry_max_delay_s))
@@ -427,6 +439,7 @@ class Resilience:
                 if exc.kind == ErrorKind.JUDGE_TIMEOUT:
                     timeouts += 1
                 if exc.kind == ErrorKind.JUDGE_THROTTLED:
+                    self.throttle_run += 1
                     self.breaker.record_throttle()
                     self.rate.on_throttle()
                     now = time.monotonic()
@@ -452,6 +465,7 @@ class Resilience:
                 raise
             self.breaker.record_success()
             self.rate.on_success()
+            self.throttle_run = 0
             return result
 
     @staticmethod
