@@ -36,6 +36,7 @@ from rewardsmith.core.errors import (
     SampleError,
 )
 from rewardsmith.core.finish_costs import PROBE_SAMPLES, FinishCosts
+from rewardsmith.core.judge_outages import outage_kind
 from rewardsmith.core.logs import library_logger
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import (
@@ -48,7 +49,6 @@ from rewardsmith.core.results import (
 from rewardsmith.core.sample import Sample, count_assistant_turns, parse_sample, source_label
 from rewardsmith.core.sharing import ValueSharer
 from rewardsmith.core.telemetry import (
-    JUDGE_OUTAGE_KINDS,
     BatchTelemetry,
     JudgeOutage,
     bind_telemetry,
@@ -685,7 +685,10 @@ class Scorer:
             outcome = self._error(component, str(exc), exc.kind)
             outcome.measurements.update(exc.measurements)
             return outcome
-        return self._error(component, f"{type(exc).__name__}: {exc}", ErrorKind.EXCEPTION)
+        # An unclassified exception inside a judge is the judge's failure, named by type:
+        # counted as an outage kind (core.judge_outages), never a quiet checks-only reward.
+        kind = ErrorKind.JUDGE_INTERNAL_ERROR if component.uses_judge else ErrorKind.EXCEPTION
+        return self._error(component, f"{type(exc).__name__}: {exc}", kind)
 
     def _call_sync(self, component: Component[Any], sample: Sample) -> ComponentOutcome:
         if component.config.scope == "turn" and len(sample.turns) > 0:
@@ -803,7 +806,7 @@ class Scorer:
     def _record_judge_outages(self, states: Sequence[_State | SampleError],
                               telemetry: BatchTelemetry) -> None:
         """Name each judge component that could not run at all in this batch: it judged
-        no sample, and its failures say the judge was misconfigured or out of reach."""
+        no sample, and its failures are not all excluded on purpose (core.judge_outages)."""
         for component in self.pack.components:
             if not component.uses_judge:
                 continue
@@ -812,19 +815,18 @@ class Scorer:
                         and (o := s.outcomes.get(cid)) is not None and not o.skipped]
             if not outcomes or any(o.error is None for o in outcomes):
                 continue
-            for kind in JUDGE_OUTAGE_KINDS:  # the most telling cause first
-                cause = next((o for o in outcomes if o.error_kind == kind), None)
-                if cause is not None:
-                    allowed = bool(component.context.judge_defaults.get("allow_failures"))
-                    why = cause.error or kind
-                    if kind == ErrorKind.DEADLINE and telemetry.judge_retries:
-                        # what kept the calls from finishing (e.g. a throttle storm)
-                        why += " (judge attempts retried in this batch: " + ", ".join(
-                            f"{k} x{n}" for k, n in telemetry.judge_retries.most_common()) + ")"
-                    # Recorded, not logged: the CLI and the Lambda report it once each.
-                    telemetry.record_judge_outage(JudgeOutage(
-                        cid, kind, why, len(outcomes), allowed))
-                    break
+            kind = outage_kind(o.error_kind for o in outcomes)  # the most telling cause
+            if kind is None:
+                continue  # every failure excluded on purpose (core.judge_outages)
+            cause = next(o for o in outcomes if o.error_kind == kind)
+            allowed = bool(component.context.judge_defaults.get("allow_failures"))
+            why = cause.error or kind
+            if kind == ErrorKind.DEADLINE and telemetry.judge_retries:
+                # what kept the calls from finishing (e.g. a throttle storm)
+                why += " (judge attempts retried in this batch: " + ", ".join(
+                    f"{k} x{n}" for k, n in telemetry.judge_retries.most_common()) + ")"
+            # Recorded, not logged: the CLI and the Lambda report it once each.
+            telemetry.record_judge_outage(JudgeOutage(cid, kind, why, len(outcomes), allowed))
 
     def _finish_one(self, index: int, state: _State,
                     means_by_group: dict[str, dict[str, float | None]],
