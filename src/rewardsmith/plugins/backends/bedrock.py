@@ -399,6 +399,13 @@ class BedrockBackend(ResilientJudgeBackend):
         except BotoCoreError as exc:
             raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE, f"{type(exc).__name__}: {exc}",
                              code=type(exc).__name__) from None
+        except (AttributeError, TypeError) as exc:
+            # botocore's parser meeting a body of the wrong JSON type (null, a list, an
+            # "output" that is a string) fails like this, not with a ResponseParserError;
+            # it is the same failure: the endpoint's answer is no Converse response.
+            raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE, f"the bedrock endpoint's answer is "
+                             f"not a Converse response (botocore: {type(exc).__name__}: {exc})",
+                             code="ResponseParserError") from None
 
     def _classify(self, exc: Any, mode: str) -> Exception:
         error = exc.response.get("Error", {})
