@@ -35,8 +35,9 @@ JUDGE_OUTAGE_KINDS: Final[tuple[str, ...]] = tuple(str(k) for k in (
     ErrorKind.JUDGE_THROTTLED, ErrorKind.CIRCUIT_OPEN, ErrorKind.DEADLINE,
     # the component's own timeout_s: a judge slower than the pack allows judged nothing
     ErrorKind.TIMEOUT,
+    ErrorKind.WORKER_OVERRUN, ErrorKind.WORKERS_EXHAUSTED,
     ErrorKind.JUDGE_INTERNAL_ERROR, ErrorKind.EXCEPTION, ErrorKind.PLUGIN_EXIT,
-    ErrorKind.INVALID_SCORE,
+    ErrorKind.INVALID_SCORE, ErrorKind.ERROR,
     ErrorKind.JUDGE_REFUSED, ErrorKind.JUDGE_INVALID_VERDICT, ErrorKind.JUDGE_PARSE,
     # One reply read two ways. A candidate quoting a verdict can cause it on one sample,
     # but a judge that is ambiguous on every sample (a reasoning model whose <think> holds
