@@ -795,7 +795,23 @@ class Scorer:
                     turn_rewards=self._assigned(pack.failure_reward, len(state.sample.turns))))
         for kind, count in unread.items():
             telemetry.record_failure(kind, count=count)
+        self._mark_judge_unavailable(results, telemetry)
         return results
+
+    @staticmethod
+    def _mark_judge_unavailable(results: list[SampleResult],
+                                telemetry: BatchTelemetry) -> None:
+        """Rows whose reward lacks a judge that could not run in this batch, and whose pack
+        did not allow that, say so: ``status`` ``judge_unavailable`` instead of ``ok`` (the
+        reward is the other components', as for ``ok``; the batch is an outage: exit 4)."""
+        down = [cid for cid, o in telemetry.judge_unavailable.items() if not o.allowed]
+        if not down:
+            return
+        for result in results:
+            if result.status == "ok" and any(
+                    (o := result.components.get(cid)) is not None and o.error is not None
+                    for cid in down):
+                result.status = "judge_unavailable"
 
     def _assigned(self, reward: float, turns: int) -> tuple[float, ...] | None:
         """A gated or failed sample's per-turn vector, when results carry one."""
