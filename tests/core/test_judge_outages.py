@@ -92,3 +92,12 @@ def test_every_unusable_verdict_kind_is_an_outage_kind() -> None:
 ])
 def test_outage_kind(kinds: list[str | None], expected: str | None) -> None:
     assert outage_kind(kinds) == expected
+
+
+def test_unreadable_verdicts_are_outage_kinds_and_what_cascades_escalate() -> None:
+    from rewardsmith.core.judge_outages import UNREADABLE_VERDICT_KINDS
+    from rewardsmith.plugins.judges.cascade import PARSE_FAILURE_KINDS
+
+    assert UNREADABLE_VERDICT_KINDS <= set(JUDGE_OUTAGE_KINDS)
+    assert PARSE_FAILURE_KINDS is UNREADABLE_VERDICT_KINDS
+    assert ErrorKind.AMBIGUOUS_VERDICT in PARSE_FAILURE_KINDS  # a StrEnum finds its str

@@ -46,6 +46,12 @@ JUDGE_OUTAGE_KINDS: Final[tuple[str, ...]] = tuple(str(k) for k in (
     ErrorKind.CASSETTE_MISS,  # a replayed pack test whose cassette lacks every call
 ))
 
+#: A judge was asked and answered, but its verdict could not be read (malformed after the
+#: repair turn, off the schema, or readable two ways): what a cascade escalates and what
+#: pack tests and the monitor count as parse failures.
+UNREADABLE_VERDICT_KINDS: Final[frozenset[str]] = frozenset(str(k) for k in (
+    ErrorKind.JUDGE_PARSE, ErrorKind.AMBIGUOUS_VERDICT, ErrorKind.JUDGE_INVALID_VERDICT))
+
 #: Kinds that never make an outage, and why: the judge was not asked, for a reason of the
 #: sample, the batch or the pack, which the row's error names.
 NOT_OUTAGE_KINDS: Final[Mapping[str, str]] = MappingProxyType({
