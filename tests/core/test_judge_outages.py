@@ -98,6 +98,6 @@ def test_unreadable_verdicts_are_outage_kinds_and_what_cascades_escalate() -> No
     from rewardsmith.core.judge_outages import UNREADABLE_VERDICT_KINDS
     from rewardsmith.plugins.judges.cascade import PARSE_FAILURE_KINDS
 
-    assert UNREADABLE_VERDICT_KINDS <= set(JUDGE_OUTAGE_KINDS)
+    assert set(JUDGE_OUTAGE_KINDS) >= UNREADABLE_VERDICT_KINDS
     assert PARSE_FAILURE_KINDS is UNREADABLE_VERDICT_KINDS
     assert ErrorKind.AMBIGUOUS_VERDICT in PARSE_FAILURE_KINDS  # a StrEnum finds its str
