@@ -109,7 +109,8 @@ def test_allowing_judge_failures_scores_with_the_checks_and_shows_the_failure_ra
 
     assert result.exit_code == EXIT_OK, result.output  # as before: every sample got a reward
     rows = [orjson.loads(x) for x in out.read_bytes().splitlines()]
-    assert len(rows) == 8 and all(r["status"] == "ok" for r in rows)
+    # the flag accepts the outage for the exit code; the rows still say what happened
+    assert len(rows) == 8 and all(r["status"] == "judge_unavailable" for r in rows)
     assert all(r["aggregate_reward_score"] == 1.0 for r in rows)  # the length check alone
     assert result.stderr.count("warning: judge component 'review' could not run") == 1
     table = {line.split()[0]: line.split() for line in result.stderr.splitlines()

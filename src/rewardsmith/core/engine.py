@@ -36,6 +36,7 @@ from rewardsmith.core.errors import (
     SampleError,
 )
 from rewardsmith.core.finish_costs import PROBE_SAMPLES, FinishCosts
+from rewardsmith.core.judge_outages import outage_kind
 from rewardsmith.core.logs import library_logger
 from rewardsmith.core.pack import Pack
 from rewardsmith.core.results import (
@@ -49,7 +50,6 @@ from rewardsmith.core.sample import Sample, count_assistant_turns, parse_sample,
 from rewardsmith.core.sharing import ValueSharer
 from rewardsmith.core.streaming import BatchControl, Completion, ScoreRun, ScoreStream
 from rewardsmith.core.telemetry import (
-    JUDGE_OUTAGE_KINDS,
     BatchTelemetry,
     JudgeOutage,
     bind_telemetry,
@@ -303,6 +303,10 @@ class Scorer:
         self.pack = pack
         self._configs: dict[str, ComponentConfig] = {c.config.id: c.config for c in pack.components}
         self._ranges = {c.config.id: c.value_range for c in pack.components}
+        # Judges whose failures the pack does not allow (their rows may end judge_unavailable).
+        self._strict_judges = frozenset(
+            c.config.id for c in pack.components
+            if c.uses_judge and not c.context.judge_defaults.get("allow_failures"))
         # Dispatch on each component's one declared run mode (read once, after construction).
         self._modes: dict[str, RunMode] = {c.config.id: check_run_mode(c)
                                            for c in pack.components}
@@ -516,7 +520,8 @@ class Scorer:
             whole_groups=bool(self._group) or any(c.on_error == "group_mean"
                                                   for c in self._configs.values()),
             on_final=None if listener is None else partial(
-                self._final, done=done, telemetry=telemetry, listener=listener))
+                self._final, done=done, telemetry=telemetry, listener=listener),
+            held=self._judge_failed)
         if completion.eager:
             completion.register(live)
             for state in live:
@@ -847,7 +852,10 @@ class Scorer:
             outcome = self._error(component, str(exc), exc.kind)
             outcome.measurements.update(exc.measurements)
             return outcome
-        return self._error(component, f"{type(exc).__name__}: {exc}", ErrorKind.EXCEPTION)
+        # An unclassified exception inside a judge is the judge's failure, named by type:
+        # counted as an outage kind (core.judge_outages), never a quiet checks-only reward.
+        kind = ErrorKind.JUDGE_INTERNAL_ERROR if component.uses_judge else ErrorKind.EXCEPTION
+        return self._error(component, f"{type(exc).__name__}: {exc}", kind)
 
     def _call_sync(self, component: Component[Any], sample: Sample) -> ComponentOutcome:
         if component.config.scope == "turn" and len(sample.turns) > 0:
@@ -948,6 +956,7 @@ class Scorer:
             results.append(self._finish_state(index, state, means_by_group, telemetry))
         for kind, count in unread.items():
             telemetry.record_failure(kind, count=count)
+        self._mark_judge_unavailable(results, telemetry)
         return results
 
     @property
@@ -987,6 +996,28 @@ class Scorer:
                 error_kind=str(ErrorKind.INTERNAL_ERROR), group_key=state.sample.group_key,
                 turn_rewards=self._assigned(pack.failure_reward, len(state.sample.turns)))
 
+    def _judge_failed(self, state: _State) -> bool:
+        """Whether a judge whose failures the pack does not allow failed on ``state``: its
+        row waits for the batch's end, which says whether that judge judged no sample
+        (:meth:`_mark_judge_unavailable`)."""
+        return any(o.error is not None and cid in self._strict_judges
+                   for cid, o in state.outcomes.items())
+
+    @staticmethod
+    def _mark_judge_unavailable(results: list[SampleResult],
+                                telemetry: BatchTelemetry) -> None:
+        """Rows whose reward lacks a judge that could not run in this batch, and whose pack
+        did not allow that, say so: ``status`` ``judge_unavailable`` instead of ``ok`` (the
+        reward is the other components', as for ``ok``; the batch is an outage: exit 4)."""
+        down = [cid for cid, o in telemetry.judge_unavailable.items() if not o.allowed]
+        if not down:
+            return
+        for result in results:
+            if result.status == "ok" and any(
+                    (o := result.components.get(cid)) is not None and o.error is not None
+                    for cid in down):
+                result.status = "judge_unavailable"
+
     def _assigned(self, reward: float, turns: int) -> tuple[float, ...] | None:
         """A gated or failed sample's per-turn vector, when results carry one."""
         if not (self.pack.scores_trajectories or turns > 1):
@@ -996,7 +1027,7 @@ class Scorer:
     def _record_judge_outages(self, states: Sequence[_State | SampleError],
                               telemetry: BatchTelemetry) -> None:
         """Name each judge component that could not run at all in this batch: it judged
-        no sample, and its failures say the judge was misconfigured or out of reach."""
+        no sample, and its failures are not all excluded on purpose (core.judge_outages)."""
         for component in self.pack.components:
             if not component.uses_judge:
                 continue
@@ -1005,19 +1036,18 @@ class Scorer:
                         and (o := s.outcomes.get(cid)) is not None and not o.skipped]
             if not outcomes or any(o.error is None for o in outcomes):
                 continue
-            for kind in JUDGE_OUTAGE_KINDS:  # the most telling cause first
-                cause = next((o for o in outcomes if o.error_kind == kind), None)
-                if cause is not None:
-                    allowed = bool(component.context.judge_defaults.get("allow_failures"))
-                    why = cause.error or kind
-                    if kind == ErrorKind.DEADLINE and telemetry.judge_retries:
-                        # what kept the calls from finishing (e.g. a throttle storm)
-                        why += " (judge attempts retried in this batch: " + ", ".join(
-                            f"{k} x{n}" for k, n in telemetry.judge_retries.most_common()) + ")"
-                    # Recorded, not logged: the CLI and the Lambda report it once each.
-                    telemetry.record_judge_outage(JudgeOutage(
-                        cid, kind, why, len(outcomes), allowed))
-                    break
+            kind = outage_kind(o.error_kind for o in outcomes)  # the most telling cause
+            if kind is None:
+                continue  # every failure excluded on purpose (core.judge_outages)
+            cause = next(o for o in outcomes if o.error_kind == kind)
+            allowed = bool(component.context.judge_defaults.get("allow_failures"))
+            why = cause.error or kind
+            if kind == ErrorKind.DEADLINE and telemetry.judge_retries:
+                # what kept the calls from finishing (e.g. a throttle storm)
+                why += " (judge attempts retried in this batch: " + ", ".join(
+                    f"{k} x{n}" for k, n in telemetry.judge_retries.most_common()) + ")"
+            # Recorded, not logged: the CLI and the Lambda report it once each.
+            telemetry.record_judge_outage(JudgeOutage(cid, kind, why, len(outcomes), allowed))
 
     def _finish_one(self, index: int, state: _State,
                     means_by_group: dict[str, dict[str, float | None]],

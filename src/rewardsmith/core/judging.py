@@ -40,6 +40,17 @@ What ``JudgeBackend.complete(request)`` promises its callers:
   ``circuit_open``
       too many consecutive transient failures: the backend fails fast for a cool-down
       before letting one probe call through.
+  ``judge_internal_error``
+      anything else raised on the way (a bug, or a client library failing in a way nobody
+      classified); the message names the exception's type. The engine gives an
+      unclassified exception from a judge component the same kind, and it counts toward
+      a judge outage (``core.judge_outages``).
+
+A reply of the wrong JSON shape (a body that is ``null``, a list or a string; ``choices``,
+``message``, ``content`` or Bedrock's ``output`` of the wrong type) is one of these kinds
+too, never an ``AttributeError``: ``judge_unavailable`` for a body that is not a JSON
+object (retried, as a body that is not JSON at all), ``judge_parse`` for a response object
+whose parts have the wrong types.
 """
 
 from __future__ import annotations
@@ -55,7 +66,7 @@ JUDGE_ERROR_KINDS: Final = frozenset({
     ErrorKind.JUDGE_THROTTLED, ErrorKind.JUDGE_TIMEOUT, ErrorKind.JUDGE_UNAVAILABLE,
     ErrorKind.JUDGE_CONFIG, ErrorKind.JUDGE_PARSE, ErrorKind.AMBIGUOUS_VERDICT,
     ErrorKind.JUDGE_REFUSED,
-    ErrorKind.CIRCUIT_OPEN,
+    ErrorKind.CIRCUIT_OPEN, ErrorKind.JUDGE_INTERNAL_ERROR,
 })
 #: Kinds worth retrying later: the model may answer next time.
 TRANSIENT_JUDGE_ERROR_KINDS: Final = frozenset({

@@ -12,7 +12,12 @@ from rewardsmith.core.errors import JudgeUnavailableError
 from rewardsmith.core.telemetry import BatchTelemetry, JudgeOutage
 
 Measurement = float | int | str | bool | None
-SampleStatus = Literal["ok", "gated", "failed"]
+#: ``ok``: the pack computed the reward (a failed component got its ``on_error`` value);
+#: ``judge_unavailable``: the same, but a judge component could not run for the whole batch
+#: and the pack does not allow that (the reward is the other components' alone, the batch
+#: an outage: exit 4, ``BatchResult.judge_outages``); ``gated``: a gate decided the reward;
+#: ``failed``: the sample could not be scored (the pack's failure reward).
+SampleStatus = Literal["ok", "judge_unavailable", "gated", "failed"]
 
 
 @dataclass(slots=True)

@@ -43,16 +43,22 @@ class Completion:
 
     ``components``: how many outcomes make a sample complete; ``whole_groups``: members of
     a prompt group are final only when all of them are complete; ``on_final`` receives the
-    samples that just became final (one, or a whole group). With no ``on_final`` nothing is
+    samples that just became final (one, or a whole group). ``held``: complete samples whose
+    result can still change at the end of the batch (a judge that failed may turn out to have
+    judged no sample: the row then says ``judge_unavailable``); they, and their group when
+    whole groups are waited for, are built with the batch's end. With no ``on_final`` nothing is
     tracked: the engine builds every result at the end of the batch, as it did before
     streaming existed, so the batch path and its deadline accounting are unchanged.
     """
 
     def __init__(self, *, components: int, whole_groups: bool,
-                 on_final: Callable[[Sequence[Pending]], None] | None) -> None:
+                 on_final: Callable[[Sequence[Pending]], None] | None,
+                 held: Callable[[Pending], bool] | None = None) -> None:
         self._components = components
         self.whole_groups = whole_groups
         self._on_final = on_final
+        self._held = held
+        self._held_groups: set[str] = set()
         self._final: set[int] = set()
         self._complete: set[int] = set()
         self._groups: dict[str, list[Pending]] = {}
@@ -93,14 +99,18 @@ class Completion:
                                            or len(state.outcomes) >= self._components):
             return
         self._complete.add(index)
+        held = self._held is not None and self._held(state)
         if not self.whole_groups:
-            self._final.add(index)
-            self._on_final((state,))
+            if not held:
+                self._final.add(index)
+                self._on_final((state,))
             return
         key = state.sample.group_key
+        if held:
+            self._held_groups.add(key)
         self._complete_in[key] += 1
         members = self._groups.get(key, ())
-        if self._complete_in[key] == len(members):
+        if self._complete_in[key] == len(members) and key not in self._held_groups:
             self._final.update(m.sample.index for m in members)
             self._on_final(members)
 

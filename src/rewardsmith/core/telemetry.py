@@ -14,30 +14,14 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final
-
-from rewardsmith.core.errors import ErrorKind
-
-#: Judge error kinds that say the judge could not be reached or used at all (as opposed to
-#: a model that answered badly), most telling first: a batch whose judge calls all failed
-#: with these has no judge in its rewards.
-# Most telling first. After the judge being out of reach: a judge that judged no sample
-# before the batch deadline (a throttle storm longer than it), and one that answered every
-# sample unusably (empty replies from a reasoning model out of tokens, prose, refusals, a
-# wrong model) left the reward to the checks as surely as one that refused connections.
-# Not here: ambiguous_verdict and judge_input_too_large, which the candidate's text causes.
-JUDGE_OUTAGE_KINDS: Final = (ErrorKind.JUDGE_CONFIG, ErrorKind.JUDGE_UNAVAILABLE,
-                             ErrorKind.JUDGE_TIMEOUT, ErrorKind.JUDGE_THROTTLED,
-                             ErrorKind.CIRCUIT_OPEN, ErrorKind.DEADLINE,
-                             ErrorKind.JUDGE_INTERNAL_ERROR, ErrorKind.JUDGE_REFUSED,
-                             ErrorKind.JUDGE_INVALID_VERDICT, ErrorKind.JUDGE_PARSE)
+from typing import Any
 
 
 @dataclass(frozen=True)
 class JudgeOutage:
     """A judge component that could not run in a batch: no sample got a verdict from it and
     its failures say the judge was misconfigured, out of reach, too slow for the deadline or
-    unusable in every answer (``kind``, one of :data:`JUDGE_OUTAGE_KINDS`). ``cause`` is the
+    unusable in every answer (``kind``: ``core.judge_outages.outage_kind``). ``cause`` is the
     message of the most telling failure; ``failed`` counts the samples whose judge call failed;
     ``allowed`` is the pack's ``[judge] allow_failures`` for the component."""
 

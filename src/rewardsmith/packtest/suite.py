@@ -78,7 +78,7 @@ class Expectation(_Strict):
         default=None, description="Inclusive range of aggregate_reward_score.")
     reward_below: float | None = None
     reward_above: float | None = None
-    status: Literal["ok", "gated", "failed"] | None = None
+    status: Literal["ok", "gated", "failed", "judge_unavailable"] | None = None
     gate: str | None = None
     components: dict[str, ComponentExpectation] = Field(default_factory=dict)
     turn_rewards: list[float] | None = Field(

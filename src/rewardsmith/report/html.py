@@ -133,6 +133,8 @@ def _overview(d: RunDigest) -> str:
                                            f"{quantile(ordered, 0.9):.2f}")]
     for status in ("ok", "gated", "failed"):
         cards.append(_card(status, f"{d.statuses.get(status, 0):,}"))
+    if d.statuses.get("judge_unavailable"):  # an outage batch: its rows lack the judge
+        cards.append(_card("judge_unavailable", f"{d.statuses['judge_unavailable']:,}"))
     if d.has_usage:
         cards.append(_card("judge calls", f"{d.usage_total('judge_calls'):,.0f}"))
         cards.append(_card("judge cost", f"${d.usage_total('cost_usd'):,.4f}"))

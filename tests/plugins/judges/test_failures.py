@@ -48,16 +48,19 @@ def test_every_backend_failure_kind_reaches_the_neutral_policy(pack_factory, kin
     batch = Scorer(pack).score(_samples())
     assert len(batch.results) == 4
     for result in batch.results:
-        assert result.status == "ok"
+        # every judge failed on every sample: an outage batch, whose rows say so
+        assert result.status == "judge_unavailable"
         assert result.reward == pytest.approx(0.4)
         for outcome in result.components.values():
             assert outcome.error_kind == kind and outcome.policy == "neutral"
     assert batch.telemetry.failures[kind] == 8
     assert len(recorder.requests) == 4 * 3  # 1 rubric call + 2 pairwise calls per sample
+    assert {(o.component, o.kind) for o in batch.judge_outages} == {
+        ("review", kind), ("versus_reference", kind)}
 
 
 @pytest.mark.parametrize(("policy", "reward", "status"), [
-    ("zero", 0.0, "ok"),
+    ("zero", 0.0, "judge_unavailable"),  # the reward computed, without the judges (exit 4)
     ("abstain", 0.0, "failed"),  # everything abstained: the pack's failure reward
     ("fail", 0.0, "failed"),
 ])
@@ -101,4 +104,8 @@ def test_unexpected_backend_exception_is_contained(pack_factory) -> None:
     batch = Scorer(pack).score(_samples())
     assert all(r.reward == pytest.approx(0.4) for r in batch.results)
     outcome = batch.results[0].components["review"]
-    assert outcome.error_kind == "exception" and "socket exploded" in (outcome.error or "")
+    # a judge's unclassified exception is a judge failure, and a batch of them an outage
+    assert outcome.error_kind == "judge_internal_error"
+    assert outcome.error == "RuntimeError: socket exploded"
+    assert {(o.component, o.kind) for o in batch.judge_outages} == {
+        ("review", "judge_internal_error"), ("versus_reference", "judge_internal_error")}

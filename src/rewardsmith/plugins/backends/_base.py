@@ -7,6 +7,7 @@ request body is built, how one attempt is sent, and how a response is read.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -24,6 +25,7 @@ from rewardsmith.core.judging import (
 from rewardsmith.core.telemetry import current_telemetry
 from rewardsmith.plugins.backends._pricing import estimate_cost
 from rewardsmith.plugins.backends._resilience import (
+    CallFailed,
     CallStats,
     ConfigErrorReporter,
     LoopLocalSemaphore,
@@ -39,6 +41,34 @@ from rewardsmith.plugins.backends._verdict import (
     repair_message,
     verdict_from_value,
 )
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type, for error messages (``null``, ``array``,
+    ``string``, ``number``, ``boolean``, ``object``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
+def token_count(value: Any) -> int:
+    """A usage figure as a token count: a non-negative whole number, else 0 (a server's
+    ``"lots"``, ``-5`` or ``null`` is no count; the verdict does not depend on it)."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(0, value)
+    if isinstance(value, float) and math.isfinite(value) and value >= 0:
+        return int(value)
+    return 0
 
 
 class ModeRejected(RewardsmithError):
@@ -135,17 +165,46 @@ class ResilientJudgeBackend(JudgeBackend):
             return await self._complete(request, usage, started)
         except ComponentError as exc:
             error_kind = exc.kind
+            # A failed call reports its mode, attempts and repair turn like a verdict does.
+            for key, value in self._failure_measurements(usage, started).items():
+                exc.measurements.setdefault(key, value)
             raise
         except asyncio.CancelledError:
             cancelled = True  # abandoned by the caller (deadline): not a judge call
             raise
-        except Exception:
-            error_kind = ErrorKind.JUDGE_INTERNAL_ERROR  # a bug: counted, and it propagates
-            raise
+        except Exception as exc:
+            # Unclassified (a bug, or a client library failing in a way nobody named):
+            # a judge failure of its own kind, naming the exception, never an AttributeError
+            # the judge would take for a component bug.
+            error_kind = ErrorKind.JUDGE_INTERNAL_ERROR
+            raise ComponentError(
+                f"{self.backend_name()} judge {self.config.model}: {type(exc).__name__}: "
+                f"{exc}", kind=ErrorKind.JUDGE_INTERNAL_ERROR,
+                measurements=self._failure_measurements(usage, started)) from exc
         finally:
             if not cancelled:
                 record_call(started, usage, self._cost(usage), error_kind,
                             mode=usage.mode, repaired=usage.repaired)
+
+    def _failure_measurements(self, usage: CallStats, started: float
+                              ) -> dict[str, float | int | str | bool | None]:
+        """What a failed call reports in its sample's measurements: the keys a judge's
+        ``CallStats.measurements`` gives a verdict (one call, its attempts, repair turn,
+        structured-output mode, tokens, cost, latency and slot waiting)."""
+        out: dict[str, float | int | str | bool | None] = {
+            "judge_calls": 1,
+            "judge_attempts": usage.attempts,
+            "judge_repairs": int(usage.repaired),
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cost_usd": round(self._cost(usage), 8),
+            "judge_latency_ms": round(
+                (time.perf_counter() - started - usage.queued_s) * 1000, 3),
+            "judge_queued_ms": round(usage.queued_s * 1000, 3),
+        }
+        if usage.mode:
+            out["judge_mode"] = usage.mode
+        return out
 
     def _cost(self, usage: CallStats) -> float:
         cfg = self.config
@@ -212,7 +271,7 @@ class ResilientJudgeBackend(JudgeBackend):
         # The quota reserves prompt + max_tokens at the start; ~4 characters a token.
         estimate = (len(request.system) + sum(len(str(m)) for m in messages)) // 4 \
             + self.config.max_tokens
-        response = await self.resilience.run(lambda: self._attempt(body, mode), usage,
+        response = await self.resilience.run(lambda: self._object_attempt(body, mode), usage,
                                              tokens=estimate)
         input_tokens, output_tokens = self._token_counts(response)
         self.resilience.rate.settle(estimate, input_tokens + output_tokens)
@@ -220,6 +279,18 @@ class ResilientJudgeBackend(JudgeBackend):
         usage.output_tokens += output_tokens
         # The speed of the last (successful) attempt sizes later attempts' time limits.
         self.resilience.observe_speed(output_tokens, usage.last_attempt_s)
+        return response
+
+    async def _object_attempt(self, body: dict[str, Any], mode: str) -> dict[str, Any]:
+        """:meth:`_attempt`, whose answer must be a JSON object: a server (or a proxy, or a
+        wrong ``base_url``) answering ``null``, a list or a string is treated as one
+        answering a body that is not JSON at all, a transient ``judge_unavailable``."""
+        response: Any = await self._attempt(body, mode)
+        if not isinstance(response, dict):
+            raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE,
+                             f"the {self.backend_name()} server answered with JSON "
+                             f"{json_type(response)}, not a response object",
+                             code="bad_body")
         return response
 
     async def _send_with_fallback(

@@ -20,6 +20,7 @@ clipped to half of the time left before the deadline, so a retry always has time
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import threading
 import time
@@ -130,7 +131,9 @@ class CallFailed(RewardsmithError):
         self.kind = kind
         self.message = message
         self.code = code or kind
-        self.retry_after_s = retry_after_s
+        # A hint of inf, nan or a negative delay is no hint (and would print as "infs").
+        self.retry_after_s = retry_after_s if retry_after_s is not None and \
+            math.isfinite(retry_after_s) and retry_after_s >= 0 else None
 
     @property
     def transient(self) -> bool:

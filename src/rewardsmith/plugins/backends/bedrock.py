@@ -48,7 +48,13 @@ from rewardsmith.core.judging import (
     judge_error,
 )
 from rewardsmith.plugins.backends._aws_target import SIGNING_NAME, resolve_converse_target
-from rewardsmith.plugins.backends._base import ModelAnswer, ModeRejected, ResilientJudgeBackend
+from rewardsmith.plugins.backends._base import (
+    ModelAnswer,
+    ModeRejected,
+    ResilientJudgeBackend,
+    json_type,
+    token_count,
+)
 from rewardsmith.plugins.backends._converse_http import (
     ConverseHttp,
     HttpError,
@@ -141,9 +147,21 @@ def _tool_name(schema_name: str) -> str:
     return name or "verdict"
 
 
+def _part(value: Any, path: str, expected: type, name: str) -> Any:
+    """``value`` when it is of the ``expected`` type (None passes: a missing part); else a
+    ``judge_parse`` error naming the part at ``path`` and its JSON type."""
+    if value is None or isinstance(value, expected):
+        return value
+    raise judge_error(ErrorKind.JUDGE_PARSE, f"the bedrock reply is not a Converse response "
+                      f"({path} is {json_type(value)}, expected {name})")
+
+
 def _read_answer(response: dict[str, Any], tool_name: str) -> ModelAnswer:
-    """Text and tool input from ``output.message.content``, skipping reasoning blocks."""
-    content = ((response.get("output") or {}).get("message") or {}).get("content") or []
+    """Text and tool input from ``output.message.content``, skipping reasoning blocks.
+    Raises ``judge_parse`` when ``output``, ``message`` or ``content`` has the wrong type."""
+    output = _part(response.get("output"), "output", dict, "an object") or {}
+    message = _part(output.get("message"), "output.message", dict, "an object") or {}
+    content = _part(message.get("content"), "output.message.content", list, "an array") or []
     texts: list[str] = []
     tool_input: Any = None
     for block in content:
@@ -156,10 +174,12 @@ def _read_answer(response: dict[str, Any], tool_name: str) -> ModelAnswer:
             if tool_input is None or use.get("name") == tool_name:
                 tool_input = use.get("input")
         # reasoningContent (and anything else) is not the answer
-    metrics = response.get("metrics") or {}
-    latency = metrics.get("latencyMs")
-    return ModelAnswer("".join(texts), tool_input, response.get("stopReason"),
-                   float(latency) if isinstance(latency, int | float) else None)
+    metrics = response.get("metrics")
+    latency = metrics.get("latencyMs") if isinstance(metrics, dict) else None
+    stop = response.get("stopReason")
+    return ModelAnswer("".join(texts), tool_input, stop if isinstance(stop, str) else None,
+                       float(latency) if isinstance(latency, int | float)
+                       and not isinstance(latency, bool) else None)
 
 
 class BedrockBackend(ResilientJudgeBackend):
@@ -379,6 +399,13 @@ class BedrockBackend(ResilientJudgeBackend):
         except BotoCoreError as exc:
             raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE, f"{type(exc).__name__}: {exc}",
                              code=type(exc).__name__) from None
+        except (AttributeError, TypeError) as exc:
+            # botocore's parser meeting a body of the wrong JSON type (null, a list, an
+            # "output" that is a string) fails like this, not with a ResponseParserError;
+            # it is the same failure: the endpoint's answer is no Converse response.
+            raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE, f"the bedrock endpoint's answer is "
+                             f"not a Converse response (botocore: {type(exc).__name__}: {exc})",
+                             code="ResponseParserError") from None
 
     def _classify(self, exc: Any, mode: str) -> Exception:
         error = exc.response.get("Error", {})
@@ -429,8 +456,10 @@ class BedrockBackend(ResilientJudgeBackend):
 
     @staticmethod
     def _token_counts(response: dict[str, Any]) -> tuple[int, int]:
-        tokens = response.get("usage") or {}
-        return int(tokens.get("inputTokens") or 0), int(tokens.get("outputTokens") or 0)
+        tokens = response.get("usage")
+        if not isinstance(tokens, dict):
+            return 0, 0
+        return token_count(tokens.get("inputTokens")), token_count(tokens.get("outputTokens"))
 
     # -- reading the answer -------------------------------------------------------------
     @staticmethod

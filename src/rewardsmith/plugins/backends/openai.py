@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import itertools
+import math
 import threading
 import time
 from typing import Any, ClassVar, Literal
@@ -47,7 +48,13 @@ from rewardsmith.core.judging import (
     judge_error,
 )
 from rewardsmith.core.logs import redact
-from rewardsmith.plugins.backends._base import ModelAnswer, ModeRejected, ResilientJudgeBackend
+from rewardsmith.plugins.backends._base import (
+    ModelAnswer,
+    ModeRejected,
+    ResilientJudgeBackend,
+    json_type,
+    token_count,
+)
 from rewardsmith.plugins.backends._resilience import CallFailed, ResilientBackendConfig
 from rewardsmith.plugins.backends._verdict import json_instructions
 
@@ -58,9 +65,11 @@ _REFUSAL_FINISH = frozenset({"content_filter"})
 # validation: SGLang, LiteLLM), 500 (llama-cpp-python's pydantic error).
 _MODE_REJECTION_STATUSES = frozenset({400, 422, 500})
 # Words of such a rejection's message; the message must name the format, so a plain 500
-# ("model crashed") stays a transient failure.
-_FORMAT_WORDS = ("response_format", "json_schema", "json_object", "schema", "grammar",
-                 "structured output", "guided_json")
+# ("model crashed", or "database schema error": the bare word "schema" is not enough)
+# stays a transient failure.
+_FORMAT_WORDS = ("response_format", "response format", "json_schema", "json schema",
+                 "json_object", "grammar", "structured output", "guided_json", "guided_grammar",
+                 "guided decoding")
 # (base_url, model) -> the mode that endpoint accepted; shared by every backend of the process
 # so that a second pack on the same server does not rediscover its rejection.
 _ENDPOINT_MODES: dict[tuple[str, str], str] = {}
@@ -114,21 +123,45 @@ class OpenAIConfig(ResilientBackendConfig):
     )
 
 
+def _token_logprobs(value: Any) -> list[dict[str, Any]] | None:
+    """``choices[0].logprobs.content`` when it has OpenAI's shape (an array of objects
+    with a string ``token``), else None: the distribution scorer then falls back to the
+    sampled verdict and says so (``score_source = "sampled_fallback"``)."""
+    content = value.get("content") if isinstance(value, dict) else None
+    if not isinstance(content, list) or not all(
+            isinstance(t, dict) and isinstance(t.get("token"), str) for t in content):
+        return None
+    return content
+
+
+def _seconds(text: str, scale: float = 1.0) -> float | None:
+    """A header's non-negative, finite number of seconds (``text`` times ``scale``), else
+    None: ``inf``, ``nan`` and negative delays are no hint (RFC 9110, section 10.2.3:
+    delay-seconds is a non-negative integer)."""
+    try:
+        value = float(text) * scale
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
 def _retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date); None
+    without a usable one (absent, not a number or a date, negative, ``inf``, ``nan``)."""
     millis = headers.get("retry-after-ms")
     if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
+        seconds = _seconds(millis, 1 / 1000)
+        if seconds is not None:
+            return seconds
     value = headers.get("retry-after")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        float(value)
     except ValueError:
-        pass
+        pass  # not a number: perhaps an HTTP date
+    else:
+        return _seconds(value)  # a number, usable or not
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -317,8 +350,11 @@ class OpenAIBackend(ResilientJudgeBackend):
 
     @staticmethod
     def _token_counts(response: dict[str, Any]) -> tuple[int, int]:
-        tokens = response.get("usage") or {}
-        return int(tokens.get("prompt_tokens") or 0), int(tokens.get("completion_tokens") or 0)
+        tokens = response.get("usage")
+        if not isinstance(tokens, dict):
+            return 0, 0
+        return token_count(tokens.get("prompt_tokens")), token_count(
+            tokens.get("completion_tokens"))
 
     def _body(self, request: JudgeRequest, messages: list[dict[str, Any]],
               mode: str) -> dict[str, Any]:
@@ -359,22 +395,41 @@ class OpenAIBackend(ResilientJudgeBackend):
         return {"role": role, "content": text}
 
     def _read(self, request: JudgeRequest, response: dict[str, Any]) -> ModelAnswer:
-        choices = response.get("choices") or []
-        if not choices or not isinstance(choices[0], dict):
-            raise judge_error(ErrorKind.JUDGE_PARSE, "the server's reply has no choices")
+        """The answer in a chat completion; every part of the wrong JSON type is a
+        ``judge_parse`` error naming it (``choices`` must be a non-empty array of objects,
+        ``message`` an object or null, ``content`` a string, null or an array of parts)."""
+        choices = response.get("choices")
+        if not isinstance(choices, list) or not choices:
+            what = "none" if choices is None or choices == [] else json_type(choices)
+            raise judge_error(ErrorKind.JUDGE_PARSE, f"the server's reply has no choices "
+                              f"(choices: {what}, expected a non-empty array)")
         choice = choices[0]
-        message = choice.get("message") or {}
+        if not isinstance(choice, dict):
+            raise judge_error(ErrorKind.JUDGE_PARSE, f"the server's reply has no choices "
+                              f"(choices[0] is {json_type(choice)}, expected an object)")
+        message = choice.get("message")
+        if message is None:
+            message = {}
+        elif not isinstance(message, dict):
+            raise judge_error(ErrorKind.JUDGE_PARSE, f"the server's reply is not a chat "
+                              f"completion (choices[0].message is {json_type(message)}, "
+                              f"expected an object)")
         finish = choice.get("finish_reason")
         if message.get("refusal") or finish in _REFUSAL_FINISH:
             raise judge_error(ErrorKind.JUDGE_REFUSED, f"the judge model refused (finish_reason="
                                              f"{finish!r})")
         content = message.get("content")
         if isinstance(content, list):  # some servers return content parts
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-        logprobs = (choice.get("logprobs") or {}).get("content") \
-            if isinstance(choice.get("logprobs"), dict) else None
-        return ModelAnswer(content if isinstance(content, str) else "", None, finish,
-                           logprobs=logprobs if isinstance(logprobs, list) else None)
+            content = "".join(p["text"] for p in content
+                              if isinstance(p, dict) and isinstance(p.get("text"), str))
+        elif content is None:
+            content = ""  # e.g. cut off before any text: the verdict parse says so
+        elif not isinstance(content, str):
+            raise judge_error(ErrorKind.JUDGE_PARSE, f"the server's reply is not a chat "
+                              f"completion (choices[0].message.content is "
+                              f"{json_type(content)}, expected a string)")
+        return ModelAnswer(content, None, finish if isinstance(finish, str) else None,
+                           logprobs=_token_logprobs(choice.get("logprobs")))
 
 
 @hookimpl

@@ -140,6 +140,7 @@ class CallStats:
     repairs: int = 0
     queued_ms: float = 0.0
     modes: list[str] = field(default_factory=list)
+    failed: int = 0  # calls that raised (counted in ``calls`` too)
 
     def add(self, reply: JudgeReply) -> None:
         # What network backends report in ``extra`` (plugins/backends/_base.py); a backend
@@ -158,6 +159,30 @@ class CallStats:
         self.cost_usd += reply.cost_usd
         self.cached += bool(reply.cached)
 
+    def add_failure(self, error: ComponentError) -> None:
+        """A call that failed: what its backend reported in ``error.measurements`` (the
+        keys of :meth:`measurements`; a backend that reports nothing made one attempt)."""
+        reported = error.measurements
+
+        def number(key: str, default: float) -> float:
+            value = reported.get(key)
+            return float(value) if isinstance(value, int | float) and \
+                not isinstance(value, bool) else default
+
+        calls = max(1, int(number("judge_calls", 1)))
+        self.calls += calls
+        self.failed += calls
+        self.attempts += int(number("judge_attempts", 1))
+        self.repairs += int(number("judge_repairs", 0))
+        self.latency_ms += number("judge_latency_ms", 0.0) * calls
+        self.queued_ms += number("judge_queued_ms", 0.0) * calls
+        self.input_tokens += int(number("input_tokens", 0))
+        self.output_tokens += int(number("output_tokens", 0))
+        self.cost_usd += number("cost_usd", 0.0)
+        mode = reported.get("judge_mode")
+        if isinstance(mode, str) and mode not in self.modes:
+            self.modes.append(mode)
+
     def measurements(self) -> dict[str, float | int | str]:
         return {
             "judge_latency_ms": round(self.latency_ms / self.calls, 3) if self.calls else 0.0,
@@ -170,6 +195,7 @@ class CallStats:
             "judge_repairs": self.repairs,
             "judge_queued_ms": round(self.queued_ms / self.calls, 3) if self.calls else 0.0,
             **({"judge_mode": ",".join(self.modes)} if self.modes else {}),
+            **({"judge_failed_calls": self.failed} if self.failed else {}),
         }
 
 
@@ -186,11 +212,35 @@ def reply_object(reply: JudgeReply) -> Any:
                              kind=ErrorKind.JUDGE_INVALID_VERDICT) from None
 
 
+def with_stats(error: ComponentError, stats: CallStats) -> ComponentError:
+    """A copy of ``error`` whose measurements also carry ``stats`` (every call made for the
+    sample so far, failed ones included), so a failed sample's row says what was tried:
+    mode, attempts, repair turns, tokens. A copy, because de-duplicated requests share one
+    backend exception between samples."""
+    return ComponentError(str(error), kind=error.kind,
+                          measurements={**error.measurements, **stats.measurements()})
+
+
+async def call_judge(backend: JudgeBackend, request: JudgeRequest,
+                     stats: CallStats) -> JudgeReply:
+    """One judge call, accounted in ``stats`` whether it succeeds or fails. Raises the
+    backend's ComponentError (as :func:`with_stats` copies it)."""
+    try:
+        reply = await backend.complete(request)
+    except ComponentError as exc:
+        stats.add_failure(exc)
+        raise with_stats(exc, stats) from exc
+    stats.add(reply)
+    return reply
+
+
 async def ask(backend: JudgeBackend, request: JudgeRequest, stats: CallStats) -> Any:
     """One judge call; backend failures propagate as the backend's ComponentError."""
-    reply = await backend.complete(request)
-    stats.add(reply)
-    return reply_object(reply)
+    reply = await call_judge(backend, request, stats)
+    try:
+        return reply_object(reply)
+    except ComponentError as exc:
+        raise with_stats(exc, stats) from exc
 
 
 async def ask_verdict(backend: JudgeBackend, request: JudgeRequest,
@@ -201,9 +251,11 @@ async def ask_verdict(backend: JudgeBackend, request: JudgeRequest,
     against this schema (``extra[SCHEMA_CHECKED]``) is not validated again. Raises the
     backend's ComponentError, or ``judge_invalid_verdict`` for a verdict off the schema.
     """
-    reply = await backend.complete(request)
-    stats.add(reply)
-    return checked_verdict(reply, request)
+    reply = await call_judge(backend, request, stats)
+    try:
+        return checked_verdict(reply, request)
+    except ComponentError as exc:
+        raise with_stats(exc, stats) from exc
 
 
 def checked_verdict(reply: JudgeReply, request: JudgeRequest) -> dict[str, Any]:

@@ -27,7 +27,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from rewardsmith.core.component import ComponentContext
-from rewardsmith.core.errors import ComponentError, ErrorKind
+from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.judge_outages import UNREADABLE_VERDICT_KINDS
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.telemetry import current_telemetry
@@ -36,8 +37,7 @@ from rewardsmith.plugins.judges.rubric import Criterion
 from rewardsmith.plugins.judges.rubric_judge import RubricJudge
 
 #: Error kinds of a first verdict that could not be read: escalated, not failed.
-PARSE_FAILURE_KINDS = frozenset({ErrorKind.JUDGE_PARSE, ErrorKind.AMBIGUOUS_VERDICT,
-                                 ErrorKind.JUDGE_INVALID_VERDICT})
+PARSE_FAILURE_KINDS = UNREADABLE_VERDICT_KINDS
 
 
 def _verdicts(score: Score, criteria: Sequence[Criterion]) -> list[Any]:

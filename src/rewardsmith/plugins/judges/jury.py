@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from rewardsmith.core.component import ComponentContext
-from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.errors import ComponentError, ErrorKind
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.telemetry import current_telemetry
@@ -88,16 +88,25 @@ class JuryJudge(RubricJudge):
             return_exceptions=True)
         votes: dict[str, Score] = {}
         failed: dict[str, str] = {}
+        errors: list[ComponentError] = []
         for name, outcome in zip(self.juror_names, outcomes, strict=True):
             if isinstance(outcome, Score):
                 votes[name] = outcome
-            elif isinstance(outcome, ComponentError):
-                failed[name] = str(outcome.kind)
-            else:
-                raise outcome
+                continue
+            if not isinstance(outcome, Exception):
+                raise outcome  # cancellation, SystemExit: not a juror's failure
+            # An unclassified exception in one juror leaves that juror out, named, like any
+            # other failing juror (docs/judges.md#juries).
+            error = outcome if isinstance(outcome, ComponentError) else ComponentError(
+                f"{type(outcome).__name__}: {outcome}", kind=ErrorKind.JUDGE_INTERNAL_ERROR)
+            failed[name] = str(error.kind)
+            errors.append(error)
         if not votes:
-            first = next(o for o in outcomes if isinstance(o, ComponentError))
-            raise ComponentError(f"every juror failed: {first}", kind=first.kind)
+            first = errors[0]
+            raise ComponentError(f"every juror failed: {first}", kind=first.kind,
+                                 measurements={**first.measurements, "jurors_voted": 0,
+                                               "jurors_failed": len(failed),
+                                               **stats.measurements()})
         passes = [bool(v.passed) for v in votes.values()]
         share = sum(passes) / len(passes)
         if self.config.vote == "majority":

@@ -43,6 +43,7 @@ from rewardsmith.plugins.judges.calling import (
     check_size,
     configured_criteria,
     context_blocks,
+    with_stats,
 )
 from rewardsmith.plugins.judges.prompting import DataBlock, build_request
 from rewardsmith.plugins.judges.rubric import Criterion, check_verdict
@@ -189,7 +190,10 @@ class ListwiseJudge(Component["ListwiseJudge.Config"]):
         """One call; each distinct member's normalised score, indexed by member."""
         request = self.request(context, prefix, [distinct[m] for m in order])
         parsed = await ask(self.context.judge_backend(), request, stats)
-        scores = check_verdict(parsed, request.json_schema or {})["scores"]
+        try:
+            scores = check_verdict(parsed, request.json_schema or {})["scores"]
+        except ComponentError as exc:
+            raise with_stats(exc, stats) from exc
         out = [0.0] * len(distinct)
         for position, member in enumerate(order):
             out[member] = scores[candidate_name(position)] / self.config.max_score

@@ -67,7 +67,10 @@ def alternatives(token: dict[str, Any]) -> dict[str, float]:
     """Probabilities of the alternatives at ``token``: its ``top_logprobs`` plus the
     sampled token itself (a server may leave it out of the top list)."""
     out: dict[str, float] = {}
-    for alt in [*(token.get("top_logprobs") or []), token]:
+    tops = token.get("top_logprobs")
+    for alt in [*(tops if isinstance(tops, list) else []), token]:
+        if not isinstance(alt, dict):
+            continue  # a server's malformed entry is no alternative
         text = str(alt.get("token", "")).strip()
         logprob = alt.get("logprob")
         if text and isinstance(logprob, int | float) and math.isfinite(logprob):

@@ -34,6 +34,7 @@ from rewardsmith.plugins.judges.calling import (
     check_size,
     configured_criteria,
     context_blocks,
+    with_stats,
 )
 from rewardsmith.plugins.judges.prompting import DataBlock, as_data_text, build_request
 from rewardsmith.plugins.judges.rubric import Criterion
@@ -172,6 +173,8 @@ class PairwiseJudge(Component["PairwiseJudge.Config"]):
             return_exceptions=True,
         )
         for outcome in outcomes:
+            if isinstance(outcome, ComponentError):
+                raise with_stats(outcome, stats)  # both calls accounted, failed or not
             if isinstance(outcome, BaseException):
                 raise outcome
         forward, backward = outcomes

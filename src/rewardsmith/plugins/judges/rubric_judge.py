@@ -18,10 +18,12 @@ from rewardsmith.plugins.judges.budget import BudgetLedger, JudgeBudget, budgete
 from rewardsmith.plugins.judges.calling import (
     CallStats,
     JudgeComponentConfig,
+    call_judge,
     check_size,
     checked_verdict,
     configured_criteria,
     context_blocks,
+    with_stats,
 )
 from rewardsmith.plugins.judges.logprob_scores import from_distribution
 from rewardsmith.plugins.judges.prompting import DataBlock, build_request
@@ -267,9 +269,11 @@ class RubricJudge(Component["RubricJudge.Config"]):
                          criteria: Sequence[Criterion], stats: CallStats) -> Score:
         """One call of ``backend`` on ``request``, scored; ``stats`` accumulates its cost.
         Raises the backend's ComponentError or judge_invalid_verdict."""
-        reply = await backend.complete(request)
-        stats.add(reply)
-        verdict = checked_verdict(reply, request)
+        reply = await call_judge(backend, request, stats)
+        try:
+            verdict = checked_verdict(reply, request)
+        except ComponentError as exc:
+            raise with_stats(exc, stats) from exc
         if self.config.aggregation == "explicit":
             score = self._explicit(criteria, verdict, stats)
         else:
