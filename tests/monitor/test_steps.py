@@ -85,7 +85,7 @@ def test_lambda_log_lines_give_the_invocation_statistics(tmp_path):
          "cost_usd": 0.03, "failures": {"judge_parse": 1}},
     ])
     st, skipped = read_step(path, 1)
-    assert skipped == 0
+    assert skipped == []  # START/END platform lines are the Lambda's own, passed over
     assert st.source == "lambda" and st.samples == 40 and st.failed == 1
     assert st.reward.mean == pytest.approx((10 * 0.5 + 30 * 0.7) / 40)
     pooled = (10 * (0.01 + 0.25) + 30 * (0.04 + 0.49)) / 40 - 0.65 ** 2
@@ -117,8 +117,14 @@ def test_a_parse_failure_storm_in_the_lambda_is_an_alarm(tmp_path):
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    ("", "no score rows and no reward-Lambda log lines"),
-    ('{"hello": 1}\n{not json\nSTART RequestId: x\n', "(2 JSON line(s) of another kind)"),
+    ("", "is empty: no score rows and no reward-Lambda log lines"),
+    ("\n  \n", "is empty: no score rows and no reward-Lambda log lines"),
+    ('{"hello": 1}\n{not json\nSTART RequestId: x\n',
+     "(3 unusable line(s): line 1: a JSON object of another kind (keys 'hello'): neither a "
+     "score row"),
+    ('{"hello": 1}\n{not json\nSTART RequestId: x\n',
+     "line 2: not valid JSON (Expecting property name enclosed in double quotes at column 2); "
+     "line 3: not JSON)"),
 ])
 def test_an_unusable_step_file_is_named(tmp_path, content, message):
     path = tmp_path / "bad.jsonl"
@@ -133,7 +139,8 @@ def test_mixed_rows_and_lambda_lines_are_refused(tmp_path):
     lam = _lambda_step(tmp_path / "l.log", [{"samples": 1, "reward_mean": 1.0}])
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_text(rows + lam.read_text(encoding="utf-8"), encoding="utf-8")
-    with pytest.raises(MonitorInputError, match="mixes score rows and Lambda log lines"):
+    with pytest.raises(MonitorInputError,
+                       match=r"mixes score rows \(line 1\) and Lambda log lines \(line 130\)"):
         read_step(mixed, 1)
 
 
