@@ -75,7 +75,8 @@ def test_rules_file_replaces_or_extends_the_defaults(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "reward_mean"\n', "rule 1 ('x'): give at least one"),
+    ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "reward_mean"\n',
+     "rule 1 ('x'): give at least one"),
     ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "reward_mean"\nabove = "high"\n',
      "'above' must be a finite number"),
     ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "reward_mean"\nabove = 1\nwindow = 0\n',

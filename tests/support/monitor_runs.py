@@ -23,11 +23,18 @@ A signature ramps in from ``inject_at`` over three steps (strength 1/3, 2/3, 1):
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 from typing import Any
 
 from rewardsmith import Scorer, load_pack, make_plugin_host
+from rewardsmith.aws_lambda.observability import (
+    InvocationRecord,
+    MetricsConfig,
+    emit_emf,
+    log_invocation,
+)
 from rewardsmith.core.wire import encode_line, jsonl_row
 from tests.support import metadata_plugin
 
@@ -139,3 +146,21 @@ def write_run(directory: Path, *, steps: int = 20, seed: int = 1,
     finally:
         scorer.close()
     return paths
+
+
+def write_lambda_step(path: Path, invocations: list[dict[str, Any]]) -> Path:
+    """What the reward Lambda prints for each invocation of one step: the platform lines,
+    the ``reward_invocation`` JSON line and the EMF document, from the real emitters.
+    Each invocation is a summary dict with ``samples`` and the summary's keys."""
+    out = io.StringIO()
+    for i, given in enumerate(invocations):
+        summary = dict(given)
+        out.write(f"START RequestId: req-{i} Version: $LATEST\n")
+        record = InvocationRecord(request_id=f"req-{i}", function_name="reward",
+                                  pack_name="demo", samples=summary.pop("samples"),
+                                  summary=summary, elapsed_ms=120.0)
+        log_invocation(record, stream=out)
+        emit_emf(record, MetricsConfig(), stream=out)
+        out.write(f"END RequestId: req-{i}\n")
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path

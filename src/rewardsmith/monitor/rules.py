@@ -81,7 +81,8 @@ def _problem(name: Any, signal: Any, metric: Any, conditions: Mapping[str, Any],
                     f"{'fall' if key == 'rise' else 'rise'!r} for the other direction)")
     if "above" in given and "below" in given and given["above"] >= given["below"]:
         return (f"above = {given['above']} and below = {given['below']} can never both hold "
-                "(a value above one and below the other); use two rules for 'outside'")
+                "(every condition of a rule must hold); write two rules of one signal to "
+                "watch both sides")
     for key, value in (("baseline_steps", baseline_steps), ("window", window)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             return f"{key!r} must be an integer >= 1, not {value!r}"

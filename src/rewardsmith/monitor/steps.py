@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
-from rewardsmith.core.suggest import did_you_mean
+from rewardsmith.core.suggest import closest, did_you_mean
 from rewardsmith.core.telemetry import quantile
 from rewardsmith.core.wire import REWARD_KEY, finite_number
 
@@ -105,9 +105,12 @@ def parse_metric(name: str) -> MetricName:
         cid, stat = parts[1], parts[2]
         if stat in COMPONENT_STATS:
             return MetricName(name, "component", cid, stat)
-        choices = [f"components.{cid}.{s}" for s in COMPONENT_STATS]
-        raise ValueError(f"unknown component statistic {stat!r} in {name!r}"
-                         f"{did_you_mean(name, choices)}; a component metric is "
+        # Compared on the statistic alone (the shared prefix would make any name look
+        # close), with a looser cutoff: 'saturation' is 0.56 from 'saturated_share'.
+        near = closest(stat, COMPONENT_STATS, cutoff=0.5)
+        hint = f" (did you mean 'components.{cid}.{near[0]}'?)" if near else ""
+        raise ValueError(f"unknown component statistic {stat!r} in {name!r}{hint}; "
+                         "a component metric is "
                          f"components.<id or *>.<{'|'.join(COMPONENT_STATS)}>")
     if parts[0] == "components" and len(parts) == 3:
         raise ValueError(f"{parts[1]!r} in {name!r} is not a component id (letters, digits "
