@@ -4,76 +4,18 @@ reported per step. A rule no step can evaluate is reported, not silently skipped
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
-from tests.support import metadata_plugin
-from tests.support.monitor_runs import write_lambda_step, write_run
+from tests.support.monitor_runs import write_gap_run, write_lambda_step, write_run
 
-from rewardsmith import Scorer, load_pack, make_plugin_host
-from rewardsmith.core.wire import encode_line, jsonl_row
 from rewardsmith.monitor import DEFAULT_RULES, monitor
 from rewardsmith.monitor.rules import Rule, assess, load_rules
 from rewardsmith.monitor.steps import ComponentStats, Distribution, StepStats
 
-CHECK = """
-[[components]]
-id = "chk"
-type = "metadata-score"
-usage_key = "none"
-weight = 1
-"""
-JUDGE = """
-[[components]]
-id = "j"
-type = "metadata-score"
-weight = 1
-"""
-
-
-def _pack(directory: Path, name: str, body: str) -> Path:
-    path = directory / f"{name}.toml"
-    path.write_text(f'[pack]\nname = "{name}"\nversion = "1.0.0"\n{body}', encoding="utf-8")
-    return path
-
-
-def _saturating_run(directory: Path, *, gap: str, steps: int = 7) -> list[Path]:
-    """The tester's run, scored by the real engine: 32 rollouts a step in groups of 4;
-    check ``chk`` random; judge ``j`` random in steps 1-3 and 1.0 for everyone from step 4;
-    step 5 has no ``j`` (``gap="absent"``: scored by a pack without it) or a ``j`` that
-    failed on every sample (``gap="failed"``: a judge_parse error each)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    host = make_plugin_host(load_entry_points=False, plugins=[("fixture", metadata_plugin)])
-    with_j = Scorer(load_pack(_pack(directory, "with-j", CHECK + JUDGE), host))
-    without_j = Scorer(load_pack(_pack(directory, "without-j", CHECK), host))
-    rng = random.Random(8)
-    paths = []
-    try:
-        for step in range(1, steps + 1):
-            samples = []
-            for i in range(32):
-                j = rng.random() if step <= 3 else 1.0
-                metadata = {"scores": {"chk": round(rng.random(), 4), "j": round(j, 4)},
-                            "judge_usage": {"judge_calls": 1}}
-                if step == 5 and gap == "failed":
-                    metadata["errors"] = {"j": "judge_parse"}
-                samples.append({"id": f"s{step}-{i}", "metadata": metadata, "messages": [
-                    {"role": "user", "content": f"Question {i // 4} of step {step}"},
-                    {"role": "assistant", "content": "x" * rng.randint(20, 400)}]})
-            scorer = without_j if step == 5 and gap == "absent" else with_j
-            path = directory / f"ms{step}.jsonl"
-            path.write_text("".join(encode_line(jsonl_row(r)) + "\n"
-                                    for r in scorer.score(samples).results), encoding="utf-8")
-            paths.append(path)
-    finally:
-        with_j.close()
-        without_j.close()
-    return paths
-
 
 def test_a_step_without_the_component_does_not_raise_the_alarm_again(tmp_path):
-    result = monitor(_saturating_run(tmp_path, gap="absent"))
+    result = monitor(write_gap_run(tmp_path, gap="absent"))
     assert "j" not in result.steps[4].components
     # Before the fix: step 4 and again step 6 (the same onset, re-raised after the gap).
     assert [(a["step"], a["signal"], a.get("key")) for a in result.alarms] == [
@@ -99,7 +41,7 @@ def test_a_step_without_the_component_does_not_raise_the_alarm_again(tmp_path):
 
 
 def test_a_step_where_the_component_failed_everywhere_is_a_gap_too(tmp_path):
-    result = monitor(_saturating_run(tmp_path, gap="failed"))
+    result = monitor(write_gap_run(tmp_path, gap="failed"))
     assert result.steps[4].components["j"].values.n == 0
     assert [(a["step"], a["signal"], a.get("key")) for a in result.alarms] == [
         (4, "component_saturation", "j"), (5, "judge_parse_failures", None)]
