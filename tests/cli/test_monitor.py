@@ -134,7 +134,8 @@ def test_a_gap_is_reported_per_step_and_raises_no_second_alarm(tmp_path):
     assert [e["rule"] for e in doc["not_evaluated"]] == ["swap_inconsistency_rising",
                                                          "swap_inconsistency_high"]
     assert page.gaps[-1].startswith("rule swap_inconsistency_high · not evaluated · "
-                                    "swap_inconsistency · undefined in every step (7)")
+                                    "swap_inconsistency · undefined in all 7 steps: needs a "
+                                    "pairwise judge")
     step_rows = [r for r in page.rows if r and r[0].isdigit() and len(r) == 15]
     assert [r[0] for r in step_rows] == ["1", "2", "3", "4", "5", "6", "7"]
     assert step_rows[4][-1] == ("components.j.saturated_share, judge_check_corr, "
@@ -170,3 +171,16 @@ def test_a_file_of_malformed_lines_exits_two_with_what_is_wrong(tmp_path):
                              "log lines (1 unusable line(s): line 1: not valid JSON "
                              "(Expecting property name enclosed in double quotes at column "
                              "2))\n")
+
+
+def test_rules_not_evaluated_for_one_reason_share_a_warning(tmp_path):
+    paths = [str(p) for p in write_run(tmp_path / "run", steps=2)]
+    result = _run(*paths)
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        "warning: rules 'length_padding' (length_reward_corr), 'judge_check_divergence' "
+        "(judge_check_corr), 'component_saturation' (components.*.saturated_share), "
+        "'group_spread_collapse' (zero_variance_group_share), 'swap_inconsistency_rising' "
+        "(swap_inconsistency) were not evaluated: the run has 2 step(s): a rise/fall rule is "
+        "evaluated only after its baseline, the first 3 steps"]
+    assert _run(*paths, paths[0], paths[1]).stderr == ""  # four steps: every rule runs

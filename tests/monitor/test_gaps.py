@@ -31,8 +31,7 @@ def test_a_step_without_the_component_does_not_raise_the_alarm_again(tmp_path):
     assert sorted(step5) == ["components.j.saturated_share", "judge_check_corr",
                              "parse_failure_rate", "refusal_rate"]
     assert step5["parse_failure_rate"]["message"].startswith(
-        "parse_failure_rate is undefined at this step: undefined in this step: needs judge "
-        "outcomes (no judge ran)")
+        "parse_failure_rate is undefined at this step: needs judge outcomes (no judge ran)")
     # A saturated judge is a constant side: the judge-check correlation is blind from step
     # 4 on, and each of those steps says so.
     assert [m["step"] for m in result.missing if m["metric"] == "judge_check_corr"] == [

@@ -57,10 +57,15 @@ def monitor_command(step_files: tuple[Path, ...], rules_path: Path | None, as_js
         echo_json(result.to_json())
     else:
         _print_table(result)
+    # One line per reason: the default rules a judge-less pack cannot run share theirs.
+    by_reason: dict[str, list[str]] = {}
     for entry in result.not_evaluated:
         key = f" [{entry['key']}]" if entry.get("key") else ""
-        click.echo(f"warning: rule {entry['rule']!r}{key} ({entry['metric']}) was not "
-                   f"evaluated: {entry['reason']}", err=True)
+        by_reason.setdefault(entry["reason"], []).append(
+            f"{entry['rule']!r}{key} ({entry['metric']})")
+    for reason, names in by_reason.items():
+        what = f"rule {names[0]} was" if len(names) == 1 else f"rules {', '.join(names)} were"
+        click.echo(f"warning: {what} not evaluated: {reason}", err=True)
     for step, lines in sorted(result.skipped.items()):
         path = result.steps[step - 1].path
         for line in lines[:_LINES_SHOWN]:

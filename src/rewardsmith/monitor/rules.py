@@ -366,8 +366,7 @@ def _absent_reason(rule: Rule, steps: Sequence[StepStats]) -> str:
         listed = f"; the run has {', '.join(map(repr, seen))}" if seen else \
             f"; the run has no {what}"
         return f"no step has {what} {m.key!r}{did_you_mean(str(m.key), seen)}{listed}"
-    return f"undefined in every step ({len(steps)}); step 1: " \
-           f"{steps[0].undefined_reason(rule.metric)}"
+    return f"undefined in all {len(steps)} steps: {steps[0].undefined_reason(rule.metric)}"
 
 
 def _gaps(per_rule: Sequence[tuple[Rule, dict[str | None, list[float | None]]]],

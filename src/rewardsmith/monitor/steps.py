@@ -312,7 +312,7 @@ class StepStats:
             if crit == "*":
                 return "no judge of this step returned rubric criterion verdicts"
             return f"no judge of this step returned a verdict on criterion {crit!r}"
-        return f"undefined in this step: {SCALAR_METRICS[name]}"
+        return SCALAR_METRICS[name]
 
     def to_json(self) -> dict[str, Any]:
         return {
