@@ -7,6 +7,7 @@ known name (core/suggest.py) where one is close."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +166,14 @@ def test_rules_made_in_python_are_checked_too(fields, expected):
 
 def test_the_default_rules_use_known_metrics():
     assert all(parse_metric(r.metric) for r in DEFAULT_RULES)
+
+
+def test_the_documented_rules_file_loads(tmp_path):
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "monitor.md").read_text(
+        encoding="utf-8")
+    block = re.search(r"```toml\n(include_defaults = true\n.*?)```", doc, re.S)
+    assert block, "docs/monitor.md lost its rules file example"
+    rules = {r.name: r for r in _load(tmp_path, block.group(1))}
+    assert rules["judge_refusals"].above == 0.02
+    assert rules["correctness_dropping"].metric == "criteria.q.correct"
+    assert len(rules) == len(DEFAULT_RULES) + 2
