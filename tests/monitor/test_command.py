@@ -22,7 +22,9 @@ def test_json_alarms_and_exit_code_one(tmp_path):
     result = _run("--json", "--html", str(html), *map(str, paths))
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
-    assert set(doc) == {"steps", "alarms", "rules", "skipped_lines"}
+    assert set(doc) == {"steps", "alarms", "missing", "not_evaluated", "rules",
+                        "skipped_lines", "skipped"}
+    assert doc["missing"] == [] and doc["not_evaluated"] == [] and doc["skipped"] == []
     assert [s["step"] for s in doc["steps"]] == list(range(1, 13))
     assert doc["alarms"][0]["step"] in (7, 8, 9)
     assert doc["alarms"][0]["signal"] == "swap_inconsistency"

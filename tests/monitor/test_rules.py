@@ -19,9 +19,12 @@ def _steps(metric: str, values: list[float | None]) -> list[StepStats]:
 
 def test_threshold_rule_fires_at_each_onset():
     rule = Rule(name="r", signal="sig", metric="refusal_rate", above=0.1)
-    alarms = evaluate([rule], _steps("refusal_rate", [0, 0.2, 0.3, 0.05, 0.2, None, 0.5]))
+    alarms = evaluate([rule], _steps("refusal_rate", [0, 0.2, 0.3, 0.05, 0.2, 0.01, 0.5]))
     assert [a["step"] for a in alarms] == [2, 5, 7]
     assert alarms[0]["value"] == 0.2 and alarms[0]["signal"] == "sig"
+    # Step 6 undefined instead of clear: a gap, not a clearing; 5 to 7 is one alarm.
+    alarms = evaluate([rule], _steps("refusal_rate", [0, 0.2, 0.3, 0.05, 0.2, None, 0.5]))
+    assert [a["step"] for a in alarms] == [2, 5]
 
 
 def test_trend_rule_needs_the_baseline_and_skips_it():
@@ -72,14 +75,15 @@ def test_rules_file_replaces_or_extends_the_defaults(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "m"\n', "rule 1 ('x'): give at least one"),
-    ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "m"\nabove = "high"\n',
+    ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "reward_mean"\n',
+     "rule 1 ('x'): give at least one"),
+    ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "reward_mean"\nabove = "high"\n',
      "'above' must be a finite number"),
-    ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "m"\nabove = 1\nwindow = 0\n',
+    ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "reward_mean"\nabove = 1\nwindow = 0\n',
      "'window' must be an integer >= 1"),
-    ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "m"\nabove = 1\nthreshold = 2\n',
+    ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "reward_mean"\nabove = 1\nthreshold = 2\n',
      "unknown key(s) ['threshold']"),
-    ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "m"\nabove = 1\n' * 2, "used twice"),
+    ('[[rule]]\nname = "x"\nsignal = "s"\nmetric = "reward_mean"\nabove = 1\n' * 2, "used twice"),
     ("rules = 3\n", "unknown top-level key(s) ['rules']"),
     ("[[rule]\n", "rules file"),
     ("", "no [[rule]] tables"),

@@ -21,6 +21,8 @@ def test_at_least_four_signatures_are_exercised():
 def test_a_clean_run_flags_nothing(tmp_path, seed):
     result = monitor(write_run(tmp_path, steps=30, seed=seed))
     assert result.alarms == []
+    # every rule has its value at every step: no gap, no rule left unevaluated
+    assert result.missing == [] and result.not_evaluated == []
     assert len(result.steps) == 30 and all(s.samples == 128 for s in result.steps)
 
 

@@ -6,17 +6,11 @@ import io
 import json
 import math
 import random
-from pathlib import Path
 
 import pytest
-from tests.support.monitor_runs import write_run
+from tests.support.monitor_runs import write_lambda_step, write_run
 
-from rewardsmith.aws_lambda.observability import (
-    InvocationRecord,
-    MetricsConfig,
-    emit_emf,
-    log_invocation,
-)
+from rewardsmith.aws_lambda.observability import InvocationRecord, log_invocation
 from rewardsmith.monitor import monitor
 from rewardsmith.monitor.steps import MonitorInputError, read_step, spearman
 
@@ -60,24 +54,8 @@ def test_rows_give_every_statistic(tmp_path):
     assert doc["components"]["format_ok"]["saturated_share"] > 0.85
 
 
-def _lambda_step(path: Path, invocations: list[dict]) -> Path:
-    """What the reward Lambda prints for each invocation: the platform lines, the
-    reward_invocation JSON line and the EMF document, from the real emitters."""
-    out = io.StringIO()
-    for i, summary in enumerate(invocations):
-        out.write(f"START RequestId: req-{i} Version: $LATEST\n")
-        record = InvocationRecord(request_id=f"req-{i}", function_name="reward",
-                                  pack_name="demo", samples=summary.pop("samples"),
-                                  summary=summary, elapsed_ms=120.0)
-        log_invocation(record, stream=out)
-        emit_emf(record, MetricsConfig(), stream=out)
-        out.write(f"END RequestId: req-{i}\n")
-    path.write_text(out.getvalue(), encoding="utf-8")
-    return path
-
-
 def test_lambda_log_lines_give_the_invocation_statistics(tmp_path):
-    path = _lambda_step(tmp_path / "step.log", [
+    path = write_lambda_step(tmp_path / "step.log", [
         {"samples": 10, "reward_mean": 0.5, "reward_std": 0.1, "judge_calls": 40,
          "cost_usd": 0.02, "failures": {"judge_parse": 4, "judge_refused": 1},
          "failed_samples": 1, "deadline_hit": True},
@@ -85,7 +63,7 @@ def test_lambda_log_lines_give_the_invocation_statistics(tmp_path):
          "cost_usd": 0.03, "failures": {"judge_parse": 1}},
     ])
     st, skipped = read_step(path, 1)
-    assert skipped == 0
+    assert skipped == []  # START/END platform lines are the Lambda's own, passed over
     assert st.source == "lambda" and st.samples == 40 and st.failed == 1
     assert st.reward.mean == pytest.approx((10 * 0.5 + 30 * 0.7) / 40)
     pooled = (10 * (0.01 + 0.25) + 30 * (0.04 + 0.49)) / 40 - 0.65 ** 2
@@ -126,7 +104,7 @@ def test_lambda_rates_are_per_judge_call_from_the_call_counters(tmp_path):
 
 
 def test_a_parse_failure_storm_in_the_lambda_is_an_alarm(tmp_path):
-    steps = [_lambda_step(tmp_path / f"s{i}.log", [
+    steps = [write_lambda_step(tmp_path / f"s{i}.log", [
         {"samples": 50, "reward_mean": 0.6, "reward_std": 0.2, "judge_calls": 100,
          "failures": {"judge_parse": 20 if i >= 4 else 1}}]) for i in range(1, 7)]
     alarms = monitor(steps).alarms
@@ -134,8 +112,14 @@ def test_a_parse_failure_storm_in_the_lambda_is_an_alarm(tmp_path):
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    ("", "no score rows and no reward-Lambda log lines"),
-    ('{"hello": 1}\n{not json\nSTART RequestId: x\n', "(2 JSON line(s) of another kind)"),
+    ("", "is empty: no score rows and no reward-Lambda log lines"),
+    ("\n  \n", "is empty: no score rows and no reward-Lambda log lines"),
+    ('{"hello": 1}\n{not json\nSTART RequestId: x\n',
+     "(3 unusable line(s): line 1: a JSON object of another kind (keys 'hello'): neither a "
+     "score row"),
+    ('{"hello": 1}\n{not json\nSTART RequestId: x\n',
+     "line 2: not valid JSON (Expecting property name enclosed in double quotes at column 2); "
+     "line 3: not JSON)"),
 ])
 def test_an_unusable_step_file_is_named(tmp_path, content, message):
     path = tmp_path / "bad.jsonl"
@@ -147,10 +131,11 @@ def test_an_unusable_step_file_is_named(tmp_path, content, message):
 
 def test_mixed_rows_and_lambda_lines_are_refused(tmp_path):
     rows = write_run(tmp_path / "run", steps=1)[0].read_text(encoding="utf-8")
-    lam = _lambda_step(tmp_path / "l.log", [{"samples": 1, "reward_mean": 1.0}])
+    lam = write_lambda_step(tmp_path / "l.log", [{"samples": 1, "reward_mean": 1.0}])
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_text(rows + lam.read_text(encoding="utf-8"), encoding="utf-8")
-    with pytest.raises(MonitorInputError, match="mixes score rows and Lambda log lines"):
+    with pytest.raises(MonitorInputError,
+                       match=r"mixes score rows \(line 1\) and Lambda log lines \(line 130\)"):
         read_step(mixed, 1)
 
 

@@ -23,11 +23,18 @@ A signature ramps in from ``inject_at`` over three steps (strength 1/3, 2/3, 1):
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 from typing import Any
 
 from rewardsmith import Scorer, load_pack, make_plugin_host
+from rewardsmith.aws_lambda.observability import (
+    InvocationRecord,
+    MetricsConfig,
+    emit_emf,
+    log_invocation,
+)
 from rewardsmith.core.wire import encode_line, jsonl_row
 from tests.support import metadata_plugin
 
@@ -138,4 +145,77 @@ def write_run(directory: Path, *, steps: int = 20, seed: int = 1,
             paths.append(path)
     finally:
         scorer.close()
+    return paths
+
+
+def write_lambda_step(path: Path, invocations: list[dict[str, Any]]) -> Path:
+    """What the reward Lambda prints for each invocation of one step: the platform lines,
+    the ``reward_invocation`` JSON line and the EMF document, from the real emitters.
+    Each invocation is a summary dict with ``samples`` and the summary's keys."""
+    out = io.StringIO()
+    for i, given in enumerate(invocations):
+        summary = dict(given)
+        out.write(f"START RequestId: req-{i} Version: $LATEST\n")
+        record = InvocationRecord(request_id=f"req-{i}", function_name="reward",
+                                  pack_name="demo", samples=summary.pop("samples"),
+                                  summary=summary, elapsed_ms=120.0)
+        log_invocation(record, stream=out)
+        emit_emf(record, MetricsConfig(), stream=out)
+        out.write(f"END RequestId: req-{i}\n")
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
+_GAP_CHECK = """
+[[components]]
+id = "chk"
+type = "metadata-score"
+usage_key = "none"
+weight = 1
+"""
+_GAP_JUDGE = """
+[[components]]
+id = "j"
+type = "metadata-score"
+weight = 1
+"""
+
+
+def _gap_pack(directory: Path, name: str, body: str) -> Path:
+    path = directory / f"{name}.toml"
+    path.write_text(f'[pack]\nname = "{name}"\nversion = "1.0.0"\n{body}', encoding="utf-8")
+    return path
+
+
+def write_gap_run(directory: Path, *, gap: str, steps: int = 7) -> list[Path]:
+    """The tester's run, scored by the real engine: 32 rollouts a step in groups of 4;
+    check ``chk`` random; judge ``j`` random in steps 1-3 and 1.0 for everyone from step 4;
+    step 5 has no ``j`` (``gap="absent"``: scored by a pack without it) or a ``j`` that
+    failed on every sample (``gap="failed"``: a judge_parse error each)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    host = make_plugin_host(load_entry_points=False, plugins=[("fixture", metadata_plugin)])
+    with_j = Scorer(load_pack(_gap_pack(directory, "with-j", _GAP_CHECK + _GAP_JUDGE), host))
+    without_j = Scorer(load_pack(_gap_pack(directory, "without-j", _GAP_CHECK), host))
+    rng = random.Random(8)
+    paths = []
+    try:
+        for step in range(1, steps + 1):
+            samples = []
+            for i in range(32):
+                j = rng.random() if step <= 3 else 1.0
+                metadata = {"scores": {"chk": round(rng.random(), 4), "j": round(j, 4)},
+                            "judge_usage": {"judge_calls": 1}}
+                if step == 5 and gap == "failed":
+                    metadata["errors"] = {"j": "judge_parse"}
+                samples.append({"id": f"s{step}-{i}", "metadata": metadata, "messages": [
+                    {"role": "user", "content": f"Question {i // 4} of step {step}"},
+                    {"role": "assistant", "content": "x" * rng.randint(20, 400)}]})
+            scorer = without_j if step == 5 and gap == "absent" else with_j
+            path = directory / f"ms{step}.jsonl"
+            path.write_text("".join(encode_line(jsonl_row(r)) + "\n"
+                                    for r in scorer.score(samples).results), encoding="utf-8")
+            paths.append(path)
+    finally:
+        with_j.close()
+        without_j.close()
     return paths

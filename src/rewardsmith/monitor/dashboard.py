@@ -26,6 +26,7 @@ _PALETTE = (svg.ACCENT, svg.GOOD, svg.WARN, svg.BAD, "#7a5cb8", "#2b9aa0", svg.M
 _MORE_CSS = """
 .alarm{border-left:4px solid var(--bad);padding:6px 10px;margin:6px 0;background:#fff}
 .alarm b{color:var(--bad)}
+.gap{border-left:4px solid var(--warn);padding:6px 10px;margin:6px 0;background:#fff}
 .ok-banner{border-left:4px solid var(--good);padding:6px 10px;background:#fff}
 .plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:10px}
 .plots .panel{margin:0}
@@ -51,19 +52,31 @@ def _marks(alarms: Sequence[Mapping[str, Any]], signals: set[str]) -> list[int]:
 
 def render_dashboard(steps: Sequence[StepStats], alarms: Sequence[Mapping[str, Any]],
                      rules: Sequence[Rule], *, title: str = "rewardsmith monitor",
-                     generated_at: datetime | None = None) -> str:
-    """The dashboard as one HTML string: alarms first, then one plot per statistic over
-    the steps (dashed red rules where that statistic's alarms fired), then the per-step
-    table and the rules in force."""
+                     generated_at: datetime | None = None,
+                     missing: Sequence[Mapping[str, Any]] = (),
+                     not_evaluated: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The dashboard as one HTML string: alarms first, then the gaps (``missing``: a
+    watched value undefined at a step) and the rules never evaluated, then one plot per
+    statistic over the steps (dashed red rules where that statistic's alarms fired), then
+    the per-step table (with each step's gaps) and the rules in force."""
     when = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     body = [f"<header><h1>{_e(title)}</h1><p>{len(steps)} steps · {len(alarms)} alarm(s)"
-            f" · {when}</p></header>", '<h2 id="alarms">Alarms</h2>']
+            f" · {len(missing)} gap(s) · {when}</p></header>", '<h2 id="alarms">Alarms</h2>']
     if alarms:
         body += [f'<div class="alarm">step <b>{a["step"]}</b> · <b>{_e(a["signal"])}</b>'
                  + (f' · <code>{_e(a["key"])}</code>' if a.get("key") else "")
                  + f' · <span class="sub">{_e(a["message"])}</span></div>' for a in alarms]
     else:
         body.append('<div class="ok-banner">No alarm fired.</div>')
+    if missing or not_evaluated:
+        body.append('<h2 id="missing">Missing values</h2>')
+        body += [f'<div class="gap">step <b>{m["step"]}</b> · <b>missing</b> · '
+                 f'<code>{_e(m["metric"])}</code> · <span class="sub">{_e(m["message"])}'
+                 "</span></div>" for m in missing]
+        body += [f'<div class="gap">rule <code>{_e(r["rule"])}</code>'
+                 + (f' [<code>{_e(r["key"])}</code>]' if r.get("key") else "")
+                 + f' · <b>not evaluated</b> · <code>{_e(r["metric"])}</code> · '
+                 f'<span class="sub">{_e(r["reason"])}</span></div>' for r in not_evaluated]
 
     def series(name: str, getter: Any, color: str = svg.ACCENT) -> svg.Series:
         return svg.Series(name, [getter(s) for s in steps], color)
@@ -130,7 +143,7 @@ def render_dashboard(steps: Sequence[StepStats], alarms: Sequence[Mapping[str, A
                             for i, c in enumerate(criteria)], y_range=(0, 1),
                            label="criterion pass rates over steps")))
     body += ['<h2 id="plots">Over steps</h2>', f'<div class="plots">{"".join(plots)}</div>']
-    body += ['<h2 id="steps">Steps</h2>', _step_table(steps)]
+    body += ['<h2 id="steps">Steps</h2>', _step_table(steps, missing)]
     body += ['<h2 id="rules">Rules in force</h2>', _rules_table(rules)]
     body.append("<footer>Written by rewardsmith monitor. Self-contained: no scripts, no "
                 "external resources.</footer>")
@@ -141,15 +154,19 @@ def render_dashboard(steps: Sequence[StepStats], alarms: Sequence[Mapping[str, A
             f"<body><main>{''.join(body)}</main></body></html>\n")
 
 
-def _step_table(steps: Sequence[StepStats]) -> str:
+def _step_table(steps: Sequence[StepStats], missing: Sequence[Mapping[str, Any]]) -> str:
     head = ["step", "file", "source", "samples", "failed", "reward mean", "reward std",
             "zero-var groups", "len\u2013reward \u03c1", "judge\u2013check \u03c1",
-            "swap incons.", "parse fail", "refusals", "judge cost $"]
+            "swap incons.", "parse fail", "refusals", "judge cost $", "missing"]
+    gaps: dict[int, list[str]] = {}
+    for m in missing:
+        gaps.setdefault(int(m["step"]), []).append(str(m["metric"]))
     rows = [[str(s.step), f"<code>{_e(Path(s.path).name)}</code>", _e(s.source),
              f"{s.samples:,}", f"{s.failed:,}", _f(s.reward.mean), _f(s.reward.std),
              _f(s.zero_variance_group_share, 2), _f(s.length_reward_corr, 2),
              _f(s.judge_check_corr, 2), _f(s.swap_inconsistency, 2),
-             _f(s.parse_failure_rate, 3), _f(s.refusal_rate, 3), f"{s.judge_cost_usd:.4f}"]
+             _f(s.parse_failure_rate, 3), _f(s.refusal_rate, 3), f"{s.judge_cost_usd:.4f}",
+             ", ".join(f"<code>{_e(g)}</code>" for g in gaps.get(s.step, []))]
             for s in steps]
     return _table(head, rows)
 
@@ -175,9 +192,12 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def write_dashboard(path: str | Path, steps: Sequence[StepStats],
                     alarms: Sequence[Mapping[str, Any]], rules: Sequence[Rule], *,
-                    title: str = "rewardsmith monitor") -> Path:
+                    title: str = "rewardsmith monitor",
+                    missing: Sequence[Mapping[str, Any]] = (),
+                    not_evaluated: Sequence[Mapping[str, Any]] = ()) -> Path:
     """Write :func:`render_dashboard` to ``path`` (parents created) and return it."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_dashboard(steps, alarms, rules, title=title), encoding="utf-8")
+    out.write_text(render_dashboard(steps, alarms, rules, title=title, missing=missing,
+                                    not_evaluated=not_evaluated), encoding="utf-8")
     return out

@@ -12,7 +12,17 @@ and one or more conditions that must all hold:
 ``window`` (default 1) compares the mean of the last ``window`` steps instead of the
 step's own value, to smooth noisy metrics. An alarm is raised at the *onset*: the first
 step where a rule's conditions hold after a step where they did not (so a signature
-that persists is reported once, and again if it clears and comes back).
+that persists is reported once, and again if it clears and comes back). A step where the
+metric is undefined (a component absent, a correlation with too few pairs) is a *gap*: it
+neither clears nor raises an alarm, the state before it carries across it, and the gap is
+reported itself (:attr:`Assessment.missing`). A rule whose metric no step defines is
+reported as not evaluated (:attr:`Assessment.not_evaluated`).
+
+Every rule is checked when it is made (:class:`Rule`, :func:`load_rules`): its metric must
+be one the monitor computes (:func:`rewardsmith.monitor.steps.parse_metric`), its
+thresholds finite, ``rise``/``fall`` not negative, ``above`` below ``below``, windows and
+baselines at least one step; a rules file's unknown keys are refused with the closest
+known key.
 
 A rules file is TOML with ``[[rule]]`` tables of the same keys as :data:`DEFAULT_RULES`;
 it replaces the defaults unless it sets ``include_defaults = true`` at the top, in which
@@ -30,10 +40,55 @@ from pathlib import Path
 from typing import Any
 
 from rewardsmith.core.errors import RewardsmithError
-from rewardsmith.monitor.steps import StepStats
+from rewardsmith.core.suggest import did_you_mean
+from rewardsmith.monitor.steps import StepStats, parse_metric
 
 _CONDITIONS = ("above", "below", "rise", "fall")
-_KEYS = {"name", "signal", "metric", "description", "baseline_steps", "window", *_CONDITIONS}
+_KEYS = ("name", "signal", "metric", *_CONDITIONS, "baseline_steps", "window", "description")
+_TOP_KEYS = ("rule", "include_defaults")
+MISSING_SIGNAL = "missing"  # the signal of a gap report; no rule may use it
+
+
+def _unknown(keys: set[str], known: Sequence[str]) -> str:
+    """``['abvoe'] (did you mean 'above'?)`` for keys outside ``known``."""
+    hints = [h for h in (did_you_mean(k, known).strip() for k in sorted(keys)) if h]
+    return f"{sorted(keys)}" + (f" {' '.join(hints)}" if hints else "")
+
+
+def _problem(name: Any, signal: Any, metric: Any, conditions: Mapping[str, Any],
+             baseline_steps: Any, window: Any, description: Any) -> str | None:
+    """What is wrong with a rule's fields, or ``None``: the one check behind
+    :meth:`Rule.from_table` and :class:`Rule` itself."""
+    for key, value in (("name", name), ("signal", signal), ("metric", metric)):
+        if not isinstance(value, str) or not value.strip():
+            return f"{key!r} must be a non-empty string"
+    if signal == MISSING_SIGNAL:
+        return f"signal {MISSING_SIGNAL!r} is reserved for the monitor's gap reports"
+    try:
+        parse_metric(metric)
+    except ValueError as exc:
+        return f"metric: {exc}"
+    given = {k: v for k, v in conditions.items() if v is not None}
+    for key, value in given.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not \
+                math.isfinite(value):
+            return f"{key!r} must be a finite number, not {value!r}"
+    if not given:
+        return f"give at least one of {', '.join(_CONDITIONS)}"
+    for key in ("rise", "fall"):
+        if given.get(key, 0) < 0:
+            return (f"{key!r} must be >= 0 (an amount; use "
+                    f"{'fall' if key == 'rise' else 'rise'!r} for the other direction)")
+    if "above" in given and "below" in given and given["above"] >= given["below"]:
+        return (f"above = {given['above']} and below = {given['below']} can never both hold "
+                "(every condition of a rule must hold); write two rules of one signal to "
+                "watch both sides")
+    for key, value in (("baseline_steps", baseline_steps), ("window", window)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            return f"{key!r} must be an integer >= 1, not {value!r}"
+    if not isinstance(description, str):
+        return "'description' must be a string"
+    return None
 
 
 class RulesError(RewardsmithError, ValueError):
@@ -56,37 +111,31 @@ class Rule:
     window: int = 1
     description: str = ""
 
+    def __post_init__(self) -> None:
+        problem = _problem(self.name, self.signal, self.metric,
+                           {k: getattr(self, k) for k in _CONDITIONS}, self.baseline_steps,
+                           self.window, self.description)
+        if problem:
+            raise RulesError(f"rule {self.name!r}: {problem}")
+
     @classmethod
     def from_table(cls, table: Mapping[str, Any], where: str) -> Rule:
-        """A rule from a TOML table. Raises :class:`RulesError` naming ``where``."""
-        unknown = set(table) - _KEYS
+        """A rule from a TOML table. Raises :class:`RulesError` naming ``where``, the key
+        at fault and, for an unknown key or metric, the closest known one."""
+        unknown = set(table) - set(_KEYS)
         if unknown:
-            raise RulesError(f"{where}: unknown key(s) {sorted(unknown)}; a rule has "
-                             f"{sorted(_KEYS)}")
-        for key in ("name", "signal", "metric"):
-            if not isinstance(table.get(key), str) or not table[key].strip():
-                raise RulesError(f"{where}: {key!r} must be a non-empty string")
-        numbers: dict[str, float] = {}
-        for key in _CONDITIONS:
-            if key in table:
-                value = table[key]
-                if isinstance(value, bool) or not isinstance(value, int | float) or not \
-                        math.isfinite(value):
-                    raise RulesError(f"{where}: {key!r} must be a finite number")
-                numbers[key] = float(value)
-        if not numbers:
-            raise RulesError(f"{where}: give at least one of {', '.join(_CONDITIONS)}")
-        ints: dict[str, int] = {}
-        for key, default in (("baseline_steps", 3), ("window", 1)):
-            value = table.get(key, default)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise RulesError(f"{where}: {key!r} must be an integer >= 1")
-            ints[key] = value
-        description = table.get("description", "")
-        if not isinstance(description, str):
-            raise RulesError(f"{where}: 'description' must be a string")
+            raise RulesError(f"{where}: unknown key(s) {_unknown(unknown, _KEYS)}; a rule "
+                             f"has {', '.join(_KEYS)}")
+        fields = {"baseline_steps": 3, "window": 1, "description": "", **table}
+        problem = _problem(fields.get("name"), fields.get("signal"), fields.get("metric"),
+                           {k: table.get(k) for k in _CONDITIONS}, fields["baseline_steps"],
+                           fields["window"], fields["description"])
+        if problem:
+            raise RulesError(f"{where}: {problem}")
+        numbers = {k: float(table[k]) for k in _CONDITIONS if k in table}
         return cls(name=table["name"], signal=table["signal"], metric=table["metric"],
-                   description=description, **numbers, **ints)
+                   description=fields["description"], baseline_steps=fields["baseline_steps"],
+                   window=fields["window"], **numbers)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "signal": self.signal,
@@ -160,10 +209,11 @@ def load_rules(path: str | Path) -> tuple[Rule, ...]:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RulesError(f"rules file {p}: {exc}") from exc
-    extra = set(doc) - {"rule", "include_defaults"}
+    extra = set(doc) - set(_TOP_KEYS)
     if extra:
-        raise RulesError(f"rules file {p}: unknown top-level key(s) {sorted(extra)}; "
-                         "expected [[rule]] tables and include_defaults")
+        raise RulesError(f"rules file {p}: unknown top-level key(s) "
+                         f"{_unknown(extra, _TOP_KEYS)}; expected [[rule]] tables and "
+                         "include_defaults")
     tables = doc.get("rule", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise RulesError(f"rules file {p}: 'rule' must be an array of tables ([[rule]])")
@@ -185,49 +235,167 @@ def load_rules(path: str | Path) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+@dataclass
+class Assessment:
+    """What the rules found over a run.
+
+    * ``alarms``: ``{"step", "signal", "rule", "metric", "value", "baseline", "message"}``
+      (plus ``"key"``, the component or criterion, for a per-key metric), by step then
+      signal;
+    * ``missing``: the gaps, one per step and watched value undefined there while some
+      other step defines it: ``{"step", "signal": "missing", "metric"`` (the concrete name,
+      ``components.j.saturated_share``), ``"key"`` (if per key), ``"rules"`` (the rules
+      watching it), ``"message"}``, by step;
+    * ``not_evaluated``: rules (or one key of a rule) never evaluated on this run:
+      ``{"rule", "signal", "metric", "key"`` (if one key), ``"reason"}``.
+    """
+
+    alarms: list[dict[str, Any]]
+    missing: list[dict[str, Any]]
+    not_evaluated: list[dict[str, Any]]
+
+
 def evaluate(rules: Sequence[Rule], steps: Sequence[StepStats]) -> list[dict[str, Any]]:
-    """The alarms: ``{"step", "signal", "rule", "metric", "value", "baseline",
-    "message"}`` (plus ``"key"``, the component or criterion, for per-component metrics),
-    ordered by step then signal. A signal (with its key) is raised at the onset of any of
-    its rules holding: once while one or another of its rules keeps holding, again only
-    after a step where none held. The alarm names the first rule (in rules order) that
-    holds at the onset."""
-    # holds[(signal, key)][i] = (rule, value, baseline) of the first rule holding at step i
-    holds: dict[tuple[str, str | None], list[tuple[Rule, float, float | None] | None]] = {}
+    """The alarms of :func:`assess` (see :class:`Assessment` for their shape)."""
+    return assess(rules, steps).alarms
+
+
+def assess(rules: Sequence[Rule], steps: Sequence[StepStats]) -> Assessment:
+    """Evaluate ``rules`` over ``steps`` (step 1 first).
+
+    A signal (with its key) is raised at the onset of any of its rules holding: once while
+    one or another of its rules keeps holding, again only after a step where its value was
+    defined and none held. A step where none of its rules has a value is a gap: it neither
+    clears nor raises, the state before it carries across (so a persisting signature is
+    not raised again after a step that lacked the component), and it is reported in
+    ``missing``. The alarm names the first rule (in rules order) that holds at the onset.
+    """
+    n = len(steps)
+    per_rule: list[tuple[Rule, dict[str | None, list[float | None]]]] = []
     for rule in rules:
         series: dict[str | None, list[float | None]] = {}
         for i, st in enumerate(steps):
             for key, value in st.metric(rule.metric).items():
-                series.setdefault(key, [None] * len(steps))[i] = value
+                series.setdefault(key, [None] * n)[i] = value
+        per_rule.append((rule, series))
+
+    # holds[(signal, key)][i] = (rule, value, baseline) of the first rule holding at step i;
+    # defined[(signal, key)][i]: some rule of the signal has a value for key at step i.
+    holds: dict[tuple[str, str | None], list[tuple[Rule, float, float | None] | None]] = {}
+    defined: dict[tuple[str, str | None], list[bool]] = {}
+    not_evaluated: list[dict[str, Any]] = []
+    for rule, series in per_rule:
+        if not series:
+            not_evaluated.append(_not_evaluated(rule, None, _absent_reason(rule, steps)))
+            continue
+        if rule.uses_baseline and n <= rule.baseline_steps:
+            not_evaluated.append(_not_evaluated(
+                rule, None, f"the run has {n} step(s): a rise/fall rule is evaluated only "
+                            f"after its baseline, the first {rule.baseline_steps} steps"))
+            continue
         for key, values in series.items():
             base_vals = [v for v in values[: rule.baseline_steps] if v is not None]
             baseline = statistics.fmean(base_vals) if base_vals else None
-            slots = holds.setdefault((rule.signal, key), [None] * len(steps))
+            if rule.uses_baseline and baseline is None:
+                label = parse_metric(rule.metric).label(key)
+                not_evaluated.append(_not_evaluated(
+                    rule, key, f"{label} has no value in the first {rule.baseline_steps} "
+                               f"steps, its baseline ({steps[0].undefined_reason(rule.metric, key)}"
+                               " at step 1)"))
+            slots = holds.setdefault((rule.signal, key), [None] * n)
+            flags = defined.setdefault((rule.signal, key), [False] * n)
             for i, value in enumerate(values):
+                if value is None:
+                    continue
+                flags[i] = True
+                if slots[i] is not None or (rule.uses_baseline and i < rule.baseline_steps):
+                    continue
                 recent = [v for v in values[max(0, i - rule.window + 1): i + 1]
                           if v is not None]
-                if value is None or not recent or slots[i] is not None:
-                    continue
-                if rule.uses_baseline and i < rule.baseline_steps:
-                    continue
                 current = statistics.fmean(recent)
                 if rule.holds(current, baseline):
                     slots[i] = (rule, current, baseline)
+
     alarms = []
     for (signal, key), slots in holds.items():
+        held_before = False
         for i, slot in enumerate(slots):
-            if slot is None or (i > 0 and slots[i - 1] is not None):
+            if not defined[(signal, key)][i]:
+                continue  # a gap carries the state across
+            if slot is not None and not held_before:
+                rule, current, baseline = slot
+                alarm: dict[str, Any] = {
+                    "step": i + 1, "signal": signal, "rule": rule.name,
+                    "metric": rule.metric, "value": round(current, 6),
+                    "baseline": None if baseline is None else round(baseline, 6),
+                    "message": _message(rule, key, current, baseline)}
+                if key is not None:
+                    alarm["key"] = key
+                alarms.append(alarm)
+            held_before = slot is not None
+    alarms.sort(key=lambda a: (a["step"], a["signal"], a.get("key") or ""))
+    return Assessment(alarms, _gaps(per_rule, steps), not_evaluated)
+
+
+def _not_evaluated(rule: Rule, key: str | None, reason: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"rule": rule.name, "signal": rule.signal, "metric": rule.metric}
+    if key is not None:
+        entry["key"] = key
+    entry["reason"] = reason
+    return entry
+
+
+def _absent_reason(rule: Rule, steps: Sequence[StepStats]) -> str:
+    """Why no step defines ``rule``'s metric, with the closest id the run does have when
+    the rule names one component or criterion."""
+    if not steps:
+        return "there are no steps"
+    m = parse_metric(rule.metric)
+    if m.kind in ("component", "criterion") and m.key != "*":
+        if m.kind == "component":
+            seen = sorted({c for st in steps for c in st.components})
+            what = "component"
+        else:
+            seen = sorted({c for st in steps for c in st.criteria_pass_rates})
+            what = "criterion"
+        if all(st.source == "lambda" for st in steps):
+            return f"no step has {what} {m.key!r}: {steps[0].undefined_reason(rule.metric)}"
+        if any(m.key in (st.components if what == "component" else st.criteria_pass_rates)
+               for st in steps):
+            return f"{what} {m.key!r} never has a {m.stat or 'pass rate'} in this run"
+        listed = f"; the run has {', '.join(map(repr, seen))}" if seen else \
+            f"; the run has no {what}"
+        return f"no step has {what} {m.key!r}{did_you_mean(str(m.key), seen)}{listed}"
+    return f"undefined in all {len(steps)} steps: {steps[0].undefined_reason(rule.metric)}"
+
+
+def _gaps(per_rule: Sequence[tuple[Rule, dict[str | None, list[float | None]]]],
+          steps: Sequence[StepStats]) -> list[dict[str, Any]]:
+    """One entry per step and watched value (deduplicated over the rules watching it) that
+    is undefined at that step and defined at another."""
+    watched: dict[str, tuple[Rule, str | None, list[float | None], list[str]]] = {}
+    for rule, series in per_rule:
+        for key, values in series.items():
+            label = parse_metric(rule.metric).label(key)
+            if label in watched:
+                if rule.name not in watched[label][3]:
+                    watched[label][3].append(rule.name)
+            else:
+                watched[label] = (rule, key, values, [rule.name])
+    out = []
+    for label, (rule, key, values, names) in watched.items():
+        for i, value in enumerate(values):
+            if value is not None:
                 continue
-            rule, current, baseline = slot
-            alarm: dict[str, Any] = {
-                "step": i + 1, "signal": signal, "rule": rule.name, "metric": rule.metric,
-                "value": round(current, 6),
-                "baseline": None if baseline is None else round(baseline, 6),
-                "message": _message(rule, key, current, baseline)}
+            entry: dict[str, Any] = {"step": i + 1, "signal": MISSING_SIGNAL, "metric": label}
             if key is not None:
-                alarm["key"] = key
-            alarms.append(alarm)
-    return sorted(alarms, key=lambda a: (a["step"], a["signal"], a.get("key") or ""))
+                entry["key"] = key
+            entry["rules"] = names
+            entry["message"] = (f"{label} is undefined at this step: "
+                                f"{steps[i].undefined_reason(rule.metric, key)} (watched by "
+                                f"{', '.join(names)}; alarm state carried across the gap)")
+            out.append(entry)
+    return sorted(out, key=lambda e: (e["step"], e["metric"]))
 
 
 def _message(rule: Rule, key: str | None, value: float, baseline: float | None) -> str:

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
+from rewardsmith.core.suggest import closest, did_you_mean
 from rewardsmith.core.telemetry import quantile
 from rewardsmith.core.wire import REWARD_KEY, finite_number
 
@@ -36,6 +38,104 @@ ZERO_VARIANCE_EPS = 1e-9
 PARSE_KINDS = frozenset({ErrorKind.JUDGE_PARSE, ErrorKind.JUDGE_INVALID_VERDICT,
                          ErrorKind.AMBIGUOUS_VERDICT})
 REFUSAL_KINDS = frozenset({ErrorKind.JUDGE_REFUSED})
+
+# The metric vocabulary rules are checked against at load (rules.Rule): every name
+# StepStats.metric answers, with why a step may leave it undefined (shown when a rule
+# cannot be evaluated, or a step has a gap).
+SCALAR_METRICS: dict[str, str] = {
+    "reward_mean": "needs a scored sample",
+    "reward_std": "needs a scored sample",
+    "zero_variance_group_share": "needs prompt groups of two or more rollouts "
+                                 "(the rows' 'group')",
+    "length_reward_corr": f"needs {MIN_CORRELATION_N} or more scored samples with "
+                          "'response_chars', neither length nor reward constant",
+    "judge_check_corr": f"needs {MIN_CORRELATION_N} or more samples with both a judge and "
+                        "a check value, neither side constant",
+    "swap_inconsistency": "needs a pairwise judge ('position_inconsistency' measurements)",
+    "parse_failure_rate": "needs judge outcomes (no judge ran)",
+    "refusal_rate": "needs judge outcomes (no judge ran)",
+    "judge_cost_usd": "always defined",
+    "judge_calls": "always defined",
+    "failed_share": "needs a sample",
+    "mean_response_chars": "needs rows with 'response_chars'",
+}
+COMPONENT_STATS: tuple[str, ...] = ("mean", "saturated_share", "pass_rate")
+# What the reward Lambda's log lines carry (per invocation, no samples).
+LAMBDA_METRICS = frozenset({"reward_mean", "reward_std", "parse_failure_rate", "refusal_rate",
+                            "judge_cost_usd", "judge_calls", "failed_share"})
+
+
+@dataclass(frozen=True)
+class MetricName:
+    """A parsed metric name: ``kind`` is ``"scalar"``, ``"component"`` or ``"criterion"``;
+    ``key`` is ``None`` (scalar), ``"*"`` (every component or criterion) or one component
+    id / ``component.criterion``; ``stat`` is the component statistic."""
+
+    name: str
+    kind: str
+    key: str | None = None
+    stat: str | None = None
+
+    @property
+    def per_key(self) -> bool:
+        """Whether the metric yields one value per component or criterion."""
+        return self.key == "*"
+
+    def label(self, key: str | None) -> str:
+        """The name with ``*`` replaced by ``key`` (``components.j.saturated_share``)."""
+        return self.name.replace("*", key, 1) if self.per_key and key is not None else self.name
+
+
+def metric_vocabulary() -> list[str]:
+    """Every metric name pattern :meth:`StepStats.metric` answers (``*`` for any id)."""
+    return [*SCALAR_METRICS, *(f"components.*.{s}" for s in COMPONENT_STATS), "criteria.*"]
+
+
+def parse_metric(name: str) -> MetricName:
+    """Parse a metric name of :meth:`StepStats.metric`. Raises ``ValueError`` saying what
+    is wrong, with the closest known name (:func:`rewardsmith.core.suggest.did_you_mean`).
+
+    Component ids and criterion ids follow the packs' identifier syntax
+    (``[A-Za-z_][A-Za-z0-9_]*``, core/component.py and plugins/judges/rubric.py), so a
+    name no pack can produce is refused here rather than never matching."""
+    if name in SCALAR_METRICS:
+        return MetricName(name, "scalar")
+    parts = name.split(".")
+    if parts[0] == "components" and len(parts) == 3 and _key_ok(parts[1]):
+        cid, stat = parts[1], parts[2]
+        if stat in COMPONENT_STATS:
+            return MetricName(name, "component", cid, stat)
+        # Compared on the statistic alone (the shared prefix would make any name look
+        # close), with a looser cutoff: 'saturation' is 0.56 from 'saturated_share'.
+        near = closest(stat, COMPONENT_STATS, cutoff=0.5)
+        hint = f" (did you mean 'components.{cid}.{near[0]}'?)" if near else ""
+        raise ValueError(f"unknown component statistic {stat!r} in {name!r}{hint}; "
+                         "a component metric is "
+                         f"components.<id or *>.<{'|'.join(COMPONENT_STATS)}>")
+    if parts[0] == "components" and len(parts) == 3:
+        raise ValueError(f"{parts[1]!r} in {name!r} is not a component id (letters, digits "
+                         "and '_', not starting with a digit) nor '*'")
+    if parts[0] == "criteria" and (parts[1:] == ["*"] or (
+            len(parts) == 3 and _IDENT.fullmatch(parts[1]) and _IDENT.fullmatch(parts[2]))):
+        return MetricName(name, "criterion", ".".join(parts[1:]))
+    if parts[0] == "criteria":
+        raise ValueError(f"unknown criterion metric {name!r}: a criterion metric is "
+                         "criteria.* (every criterion) or criteria.<component>.<criterion>")
+    choices = metric_vocabulary()
+    if len(parts) == 3:  # 'component.x.mean', 'criterion.q.correct': keep their ids
+        choices += [f"components.{parts[1]}.{s}" for s in COMPONENT_STATS]
+        choices.append(f"criteria.{parts[1]}.{parts[2]}")
+    raise ValueError(f"unknown metric {name!r}{did_you_mean(name, choices)}; "
+                     f"the monitor computes {', '.join(SCALAR_METRICS)}, "
+                     f"components.<id or *>.<{'|'.join(COMPONENT_STATS)}>, criteria.* and "
+                     "criteria.<component>.<criterion>")
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _key_ok(key: str) -> bool:
+    return key == "*" or _IDENT.fullmatch(key) is not None
 
 
 class MonitorInputError(RewardsmithError, ValueError):
@@ -151,29 +251,28 @@ class StepStats:
     deadline_hits: int = 0
 
     def metric(self, name: str) -> dict[str | None, float]:
-        """The named statistic's value(s): ``{None: value}`` for a step-level one,
-        ``{component_id: value}`` for ``components.*.<stat>`` and
-        ``{criterion: value}`` for ``criteria.*``. Unknown or undefined: ``{}``.
+        """The named statistic's value(s) at this step: ``{None: value}`` for a step-level
+        one, ``{component_id: value}`` for ``components.<id or *>.<stat>`` and
+        ``{"component.criterion": pass_rate}`` for ``criteria.*`` /
+        ``criteria.<component>.<criterion>``; undefined values are left out (``{}``).
 
-        Names: ``reward_mean``, ``reward_std``, ``zero_variance_group_share``,
-        ``length_reward_corr``, ``judge_check_corr``, ``swap_inconsistency``,
-        ``parse_failure_rate``, ``refusal_rate``, ``judge_cost_usd``, ``judge_calls``,
-        ``failed_share``, ``mean_response_chars``, ``components.*.mean``,
-        ``components.*.saturated_share``, ``components.*.pass_rate``, ``criteria.*``.
+        Names: :data:`SCALAR_METRICS`, ``components.<id or *>.<stat>`` for a stat of
+        :data:`COMPONENT_STATS`, ``criteria.*`` and ``criteria.<component>.<criterion>``.
+        Raises ``ValueError`` (from :func:`parse_metric`) for any other name.
         """
-        if name.startswith("components.*."):
-            stat = name.removeprefix("components.*.")
+        m = parse_metric(name)
+        if m.kind == "component":
             out: dict[str | None, float] = {}
             for cid, comp in self.components.items():
-                value = (comp.values.mean if stat == "mean"
-                         else getattr(comp, stat, None) if stat in ("saturated_share",
-                                                                     "pass_rate") else None)
+                if m.key not in ("*", cid):
+                    continue
+                value = comp.values.mean if m.stat == "mean" else getattr(comp, str(m.stat))
                 if value is not None:
                     out[cid] = value
             return out
-        if name == "criteria.*":
-            return dict(self.criteria_pass_rates)
-        scalar: dict[str, float | None] = {
+        if m.kind == "criterion":
+            return {k: v for k, v in self.criteria_pass_rates.items() if m.key in ("*", k)}
+        value = {
             "reward_mean": self.reward.mean,
             "reward_std": self.reward.std,
             "zero_variance_group_share": self.zero_variance_group_share,
@@ -186,11 +285,34 @@ class StepStats:
             "judge_calls": self.judge_calls,
             "failed_share": self.failed / self.samples if self.samples else None,
             "mean_response_chars": self.mean_response_chars,
-        }
-        if name not in scalar:
-            return {}
-        value = scalar[name]
+        }[name]
         return {} if value is None else {None: value}
+
+    def undefined_reason(self, name: str, key: str | None = None) -> str:
+        """Why :meth:`metric` ``name`` has no value (for ``key``, a component id or
+        ``component.criterion``) at this step, in words for a warning."""
+        m = parse_metric(name)
+        if self.source == "lambda" and name not in LAMBDA_METRICS:
+            return ("the step is reward-Lambda log lines, which carry per-invocation figures "
+                    "only (no samples, components or criteria)")
+        if m.kind == "component":
+            cid = key if key is not None else m.key
+            if cid == "*":
+                return f"no component of this step has a {m.stat}"
+            comp = self.components.get(str(cid))
+            if comp is None:
+                return f"no row of this step has component {cid!r}"
+            if comp.values.n == 0:
+                failed = sum(comp.errors.values())
+                return (f"component {cid!r} has no value in this step ({failed} outcome(s) "
+                        "failed, the rest skipped or failed samples)")
+            return f"component {cid!r} gives no pass/fail in this step"
+        if m.kind == "criterion":
+            crit = key if key is not None else m.key
+            if crit == "*":
+                return "no judge of this step returned rubric criterion verdicts"
+            return f"no judge of this step returned a verdict on criterion {crit!r}"
+        return SCALAR_METRICS[name]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -388,47 +510,88 @@ def stats_from_lambda(lines: Sequence[Mapping[str, Any]], *, step: int,
 
 
 # -- reading files -----------------------------------------------------------------------
-def _json_lines(path: Path) -> Iterable[tuple[int, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            text = line.strip()
-            if not text or not text.startswith("{"):
-                continue  # Lambda logs interleave START/END/REPORT platform lines
-            try:
-                yield number, json.loads(text)
-            except ValueError:
-                yield number, None
+@dataclass(frozen=True)
+class SkippedLine:
+    """A line of a step file the monitor could not use: its 1-based number and why."""
+
+    line: int
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "reason": self.reason}
 
 
-def read_step(path: str | Path, step: int) -> tuple[StepStats, int]:
-    """The statistics of one step file and how many of its JSON-looking lines could not be
-    used (malformed JSON, or JSON of no known kind). Score rows and Lambda lines may not
-    be mixed in one file.
+_ROW, _LAMBDA, _EVENT, _TEXT, _BAD = "row", "lambda", "event", "text", "bad"
 
-    Raises :class:`MonitorInputError` naming the file when it cannot be read or holds no
-    usable line.
+
+def _classify(text: str) -> tuple[str, Any]:
+    """One non-blank line: ``(kind, document or reason)``. ``_TEXT`` is a line that is
+    not a JSON object or array (a Lambda platform line such as ``START RequestId: ...`` or
+    ``[INFO] ...``), ``_EVENT`` a structlog line of some other event; both are normal in
+    a Lambda log and unusable in a file of score rows."""
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        if text.startswith("{"):
+            return _BAD, f"not valid JSON ({getattr(exc, 'msg', exc)} at column " \
+                         f"{getattr(exc, 'colno', '?')})"
+        return _TEXT, "not JSON"
+    if isinstance(doc, list):
+        return _BAD, f"a JSON array of {len(doc)} item(s), not an object"
+    if not isinstance(doc, dict):
+        what = ("null" if doc is None else "boolean" if isinstance(doc, bool)
+                else "string" if isinstance(doc, str) else "number")
+        return _TEXT, f"a JSON {what}, not an object"
+    if REWARD_KEY in doc and ("components" in doc or "status" in doc):
+        return _ROW, doc
+    if isinstance(doc.get("_aws"), dict) or doc.get("event") == "reward_invocation":
+        return _LAMBDA, doc
+    keys = ", ".join(repr(k) for k in list(doc)[:5]) + (", ..." if len(doc) > 5 else "")
+    reason = (f"a JSON object of another kind (keys {keys}): neither a score row (with "
+              f"{REWARD_KEY!r} and 'components' or 'status') nor a reward-Lambda line (an EMF "
+              "document or a 'reward_invocation' line)") if doc else "an empty JSON object"
+    return (_EVENT if isinstance(doc.get("event"), str) else _BAD), reason
+
+
+def read_step(path: str | Path, step: int) -> tuple[StepStats, list[SkippedLine]]:
+    """The statistics of one step file and the lines of it that could not be used, each
+    with its number and why (not valid JSON, a JSON array, a JSON object of another kind;
+    in a file of score rows also any other text). Score rows and Lambda lines may not be
+    mixed in one file. In a Lambda log, platform lines (``START``/``END``/``REPORT``,
+    ``[INFO] ...``) and structlog lines of other events are the Lambda's own logging and
+    are passed over.
+
+    Raises :class:`MonitorInputError` naming the step and file when it cannot be read or
+    holds no usable line, with the first unusable lines and why.
     """
     p = Path(path)
+    lines: list[tuple[int, str, Any]] = []
     try:
-        parsed = list(_json_lines(p))
+        with p.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if line.strip():
+                    lines.append((number, *_classify(line.strip())))
     except (OSError, UnicodeDecodeError) as exc:
         raise MonitorInputError(f"step {step}: cannot read {p}: {exc}") from exc
-    rows, lambda_lines, skipped = [], [], 0
-    for _, doc in parsed:
-        if not isinstance(doc, dict):
-            skipped += 1
-        elif REWARD_KEY in doc and ("components" in doc or "status" in doc):
-            rows.append(doc)
-        elif isinstance(doc.get("_aws"), dict) or doc.get("event") == "reward_invocation":
-            lambda_lines.append(doc)
-        else:
-            skipped += 1
+    rows = [doc for _, kind, doc in lines if kind == _ROW]
+    lambda_lines = [doc for _, kind, doc in lines if kind == _LAMBDA]
     if rows and lambda_lines:
-        raise MonitorInputError(f"step {step}: {p} mixes score rows and Lambda log lines; "
-                                "give one step's output of one kind per file")
+        first_row = next(n for n, kind, _ in lines if kind == _ROW)
+        first_lambda = next(n for n, kind, _ in lines if kind == _LAMBDA)
+        raise MonitorInputError(
+            f"step {step}: {p} mixes score rows (line {first_row}) and Lambda log lines "
+            f"(line {first_lambda}); give one step's output of one kind per file")
+    passed_over = {_TEXT, _EVENT} if lambda_lines else set()
+    skipped = [SkippedLine(n, str(reason)) for n, kind, reason in lines
+               if kind not in (_ROW, _LAMBDA) and kind not in passed_over]
     if rows:
         return stats_from_rows(rows, step=step, path=str(p)), skipped
     if lambda_lines:
         return stats_from_lambda(lambda_lines, step=step, path=str(p)), skipped
+    if not lines:
+        raise MonitorInputError(f"step {step}: {p} is empty: no score rows and no "
+                                "reward-Lambda log lines")
+    shown = "; ".join(f"line {s.line}: {s.reason}" for s in skipped[:3])
+    more = f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
     raise MonitorInputError(f"step {step}: {p} has no score rows and no reward-Lambda log "
-                            f"lines ({skipped} JSON line(s) of another kind)")
+                            f"lines ({len(skipped)} unusable line(s): {shown}{more})")
