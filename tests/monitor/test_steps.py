@@ -92,7 +92,7 @@ def test_lambda_rates_are_per_judge_call_from_the_call_counters(tmp_path):
     summary = {"samples": 10, "reward_mean": 0.5, "reward_std": 0.1, "judge_calls": 20,
                "failures": {"judge_parse": 9}, "judge_call_failures": {"judge_parse": 3,
                                                                        "judge_refused": 1}}
-    st, _ = read_step(_lambda_step(tmp_path / "emf.log", [dict(summary)]), 1)
+    st, _ = read_step(write_lambda_step(tmp_path / "emf.log", [dict(summary)]), 1)
     assert st.parse_failure_rate == pytest.approx(3 / 20)
     assert st.refusal_rate == pytest.approx(1 / 20)
     out = io.StringIO()
