@@ -140,6 +140,10 @@ class CallStats:
     repairs: int = 0
     queued_ms: float = 0.0
     modes: list[str] = field(default_factory=list)
+    #: Tokens of the replies that were really sent for (not answered from the cache or
+    #: from an identical request earlier in the batch): what a token budget spends.
+    spent_input_tokens: int = 0
+    spent_output_tokens: int = 0
 
     def add(self, reply: JudgeReply) -> None:
         # What network backends report in ``extra`` (plugins/backends/_base.py); a backend
@@ -157,6 +161,9 @@ class CallStats:
         self.output_tokens += reply.output_tokens
         self.cost_usd += reply.cost_usd
         self.cached += bool(reply.cached)
+        if not reply.cached and not extra.get("deduplicated"):
+            self.spent_input_tokens += reply.input_tokens
+            self.spent_output_tokens += reply.output_tokens
 
     def measurements(self) -> dict[str, float | int | str]:
         return {
