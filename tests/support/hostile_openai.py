@@ -172,7 +172,9 @@ class H(BaseHTTPRequestHandler):
 
 def serve(port: int = 0) -> tuple[str, ThreadingHTTPServer]:
     """Start the server on ``port`` (0: a free one) in a daemon thread; returns
-    ``(root url, server)``. Call ``server.shutdown()`` when done."""
+    ``(root url, server)``. Call ``server.shutdown()`` when done. The counts start at 0
+    (they are the module's: one server at a time)."""
+    COUNTS.clear(); LOG.clear()
     server = ThreadingHTTPServer(("127.0.0.1", port), H)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
