@@ -22,6 +22,7 @@ import difflib
 import functools
 import hashlib
 import re
+import typing
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,6 +291,17 @@ def _table_line(source: PackSource, table: str, key: str | None) -> int | None:
     return _key_line(lines, start, end, key) or start
 
 
+def _nested_home(config: type[BaseModel], key: str) -> str | None:
+    """The field of ``config`` whose table (a nested model, e.g. a rubric judge's
+    ``budget``) has a setting named ``key``; None when none has."""
+    for name, info in config.model_fields.items():
+        for model in (info.annotation, *typing.get_args(info.annotation)):
+            if isinstance(model, type) and issubclass(model, BaseModel) \
+                    and key in model.model_fields:
+                return name
+    return None
+
+
 def _unknown_key(key: str, fields: Sequence[str]) -> str:
     close = difflib.get_close_matches(key, fields, n=1)
     return f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {sorted(fields)}"
@@ -365,6 +377,11 @@ def _format_error(err: Any, resolved: ResolvedPack, host: PluginHost) -> str:
         if kind == "extra_forbidden" and key:
             cls = host.components.get(str(comp.get("type")))
             fields = list(cls.value.Config.model_fields) if cls else []
+            home = _nested_home(cls.value.Config, key) if cls and len(rest) == 1 else None
+            if home is not None:
+                return (f"{at}: {who}: unknown key {key!r} at the component level: it is a "
+                        f"setting of the component's {home!r} table; write it inside it, "
+                        f"{home} = {{ ..., {key} = ... }}")
             return f"{at}: {who}: unknown key {key!r}{_unknown_key(str(rest[-1]), fields)}"
         return f"{at}: {who}: {key or 'component'}: {msg}"
     if len(loc) == 1 and kind == "extra_forbidden":

@@ -4,6 +4,7 @@ criteria, group mean, checks only), per batch and per run, always reported."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -206,13 +207,48 @@ def test_usd_budget_prices_calls_from_the_table(tmp_path: Path, openai_simulator
     ('per_batch = 1, degrade = "group_mean"', "abstain", "needs on_error = 'group_mean'"),
     ('per_batch = 1, degrade = "checks_only"', "zero", "needs on_error = 'abstain'"),
     ('degrade = "checks_only"', "abstain", "per_batch, per_run or both"),
-    ('per_batch = 1, degrade = "cheaper_judge"', "abstain", "needs a 'cheaper' judge"),
-    ('per_batch = 1, degrade = "fewer_criteria"', "abstain", "needs max_criteria"),
+    ('per_batch = 1, degrade = "cheaper_judge"', "abstain",
+     "needs a 'cheaper' judge table inside this budget table"),
+    ('per_batch = 1, degrade = "fewer_criteria"', "abstain",
+     "needs max_criteria inside this budget table"),
 ])
 def test_bad_budgets_fail_the_pack(tmp_path: Path, openai_judge_settings: Any, budget: str,
                                    on_error: str, message: str) -> None:
     with pytest.raises(PackError, match=message):
         _pack(tmp_path, openai_judge_settings, budget, on_error)
+
+
+@pytest.mark.parametrize(("degrade", "setting"), [
+    ("cheaper_judge", 'cheaper = { model = "small" }'),
+    ("fewer_criteria", "max_criteria = 1"),
+    ("group_mean", "judge_per_group = 2"),
+])
+def test_budget_settings_at_the_component_level_are_named_with_their_table(
+        tmp_path: Path, openai_judge_settings: Any, degrade: str, setting: str) -> None:
+    """Finding 9: each error names the key, the line it was found on and the table it
+    belongs in (docs/judges.md says the same)."""
+    on_error = "group_mean" if degrade == "group_mean" else "abstain"
+    path = tmp_path / "pack.toml"
+    head = "[pack]\nname = \"p\"\nversion = \"1\"\n\n[judge]\n" + "".join(
+        f"{k} = {json.dumps(v)}\n" for k, v in openai_judge_settings.items())
+    path.write_text(head + f"""
+[[components]]
+id = "judge"
+type = "rubric-judge"
+on_error = "{on_error}"
+budget = {{ unit = "tokens", per_batch = 1000, degrade = "{degrade}" }}
+{setting}
+criteria = [{{ id = "a", pass_if = "A." }}]
+""", encoding="utf-8")
+    line = head.count("\n") + 7  # the setting's line
+    key = setting.split(" ", maxsplit=1)[0]
+    from rewardsmith.core.pack import load_pack
+
+    with pytest.raises(PackError) as err:
+        load_pack(path)
+    assert (f"pack.toml:{line}: components[0] (id='judge', type='rubric-judge'): unknown key "
+            f"{key!r} at the component level: it is a setting of the component's 'budget' "
+            f"table; write it inside it, budget = {{ ..., {key} = ... }}") in str(err.value)
 
 
 def test_reservations_stop_concurrent_calls_at_the_limit() -> None:
