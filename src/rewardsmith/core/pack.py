@@ -597,7 +597,9 @@ def _load(spec: str | PackPath, host: PluginHost, roots: Sequence[Path]) -> Pack
                 validated = backends.validate(judge_settings)
                 trust.check_backend_config(validated, "judge")
                 judge_settings = validated.model_dump(mode="json")
-            except (ValidationError, PluginError, trust.TrustError) as exc:
+            except ValidationError as exc:
+                raise PackError(_judge_settings_error(exc, own, at, resolved, cfg.id)) from None
+            except (PluginError, trust.TrustError) as exc:
                 raise PackError(f"{at('judge', str(exc))}: components id={cfg.id!r}: judge "
                                 f"settings: {exc}") from None
         context = _TrackingContext(
@@ -658,6 +660,27 @@ def _confined_cache_path(judge: dict[str, Any], resolved: ResolvedPack,
     if folder is None:
         raise trust.TrustError("cache_path: the pack has no folder to keep a cache in")
     return {**judge, "cache_path": str(trust.confine(folder, path, "cache_path"))}
+
+
+def _judge_settings_error(exc: ValidationError, own: dict[str, Any], at: Any,
+                          resolved: ResolvedPack, component_id: str) -> str:
+    """A judge settings table the backend refused, one line per error naming the key and
+    where it was written: the ``[judge]`` table's line, or the component's ``judge``
+    override (``file:line: [judge]: tokens_per_minute: ...``)."""
+    lines = []
+    for err in exc.errors():
+        key = str(err["loc"][0]) if err["loc"] else None
+        message = str(err["msg"]).removeprefix("Value error, ")
+        source = resolved.table_origins.get(f"judge.{key}") or \
+            resolved.table_origins.get("judge")
+        if key is not None and key not in own and source is not None:
+            line = _table_line(source, "judge", key)
+            where = source.label + (f":{line}" if line else "")
+            lines.append(f"{where}: [judge]: {key}: {message}")
+        else:
+            lines.append(f"{at('judge', message)}: components id={component_id!r}: judge: "
+                         f"{key or 'table'}: {message}")
+    return "\n  ".join(dict.fromkeys(lines))
 
 
 def _component_at(resolved: ResolvedPack, position: int, cfg: ComponentConfig) -> Any:
