@@ -77,7 +77,7 @@ def test_checks_only_when_the_batch_budget_is_spent(tmp_path: Path, openai_simul
     for result in skipped:
         outcome = result.components["judge"]
         assert outcome.error_kind == "budget_exhausted" and outcome.policy == "abstain"
-        assert "per_batch is spent" in (outcome.error or "")
+        assert "per_batch cannot take this call" in (outcome.error or "")
         assert result.reward == 1.0  # json-valid alone
     for result in judged:
         assert result.components["judge"].value == 1.0
@@ -343,6 +343,20 @@ def test_refused_samples_wait_for_calls_in_flight_and_stop_at_the_real_spend(
     assert judge.ledger.estimate(judge.request_for(parse_sample(samples[0], 0))[0]) == 120
     for outcome in refused:
         assert outcome.error_kind == "budget_exhausted"
-        assert "per_batch is spent: 40 of 1000 left, this call needs ~120" in outcome.error
+        assert "per_batch cannot take this call: 40 of 1000 left, this call needs ~120" in \
+            outcome.error
     assert "budget: q: 4 of 12 samples degraded (checks_only 4)" in \
         summary_table(pack, batch.results)
+
+
+def test_a_budget_below_one_first_reservation_says_why(tmp_path: Path, hostile: str) -> None:
+    """Until a reply shows the real cost the first call reserves prompt / 4 + max_tokens; a
+    limit below that judges nothing, and the error says why rather than "spent"."""
+    pack = _hostile_pack(tmp_path, hostile,
+                         'unit = "tokens", per_batch = 500, degrade = "checks_only"')
+    (batch,) = _score(pack, [sample("Answer", "s0")])
+    outcome = batch.results[0].components["q"]
+    assert outcome.error_kind == "budget_exhausted"
+    assert "per_batch cannot take this call: 500 of 500 left" in (outcome.error or "")
+    assert "make the budget hold one such call or lower max_tokens" in (outcome.error or "")
+    assert httpx.get(f"{hostile}/stats").json()["counts"] == {}

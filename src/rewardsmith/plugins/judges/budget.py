@@ -163,6 +163,11 @@ class BudgetLedger:
             output_tokens = min(output_tokens, self._output_tokens)
         return self.amount(input_tokens, output_tokens, 0.0, cfg)
 
+    @property
+    def learned(self) -> bool:
+        """Whether a reply has taught the estimate the real cost of a call yet."""
+        return self._output_tokens is not None
+
     def learn(self, request: JudgeRequest, stats: CallStats) -> None:
         """Fold the usage of a judged call into the estimate (replies that report no
         tokens, or were answered from the cache or dedup, teach nothing)."""
@@ -317,9 +322,13 @@ async def budgeted_score(judge: RubricJudge, sample: Sample) -> Score:
     spent = ledger.spent()
     limit = budget.per_batch if broken == "per_batch" else budget.per_run
     left = ledger.remaining()[broken] or 0.0
-    note = (f"the {budget.unit} budget {broken} is spent: {max(0.0, left):.6g} of "
+    note = (f"the {budget.unit} budget {broken} cannot take this call: {max(0.0, left):.6g} of "
             f"{limit:.6g} left, this call needs ~{estimate:.6g} (spent: batch "
             f"{spent['batch']:.6g}, run {spent['run']:.6g})")
+    if not ledger.learned and limit is not None and estimate > limit:
+        note += ("; until a reply shows the real cost a call reserves its prompt / 4 + "
+                 "max_tokens, more than the whole limit: make the budget hold one such call "
+                 "or lower max_tokens")
     path = budget.degrade
     settings = judge.context.judge_defaults
     kept = criteria
