@@ -62,6 +62,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.core.results import Score
 from rewardsmith.core.telemetry import current_telemetry
 from rewardsmith.plugins.judges.rubric import Criterion
@@ -71,7 +72,7 @@ from rewardsmith.plugins.judges.rubric import Criterion
 AMBIGUITY_TOLERANCE = 0.01
 
 
-class DistributionUnreadable(ValueError):
+class DistributionUnreadable(RewardsmithError):
     """The verdict's distribution cannot be read exactly; ``reason`` is a short tag
     (``no_logprobs``, ``value_not_found``, ``no_top_logprobs``, ``sampled_probability_missing``,
     ``ambiguous_prefix``, ``no_valid_mass``, ``reply_ends_in_value``)."""
