@@ -161,6 +161,15 @@ criteria = [{{ id = "correct", pass_if = "The answer is right." }}]
     ("requests_per_minute = 0.5", 9,
      "[judge]: requests_per_minute: requests_per_minute = 0.5 is below one "
      "request a minute: a call could never fit it; the smallest workable value is 1"),
+    # other waits a setting can make endless: backoff, throttle patience, the cooldown
+    ("retry_base_delay_s = 1e9", 9,
+     "[judge]: retry_base_delay_s: Input should be less than or equal to 3600"),
+    ("retry_max_delay_s = 86400", 9,
+     "[judge]: retry_max_delay_s: Input should be less than or equal to 3600"),
+    ("max_throttle_wait_s = 86400", 9,
+     "[judge]: max_throttle_wait_s: Input should be less than or equal to 3600"),
+    ("circuit_cooldown_s = 1e12", 9,
+     "[judge]: circuit_cooldown_s: Input should be less than or equal to 3600"),
 ])
 def test_a_quota_no_call_can_fit_fails_the_pack_at_load(tmp_path: Path, lines: str,
                                                         line: int, message: str) -> None:

@@ -54,6 +54,9 @@ _TIMEOUT_MARGIN = 1.5
 # Replies shorter than this say little about generation speed (prompt time dominates).
 _MIN_TOKENS_FOR_SPEED = 16
 _SPEED_SMOOTHING = 0.3
+#: The longest wait a setting may ask for (seconds): backoff caps, throttle patience and
+#: the circuit's cooldown; more would be a stall.
+_LONGEST_WAIT_S = 3600.0
 #: A pacing wait this long (seconds) is said as it starts (log) and in the notices.
 _LONG_RATE_WAIT_S = 10.0  # weight of the newest measurement in the moving average
 
@@ -78,20 +81,23 @@ class ResilientBackendConfig(JudgeBackendConfig):
         "Throttling is not counted here: see max_throttle_wait_s.",
     )
     max_throttle_wait_s: float = Field(
-        default=30.0, ge=0,
+        default=30.0, ge=0, le=_LONGEST_WAIT_S,
         description="How long one call keeps backing off and retrying while the service "
         "throttles it (seconds from its first throttled attempt); the batch deadline, when "
         "there is one, bounds it further. 0: a throttled call fails at once.",
     )
-    retry_base_delay_s: float = Field(default=0.5, ge=0, description="First backoff cap.")
-    retry_max_delay_s: float = Field(default=20.0, ge=0, description="Largest backoff cap.")
+    # Waits are bounded (an hour at most): a larger value is a stall, not a setting.
+    retry_base_delay_s: float = Field(default=0.5, ge=0, le=_LONGEST_WAIT_S,
+                                      description="First backoff cap.")
+    retry_max_delay_s: float = Field(default=20.0, ge=0, le=_LONGEST_WAIT_S,
+                                     description="Largest backoff cap.")
     circuit_failure_threshold: int = Field(
         default=20, ge=1,
         description="Consecutive failures saying the service is broken (timeouts, 5xx, "
         "connection refused; not throttling) after which the circuit opens.",
     )
     circuit_cooldown_s: float = Field(
-        default=10.0, ge=0,
+        default=10.0, ge=0, le=_LONGEST_WAIT_S,
         description="How long the circuit stays open before one probe call is let through; "
         "callers whose deadline allows wait for the probe, the others fail fast.",
     )
