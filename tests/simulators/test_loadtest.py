@@ -19,7 +19,7 @@ from rewardsmith.core.plugins import PluginHost, make_plugin_host
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.backends import bedrock, openai
-from rewardsmith.simulators.loadtest import run_loadtest
+from rewardsmith.simulators.loadtest import LoadtestReport, run_loadtest
 
 
 class TinyJudge(Component[Any]):
@@ -132,6 +132,23 @@ def test_loadtest_cli_prints_the_report(tmp_path: Path) -> None:
     report = json.loads(result.output)
     assert report["samples"] == 4 and report["judge_calls"] == 4
     assert report["ideal_calls_per_s"] == 400
+
+
+def test_the_ideal_rate_is_what_the_batch_size_and_concurrency_allow() -> None:
+    """Finding 12 (LOW): 12 calls at C = 16 and L = 1 s are ideally 12 calls/s (one wave),
+    not 16; 20 calls at C = 16 need two waves: 10 calls/s; 32 calls: C / L = 16."""
+    def report(calls: int) -> LoadtestReport:
+        return LoadtestReport(backend="bedrock", model="m", samples=calls, concurrency=16,
+                              latency_s=1.0, elapsed_s=1.25, judge_calls=calls,
+                              http_requests=calls, faults_served={"ok": calls},
+                              max_in_flight=min(calls, 16), latency_p50_ms=1000.0,
+                              latency_p95_ms=1100.0)
+
+    assert report(12).ideal_calls_per_s == 12.0
+    assert report(12).efficiency == pytest.approx((12 / 1.25) / 12)
+    assert report(20).ideal_calls_per_s == 10.0
+    assert report(32).ideal_calls_per_s == 16.0
+    assert report(0).ideal_calls_per_s == 16.0
 
 
 def test_loadtest_needs_a_judge_component(tmp_path: Path) -> None:

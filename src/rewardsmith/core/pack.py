@@ -22,6 +22,7 @@ import difflib
 import functools
 import hashlib
 import re
+import typing
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,6 +291,17 @@ def _table_line(source: PackSource, table: str, key: str | None) -> int | None:
     return _key_line(lines, start, end, key) or start
 
 
+def _nested_home(config: type[BaseModel], key: str) -> str | None:
+    """The field of ``config`` whose table (a nested model, e.g. a rubric judge's
+    ``budget``) has a setting named ``key``; None when none has."""
+    for name, info in config.model_fields.items():
+        for model in (info.annotation, *typing.get_args(info.annotation)):
+            if isinstance(model, type) and issubclass(model, BaseModel) \
+                    and key in model.model_fields:
+                return name
+    return None
+
+
 def _unknown_key(key: str, fields: Sequence[str]) -> str:
     close = difflib.get_close_matches(key, fields, n=1)
     return f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {sorted(fields)}"
@@ -365,6 +377,11 @@ def _format_error(err: Any, resolved: ResolvedPack, host: PluginHost) -> str:
         if kind == "extra_forbidden" and key:
             cls = host.components.get(str(comp.get("type")))
             fields = list(cls.value.Config.model_fields) if cls else []
+            home = _nested_home(cls.value.Config, key) if cls and len(rest) == 1 else None
+            if home is not None:
+                return (f"{at}: {who}: unknown key {key!r} at the component level: it is a "
+                        f"setting of the component's {home!r} table; write it inside it, "
+                        f"{home} = {{ ..., {key} = ... }}")
             return f"{at}: {who}: unknown key {key!r}{_unknown_key(str(rest[-1]), fields)}"
         return f"{at}: {who}: {key or 'component'}: {msg}"
     if len(loc) == 1 and kind == "extra_forbidden":
@@ -580,7 +597,9 @@ def _load(spec: str | PackPath, host: PluginHost, roots: Sequence[Path]) -> Pack
                 validated = backends.validate(judge_settings)
                 trust.check_backend_config(validated, "judge")
                 judge_settings = validated.model_dump(mode="json")
-            except (ValidationError, PluginError, trust.TrustError) as exc:
+            except ValidationError as exc:
+                raise PackError(_judge_settings_error(exc, own, at, resolved, cfg.id)) from None
+            except (PluginError, trust.TrustError) as exc:
                 raise PackError(f"{at('judge', str(exc))}: components id={cfg.id!r}: judge "
                                 f"settings: {exc}") from None
         context = _TrackingContext(
@@ -641,6 +660,27 @@ def _confined_cache_path(judge: dict[str, Any], resolved: ResolvedPack,
     if folder is None:
         raise trust.TrustError("cache_path: the pack has no folder to keep a cache in")
     return {**judge, "cache_path": str(trust.confine(folder, path, "cache_path"))}
+
+
+def _judge_settings_error(exc: ValidationError, own: dict[str, Any], at: Any,
+                          resolved: ResolvedPack, component_id: str) -> str:
+    """A judge settings table the backend refused, one line per error naming the key and
+    where it was written: the ``[judge]`` table's line, or the component's ``judge``
+    override (``file:line: [judge]: tokens_per_minute: ...``)."""
+    lines = []
+    for err in exc.errors():
+        key = str(err["loc"][0]) if err["loc"] else None
+        message = str(err["msg"]).removeprefix("Value error, ")
+        source = resolved.table_origins.get(f"judge.{key}") or \
+            resolved.table_origins.get("judge")
+        if key is not None and key not in own and source is not None:
+            line = _table_line(source, "judge", key)
+            where = source.label + (f":{line}" if line else "")
+            lines.append(f"{where}: [judge]: {key}: {message}")
+        else:
+            lines.append(f"{at('judge', message)}: components id={component_id!r}: judge: "
+                         f"{key or 'table'}: {message}")
+    return "\n  ".join(dict.fromkeys(lines))
 
 
 def _component_at(resolved: ResolvedPack, position: int, cfg: ComponentConfig) -> Any:

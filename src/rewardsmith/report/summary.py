@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rewardsmith.core.results import SampleResult, id_key
+from rewardsmith.core.results import ComponentOutcome, SampleResult, id_key
 from rewardsmith.core.telemetry import quantile
 from rewardsmith.report.svg import bin_counts
 
@@ -25,6 +25,18 @@ def histogram(values: Sequence[float], lo: float, hi: float, bins: int = 10) -> 
     counts = bin_counts(values, lo, hi, bins)
     top = max(counts) or 1
     return "".join(_BARS[round(c / top * (len(_BARS) - 1))] for c in counts)
+
+
+def budget_path(outcome: ComponentOutcome) -> str | None:
+    """The budget degrade path a component outcome took, or None (plugins/judges/budget.py):
+    a judged-but-degraded sample names it in ``budget_degraded``; an unjudged one failed
+    with kind ``budget_exhausted`` and took its group's mean or the checks-only reward."""
+    path = outcome.measurements.get("budget_degraded")
+    if isinstance(path, str):
+        return path
+    if outcome.error_kind == "budget_exhausted":
+        return "group_mean" if outcome.policy == "group_mean" else "checks_only"
+    return None
 
 
 def component_stats(results: Sequence[SampleResult]) -> dict[str, dict[str, float | int]]:
@@ -80,6 +92,8 @@ class RunSummary:
     #: the first few such ids. Keeping the ids seen costs a set entry per distinct id.
     duplicate_ids: int = 0
     duplicate_examples: list[object] = field(default_factory=list)
+    #: Per component, samples that took each budget degrade path (see :func:`budget_path`).
+    degraded: dict[str, Counter[str]] = field(default_factory=dict)
     _ids_seen: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     def add(self, result: SampleResult) -> None:
@@ -104,6 +118,9 @@ class RunSummary:
             tally.errors += outcome.error is not None
             tally.ran += not outcome.skipped
             tally.skipped += bool(outcome.skipped)
+            path = budget_path(outcome)
+            if path is not None:
+                self.degraded.setdefault(cid, Counter())[path] += 1
 
     def add_all(self, results: Iterable[SampleResult]) -> RunSummary:
         for result in results:
@@ -123,7 +140,7 @@ class RunSummary:
     def table(self, pack: Pack) -> str:
         """As :func:`summary_table`, plus a line counting duplicate ids when there are any."""
         table = _table(pack, sorted(self.rewards), self.statuses, self.component_stats(),
-                       self.failures)
+                       self.failures, self.degraded)
         warning = self.duplicate_warning()
         return table + ("\n" + warning if warning else "")
 
@@ -141,12 +158,20 @@ def summary_table(pack: Pack, results: Sequence[SampleResult]) -> str:
     reward distribution (mean, std, quantiles, a histogram over the pack's reward range) and
     one row per component (see :func:`component_stats`); lines joined by newlines."""
     failures = Counter(str(r.error_kind) for r in results if r.status == "failed")
+    degraded: dict[str, Counter[str]] = {}
+    for r in results:
+        for cid, outcome in r.components.items():
+            path = budget_path(outcome)
+            if path is not None:
+                degraded.setdefault(cid, Counter())[path] += 1
     return _table(pack, sorted(r.reward for r in results),
-                  Counter(r.status for r in results), component_stats(results), failures)
+                  Counter(r.status for r in results), component_stats(results), failures,
+                  degraded)
 
 
 def _table(pack: Pack, rewards: list[float], statuses: Counter[str],
-           stats: dict[str, dict[str, float | int]], failures: Counter[str]) -> str:
+           stats: dict[str, dict[str, float | int]], failures: Counter[str],
+           degraded: dict[str, Counter[str]] | None = None) -> str:
     lines = [f"pack {pack.name} {pack.version} ({pack.hash}) — {sum(statuses.values())} "
              "samples: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))]
     if rewards:
@@ -169,6 +194,11 @@ def _table(pack: Pack, rewards: list[float], statuses: Counter[str],
                       else f"{s['failure_rate']:.0%}")
             lines.append(f"{cid:<{width}}  {mean:>6}  {pass_rate:>6}  {s['scored']:>6}  "
                          f"{s['errors']:>6}  {failed:>6}  {s['skipped']:>7}")
+    for cid, paths in (degraded or {}).items():
+        # "100% scored, 0 errors" must not hide that a budget degraded the judging.
+        ran = int(stats.get(cid, {}).get("scored", 0)) + int(stats.get(cid, {}).get("errors", 0))
+        lines.append(f"budget: {cid}: {sum(paths.values())} of {ran} samples degraded ("
+                     + ", ".join(f"{p} {n}" for p, n in sorted(paths.items())) + ")")
     if failures:
         lines.append("failed samples: " + ", ".join(f"{k}={n}" for k, n in failures.items()))
     return "\n".join(lines)

@@ -11,6 +11,7 @@ Lambda score per second at this concurrency" — the sizing question.
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -138,7 +139,17 @@ class LoadtestReport:
 
     @property
     def ideal_calls_per_s(self) -> float:
-        return self.concurrency / self.latency_s if self.latency_s > 0 else float("inf")
+        """The best rate this batch allows: its ``n`` model answers need at least
+        ``ceil(n / C)`` waves of the latency ``L`` at concurrency ``C``, so ``n / (ceil(n /
+        C) * L)``; ``C / L`` for a batch of a multiple of ``C`` (or none). A batch smaller
+        than ``C`` can never use ``C`` slots: 12 calls at C = 16 and L = 1 s are ideally 12
+        calls/s, not 16."""
+        if self.latency_s <= 0:
+            return float("inf")
+        n = self.model_answers
+        if n <= 0:
+            return self.concurrency / self.latency_s
+        return n / (math.ceil(n / self.concurrency) * self.latency_s)
 
     @property
     def model_answers(self) -> int:

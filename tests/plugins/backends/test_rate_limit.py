@@ -5,10 +5,21 @@ paced under a simulator's quota."""
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
+from typing import Any
 
+import httpx
+import pytest
+from click.testing import CliRunner
+from tests.support.hostile_openai import serve
 from tests.support.judges import VERDICT_SCHEMA
 
+from rewardsmith import Scorer, make_plugin_host
+from rewardsmith.cli import EXIT_CONFIG, build_cli
+from rewardsmith.core.errors import PackError
 from rewardsmith.core.judging import JudgeRequest
+from rewardsmith.core.pack import load_pack
 from rewardsmith.core.telemetry import BatchTelemetry
 from rewardsmith.plugins.backends._rate_limit import RateLimiter, limiters
 from rewardsmith.plugins.backends.bedrock import BedrockBackend, BedrockConfig
@@ -126,3 +137,124 @@ def test_a_burst_after_a_quiet_spell_leaves_the_service_a_margin() -> None:
     clock.now = 1000.0
     at_once = sum(limiter.reserve(10) == 0.0 for _ in range(500))
     assert 80 <= at_once <= 90  # 100/s declared: well under 100 at once, most of a second
+
+
+# -- limiter values that would make waiting unbounded (finding 10) -------------------------
+
+def _pack_text(judge_lines: str) -> str:
+    return f"""[pack]
+name = "q"
+version = "1"
+
+[judge]
+backend = "openai"
+model = "judge"
+base_url = "http://127.0.0.1:9/v1"
+{judge_lines}
+
+[[components]]
+id = "q"
+type = "rubric-judge"
+on_error = "abstain"
+criteria = [{{ id = "correct", pass_if = "The answer is right." }}]
+"""
+
+
+@pytest.mark.parametrize(("lines", "line", "message"), [
+    ("tokens_per_minute = 1", 9,
+     "[judge]: tokens_per_minute: tokens_per_minute = 1 is below one call's "
+     "reservation: each call reserves its prompt (characters / 4) plus max_tokens = 1024, "
+     "so a call could never fit; the smallest workable value is 1025"),
+    ("max_tokens = 200\ntokens_per_minute = 200", 10,
+     "tokens_per_minute = 200 is below one call's reservation: each call reserves its "
+     "prompt (characters / 4) plus max_tokens = 200, so a call could never fit; the smallest "
+     "workable value is 201"),
+    ("requests_per_minute = 0.5", 9,
+     "[judge]: requests_per_minute: requests_per_minute = 0.5 is below one "
+     "request a minute: a call could never fit it; the smallest workable value is 1"),
+    # other waits a setting can make endless: backoff, throttle patience, the cooldown
+    ("retry_base_delay_s = 1e9", 9,
+     "[judge]: retry_base_delay_s: Input should be less than or equal to 3600"),
+    ("retry_max_delay_s = 86400", 9,
+     "[judge]: retry_max_delay_s: Input should be less than or equal to 3600"),
+    ("max_throttle_wait_s = 86400", 9,
+     "[judge]: max_throttle_wait_s: Input should be less than or equal to 3600"),
+    ("circuit_cooldown_s = 1e12", 9,
+     "[judge]: circuit_cooldown_s: Input should be less than or equal to 3600"),
+])
+def test_a_quota_no_call_can_fit_fails_the_pack_at_load(tmp_path: Path, lines: str,
+                                                        line: int, message: str) -> None:
+    path = tmp_path / "pack.toml"
+    path.write_text(_pack_text(lines), encoding="utf-8")
+    with pytest.raises(PackError) as err:
+        load_pack(path)
+    assert f"pack.toml:{line}: " in str(err.value) and message in str(err.value)
+
+
+def test_the_cli_refuses_such_a_pack_with_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "pack.toml"
+    path.write_text(_pack_text("tokens_per_minute = 1"), encoding="utf-8")
+    rows = tmp_path / "r.jsonl"
+    rows.write_text(json.dumps({"id": "a", "messages": [
+        {"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]}) + "\n",
+        encoding="utf-8")
+    host = make_plugin_host()
+    result = CliRunner().invoke(build_cli(host), ["score", str(rows), "--pack", str(path),
+                                                  "-o", str(tmp_path / "o.jsonl")],
+                                obj={"host": host})
+    assert result.exit_code == EXIT_CONFIG == 2
+    assert "tokens_per_minute = 1 is below one call's reservation" in result.output
+
+
+@pytest.fixture
+def hostile() -> Any:
+    root, server = serve()
+    try:
+        yield root
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_call_larger_than_a_minute_of_tokens_fails_named_and_counted(
+        tmp_path: Path, hostile: str) -> None:
+    """tokens_per_minute = 3,000 loads (above max_tokens), but a sample whose prompt makes
+    its call reserve more than 3,000 tokens can never start: it fails at once, named, and
+    the short sample of the same batch is judged."""
+    path = tmp_path / "pack.toml"
+    path.write_text(_pack_text("tokens_per_minute = 3000").replace(
+        "http://127.0.0.1:9/v1", f"{hostile}/ok/v1"), encoding="utf-8")
+    scorer = Scorer(load_pack(path))
+    try:
+        batch = scorer.score([
+            {"id": "short", "messages": [{"role": "user", "content": "2+2?"},
+                                         {"role": "assistant", "content": "4"}]},
+            {"id": "long", "messages": [{"role": "user", "content": "Summarise."},
+                                        {"role": "assistant", "content": "word " * 2000}]},
+        ], timeout_s=60)
+    finally:
+        scorer.close()
+    short, long = (r.components["q"] for r in batch.results)
+    assert short.error is None and short.value == 1.0
+    assert long.error_kind == "judge_config"
+    assert "(its prompt's characters / 4 plus max_tokens) but tokens_per_minute = 3000: it " \
+           "can never fit the quota; raise tokens_per_minute to at least" in (long.error or "")
+    assert httpx.get(f"{hostile}/stats").json()["counts"] == {"ok": 1}  # never sent
+    summary = batch.telemetry.summary()
+    assert summary["component_failures"]["q"] == {"judge_config": 1}
+    assert "tokens_per_minute = 3000" in batch.telemetry.judge_notices[
+        "config:quota_too_small"]
+
+
+def test_a_long_wait_on_the_limiter_is_said(telemetry: BatchTelemetry) -> None:
+    from rewardsmith.plugins.backends._resilience import ConfigErrorReporter, Resilience
+    from rewardsmith.plugins.backends.openai import OpenAIConfig
+
+    config = OpenAIConfig.model_validate({"backend": "openai", "model": "said",
+                                          "base_url": "http://127.0.0.1:9/v1",
+                                          "tokens_per_minute": 2000})
+    resilience = Resilience(config, on_config_error=ConfigErrorReporter("openai", "said"))
+    resilience._say_long_wait(telemetry, 42.0)
+    assert telemetry.judge_notices["rate:long_wait"] == (
+        "judge: calls are waiting on the rate limiter of openai/said (requests_per_minute = "
+        "None, tokens_per_minute = 2000.0): one waits 42 s before it is sent")

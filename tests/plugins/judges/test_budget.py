@@ -4,15 +4,19 @@ criteria, group mean, checks only), per batch and per run, always reported."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from tests.support.hostile_openai import serve
 from tests.support.judge_models import calls_per_model, per_model, sample, sim_pack
 
 from rewardsmith import Scorer
 from rewardsmith.core.errors import PackError
 from rewardsmith.core.sample import parse_sample
+from rewardsmith.report.summary import summary_table
 
 ALL = per_model({"big": lambda _t: dict.fromkeys("abc", True),
                  "small": lambda _t: dict.fromkeys("abc", False)})
@@ -73,7 +77,7 @@ def test_checks_only_when_the_batch_budget_is_spent(tmp_path: Path, openai_simul
     for result in skipped:
         outcome = result.components["judge"]
         assert outcome.error_kind == "budget_exhausted" and outcome.policy == "abstain"
-        assert "per_batch is spent" in (outcome.error or "")
+        assert "per_batch cannot take this call" in (outcome.error or "")
         assert result.reward == 1.0  # json-valid alone
     for result in judged:
         assert result.components["judge"].value == 1.0
@@ -98,6 +102,9 @@ def test_cheaper_judge_takes_over(tmp_path: Path, openai_simulator: Any,
     assert len(degraded) == 2
     assert all(o.measurements["budget_degraded"] == "cheaper_judge"
                and o.details["budget"]["model"] == "small" for o in degraded)
+    # the CLI's summary says so (finding 3: it read "100% scored, 0 errors" and nothing else)
+    assert "budget: judge: 2 of 3 samples degraded (cheaper_judge 2)" in \
+        summary_table(pack, batch.results)
 
 
 def test_fewer_criteria_per_call(tmp_path: Path, openai_simulator: Any,
@@ -200,8 +207,10 @@ def test_usd_budget_prices_calls_from_the_table(tmp_path: Path, openai_simulator
     ('per_batch = 1, degrade = "group_mean"', "abstain", "needs on_error = 'group_mean'"),
     ('per_batch = 1, degrade = "checks_only"', "zero", "needs on_error = 'abstain'"),
     ('degrade = "checks_only"', "abstain", "per_batch, per_run or both"),
-    ('per_batch = 1, degrade = "cheaper_judge"', "abstain", "needs a 'cheaper' judge"),
-    ('per_batch = 1, degrade = "fewer_criteria"', "abstain", "needs max_criteria"),
+    ('per_batch = 1, degrade = "cheaper_judge"', "abstain",
+     "needs a 'cheaper' judge table inside this budget table"),
+    ('per_batch = 1, degrade = "fewer_criteria"', "abstain",
+     "needs max_criteria inside this budget table"),
 ])
 def test_bad_budgets_fail_the_pack(tmp_path: Path, openai_judge_settings: Any, budget: str,
                                    on_error: str, message: str) -> None:
@@ -209,7 +218,41 @@ def test_bad_budgets_fail_the_pack(tmp_path: Path, openai_judge_settings: Any, b
         _pack(tmp_path, openai_judge_settings, budget, on_error)
 
 
+@pytest.mark.parametrize(("degrade", "setting"), [
+    ("cheaper_judge", 'cheaper = { model = "small" }'),
+    ("fewer_criteria", "max_criteria = 1"),
+    ("group_mean", "judge_per_group = 2"),
+])
+def test_budget_settings_at_the_component_level_are_named_with_their_table(
+        tmp_path: Path, openai_judge_settings: Any, degrade: str, setting: str) -> None:
+    """Finding 9: each error names the key, the line it was found on and the table it
+    belongs in (docs/judges.md says the same)."""
+    on_error = "group_mean" if degrade == "group_mean" else "abstain"
+    path = tmp_path / "pack.toml"
+    head = "[pack]\nname = \"p\"\nversion = \"1\"\n\n[judge]\n" + "".join(
+        f"{k} = {json.dumps(v)}\n" for k, v in openai_judge_settings.items())
+    path.write_text(head + f"""
+[[components]]
+id = "judge"
+type = "rubric-judge"
+on_error = "{on_error}"
+budget = {{ unit = "tokens", per_batch = 1000, degrade = "{degrade}" }}
+{setting}
+criteria = [{{ id = "a", pass_if = "A." }}]
+""", encoding="utf-8")
+    line = head.count("\n") + 7  # the setting's line
+    key = setting.split(" ", maxsplit=1)[0]
+    from rewardsmith.core.pack import load_pack
+
+    with pytest.raises(PackError) as err:
+        load_pack(path)
+    assert (f"pack.toml:{line}: components[0] (id='judge', type='rubric-judge'): unknown key "
+            f"{key!r} at the component level: it is a setting of the component's 'budget' "
+            f"table; write it inside it, budget = {{ ..., {key} = ... }}") in str(err.value)
+
+
 def test_reservations_stop_concurrent_calls_at_the_limit() -> None:
+    """Without waiting (:meth:`BudgetLedger.reserve`), reservations in flight count."""
     from rewardsmith.core.telemetry import BatchTelemetry, bind_telemetry, unbind_telemetry
     from rewardsmith.plugins.judges.budget import BudgetLedger, JudgeBudget
 
@@ -227,3 +270,93 @@ def test_reservations_stop_concurrent_calls_at_the_limit() -> None:
     ledger.settle(80, 80)  # in another batch context: counts for the run only
     # the run has 80 spent: 80 + 40 fits 150, 80 + 40 + 40 does not
     assert asyncio.run(batch()) == [None, "per_run", "per_run"]
+
+
+@pytest.fixture
+def hostile() -> Any:
+    root, server = serve()
+    try:
+        yield root
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _hostile_pack(tmp_path: Path, root: str, budget: str, max_tokens: int | None = None
+                  ) -> Any:
+    settings = {"backend": "openai", "model": "judge", "base_url": f"{root}/ok/v1",
+                **({"max_tokens": max_tokens} if max_tokens else {})}
+    return sim_pack(tmp_path, settings, f"""
+[[components]]
+id = "len"
+type = "length"
+min = 1
+weight = 0.2
+
+[[components]]
+id = "q"
+type = "rubric-judge"
+weight = 0.8
+on_error = "abstain"
+budget = {{ {budget} }}
+criteria = [{{ id = "correct", pass_if = "The answer is right." }}]
+""")
+
+
+def test_a_budget_far_above_the_real_spend_judges_every_sample(tmp_path: Path,
+                                                               hostile: str) -> None:
+    """Finding 3 as the tester ran it: 40 samples (5 prompt groups, 4 distinct answers
+    each: 20 distinct requests), every call really spends 100 + 20 tokens, max_tokens 1024
+    (the default): a 10,000-token batch budget judged 6 samples and skipped 34."""
+    pack = _hostile_pack(tmp_path, hostile,
+                         'unit = "tokens", per_batch = 10000, degrade = "checks_only"')
+    samples = [sample(f"Answer variant {i % 4} for {i // 8}", f"m{i}",
+                      prompt=f"Question {i // 8}", metadata={"group": f"g{i // 8}"})
+               for i in range(40)]
+    (batch,) = _score(pack, samples)
+    outcomes = [r.components["q"] for r in batch.results]
+    assert [o.error for o in outcomes] == [None] * 40
+    assert httpx.get(f"{hostile}/stats").json()["counts"] == {"ok": 20}
+    # what the ledger counts is what the server was asked for: 20 calls of 120 tokens
+    assert pack.components[1].ledger.spent()["run"] == 20 * 120
+    assert "budget:" not in summary_table(pack, batch.results)
+
+
+def test_refused_samples_wait_for_calls_in_flight_and_stop_at_the_real_spend(
+        tmp_path: Path, hostile: str) -> None:
+    """Reservations are replaced by the real spend and the samples refused against them are
+    reconsidered: with calls of 120 tokens and 1,000 per batch, exactly 8 are judged."""
+    pack = _hostile_pack(tmp_path, hostile,
+                         'unit = "tokens", per_batch = 1000, degrade = "checks_only"',
+                         max_tokens=300)
+    judge = pack.components[1]
+    samples = [sample(f"Answer {k:02d}", f"s{k}") for k in range(12)]  # equal lengths
+    first = judge.ledger.estimate(judge.request_for(parse_sample(samples[0], 0))[0])
+    assert 2 * first > 1000 >= first  # the upper bound: only one call fits at first
+    (batch,) = _score(pack, samples)
+    outcomes = [r.components["q"] for r in batch.results]
+    judged = [o for o in outcomes if o.error is None]
+    refused = [o for o in outcomes if o.error is not None]
+    # 120 (the first call) + 7 * 120 = 960; an 9th would make 1,080
+    assert len(judged) == 8 and httpx.get(f"{hostile}/stats").json()["counts"] == {"ok": 8}
+    # the learned estimate is the real cost of a call: 100 input + 20 output tokens
+    assert judge.ledger.estimate(judge.request_for(parse_sample(samples[0], 0))[0]) == 120
+    for outcome in refused:
+        assert outcome.error_kind == "budget_exhausted"
+        assert "per_batch cannot take this call: 40 of 1000 left, this call needs ~120" in \
+            outcome.error
+    assert "budget: q: 4 of 12 samples degraded (checks_only 4)" in \
+        summary_table(pack, batch.results)
+
+
+def test_a_budget_below_one_first_reservation_says_why(tmp_path: Path, hostile: str) -> None:
+    """Until a reply shows the real cost the first call reserves prompt / 4 + max_tokens; a
+    limit below that judges nothing, and the error says why rather than "spent"."""
+    pack = _hostile_pack(tmp_path, hostile,
+                         'unit = "tokens", per_batch = 500, degrade = "checks_only"')
+    (batch,) = _score(pack, [sample("Answer", "s0")])
+    outcome = batch.results[0].components["q"]
+    assert outcome.error_kind == "budget_exhausted"
+    assert "per_batch cannot take this call: 500 of 500 left" in (outcome.error or "")
+    assert "make the budget hold one such call or lower max_tokens" in (outcome.error or "")
+    assert httpx.get(f"{hostile}/stats").json()["counts"] == {}

@@ -150,6 +150,37 @@ def test_position_bias_is_measurable_and_halved_by_the_reversed_order(
             assert outcome.value == pytest.approx(q / 10)
 
 
+@pytest.mark.parametrize("group", [["q=7"], ["q=7", "q=7", "q=7"]])
+def test_a_group_with_one_distinct_response_is_one_call_and_one_order(
+        tmp_path: Path, openai_simulator: Any, openai_judge_settings: Any,
+        group: list[str]) -> None:
+    """Finding 12 (LOW): with orders = 2 a one-candidate group reported judge_calls = 2 and
+    two "orders" for one HTTP call, and a spread of 0 that looked like a consistency
+    check that never happened. One order exists, one is asked and reported."""
+    openai_simulator.set_policy(by_quality())
+    batch = _score(tmp_path, openai_judge_settings, _component("orders = 2"), [group])
+    assert openai_simulator.request_count == 1
+    outcomes = [r.components["listwise"] for r in batch.results]
+    assert [o.value for o in outcomes] == [0.7] * len(group)
+    assert sum(o.measurements["judge_calls"] for o in outcomes) == 1
+    for outcome in outcomes:
+        assert outcome.measurements["listwise_orders"] == 1
+        assert "listwise_order_spread" not in outcome.measurements
+        assert outcome.details["listwise"] == [{"position": 0, "of": 1, "score": 0.7}]
+
+
+def test_a_two_candidate_group_has_at_most_two_orders(
+        tmp_path: Path, openai_simulator: Any, openai_judge_settings: Any) -> None:
+    openai_simulator.set_policy(by_quality())
+    batch = _score(tmp_path, openai_judge_settings, _component("orders = 4"),
+                   [["q=2", "q=8"]])
+    assert openai_simulator.request_count == 2
+    shown = sorted(tuple(_candidates(r).values()) for r in openai_simulator.requests)
+    assert shown == [("q=2", "q=8"), ("q=8", "q=2")]
+    assert all(r.components["listwise"].measurements["listwise_orders"] == 2
+               for r in batch.results)
+
+
 def test_a_long_shared_prefix_is_sent_once(tmp_path: Path, openai_simulator: Any,
                                            openai_judge_settings: Any) -> None:
     transcript = "".join(f"step {k}: called the search tool, read the results\n"
@@ -193,6 +224,11 @@ def test_helpers() -> None:
     assert shared_prefix(["only"], 1) == ""
     orders = call_orders(5, 3, 0, "k")
     assert orders[1] == orders[0][::-1] and sorted(orders[2]) == list(range(5))
+    assert len({tuple(o) for o in orders}) == 3
+    assert call_orders(1, 4, 0, "k") == [[0]]
+    assert len(call_orders(2, 4, 0, "k")) == 2
+    three = call_orders(3, 4, 0, "k")  # 3! = 6 orders exist: four distinct ones
+    assert len({tuple(o) for o in three}) == 4 and three[1] == three[0][::-1]
     assert (call_orders(5, 3, 0, "k") == orders and call_orders(5, 1, 0, "other") != orders[:1]) \
         or call_orders(5, 1, 1, "k") != orders[:1]
     # first slot 1.0, last slot 0.0: perfectly negative

@@ -124,6 +124,20 @@ class RateLimiter:
                 self.waited_s += delay
             return delay
 
+    def never_fits(self, tokens: int) -> str | None:
+        """Why a call reserving ``tokens`` can never start under the declared quota (more
+        than a minute's tokens: a quota's bucket never holds it), or None."""
+        rpm, tpm = self.declared
+        if tpm is not None and tokens > tpm:
+            return (f"this call reserves ~{tokens:,} tokens (its prompt's characters / 4 plus "
+                    f"max_tokens) but tokens_per_minute = {tpm:g}: it can never fit the "
+                    f"quota; raise tokens_per_minute to at least {tokens:,}, or lower "
+                    "max_tokens or the data sent to the judge")
+        if rpm is not None and rpm < 1:
+            return (f"requests_per_minute = {rpm:g} is below one request a minute: no call "
+                    "can ever fit it; the smallest workable value is 1")
+        return None
+
     async def acquire(self, tokens: int) -> float:
         """Wait until one request of ``tokens`` may start; the seconds waited."""
         delay = self.reserve(tokens)

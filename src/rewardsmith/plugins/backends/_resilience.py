@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from rewardsmith.core import settings
 from rewardsmith.core.errors import ErrorKind, RewardsmithError
@@ -54,7 +54,12 @@ _PROBE_POLL_S = 0.05
 _TIMEOUT_MARGIN = 1.5
 # Replies shorter than this say little about generation speed (prompt time dominates).
 _MIN_TOKENS_FOR_SPEED = 16
-_SPEED_SMOOTHING = 0.3  # weight of the newest measurement in the moving average
+_SPEED_SMOOTHING = 0.3
+#: The longest wait a setting may ask for (seconds): backoff caps, throttle patience and
+#: the circuit's cooldown; more would be a stall.
+_LONGEST_WAIT_S = 3600.0
+#: A pacing wait this long (seconds) is said as it starts (log) and in the notices.
+_LONG_RATE_WAIT_S = 10.0  # weight of the newest measurement in the moving average
 
 
 class ResilientBackendConfig(JudgeBackendConfig):
@@ -77,20 +82,23 @@ class ResilientBackendConfig(JudgeBackendConfig):
         "Throttling is not counted here: see max_throttle_wait_s.",
     )
     max_throttle_wait_s: float = Field(
-        default=30.0, ge=0,
+        default=30.0, ge=0, le=_LONGEST_WAIT_S,
         description="How long one call keeps backing off and retrying while the service "
         "throttles it (seconds from its first throttled attempt); the batch deadline, when "
         "there is one, bounds it further. 0: a throttled call fails at once.",
     )
-    retry_base_delay_s: float = Field(default=0.5, ge=0, description="First backoff cap.")
-    retry_max_delay_s: float = Field(default=20.0, ge=0, description="Largest backoff cap.")
+    # Waits are bounded (an hour at most): a larger value is a stall, not a setting.
+    retry_base_delay_s: float = Field(default=0.5, ge=0, le=_LONGEST_WAIT_S,
+                                      description="First backoff cap.")
+    retry_max_delay_s: float = Field(default=20.0, ge=0, le=_LONGEST_WAIT_S,
+                                     description="Largest backoff cap.")
     circuit_failure_threshold: int = Field(
         default=20, ge=1,
         description="Consecutive failures saying the service is broken (timeouts, 5xx, "
         "connection refused; not throttling) after which the circuit opens.",
     )
     circuit_cooldown_s: float = Field(
-        default=10.0, ge=0,
+        default=10.0, ge=0, le=_LONGEST_WAIT_S,
         description="How long the circuit stays open before one probe call is let through; "
         "callers whose deadline allows wait for the probe, the others fail fast.",
     )
@@ -113,6 +121,29 @@ class ResilientBackendConfig(JudgeBackendConfig):
         default=True, description="Slow down on throttling and speed back up on success "
         "(AIMD) within the declared requests_per_minute / tokens_per_minute.",
     )
+
+    @field_validator("requests_per_minute")
+    @classmethod
+    def _one_request_fits(cls, value: float | None) -> float | None:
+        # A quota is a bucket holding one minute's worth: below one request it never holds
+        # a whole call, and pacing to it would wait for hours per call, silently.
+        if value is not None and value < 1:
+            raise ValueError(f"requests_per_minute = {value:g} is below one request a minute: "
+                             "a call could never fit it; the smallest workable value is 1")
+        return value
+
+    @field_validator("tokens_per_minute")
+    @classmethod
+    def _one_call_fits(cls, value: float | None, info: ValidationInfo) -> float | None:
+        max_tokens = info.data.get("max_tokens")
+        if value is not None and isinstance(max_tokens, int) and value <= max_tokens:
+            raise ValueError(
+                f"tokens_per_minute = {value:g} is below one call's reservation: each call "
+                f"reserves its prompt (characters / 4) plus max_tokens = {max_tokens}, so a "
+                f"call could never fit; the smallest workable value is {max_tokens + 1} "
+                "(max_tokens + 1, a one-token prompt), in practice several calls' worth "
+                "(docs/sizing.md); or lower max_tokens")
+        return value
     adaptive_timeout: bool = Field(
         default=True,
         description="Size each attempt's time limit from max_tokens and the measured output "
@@ -352,6 +383,22 @@ class Resilience:
         #: call's third or fourth throttle in a row is not answered with seconds of sleep
         #: at the end of a batch (issue 13: those sleeps were a 6 s tail on a 10 s batch).
         self.throttle_run = 0
+        self._said_long_wait = False
+
+    def _say_long_wait(self, telemetry: BatchTelemetry, seconds: float) -> None:
+        """A call is about to wait ``seconds`` on the rate limiter: said once per run in
+        the log (as it starts, so a long pause is explained while it lasts) and in the
+        batch's judge notices."""
+        rpm, tpm = self.rate.declared
+        message = (f"judge: calls are waiting on the rate limiter of {self.config.backend}/"
+                   f"{self.config.model} (requests_per_minute = {rpm}, tokens_per_minute = "
+                   f"{tpm}): one waits {seconds:,.0f} s before it is sent")
+        telemetry.record_judge_notice("rate:long_wait", message)
+        if not self._said_long_wait:
+            self._said_long_wait = True
+            log.warning("judge_rate_limited", backend=self.config.backend,
+                        model=self.config.model, wait_s=round(seconds, 1),
+                        requests_per_minute=rpm, tokens_per_minute=tpm)
 
     def observe_speed(self, output_tokens: int, seconds: float) -> None:
         """Fold one successful attempt's output speed into :attr:`tokens_per_s`."""
@@ -385,6 +432,12 @@ class Resilience:
         slot, waits for the rate limiter (``tokens``: the call's estimated tokens).
         """
         telemetry = current_telemetry()
+        too_big = self.rate.never_fits(tokens)
+        if too_big is not None:
+            # Waiting would never end (or take hours per call): fail this call, loudly.
+            self._config_errors.report("quota_too_small", too_big)
+            telemetry.record_judge_notice("config:quota_too_small", too_big)
+            raise judge_error(ErrorKind.JUDGE_CONFIG, too_big)
         failure: CallFailed | None = None
         tries = 0  # attempts of this run: the backoff exponent
         retries = 0  # transient failures other than throttling, retried so far
@@ -414,8 +467,11 @@ class Resilience:
                 async with self.limiter.get():
                     # Paced once a slot is held, so calls leave at the reserved instants
                     # rather than in a bunch when slots free up.
-                    waited = await self.rate.acquire(tokens)
+                    waited = self.rate.reserve(tokens)
                     if waited:
+                        if waited >= _LONG_RATE_WAIT_S:
+                            self._say_long_wait(telemetry, waited)
+                        await asyncio.sleep(waited)
                         telemetry.record_rate_wait(waited)
                     on_model = time.perf_counter()
                     stats.queued_s += on_model - waiting_since

@@ -3,10 +3,16 @@ runs out.
 
 A rubric judge with a ``budget`` table counts what its calls spend, in tokens (input +
 output, as the service reports them) or US dollars (the backend's price table, or the
-``price_per_1k_*`` settings). Before each call it *reserves* an estimate (the prompt's
-characters / 4 plus ``max_tokens``, priced like a reply), so calls started together cannot
-all slip under the limit; the reservation is replaced by the real spend when the reply
-arrives. A call that does not fit makes the sample take the declared degrade path:
+``price_per_1k_*`` settings). Before each call it *reserves* an estimate, so calls started
+together cannot all slip under the limit; the reservation is replaced by the real spend
+when the reply arrives. Until the first reply the estimate is the upper bound (the
+prompt's characters / 4 plus ``max_tokens``, priced like a reply); after it, the estimate
+is learned from the replies' usage (the largest ratio of real input tokens to characters /
+4 and the largest output seen per call, never above ``max_tokens``), so a judge that
+answers in 100 tokens is not budgeted as if it used all 1,024. A sample whose estimate does
+not fit only because of calls still in flight waits for them to settle and is reconsidered
+(their real spend is usually far below their reservation); only a sample that cannot fit
+the limit given what is really spent takes the declared degrade path:
 
 ``cheaper_judge``
     the sample is judged by ``cheaper`` (overrides of the ``[judge]`` table, e.g. a smaller
@@ -25,12 +31,19 @@ arrives. A call that does not fit makes the sample take the declared degrade pat
 
 Degrading is never silent: every degraded sample carries ``budget_degraded`` (the path) in
 its measurements (or its error names the budget), the batch telemetry counts
-``budget_degraded`` under ``judge_stats``, and the ``budget_exhausted`` failures are
-counted per component like any failure.
+``budget_degraded`` under ``judge_stats``, the ``budget_exhausted`` failures are counted
+per component like any failure, and ``rewardsmith score``'s summary has a ``budget`` line
+per component counting its degraded samples per path (:mod:`rewardsmith.report.summary`).
+
+A learned estimate can be below a later call's real spend (a longer reply than any seen),
+so a budget may be overshot by at most that difference for the calls in flight; the
+reservation keeps calls started together from overshooting by more.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import threading
 from collections import OrderedDict
@@ -83,9 +96,13 @@ class JudgeBudget(BaseModel):
         if self.per_batch is None and self.per_run is None:
             raise ValueError("a budget needs per_batch, per_run or both")
         if self.degrade == "cheaper_judge" and not self.cheaper:
-            raise ValueError("degrade = 'cheaper_judge' needs a 'cheaper' judge table")
+            raise ValueError("degrade = 'cheaper_judge' needs a 'cheaper' judge table inside "
+                             "this budget table, e.g. budget = { ..., degrade = "
+                             "\"cheaper_judge\", cheaper = { model = \"small\" } }")
         if self.degrade == "fewer_criteria" and self.max_criteria is None:
-            raise ValueError("degrade = 'fewer_criteria' needs max_criteria")
+            raise ValueError("degrade = 'fewer_criteria' needs max_criteria inside this "
+                             "budget table, e.g. budget = { ..., degrade = \"fewer_criteria\", "
+                             "max_criteria = 2 }")
         return self
 
     def check_policy(self, on_error: str) -> None:
@@ -116,6 +133,13 @@ class BudgetLedger:
         # the object is kept alongside so its id cannot be reused while remembered.
         self._batches: OrderedDict[int, tuple[BatchTelemetry, _Ledger]] = OrderedDict()
         self._lock = threading.Lock()
+        # Learned from the replies (None until the first one): the largest ratio of real
+        # input tokens to characters / 4, and the largest output of one call.
+        self._input_ratio: float | None = None
+        self._output_tokens: int | None = None
+        # Samples waiting for calls in flight to settle, woken on every settle (their loop
+        # may be another thread's: a sync scorer runs batches from several threads).
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
     def _batch(self, telemetry: BatchTelemetry) -> _Ledger:
         entry = self._batches.get(id(telemetry))
@@ -128,11 +152,33 @@ class BudgetLedger:
 
     def estimate(self, request: JudgeRequest, settings: dict[str, Any] | None = None) -> float:
         """What a call on ``request`` may cost, in the budget's unit: input tokens estimated
-        as characters / 4, output as the judge's ``max_tokens``."""
+        as characters / 4, output as the judge's ``max_tokens``; once replies came back
+        (the judge's own settings only), both as learned from their usage (:meth:`learn`)."""
         cfg = settings or self.settings
         input_tokens = math.ceil((len(request.system) + len(request.user)) / 4)
         output_tokens = int(cfg.get("max_tokens") or 1024)
+        if settings is None and self._output_tokens is not None:
+            assert self._input_ratio is not None
+            input_tokens = math.ceil(input_tokens * self._input_ratio)
+            output_tokens = min(output_tokens, self._output_tokens)
         return self.amount(input_tokens, output_tokens, 0.0, cfg)
+
+    @property
+    def learned(self) -> bool:
+        """Whether a reply has taught the estimate the real cost of a call yet."""
+        return self._output_tokens is not None
+
+    def learn(self, request: JudgeRequest, stats: CallStats) -> None:
+        """Fold the usage of a judged call into the estimate (replies that report no
+        tokens, or were answered from the cache or dedup, teach nothing)."""
+        if stats.calls < 1 or stats.spent_output_tokens <= 0 or stats.spent_input_tokens <= 0:
+            return
+        chars = max(1, math.ceil((len(request.system) + len(request.user)) / 4))
+        ratio = stats.spent_input_tokens / stats.calls / chars
+        output = math.ceil(stats.spent_output_tokens / stats.calls)
+        with self._lock:
+            self._input_ratio = max(self._input_ratio or 0.0, ratio)
+            self._output_tokens = max(self._output_tokens or 0, output)
 
     def amount(self, input_tokens: int, output_tokens: int, cost_usd: float,
                settings: dict[str, Any] | None = None) -> float:
@@ -146,30 +192,78 @@ class BudgetLedger:
         return estimate_cost(str(cfg.get("model", "")), input_tokens, output_tokens,
                              cfg.get("price_per_1k_input"), cfg.get("price_per_1k_output"))
 
+    def spend_of(self, stats: CallStats, settings: dict[str, Any] | None = None) -> float:
+        """What the calls in ``stats`` really spent, in the budget's unit (replies answered
+        from the cache or by an identical request's call spent nothing)."""
+        return self.amount(stats.spent_input_tokens, stats.spent_output_tokens,
+                           stats.cost_usd, settings)
+
     def reserve(self, estimate: float) -> str | None:
         """Reserve ``estimate``; returns None, or which limit it would break (``per_batch``
-        or ``per_run``) and reserves nothing."""
+        or ``per_run``, counting what is reserved by calls in flight) and reserves
+        nothing."""
+        broken, _ = self._try_reserve(estimate, wait=False)
+        return broken
+
+    async def admit(self, estimate: float | None = None, *,
+                    request: JudgeRequest | None = None) -> tuple[str | None, float]:
+        """Reserve a call's estimate, waiting while only calls in flight stand in the way.
+
+        ``request``: the estimate is (re)computed from it on each try, so a sample that
+        waited is reconsidered with what the replies taught. Returns ``(None, estimate)``
+        once reserved, or ``(limit, estimate)`` when the limit (``per_batch``/``per_run``)
+        cannot fit it given what is really spent: nothing is reserved then."""
+        while True:
+            if request is not None:
+                estimate = self.estimate(request)
+            assert estimate is not None
+            broken, wake = self._try_reserve(estimate, wait=True)
+            if wake is None:
+                return broken, estimate
+            await wake
+
+    def _try_reserve(self, estimate: float, *, wait: bool
+                     ) -> tuple[str | None, asyncio.Future[None] | None]:
         budget = self.budget
         with self._lock:
             batch = self._batch(current_telemetry())
-            if budget.per_batch is not None and \
-                    batch.spent + batch.reserved + estimate > budget.per_batch:
-                return "per_batch"
-            if budget.per_run is not None and \
-                    self._run.spent + self._run.reserved + estimate > budget.per_run:
-                return "per_run"
+            for name, limit, ledger in (("per_batch", budget.per_batch, batch),
+                                        ("per_run", budget.per_run, self._run)):
+                if limit is None or ledger.spent + ledger.reserved + estimate <= limit:
+                    continue
+                if wait and ledger.reserved > 0 and ledger.spent + estimate <= limit:
+                    # Only calls in flight are in the way, and they usually spend far less
+                    # than they reserved: wait for one to settle, then try again.
+                    loop = asyncio.get_running_loop()
+                    wake: asyncio.Future[None] = loop.create_future()
+                    self._waiters.append((loop, wake))
+                    return name, wake
+                return name, None
             batch.reserved += estimate
             self._run.reserved += estimate
-            return None
+            return None, None
 
     def settle(self, reserved: float, spent: float) -> None:
         """Replace a reservation by what the call really spent (also unreserved calls:
-        ``reserved = 0``)."""
+        ``reserved = 0``), and wake the samples waiting to be reconsidered."""
         with self._lock:
             batch = self._batch(current_telemetry())
             for ledger in (batch, self._run):
                 ledger.reserved = max(0.0, ledger.reserved - reserved)
                 ledger.spent += spent
+            waiters, self._waiters = self._waiters, []
+        for loop, wake in waiters:
+            with contextlib.suppress(RuntimeError):  # a closed loop: its batch is gone
+                loop.call_soon_threadsafe(_wake, wake)
+
+    def remaining(self) -> dict[str, float | None]:
+        """What is left of each limit given the real spend (None: no such limit)."""
+        with self._lock:
+            batch = self._batch(current_telemetry())
+            return {"per_batch": None if self.budget.per_batch is None
+                    else self.budget.per_batch - batch.spent,
+                    "per_run": None if self.budget.per_run is None
+                    else self.budget.per_run - self._run.spent}
 
     def admit_to_group(self, group_key: str, *, within_budget: bool = False) -> bool:
         """Count a sample of ``group_key`` judged in this batch. Within the budget it always
@@ -187,6 +281,11 @@ class BudgetLedger:
         """Spend of the current batch and of the run so far, in the budget's unit."""
         with self._lock:
             return {"batch": self._batch(current_telemetry()).spent, "run": self._run.spent}
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def heaviest(criteria: Sequence[Criterion], keep: int) -> list[Criterion]:
@@ -207,8 +306,7 @@ async def budgeted_score(judge: RubricJudge, sample: Sample) -> Score:
     cid = judge.config.id
     telemetry = current_telemetry()
     request, criteria = judge.request_for(sample)
-    estimate = ledger.estimate(request)
-    broken = ledger.reserve(estimate)
+    broken, estimate = await ledger.admit(request=request)
     stats = CallStats()
     if broken is None:
         telemetry.record_judge_stat(cid, "budget_degraded", 0.0)
@@ -217,13 +315,20 @@ async def budgeted_score(judge: RubricJudge, sample: Sample) -> Score:
             return await judge.judge_with(judge.context.judge_backend(), request, criteria,
                                           stats)
         finally:
-            ledger.settle(estimate, ledger.amount(stats.input_tokens, stats.output_tokens,
-                                                  stats.cost_usd))
+            ledger.learn(request, stats)
+            ledger.settle(estimate, ledger.spend_of(stats))
 
     telemetry.record_judge_stat(cid, "budget_degraded", 1.0)
     spent = ledger.spent()
-    note = (f"the {budget.unit} budget {broken} is spent (batch {spent['batch']:.6g}, run "
-            f"{spent['run']:.6g})")
+    limit = budget.per_batch if broken == "per_batch" else budget.per_run
+    left = ledger.remaining()[broken] or 0.0
+    note = (f"the {budget.unit} budget {broken} cannot take this call: {max(0.0, left):.6g} of "
+            f"{limit:.6g} left, this call needs ~{estimate:.6g} (spent: batch "
+            f"{spent['batch']:.6g}, run {spent['run']:.6g})")
+    if not ledger.learned and limit is not None and estimate > limit:
+        note += ("; until a reply shows the real cost a call reserves its prompt / 4 + "
+                 "max_tokens, more than the whole limit: make the budget hold one such call "
+                 "or lower max_tokens")
     path = budget.degrade
     settings = judge.context.judge_defaults
     kept = criteria
@@ -244,8 +349,7 @@ async def budgeted_score(judge: RubricJudge, sample: Sample) -> Score:
                                        stats)
     finally:
         # Degraded calls are counted, never blocked: the path is what the pack chose to pay.
-        ledger.settle(0.0, ledger.amount(stats.input_tokens, stats.output_tokens,
-                                         stats.cost_usd, settings))
+        ledger.settle(0.0, ledger.spend_of(stats, settings))
     score.measurements["budget_degraded"] = path
     score.details["budget"] = {"degraded": path, "limit": broken, "note": note,
                                "model": settings.get("model"),

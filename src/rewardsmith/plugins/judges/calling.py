@@ -141,6 +141,10 @@ class CallStats:
     queued_ms: float = 0.0
     modes: list[str] = field(default_factory=list)
     failed: int = 0  # calls that raised (counted in ``calls`` too)
+    #: Tokens of the replies that were really sent for (not answered from the cache or
+    #: from an identical request earlier in the batch): what a token budget spends.
+    spent_input_tokens: int = 0
+    spent_output_tokens: int = 0
 
     def add(self, reply: JudgeReply) -> None:
         # What network backends report in ``extra`` (plugins/backends/_base.py); a backend
@@ -158,6 +162,9 @@ class CallStats:
         self.output_tokens += reply.output_tokens
         self.cost_usd += reply.cost_usd
         self.cached += bool(reply.cached)
+        if not reply.cached and not extra.get("deduplicated"):
+            self.spent_input_tokens += reply.input_tokens
+            self.spent_output_tokens += reply.output_tokens
 
     def add_failure(self, error: ComponentError) -> None:
         """A call that failed: what its backend reported in ``error.measurements`` (the

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import math
 import random
 import statistics
@@ -79,17 +80,26 @@ def call_orders(n: int, calls: int, seed: int, key: str) -> list[list[int]]:
     """The member order of each call: a seeded shuffle of ``range(n)`` for the first,
     its reverse for the second (every member moves as far as it can), fresh shuffles
     after that. ``key`` (the group's content digest) makes orders differ between groups
-    yet repeat for the same group."""
+    yet repeat for the same group. Orders are distinct, so there are at most ``n!`` of
+    them: one candidate has one order, two have two (asking the same order again would be
+    the same request, answered by the dedup, not a second opinion)."""
     rng = random.Random(f"{seed}:{key}")
     first = list(range(n))
     rng.shuffle(first)
     orders = [first]
-    if calls >= 2:
+    wanted = min(calls, math.factorial(min(n, 5)))  # calls <= 4 < 5!
+    if wanted >= 2:
         orders.append(first[::-1])
-    while len(orders) < calls:
+    if wanted > len(orders) and n <= 4:
+        # few orders exist: take the unused ones in a seeded order rather than draw blindly
+        rest = [list(p) for p in itertools.permutations(range(n)) if list(p) not in orders]
+        rng.shuffle(rest)
+        orders.extend(rest[:wanted - len(orders)])
+    while len(orders) < wanted:
         more = list(range(n))
         rng.shuffle(more)
-        orders.append(more)
+        if more not in orders:
+            orders.append(more)
     return orders
 
 
@@ -262,7 +272,10 @@ class ListwiseJudge(Component["ListwiseJudge.Config"]):
                            f"{self.config.max_score} over {calls} ordering(s) of {n} "
                            "distinct candidates"),
                 measurements={
-                    "listwise_order_spread": round(max(values) - min(values), 6),
+                    # how far the score moved between orders: only with two or more
+                    **({"listwise_order_spread": round(max(values) - min(values), 6)}
+                       if len(values) > 1 else {}),
+                    "listwise_orders": calls,
                     "listwise_mean_position": round(statistics.fmean(
                         p / (n - 1) if n > 1 else 0.0 for p, _ in seen), 6),
                     "group_distinct": n,
