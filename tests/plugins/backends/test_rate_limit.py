@@ -108,22 +108,40 @@ def test_aimd_converges_under_a_quota_lower_than_declared() -> None:
     assert limiter.snapshot()["working_rpm"] < 6000
 
 
-async def test_a_backend_stays_under_a_simulated_quota(
-    converse_simulator: ConverseSimulator, telemetry: BatchTelemetry,
-) -> None:
-    converse_simulator.configure(latency_s=0.02, quota_rps=40.0)
+async def _throttled_answers(simulator: ConverseSimulator, model: str,
+                             requests_per_minute: float | None) -> int:
+    """Throttled answers the simulator gave to 120 calls of one backend (every call must
+    still end with a verdict)."""
+    before = len(simulator.requests)
     backend = BedrockBackend(BedrockConfig.model_validate(bedrock_settings(
-        converse_simulator.endpoint_url, max_concurrency=50, requests_per_minute=40 * 60,
-        model="openai.gpt-oss-120b-1:0-quota-test")))
+        simulator.endpoint_url, max_concurrency=50, requests_per_minute=requests_per_minute,
+        model=model)))
     requests = [JudgeRequest("g", f"candidate {i}", VERDICT_SCHEMA) for i in range(120)]
     try:
         replies = await asyncio.gather(*(backend.complete(r) for r in requests))
     finally:
         await backend.aclose()
     assert all(r.parsed is not None for r in replies)
-    throttled = sum(r.fault == "throttle" for r in converse_simulator.requests)
-    assert throttled <= 0.05 * len(requests)
-    assert telemetry.rate_limit_waits > 0  # the limiter paced the calls
+    return sum(r.fault == "throttle" for r in simulator.requests[before:])
+
+
+async def test_a_backend_stays_under_a_simulated_quota(
+    converse_simulator: ConverseSimulator, telemetry: BatchTelemetry,
+) -> None:
+    """Paced by the declared quota, a backend is throttled far less than the same calls
+    unpaced, measured in the same test. The server sees arrivals as the box schedules them
+    (a loaded box bunches them), so the bound is relative to the unpaced control, not an
+    absolute count; the limiter's own schedule is held exactly under a fake clock above."""
+    converse_simulator.configure(latency_s=0.02, quota_rps=40.0)
+    unpaced = await _throttled_answers(converse_simulator,
+                                       "openai.gpt-oss-120b-1:0-unpaced", None)
+    converse_simulator.configure(latency_s=0.02, quota_rps=40.0)  # a full bucket again
+    waits_before = telemetry.rate_limit_waits
+    paced = await _throttled_answers(converse_simulator,
+                                     "openai.gpt-oss-120b-1:0-quota-test", 40 * 60)
+    assert unpaced >= 40  # the control: 120 calls at once overrun a 40/s quota
+    assert paced <= unpaced / 4
+    assert telemetry.rate_limit_waits > waits_before  # the limiter paced the calls
     (snapshot,) = [v for k, v in limiters().items() if k.endswith("quota-test")]
     assert snapshot["declared_rpm"] == 2400.0
 
