@@ -573,9 +573,10 @@ def _collector_paused_until_frozen() -> Iterator[None]:
     objects, ~0.4 MB, for a rubric-judge pack: class-building temporaries of pydantic and
     attrs) is frozen with them, once per process; collecting it first would cost as much
     as the pause saves. The collector is re-enabled afterwards unless it was off before;
-    later loads (the heap is already frozen) leave it alone. This is the pattern
-    CPython's documentation gives for ``gc.freeze``: ``gc.disable()`` early, ``gc.freeze()``
-    once the long-lived heap is built (https://docs.python.org/3/library/gc.html#gc.freeze).
+    later loads (the heap is already frozen) leave it alone. CPython's documentation of
+    ``gc.freeze`` describes the same sequence for a parent process before ``fork()``:
+    ``gc.disable()`` early, ``gc.freeze()`` once the long-lived heap is built
+    (https://docs.python.org/3/library/gc.html#gc.freeze).
     """
     paused = not _frozen.is_set() and gc.isenabled()
     if paused:
