@@ -20,13 +20,15 @@ package, a link to boto3 (the runtime provides it) and the standard library — 
 layout of ``/var/task`` in Lambda, with its precompiled bytecode.
 
 Each figure is the median wall time of a whole child process (interpreter start
-included) over ``--reps`` runs; the target is handler+pack <= 2.0x the boto3 import.
+included) over ``--reps`` runs, and beside it the median CPU time (user + system) of
+the same runs, steadier on a loaded box; the target is handler+pack <= 2.0x the boto3 import.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -75,20 +77,29 @@ FIRST_CALL_TARGET = 1.5
 
 
 def timed_runs(cases: list[tuple[str, list[str], dict[str, str]]], reps: int
-               ) -> list[tuple[str, float]]:
-    """Median wall seconds of ``reps`` fresh processes per case. Cases are interleaved
-    (one run of each per round) so that load from other processes hits them alike, after
-    one unmeasured round that warms the OS file cache."""
+               ) -> list[tuple[str, float, float]]:
+    """Median wall seconds and median CPU seconds (user + system, ``RUSAGE_CHILDREN``) of
+    ``reps`` fresh processes per case. Cases are interleaved (one run of each per round)
+    so that load from other processes hits them alike, after one unmeasured round that
+    warms the OS file cache. CPU time moves much less with the load of a shared box than
+    wall time does (it counts the child's own work, not its waits for a core)."""
     times: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+    cpus: dict[str, list[float]] = {label: [] for label, _, _ in cases}
     for round_ in range(reps + 1):
         for label, argv, env in cases:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+            elapsed = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
             if done.returncode != 0:
                 raise SystemExit(f"{label} failed:\n{done.stderr[-2000:]}")
             if round_:
-                times[label].append(time.perf_counter() - started)
-    return [(label, statistics.median(times[label])) for label, _, _ in cases]
+                times[label].append(elapsed)
+                cpus[label].append(after.ru_utime - before.ru_utime
+                                   + after.ru_stime - before.ru_stime)
+    return [(label, statistics.median(times[label]), statistics.median(cpus[label]))
+            for label, _, _ in cases]
 
 
 def build_zip(workdir: Path) -> tuple[Path, Path]:
@@ -177,14 +188,19 @@ def main() -> None:
             ]
         results = timed_runs(cases, args.reps)
 
-    baselines = {label: t for label, t in results if "(baseline)" in label}
+    baselines = {label: (t, c) for label, t, c in results if "(baseline)" in label}
     print(f"median of {args.reps} fresh processes per case, interleaved, "
           f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    print("| case | ms | x boto3 import |\n|---|---:|---:|")
-    for label, seconds in results:
-        base = baselines["zip, isolated: import boto3 (baseline)"] if label.startswith("zip") \
-            else baselines["python -c 'import boto3' (baseline)"]
-        print(f"| {label} | {seconds * 1000:.0f} | {seconds / base:.2f} |")
+    print("| case | ms | x boto3 import | CPU ms | CPU x boto3 import |\n"
+          "|---|---:|---:|---:|---:|")
+    for label, seconds, cpu in results:
+        base, base_cpu = (baselines["zip, isolated: import boto3 (baseline)"]
+                          if label.startswith("zip")
+                          else baselines["python -c 'import boto3' (baseline)"])
+        print(f"| {label} | {seconds * 1000:.0f} | {seconds / base:.2f} | {cpu * 1000:.0f} "
+              f"| {cpu / base_cpu:.2f} |")
+    results = [(label, t) for label, t, _ in results]
+    baselines = {label: t for label, (t, _) in baselines.items()}
     worst = max(t / baselines["python -c 'import boto3' (baseline)"]
                 for label, t in results if label.startswith(("handler", "[before] handler")))
     print(f"\nworst handler+pack ratio (venv): {worst:.2f} (target <= {TARGET_RATIO})")

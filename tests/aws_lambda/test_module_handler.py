@@ -275,6 +275,57 @@ def test_the_init_heap_is_frozen_once_after_the_first_pack_load() -> None:
     assert done.stdout.split() == ["0", "True", "True"]
 
 
+_GC_PROBE = (
+    "import gc, json, threading\n"
+    "from rewardsmith.aws_lambda import make_handler, runtime\n"
+    "seen = []\n"
+    "gc.callbacks.append(lambda phase, info: phase == 'stop' and seen.append(\n"
+    "    (threading.current_thread().name, info['generation'])))\n"
+)
+
+
+def _gc_probe(code: str) -> Any:
+    done = subprocess.run([sys.executable, "-c", _GC_PROBE + code], capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_the_first_pack_load_runs_with_the_collector_paused_until_the_freeze() -> None:
+    """Issue 13: no cyclic collection runs while the first load builds the heap it then
+    freezes; the collector is on again afterwards, and a second load is not paused."""
+    code = (
+        "make_handler('json-extraction').warm()\n"
+        "first = [g for name, g in seen if name == 'rewardsmith-pack-load']\n"
+        "enabled_after_first = gc.isenabled()\n"
+        "gc.set_threshold(1)\n"  # every allocation triggers a collection where it is on
+        "make_handler('json-extraction').warm()\n"
+        "second = [g for name, g in seen if name == 'rewardsmith-pack-load']\n"
+        "print(json.dumps([first, enabled_after_first, len(second) > 0,\n"
+        "                  gc.get_freeze_count() > 0]))\n"
+    )
+    assert _gc_probe(code) == [[], True, True, True]
+
+
+def test_a_collector_turned_off_by_the_application_stays_off() -> None:
+    code = (
+        "gc.disable()\n"
+        "make_handler('json-extraction').warm()\n"
+        "print(json.dumps([gc.isenabled(), gc.get_freeze_count() > 0]))\n"
+    )
+    assert _gc_probe(code) == [False, True]
+
+
+def test_a_load_that_leaves_many_young_objects_is_collected_before_the_freeze() -> None:
+    """A plugin that imports a big library: its garbage is collected, not frozen. Here the
+    limit is lowered so that the json-extraction pack's load crosses it."""
+    code = (
+        "runtime._COLLECT_BEFORE_FREEZE = 0\n"
+        "make_handler('json-extraction').warm()\n"
+        "print(json.dumps([[name, g] for name, g in seen]))\n"
+    )
+    assert ["rewardsmith-pack-load", 2] in _gc_probe(code)
+
+
 def test_a_judge_packs_cold_first_call_imports_only_what_it_uses(tmp_path: Path) -> None:
     """Issue 13: handler + a one-judge pack + one judged call, every plugin installed and
     none preselected: no check, metric or OpenAI plugin module is imported, and with the
