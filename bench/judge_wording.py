@@ -279,8 +279,9 @@ def table(paths: list[str]) -> str:
     order = {w: i for i, w in enumerate((*WORDING_ORDER, "(none)"))}
     lines = ["| wording | mode | samples | first reply unusable | after repair | repairs "
              "(fixed) | first-reply failure kinds | prose / fenced / placeholder | "
-             "completion tokens p50 (max) | wall s p50 (max) | agree with label |",
-             "|---|---|---:|---:|---:|---:|---|---|---:|---:|---:|"]
+             "prompt tokens p50 | completion tokens p50 (max) | server s p50 (max) | "
+             "wall s p50 | verdicts all pass | agree with label |",
+             "|---|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|"]
     for (wording, mode), recs in sorted(groups.items(),
                                         key=lambda kv: (order.get(kv[0][0], 9), kv[0][1])):
         n = len(recs)
@@ -294,13 +295,18 @@ def table(paths: list[str]) -> str:
         placeholder = sum(r["first"]["placeholder_copied"] for r in recs)
         tokens = [e["completion_tokens"] or 0 for r in recs for e in r["exchanges"][:1]]
         walls = [r["wall_s"] for r in recs]
+        prompts = [e["prompt_tokens"] or 0 for r in recs for e in r["exchanges"][:1]]
+        server = [sum(e["prompt_s"] + e["generation_s"] for e in r["exchanges"]) for r in recs]
+        all_pass = sum(r["verdicts"] is not None and set(r["verdicts"].values()) == {"pass"}
+                       for r in recs)
         agree = [r["agree"] for r in recs if r["agree"] is not None]
         kinds_text = ", ".join(f"{k} {v}" for k, v in kinds.most_common()) or "—"
         lines.append(
             f"| {wording} | `{mode}` | {n} | {first_bad} | {final_bad} | {repairs} ({fixed}) "
             f"| {kinds_text} | {prose} / {fenced} / {placeholder} | "
-            f"{statistics.median(tokens):.0f} ({max(tokens)}) | "
-            f"{statistics.median(walls):.0f} ({max(walls):.0f}) | "
+            f"{statistics.median(prompts):.0f} | {statistics.median(tokens):.0f} ({max(tokens)}) | "
+            f"{statistics.median(server):.0f} ({max(server):.0f}) | "
+            f"{statistics.median(walls):.0f} | {all_pass}/{len(agree)} | "
             f"{sum(agree)}/{2 * len(agree)} |")
     return "\n".join(lines)
 
