@@ -151,8 +151,8 @@ def classify(text: str, finish: str | None, schema: dict[str, Any], mode: str) -
         return {"kind": "truncated", **props}
     if parsed.kind == "ambiguous_verdict":
         return {"kind": "ambiguous", **props}
-    if found is None:
-        return {"kind": "no_json", **props}
+    if found is None:  # a '{' that starts no JSON value: broken JSON, or none at all
+        return {"kind": "malformed" if "{" in body else "no_json", **props}
     value = found[0]
     if not isinstance(value, dict):
         return {"kind": "not_object", **props}
