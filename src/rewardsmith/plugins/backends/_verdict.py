@@ -321,8 +321,9 @@ def example_object(schema: dict[str, Any]) -> str:
 class PromptWording:
     """One wording of the prompted-JSON instruction (modes ``prompt`` and ``json_object``).
 
-    ``render(schema, name)`` is the text; ``turn`` says where the backend puts it: appended
-    to the system prompt, or to the end of the first user turn (after the data blocks).
+    ``render(schema, name)`` is the text; ``turn`` says where the openai backend puts it:
+    appended to the system prompt, or to the end of the first user turn (after the data
+    blocks). The bedrock backend's prompt mode always appends it to the system prompt.
     """
 
     name: str
