@@ -388,8 +388,8 @@ WORDINGS: dict[str, PromptWording] = {w.name: w for w in (
 )}
 #: The wording backends use. A module constant, not a pack setting: packs never choose
 #: prompt code; the bench sets it to compare wordings. ``example`` measured best on the 0.5B
-#: judge; switching re-records the prompt/json_object cassettes (docs/decisions.md, issue 14).
-JSON_WORDING = "keys"
+#: judge (docs/decisions.md, issue 14); a change re-records the prompt/json_object cassettes.
+JSON_WORDING = "example"
 
 
 def active_wording() -> PromptWording:
