@@ -3,7 +3,8 @@ turns, latency and pairwise position inconsistency of the pinned Qwen2.5-Coder-0
 behind llama-server; with ``--record``, the HTTP cassettes the CI replay tests use.
 
 Also measures the prompted-JSON wording: the old "one JSON object named 'rubric_verdict'"
-against the current one naming the top-level keys (prompt mode, same samples).
+against the current default (prompt mode, same samples); ``bench/judge_wording.py`` compares
+every wording on a dozen samples.
 
 Usage (from the repository root; the server is built/fetched if missing, tens of minutes)::
 
@@ -33,13 +34,6 @@ from rewardsmith.judgemodel.cassette import RecordingProxy
 
 CASSETTES = Path(__file__).resolve().parent.parent / "tests" / "judgemodel" / "cassettes"
 
-OLD_WORDING = (
-    "\n\nAnswer with one JSON object named {name!r} that validates against the JSON "
-    "Schema below. You may reason first, but end your reply with the JSON object and "
-    "nothing after it.\n<verdict_schema>{schema}</verdict_schema>"
-)
-
-
 @contextlib.contextmanager
 def server(url: str | None) -> Iterator[str]:
     from rewardsmith.judgemodel.assets import assemble_model
@@ -67,17 +61,15 @@ def through(upstream: str, cassette: Path | None) -> Iterator[str]:
 
 @contextlib.contextmanager
 def old_wording() -> Iterator[None]:
-    from rewardsmith.plugins.backends import _verdict, openai
+    """The old "one JSON object named 'rubric_verdict'" wording (``_verdict.WORDINGS``)."""
+    from rewardsmith.plugins.backends import _verdict
 
-    def instructions(schema: dict[str, Any], name: str) -> str:
-        return OLD_WORDING.format(name=name, schema=_verdict.schema_text(schema))
-
-    saved = openai.json_instructions
-    openai.json_instructions = instructions  # type: ignore[assignment]
+    saved = _verdict.JSON_WORDING
+    _verdict.JSON_WORDING = "named"
     try:
         yield
     finally:
-        openai.json_instructions = saved  # type: ignore[assignment]
+        _verdict.JSON_WORDING = saved
 
 
 def summarise(entry: dict[str, Any]) -> dict[str, Any]:
@@ -150,7 +142,7 @@ def main() -> int:
                        for pack in scenarios.JUDGE_PACKS[:args.wording_packs]]
             out["prompt_wording"] = {
                 "old_named_wrapper": summarise(scenarios.figures(old)["prompt"]),
-                "current_top_level_keys": out["modes"].get("prompt"),
+                "current_default": out["modes"].get("prompt"),
             }
         out["plumbing_problems"] = problems
     out["elapsed_s"] = round(time.perf_counter() - started, 1)

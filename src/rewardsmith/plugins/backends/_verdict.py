@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -288,24 +289,124 @@ def _keys_clause(schema: dict[str, Any]) -> str:
         if keys else ""
 
 
-def json_instructions(schema: dict[str, Any], name: str) -> str:
-    """Appended to the system prompt when the model is asked for JSON in plain text.
+def _example(schema: Any, counter: list[int]) -> Any:
+    """An illustrative value of ``schema``: enum members taken in turn across the example (so
+    that it shows "pass" and "fail", not one verdict to copy), short placeholder strings."""
+    if not isinstance(schema, dict):
+        return "..."
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        counter[0] += 1
+        return enum[(counter[0] - 1) % len(enum)]
+    kind = schema.get("type")
+    properties = schema.get("properties")
+    if kind == "object" or isinstance(properties, dict):
+        return {key: _example(sub, counter) for key, sub in (properties or {}).items()}
+    if kind == "array":
+        return [_example(schema.get("items"), counter)]
+    if kind in ("integer", "number"):
+        low = schema.get("minimum")
+        return low if isinstance(low, int | float) else 1
+    if kind == "boolean":
+        return True
+    return "one short sentence"
 
-    The schema sits between ``<verdict_schema>`` tags so that it is unambiguous where it
-    starts and ends (the simulators read it from there, too). ``name`` (the schema's name)
-    is deliberately not shown: asked for "one JSON object named 'rubric_verdict'", a 0.5B
-    model wrapped its verdict in that key in 12 of 12 replies (issue 14); naming the
-    top-level keys instead is what small models follow (bench/RESULTS.md, issue 14).
+
+def example_object(schema: dict[str, Any]) -> str:
+    """A filled example of a verdict of ``schema``, as compact JSON (see :func:`_example`)."""
+    return orjson.dumps(_example(schema, [0])).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class PromptWording:
+    """One wording of the prompted-JSON instruction (modes ``prompt`` and ``json_object``).
+
+    ``render(schema, name)`` is the text; ``turn`` says where the openai backend puts it:
+    appended to the system prompt, or to the end of the first user turn (after the data
+    blocks). The bedrock backend's prompt mode always appends it to the system prompt.
     """
-    del name  # kept in the signature: callers pass it for other wire formats
+
+    name: str
+    turn: str  # "system" | "user"
+    render: Callable[[dict[str, Any], str], str]
+
+
+def _schema_tag(schema: dict[str, Any]) -> str:
+    return f"<verdict_schema>{schema_text(schema)}</verdict_schema>"
+
+
+def _keys_wording(schema: dict[str, Any], name: str) -> str:
     keys = _top_keys(schema)
     shape = (f"whose top-level keys are exactly {keys} (do not wrap it in another key)"
              if keys else "that validates against the JSON Schema below")
     return (
         f"\n\nEnd your reply with one JSON object {shape}, following this JSON Schema. You "
-        f"may reason first, but write nothing after the JSON object.\n"
-        f"<verdict_schema>{schema_text(schema)}</verdict_schema>"
+        f"may reason first, but write nothing after the JSON object.\n{_schema_tag(schema)}"
     )
+
+
+def _named_wording(schema: dict[str, Any], name: str) -> str:
+    return (
+        f"\n\nAnswer with one JSON object named {name!r} that validates against the JSON "
+        "Schema below. You may reason first, but end your reply with the JSON object and "
+        f"nothing after it.\n{_schema_tag(schema)}"
+    )
+
+
+def _example_wording(schema: dict[str, Any], name: str) -> str:
+    keys = _top_keys(schema)
+    top = f"Its top-level keys are exactly {keys}, not wrapped in another key. " if keys else ""
+    return (
+        "\n\nReply with only one JSON object, no other text, shaped like this example "
+        f"(the values are placeholders: write your own):\n{example_object(schema)}\n{top}"
+        "Keep each string to one short sentence in your own words; do not copy the data. "
+        f"The object must validate against this JSON Schema:\n{_schema_tag(schema)}"
+    )
+
+
+def _keys_only_wording(schema: dict[str, Any], name: str) -> str:
+    keys = _top_keys(schema)
+    shape = f" whose top-level keys are exactly {keys} (do not wrap it in another key)" \
+        if keys else ""
+    return (f"\n\nEnd your reply with one JSON object{shape}. You may reason first, but write "
+            "nothing after the JSON object.")
+
+
+def _last_wording(schema: dict[str, Any], name: str) -> str:
+    return _keys_wording(schema, name).replace("End your reply with", "Now reply with", 1)
+
+
+#: The wordings measured on the real 0.5B judge (``bench/judge_wording.py``; figures in
+#: bench/RESULTS.md, "Issue 14 — prompted-JSON wording"). Only :data:`JSON_WORDING` is used
+#: in production; the others exist so that the bench measures the very text it compares.
+WORDINGS: dict[str, PromptWording] = {w.name: w for w in (
+    PromptWording("keys", "system", _keys_wording),
+    PromptWording("named", "system", _named_wording),
+    PromptWording("example", "system", _example_wording),
+    PromptWording("keys-only", "system", _keys_only_wording),
+    PromptWording("keys-last", "user", _last_wording),
+)}
+#: The wording backends use. A module constant, not a pack setting: packs never choose
+#: prompt code; the bench sets it to compare wordings. ``example`` measured best on the 0.5B
+#: judge (docs/decisions.md, issue 14); a change re-records the prompt/json_object cassettes.
+JSON_WORDING = "example"
+
+
+def active_wording() -> PromptWording:
+    """The :class:`PromptWording` named by :data:`JSON_WORDING`."""
+    return WORDINGS[JSON_WORDING]
+
+
+def json_instructions(schema: dict[str, Any], name: str) -> str:
+    """The prompted-JSON instruction (the active wording's text) for ``schema``.
+
+    Every wording carries the schema between ``<verdict_schema>`` tags so that it is
+    unambiguous where it starts and ends (the simulators read it from there, too). ``name``
+    (the schema's name) is shown only by the old ``named`` wording: asked for "one JSON
+    object named 'rubric_verdict'", a 0.5B model wrapped its verdict in that key in 12 of 12
+    replies (issue 14).
+    """
+    return active_wording().render(schema, name)
 
 
 #: The assistant turn that stands for the judge's unusable reply in the repair exchange;

@@ -48,6 +48,7 @@ from rewardsmith.core.judging import (
     judge_error,
 )
 from rewardsmith.core.logs import redact
+from rewardsmith.plugins.backends import _verdict
 from rewardsmith.plugins.backends._base import (
     ModelAnswer,
     ModeRejected,
@@ -56,7 +57,6 @@ from rewardsmith.plugins.backends._base import (
     token_count,
 )
 from rewardsmith.plugins.backends._resilience import CallFailed, ResilientBackendConfig
-from rewardsmith.plugins.backends._verdict import json_instructions
 
 INSTALL_HINT = "pip install 'rewardsmith[openai]'"
 _CONNECTIONS_PER_CLIENT = 8
@@ -364,7 +364,14 @@ class OpenAIBackend(ResilientJudgeBackend):
         if schema is not None and mode in ("prompt", "json_object"):
             # json_object: OpenAI requires the word JSON in the messages, and a server that
             # ignores the schema in response_format still needs to tell the model the shape.
-            system += json_instructions(schema, request.schema_name)
+            wording = _verdict.active_wording()
+            text = wording.render(schema, request.schema_name)
+            if wording.turn == "user" and messages and isinstance(messages[0].get("content"),
+                                                                  str):
+                messages = [{**messages[0], "content": messages[0]["content"] + text},
+                            *messages[1:]]
+            else:
+                system += text
         body: dict[str, Any] = {
             "model": cfg.model,
             "messages": ([{"role": "system", "content": system}] if system else []) + messages,
