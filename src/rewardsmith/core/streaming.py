@@ -171,7 +171,31 @@ def _ended(outcome: _Outcome, control: BatchControl, batch: BatchResult) -> None
         outcome.batch = batch
 
 
-class ScoreStream:
+class _Ended:
+    """What a finished run tells, for both iterators: :attr:`batch`, :attr:`telemetry`,
+    :attr:`stopped` and :attr:`not_scored` (see :class:`ScoreStream`)."""
+
+    _outcome: _Outcome
+    total: int
+
+    @property
+    def batch(self) -> BatchResult | None:
+        return self._outcome.batch
+
+    @property
+    def telemetry(self) -> BatchTelemetry | None:
+        return self._outcome.telemetry
+
+    @property
+    def stopped(self) -> bool:
+        return self._outcome.stopped
+
+    @property
+    def not_scored(self) -> int:
+        return self.total - self._outcome.emitted
+
+
+class ScoreStream(_Ended):
     """Async iterator over one batch's :class:`SampleResult`\\ s, each as soon as it is
     final, in completion order (``result.index`` is its input position). Use on the event
     loop that scores (``Scorer.astream``).
@@ -228,24 +252,8 @@ class ScoreStream:
             with contextlib.suppress(Exception):
                 await self._task
 
-    @property
-    def batch(self) -> BatchResult | None:
-        return self._outcome.batch
 
-    @property
-    def telemetry(self) -> BatchTelemetry | None:
-        return self._outcome.telemetry
-
-    @property
-    def stopped(self) -> bool:
-        return self._outcome.stopped
-
-    @property
-    def not_scored(self) -> int:
-        return self.total - self._outcome.emitted
-
-
-class ScoreRun:
+class ScoreRun(_Ended):
     """Blocking iterator over one batch's results, each as soon as it is final (completion
     order; ``result.index`` is the input position), scored on the scorer's loop thread
     (``Scorer.stream``). :meth:`stop` may be called from any thread, e.g. a signal handler.
@@ -307,19 +315,3 @@ class ScoreRun:
         self.stop()
         for _ in self:
             pass
-
-    @property
-    def batch(self) -> BatchResult | None:
-        return self._outcome.batch
-
-    @property
-    def telemetry(self) -> BatchTelemetry | None:
-        return self._outcome.telemetry
-
-    @property
-    def stopped(self) -> bool:
-        return self._outcome.stopped
-
-    @property
-    def not_scored(self) -> int:
-        return self.total - self._outcome.emitted
