@@ -34,6 +34,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 _WS_RE = re.compile(r"[ \t\n\r]*")
 # A string's body up to its closing quote (RFC 8259 section 7); each character is taken one
@@ -395,3 +396,19 @@ def split_reasoning(text: str, *, tags: tuple[str, ...] = ("think",), drop_unclo
     elif region_start < len(text):
         kept.append((region_start, len(text)))
     return Sections(tuple((a, b) for a, b in kept if b > a), tuple(containers), tuple(notes))
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type, for error messages (``null``, ``array``,
+    ``string``, ``number``, ``boolean``, ``object``; a non-JSON value: its Python type)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__

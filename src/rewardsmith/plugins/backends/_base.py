@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import orjson
 
 from rewardsmith.core.errors import ComponentError, ErrorKind, RewardsmithError
+from rewardsmith.core.json_text import json_type
 from rewardsmith.core.judging import (
     SCHEMA_CHECKED,
     JudgeBackend,
@@ -41,22 +42,6 @@ from rewardsmith.plugins.backends._verdict import (
     repair_message,
     verdict_from_value,
 )
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a decoded value's type, for error messages (``null``, ``array``,
-    ``string``, ``number``, ``boolean``, ``object``)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    return "object" if isinstance(value, dict) else type(value).__name__
 
 
 def token_count(value: Any) -> int:

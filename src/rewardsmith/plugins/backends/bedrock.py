@@ -43,6 +43,7 @@ from pydantic import Field, model_validator
 
 from rewardsmith.core.errors import ErrorKind
 from rewardsmith.core.hookspecs import hookimpl
+from rewardsmith.core.json_text import json_type
 from rewardsmith.core.judging import (
     JudgeRequest,
     judge_error,
@@ -52,7 +53,6 @@ from rewardsmith.plugins.backends._base import (
     ModelAnswer,
     ModeRejected,
     ResilientJudgeBackend,
-    json_type,
     token_count,
 )
 from rewardsmith.plugins.backends._converse_http import (

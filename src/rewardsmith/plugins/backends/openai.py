@@ -43,6 +43,7 @@ from pydantic import Field
 from rewardsmith.core import settings, trust
 from rewardsmith.core.errors import ErrorKind
 from rewardsmith.core.hookspecs import hookimpl
+from rewardsmith.core.json_text import json_type
 from rewardsmith.core.judging import (
     JudgeRequest,
     judge_error,
@@ -53,7 +54,6 @@ from rewardsmith.plugins.backends._base import (
     ModelAnswer,
     ModeRejected,
     ResilientJudgeBackend,
-    json_type,
     token_count,
 )
 from rewardsmith.plugins.backends._resilience import CallFailed, ResilientBackendConfig

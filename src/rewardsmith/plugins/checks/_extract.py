@@ -38,7 +38,13 @@ from pydantic import Field
 
 from rewardsmith.core.component import ComponentConfig
 from rewardsmith.core.errors import ComponentError, ErrorKind
-from rewardsmith.core.json_text import REASONING_TAGS, Malformed, iter_containers, split_reasoning
+from rewardsmith.core.json_text import (
+    REASONING_TAGS,
+    Malformed,
+    iter_containers,
+    json_type,
+    split_reasoning,
+)
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.checks.tool_calls import call_arguments, is_blank_arguments
 
@@ -163,7 +169,7 @@ def _from_fences(text: str, languages: Sequence[str], want: Wanted) -> Extractio
                 value = orjson.loads(body)
             except orjson.JSONDecodeError:
                 continue
-            if want is None or type_name(value) == want:
+            if want is None or json_type(value) == want:
                 return Extraction(True, value, "fence", text=body)
     return None
 
@@ -333,19 +339,3 @@ def require_response_json(sample: Sample, config: JsonInputConfig,
                              kind=ErrorKind.INVALID_JSON)
     return extraction
 
-
-def type_name(value: Any) -> str:
-    """The JSON type name of a decoded value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__

@@ -10,13 +10,13 @@ from jsonschema import validators
 from pydantic import ConfigDict, Field, model_validator
 
 from rewardsmith.core.component import Component, ComponentContext
+from rewardsmith.core.json_text import json_type
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.checks._extract import (
     JsonInputConfig,
     require_response_json,
     response_json,
-    type_name,
 )
 from rewardsmith.plugins.checks._paths import MISSING, is_empty, lookup, parse_path
 from rewardsmith.plugins.checks._schema_regex import with_timed_patterns
@@ -41,7 +41,7 @@ class JsonValid(Component["JsonValid.Config"]):
         if not extraction.ok:
             return Score(0.0, False, f"not JSON: {extraction.error}",
                          {"valid": 0, **measured})
-        found = type_name(extraction.value)
+        found = json_type(extraction.value)
         wanted = self.config.require_type
         if wanted is not None and found != wanted:
             return Score(0.0, False, f"JSON is {found}, expected {wanted}",
@@ -107,7 +107,7 @@ class JsonSchema(Component["JsonSchema.Config"]):
             except orjson.JSONDecodeError as exc:
                 raise ValueError(f"{where} is not valid JSON: {exc}") from None
         if not isinstance(schema, dict):
-            raise ValueError(f"{where} must be a JSON object, got {type_name(schema)}")
+            raise ValueError(f"{where} must be a JSON object, got {json_type(schema)}")
         cls = with_timed_patterns(validators.validator_for(schema))
         try:
             cls.check_schema(schema)
