@@ -243,6 +243,23 @@ class CachingBackend(WrappingBackend):
                     self._answered.popitem(last=False)
             return entry[1]
 
+    async def shares_reply(self, request: JudgeRequest) -> bool:
+        """Whether ``request`` would be answered without a call of its own: an identical
+        request answered earlier in this batch or in flight now (de-duplication), or a
+        cache hit. Such a request spends nothing, so a budget admits it without a
+        reservation (plugins/judges/budget.py). If the identical call in flight is then
+        cancelled, :meth:`complete` makes the call itself and its spend is counted."""
+        key = self._key(request)
+        if self.config.dedup:
+            answers = self._batch_answers()
+            if answers is not None and key in answers:
+                return True
+            slot = (id(asyncio.get_running_loop()), key)
+            with self._lock:
+                if slot in self._in_flight:
+                    return True
+        return self.cache is not None and await self._cache_get(key) is not None
+
     async def complete(self, request: JudgeRequest) -> JudgeReply:
         key = self._key(request)
         answers = self._batch_answers() if self.config.dedup else None

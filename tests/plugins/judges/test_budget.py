@@ -282,9 +282,9 @@ def hostile() -> Any:
         server.server_close()
 
 
-def _hostile_pack(tmp_path: Path, root: str, budget: str, max_tokens: int | None = None
-                  ) -> Any:
-    settings = {"backend": "openai", "model": "judge", "base_url": f"{root}/ok/v1",
+def _hostile_pack(tmp_path: Path, root: str, budget: str, max_tokens: int | None = None,
+                  route: str = "ok") -> Any:
+    settings = {"backend": "openai", "model": "judge", "base_url": f"{root}/{route}/v1",
                 **({"max_tokens": max_tokens} if max_tokens else {})}
     return sim_pack(tmp_path, settings, f"""
 [[components]]
@@ -360,3 +360,30 @@ def test_a_budget_below_one_first_reservation_says_why(tmp_path: Path, hostile: 
     assert "per_batch cannot take this call: 500 of 500 left" in (outcome.error or "")
     assert "make the budget hold one such call or lower max_tokens" in (outcome.error or "")
     assert httpx.get(f"{hostile}/stats").json()["counts"] == {}
+
+
+def test_a_copy_of_a_judged_request_is_never_degraded(tmp_path: Path, hostile: str) -> None:
+    """s4 tester2 F1: once real spend filled the budget, an exact copy of a request already
+    answered in the batch was refused and took the checks-only reward (1.0 against its
+    twin's 0.2, the judge saying fail). A copy is answered by the dedup and spends nothing:
+    it is never degraded, and identical samples get identical rewards."""
+    pack = _hostile_pack(tmp_path, hostile,
+                         'unit = "tokens", per_batch = 700, degrade = "checks_only"',
+                         max_tokens=50, route="fail")
+    samples = []
+    for g in range(6):  # 4 rollouts per prompt, the 4th a copy of the 1st
+        for k in (0, 1, 2, 0):
+            samples.append(sample(f"answer {g}-{k} words here", f"g{g}-{len(samples) % 4}",
+                                  prompt=f"prompt {g}"))
+    (batch,) = _score(pack, samples)
+    results = batch.results
+    calls = httpx.get(f"{hostile}/stats").json()["counts"]["fail"]
+    judged = [r for r in results if r.components["q"].error is None]
+    refused = [r for r in results if r.components["q"].error_kind == "budget_exhausted"]
+    assert refused and len(judged) > calls  # the budget ran out; copies cost no call
+    assert all(r.reward == pytest.approx(0.2) for r in judged)
+    assert {r.reward for r in refused} == {1.0}
+    for g in range(6):
+        first, copy = results[4 * g], results[4 * g + 3]
+        assert copy.components["q"].error_kind == first.components["q"].error_kind
+        assert copy.reward == first.reward

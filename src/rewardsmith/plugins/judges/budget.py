@@ -294,6 +294,13 @@ def heaviest(criteria: Sequence[Criterion], keep: int) -> list[Criterion]:
     return [criteria[k] for k in sorted(ranked)]
 
 
+async def _shares_reply(judge: RubricJudge, request: JudgeRequest) -> bool:
+    """Whether the judge's backend answers ``request`` without a call of its own
+    (``CachingBackend.shares_reply``; a backend without de-duplication never does)."""
+    shares = getattr(judge.context.judge_backend(), "shares_reply", None)
+    return shares is not None and bool(await shares(request))
+
+
 async def budgeted_score(judge: RubricJudge, sample: Sample) -> Score:
     """A rubric judge's score under its budget (see the module docstring).
 
@@ -307,6 +314,10 @@ async def budgeted_score(judge: RubricJudge, sample: Sample) -> Score:
     telemetry = current_telemetry()
     request, criteria = judge.request_for(sample)
     broken, estimate = await ledger.admit(request=request)
+    if broken is not None and await _shares_reply(judge, request):
+        # Answered by a call already made or being made (dedup, cache): it spends nothing,
+        # so it is never degraded (identical samples get identical rewards).
+        broken, estimate = None, 0.0
     stats = CallStats()
     if broken is None:
         telemetry.record_judge_stat(cid, "budget_degraded", 0.0)
