@@ -132,11 +132,11 @@ def test_the_last_score_is_read_over_single_token_values() -> None:
     # the last "score" wins (a reasoning section may hold an earlier one)
     tokens = _reply('{"score": ', "1", ', "x": 0, "score": ',
                     _tok("3", {"3": 0.5, "4": 0.25, "banana": 0.25}), "}")
-    expected, mass, half = holistic_expectation(tokens, 1, 5)
+    expected, mass, half = holistic_expectation(tokens, 1, 5, 3)
     assert expected == pytest.approx((3 * 0.5 + 4 * 0.25) / 0.75)
     assert mass == pytest.approx(0.75) and half == 0.0
     with pytest.raises(DistributionUnreadable) as err:
-        holistic_expectation(_reply('{"rationale": "none"}'), 1, 5)
+        holistic_expectation(_reply('{"rationale": "none"}'), 1, 5, 3)
     assert err.value.reason == "value_not_found"
 
 
@@ -145,7 +145,7 @@ def test_a_two_digit_score_split_into_digits_is_read_over_both_tokens() -> None:
     # "1": "0" (0.8, makes 10) | "}" (0.2, ends the number: 1).
     tokens = _reply('{"score": ', _tok("1", {"1": 0.9, "9": 0.06, "8": 0.04}),
                     _tok("0", {"0": 0.8, "}": 0.2}), "}")
-    expected, mass, _ = holistic_expectation(tokens, 1, 10)
+    expected, mass, _ = holistic_expectation(tokens, 1, 10, 10)
     p10, p1, p9, p8 = 0.9 * 0.8, 0.9 * 0.2, 0.06, 0.04
     assert mass == pytest.approx(p10 + p1 + p9 + p8)
     assert expected == pytest.approx((10 * p10 + 1 * p1 + 9 * p9 + 8 * p8) / mass)
@@ -155,7 +155,7 @@ def test_a_one_digit_score_whose_first_digit_could_start_ten() -> None:
     # sampled "1" then "}" ends it; the alternative "0}" at the next position would be 10
     tokens = _reply('{"score": ', _tok("1", {"1": 0.5, "2": 0.5}),
                     _tok("}", {"}": 0.6, "0": 0.3, "0}": 0.1}))
-    expected, mass, _ = holistic_expectation(tokens, 1, 10)
+    expected, mass, _ = holistic_expectation(tokens, 1, 10, 1)
     p1, p10, p2 = 0.5 * 0.6, 0.5 * 0.4, 0.5
     assert mass == pytest.approx(p1 + p10 + p2)
     assert expected == pytest.approx((p1 + 10 * p10 + 2 * p2) / mass)
@@ -165,7 +165,7 @@ def test_negative_scores_are_read_past_the_sign_token() -> None:
     # scale [-3, 3]: "-" (0.7) | "1" (0.2) | "2" (0.1); after "-": "2" (0.5) | "3" (0.5)
     tokens = _reply('{"score": ', _tok("-", {"-": 0.7, "1": 0.2, "2": 0.1}),
                     _tok("2", {"2": 0.5, "3": 0.5}), "}")
-    expected, mass, _ = holistic_expectation(tokens, -3, 3)
+    expected, mass, _ = holistic_expectation(tokens, -3, 3, -2)
     assert mass == pytest.approx(1.0)
     assert expected == pytest.approx(0.7 * (0.5 * -2 + 0.5 * -3) + 0.2 * 1 + 0.1 * 2)
 
@@ -173,11 +173,11 @@ def test_negative_scores_are_read_past_the_sign_token() -> None:
 def test_leading_spaces_and_number_tokens_with_their_terminator() -> None:
     # a tokenizer that keeps the space and the closing brace with the number
     tokens = _reply('{"score":', _tok(" 4}", {" 4}": 0.5, " 5}": 0.3, "5": 0.2}))
-    expected, mass, _ = holistic_expectation(tokens, 1, 5)
+    expected, mass, _ = holistic_expectation(tokens, 1, 5, 4)
     assert mass == pytest.approx(1.0) and expected == pytest.approx(4 * 0.5 + 5 * 0.5)
     # JSON allows spaces before a number: "  3" at the number's own token is 3
     tokens = _reply('{"score": ', _tok("4", {"4": 0.5, " 3": 0.5}), "}")
-    expected, mass, _ = holistic_expectation(tokens, 1, 5)
+    expected, mass, _ = holistic_expectation(tokens, 1, 5, 4)
     assert mass == pytest.approx(1.0) and expected == pytest.approx(3.5)
 
 
@@ -185,11 +185,11 @@ def test_an_ambiguous_first_digit_falls_back_unless_its_bounds_are_tight() -> No
     # sampled 8 on [1, 10] with "1" (1 or 10: its next token never came back) at 0.2
     wide = _reply('{"score": ', _tok("8", {"8": 0.8, "1": 0.2}), "}")
     with pytest.raises(DistributionUnreadable) as err:
-        holistic_expectation(wide, 1, 10)
+        holistic_expectation(wide, 1, 10, 8)
     assert err.value.reason == "ambiguous_prefix"
     # 0.0001 on "1": the expectation lies in [8 - 0.0007, 8 + 0.0002]; the midpoint is used
     tight = _reply('{"score": ', _tok("8", {"8": 0.9999, "1": 0.0001}), "}")
-    expected, _, half = holistic_expectation(tight, 1, 10)
+    expected, _, half = holistic_expectation(tight, 1, 10, 8)
     low = (8 * 0.9999 + 1 * 0.0001)
     high = (8 * 0.9999 + 10 * 0.0001)
     assert expected == pytest.approx((low + high) / 2) and half == pytest.approx((high - low) / 2)
@@ -199,7 +199,7 @@ def test_a_position_without_top_logprobs_cannot_be_read() -> None:
     bare = {"token": "0", "logprob": -0.01, "top_logprobs": []}
     tokens = _reply('{"score": ', _tok("1", {"1": 0.9, "9": 0.1}), bare, "}")
     with pytest.raises(DistributionUnreadable) as err:
-        holistic_expectation(tokens, 1, 10)
+        holistic_expectation(tokens, 1, 10, 10)
     assert err.value.reason == "no_top_logprobs"
 
 
@@ -209,12 +209,12 @@ def test_verdict_words_split_into_several_tokens() -> None:
     # after '"pa': 'ss' (1.0)
     tokens = _reply('{"a": {"rationale": "r", "verdict": ',
                     _tok('"pa', {'"pa': 0.6, '"fail': 0.3, '"Pass': 0.1}), 'ss"', "}}")
-    value, mass, _ = criterion_expectation(tokens, crit)
+    value, mass, _ = criterion_expectation(tokens, crit, "pass")
     assert mass == pytest.approx(0.9) and value == pytest.approx(0.6 / 0.9)
     # the word after a separate quote token; inside a string " p" is not a verdict
     tokens = _reply('{"a": {"rationale": "r", "verdict": "',
                     _tok("f", {"f": 0.5, "p": 0.25, " p": 0.25}), 'ail"', "}}")
-    value, mass, _ = criterion_expectation(tokens, crit)
+    value, mass, _ = criterion_expectation(tokens, crit, "fail")
     assert mass == pytest.approx(0.75) and value == pytest.approx(1 / 3)
 
 
@@ -225,9 +225,44 @@ def test_levels_with_multi_digit_scores() -> None:
             {"score": 10, "description": "full"}]})
     tokens = _reply('{"depth": {"rationale": "r", "level": ',
                     _tok("1", {"1": 0.7, "5": 0.2, "0": 0.1}), _tok("0", {"0": 1.0}), "}}")
-    value, mass, _ = criterion_expectation(tokens, leveled)
+    value, mass, _ = criterion_expectation(tokens, leveled, 10)
     assert mass == pytest.approx(1.0)
     assert value == pytest.approx(0.7 * 1.0 + 0.2 * 0.5 + 0.1 * 0.0)
+
+
+def test_tokens_that_spell_another_value_than_the_verdict_cannot_be_read() -> None:
+    """s4 tester2 F2: the content said 5 (a proxy rewrote it) while the log-probabilities
+    spell 2 with {2: 0.5, 5: 0.5}: an expectation of 3.5 was reported as the distribution's.
+    Tokens of another reply are no distribution of this verdict."""
+    tokens = _reply('{"score": ', _tok("2", {"2": 0.5, "5": 0.5}), "}")
+    with pytest.raises(DistributionUnreadable) as err:
+        holistic_expectation(tokens, 1, 5, 5)
+    assert err.value.reason == "tokens_disagree"
+    assert "spell '2' where the verdict says '5'" in str(err.value)
+    crit = Criterion.model_validate({"id": "a", "pass_if": "A."})
+    tokens = _reply('{"a": {"rationale": "r", "verdict": ',
+                    _tok('"fail', {'"fail': 0.7, '"pass': 0.3}), '"', "}}")
+    with pytest.raises(DistributionUnreadable) as err:
+        criterion_expectation(tokens, crit, "pass")
+    assert err.value.reason == "tokens_disagree"
+
+
+def test_log_probabilities_that_are_not_a_distribution_cannot_be_read() -> None:
+    """s4 tester2 F3: a sampled token with logprob 5.0 (p would be e^5) was clipped to p = 1
+    and gave a value with a mass of 1.36; repeated alternatives summed to 1.5."""
+    positive = _reply('{"score": ', {"token": "4", "logprob": 5.0,
+                                      "top_logprobs": [{"token": "4", "logprob": 5.0},
+                                                       {"token": "1", "logprob": -1.0}]}, "}")
+    with pytest.raises(DistributionUnreadable) as err:
+        holistic_expectation(positive, 1, 5, 4)
+    assert err.value.reason in ("sampled_probability_missing", "mass_above_one")
+    repeated = _reply('{"score":', {"token": " 4}", "logprob": math.log(0.75),
+                                     "top_logprobs": [
+                                         {"token": " 4}", "logprob": math.log(0.75)},
+                                         {"token": " 4}", "logprob": math.log(0.75)}]})
+    with pytest.raises(DistributionUnreadable) as err:
+        holistic_expectation(repeated, 1, 5, 4)
+    assert err.value.reason == "mass_above_one"
 
 
 def test_an_unreadable_reply_keeps_the_sampled_value_with_its_reason() -> None:
@@ -235,7 +270,8 @@ def test_an_unreadable_reply_keeps_the_sampled_value_with_its_reason() -> None:
     token = bind_telemetry(telemetry)
     try:
         wide = _reply('{"score": ', _tok("8", {"8": 0.8, "1": 0.2}), "}")
-        score = from_distribution(Score(7 / 9), wide, [], (1, 10), "judge")
+        score = from_distribution(Score(7 / 9, measurements={"holistic_score": 8}), wide,
+                                  [], (1, 10), "judge")
     finally:
         unbind_telemetry(token)
     assert score.value == 7 / 9

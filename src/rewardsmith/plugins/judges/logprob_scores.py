@@ -70,6 +70,9 @@ from rewardsmith.plugins.judges.rubric import Criterion
 #: Widest interval (on the normalised [0, 1] value) an ambiguous prefix may leave the
 #: expectation in; the midpoint is used then (within half of this of the exact value).
 AMBIGUITY_TOLERANCE = 0.01
+# Rounding in the servers' log-probabilities: a value's mass may exceed 1, and a logprob 0,
+# by this much before they are taken for something other than probabilities.
+MASS_TOLERANCE = 1e-3
 
 
 class DistributionUnreadable(RewardsmithError):
@@ -137,6 +140,8 @@ class ValueDistribution:
 
     probs: dict[str, float] = field(default_factory=dict)
     ambiguous: list[tuple[float, list[str]]] = field(default_factory=list)
+    #: The value the sampled tokens spell (None: they left the valid values).
+    sampled: str | None = None
 
     def expectation(self, kind: ValueKind, span: float) -> tuple[float, float, float]:
         """``(expectation, mass, half-width)``; raises DistributionUnreadable when no mass
@@ -145,6 +150,11 @@ class ValueDistribution:
         mass = sum(self.probs.values()) + sum(m for m, _ in self.ambiguous)
         if mass <= 0:
             raise DistributionUnreadable("no_valid_mass", "no probability on a valid value")
+        if mass > 1.0 + MASS_TOLERANCE:
+            # Probabilities of one position cannot add up to more than 1: the endpoint's
+            # log-probabilities are not a distribution (positive, or repeated tokens).
+            raise DistributionUnreadable("mass_above_one", f"the returned probabilities of "
+                                         f"the verdict value add up to {mass:.4g}, above 1")
         known = sum(kind.values[v] * p for v, p in self.probs.items())
         low = known + sum(m * min(kind.values[v] for v in vs) for m, vs in self.ambiguous)
         high = known + sum(m * max(kind.values[v] for v in vs) for m, vs in self.ambiguous)
@@ -158,9 +168,11 @@ class ValueDistribution:
 
 
 def _probability(entry: dict[str, Any]) -> float | None:
+    """The probability of a token entry; None when its ``logprob`` is not one (missing,
+    not finite, a server's -9999 "not computed", or above 0 beyond rounding)."""
     logprob = entry.get("logprob")
     if isinstance(logprob, int | float) and not isinstance(logprob, bool) \
-            and math.isfinite(logprob) and logprob > -9999.0:
+            and math.isfinite(logprob) and -9999.0 < logprob <= MASS_TOLERANCE:
         return math.exp(min(0.0, float(logprob)))
     return None
 
@@ -231,6 +243,8 @@ def value_distribution(tokens: TokenText, start: int, kind: ValueKind) -> ValueD
                           None)
             if closed is not None:
                 out.probs[closed] = out.probs.get(closed, 0.0) + path * p
+                if text == sampled:
+                    out.sampled = closed
                 continue
             starts = [v for v in kind.values if v.startswith(c)]
             if text == sampled and starts:
@@ -255,33 +269,44 @@ def _last(pattern: str, text: str) -> re.Match[str] | None:
 
 
 def _read(logprobs: Sequence[dict[str, Any]], pattern: str, kind: ValueKind,
-          span: float) -> tuple[float, float, float]:
+          span: float, verdict: object) -> tuple[float, float, float]:
+    """The expectation of the value ``pattern`` finds last in the tokens, which must spell
+    ``verdict``, the value the parsed verdict holds (a proxy or reasoning parser may rewrite
+    the content and pass the log-probabilities through: they are then of another reply)."""
     tokens = TokenText.of(logprobs)
     found = _last(pattern, tokens.text)
     if found is None:
         raise DistributionUnreadable("value_not_found", "the verdict value is not in the "
                                      "returned tokens")
-    return value_distribution(tokens, found.start(1), kind).expectation(kind, span)
+    distribution = value_distribution(tokens, found.start(1), kind)
+    if distribution.sampled != str(verdict):
+        raise DistributionUnreadable("tokens_disagree", f"the returned tokens spell "
+                                     f"{distribution.sampled!r} where the verdict says "
+                                     f"{str(verdict)!r}")
+    return distribution.expectation(kind, span)
 
 
-def holistic_expectation(logprobs: Sequence[dict[str, Any]], low: int, high: int
-                         ) -> tuple[float, float, float]:
+def holistic_expectation(logprobs: Sequence[dict[str, Any]], low: int, high: int,
+                         verdict: int) -> tuple[float, float, float]:
     """``(expected score on [low, high], mass, half-width)`` of the verdict's last
-    ``"score": <n>``; raises DistributionUnreadable."""
+    ``"score": <n>``, whose tokens must spell ``verdict`` (the parsed score); raises
+    DistributionUnreadable."""
     kind = ValueKind.integers({v: float(v) for v in range(low, high + 1)})
-    return _read(logprobs, r'"score"\s*:\s*(-?\d)', kind, float(high - low))
+    return _read(logprobs, r'"score"\s*:\s*(-?\d)', kind, float(high - low), verdict)
 
 
-def criterion_expectation(logprobs: Sequence[dict[str, Any]], criterion: Criterion
-                          ) -> tuple[float, float, float]:
+def criterion_expectation(logprobs: Sequence[dict[str, Any]], criterion: Criterion,
+                          verdict: object) -> tuple[float, float, float]:
     """``(expected value in [0, 1], mass, half-width)`` of a criterion: P(pass) for
-    pass/fail, the expected level value for levels; raises DistributionUnreadable."""
+    pass/fail, the expected level value for levels; its tokens must spell ``verdict`` (the
+    parsed verdict or level); raises DistributionUnreadable."""
     key = re.escape(criterion.id)
     if criterion.levels is None:
         return _read(logprobs, rf'"{key}"\s*:\s*\{{[^{{}}]*?"verdict"\s*:\s*"(\w)',
-                     ValueKind.words({"pass": 1.0, "fail": 0.0}), 1.0)
+                     ValueKind.words({"pass": 1.0, "fail": 0.0}), 1.0, verdict)
     kind = ValueKind.integers({s: criterion.value_of_level(s) for s in criterion.level_scores})
-    return _read(logprobs, rf'"{key}"\s*:\s*\{{[^{{}}]*?"level"\s*:\s*(-?\d)', kind, 1.0)
+    return _read(logprobs, rf'"{key}"\s*:\s*\{{[^{{}}]*?"level"\s*:\s*(-?\d)', kind, 1.0,
+                 verdict)
 
 
 def from_distribution(score: Score, logprobs: Sequence[dict[str, Any]] | None,
@@ -298,11 +323,14 @@ def from_distribution(score: Score, logprobs: Sequence[dict[str, Any]] | None,
         if not logprobs:
             raise DistributionUnreadable("no_logprobs", "the reply has no log-probabilities")
         if scale is not None:
-            expectations["holistic_score"] = holistic_expectation(logprobs, *scale)
+            expectations["holistic_score"] = holistic_expectation(
+                logprobs, *scale, score.measurements["holistic_score"])
         else:
+            sampled = score.details.get("criteria", {})
             for c in criteria:
                 try:
-                    expectations[c.id] = criterion_expectation(logprobs, c)
+                    expectations[c.id] = criterion_expectation(
+                        logprobs, c, sampled.get(c.id, {}).get("verdict"))
                 except DistributionUnreadable as exc:
                     raise DistributionUnreadable(exc.reason,
                                                  f"criterion {c.id!r}: {exc}") from None
