@@ -159,7 +159,8 @@ def test_a_signal_keeps_the_finished_rows_and_says_what_was_not_scored(
     assert [(r["id"], r["index"], r["status"]) for r in rows] == [("s0", 0, "ok")]
     name = signal.Signals(signum).name
     assert (f"interrupted ({name}): 1 samples scored and written; 2 not scored, no row "
-            "written (1 cancelled in flight, 1 not started)") in err, err
+            "written (1 started and stopped unfinished: cancelled in flight or waiting for "
+            "their group; 1 not started)") in err, err
     assert "s0" in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 

@@ -199,7 +199,8 @@ def score_command(ctx: click.Context, rollouts: Path, pack_spec: str, output: Pa
         not_read = count_lines(rollouts) - read
         click.echo(f"interrupted ({signals.name}): {len(run.rewards)} samples scored and "
                    f"written; {in_flight + not_read} not scored, no row written "
-                   f"({in_flight} cancelled in flight, {not_read} not started)", err=True)
+                   f"({in_flight} started and stopped unfinished: cancelled in flight or waiting "
+                   f"for their group; {not_read} not started)", err=True)
         sys.exit(signals.exit_code)
     if blocking:
         fail(f"stopped after {len(run.rewards)} samples: their rewards would come from the "
