@@ -19,35 +19,19 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared test pack
+
+from tests.support.judged_pack import write_judged_pack
 
 from rewardsmith import Scorer, load_pack, make_plugin_host
 from rewardsmith.simulators import OpenAISimulator
 from rewardsmith.simulators.faults import FaultPolicy
 from rewardsmith.simulators.wiring import openai_settings
-
-PACK = """
-[pack]
-name = "slow-judge"
-version = "1.0.0"
-
-[judge]
-{judge}
-
-[[components]]
-id = "length"
-type = "length"
-unit = "words"
-max = 50
-
-[[components]]
-id = "review"
-type = "rubric-judge"
-weight = 3
-criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
-"""
 
 
 def _samples(n: int, round_: int) -> list[dict[str, object]]:
@@ -68,13 +52,9 @@ def main() -> None:
     os.environ.setdefault("OPENAI_API_KEY", "sk-simulator-dummy")
     with OpenAISimulator(faults=FaultPolicy(latency_s=args.latency)) as sim, \
             tempfile.TemporaryDirectory() as folder:
-        import json
-
         judge = openai_settings(sim.base_url, max_concurrency=args.concurrency,
                                 response_format="json_schema")
-        table = "\n".join(f"{k} = {json.dumps(v)}" for k, v in judge.items())
-        path = Path(folder) / "pack.toml"
-        path.write_text(PACK.format(judge=table), encoding="utf-8")
+        path = write_judged_pack(Path(folder), judge)
         scorer = Scorer(load_pack(path, make_plugin_host()))
         scorer.score(_samples(4, -1))  # warm: connections, the loop thread
         figures: dict[str, list[tuple[float, float, float]]] = {"stream": [], "batch": []}

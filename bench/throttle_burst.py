@@ -23,9 +23,14 @@ import json
 import os
 import socket
 import statistics
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared test pack
+
+from tests.support.judged_pack import write_judged_pack
 
 from rewardsmith.core.engine import Scorer
 from rewardsmith.core.pack import load_pack
@@ -36,31 +41,8 @@ MODEL = "openai.gpt-oss-120b-1:0"
 
 
 def _pack(folder: Path, endpoint_url: str) -> Path:
-    judge = {"backend": "bedrock", "model": MODEL, "region": "us-east-1",
-             "endpoint_url": endpoint_url}
-    table = "\n".join(f"{key} = {json.dumps(value)}" for key, value in judge.items())
-    path = folder / "burst.toml"
-    path.write_text(f"""
-[pack]
-name = "throttle-burst"
-version = "1.0.0"
-
-[judge]
-{table}
-
-[[components]]
-id = "length"
-type = "length"
-unit = "words"
-max = 50
-
-[[components]]
-id = "review"
-type = "rubric-judge"
-weight = 3
-criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
-""", encoding="utf-8")
-    return path
+    return write_judged_pack(folder, {"backend": "bedrock", "model": MODEL,
+                                      "region": "us-east-1", "endpoint_url": endpoint_url})
 
 
 def _samples(count: int) -> list[dict[str, Any]]:
