@@ -96,12 +96,19 @@ def test_answering_bedrock_judge_scores_through_the_same_handler(
     out = judged_handler(batch, context)
     assert time.monotonic() < context.deadline
     validate_answer(out, [s["id"] for s in batch])
-    for result in out:
-        metrics = metrics_of(result)
+    rows = [metrics_of(result) for result in out]
+    for metrics in rows:
         assert "review" in metrics and "review.failed" not in metrics
-        assert metrics["judge_failed"] == 0.0 and metrics["judge_latency_ms"] > 0
-        assert metrics["judge_input_tokens"] > 0 and metrics["judge_output_tokens"] > 0
+        assert metrics["judge_failed"] == 0.0
         assert metrics["judge_input_tokens"] == metrics["review.input_tokens"]
+    # The four answers are the same text: one call is sent, its verdict shared by the rest,
+    # whose rows spent nothing.
+    [sent] = [m for m in rows if m["review.judge_calls"] == 1.0]
+    assert sent["judge_latency_ms"] > 0 and sent["judge_input_tokens"] > 0
+    assert sent["judge_output_tokens"] > 0
+    assert [m["review.deduplicated"] for m in rows if m is not sent] == [1.0] * 3
+    assert {m["judge_input_tokens"] for m in rows if m is not sent} == {0.0}
     (emf,) = captured_emf()
-    assert emf["JudgeCalls"] >= 1 and emf.get("Failures.deadline") is None
+    assert emf["JudgeCalls"] == 1 and emf.get("Failures.deadline") is None
+    assert emf["InputTokens"] == sum(m["judge_input_tokens"] for m in rows)
     assert "JudgeLatencyP50" in emf

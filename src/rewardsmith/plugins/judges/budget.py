@@ -171,11 +171,11 @@ class BudgetLedger:
     def learn(self, request: JudgeRequest, stats: CallStats) -> None:
         """Fold the usage of a judged call into the estimate (replies that report no
         tokens, or were answered from the cache or dedup, teach nothing)."""
-        if stats.calls < 1 or stats.spent_output_tokens <= 0 or stats.spent_input_tokens <= 0:
+        if stats.calls < 1 or stats.output_tokens <= 0 or stats.input_tokens <= 0:
             return
         chars = max(1, math.ceil((len(request.system) + len(request.user)) / 4))
-        ratio = stats.spent_input_tokens / stats.calls / chars
-        output = math.ceil(stats.spent_output_tokens / stats.calls)
+        ratio = stats.input_tokens / stats.calls / chars
+        output = math.ceil(stats.output_tokens / stats.calls)
         with self._lock:
             self._input_ratio = max(self._input_ratio or 0.0, ratio)
             self._output_tokens = max(self._output_tokens or 0, output)
@@ -195,7 +195,7 @@ class BudgetLedger:
     def spend_of(self, stats: CallStats, settings: dict[str, Any] | None = None) -> float:
         """What the calls in ``stats`` really spent, in the budget's unit (replies answered
         from the cache or by an identical request's call spent nothing)."""
-        return self.amount(stats.spent_input_tokens, stats.spent_output_tokens,
+        return self.amount(stats.input_tokens, stats.output_tokens,
                            stats.cost_usd, settings)
 
     def reserve(self, estimate: float) -> str | None:

@@ -128,7 +128,16 @@ def check_size(config: JudgeComponentConfig, blocks: list[DataBlock]) -> None:
 
 @dataclass
 class CallStats:
-    """Accounting summed over a component's judge calls for one score."""
+    """Accounting of a component's judge requests for one score.
+
+    A request is answered one of three ways, counted apart so that the per-sample figures
+    sum over a batch to what was really spent (the batch telemetry's ``judge_calls``,
+    ``cache_hits`` and ``deduplicated``): ``calls`` sent to the backend (failed ones
+    included), ``cached`` answered by the verdict cache, ``deduplicated`` answered by an
+    identical request of another sample in the same batch (``core/judge_cache.py``).
+    Tokens, cost, attempts, repairs, latency and queue time are those of the sent calls
+    only: a shared or cached answer spent nothing for this sample.
+    """
 
     calls: int = 0
     latency_ms: float = 0.0
@@ -136,35 +145,38 @@ class CallStats:
     output_tokens: int = 0
     cost_usd: float = 0.0
     cached: int = 0
+    deduplicated: int = 0
     attempts: int = 0
     repairs: int = 0
     queued_ms: float = 0.0
     modes: list[str] = field(default_factory=list)
     failed: int = 0  # calls that raised (counted in ``calls`` too)
-    #: Tokens of the replies that were really sent for (not answered from the cache or
-    #: from an identical request earlier in the batch): what a token budget spends.
-    spent_input_tokens: int = 0
-    spent_output_tokens: int = 0
+    #: Sent calls whose latency and queue time ``latency_ms``/``queued_ms`` sum: ``calls``,
+    #: except in a share of a group's calls (:meth:`split`), which keeps the group's means.
+    timed: int = 0
 
     def add(self, reply: JudgeReply) -> None:
         # What network backends report in ``extra`` (plugins/backends/_base.py); a backend
         # that reports nothing made one attempt.
         extra = reply.extra or {}
-        self.attempts += int(extra.get("attempts") or 1)
-        self.repairs += int(extra.get("repairs") or 0)
-        self.queued_ms += float(extra.get("queued_ms") or 0.0)
         mode = extra.get("mode")
         if isinstance(mode, str) and mode not in self.modes:
             self.modes.append(mode)
+        if reply.cached:
+            self.cached += 1
+            return
+        if extra.get("deduplicated"):
+            self.deduplicated += 1
+            return
+        self.attempts += int(extra.get("attempts") or 1)
+        self.repairs += int(extra.get("repairs") or 0)
+        self.queued_ms += float(extra.get("queued_ms") or 0.0)
         self.calls += 1
+        self.timed += 1
         self.latency_ms += reply.latency_ms
         self.input_tokens += reply.input_tokens
         self.output_tokens += reply.output_tokens
         self.cost_usd += reply.cost_usd
-        self.cached += bool(reply.cached)
-        if not reply.cached and not extra.get("deduplicated"):
-            self.spent_input_tokens += reply.input_tokens
-            self.spent_output_tokens += reply.output_tokens
 
     def add_failure(self, error: ComponentError) -> None:
         """A call that failed: what its backend reported in ``error.measurements`` (the
@@ -178,6 +190,7 @@ class CallStats:
 
         calls = max(1, int(number("judge_calls", 1)))
         self.calls += calls
+        self.timed += calls
         self.failed += calls
         self.attempts += int(number("judge_attempts", 1))
         self.repairs += int(number("judge_repairs", 0))
@@ -190,17 +203,58 @@ class CallStats:
         if isinstance(mode, str) and mode not in self.modes:
             self.modes.append(mode)
 
+    def split(self, n: int) -> list[CallStats]:
+        """These calls shared over ``n`` samples (one group's or one pair's calls), so that
+        the shares sum to them: counts on the first share, tokens split evenly with the
+        remainder on the first ones, cost split evenly; every share keeps the calls' mean
+        latency and queue time.
+
+        Raises:
+            ValueError: ``n`` < 1.
+        """
+        if n < 1:
+            raise ValueError(f"cannot split judge calls over {n} samples")
+        shares = [CallStats(latency_ms=self.latency_ms, queued_ms=self.queued_ms,
+                            timed=self.timed, cost_usd=self.cost_usd / n,
+                            modes=list(self.modes)) for _ in range(n)]
+        first = shares[0]
+        first.calls, first.failed = self.calls, self.failed
+        first.cached, first.deduplicated = self.cached, self.deduplicated
+        first.attempts, first.repairs = self.attempts, self.repairs
+        for k, share in enumerate(shares):
+            share.input_tokens = self.input_tokens // n + (k < self.input_tokens % n)
+            share.output_tokens = self.output_tokens // n + (k < self.output_tokens % n)
+        return shares
+
+    def absorb(self, other: CallStats) -> None:
+        """Add ``other``'s accounting to this one (means weighted by their timed calls)."""
+        self.calls += other.calls
+        self.failed += other.failed
+        self.cached += other.cached
+        self.deduplicated += other.deduplicated
+        self.attempts += other.attempts
+        self.repairs += other.repairs
+        self.timed += other.timed
+        self.latency_ms += other.latency_ms
+        self.queued_ms += other.queued_ms
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cost_usd += other.cost_usd
+        self.modes.extend(m for m in other.modes if m not in self.modes)
+
     def measurements(self) -> dict[str, float | int | str]:
+        timed = self.timed
         return {
-            "judge_latency_ms": round(self.latency_ms / self.calls, 3) if self.calls else 0.0,
+            "judge_latency_ms": round(self.latency_ms / timed, 3) if timed else 0.0,
             "judge_calls": self.calls,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cost_usd": round(self.cost_usd, 8),
             "cached": self.cached,
+            "deduplicated": self.deduplicated,
             "judge_attempts": self.attempts,
             "judge_repairs": self.repairs,
-            "judge_queued_ms": round(self.queued_ms / self.calls, 3) if self.calls else 0.0,
+            "judge_queued_ms": round(self.queued_ms / timed, 3) if timed else 0.0,
             **({"judge_mode": ",".join(self.modes)} if self.modes else {}),
             **({"judge_failed_calls": self.failed} if self.failed else {}),
         }

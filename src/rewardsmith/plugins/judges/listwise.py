@@ -260,7 +260,7 @@ class ListwiseJudge(Component["ListwiseJudge.Config"]):
             current_telemetry().record_judge_stat(self.config.id, "position_correlation",
                                                   correlation)
         copies = [member_of.count(m) for m in range(n)]
-        shares = stats.measurements()
+        shares = [share.measurements() for share in stats.split(len(member_of))]
         calls = len(done)
         scores: list[Score | BaseException] = []
         for k, member in enumerate(member_of):
@@ -282,11 +282,7 @@ class ListwiseJudge(Component["ListwiseJudge.Config"]):
                     "duplicates": copies[member] - 1,
                     # the group's calls count on its first sample, its tokens and cost are
                     # spread over all: summed over a batch, each is counted once
-                    "judge_calls": shares["judge_calls"] if k == 0 else 0,
-                    "input_tokens": int(shares["input_tokens"]) // len(member_of),
-                    "output_tokens": int(shares["output_tokens"]) // len(member_of),
-                    "cost_usd": round(float(shares["cost_usd"]) / len(member_of), 8),
-                    "judge_latency_ms": shares["judge_latency_ms"],
+                    **shares[k],
                     "failed_orderings": failed_calls,
                 },
                 details={"template": LISTWISE_TEMPLATE, "group_size": len(member_of),

@@ -244,14 +244,10 @@ class PairwiseJudge(Component["PairwiseJudge.Config"]):
                 continue
             result, stats = outcome
             results.append(result)
-            for member in (i, j):  # each member carries half of the pair's cost
-                share = shares[member]
-                share.calls += stats.calls
-                share.latency_ms += stats.latency_ms
-                share.input_tokens += stats.input_tokens // 2
-                share.output_tokens += stats.output_tokens // 2
-                share.cost_usd += stats.cost_usd / 2
-                share.cached += stats.cached
+            # the pair's calls count on its first member, its tokens and cost are halved:
+            # summed over a batch, each call is counted once
+            for member, share in zip((i, j), stats.split(2), strict=True):
+                shares[member].absorb(share)
 
         recs = records(n, results)
         compared = [k for k in range(n) if recs[k].comparisons]
