@@ -138,3 +138,31 @@ scope = "turn"
 """
     with pytest.raises(PackError, match="cannot have scope = 'turn'"):
         load_pack(write_pack(text), host)
+
+
+def test_a_turn_scoped_component_failing_on_some_turns_is_counted(make_scorer) -> None:
+    """s5 tester F4: a component that failed on one turn and was scored from the others was
+    counted nowhere (no failure, no error in the summary); the failure reaches the sample."""
+    from rewardsmith.report.summary import component_stats
+
+    sample = tj.openai_chat("The refund would explode the budget.")  # the last turn raises
+    sample["messages"][4]["content"] = "Starting the refund now."
+    clean_sample = tj.openai_chat()
+    clean_sample["id"] = "clean"
+    scorer = make_scorer(PACK.format(extra="", scope="scope = 'turn'"))
+    try:
+        batch = scorer.score([sample, clean_sample])
+    finally:
+        scorer.close()
+    partial, clean = (r.components["answer"] for r in batch.results)
+    assert partial.error is None and partial.partial_error_kind == "exception"
+    assert partial.turn_values == [0.0, 1.0, None]  # the failed turn abstains
+    assert partial.measurements["turns_failed"] == 1
+    assert clean.partial_error_kind is None and clean.measurements["turns_failed"] == 0
+    assert batch.telemetry.failures == {"exception": 1}
+    assert batch.telemetry.component_failures == {"answer": {"exception": 1}}
+    stats = component_stats(batch.results)["answer"]
+    assert (stats["errors"], stats["ran"], stats["failure_rate"]) == (1, 2, 0.5)
+    row = lambda_row(batch.results[0], failure_reward=0.0)
+    assert {"name": "answer.turns_failed", "value": 1.0, "type": "Metric"} in \
+        row["metrics_list"]

@@ -1065,6 +1065,9 @@ class Scorer:
                     telemetry.record_failure(outcome.error_kind or ErrorKind.ERROR, cid)
                     means = means_by_group.get(sample.group_key, {})
                     apply_policy(outcome, self._configs[cid], self._ranges[cid], means.get(cid))
+                elif outcome.partial_error_kind is not None:
+                    # failed on some turns, scored from the others (policy applied per turn)
+                    telemetry.record_failure(outcome.partial_error_kind, cid)
             if state.gate is not None:
                 assert state.gate_reward is not None
                 return SampleResult(reward=state.gate_reward, status="gated",

@@ -134,6 +134,14 @@ class JudgeRequest:
 #: the request's ``json_schema`` (the judge then does not validate it a second time).
 SCHEMA_CHECKED = "schema_checked"
 
+#: The per-sample judge accounting a judge component reports (plugins/judges/calling.py
+#: ``CallStats.measurements``): counts, tokens and dollars that add up over calls, turns and
+#: samples (summed over a batch's rows they equal the batch telemetry).
+ADDITIVE_MEASUREMENTS: Final = frozenset({
+    "judge_calls", "cached", "deduplicated", "input_tokens", "output_tokens", "cost_usd",
+    "judge_attempts", "judge_repairs", "judge_failed_calls",
+})
+
 
 @dataclass(slots=True)
 class JudgeReply:

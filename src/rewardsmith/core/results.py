@@ -59,6 +59,10 @@ class ComponentOutcome:
     skipped: bool = False  # not run because a gate failed first
     #: A turn-scoped component's value at each assistant turn (None: abstained there).
     turn_values: list[float | None] | None = None
+    #: A turn-scoped component that failed on some of the sample's turns and was scored
+    #: from the others: the first failed turn's error kind (counted as a failure of the
+    #: sample; ``measurements["turns_failed"]`` says how many turns).
+    partial_error_kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rewardsmith.core.aggregate import SampleFailed, formula_reward, weighted_mean
 from rewardsmith.core.component import Component, ComponentConfig
+from rewardsmith.core.errors import ErrorKind
 from rewardsmith.core.formula import Formula
+from rewardsmith.core.judging import ADDITIVE_MEASUREMENTS
 from rewardsmith.core.results import ComponentOutcome
 from rewardsmith.core.sample import Sample
 
@@ -100,19 +102,25 @@ def _policy_value(outcome: ComponentOutcome, config: ComponentConfig,
 
 
 def _summed_measurements(outcomes: Sequence[ComponentOutcome]) -> dict[str, Any]:
-    """Numeric measurements over the turns: latencies by their maximum, the rest (judge
-    tokens, cost, calls) summed, so a per-turn judge reports what the sample cost."""
-    out: dict[str, Any] = {}
+    """Numeric measurements over the turns: the judge accounting
+    (:data:`~rewardsmith.core.judging.ADDITIVE_MEASUREMENTS`: calls, tokens, cost) summed, so
+    a per-turn judge reports what the sample cost; times (``*_ms``) by their maximum; every
+    other value (a criterion's 0/1 verdict, a score, a rate) averaged over the turns that
+    report it, so it stays on its own scale."""
+    seen: dict[str, list[float]] = {}
     for outcome in outcomes:
         for key, value in outcome.measurements.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
                 continue
-            if key not in out:
-                out[key] = value
-            elif "latency" in key:
-                out[key] = max(out[key], value)
-            else:
-                out[key] += value
+            seen.setdefault(key, []).append(value)
+    out: dict[str, Any] = {}
+    for key, values in seen.items():
+        if key in ADDITIVE_MEASUREMENTS:
+            out[key] = sum(values)
+        elif key.endswith("_ms"):
+            out[key] = max(values)
+        else:
+            out[key] = statistics.fmean(values)
     return out
 
 
@@ -144,10 +152,13 @@ def combine_turns(component: Component[Any], outcomes: Sequence[ComponentOutcome
         f"{len(outcomes)} turn(s) scored")
     measurements = _summed_measurements(outcomes)
     measurements.update(turns=len(outcomes), turns_failed=len(failed))
-    if failed:
-        measurements["turn_error_kind"] = str(failed[0].error_kind)
+    partial = None
+    if first_failed is not None:
+        partial = str(first_failed.error_kind or ErrorKind.ERROR)
+        measurements["turn_error_kind"] = partial
     return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value, passed,
-                            rationale, measurements, turn_values=values)
+                            rationale, measurements, turn_values=values,
+                            partial_error_kind=partial)
 
 
 def score_turns_sync(component: Component[Any], sample: Sample,

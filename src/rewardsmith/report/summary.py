@@ -40,27 +40,9 @@ def budget_path(outcome: ComponentOutcome) -> str | None:
 
 
 def component_stats(results: Sequence[SampleResult]) -> dict[str, dict[str, float | int]]:
-    """Per component: mean value, pass rate, errors and skips over the scored samples."""
-    stats: dict[str, dict[str, float | int]] = {}
-    ids: list[str] = []
-    for r in results:
-        ids.extend(cid for cid in r.components if cid not in ids)
-    for cid in ids:
-        outcomes = [r.components[cid] for r in results if cid in r.components]
-        values = [o.value for o in outcomes if o.value is not None and o.error is None]
-        verdicts = [o.passed for o in outcomes if o.passed is not None]
-        errors = sum(o.error is not None for o in outcomes)
-        ran = sum(not o.skipped for o in outcomes)
-        stats[cid] = {
-            "mean": statistics.fmean(values) if values else float("nan"),
-            "pass_rate": sum(verdicts) / len(verdicts) if verdicts else float("nan"),
-            "scored": len(values),
-            "errors": errors,
-            # over the samples it ran on: a component gated out did not fail
-            "failure_rate": errors / ran if ran else float("nan"),
-            "skipped": sum(o.skipped for o in outcomes),
-        }
-    return stats
+    """Per component: mean value, pass rate, errors and skips over the scored samples
+    (:meth:`RunSummary.component_stats` over ``results``)."""
+    return RunSummary().add_all(results).component_stats()
 
 
 @dataclass
@@ -115,7 +97,10 @@ class RunSummary:
             if outcome.passed is not None:
                 tally.verdicts += 1
                 tally.passed += bool(outcome.passed)
-            tally.errors += outcome.error is not None
+            # a component that failed on some turns of a sample (scored from the others)
+            # failed that sample too, as the batch's ``failures`` counts it
+            tally.errors += (outcome.error is not None
+                             or outcome.partial_error_kind is not None)
             tally.ran += not outcome.skipped
             tally.skipped += bool(outcome.skipped)
             path = budget_path(outcome)
@@ -133,8 +118,9 @@ class RunSummary:
         return {cid: {"mean": t.value_sum / t.scored if t.scored else nan,
                       "pass_rate": t.passed / t.verdicts if t.verdicts else nan,
                       "scored": t.scored, "errors": t.errors,
+                      # over the samples it ran on: a component gated out did not fail
                       "failure_rate": t.errors / t.ran if t.ran else nan,
-                      "skipped": t.skipped}
+                      "ran": t.ran, "skipped": t.skipped}
                 for cid, t in self.components.items()}
 
     def table(self, pack: Pack) -> str:
@@ -196,7 +182,7 @@ def _table(pack: Pack, rewards: list[float], statuses: Counter[str],
                          f"{s['errors']:>6}  {failed:>6}  {s['skipped']:>7}")
     for cid, paths in (degraded or {}).items():
         # "100% scored, 0 errors" must not hide that a budget degraded the judging.
-        ran = int(stats.get(cid, {}).get("scored", 0)) + int(stats.get(cid, {}).get("errors", 0))
+        ran = int(stats.get(cid, {}).get("ran", 0))
         lines.append(f"budget: {cid}: {sum(paths.values())} of {ran} samples degraded ("
                      + ", ".join(f"{p} {n}" for p, n in sorted(paths.items())) + ")")
     if failures:

@@ -88,3 +88,15 @@ def test_turn_scope_sums_the_judge_cost_over_turns(pack_factory) -> None:
     assert len(recorder.requests) == 2 and measurements["turns"] == 2
     per_call = [(len(r.system) + len(r.user)) // 4 for r in recorder.requests]
     assert measurements["input_tokens"] == sum(per_call)
+
+
+def test_turn_scope_averages_criterion_values_over_turns(pack_factory) -> None:
+    """A criterion's metric stays a 0/1 verdict rate (s5 tester F11: summed to 3.0 over
+    four turns), while calls and tokens add up over the turns."""
+    turns = [("", [LOOKUP]), ("", [LOOKUP]), ("", [REFUND]), (DONE, [])]
+    result, recorder = _run(pack_factory, "turn", tj.chat(turns))
+    outcome = result.components["conduct"]
+    assert outcome.turn_values == [1.0, 1.0, 0.0, 0.0]
+    assert outcome.measurements["looked_up"] == 0.5
+    assert outcome.measurements["criteria_passed"] == 0.5
+    assert outcome.measurements["judge_calls"] == len(recorder.requests) == 4
