@@ -419,3 +419,19 @@ on_error = "abstain"
     assert [o.measurements["failed_comparisons"] for o in outcomes] == [1, 1, 1, 2, 1]
     assert boom.measurements["input_tokens"] > 0
     assert "1 failed" in good.rationale and "1 failed" in bad.rationale
+
+
+@pytest.mark.parametrize("mode", ["reference", "baseline"])
+def test_a_candidate_identical_to_its_opponent_ties_without_a_call(pack_factory,
+                                                                  mode: str) -> None:
+    """The per-sample modes' instance of F2: a judge without "tie" shown one text twice
+    must pick a slot, which read as position inconsistency."""
+    pack, recorder = pack_factory(always_first, _component(mode, "allow_tie = false"))
+    text = "Clause 7 caps liability at the fees paid."
+    batch = Scorer(pack).score([sample(text, sid="same", reference_answer=text,
+                                       baseline_response=text)])
+    outcome = _outcomes(batch)[0]
+    assert recorder.requests == []
+    assert outcome.value == 0.5 and outcome.passed is False
+    assert outcome.measurements["position_inconsistency"] == 0.0
+    assert (outcome.measurements["ties"], outcome.measurements["judge_calls"]) == (1, 0)

@@ -201,13 +201,19 @@ class PairwiseJudge(Component["PairwiseJudge.Config"]):
 
     async def score(self, sample: Sample) -> Score:  # type: ignore[override]
         stats = CallStats()
-        value, inconsistent = await self.compare(context_blocks(self.config, sample),
-                                                 sample.response, self.opponent(sample), stats)
+        opponent = self.opponent(sample)
+        against = "the reference" if self.config.mode == "reference" else "the baseline"
+        if sample.response == opponent:
+            # A text against itself is a tie, never a question: asked, a judge without
+            # "tie" must pick a slot, which would read as position inconsistency.
+            value, inconsistent, note = 0.5, False, " (the same text: not asked)"
+        else:
+            value, inconsistent = await self.compare(context_blocks(self.config, sample),
+                                                     sample.response, opponent, stats)
+            note = " (the two orders disagreed)" if inconsistent else ""
         record = MemberRecord()
         record.add(value, inconsistent)
-        against = "the reference" if self.config.mode == "reference" else "the baseline"
         verdict = {1.0: "beats", 0.5: "ties with", 0.0: "loses to"}[value]
-        note = " (the two orders disagreed)" if inconsistent else ""
         return Score(value=value, passed=value > 0.5,
                      rationale=f"candidate {verdict} {against}{note}",
                      measurements={**_outcome_measurements(record), **stats.measurements()},
