@@ -47,8 +47,8 @@ def _refuse_identical_jurors(names: Sequence[str],
     for (a, first), (b, second) in itertools.combinations(enumerate(identities), 2):
         if first == second:
             shown = ", ".join(f"{k} = {v!r}" for k, v in sorted(first.items())
-                              if k in ("backend", "model", "temperature", "top_p",
-                                       "max_tokens"))
+                              if v is not None and k in ("backend", "model", "temperature",
+                                                         "top_p", "max_tokens"))
             raise ValueError(
                 f"jurors {a + 1} ({names[a]!r}) and {b + 1} ({names[b]!r}) have the same "
                 f"judge settings ({shown}): one call would answer both (identical requests "
