@@ -162,6 +162,15 @@ class ComponentContext:
         trust.check_backend_config(validated, "judge")
         return dict(validated.model_dump(mode="json"))
 
+    def judge_identity(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The part of a judge settings table (as :meth:`validate_judge_settings` returns
+        it) that shapes the model's answer: the backend's half of the verdict cache's and
+        the in-batch de-duplication's key (``JudgeBackendConfig.cache_identity``; retries,
+        rate limits and prices left out). Without a validator, the table itself."""
+        if self._settings_validator is None:
+            return dict(settings)
+        return dict(self._settings_validator(dict(settings)).cache_identity())
+
 
 ConfigT = TypeVar("ConfigT", bound=ComponentConfig)
 

@@ -276,3 +276,92 @@ def test_a_long_wait_on_the_limiter_is_said(telemetry: BatchTelemetry) -> None:
     assert telemetry.judge_notices["rate:long_wait"] == (
         "judge: calls are waiting on the rate limiter of openai/said (requests_per_minute = "
         "None, tokens_per_minute = 2000.0): one waits 42 s before it is sent")
+
+
+# -- one schedule per model whatever the components declare (s5 tester F5) ----------------
+
+def test_different_declarations_on_one_limiter_pace_at_the_lowest() -> None:
+    """Declarations of 300 and 299 requests a minute used to make two limiters, so the
+    model got ~640 a minute; one schedule at the lowest holds both."""
+    clock = Clock()
+    limiter = RateLimiter(requests_per_minute=300, tokens_per_minute=None, clock=clock)
+    limiter.declare(1, 300, None, True)
+    limiter.declare(2, 299, 90000, True)
+    limiter.declare(3, None, 120000, False)
+    assert limiter.declared == (299, 90000)
+    assert limiter.adaptive is True
+    starts: list[tuple[float, float]] = []
+    for burst in range(40):
+        clock.now = 1000.0 + burst * 0.5
+        for _ in range(20):
+            starts.append((clock.now + limiter.reserve(10), 1.0))
+    assert _most_in_any_window(starts, 10.0) <= 299 / 60 * (10 + 0.9) + 1
+    message = limiter.conflict or ""
+    assert "requests_per_minute 299, 300, none: paced at 299" in message
+    assert "tokens_per_minute 90000, 120000, none: paced at 90000" in message
+    limiter.forget(2)  # the backend that declared 299 is gone
+    assert limiter.declared == (300, 120000)
+    limiter.forget(3)
+    assert limiter.declared == (300, None) and limiter.conflict is None
+
+
+def test_backends_of_one_model_share_one_limiter_at_the_lowest_declaration(
+    telemetry: BatchTelemetry,
+) -> None:
+    import gc
+
+    from rewardsmith.plugins.backends._resilience import ConfigErrorReporter, Resilience
+    from rewardsmith.plugins.backends.openai import OpenAIConfig
+
+    def resilience(**limits: Any) -> Resilience:
+        config = OpenAIConfig.model_validate({"backend": "openai", "model": "one-quota",
+                                              "base_url": "http://127.0.0.1:9/v1", **limits})
+        return Resilience(config, on_config_error=ConfigErrorReporter("openai", "one-quota"))
+
+    first = resilience(requests_per_minute=300)
+    second = resilience(requests_per_minute=299)
+    undeclared = resilience()
+    assert first.rate is second.rate is undeclared.rate
+    assert first.rate.declared == (299, None)
+    (snapshot,) = [v for k, v in limiters().items() if k.endswith("one-quota")]
+    assert snapshot["declared_rpm"] == 299
+    del second
+    gc.collect()
+    assert first.rate.declared == (300, None)  # a released pack's declaration stops binding
+
+
+def test_a_pack_declaring_two_quotas_for_one_model_says_so(
+    tmp_path: Path, converse_simulator: ConverseSimulator,
+) -> None:
+    settings = bedrock_settings(converse_simulator.endpoint_url, requests_per_minute=300)
+    table = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
+    (tmp_path / "pack.toml").write_text(f"""[pack]
+name = "two-quotas"
+version = "1"
+
+[judge]
+{table}
+
+[[components]]
+id = "review"
+type = "rubric-judge"
+criteria = [{{ id = "correct", pass_if = "Correct." }}]
+
+[[components]]
+id = "review2"
+type = "rubric-judge"
+judge = {{ requests_per_minute = 299 }}
+criteria = [{{ id = "polite", pass_if = "Polite." }}]
+""", encoding="utf-8")
+    scorer = Scorer(load_pack(tmp_path / "pack.toml"))
+    try:
+        batch = scorer.score([{"id": "s", "messages": [
+            {"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Hello."}]}],
+            timeout_s=60)
+    finally:
+        scorer.close()
+    assert converse_simulator.request_count == 2
+    (notice,) = [m for k, m in batch.telemetry.judge_notices.items()
+                 if k.startswith("rate:conflict:")]
+    assert "requests_per_minute 299, 300: paced at 299" in notice
+    assert "openai.gpt-oss-120b-1:0" in notice

@@ -153,6 +153,17 @@ def test_a_bad_second_judge_table_fails_at_load(tmp_path: Path,
         sim_pack(tmp_path, openai_judge_settings, component)
 
 
+@pytest.mark.parametrize("second", ['{ model = "small" }',
+                                    '{ model = "small", max_retries = 1 }'])
+def test_a_second_judge_one_call_would_answer_fails_at_load(
+        tmp_path: Path, openai_judge_settings: Any, second: str) -> None:
+    """The escalation to identical settings is the first request again, answered with the
+    first verdict by the de-duplication or the cache (s5 tester F8's kind)."""
+    component = _component().replace('second = { model = "big" }', f"second = {second}")
+    with pytest.raises(PackError, match="'first' and 'second' have the same judge settings"):
+        sim_pack(tmp_path, openai_judge_settings, component)
+
+
 def test_the_cascade_works_the_same_on_bedrock(tmp_path: Path, converse_simulator: Any,
                                                bedrock_judge_settings: Any) -> None:
     converse_simulator.set_policy(per_model({"small": passes_listed, "big": _everything}))

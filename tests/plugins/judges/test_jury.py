@@ -125,3 +125,43 @@ def test_bad_jury_config_fails_the_pack(tmp_path: Path, openai_judge_settings: A
         sim_pack(tmp_path, openai_judge_settings, _component("mean").replace(
             'jurors = [{ model = "m1" }, { model = "m2" }, { model = "m3" }]',
             'jurors = [{ model = "m1" }]'))
+
+
+@pytest.mark.parametrize(("jurors", "named"), [
+    # a "self-consistency" jury: one sampled verdict would have been voted three times
+    ('[{ model = "m1", temperature = 1.0 }, { model = "m1", temperature = 1.0 }, '
+     '{ model = "m1", temperature = 1.0 }]', "jurors 1 ('s1') and 2 ('s2')"),
+    # [a, a, b]: the duplicated juror alone would decide every majority
+    ('[{ model = "m1" }, { model = "m2" }, { model = "m1" }]', "jurors 1 ('s1') and 3 ('s3')"),
+    # settings that do not shape the answer (retries, rate limits) make no other juror
+    ('[{ model = "m2" }, { model = "m2", max_retries = 1, requests_per_minute = 60 }, '
+     '{ model = "m3" }]', "jurors 1 ('s1') and 2 ('s2')"),
+])
+def test_jurors_one_call_would_answer_are_refused_at_load(
+        tmp_path: Path, openai_judge_settings: Any, jurors: str, named: str) -> None:
+    """s5 tester F8: identical requests to identical settings are one call (the in-batch
+    de-duplication and the verdict cache), so such jurors never voted independently."""
+    component = _component("mean", 'juror_names = ["s1", "s2", "s3"]').replace(
+        'jurors = [{ model = "m1" }, { model = "m2" }, { model = "m3" }]', f"jurors = {jurors}")
+    with pytest.raises(PackError, match="same judge settings") as raised:
+        sim_pack(tmp_path, openai_judge_settings, component)
+    message = str(raised.value)
+    assert named in message and "one call would answer both" in message
+    assert "different model" in message
+
+
+def test_jurors_differing_in_sampling_settings_are_separate_calls(
+        tmp_path: Path, openai_simulator: Any, openai_judge_settings: Any) -> None:
+    openai_simulator.set_policy(per_model({"m1": named_in("m1")}))
+    component = _component("mean").replace(
+        'jurors = [{ model = "m1" }, { model = "m2" }, { model = "m3" }]',
+        'jurors = [{ model = "m1", temperature = 0.0 }, { model = "m1", temperature = 1.0 }]'
+        '\njuror_names = ["cold", "hot"]')
+    scorer = Scorer(sim_pack(tmp_path, openai_judge_settings, component))
+    try:
+        batch = scorer.score([sample("m1", "s0")], timeout_s=60)
+    finally:
+        scorer.close()
+    outcome = batch.results[0].components["jury"]
+    assert outcome.measurements["judge_calls"] == 2 == len(openai_simulator.requests)
+    assert outcome.measurements["deduplicated"] == 0

@@ -260,3 +260,178 @@ def test_pairwise_judge_can_share_the_rubric_judges_criteria(tmp_path, pack_fact
     assert "`grounded`: Quotes clauses from the contract." in system
     assert pairwise[0].json_schema is not None
     assert pairwise[0].json_schema["properties"]["winner"]["enum"] == ["A", "B"]
+
+
+# -- identical rollouts in a group (s5 tester F2) -----------------------------------------
+def good_wins(request: JudgeRequest) -> dict[str, Any]:
+    """A perfect judge: the response containing GOOD wins; otherwise a tie."""
+    blocks = read_blocks(request.user)
+    a, b = "GOOD" in blocks["response_a"], "GOOD" in blocks["response_b"]
+    return {"rationale": "r", "winner": "A" if a and not b else "B" if b and not a else "tie"}
+
+
+@pytest.mark.parametrize("scoring", ["win_rate", "bradley_terry"])
+@pytest.mark.parametrize("responses", [
+    ["GOOD answer", "GOOD answer", "GOOD answer", "bad answer"],
+    ["GOOD answer", "bad answer", "bad answer", "bad answer"],
+    ["bad answer", "GOOD answer", "bad answer", "GOOD answer", "bad answer"],
+])
+def test_copies_of_a_response_get_its_score_whatever_their_number(
+        pack_factory, scoring: str, responses: list[str]) -> None:
+    """A repeated good answer scored 0.667 and a repeated bad one 0.333 when copies were
+    compared with each other; now every copy scores as its response does in the group of
+    distinct responses, and only distinct responses are compared."""
+    pack, recorder = pack_factory(good_wins, _component("group", f'scoring = "{scoring}"'))
+    batch = Scorer(pack).score(_group(responses))
+    alone, _ = pack_factory(good_wins, _component("group", f'scoring = "{scoring}"'))
+    distinct = Scorer(alone).score(_group(["GOOD answer", "bad answer"]))
+    expected = {"GOOD answer": distinct.results[0].components["pairwise"].value,
+                "bad answer": distinct.results[1].components["pairwise"].value}
+    if scoring == "win_rate":
+        assert expected == {"GOOD answer": 1.0, "bad answer": 0.0}
+    assert expected["GOOD answer"] > 0.5 > expected["bad answer"]
+    outcomes = _outcomes(batch)
+    assert [o.value for o in outcomes] == [expected[r] for r in responses]
+    for response, outcome in zip(responses, outcomes, strict=True):
+        m = outcome.measurements
+        assert (m["comparisons"], m["ties"], m["group_distinct"]) == (1, 0, 2)
+        assert m["duplicates"] == responses.count(response) - 1
+    assert len(recorder.requests) == 2  # one pair, both orders; never a response with itself
+    for request in recorder.requests:
+        blocks = read_blocks(request.user)
+        assert blocks["response_a"] != blocks["response_b"]
+
+
+def test_a_judge_forced_to_pick_between_copies_is_never_asked_to(pack_factory) -> None:
+    """With allow_tie = false a judge shown two identical texts must pick a slot, which
+    read as position inconsistency on every copy (and fired the monitor's swap alarms on
+    group collapse)."""
+    def policy(request: JudgeRequest) -> dict[str, Any]:
+        blocks = read_blocks(request.user)
+        if blocks["response_a"] == blocks["response_b"]:
+            return {"rationale": "same", "winner": "A"}
+        return good_wins(request)
+
+    pack, _ = pack_factory(policy, _component("group", "allow_tie = false"))
+    batch = Scorer(pack).score(_group(["GOOD answer"] * 3 + ["bad answer"] * 3))
+    outcomes = _outcomes(batch)
+    assert [o.value for o in outcomes] == [1.0] * 3 + [0.0] * 3
+    assert {o.measurements["position_inconsistency"] for o in outcomes} == {0.0}
+
+
+@pytest.mark.parametrize("scoring", ["win_rate", "bradley_terry"])
+def test_a_group_of_one_response_has_nothing_to_compare(pack_factory, scoring: str) -> None:
+    pack, recorder = pack_factory(good_wins, _component("group", f'scoring = "{scoring}"'))
+    batch = Scorer(pack).score(_group(["same answer"] * 4))
+    assert recorder.requests == []
+    for outcome in _outcomes(batch):
+        assert outcome.error is None and outcome.value == 0.5
+        m = outcome.measurements
+        assert (m["comparisons"], m["judge_calls"], m["group_distinct"], m["duplicates"]) == \
+            (0, 0, 1, 3)
+        assert "same response" in outcome.rationale
+
+
+def test_the_pair_budget_is_spent_on_distinct_responses_only(pack_factory) -> None:
+    # 6 rollouts, 3 distinct: the 3 distinct pairs fit a budget of 3 (the 15 pairs of the
+    # rollouts' round robin would have spent it partly on copies).
+    pack, recorder = pack_factory(prefer(len), _component("group", "max_pairs_per_group = 3"))
+    responses = ["a", "bb", "ccc", "a", "bb", "ccc"]
+    batch = Scorer(pack).score(_group(responses))
+    assert len(recorder.requests) == 2 * 3
+    assert [o.value for o in _outcomes(batch)] == [0.0, 0.5, 1.0] * 2
+    assert {o.measurements["comparisons"] for o in _outcomes(batch)} == {2}
+
+
+# -- accounting against a real Bedrock wire (s5 tester F2, F9) ----------------------------
+def simulated_pairwise(responses_a: str, responses_b: str) -> Any:
+    """The Converse simulator's pairwise policy: GOOD wins; a pair showing BOOM gets a
+    reply that is no verdict (and again on the repair turn), so that comparison fails."""
+    from rewardsmith.simulators.faults import default_verdict
+
+    def policy(request: Any) -> dict[str, Any] | str:
+        if not request.schema or "winner" not in (request.schema.get("properties") or {}):
+            return default_verdict(request)
+        blocks = read_blocks(request.messages[0][1])
+        a, b = blocks[responses_a], blocks[responses_b]
+        if "BOOM" in a + b:
+            return "I would rather not say."
+        good_a, good_b = "GOOD" in a, "GOOD" in b
+        return {"rationale": "r",
+                "winner": "A" if good_a and not good_b else "B" if good_b and not good_a
+                else "tie"}
+
+    return policy
+
+
+ROW_KEYS = ("judge_calls", "deduplicated", "cached", "input_tokens", "output_tokens",
+            "judge_attempts", "judge_repairs", "judge_failed_calls")
+
+
+def test_rows_of_copies_and_of_a_failed_pair_sum_to_what_the_server_got(
+        tmp_path, converse_simulator) -> None:
+    from rewardsmith import load_pack
+    from rewardsmith.simulators.wiring import FAST_RETRIES, judges_pointed_at
+
+    converse_simulator.set_policy(simulated_pairwise("response_a", "response_b"))
+    (tmp_path / "pack.toml").write_text("""
+[pack]
+name = "pairwise-accounting"
+version = "1"
+
+[judge]
+backend = "bedrock"
+model = "openai.gpt-oss-120b-1:0"
+boto_max_attempts = 1
+max_retries = 0
+
+[[components]]
+id = "pairwise"
+type = "pairwise-judge"
+mode = "group"
+on_error = "abstain"
+""", encoding="utf-8")
+    pack = load_pack(tmp_path / "pack.toml")
+    responses = ["GOOD answer", "GOOD answer", "bad answer", "BOOM answer", "bad answer"]
+    with judges_pointed_at(pack, "bedrock", converse_simulator.endpoint_url,
+                           overrides=FAST_RETRIES):
+        scorer = Scorer(pack)
+        try:
+            batch = scorer.score(_group(responses), timeout_s=60)
+        finally:
+            scorer.close()
+    outcomes = _outcomes(batch)
+    good, good_copy, bad, boom, bad_copy = outcomes
+    # 3 distinct pairs, 6 calls, the 4 calls of the BOOM pairs each repaired once and failed
+    assert converse_simulator.request_count == 6 + 4
+    assert (good.value, good_copy.value, bad.value, bad_copy.value) == (1.0, 1.0, 0.0, 0.0)
+    assert boom.error_kind == "judge_parse" and boom.value is None
+    rows = {k: sum(o.measurements.get(k, 0) for o in outcomes) for k in ROW_KEYS}
+    t = batch.telemetry
+    assert rows["judge_calls"] == t.judge_calls == 6
+    assert rows["judge_attempts"] == t.judge_attempts
+    assert rows["judge_repairs"] == t.judge_repairs == 4
+    assert rows["judge_failed_calls"] == sum(t.judge_call_failures.values()) == 4
+    assert (rows["input_tokens"], rows["output_tokens"]) == (t.input_tokens, t.output_tokens)
+    assert sum(o.measurements["cost_usd"] for o in outcomes) == pytest.approx(t.cost_usd,
+                                                                              abs=1e-7)
+    # every member of a failed pair (every copy of its response) says so
+    assert [o.measurements["failed_comparisons"] for o in outcomes] == [1, 1, 1, 2, 1]
+    assert boom.measurements["input_tokens"] > 0
+    assert "1 failed" in good.rationale and "1 failed" in bad.rationale
+
+
+@pytest.mark.parametrize("mode", ["reference", "baseline"])
+def test_a_candidate_identical_to_its_opponent_ties_without_a_call(pack_factory,
+                                                                  mode: str) -> None:
+    """The per-sample modes' instance of F2: a judge without "tie" shown one text twice
+    must pick a slot, which read as position inconsistency."""
+    pack, recorder = pack_factory(always_first, _component(mode, "allow_tie = false"))
+    text = "Clause 7 caps liability at the fees paid."
+    batch = Scorer(pack).score([sample(text, sid="same", reference_answer=text,
+                                       baseline_response=text)])
+    outcome = _outcomes(batch)[0]
+    assert recorder.requests == []
+    assert outcome.value == 0.5 and outcome.passed is False
+    assert outcome.measurements["position_inconsistency"] == 0.0
+    assert (outcome.measurements["ties"], outcome.measurements["judge_calls"]) == (1, 0)

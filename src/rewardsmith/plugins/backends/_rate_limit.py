@@ -21,17 +21,27 @@ per second, never above it. Calls are paced at ``_HEADROOM`` of the declared rat
 Only a declared limit is adapted: with none, a burst of throttling may be the service's
 own trouble rather than a quota, and backoff (``_resilience``), not pacing, answers it.
 Limiters are shared by every backend instance with the same service, endpoint and model:
-one account's quota, however many components use it.
+one account's quota, however many components use it. When they declare different limits,
+the lowest declaration of each limit paces every call (a quota is the account's, and every
+declaration claims the model can take no more), said once in the log and in each batch's
+judge notices; a declaration is forgotten when the backend that made it is gone, so a
+reloaded pack with a raised quota gets it once the old pack is released.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from rewardsmith.core.logs import library_logger
+
+log = library_logger("rewardsmith.judge")
 
 _DECREASE = 0.85
 _INCREASE_PER_S = 0.03  # of the declared rate, per second without throttling
@@ -61,6 +71,16 @@ class _Schedule:
         if self.declared is not None:
             self.declared *= _HEADROOM
         self.rate = self.declared
+
+    def redeclare(self, per_s: float | None) -> None:
+        """A new declared rate (per second, before headroom); the working rate keeps its
+        AIMD fraction of the declared one, and the virtual clock is kept."""
+        old = self.declared
+        self.declared = None if per_s is None else per_s * _HEADROOM
+        if self.declared is None or old is None or self.rate is None:
+            self.rate = self.declared
+        else:
+            self.rate = min(self.declared, self.rate * self.declared / old)
 
     def reserve(self, now: float, cost: float) -> float:
         """Seconds to wait before a call of ``cost`` may start (0: now)."""
@@ -113,6 +133,61 @@ class RateLimiter:
         self.waits = 0
         self.waited_s = 0.0
         self.throttles = 0
+        #: (requests_per_minute, tokens_per_minute, adaptive) by declaring backend
+        self._declarations: dict[int, tuple[float | None, float | None, bool]] = {}
+        #: What was said about conflicting declarations, or None while they agree.
+        self.conflict: str | None = None
+        self.name = ""
+
+    def declare(self, token: int, requests_per_minute: float | None,
+                tokens_per_minute: float | None, adaptive: bool) -> None:
+        """A backend using this limiter declares its limits (``token`` names it): the
+        schedule follows the lowest declared limit of each kind, and adapts (AIMD) when any
+        declaration asks for it."""
+        with self._lock:
+            self._declarations[token] = (requests_per_minute, tokens_per_minute, adaptive)
+            self._apply()
+
+    def forget(self, token: int) -> None:
+        """The backend named ``token`` is gone: its declaration no longer binds."""
+        with self._lock:
+            if self._declarations.pop(token, None) is not None and self._declarations:
+                self._apply()
+
+    def _apply(self) -> None:
+        """Set the schedule from the declarations (call with the lock held)."""
+        declarations = list(self._declarations.values())
+        rpms = {d[0] for d in declarations if d[0] is not None}
+        tpms = {d[1] for d in declarations if d[1] is not None}
+        rpm, tpm = min(rpms, default=None), min(tpms, default=None)
+        if (rpm, tpm) != self.declared:
+            self._requests.redeclare(None if rpm is None else rpm / 60)
+            self._tokens.redeclare(None if tpm is None else tpm / 60)
+            self.declared = (rpm, tpm)
+        self.adaptive = any(d[2] for d in declarations)
+        if len({(d[0], d[1]) for d in declarations}) < 2:
+            self.conflict = None
+            return
+
+        def listed(k: int, what: str, lowest: float | None) -> str | None:
+            values = {d[k] for d in declarations}
+            if len(values) < 2:
+                return None
+            seen = ", ".join("none" if v is None else f"{v:g}"
+                             for v in sorted(values, key=lambda v: (v is None, v or 0.0)))
+            return f"{what} {seen}: paced at {lowest:g}" if lowest is not None else None
+
+        parts = [p for p in (listed(0, "requests_per_minute", rpm),
+                             listed(1, "tokens_per_minute", tpm)) if p]
+        conflict = (f"judge: the components using {self.name or 'one model'} declare "
+                    f"different quotas ({'; '.join(parts)}): one schedule paces every call "
+                    "to the model, at the lowest declaration of each limit; declare the "
+                    "account's quota once, in [judge]")
+        if conflict != self.conflict:
+            log.warning("judge_quota_conflict", model=self.name,
+                        requests_per_minute=rpm, tokens_per_minute=tpm,
+                        declared=[list(d[:2]) for d in declarations])
+        self.conflict = conflict
 
     def reserve(self, tokens: int) -> float:
         """Reserve one request of ``tokens`` (estimated); the seconds to wait first."""
@@ -185,19 +260,27 @@ class RateLimiter:
 
 _SHARED: dict[tuple[str, ...], RateLimiter] = {}
 _SHARED_LOCK = threading.Lock()
+_TOKENS = itertools.count()
 
 
 def shared_limiter(key: tuple[str, ...], requests_per_minute: float | None,
-                   tokens_per_minute: float | None, *, adaptive: bool) -> RateLimiter:
-    """The limiter of ``key`` (service, endpoint, model), made on first use; a later
-    declaration with other limits replaces it (the operator changed the quota)."""
+                   tokens_per_minute: float | None, *, adaptive: bool,
+                   owner: object | None = None) -> RateLimiter:
+    """The limiter of ``key`` (service, endpoint, model), made on first use, with this
+    declaration added: it paces at the lowest declaration of each limit among the live
+    ones (:meth:`RateLimiter.declare`). ``owner``: the object whose life the declaration
+    lasts (the backend's; without one it lasts the process)."""
     with _SHARED_LOCK:
         limiter = _SHARED.get(key)
-        wanted = (requests_per_minute, tokens_per_minute)
-        if limiter is None or limiter.adaptive != adaptive or limiter.declared != wanted:
+        if limiter is None:
             limiter = _SHARED[key] = RateLimiter(requests_per_minute, tokens_per_minute,
                                                  adaptive=adaptive)
-        return limiter
+            limiter.name = "/".join(k for k in key if k)
+        token = next(_TOKENS)
+    limiter.declare(token, requests_per_minute, tokens_per_minute, adaptive)
+    if owner is not None:
+        weakref.finalize(owner, limiter.forget, token)
+    return limiter
 
 
 def limiters() -> dict[str, dict[str, Any]]:

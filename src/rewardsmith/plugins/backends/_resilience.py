@@ -372,7 +372,7 @@ class Resilience:
                                  getattr(config, "base_url", None) or
                                  getattr(config, "region", None) or ""), config.model),
             config.requests_per_minute, config.tokens_per_minute,
-            adaptive=config.adaptive_rate)
+            adaptive=config.adaptive_rate, owner=self)
         self._config_errors = on_config_error
         self._rng = rng or random.Random()
         self.tokens_per_s: float | None = None  # measured output speed, moving average
@@ -438,6 +438,8 @@ class Resilience:
             self._config_errors.report("quota_too_small", too_big)
             telemetry.record_judge_notice("config:quota_too_small", too_big)
             raise judge_error(ErrorKind.JUDGE_CONFIG, too_big)
+        if self.rate.conflict is not None:  # declarations differ: the lowest paces (F5)
+            telemetry.record_judge_notice(f"rate:conflict:{self.rate.name}", self.rate.conflict)
         failure: CallFailed | None = None
         tries = 0  # attempts of this run: the backoff exponent
         retries = 0  # transient failures other than throttling, retried so far

@@ -94,6 +94,14 @@ class CascadeJudge(RubricJudge):
         # Checked at load like the [judge] table itself, so a typo fails the pack, not a run.
         self.first_settings = context.validate_judge_settings(config.first)
         self.second_settings = context.validate_judge_settings(config.second)
+        if context.judge_identity(self.first_settings) == \
+                context.judge_identity(self.second_settings):
+            # The escalation would be the first request again: de-duplicated or cached, the
+            # "second opinion" would repeat the first verdict (as identical jurors would).
+            raise ValueError("'first' and 'second' have the same judge settings: the second "
+                             "judge would be asked the first's request and answered with "
+                             "its verdict (identical requests are de-duplicated and "
+                             "cached); give 'second' a different (stronger) model")
 
     async def score(self, sample: Sample) -> Score:  # type: ignore[override]
         cfg = self.config

@@ -30,6 +30,34 @@ from rewardsmith.plugins.judges.rubric_judge import RubricJudge
 JUROR_PREFIX = "juror."
 
 
+def _refuse_identical_jurors(names: Sequence[str],
+                             identities: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse jurors whose settings would be answered by one call.
+
+    Identical requests to identical settings are one request: the in-batch de-duplication
+    (``core/judge_cache.py``) answers the second juror with the first juror's verdict, as
+    the verdict cache would across batches, so a "self-consistency" jury of one model at
+    temperature 1.0 would vote one sampled verdict several times with agreement 1.0.
+    Compared on what shapes the answer (``JudgeBackendConfig.cache_identity``: retries,
+    rate limits and prices do not make another juror).
+
+    Raises:
+        ValueError: two jurors share those settings, naming both and what to change.
+    """
+    for (a, first), (b, second) in itertools.combinations(enumerate(identities), 2):
+        if first == second:
+            shown = ", ".join(f"{k} = {v!r}" for k, v in sorted(first.items())
+                              if v is not None and k in ("backend", "model", "temperature",
+                                                         "top_p", "max_tokens"))
+            raise ValueError(
+                f"jurors {a + 1} ({names[a]!r}) and {b + 1} ({names[b]!r}) have the same "
+                f"judge settings ({shown}): one call would answer both (identical requests "
+                "are de-duplicated and cached), so the second would only repeat the first's "
+                "verdict. Give each juror a different model (or other sampling settings); "
+                "a jury of repeated samples of one model is not supported "
+                "(docs/judges.md#juries)")
+
+
 class JuryJudge(RubricJudge):
     """A rubric judge answered by every juror; the verdicts are aggregated."""
 
@@ -73,6 +101,8 @@ class JuryJudge(RubricJudge):
         if len(set(names)) != len(names):
             raise ValueError(f"juror names {names} repeat; give juror_names")
         self.juror_names = names
+        _refuse_identical_jurors(names, [context.judge_identity(s)
+                                         for s in self.juror_settings])
 
     async def _juror(self, settings: dict[str, Any], sample: Sample, stats: CallStats
                      ) -> Score:

@@ -201,53 +201,86 @@ class PairwiseJudge(Component["PairwiseJudge.Config"]):
 
     async def score(self, sample: Sample) -> Score:  # type: ignore[override]
         stats = CallStats()
-        value, inconsistent = await self.compare(context_blocks(self.config, sample),
-                                                 sample.response, self.opponent(sample), stats)
+        opponent = self.opponent(sample)
+        against = "the reference" if self.config.mode == "reference" else "the baseline"
+        if sample.response == opponent:
+            # A text against itself is a tie, never a question: asked, a judge without
+            # "tie" must pick a slot, which would read as position inconsistency.
+            value, inconsistent, note = 0.5, False, " (the same text: not asked)"
+        else:
+            value, inconsistent = await self.compare(context_blocks(self.config, sample),
+                                                     sample.response, opponent, stats)
+            note = " (the two orders disagreed)" if inconsistent else ""
         record = MemberRecord()
         record.add(value, inconsistent)
-        against = "the reference" if self.config.mode == "reference" else "the baseline"
         verdict = {1.0: "beats", 0.5: "ties with", 0.0: "loses to"}[value]
-        note = " (the two orders disagreed)" if inconsistent else ""
         return Score(value=value, passed=value > 0.5,
                      rationale=f"candidate {verdict} {against}{note}",
                      measurements={**_outcome_measurements(record), **stats.measurements()},
                      details={"template": PAIRWISE_TEMPLATE, "mode": self.config.mode})
 
 
-    # -- group mode: a budgeted round-robin among one prompt's rollouts -------------------
-    async def _pair(self, context: Sequence[DataBlock], samples: Sequence[Sample], i: int,
-                    j: int) -> tuple[PairResult, CallStats] | BaseException:
+    # -- group mode: a budgeted round-robin among one prompt's distinct rollouts ----------
+    async def _pair(self, context: Sequence[DataBlock], responses: Sequence[str], i: int,
+                    j: int) -> tuple[PairResult | BaseException, CallStats]:
+        """Distinct responses ``i`` and ``j`` compared, with the pair's calls: both orders'
+        calls are in the stats whether the comparison succeeded or raised."""
         stats = CallStats()
         try:
-            score, inconsistent = await self.compare(context, samples[i].response,
-                                                     samples[j].response, stats)
+            score, inconsistent = await self.compare(context, responses[i], responses[j],
+                                                     stats)
         except Exception as exc:
-            return exc
+            return exc, stats
         return PairResult(i, j, score, inconsistent), stats
 
     async def score_group(self, samples: Sequence[Sample]) -> Sequence[Score | BaseException]:
-        n = len(samples)
-        if n < 2:
+        """Scores of ``samples`` (one prompt group), in order.
+
+        Identical rollouts are collapsed, as the listwise judge does: the tournament is
+        played among the group's distinct responses and every copy gets its response's
+        score, so a response's reward never depends on how many copies the group holds
+        (comparing a response with itself is a tie at best, a position flip at worst, and
+        spends calls and pair budget). A group whose rollouts are all one response has
+        nothing to compare: every copy gets 0.5, the value of all-equal members, with
+        ``comparisons = 0`` and no call (a constant group has no advantage in GRPO).
+        """
+        if len(samples) < 2:
             return [ComponentError("group mode needs at least two rollouts of the prompt; "
                                    "this group has one", kind=ErrorKind.GROUP_TOO_SMALL)]
+        distinct: list[str] = []
+        member_of: list[int] = []
+        index: dict[str, int] = {}
+        for s in samples:
+            if s.response not in index:
+                index[s.response] = len(distinct)
+                distinct.append(s.response)
+            member_of.append(index[s.response])
+        n = len(distinct)
+        copies = [member_of.count(m) for m in range(n)]
+        if n < 2:
+            return [self._all_alike(len(samples)) for _ in samples]
         # Members share the prompt; the first member's metadata supplies the context.
         context = context_blocks(self.config, samples[0])
         pairs = plan_pairs(n, self.config.max_pairs_per_group)
-        outcomes = await asyncio.gather(*(self._pair(context, samples, i, j) for i, j in pairs))
+        outcomes = await asyncio.gather(*(self._pair(context, distinct, i, j)
+                                          for i, j in pairs))
 
         results: list[PairResult] = []
         errors: dict[int, BaseException] = {}
+        failed = [0] * n
         shares = [CallStats() for _ in range(n)]
-        for (i, j), outcome in zip(pairs, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                errors[i] = errors[j] = outcome
-                continue
-            result, stats = outcome
-            results.append(result)
-            # the pair's calls count on its first member, its tokens and cost are halved:
-            # summed over a batch, each call is counted once
+        for (i, j), (outcome, stats) in zip(pairs, outcomes, strict=True):
+            # a pair's calls (a failed pair's too) count on its first member, its tokens and
+            # cost are halved: summed over a batch, each call is counted once
             for member, share in zip((i, j), stats.split(2), strict=True):
                 shares[member].absorb(share)
+            if isinstance(outcome, BaseException):
+                errors.setdefault(i, outcome)
+                errors.setdefault(j, outcome)
+                failed[i] += 1
+                failed[j] += 1
+                continue
+            results.append(outcome)
 
         recs = records(n, results)
         compared = [k for k in range(n) if recs[k].comparisons]
@@ -258,31 +291,58 @@ class PairwiseJudge(Component["PairwiseJudge.Config"]):
             strength = []
             values = {k: v for k, v in enumerate(win_rates(recs)) if v is not None}
 
+        # a distinct response's share is split again over its copies (counts on the first)
+        copy_shares = [iter(shares[m].split(copies[m])) for m in range(n)]
         scores: list[Score | BaseException] = []
-        for k in range(n):
-            if k not in values:
-                scores.append(self._uncompared(errors.get(k)))
+        for member in member_of:
+            share = next(copy_shares[member])
+            group_figures: dict[str, Any] = {
+                "group_distinct": n, "duplicates": copies[member] - 1,
+                "failed_comparisons": failed[member]}
+            if member not in values:
+                scores.append(self._uncompared(errors.get(member),
+                                               {**share.measurements(), **group_figures}))
                 continue
-            rec = recs[k]
+            rec = recs[member]
             measurements: dict[str, Any] = {**_outcome_measurements(rec),
-                                            **shares[k].measurements()}
+                                            **share.measurements(), **group_figures}
             if strength:
-                measurements["bt_strength"] = round(strength[k], 6)
+                measurements["bt_strength"] = round(strength[member], 6)
+            lost = f"; {failed[member]} failed" if failed[member] else ""
             scores.append(Score(
-                value=values[k],
+                value=values[member],
                 rationale=(f"{rec.wins:g} wins, {rec.ties:g} ties, {rec.losses:g} losses in "
-                           f"{rec.comparisons} comparisons ({self.config.scoring})"),
+                           f"{rec.comparisons} comparisons among {n} distinct responses"
+                           f"{lost} ({self.config.scoring})"),
                 measurements=measurements,
                 details={"template": PAIRWISE_TEMPLATE, "mode": "group",
-                         "group_size": n, "pairs": len(pairs)},
+                         "group_size": len(samples), "distinct": n, "pairs": len(pairs)},
             ))
         return scores
 
+    def _all_alike(self, size: int) -> Score:
+        measurements: dict[str, Any] = {**_outcome_measurements(MemberRecord()),
+                                        **CallStats().measurements(), "group_distinct": 1,
+                                        "duplicates": size - 1, "failed_comparisons": 0}
+        if self.config.scoring == "bradley_terry":
+            measurements["bt_strength"] = 1.0
+        return Score(value=0.5,
+                     rationale=f"all {size} rollouts are the same response: nothing to "
+                               "compare, 0.5 (every member equal)",
+                     measurements=measurements,
+                     details={"template": PAIRWISE_TEMPLATE, "mode": "group",
+                              "group_size": size, "distinct": 1, "pairs": 0})
+
     @staticmethod
-    def _uncompared(error: BaseException | None) -> BaseException:
+    def _uncompared(error: BaseException | None,
+                    measurements: dict[str, Any]) -> BaseException:
+        """The failure of a member left without a comparison; ``measurements``: its share
+        of its pairs' calls (failed ones included) and its group figures."""
         if error is None:
             return ComponentError("no comparison was budgeted for this rollout; raise "
-                                  "max_pairs_per_group", kind=ErrorKind.NOT_COMPARED)
+                                  "max_pairs_per_group", kind=ErrorKind.NOT_COMPARED,
+                                  measurements=measurements)
         if isinstance(error, ComponentError):
-            return ComponentError(f"every comparison failed: {error}", kind=error.kind)
+            return ComponentError(f"every comparison failed: {error}", kind=error.kind,
+                                  measurements=measurements)
         return error
