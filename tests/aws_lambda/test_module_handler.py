@@ -259,20 +259,45 @@ def test_nova_forge_sdk_local_check(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
 
 def test_the_init_heap_is_frozen_once_after_the_first_pack_load() -> None:
-    """Issue 13: full GC collections stop walking what the init phase built; a second
-    handler freezes nothing more (frozen objects freed by reference counting leave)."""
+    """Issue 13: full GC collections stop walking what the init phase built (the package
+    import's heap, then the first load's); a second handler freezes nothing more (frozen
+    objects freed by reference counting leave)."""
     code = (
         "import gc\n"
-        "from rewardsmith.aws_lambda import make_handler\n"
         "before = gc.get_freeze_count()\n"
+        "from rewardsmith.aws_lambda import make_handler\n"
+        "imported = gc.get_freeze_count()\n"
         "make_handler('json-extraction').warm()\n"
         "after_first = gc.get_freeze_count()\n"
         "make_handler('json-extraction').warm()\n"
-        "print(before, after_first > 0, gc.get_freeze_count() <= after_first)\n"
+        "print(before, imported > 0, after_first > imported,\n"
+        "      gc.get_freeze_count() <= after_first)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
-    assert done.stdout.split() == ["0", "True", "True"]
+    assert done.stdout.split() == ["0", "True", "True", "True"]
+
+
+def test_the_package_import_runs_with_the_collector_paused() -> None:
+    """Issue 13: no cyclic collection runs while ``rewardsmith.aws_lambda`` is imported
+    (each would walk modules and classes that live as long as the process); the collector
+    is on again afterwards."""
+    code = (
+        "import gc, json, sys\n"
+        "seen = []\n"
+        "def importing():\n"  # its first submodule is under way, its last name not bound
+        "    module = sys.modules.get('rewardsmith.aws_lambda')\n"
+        "    return 'rewardsmith.aws_lambda.events' in sys.modules and \\\n"
+        "        not hasattr(module, 'warm')\n"
+        "gc.callbacks.append(lambda phase, info: phase == 'stop' and seen.append(importing()))\n"
+        "gc.set_threshold(1)\n"  # every allocation triggers a collection where it is on
+        "import rewardsmith.aws_lambda\n"
+        "gc.set_threshold(700)\n"
+        "print(json.dumps([seen.count(True), seen.count(False) > 0, gc.isenabled()]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == [0, True, True]
 
 
 _GC_PROBE = (
