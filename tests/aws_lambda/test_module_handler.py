@@ -354,7 +354,10 @@ def test_a_load_that_leaves_many_young_objects_is_collected_before_the_freeze() 
 def test_a_judge_packs_cold_first_call_imports_only_what_it_uses(tmp_path: Path) -> None:
     """Issue 13: handler + a one-judge pack + one judged call, every plugin installed and
     none preselected: no check, metric or OpenAI plugin module is imported, and with the
-    keys in the environment (as in Lambda) neither is botocore."""
+    keys in the environment (as in Lambda) neither is botocore. Nor is what only other
+    packs use: the formula parser (no ``[aggregate] formula``), log-probability scores (no
+    ``score_from = "distribution"``), did-you-mean (difflib: error messages) and
+    ``statistics`` (its ``fractions``/``decimal`` are pydantic's anyway)."""
     from rewardsmith.simulators.converse_sim import ConverseSimulator
 
     code = (
@@ -366,7 +369,8 @@ def test_a_judge_packs_cold_first_call_imports_only_what_it_uses(tmp_path: Path)
         "names = {x['name']: x['value'] for x in rows[0]['metrics_list']}\n"
         "loaded = sorted(k for k in sys.modules if k.startswith(('rewardsmith.plugins.checks',\n"
         "    'rewardsmith.plugins.metrics', 'rewardsmith.plugins.backends.openai', 'botocore',\n"
-        "    'boto3')))\n"
+        "    'boto3', 'rewardsmith.core.formula', 'rewardsmith.plugins.judges.logprob_scores',\n"
+        "    'difflib', 'statistics')))\n"
         "print(json.dumps([names.get('polite'), loaded]))\n"
     )
     with ConverseSimulator() as sim:
