@@ -3,7 +3,7 @@ interpreter each time, against ``python -c "import boto3"`` measured in the same
 
 Usage::
 
-    .venv/bin/python bench/cold_start.py [--reps 9] [--zip]
+    .venv/bin/python bench/cold_start.py [--reps 9] [--zip] [--floor]
 
 One case also makes the first call (issue 13): handler + a pack with one rubric judge +
 one invocation judging one sample against a Converse simulator (its own process), target
@@ -20,6 +20,11 @@ json-extraction and of the judge pack above, and times them in an isolated inter
 it) and the standard library — the layout of ``/var/task`` in Lambda, with its
 precompiled bytecode and the environment the generated template sets (issue 13: the
 judge zip's first call, beside the venv's, which holds ~63 distributions to the zip's ~20).
+
+``--floor`` also times the third-party floor of the first call: a fresh interpreter that
+imports exactly the modules outside rewardsmith that the first call ends with (read from
+one run's ``sys.modules``, in their import order) and builds one pydantic model (its plugin
+scan) — what the first call would cost if rewardsmith's own code were free.
 
 Each figure is the median wall time of a whole child process (interpreter start
 included) over ``--reps`` runs, and beside it the median CPU time (user + system) of
@@ -76,6 +81,24 @@ type = "rubric-judge"
 criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
 """
 FIRST_CALL_TARGET = 1.5
+# Prints the modules outside rewardsmith that the first call leaves in sys.modules.
+LIST_MODULES = FIRST_CALL + (
+    "import json, sys\n"
+    "print(json.dumps([k for k in sys.modules if not k.startswith(('rewardsmith', '__'))]))\n"
+)
+FLOOR = (
+    "import importlib, json, sys\n"
+    "for name in json.loads(sys.argv[1]):\n"
+    "    if name not in sys.modules:\n"
+    "        try:\n"
+    "            importlib.import_module(name)\n"
+    "        except ImportError:\n"
+    "            pass\n"  # e.g. a module only importable as its package's side effect
+    "from pydantic import BaseModel\n"
+    "class Floor(BaseModel):\n"
+    "    x: int = 1\n"
+    "Floor(x=2)\n"
+)
 
 
 def timed_runs(cases: list[tuple[str, list[str], dict[str, str]]], reps: int
@@ -144,6 +167,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=9)
     parser.add_argument("--zip", action="store_true", help="also time the packaged zip")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time the third-party modules of the first call alone")
     parser.add_argument("--before-src", metavar="DIR",
                         help="also time every case with DIR first on PYTHONPATH")
     args = parser.parse_args()
@@ -180,11 +205,18 @@ def main() -> None:
         cases.append(("handler + judge pack + first call, plugins preselected",
                       [python, "-c", FIRST_CALL],
                       {**judge_env, "REWARDSMITH_PLUGINS": "bedrock,judges,packs"}))
+        if args.floor:
+            listed = subprocess.run([python, "-c", LIST_MODULES], env=judge_env,
+                                    capture_output=True, text=True, check=True)
+            modules = listed.stdout.strip().splitlines()[-1]
+            cases.append(("third-party floor: the judged call's modules outside rewardsmith, alone",
+                          [python, "-c", FLOOR, modules], env))
         if args.before_src:
             before = str(Path(args.before_src).resolve())
             cases += [(f"[before] {label}", argv, {**case_env, "PYTHONPATH": before})
                       for label, argv, case_env in cases
-                      if "(baseline)" not in label and "interpreter" not in label]
+                      if "(baseline)" not in label and "interpreter" not in label
+                      and "floor" not in label]
         for case_env in {id(c[2]): c[2] for c in cases}.values():
             case_env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         if args.zip:
