@@ -3,7 +3,7 @@ interpreter each time, against ``python -c "import boto3"`` measured in the same
 
 Usage::
 
-    .venv/bin/python bench/cold_start.py [--reps 9] [--zip]
+    .venv/bin/python bench/cold_start.py [--reps 9] [--zip] [--floor]
 
 One case also makes the first call (issue 13): handler + a pack with one rubric judge +
 one invocation judging one sample against a Converse simulator (its own process), target
@@ -14,10 +14,17 @@ one invocation judging one sample against a Converse simulator (its own process)
 labelled ``[before]``, interleaved with the others, so before and after share one run's
 load and one boto3 baseline.
 
-``--zip`` also builds the deployment zip (``rewardsmith lambda package --local``) and
-times the same in an isolated interpreter (``-I -S``) that sees only the unzipped
-package, a link to boto3 (the runtime provides it) and the standard library — the
-layout of ``/var/task`` in Lambda, with its precompiled bytecode.
+``--zip`` also builds the deployment zips (``rewardsmith lambda package --local``) of
+json-extraction and of the judge pack above, and times them in an isolated interpreter
+(``-I -S``) that sees only the unzipped package, a link to boto3 (the runtime provides
+it) and the standard library — the layout of ``/var/task`` in Lambda, with its
+precompiled bytecode and the environment the generated template sets (issue 13: the
+judge zip's first call, beside the venv's, which holds ~63 distributions to the zip's ~20).
+
+``--floor`` also times the third-party floor of the first call: a fresh interpreter that
+imports exactly the modules outside rewardsmith that the first call ends with (read from
+one run's ``sys.modules``, in their import order) and builds one pydantic model (its plugin
+scan) — what the first call would cost if rewardsmith's own code were free.
 
 Each figure is the median wall time of a whole child process (interpreter start
 included) over ``--reps`` runs, and beside it the median CPU time (user + system) of
@@ -74,6 +81,24 @@ type = "rubric-judge"
 criteria = [{{ id = "polite", pass_if = "The answer is polite." }}]
 """
 FIRST_CALL_TARGET = 1.5
+# Prints the modules outside rewardsmith that the first call leaves in sys.modules.
+LIST_MODULES = FIRST_CALL + (
+    "import json, sys\n"
+    "print(json.dumps([k for k in sys.modules if not k.startswith(('rewardsmith', '__'))]))\n"
+)
+FLOOR = (
+    "import importlib, json, sys\n"
+    "for name in json.loads(sys.argv[1]):\n"
+    "    if name not in sys.modules:\n"
+    "        try:\n"
+    "            importlib.import_module(name)\n"
+    "        except ImportError:\n"
+    "            pass\n"  # e.g. a module only importable as its package's side effect
+    "from pydantic import BaseModel\n"
+    "class Floor(BaseModel):\n"
+    "    x: int = 1\n"
+    "Floor(x=2)\n"
+)
 
 
 def timed_runs(cases: list[tuple[str, list[str], dict[str, str]]], reps: int
@@ -102,16 +127,31 @@ def timed_runs(cases: list[tuple[str, list[str], dict[str, str]]], reps: int
             for label, _, _ in cases]
 
 
-def build_zip(workdir: Path) -> tuple[Path, Path]:
+def build_zip(workdir: Path, pack: str, name: str) -> tuple[Path, dict[str, str]]:
+    """Build the zip ``rewardsmith lambda package --local PACK`` builds, unzip it into
+    ``workdir/name`` and return that directory with the environment its template sets
+    (``REWARDSMITH_PACK``, the preselected plugins, the operator grants,
+    ``LAMBDA_TASK_ROOT``; see cli/lambda_.py)."""
     from rewardsmith import make_plugin_host
-    from rewardsmith.aws_lambda.package.build import BuildOptions, build_zip, installed_closure
+    from rewardsmith.aws_lambda.package.build import BuildOptions, build_zip
 
-    zip_path = workdir / "reward.zip"
-    build_zip(BuildOptions(pack="json-extraction", output=zip_path, local=True),
-              make_plugin_host())
-    task = workdir / "task"
+    zip_path = workdir / f"{name}.zip"
+    report = build_zip(BuildOptions(pack=pack, output=zip_path, local=True),
+                       make_plugin_host())
+    task = workdir / name
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(task)
+    env = {"REWARDSMITH_PACK": report.pack_env, "LAMBDA_TASK_ROOT": str(task),
+           **report.grants, **report.environment}
+    if report.plugins:
+        env["REWARDSMITH_PLUGINS"] = ",".join(report.plugins)
+    return task, env
+
+
+def link_runtime(workdir: Path) -> Path:
+    """A directory holding links to boto3 and its dependencies (the Lambda runtime's)."""
+    from rewardsmith.aws_lambda.package.build import installed_closure
+
     runtime = workdir / "runtime"
     runtime.mkdir()
     for dist in installed_closure(["boto3"]):
@@ -120,13 +160,15 @@ def build_zip(workdir: Path) -> tuple[Path, Path]:
                     if not str(f).startswith("..")}:
             if (base / top).exists() and not (runtime / top).exists():
                 (runtime / top).symlink_to(base / top)
-    return task, runtime
+    return runtime
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=9)
     parser.add_argument("--zip", action="store_true", help="also time the packaged zip")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time the third-party modules of the first call alone")
     parser.add_argument("--before-src", metavar="DIR",
                         help="also time every case with DIR first on PYTHONPATH")
     args = parser.parse_args()
@@ -163,17 +205,27 @@ def main() -> None:
         cases.append(("handler + judge pack + first call, plugins preselected",
                       [python, "-c", FIRST_CALL],
                       {**judge_env, "REWARDSMITH_PLUGINS": "bedrock,judges,packs"}))
+        if args.floor:
+            listed = subprocess.run([python, "-c", LIST_MODULES], env=judge_env,
+                                    capture_output=True, text=True, check=True)
+            modules = listed.stdout.strip().splitlines()[-1]
+            cases.append(("third-party floor: the judged call's modules outside rewardsmith, alone",
+                          [python, "-c", FLOOR, modules], env))
         if args.before_src:
             before = str(Path(args.before_src).resolve())
             cases += [(f"[before] {label}", argv, {**case_env, "PYTHONPATH": before})
                       for label, argv, case_env in cases
-                      if "(baseline)" not in label and "interpreter" not in label]
+                      if "(baseline)" not in label and "interpreter" not in label
+                      and "floor" not in label]
         for case_env in {id(c[2]): c[2] for c in cases}.values():
             case_env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         if args.zip:
-            task, runtime = build_zip(Path(tmp))
+            runtime = link_runtime(Path(tmp))
+            task, _ = build_zip(Path(tmp), "json-extraction", "task")
+            judge_task, judge_zip_env = build_zip(Path(tmp), str(pack), "judge-task")
             iso = [python, "-I", "-S", "-c"]
             paths = [str(task), str(runtime)]
+            judge_paths = [str(judge_task), str(runtime)]
             cases += [
                 ("zip, isolated: import boto3 (baseline)",
                  [*iso, ISOLATED_PREFIX + "import boto3", *paths], env),
@@ -185,6 +237,10 @@ def main() -> None:
                  [*iso, ISOLATED_PREFIX + LOAD, *paths],
                  {**env, "REWARDSMITH_PACK": "json-extraction",
                   "REWARDSMITH_PLUGINS": "checks,packs"}),
+                # The judge pack's own zip with what its template sets: the deployed layout.
+                ("zip, isolated: handler + judge pack + first call, as packaged",
+                 [*iso, ISOLATED_PREFIX + FIRST_CALL, *judge_paths],
+                 {**judge_env, **judge_zip_env}),
             ]
         results = timed_runs(cases, args.reps)
 
@@ -205,8 +261,10 @@ def main() -> None:
                 for label, t in results if label.startswith(("handler", "[before] handler")))
     print(f"\nworst handler+pack ratio (venv): {worst:.2f} (target <= {TARGET_RATIO})")
     for label, seconds in results:
-        if "first call" in label and not label.startswith("zip"):
-            ratio = seconds / baselines["python -c 'import boto3' (baseline)"]
+        if "first call" in label:
+            ratio = seconds / baselines["zip, isolated: import boto3 (baseline)"
+                                        if label.startswith("zip")
+                                        else "python -c 'import boto3' (baseline)"]
             print(f"{label}: {ratio:.2f} x import boto3 (target <= {FIRST_CALL_TARGET})")
     packaged = [t for label, t in results if label.endswith("plugins preselected")
                 and label.startswith("zip")]

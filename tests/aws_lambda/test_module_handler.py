@@ -259,20 +259,45 @@ def test_nova_forge_sdk_local_check(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
 
 def test_the_init_heap_is_frozen_once_after_the_first_pack_load() -> None:
-    """Issue 13: full GC collections stop walking what the init phase built; a second
-    handler freezes nothing more (frozen objects freed by reference counting leave)."""
+    """Issue 13: full GC collections stop walking what the init phase built (the package
+    import's heap, then the first load's); a second handler freezes nothing more (frozen
+    objects freed by reference counting leave)."""
     code = (
         "import gc\n"
-        "from rewardsmith.aws_lambda import make_handler\n"
         "before = gc.get_freeze_count()\n"
+        "from rewardsmith.aws_lambda import make_handler\n"
+        "imported = gc.get_freeze_count()\n"
         "make_handler('json-extraction').warm()\n"
         "after_first = gc.get_freeze_count()\n"
         "make_handler('json-extraction').warm()\n"
-        "print(before, after_first > 0, gc.get_freeze_count() <= after_first)\n"
+        "print(before, imported > 0, after_first > imported,\n"
+        "      gc.get_freeze_count() <= after_first)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
-    assert done.stdout.split() == ["0", "True", "True"]
+    assert done.stdout.split() == ["0", "True", "True", "True"]
+
+
+def test_the_package_import_runs_with_the_collector_paused() -> None:
+    """Issue 13: no cyclic collection runs while ``rewardsmith.aws_lambda`` is imported
+    (each would walk modules and classes that live as long as the process); the collector
+    is on again afterwards."""
+    code = (
+        "import gc, json, sys\n"
+        "seen = []\n"
+        "def importing():\n"  # its first submodule is under way, its last name not bound
+        "    module = sys.modules.get('rewardsmith.aws_lambda')\n"
+        "    return 'rewardsmith.aws_lambda.events' in sys.modules and \\\n"
+        "        not hasattr(module, 'warm')\n"
+        "gc.callbacks.append(lambda phase, info: phase == 'stop' and seen.append(importing()))\n"
+        "gc.set_threshold(1)\n"  # every allocation triggers a collection where it is on
+        "import rewardsmith.aws_lambda\n"
+        "gc.set_threshold(700)\n"
+        "print(json.dumps([seen.count(True), seen.count(False) > 0, gc.isenabled()]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == [0, True, True]
 
 
 _GC_PROBE = (
@@ -329,7 +354,10 @@ def test_a_load_that_leaves_many_young_objects_is_collected_before_the_freeze() 
 def test_a_judge_packs_cold_first_call_imports_only_what_it_uses(tmp_path: Path) -> None:
     """Issue 13: handler + a one-judge pack + one judged call, every plugin installed and
     none preselected: no check, metric or OpenAI plugin module is imported, and with the
-    keys in the environment (as in Lambda) neither is botocore."""
+    keys in the environment (as in Lambda) neither is botocore. Nor is what only other
+    packs use: the formula parser (no ``[aggregate] formula``), log-probability scores (no
+    ``score_from = "distribution"``), did-you-mean (difflib: error messages) and
+    ``statistics`` (its ``fractions``/``decimal`` are pydantic's anyway)."""
     from rewardsmith.simulators.converse_sim import ConverseSimulator
 
     code = (
@@ -341,7 +369,8 @@ def test_a_judge_packs_cold_first_call_imports_only_what_it_uses(tmp_path: Path)
         "names = {x['name']: x['value'] for x in rows[0]['metrics_list']}\n"
         "loaded = sorted(k for k in sys.modules if k.startswith(('rewardsmith.plugins.checks',\n"
         "    'rewardsmith.plugins.metrics', 'rewardsmith.plugins.backends.openai', 'botocore',\n"
-        "    'boto3')))\n"
+        "    'boto3', 'rewardsmith.core.formula', 'rewardsmith.plugins.judges.logprob_scores',\n"
+        "    'difflib', 'statistics')))\n"
         "print(json.dumps([names.get('polite'), loaded]))\n"
     )
     with ConverseSimulator() as sim:

@@ -22,6 +22,7 @@ from rewardsmith import Scorer, load_pack, make_plugin_host
 from rewardsmith.aws_lambda.package.build import (
     BuildError,
     BuildOptions,
+    closure_environment,
     installed_closure,
     pack_requirements,
     pip_command,
@@ -176,8 +177,9 @@ def test_zip_scores_in_an_isolated_interpreter(task_root: Path, runtime_dir: Pat
     script.write_text(ISOLATED_SCRIPT, encoding="utf-8")
     env = {"REWARDSMITH_PACK": pack_env, "LAMBDA_TASK_ROOT": str(task_root),
            "PATH": os.environ.get("PATH", ""), "REWARDSMITH_METRICS": "0"}
-    if with_runtime:  # the deployed environment: the template's plugin preselection too
+    if with_runtime:  # the deployed environment: what the template sets for this zip too
         env["REWARDSMITH_PLUGINS"] = "checks,packs"
+        env["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
     runtime = str(runtime_dir) if with_runtime else ""
     result = subprocess.run(
         [sys.executable, "-I", "-S", str(script), str(task_root), runtime,
@@ -196,6 +198,30 @@ def test_zip_scores_in_an_isolated_interpreter(task_root: Path, runtime_dir: Pat
     expected = Scorer(load_pack("json-extraction", make_plugin_host())).score(rows)
     assert [r["id"] for r in report["out"]] == [r["id"] for r in rows]
     assert [r["aggregate_reward_score"] for r in report["out"]] == expected.rewards
+
+
+def _dist_info(staging: Path, name: str, entry_points: str) -> None:
+    info = staging / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+                                   encoding="utf-8")
+    if entry_points:
+        (info / "entry_points.txt").write_text(entry_points, encoding="utf-8")
+
+
+def test_pydantic_plugins_stay_on_when_the_zip_holds_one(tmp_path: Path) -> None:
+    """Issue 13: the template turns pydantic's plugin scan off only for a closure without
+    a pydantic plugin; a zip that ships one (e.g. a tracing plugin) keeps the scan."""
+    _dist_info(tmp_path, "plain", "[console_scripts]\nplain = plain:main\n")
+    _dist_info(tmp_path, "rewardsmith", "[rewardsmith]\nchecks = rewardsmith.plugins.checks\n")
+    notes: list[str] = []
+    assert closure_environment(tmp_path, notes) == {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
+    assert notes == []
+
+    _dist_info(tmp_path, "tracer", "[pydantic]\ntracer = tracer.plugin:plugin\n")
+    notes = []
+    assert closure_environment(tmp_path, notes) == {}
+    assert notes == ["pydantic plugins in the zip (tracer): pydantic's plugin scan stays on"]
 
 
 def _parse_yaml(path: Path) -> Any:
@@ -229,6 +255,8 @@ def test_sam_template(built: dict[str, Any]) -> None:
         "REWARDSMITH_PACK": "rewardsmith_pack/json-extraction.toml",
         "REWARDSMITH_PLUGINS": "checks,packs",  # only what the pack uses
         "REWARDSMITH_DEADLINE_MARGIN_MS": "3000",
+        # No distribution in the zip declares a pydantic plugin (issue 13).
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
         # Operator grants, deny by default: this pack names no host, variable or module.
         "REWARDSMITH_ALLOWED_HOSTS": "",
         "REWARDSMITH_ALLOWED_ENV": "",

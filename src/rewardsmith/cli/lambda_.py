@@ -96,6 +96,8 @@ def package_command(ctx: click.Context, pack: str, output: Path, template: Path 
     click.echo(f"  pack files: {', '.join(report.pack_files) or 'none (a registered pack)'}")
     for key, value in report.grants.items():  # operator grants: only what the pack used
         click.echo(f"  {key}={value}")
+    for key, value in report.environment.items():
+        click.echo(f"  {key}={value}")
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
 
@@ -109,7 +111,8 @@ def package_command(ctx: click.Context, pack: str, output: Path, template: Path 
         document = sam_template(function_name=name, code_uri=Path(code_uri).as_posix(),
                                 pack_env=report.pack_env, pack_label=report.pack_label,
                                 memory_mb=memory, timeout_s=timeout, architecture=architecture,
-                                environment={**preselect, **report.grants, **extra_env},
+                                environment={**preselect, **report.environment, **report.grants,
+                                             **extra_env},
                                 runtime=report.runtime, pack_ref=report.pack_ref)
     except RewardsmithError as exc:  # metrics settings in --env the handler would reject
         fail(str(exc))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rewardsmith.core.component import ComponentConfig
 from rewardsmith.core.errors import RewardsmithError
-from rewardsmith.core.formula import Formula, FormulaError
 from rewardsmith.core.results import ComponentOutcome
+
+if TYPE_CHECKING:  # a pack without a formula never imports the parser (issue 13)
+    from rewardsmith.core.formula import Formula
 
 
 class SampleFailed(RewardsmithError):
@@ -27,7 +29,9 @@ def group_means(
             for outcomes in per_sample
             if (o := outcomes.get(cid)) is not None and o.error is None and o.raw_value is not None
         ]
-        means[cid] = statistics.fmean(values) if values else None
+        # statistics.fmean's own arithmetic (fsum / n), without importing statistics
+        # (fractions, decimal) into every cold start (issue 13)
+        means[cid] = math.fsum(values) / len(values) if values else None
     return means
 
 
@@ -93,6 +97,8 @@ def formula_reward(
 
     A formula cannot renormalise, so an abstained component enters it at its neutral value.
     """
+    from rewardsmith.core.formula import FormulaError  # loaded with the pack's formula
+
     env: dict[str, float] = {}
     for name in formula.names:
         outcome = outcomes.get(name)

@@ -101,6 +101,8 @@ _INLINE_CHUNK = 4096
 
 @dataclass
 class _State:
+    """One sample's scoring in a batch: its outcomes by component id, and its gate."""
+
     sample: Sample
     outcomes: dict[str, ComponentOutcome] = field(default_factory=dict)
     gate: str | None = None

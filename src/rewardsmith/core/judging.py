@@ -145,6 +145,10 @@ ADDITIVE_MEASUREMENTS: Final = frozenset({
 
 @dataclass(slots=True)
 class JudgeReply:
+    """A judge backend's answer to one request: the reply text, the verdict object when
+    the backend extracted one, token counts, latency (ms), cost (US dollars) and how the
+    service stopped."""
+
     text: str
     parsed: Any = None  # the verdict object, when the backend extracted one
     input_tokens: int = 0

@@ -18,7 +18,6 @@ scorer.
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import hashlib
 import re
@@ -26,7 +25,7 @@ import typing
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -48,7 +47,6 @@ from rewardsmith.core.component import (
     check_run_mode,
 )
 from rewardsmith.core.errors import PackError, PluginError
-from rewardsmith.core.formula import Formula, FormulaError, parse_formula
 from rewardsmith.core.judging import JudgeBackendConfig
 from rewardsmith.core.loading import PackPath, PackSource, ResolvedPack, content_hash, resolve
 from rewardsmith.core.plugins import PluginHost, make_plugin_host
@@ -56,6 +54,9 @@ from rewardsmith.core.results import PackRef
 from rewardsmith.core.suggest import closest, did_you_mean
 from rewardsmith.core.trajectory import TrajectorySpec
 from rewardsmith.core.workers import users_interrupt
+
+if TYPE_CHECKING:
+    from rewardsmith.core.formula import Formula
 
 _NAME_RE = r"^[a-z0-9][a-z0-9._-]*$"
 
@@ -303,6 +304,8 @@ def _nested_home(config: type[BaseModel], key: str) -> str | None:
 
 
 def _unknown_key(key: str, fields: Sequence[str]) -> str:
+    import difflib  # error path only (issue 13: not at every cold start)
+
     close = difflib.get_close_matches(key, fields, n=1)
     return f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {sorted(fields)}"
 
@@ -573,6 +576,9 @@ def _load(spec: str | PackPath, host: PluginHost, roots: Sequence[Path]) -> Pack
 
     formula = None
     if document.aggregate.formula:
+        # the parser is imported by the packs that have a formula only (issue 13)
+        from rewardsmith.core.formula import FormulaError, parse_formula
+
         try:
             formula = parse_formula(document.aggregate.formula, set(seen))
         except FormulaError as exc:

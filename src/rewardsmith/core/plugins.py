@@ -94,8 +94,10 @@ def make_plugin_host(*, load_entry_points: bool = True, allow: Sequence[str] | N
     allowed = settings.get_list("REWARDSMITH_PLUGINS") if allow is None else allow
     eps = metadata.entry_points(group=ENTRY_POINT_GROUP) if load_entry_points else ()
     infos: dict[str, PluginInfo] = {}
+    mds: dict[int, Any] = {}  # a dist's eps share it; .metadata re-parses METADATA (issue 13)
     for ep in sorted(eps, key=lambda ep: ep.name):  # by name: a stable "first" for duplicates
-        md: Any = ep.dist.metadata if ep.dist else {"Name": "<unknown>"}  # parsed once, not 3x
+        md: Any = (mds.get(id(ep.dist)) or mds.setdefault(id(ep.dist), ep.dist.metadata)
+                   ) if ep.dist else {"Name": "<unknown>"}  # parsed once per distribution
         if allowed is not None and ep.name not in allowed and md["Name"] not in allowed:
             pm.set_blocked(ep.name)
         elif not (pm.has_plugin(ep.name) or pm.is_blocked(ep.name)):  # as pluggy 1.7 loads

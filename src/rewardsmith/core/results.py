@@ -67,6 +67,8 @@ class ComponentOutcome:
 
 @dataclass(frozen=True, slots=True)
 class PackRef:
+    """Which pack scored: its name, version and content hash (``"sha256:..."``)."""
+
     name: str
     version: str
     hash: str

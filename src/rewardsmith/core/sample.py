@@ -80,6 +80,9 @@ class ToolResult:
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One chat message: ``role`` (system, user, assistant, tool), its text, and the tool
+    calls it makes or the tool results it carries, in order."""
+
     role: str
     content: str
     tool_calls: tuple[ToolCall, ...] = ()

@@ -3,16 +3,20 @@
 ``difflib.get_close_matches`` (the standard library's Ratcliff/Obershelp ratio,
 https://docs.python.org/3/library/difflib.html#difflib.get_close_matches), compared
 case-insensitively, so ``Lenght`` finds ``length`` and ``judges`` finds ``judge``.
+
+``difflib`` is imported by the first suggestion: error messages only, never a cold start
+(issue 13).
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
 def closest(word: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.7) -> list[str]:
     """Up to ``n`` of ``choices`` closest to ``word`` (best first), or none close enough."""
+    import difflib
+
     by_folded: dict[str, str] = {}
     for choice in choices:
         by_folded.setdefault(choice.casefold(), choice)

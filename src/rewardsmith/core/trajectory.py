@@ -29,19 +29,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import statistics
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rewardsmith.core.aggregate import SampleFailed, formula_reward, weighted_mean
 from rewardsmith.core.component import Component, ComponentConfig
 from rewardsmith.core.errors import ErrorKind
-from rewardsmith.core.formula import Formula
 from rewardsmith.core.judging import ADDITIVE_MEASUREMENTS
 from rewardsmith.core.results import ComponentOutcome
 from rewardsmith.core.sample import Sample
+
+if TYPE_CHECKING:
+    from rewardsmith.core.formula import Formula
 
 Scope = Literal["response", "turn", "trajectory"]
 Assign = Literal["final", "every", "discounted"]
@@ -120,7 +121,7 @@ def _summed_measurements(outcomes: Sequence[ComponentOutcome]) -> dict[str, Any]
         elif key.endswith("_ms"):
             out[key] = max(values)
         else:
-            out[key] = statistics.fmean(values)
+            out[key] = math.fsum(values) / len(values)
     return out
 
 
@@ -143,7 +144,7 @@ def combine_turns(component: Component[Any], outcomes: Sequence[ComponentOutcome
         return dataclasses.replace(first_failed, error=f"turn {at}: {first_failed.error}",
                                    turn_values=values)
     scored = [v for v in values if v is not None]
-    value = statistics.fmean(scored) if scored else None
+    value = math.fsum(scored) / len(scored) if scored else None  # statistics.fmean's arithmetic
     checks = [o.passed for o in outcomes if o.error is None and o.passed is not None]
     passed = None if not checks else all(checks)
     problems = [f"turn {i}: {o.rationale or o.error}" for i, o in enumerate(outcomes)

@@ -115,6 +115,8 @@ class JudgeBudget(BaseModel):
 
 @dataclass
 class _Ledger:
+    """Spent and reserved amounts (tokens or US dollars) and judged samples per group."""
+
     spent: float = 0.0
     reserved: float = 0.0
     judged_per_group: dict[str, int] = field(default_factory=dict)

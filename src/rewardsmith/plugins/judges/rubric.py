@@ -203,6 +203,9 @@ def check_verdict(parsed: Any, schema: dict[str, Any]) -> dict[str, Any]:
 # -- interpretation ---------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class CriterionResult:
+    """One criterion's reading of a verdict: its value in [0, 1], pass/fail, weight,
+    the judge's rationale and the verdict as given (a label or a level)."""
+
     id: str
     value: float  # in [0, 1]
     passed: bool

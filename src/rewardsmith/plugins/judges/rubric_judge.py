@@ -4,7 +4,7 @@ indicators, answering with a JSON verdict whose schema is generated from the rub
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -25,7 +25,6 @@ from rewardsmith.plugins.judges.calling import (
     context_blocks,
     with_stats,
 )
-from rewardsmith.plugins.judges.logprob_scores import from_distribution
 from rewardsmith.plugins.judges.prompting import DataBlock, build_request
 from rewardsmith.plugins.judges.rubric import (
     Criterion,
@@ -140,6 +139,13 @@ class RubricJudge(Component["RubricJudge.Config"]):
             raise ValueError("score_from = 'distribution' needs a judge that returns "
                              "log-probabilities: set logprobs = true and top_logprobs "
                              "(e.g. 5) in [judge] (openai backend)")
+        self._from_distribution: Callable[..., Score] | None = None
+        if config.score_from == "distribution":
+            # Imported at pack load by the packs that ask for it only (issue 13: a cold start
+            # that scores the sampled verdict does not build its tables and dataclasses).
+            from rewardsmith.plugins.judges.logprob_scores import from_distribution
+
+            self._from_distribution = from_distribution
 
     # -- the request ------------------------------------------------------------------
     def criteria_for(self, sample: Sample) -> list[Criterion]:
@@ -278,9 +284,10 @@ class RubricJudge(Component["RubricJudge.Config"]):
             score = self._explicit(criteria, verdict, stats)
         else:
             score = self._implicit(verdict, stats)
-        if self.config.score_from == "distribution":
+        if self._from_distribution is not None:
             scale = self.config.scale if self.config.aggregation == "implicit" else None
-            score = from_distribution(score, reply.logprobs, criteria, scale, self.config.id)
+            score = self._from_distribution(score, reply.logprobs, criteria, scale,
+                                            self.config.id)
             threshold = self.config.pass_threshold
             if scale is not None and threshold is not None:
                 score.passed = score.value >= threshold
