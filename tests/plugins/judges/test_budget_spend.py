@@ -162,6 +162,26 @@ def test_a_request_abandoned_at_the_deadline_is_charged(tmp_path: Path, counting
     assert counting.served <= per_run
 
 
+def test_a_request_cut_by_the_components_time_limit_is_charged(tmp_path: Path,
+                                                                counting: Any) -> None:
+    """F3, the component's ``timeout_s``: the requests were sent (the server got them) and
+    cut before their answers; each is charged its reservation (no reply ever taught the
+    ledger a real cost, so the reservation is the upper bound: prompt / 4 + max_tokens)."""
+    counting.configure(FaultPolicy(latency_s=2.0))
+    pack = sim_pack(tmp_path, bedrock_settings(counting.endpoint_url, max_tokens=100),
+                    COMPONENTS.format(budget='unit = "tokens", per_run = 100000, '
+                                      'degrade = "checks_only"')
+                    .replace('on_error = "abstain"', 'on_error = "abstain"\ntimeout_s = 0.5'))
+    judge = next(c for c in pack.components if c.config.id == "review")
+    rollouts = _samples(1, 2, 2)
+    reservations = [judge.ledger.estimate(judge.request_for(parse_sample(r, k))[0])
+                    for k, r in enumerate(rollouts)]
+    batch = _score(pack, rollouts)
+    assert [r.components["review"].error_kind for r in batch.results] == ["timeout"] * 2
+    assert counting.request_count == 2  # both were sent
+    assert judge.ledger.spent()["run"] == pytest.approx(sum(reservations))
+
+
 def test_a_repair_turn_reserves_its_cost_as_it_leaves(tmp_path: Path, counting: Any) -> None:
     """F10: the reservation of a call covered one request; the repair turn re-sends the
     conversation, so calls in flight overshot a token budget by about a prompt each. While
