@@ -31,7 +31,9 @@ FAST = {"max_retries": 3, "retry_base_delay_s": 0.005, "retry_max_delay_s": 0.01
 
 
 def write_pack(tmp_path: Path, base_url: str, **judge: Any) -> Path:
-    settings = {"backend": "openai", "model": "judge", "base_url": base_url, **FAST, **judge}
+    # priced, so the only judge notice is the step-down's (an unpriced model has its own)
+    settings = {"backend": "openai", "model": "judge", "base_url": base_url, **FAST,
+                "price_per_1k_input": 0.0001, "price_per_1k_output": 0.0004, **judge}
     path = write_judged_pack(tmp_path, settings, tail='\n[tests]\nsuite = "cases.jsonl"\n')
     case = {"kind": "golden", "name": "polite", "expect": {"reward_above": 0.0},
             "sample": {"messages": [{"role": "user", "content": "Help?"},

@@ -285,6 +285,8 @@ def invocation_metrics(record: InvocationRecord) -> list[tuple[str, float, str]]
         # a steady rise means a check that never returns; Unhealthy means work is refused.
         ("AbandonedWorkers", s.get("abandoned_workers", 0), "Count"),
         ("WorkersUnhealthy", 1 if s.get("workers_unhealthy") else 0, "Count"),
+        # Samples a judge's cost budget degraded, every path (plugins/judges/budget.py).
+        ("BudgetDegraded", budget_degraded(s), "Count"),
     ]
     if record.budget_ms and record.budget_ms > 0:
         used = 100.0 * min(record.elapsed_ms / record.budget_ms, 10.0)
@@ -305,6 +307,26 @@ def invocation_metrics(record: InvocationRecord) -> list[tuple[str, float, str]]
         if math.isfinite(value):
             metrics.append((name, float(value), unit))
     return metrics[:EMF_MAX_METRICS]
+
+
+def budget_degraded(summary: Mapping[str, Any]) -> int | None:
+    """Samples degraded by a judge's cost budget in the batch, summed over the judge
+    components (``judge_stats.<id>.budget_degraded``: a 0/1 statistic per sample, its
+    count ``n`` and ``mean``), whatever the path: judged by the cheaper judge or on fewer
+    criteria, or left unjudged (checks only, the group's mean). None (the metric is left
+    out) when no judge of the pack has a budget."""
+    stats = summary.get("judge_stats")
+    total: int | None = None
+    if isinstance(stats, Mapping):
+        for per_component in stats.values():
+            entry = per_component.get("budget_degraded") if isinstance(
+                per_component, Mapping) else None
+            if isinstance(entry, Mapping):
+                n, mean = entry.get("n"), entry.get("mean")
+                if isinstance(n, int | float) and isinstance(mean, int | float) and \
+                        math.isfinite(n * mean):
+                    total = (total or 0) + round(n * mean)
+    return total
 
 
 def emf_document(record: InvocationRecord, config: MetricsConfig,

@@ -229,7 +229,10 @@ async def test_a_server_rejecting_json_schema_is_stepped_down_in_one_call(
     assert backend.resilience.breaker.state == "closed"
     assert backend.resilience.breaker.times_opened == 0
     assert telemetry.judge_retries == {} and telemetry.judge_failures == 0
-    [notice] = telemetry.summary()["judge_notices"].values()
+    notices = telemetry.summary()["judge_notices"]
+    # the model has no price: said once too (plugins/backends/_pricing.py)
+    assert set(notices) == {"openai:mode:json_schema", "price:sim-judge"}
+    notice = notices["openai:mode:json_schema"]
     assert f"HTTP {status}" in notice and "Input should be 'text' or 'json_object'" in notice
     assert "using 'json_object'" in notice
     await backend.aclose()

@@ -16,6 +16,7 @@ import orjson
 
 from rewardsmith.core.errors import ComponentError, ErrorKind, RewardsmithError
 from rewardsmith.core.json_text import json_type
+from rewardsmith.core.judge_sends import sending
 from rewardsmith.core.judging import (
     SCHEMA_CHECKED,
     JudgeBackend,
@@ -270,7 +271,10 @@ class ResilientJudgeBackend(JudgeBackend):
         """:meth:`_attempt`, whose answer must be a JSON object: a server (or a proxy, or a
         wrong ``base_url``) answering ``null``, a list or a string is treated as one
         answering a body that is not JSON at all, a transient ``judge_unavailable``."""
-        response: Any = await self._attempt(body, mode)
+        with sending() as send:  # what a budget charges (core/judge_sends.py)
+            response: Any = await self._attempt(body, mode)
+            if isinstance(response, dict):
+                send.answered_with(*self._token_counts(response))
         if not isinstance(response, dict):
             raise CallFailed(ErrorKind.JUDGE_UNAVAILABLE,
                              f"the {self.backend_name()} server answered with JSON "

@@ -54,11 +54,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rewardsmith.core.errors import ComponentError
+from rewardsmith.core.judge_sends import SendMeter, metered
 from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.telemetry import BatchTelemetry, current_telemetry
-from rewardsmith.plugins.backends._pricing import estimate_cost
+from rewardsmith.plugins.backends._pricing import estimate_cost, unpriced_settings
 from rewardsmith.plugins.judges.calling import CallStats
 from rewardsmith.plugins.judges.rubric import Criterion
 
@@ -69,6 +70,7 @@ BUDGET_EXHAUSTED = "budget_exhausted"  # a plugin error kind (docs/writing-plugi
 DegradePath = Literal["cheaper_judge", "fewer_criteria", "group_mean", "checks_only"]
 _REQUIRED_POLICY = {"group_mean": "group_mean", "checks_only": "abstain"}
 _BATCHES_KEPT = 64  # batch ledgers remembered (concurrent batches of a long-lived scorer)
+_FAILURES_KEPT = 4096  # failed calls remembered, for their followers to find
 
 
 class JudgeBudget(BaseModel):
@@ -104,6 +106,30 @@ class JudgeBudget(BaseModel):
                              "budget table, e.g. budget = { ..., degrade = \"fewer_criteria\", "
                              "max_criteria = 2 }")
         return self
+
+    def check_prices(self, settings: dict[str, Any], cheaper: dict[str, Any] | None) -> None:
+        """A ``usd`` budget must be able to price every call it counts: the judge's model
+        and, with ``cheaper_judge``, the cheaper one's (``settings``/``cheaper``: merged
+        judge tables). Raises ValueError naming the model and the settings to add; an
+        unpriced model would count $0 a call and never reach any limit (finding F6)."""
+        if self.unit != "usd":
+            return
+        tables = [("the judge", settings, "the [judge] table (or the component's judge "
+                   "table)")]
+        if self.degrade == "cheaper_judge" and cheaper is not None:
+            tables.append(("the cheaper judge", cheaper, "the budget's cheaper table"))
+        for who, cfg, where in tables:
+            model = str(cfg.get("model", ""))
+            missing = unpriced_settings(model, cfg.get("price_per_1k_input"),
+                                        cfg.get("price_per_1k_output"))
+            if missing:
+                raise ValueError(
+                    f"budget unit = 'usd' cannot price {who}'s model {model!r}: it is not in "
+                    f"the price table and {' and '.join(missing)} "
+                    f"{'is' if len(missing) == 1 else 'are'} not set, so every call would "
+                    f"cost $0 and the budget would never limit anything; set "
+                    f"price_per_1k_input and price_per_1k_output (USD per 1,000 tokens) in "
+                    f"{where}, or use unit = 'tokens'")
 
     def check_policy(self, on_error: str) -> None:
         """The component's ``on_error`` that this degrade path relies on; ValueError else."""
@@ -142,6 +168,9 @@ class BudgetLedger:
         # Samples waiting for calls in flight to settle, woken on every settle (their loop
         # may be another thread's: a sync scorer runs batches from several threads).
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        # Failed calls already charged, by the backend's exception (kept referenced so an
+        # id is not reused while remembered): joined requests share one (charge_failure).
+        self._failures: OrderedDict[int, tuple[BaseException, float]] = OrderedDict()
 
     def _batch(self, telemetry: BatchTelemetry) -> _Ledger:
         entry = self._batches.get(id(telemetry))
@@ -158,12 +187,9 @@ class BudgetLedger:
         (the judge's own settings only), both as learned from their usage (:meth:`learn`)."""
         cfg = settings or self.settings
         input_tokens = math.ceil((len(request.system) + len(request.user)) / 4)
-        output_tokens = int(cfg.get("max_tokens") or 1024)
-        if settings is None and self._output_tokens is not None:
-            assert self._input_ratio is not None
+        if settings is None and self._input_ratio is not None:
             input_tokens = math.ceil(input_tokens * self._input_ratio)
-            output_tokens = min(output_tokens, self._output_tokens)
-        return self.amount(input_tokens, output_tokens, 0.0, cfg)
+        return self.amount(input_tokens, self.output_estimate(settings), 0.0, cfg)
 
     @property
     def learned(self) -> bool:
@@ -258,6 +284,36 @@ class BudgetLedger:
             with contextlib.suppress(RuntimeError):  # a closed loop: its batch is gone
                 loop.call_soon_threadsafe(_wake, wake)
 
+    def reserve_unblocked(self, amount: float) -> None:
+        """Reserve ``amount`` for a request that is sent whatever the limits say (a call's
+        repair turn), so samples admitted meanwhile count it."""
+        with self._lock:
+            self._batch(current_telemetry()).reserved += amount
+            self._run.reserved += amount
+
+    def output_estimate(self, settings: dict[str, Any] | None = None) -> int:
+        """The output tokens a reply may use: the largest seen (the judge's own settings,
+        once a reply came back), else ``max_tokens``."""
+        cfg = settings or self.settings
+        output_tokens = int(cfg.get("max_tokens") or 1024)
+        if settings is None and self._output_tokens is not None:
+            output_tokens = min(output_tokens, self._output_tokens)
+        return output_tokens
+
+    def charge_failure(self, failure: BaseException, amount: float) -> float:
+        """What to charge for a sample whose call failed with ``failure`` (the backend's
+        own exception) and spent ``amount`` by its own accounting: the samples that joined
+        one failed request (de-duplication) all receive it, and together are charged what
+        its most complete account says, once."""
+        with self._lock:
+            seen = self._failures.get(id(failure))
+            charged = seen[1] if seen is not None and seen[0] is failure else 0.0
+            self._failures[id(failure)] = (failure, max(charged, amount))
+            self._failures.move_to_end(id(failure))
+            while len(self._failures) > _FAILURES_KEPT:
+                self._failures.popitem(last=False)
+        return max(0.0, amount - charged)
+
     def remaining(self) -> dict[str, float | None]:
         """What is left of each limit given the real spend (None: no such limit)."""
         with self._lock:
@@ -303,6 +359,105 @@ async def _shares_reply(judge: RubricJudge, request: JudgeRequest) -> bool:
     return shares is not None and bool(await shares(request))
 
 
+def degraded_key(path: DegradePath) -> str:
+    """The numeric measurement naming a budget's degrade path on every row of its judge:
+    ``budget_degraded.<path>``, 1 on a degraded sample and 0 on one judged within the
+    budget. (``budget_degraded`` itself holds the path as text, which the Lambda's
+    ``metrics_list`` cannot carry: only numbers reach the trainer.)"""
+    return f"budget_degraded.{path}"
+
+
+def _root_failure(error: BaseException) -> BaseException:
+    """The backend's own exception behind a judge error: de-duplicated requests share one
+    (``core/judge_cache.py``), each sample raising its own copy ``from`` it."""
+    root = error
+    cause = error.__cause__
+    while isinstance(cause, ComponentError):
+        root, cause = cause, cause.__cause__
+    return root
+
+
+class _Call:
+    """One judge call of one sample under the budget: what it reserved and what it really
+    sent (:class:`~rewardsmith.core.judge_sends.SendMeter`, filled by the network backend
+    for this task only, so an answer shared by de-duplication is never charged twice)."""
+
+    def __init__(self, ledger: BudgetLedger, request: JudgeRequest,
+                 settings: dict[str, Any] | None, reserved: float) -> None:
+        self.ledger = ledger
+        self.settings = settings
+        self.reserved = reserved  # held until settled (0 on a degrade path)
+        # What a request in flight may cost: the admission's reservation, or (degrade
+        # paths reserve nothing) the estimate on the path's own settings.
+        self.first = reserved if reserved > 0 else ledger.estimate(request, settings)
+        self.pending = self.first
+        self.meter = SendMeter(self._on_send)
+
+    def _on_send(self, meter: SendMeter) -> None:
+        if meter.last_usage is None:  # the first request (or a retry of a failed one)
+            self.pending = self.first
+            return
+        # The repair turn re-sends the conversation so far (the prompt and the bad reply)
+        # and asks for a new reply: reserved as it leaves (finding F10), so samples admitted
+        # meanwhile see it; never blocked, as the call is already paid for.
+        input_tokens, output_tokens = meter.last_usage
+        estimate = self.ledger.amount(input_tokens + output_tokens,
+                                      self.ledger.output_estimate(self.settings), 0.0,
+                                      self.settings)
+        self.pending = estimate
+        if self.reserved > 0:
+            self.ledger.reserve_unblocked(estimate)
+            self.reserved += estimate
+
+    def spend(self, stats: CallStats, error: BaseException | None) -> float:
+        """What this call spent, in the budget's unit: the answers' usage, plus the estimate
+        of a request sent and never answered (abandoned at the deadline, cancelled, timed
+        out: the service may bill it, so it is charged, conservatively); a request answered
+        by another sample's identical one spent nothing."""
+        ledger, meter = self.ledger, self.meter
+        if meter.sent:
+            spent = ledger.amount(meter.input_tokens, meter.output_tokens, 0.0, self.settings)
+            if meter.unanswered:
+                spent += self.pending
+        else:
+            # Nothing sent from this task (a shared answer, a cache hit, or a backend that
+            # does not report its requests): the judge's own accounting.
+            spent = ledger.spend_of(stats, self.settings)
+        if error is not None and not isinstance(error, asyncio.CancelledError):
+            # A failed shared call reaches every sample that joined it: charged once.
+            spent = ledger.charge_failure(_root_failure(error), spent)
+        return spent
+
+
+async def _judged(judge: RubricJudge, ledger: BudgetLedger, request: JudgeRequest,
+                  criteria: Sequence[Criterion], settings: dict[str, Any] | None,
+                  reserved: float, degraded: DegradePath | None) -> Score:
+    """``judge_with`` metered: the call's real spend (and an abandoned request's estimate)
+    replaces its reservation; the row says whether the budget degraded it."""
+    call = _Call(ledger, request, settings, reserved)
+    stats = CallStats()
+    key = degraded_key(ledger.budget.degrade)
+    flag = 0.0 if degraded is None else 1.0
+    error: BaseException | None = None
+    try:
+        with metered(call.meter):
+            score = await judge.judge_with(judge.context.judge_backend(settings), request,
+                                           criteria, stats)
+    except ComponentError as exc:
+        error = exc
+        exc.measurements[key] = flag  # a copy of this sample's own (calling.with_stats)
+        raise
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        if degraded is None:
+            ledger.learn(request, stats)
+        ledger.settle(call.reserved, call.spend(stats, error))
+    score.measurements[key] = flag
+    return score
+
+
 async def budgeted_score(judge: RubricJudge, sample: Sample) -> Score:
     """A rubric judge's score under its budget (see the module docstring).
 
@@ -320,16 +475,10 @@ async def budgeted_score(judge: RubricJudge, sample: Sample) -> Score:
         # Answered by a call already made or being made (dedup, cache): it spends nothing,
         # so it is never degraded (identical samples get identical rewards).
         broken, estimate = None, 0.0
-    stats = CallStats()
     if broken is None:
         telemetry.record_judge_stat(cid, "budget_degraded", 0.0)
         ledger.admit_to_group(sample.group_key, within_budget=True)
-        try:
-            return await judge.judge_with(judge.context.judge_backend(), request, criteria,
-                                          stats)
-        finally:
-            ledger.learn(request, stats)
-            ledger.settle(estimate, ledger.spend_of(stats))
+        return await _judged(judge, ledger, request, criteria, None, estimate, None)
 
     telemetry.record_judge_stat(cid, "budget_degraded", 1.0)
     spent = ledger.spent()
@@ -345,24 +494,22 @@ async def budgeted_score(judge: RubricJudge, sample: Sample) -> Score:
     path = budget.degrade
     settings = judge.context.judge_defaults
     kept = criteria
+    # An unjudged sample's row says the budget, not an outage, left it unjudged.
+    unjudged = {degraded_key(path): 1.0}
     if path == "checks_only":
         raise ComponentError(f"{note}: judge skipped, the reward comes from the other "
-                             "components", kind=BUDGET_EXHAUSTED)
+                             "components", kind=BUDGET_EXHAUSTED, measurements=unjudged)
     if path == "group_mean" and not ledger.admit_to_group(sample.group_key):
         raise ComponentError(f"{note}: not judged, the sample takes its group's mean",
-                             kind=BUDGET_EXHAUSTED)
+                             kind=BUDGET_EXHAUSTED, measurements=unjudged)
     if path == "cheaper_judge":
         settings = judge.cheaper_settings
     elif path == "fewer_criteria":
         assert budget.max_criteria is not None
         kept = heaviest(criteria, budget.max_criteria)
         request, _ = judge.request_for(sample, kept)
-    try:
-        score = await judge.judge_with(judge.context.judge_backend(settings), request, kept,
-                                       stats)
-    finally:
-        # Degraded calls are counted, never blocked: the path is what the pack chose to pay.
-        ledger.settle(0.0, ledger.spend_of(stats, settings))
+    # Degraded calls are counted, never blocked: the path is what the pack chose to pay.
+    score = await _judged(judge, ledger, request, kept, settings, 0.0, path)
     score.measurements["budget_degraded"] = path
     score.details["budget"] = {"degraded": path, "limit": broken, "note": note,
                                "model": settings.get("model"),

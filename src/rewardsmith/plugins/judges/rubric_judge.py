@@ -133,6 +133,8 @@ class RubricJudge(Component["RubricJudge.Config"]):
         self.cheaper_settings = (context.validate_judge_settings(config.budget.cheaper)
                                  if config.budget is not None and config.budget.cheaper
                                  else context.judge_defaults)
+        if config.budget is not None:
+            config.budget.check_prices(context.judge_defaults, self.cheaper_settings)
         if config.score_from == "distribution" and not (
                 context.judge_defaults.get("logprobs") and context.judge_defaults.get(
                     "top_logprobs")):
