@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rewardsmith.core import settings
 from rewardsmith.core.results import ComponentOutcome, SampleResult
 from rewardsmith.core.wire import MetricCache, lambda_row
 
@@ -74,7 +74,7 @@ def runtime_encoder() -> Callable[[Any], str]:
     """The encoding the Lambda runtime applies to the handler's answer: ``simplejson`` with
     ``awslambdaric``'s options when importable, else the standard library's ``json`` with
     the same ``ensure_ascii`` and ``allow_nan`` (module docstring)."""
-    ensure_ascii = os.environ.get("AWS_EXECUTION_ENV") not in _UNESCAPED_RUNTIMES
+    ensure_ascii = settings.get("AWS_EXECUTION_ENV") not in _UNESCAPED_RUNTIMES
     try:
         import simplejson  # type: ignore[import-untyped]
     except ImportError:
