@@ -51,14 +51,14 @@ COLD_PROBE_ROWS = 256
 # below it, the probe (20-60 ms on a busy 2-core box) costs more than the scoring time the
 # smaller reserve it measures could give back.
 _PROBE_SHARE = 0.05
-# Time left after the rows, in multiples of the encoding estimate, above which the answer's
-# encoding is timed once rather than three times: far from the deadline a paused timing
-# only raises the next reserve (estimates rise at once), and three timings of half a
-# 2,000-row answer cost ~0.1 s of every invocation (issue 13).
+# Time left after the rows, in multiples of the encoding estimate, above which time is
+# ample: the answer's encoding is then not timed in full (AnswerCosts.learn_encoding); far
+# from the deadline an estimate too high costs nothing, and timing half of a 2,000-row
+# answer cost 25-170 ms of every invocation (issue 13).
 AMPLE_TIME = 4.0
 # With ample time, an encoding figure no full timing covers is checked on this many rows,
 # once, and counted this many times over (issue 10: 128 rows underestimated a 100,000-row
-# answer 2.5 times): ~3-5 ms where a full timing cost 40-80 ms of every invocation's tail.
+# answer 2.5 times): 1-3 ms where a full timing cost 25-80 ms of every invocation's tail.
 QUICK_PROBE_ROWS = 128
 QUICK_PROBE_FACTOR = 3.0
 # A full timing stays current for answers up to its size, with metrics per row within this
