@@ -142,3 +142,72 @@ def test_a_first_invocation_with_ample_time_is_not_probed_but_learns_from_its_ba
     assert line["failures"] == {}
     assert handler._costs.measured  # the rows and encoding of this batch were learnt
     _within_deadline(line)
+
+
+def _rows(count: int, metrics: int = 4) -> list[dict[str, Any]]:
+    return [{"id": f"r{i}", "aggregate_reward_score": 0.5,
+             "metrics_list": [{"name": f"m{k}", "value": i / 7 + k, "type": "Metric"}
+                              for k in range(metrics)]} for i in range(count)]
+
+
+def test_the_answer_encoding_is_timed_in_full_when_time_is_short_and_then_kept() -> None:
+    from rewardsmith.aws_lambda.budget import AnswerCosts
+
+    costs = AnswerCosts(encode_s=1.0)
+    rows = _rows(2_000)
+    estimate = costs.learn_encoding(rows, ample=False)
+    # three timings of a 1,024-row spread: the real figure, learnt down by halves
+    assert 0 < estimate < 2_000 * 1.0 and costs.encode_s < 1.0
+    assert (costs.timed_rows, costs.timed_metrics) == (2_000, 4.0)
+    # Ample time, a current full timing (as large, same shape): nothing is timed. Any real
+    # timing would raise a per-row figure of a picosecond.
+    costs.encode_s = 1e-12
+    for _ in range(16):
+        assert costs.learn_encoding(rows[:1_500], ample=True) == 1_500 * 1e-12
+    # the 17th invocation since: checked again (a quick timing raises the figure)
+    costs.learn_encoding(rows, ample=True)
+    assert costs.encode_s > 1e-12
+
+
+@pytest.mark.parametrize(("count", "metrics"), [(4_000, 4), (2_000, 20), (2_000, 2)])
+def test_an_answer_no_full_timing_covers_gets_a_quick_timing_that_only_raises(
+    count: int, metrics: int,
+) -> None:
+    from rewardsmith.aws_lambda.budget import QUICK_PROBE_FACTOR, AnswerCosts
+
+    costs = AnswerCosts()
+    costs.learn_encoding(_rows(2_000), ample=False)  # the full timing: 2,000 rows of 4
+    costs.encode_s = 1e-12
+    rows = _rows(count, metrics)  # larger, or another shape
+    costs.learn_encoding(rows, ample=True)
+    assert costs.encode_s > 1e-12
+    assert costs.timed_rows == 2_000  # a quick timing never makes a figure current
+    costs.encode_s = 1.0  # a figure above the quick one is kept (never lowered)
+    assert costs.learn_encoding(rows, ample=True) == count * 1.0
+    assert QUICK_PROBE_FACTOR >= 2.5  # issue 10: 128 rows underestimated 100,000 by 2.5x
+
+
+def test_the_timed_encoder_is_the_runtimes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """awslambdaric's marshaller: ensure_ascii=False on the Python 3.12+ runtimes only,
+    NaN allowed (lambda_runtime_marshaller.py)."""
+    from rewardsmith.aws_lambda.budget import runtime_encoder
+
+    value = [{"id": "café", "v": float("nan")}]
+    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.12")
+    assert runtime_encoder()(value) == '[{"id": "café", "v": NaN}]'
+    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.11")
+    assert runtime_encoder()(value) == '[{"id": "caf\\u00e9", "v": NaN}]'
+
+
+def test_a_first_invocation_with_ample_time_does_not_time_its_answer_in_full(
+    write_pack: Callable[..., Path], host: PluginHost, capfd: pytest.CaptureFixture[str],
+) -> None:
+    handler = make_handler(str(write_pack(BASIC_PACK)), host=host)
+    batch = [sample(f"s{i}", "ok") for i in range(2_000)]
+    for _ in range(2):
+        validate_answer(handler(batch, FakeContext(600_000)), [s["id"] for s in batch])
+        (line,) = _logged(capfd)
+        _within_deadline(line)
+        assert line["answer_budget"]["encode_estimate_ms"] > 0
+    assert handler._costs.timed_rows == 0  # only quick timings: time was ample
+    assert handler._costs.encode_s > 0

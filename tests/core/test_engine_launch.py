@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -83,3 +84,42 @@ def test_the_first_calls_connect_before_the_last_samples_are_set_up(
     assert first_connected < last_started
     started_before = sum(kind == "started" for kind, _ in EVENTS[:first_connected])
     assert started_before < 500
+
+
+class CostlyConnects(Connects):
+    """:class:`Connects` whose first step costs about a millisecond of CPU, as a judge's
+    does (rendering its request, body and cache key, ~0.2 ms each on 2 cores)."""
+
+    class Config(ComponentConfig):
+        type: Literal["t-costly-connects"] = "t-costly-connects"
+
+    async def score(self, sample: Sample) -> Score:
+        spin_until = time.perf_counter() + 0.001
+        while time.perf_counter() < spin_until:
+            pass
+        return await super().score(sample)
+
+
+class _CostlyPlugin:
+    @hookimpl
+    def register_components(self, register: Any) -> None:
+        register(CostlyConnects)
+
+
+def test_costly_first_steps_start_in_smaller_slices(listener: int, tmp_path: Any) -> None:
+    """A loop turn of launches is sized to about 2 ms of first steps (at least 8 samples):
+    with a millisecond each, the first connect, which takes a few turns, completes before
+    two slices of the fixed 32 would have started."""
+    pack = tmp_path / "pack.toml"
+    pack.write_text('[pack]\nname = "launch"\nversion = "1"\n\n'
+                    '[[components]]\nid = "c"\ntype = "t-costly-connects"\n',
+                    encoding="utf-8")
+    host = make_plugin_host(load_entry_points=False, plugins=[("t-costly", _CostlyPlugin())])
+    scorer = Scorer(load_pack(pack, host))
+    try:
+        batch = scorer.score([sample(i, "ok") for i in range(300)])
+    finally:
+        scorer.close()
+    assert [r.reward for r in batch.results] == [1.0] * 300
+    first_connected = EVENTS.index(("connected", 0))
+    assert sum(kind == "started" for kind, _ in EVENTS[:first_connected]) < 64

@@ -3,12 +3,20 @@
 The answer must reach the runtime before ``context.get_remaining_time_in_millis()`` runs
 out, and after the engine returns there is still work proportional to the batch: building
 one wire row per sample, the summary and log line, and the runtime's own JSON encoding of
-the returned list (``awslambdaric``'s ``lambda_runtime_marshaller.to_json``, the standard
-library ``json`` encoder), which the handler cannot see. :class:`AnswerCosts` estimates
-these per sample, starts from conservative defaults (3x a 2-core box's figures), learns from
-each invocation (rows: measured; encoding: a timed ``json.dumps`` of a spread of the rows),
-and reserves ``safety`` times the estimate. Estimates rise at once and fall by halves, so a
-warm Lambda that met one slow batch stays careful for the next.
+the returned list, which the handler cannot see. That encoder is ``simplejson``, not the
+standard library: ``awslambdaric``'s ``lambda_runtime_marshaller.LambdaMarshaller``
+encodes the answer with a ``simplejson.JSONEncoder(use_decimal=False, allow_nan=True)``,
+with ``ensure_ascii=False`` when ``AWS_EXECUTION_ENV`` names a Python 3.12-3.15 runtime
+(https://github.com/aws/aws-lambda-python-runtime-interface-client,
+``awslambdaric/lambda_runtime_marshaller.py``, read at 46e4c6a). :func:`runtime_encoder`
+times the same encoder with the same options when ``simplejson`` is importable (it is
+wherever ``awslambdaric`` is), else the standard library's with those options.
+
+:class:`AnswerCosts` estimates these per sample, starts from conservative defaults (3x a
+2-core box's figures), learns from each invocation (rows: measured; encoding: timed, see
+:meth:`AnswerCosts.learn_encoding` for when), and reserves ``safety`` times the estimate.
+Estimates rise at once and fall by halves, so a warm Lambda that met one slow batch stays
+careful for the next.
 
 On a cold start nothing has been learnt yet, and the defaults (sized for a third of a vCPU)
 kept back three times what a 2-core box needs: a 100,000-sample first batch was answered in
@@ -26,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rewardsmith.core import settings
 from rewardsmith.core.results import ComponentOutcome, SampleResult
 from rewardsmith.core.wire import MetricCache, lambda_row
 
@@ -42,11 +51,37 @@ COLD_PROBE_ROWS = 256
 # below it, the probe (20-60 ms on a busy 2-core box) costs more than the scoring time the
 # smaller reserve it measures could give back.
 _PROBE_SHARE = 0.05
-# Time left after the rows, in multiples of the encoding estimate, above which the answer's
-# encoding is timed once rather than three times: far from the deadline a paused timing
-# only raises the next reserve (estimates rise at once), and three timings of half a
-# 2,000-row answer cost ~0.1 s of every invocation (issue 13).
+# Time left after the rows, in multiples of the encoding estimate, above which time is
+# ample: the answer's encoding is then not timed in full (AnswerCosts.learn_encoding); far
+# from the deadline an estimate too high costs nothing, and timing half of a 2,000-row
+# answer cost 25-170 ms of every invocation (issue 13).
 AMPLE_TIME = 4.0
+# With ample time, an encoding figure no full timing covers is checked on this many rows,
+# once, and counted this many times over (issue 10: 128 rows underestimated a 100,000-row
+# answer 2.5 times): 1-3 ms where a full timing cost 25-80 ms of every invocation's tail.
+QUICK_PROBE_ROWS = 128
+QUICK_PROBE_FACTOR = 3.0
+# A full timing stays current for answers up to its size, with metrics per row within this
+# share of its own, for this many invocations.
+_SHAPE_TOLERANCE = 0.25
+_TIMING_KEPT = 16
+# The runtimes whose awslambdaric encodes with ensure_ascii=False.
+_UNESCAPED_RUNTIMES = frozenset(
+    f"AWS_Lambda_python3.{minor}" for minor in (12, 13, 14, 15))
+
+
+def runtime_encoder() -> Callable[[Any], str]:
+    """The encoding the Lambda runtime applies to the handler's answer: ``simplejson`` with
+    ``awslambdaric``'s options when importable, else the standard library's ``json`` with
+    the same ``ensure_ascii`` and ``allow_nan`` (module docstring)."""
+    ensure_ascii = settings.get("AWS_EXECUTION_ENV") not in _UNESCAPED_RUNTIMES
+    try:
+        import simplejson  # type: ignore[import-untyped]
+    except ImportError:
+        return json.JSONEncoder(ensure_ascii=ensure_ascii, allow_nan=True).encode
+    encoder = simplejson.JSONEncoder(use_decimal=False, ensure_ascii=ensure_ascii,
+                                     allow_nan=True)
+    return encoder.encode  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -66,6 +101,11 @@ class AnswerCosts:
     cold_safety: float = 1.5
     #: Whether anything was measured yet (a probe or a batch).
     measured: bool = False
+    #: The last full timing of an answer's encoding: its rows and metrics per row, and
+    #: the invocations since (see :meth:`learn_encoding`).
+    timed_rows: int = 0
+    timed_metrics: float = 0.0
+    since_timed: int = 0
 
     def reserve(self, samples: int) -> float:
         """Seconds to keep back from the engine for ``samples`` rows, encoded."""
@@ -92,13 +132,14 @@ class AnswerCosts:
         if self.measured or count < 16:
             return False
         builds, encodes = [], []
+        encode = runtime_encoder()
         try:
             for _ in range(5):
                 started = time.perf_counter()
                 rows = [build(i) for i in range(count)]
                 builds.append(time.perf_counter() - started)
                 started = time.perf_counter()
-                json.dumps(rows)
+                encode(rows)
                 encodes.append(time.perf_counter() - started)
         except Exception:  # nothing measured: the conservative defaults stand
             return False
@@ -116,19 +157,61 @@ class AnswerCosts:
         return (not self.measured and samples >= COLD_PROBE_ROWS
                 and self.reserve(samples) >= _PROBE_SHARE * budget_s)
 
+    def learn_encoding(self, rows: list[dict[str, Any]], *, ample: bool) -> float:
+        """Learn what the runtime's encoding of ``rows`` costs and return the estimate for
+        all of them (seconds), timing no more than the estimate needs (issue 13: timing a
+        1,024-row spread of every answer cost 40-80 ms of a 10 s invocation's tail).
+
+        * Time short (``ample`` false): three timings of a 1,024-row spread
+          (:meth:`probe_encoding`); their median is learnt, up at once, down by halves.
+        * Time ample, and a full timing is current (an answer at least this large, with
+          metrics per row within a quarter of these, timed in the last 16 invocations): no
+          timing; the learnt figure stands.
+        * Time ample, no current timing (the first answer, a larger one, another row
+          shape, or 16 invocations on): one timing of a 128-row spread, counted three
+          times over, may raise the figure, never lower it. A small spread underestimates
+          a large answer (issue 10), hence the factor; far from the deadline an estimate
+          that is too high costs nothing this time, and the next answer that is short of
+          time times itself in full.
+        """
+        if not rows:
+            return 0.0
+        metrics = _metrics_per_row(rows)
+        self.since_timed += 1
+        if not ample:
+            estimate = self.probe_encoding(rows, passes=3)
+            self.timed_rows, self.timed_metrics, self.since_timed = len(rows), metrics, 0
+            return estimate
+        current = (self.timed_rows >= len(rows) and self.since_timed <= _TIMING_KEPT
+                   and abs(metrics - self.timed_metrics)
+                   <= _SHAPE_TOLERANCE * max(self.timed_metrics, 1.0))
+        if not current:
+            step = max(1, len(rows) // QUICK_PROBE_ROWS)
+            probe = rows[::step][:QUICK_PROBE_ROWS]
+            started = time.perf_counter()
+            try:
+                runtime_encoder()(probe)
+            except (TypeError, ValueError):  # the runtime would fail too; nothing to learn
+                return len(rows) * self.encode_s
+            per_row = (time.perf_counter() - started) / len(probe) * QUICK_PROBE_FACTOR
+            self.encode_s = max(self.encode_s, per_row)
+            self.measured = True
+        return len(rows) * self.encode_s
+
     def probe_encoding(self, rows: list[dict[str, Any]], *, passes: int = 3) -> float:
-        """Time the standard ``json`` encoding of a spread of ``rows`` (the median of
-        ``passes`` timings), learn the per-row cost and return the estimate for all of them
-        (seconds)."""
+        """Time the runtime's encoding (:func:`runtime_encoder`) of a spread of ``rows``
+        (the median of ``passes`` timings), learn the per-row cost and return the estimate
+        for all of them (seconds)."""
         if not rows:
             return 0.0
         step = max(1, len(rows) // _ENCODE_PROBE_ROWS)
         probe = rows[::step][:_ENCODE_PROBE_ROWS]
+        encode = runtime_encoder()
         timings = []
         for _ in range(max(1, passes)):  # of three, one paused probe does not decide
             started = time.perf_counter()
             try:
-                json.dumps(probe)
+                encode(probe)
             except (TypeError, ValueError):  # the runtime would fail too; nothing to learn
                 return len(rows) * self.encode_s
             timings.append(time.perf_counter() - started)
@@ -141,6 +224,13 @@ class AnswerCosts:
         """Up at once, down by halves (from a cold probe's doubled figures too)."""
         self.measured = True
         return _blend(old, new)
+
+
+def _metrics_per_row(rows: list[dict[str, Any]]) -> float:
+    """The mean length of ``metrics_list`` over a spread of at most 128 of ``rows``."""
+    step = max(1, len(rows) // QUICK_PROBE_ROWS)
+    spread = rows[::step][:QUICK_PROBE_ROWS]
+    return sum(len(row.get("metrics_list", ())) for row in spread) / len(spread)
 
 
 def _blend(old: float, new: float) -> float:

@@ -104,9 +104,10 @@ class InvocationRecord:
     settings_problems: list[str] = field(default_factory=list)  # bad REWARDSMITH_* values
     debug: dict[str, Any] = field(default_factory=dict)  # only filled with REWARDSMITH_DEBUG
     #: How the answer fit the deadline (ms): ``reserve_ms`` kept back from the engine,
-    #: ``rows_ms`` building rows, ``encode_estimate_ms`` the runtime's JSON encoding (timed
-    #: on a spread of the rows), ``answered_by_ms`` = elapsed + encoding, from the start of
-    #: the handler; ``rows_past_budget`` rows answered with the failure row (issue 10).
+    #: ``rows_ms`` building rows, ``encode_estimate_ms`` the runtime's JSON encoding (the
+    #: learnt per-row figure, see ``AnswerCosts.learn_encoding``), ``answered_by_ms`` =
+    #: elapsed + encoding, from the start of the handler; ``rows_past_budget`` rows
+    #: answered with the failure row (issue 10).
     answer_budget: dict[str, Any] = field(default_factory=dict)
 
     @property

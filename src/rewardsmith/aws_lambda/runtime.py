@@ -435,7 +435,7 @@ class RewardHandler:
         self._costs.learn_rows(len(results) - late, built)
         estimate = len(out) * self._costs.encode_s
         ample = stop_at - time.monotonic() > AMPLE_TIME * estimate
-        encode = self._costs.probe_encoding(out, passes=1 if ample else 3)
+        encode = self._costs.learn_encoding(out, ample=ample)
         record.answer_budget.update(
             rows_ms=round(built * 1000, 3), encode_estimate_ms=round(encode * 1000, 3),
             rows_past_budget=late)

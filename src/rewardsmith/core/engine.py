@@ -78,11 +78,20 @@ T = TypeVar("T")
 # Samples whose gates run in one worker job before their judges are launched: judge calls
 # start while the gates of later samples still run, at one hand-off per chunk.
 _GATE_CHUNK = 256
-# Samples whose concurrent components are started before the engine yields to the event
-# loop once: the connects and sends of the calls already started go out while later samples
-# are still being set up, instead of after all of them (issue 13: a 2,000-sample first
-# invocation's first 100 judge calls answered ~0.3 s late, waiting for the connects).
+# At most this many samples' concurrent components are started before the engine yields to
+# the event loop once: the connects and sends of the calls already started go out while
+# later samples are still being set up, instead of after all of them (issue 13: a
+# 2,000-sample first invocation's first 100 judge calls answered ~0.3 s late, waiting for
+# the connects).
 _LAUNCH_CHUNK = 32
+# The loop time one slice of launches should take (their first steps), and the fewest
+# samples a slice starts (the first slice's size). Issue 13: with slices of 32, a cold
+# 2,000-sample invocation ran ~8.5 ms per loop turn while launching (~0.2 ms per judge
+# sample: render, body, cache key), and the first 100 calls' connects, which take several
+# turns, took 60-70 ms; warm invocations reuse pooled connections and send at once. The
+# floor keeps the launch ahead of the replies when the turns are long because of them.
+_LAUNCH_SLICE_S = 0.002
+_LAUNCH_CHUNK_MIN = 8
 # Under a batch deadline, a synchronous call may use at most this share of the time left
 # (1/4), so one stuck sample never costs the rest of the batch.
 _STUCK_SHARE = 4.0
@@ -658,12 +667,7 @@ class Scorer:
         inline = all(self._mode(g) == "inline" for g in self._gates)
         if inline:
             if not self._gates:
-                for first in range(0, len(states), _LAUNCH_CHUNK):
-                    if first:
-                        # the calls already started connect and send (see _LAUNCH_CHUNK)
-                        await asyncio.sleep(0)
-                    for state in states[first:first + _LAUNCH_CHUNK]:
-                        launched.extend(self._launch_concurrent(state))
+                await self._launch_sliced(states, launched)
                 return deadline.passed(), launched
             for first in range(0, len(states), _GATE_CHUNK):
                 chunk = states[first:first + _GATE_CHUNK]
@@ -693,6 +697,27 @@ class Scorer:
         # wait for them, since a failed gate must skip them.
         runs = [asyncio.ensure_future(gate_then_score(s)) for s in states]
         return await self._wait_all(runs, deadline), []
+
+    async def _launch_sliced(self, states: list[_State],
+                             launched: list[asyncio.Future[None]]) -> None:
+        """Start every sample's concurrent components, yielding to the event loop between
+        slices sized so that a loop turn (a slice's first steps — a judge renders its
+        request up to the wait for a slot — and the I/O that is ready) takes about
+        ``_LAUNCH_SLICE_S``, between ``_LAUNCH_CHUNK_MIN`` and ``_LAUNCH_CHUNK`` samples:
+        the connects and sends of the calls already started advance once per turn."""
+        size, first = _LAUNCH_CHUNK_MIN, 0
+        while first < len(states):
+            for state in states[first:first + size]:
+                launched.extend(self._launch_concurrent(state))
+            first += size
+            if first >= len(states):
+                return
+            started = time.perf_counter()
+            # the tasks just made run their first steps now, with the I/O that is ready
+            await asyncio.sleep(0)
+            spent = time.perf_counter() - started
+            size = max(_LAUNCH_CHUNK_MIN, min(_LAUNCH_CHUNK, int(
+                size * _LAUNCH_SLICE_S / spent) if spent > 0 else _LAUNCH_CHUNK))
 
     def _launch_concurrent(self, state: _State) -> list[asyncio.Future[None]]:
         """Start the sample's "async" and "thread" components as tasks."""

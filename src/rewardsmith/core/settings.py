@@ -94,6 +94,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "Set by the Lambda runtime: the FunctionVersion metric dimension."),
     Setting("LAMBDA_TASK_ROOT", None,
             "Set by the Lambda runtime: the folder a packaged pack is looked for in."),
+    Setting("AWS_EXECUTION_ENV", None,
+            "Set by the Lambda runtime: names the runtime (AWS_Lambda_python3.12 and later "
+            "encode the answer unescaped), so the answer's encoding is timed as it will be."),
 )}
 
 

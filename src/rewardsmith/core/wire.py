@@ -82,22 +82,76 @@ class MetricCache:
     the Lambda's peak memory (issue 10). Rows built with a cache share entries, so they
     are for encoding, not for mutating. Holds at most ``limit`` entries; past it, new
     entries are built fresh.
+
+    Entries are filed by kind, then name, then value (``0.0`` and ``-0.0`` are one entry,
+    the first one met), and a measurement's ``"<component>.<key>"`` name is built once per
+    answer (:meth:`_slot`, for :func:`lambda_row`): issue 13 measured the row build at
+    50-75 us per 20-metric row, most of it in the per-entry tuple keys, f-strings and
+    calls this layout avoids.
     """
 
-    __slots__ = ("_entries", "_limit")
+    __slots__ = ("_added", "_by_name", "_limit", "_names", "_size")
 
     def __init__(self, limit: int = 100_000) -> None:
-        self._entries: dict[tuple[str, float, str], dict[str, Any]] = {}
+        # kind -> name -> value -> entry
+        self._by_name: dict[str, dict[str, dict[float, dict[str, Any]]]] = {
+            "Metric": {}, "Reward": {}}
+        # component id -> measurement key -> (name, value -> entry)
+        self._names: dict[str, dict[str, tuple[str, dict[float, dict[str, Any]]]]] = {}
+        self._size = 0
         self._limit = limit
+        # entries filed while building the current row: a row that raises takes them back
+        self._added: list[tuple[dict[float, dict[str, Any]], float]] = []
 
     def get(self, name: str, value: float, kind: str = "Metric") -> dict[str, Any]:
-        key = (name, value, kind)
-        entry = self._entries.get(key)
+        """The shared entry ``{"name": name, "value": value, "type": kind}``."""
+        by_name = self._by_name.get(kind)
+        if by_name is None:
+            by_name = self._by_name[kind] = {}
+        values = by_name.get(name)
+        if values is None:
+            values = by_name[name] = {}
+        entry = values.get(value)
         if entry is None:
             entry = {"name": name, "value": value, "type": kind}
-            if len(self._entries) < self._limit:
-                self._entries[key] = entry
+            if self._size < self._limit:
+                values[value] = entry
+                self._size += 1
+                self._added.append((values, value))
         return entry
+
+    def _slot(self, cid: str, key: str) -> tuple[str, dict[float, dict[str, Any]]]:
+        """Component ``cid``'s measurement ``key``: its entry name and its entries by value
+        (the ones :meth:`get` files under that name), filed for the next rows."""
+        name = f"{cid}.{key}"
+        by_name = self._by_name["Metric"]
+        values = by_name.get(name)
+        if values is None:
+            values = by_name[name] = {}
+        keys = self._names.get(cid)
+        if keys is None:
+            keys = self._names[cid] = {}
+        slot = keys[key] = (name, values)
+        return slot
+
+    def _fresh(self, slot: tuple[str, dict[float, dict[str, Any]]],
+               value: float) -> dict[str, Any]:
+        """A new ``Metric`` entry for ``slot`` (see :meth:`_slot`), shared while room lasts."""
+        entry = {"name": slot[0], "value": value, "type": "Metric"}
+        if self._size < self._limit:
+            slot[1][value] = entry
+            self._size += 1
+            self._added.append((slot[1], value))
+        return entry
+
+    def _take_back(self) -> None:
+        """Forget the entries filed since the current row began: a row that raised is
+        answered by a failure row, and its entries must not decide which of ``0.0`` and
+        ``-0.0`` later rows share (the two-pass build filed nothing for such a row)."""
+        for values, value in self._added:
+            values.pop(value, None)
+        self._size -= len(self._added)
+        self._added.clear()
 
 
 def finite_number(value: Any) -> float | None:
@@ -121,17 +175,20 @@ def metrics_list(result: SampleResult) -> list[dict[str, Any]]:
     (``"<component>.<key>"``), a ``<component>.failed`` marker per failed component and
     ``sample_failed`` for a failed sample; each entry ``{"name", "value", "type"}``."""
     metrics: list[dict[str, Any]] = []
+    append = metrics.append
+    isfinite = math.isfinite
     for cid, outcome in result.components.items():
         if outcome.value is not None:
-            metrics.append(_metric(cid, float(outcome.value), "Reward"))
+            append({"name": cid, "value": float(outcome.value), "type": "Reward"})
         for key, val in outcome.measurements.items():
-            number = float(val) if isinstance(val, bool | int | float) else None
-            if number is not None and math.isfinite(number):
-                metrics.append(_metric(f"{cid}.{key}", number))
+            if isinstance(val, bool | int | float):
+                number = float(val)
+                if isfinite(number):
+                    append({"name": f"{cid}.{key}", "value": number, "type": "Metric"})
         if outcome.error_kind is not None:
-            metrics.append(_metric(f"{cid}.failed", 1.0))
+            append({"name": f"{cid}.failed", "value": 1.0, "type": "Metric"})
     if result.status == "failed":
-        metrics.append(_metric("sample_failed", 1.0))
+        append({"name": "sample_failed", "value": 1.0, "type": "Metric"})
     return metrics
 
 
@@ -196,6 +253,12 @@ def jsonl_row(result: SampleResult, *, index: int | None = None) -> dict[str, An
     return out
 
 
+#: The judge measurements a Lambda row sums over the sample's judges, in this order.
+_JUDGE_SUMS = ("input_tokens", "output_tokens", "cost_usd")
+#: What a measurement must be to become a metric (``bool`` is an ``int``).
+_NUMBERS = (int, float)
+
+
 def lambda_row(result: SampleResult, *, failure_reward: float,
                judge_ids: Iterable[str] = (), cache: MetricCache | None = None
                ) -> dict[str, Any]:
@@ -204,37 +267,89 @@ def lambda_row(result: SampleResult, *, failure_reward: float,
     and, when ``judge_ids`` names the pack's judge components, ``judge_latency_ms``,
     ``judge_input_tokens``/``output_tokens``/``cost_usd`` and ``judge_failed``. A reward
     that is somehow not finite becomes ``failure_reward``. With ``cache``, equal metric
-    entries are one shared dict (see :class:`MetricCache`)."""
+    entries are one shared dict (see :class:`MetricCache`).
+
+    One pass over the components builds the entries and the per-sample figures: the rows
+    are those of :func:`metrics_list` filtered to finite numbers, then the extras, byte for
+    byte (``tests/core/test_wire_rows.py`` compares them with that earlier two-pass
+    build); issue 13 measured the two passes at 50-75 us per 20-metric row inside the
+    handler, a fifth of a C=100 invocation's tail. Raises what ``float()`` raises for a
+    component value or an integer measurement it cannot convert (the handler answers that
+    sample's failure row).
+    """
     judges = judge_ids if isinstance(judge_ids, frozenset) else frozenset(judge_ids)
-    make = _metric if cache is None else cache.get
+    if cache is None:
+        cache = MetricCache(limit=0)  # every entry a fresh dict
+    make = cache.get
+    slots = cache._names
+    new_slot = cache._slot
+    fresh = cache._fresh
+    isfinite = math.isfinite
     metrics: list[dict[str, Any]] = []
-    for entry in metrics_list(result):
-        value = entry.get("value")
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(
-            value
-        ) and entry.get("type") in ("Metric", "Reward"):
-            metrics.append(make(str(entry.get("name")), float(value), entry["type"]))
-    outcomes = result.components.values()
-    failed = [o for o in outcomes if o.error_kind is not None]
-    names = {m["name"] for m in metrics}
-    extra = {
-        "components_failed": float(len(failed)),
-        "deadline_abandoned": float(any(o.error_kind == "deadline" for o in failed)),
-    }
+    append = metrics.append
+    rewarded: set[str] = set()  # Reward names: the only entries an extra's name can equal
+    failed = deadline = judge_failed = 0
+    latency: float | None = None
+    sums: dict[str, list[float]] = {}
+    cache._added.clear()
+    try:
+        for cid, outcome in result.components.items():
+            value = outcome.value
+            if value is not None:
+                number = float(value)
+                if isfinite(number):
+                    name = str(cid)
+                    rewarded.add(name)
+                    append(make(name, number, "Reward"))
+            measurements = outcome.measurements
+            keys = slots.get(cid)
+            if keys is None:
+                keys = slots[cid] = {}
+            for key, val in measurements.items():
+                if isinstance(val, _NUMBERS):
+                    number = float(val)
+                    if isfinite(number):
+                        slot = keys.get(key)
+                        if slot is None:
+                            slot = new_slot(cid, key)
+                        entry = slot[1].get(number)
+                        append(fresh(slot, number) if entry is None else entry)
+            kind = outcome.error_kind
+            if kind is not None:
+                append(make(f"{cid}.failed", 1.0, "Metric"))
+                failed += 1
+                if kind == "deadline":
+                    deadline = 1
+                if outcome.id in judges:
+                    judge_failed += 1
+            elif judges and outcome.id in judges:
+                # The judge's own model latency when it reports one, else the engine's wall time.
+                seen = finite_number(measurements.get(
+                    "judge_latency_ms", measurements.get("latency_ms")))
+                if seen is not None and (latency is None or seen > latency):
+                    latency = seen
+                for key in _JUDGE_SUMS:
+                    if (figure := finite_number(measurements.get(key))) is not None:
+                        sums.setdefault(key, []).append(figure)
+    except BaseException:
+        cache._take_back()
+        raise
+    if result.status == "failed":
+        append(make("sample_failed", 1.0, "Metric"))
+    if "components_failed" not in rewarded:
+        append(make("components_failed", float(failed), "Metric"))
+    if "deadline_abandoned" not in rewarded:
+        append(make("deadline_abandoned", float(deadline), "Metric"))
     if judges:
-        judged = [o for o in outcomes if o.id in judges and o.error_kind is None]
-        # The judge's own model latency when it reports one, else the engine's wall time.
-        latencies = [v for o in judged if (v := finite_number(o.measurements.get(
-            "judge_latency_ms", o.measurements.get("latency_ms")))) is not None]
-        if latencies:
-            extra["judge_latency_ms"] = max(latencies)
-        for key in ("input_tokens", "output_tokens", "cost_usd"):
-            values = [v for o in judged
-                      if (v := finite_number(o.measurements.get(key))) is not None]
-            if values:
-                extra[f"judge_{key}"] = float(sum(values))
-        extra["judge_failed"] = float(sum(o.id in judges for o in failed))
-    metrics.extend(make(k, v) for k, v in extra.items() if k not in names)
+        if latency is not None and "judge_latency_ms" not in rewarded:
+            append(make("judge_latency_ms", latency, "Metric"))
+        for key in _JUDGE_SUMS:
+            if key in sums and (name := f"judge_{key}") not in rewarded:
+                # sum() as before: the same float, on every Python (3.12 sums floats with
+                # compensation, a loop of + would not)
+                append(make(name, float(sum(sums[key])), "Metric"))
+        if "judge_failed" not in rewarded:
+            append(make("judge_failed", float(judge_failed), "Metric"))
     row: dict[str, Any] = {
         "id": wire_id(result.id),
         REWARD_KEY: _finite(result.reward, failure_reward),
