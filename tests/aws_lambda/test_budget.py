@@ -6,6 +6,7 @@ encoding) must come before ``remaining_ms``, with every id answered."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -187,11 +188,18 @@ def test_an_answer_no_full_timing_covers_gets_a_quick_timing_that_only_raises(
     assert QUICK_PROBE_FACTOR >= 2.5  # issue 10: 128 rows underestimated 100,000 by 2.5x
 
 
-def test_the_timed_encoder_is_the_runtimes(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("library", ["simplejson", "json (simplejson not installed)"])
+def test_the_timed_encoder_is_the_runtimes(monkeypatch: pytest.MonkeyPatch,
+                                           library: str) -> None:
     """awslambdaric's marshaller: ensure_ascii=False on the Python 3.12+ runtimes only,
-    NaN allowed (lambda_runtime_marshaller.py)."""
+    NaN allowed (lambda_runtime_marshaller.py); the standard library stands in, with the
+    same options, where simplejson is not installed."""
     from rewardsmith.aws_lambda.budget import runtime_encoder
 
+    if library != "simplejson":
+        monkeypatch.setitem(sys.modules, "simplejson", None)  # import fails
+    encoder_module = type(runtime_encoder().__self__).__module__  # type: ignore[attr-defined]
+    assert encoder_module.split(".")[0] == library.split(maxsplit=1)[0]
     value = [{"id": "café", "v": float("nan")}]
     monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.12")
     assert runtime_encoder()(value) == '[{"id": "café", "v": NaN}]'
