@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from rewardsmith.core.component import ComponentConfig, ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind
+from rewardsmith.core.judge_cache import SHARED_FAILURE
 from rewardsmith.core.judging import SCHEMA_CHECKED, JudgeBackend, JudgeReply, JudgeRequest
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.judges.prompting import DataBlock, as_data_text
@@ -180,8 +181,15 @@ class CallStats:
 
     def add_failure(self, error: ComponentError) -> None:
         """A call that failed: what its backend reported in ``error.measurements`` (the
-        keys of :meth:`measurements`; a backend that reports nothing made one attempt)."""
+        keys of :meth:`measurements`; a backend that reports nothing made one attempt).
+        A failure shared by de-duplication (``core.judge_cache.shared_failure``) is a
+        ``deduplicated`` request, not a call."""
         reported = error.measurements
+        if reported.get(SHARED_FAILURE) == 1 and "judge_calls" not in reported:
+            # The failure of an identical request's call, shared by de-duplication: that
+            # call is on its own row; this request spent nothing (s5 tester F1).
+            self.deduplicated += 1
+            return
 
         def number(key: str, default: float) -> float:
             value = reported.get(key)
