@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support import trajectories as tj
 from tests.support.judge_accounting import (
     CountingConverse,
     assert_rows_match_telemetry,
@@ -191,3 +192,121 @@ def test_cascade_check_orders_with_one_order_failing_keeps_both_calls(
     assert failed
     # a failed sample's row counts both of its first judge's orders
     assert all(r.components["review"].measurements["judge_calls"] >= 2 for r in failed)
+
+
+CRITERIA = """criteria = [{ id = "correct", pass_if = "The answer is right." },
+            { id = "polite", pass_if = "The answer is polite." }]"""
+
+#: Every judge type that de-duplicates, as a component table (pairwise ``group`` is
+#: checked with its own module's tests).
+JUDGES = {
+    "rubric": f"""type = "rubric-judge"
+include_prompt = true
+{CRITERIA}""",
+    "cascade": f"""type = "cascade-judge"
+include_prompt = true
+first = {{ model = "openai.gpt-oss-20b-1:0" }}
+second = {{ model = "openai.gpt-oss-120b-1:0" }}
+band = [0.0, 0.6]
+{CRITERIA}""",
+    "jury": f"""type = "jury-judge"
+include_prompt = true
+jurors = [{{ model = "judge-a" }}, {{ model = "judge-b" }}, {{ model = "judge-c" }}]
+{CRITERIA}""",
+    "pairwise-reference": """type = "pairwise-judge"
+mode = "reference"
+include_prompt = true""",
+    "listwise": f"""type = "listwise-judge"
+include_prompt = true
+orders = 2
+{CRITERIA}""",
+    "trajectory": f"""type = "rubric-judge"
+scope = "trajectory"
+include_prompt = true
+{CRITERIA}""",
+    "turn": f"""type = "rubric-judge"
+scope = "turn"
+{CRITERIA}""",
+}
+
+
+def _with_reference(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**s, "reference_answer": "The answer is 2."} for s in samples]
+
+
+def _trajectories(count: int, distinct: int) -> list[dict[str, Any]]:
+    return [{**tj.openai_chat(final=f"Refund {k % distinct} for NW-100200 is on its way."),
+             "id": f"t{k}"} for k in range(count)]
+
+
+@pytest.mark.parametrize("judge", sorted(JUDGES))
+@pytest.mark.parametrize("faults", [
+    {"malformed_rate": 1.0}, {"server_error_rate": 0.3, "malformed_rate": 0.3, "seed": 1},
+])
+def test_every_judge_type_with_repeats_and_failing_calls_sums_to_the_telemetry(
+    tmp_path: Path, sim: CountingConverse, judge: str, faults: dict[str, Any],
+) -> None:
+    sim.configure(**faults)
+    samples = (_trajectories(24, 3) if judge in {"trajectory", "turn"}
+               else _with_reference(_batch(4, 8, 3)))
+    component = f'[[components]]\nid = "review"\n{JUDGES[judge]}\n'
+    batch = _score(_pack(tmp_path, sim, component, "max_retries = 0\n"
+                         "circuit_failure_threshold = 1000"), samples)
+
+    summary = assert_rows_match_telemetry(batch)
+    assert_server_agrees(sim, summary)
+    assert summary["judge_failures"] > 0
+    if judge != "listwise":  # listwise shows a group's repeated responses once: no repeats
+        assert summary["deduplicated"] > 0
+
+
+def test_calls_refused_by_an_open_circuit_are_failed_calls_shared_like_any_other(
+    tmp_path: Path, sim: CountingConverse,
+) -> None:
+    sim.configure(server_error_rate=1.0)
+    path = _pack(tmp_path, sim, RUBRIC.format(extra=""),
+                 "max_retries = 0\ncircuit_failure_threshold = 2\ncircuit_cooldown_s = 0.2")
+    scorer = Scorer(load_pack(str(path), make_plugin_host()))
+    try:
+        scorer.score(_batch(2, 1, 1))  # two failures: the circuit opens
+        sent = sim.request_count
+        batch = scorer.score(_batch(6, 8, 3, seed=9))
+    finally:
+        scorer.close()
+
+    summary = assert_rows_match_telemetry(batch)
+    # the probe sent after the cooldown fails, and every waiting call with circuit_open
+    assert sim.request_count - sent == summary["judge_attempts"]
+    assert summary["judge_call_failures"]["circuit_open"] > 0
+    assert summary["judge_failures"] == summary["judge_calls"]
+    assert summary["judge_calls"] + summary["deduplicated"] == 48
+    assert summary["deduplicated"] > 0
+
+
+def test_a_stopped_run_counts_the_calls_it_abandoned(
+    tmp_path: Path, sim: CountingConverse,
+) -> None:
+    # Ctrl-C in `rewardsmith score` stops the stream: what was in flight is cancelled.
+    sim.configure(latency_s=1.0)
+    path = _pack(tmp_path, sim, RUBRIC.format(extra=""), "max_concurrency = 4")
+    scorer = Scorer(load_pack(str(path), make_plugin_host()))
+    try:
+        run = scorer.stream(_batch(6, 8, 3))
+        first = next(run)  # the first verdicts are in; 4 more calls are in flight
+        run.stop()
+        rest = list(run)
+        telemetry = run.telemetry
+    finally:
+        scorer.close()
+
+    assert run.stopped and telemetry is not None
+    summary = telemetry.summary()
+    assert_server_agrees(sim, summary, abandoned=True)
+    assert summary["judge_call_failures"].get("deadline", 0) > 0
+    answered = summary["judge_calls"] - summary["judge_failures"]
+    # the rows delivered carry the calls answered, and shared answers only
+    rows = [first, *rest]
+    assert sum(r.components["review"].measurements.get("judge_calls", 0)
+               for r in rows) == answered
+    assert sum(r.components["review"].measurements.get("deduplicated", 0)
+               for r in rows) == summary["deduplicated"]

@@ -286,8 +286,16 @@ def with_stats(error: ComponentError, stats: CallStats) -> ComponentError:
     sample so far, failed ones included), so a failed sample's row says what was tried:
     mode, attempts, repair turns, tokens. A copy, because de-duplicated requests share one
     backend exception between samples."""
+    kept = {k: v for k, v in error.measurements.items() if k not in _ACCOUNTING}
     return ComponentError(str(error), kind=error.kind,
-                          measurements={**error.measurements, **stats.measurements()})
+                          measurements={**kept, **stats.measurements()})
+
+
+#: The keys of ``CallStats.measurements``: ``with_stats`` replaces every one of them, so a
+#: figure ``stats`` leaves out (``judge_failed_calls`` of a share with none) is not kept
+#: from the error it copies.
+_ACCOUNTING = frozenset({*CallStats().measurements(), "judge_mode", "judge_failed_calls",
+                         SHARED_FAILURE})
 
 
 async def call_judge(backend: JudgeBackend, request: JudgeRequest,
