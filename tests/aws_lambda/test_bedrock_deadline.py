@@ -112,3 +112,36 @@ def test_answering_bedrock_judge_scores_through_the_same_handler(
     assert emf["JudgeCalls"] == 1 and emf.get("Failures.deadline") is None
     assert emf["InputTokens"] == sum(m["judge_input_tokens"] for m in rows)
     assert "JudgeLatencyP50" in emf
+
+
+def test_calls_in_flight_at_the_deadline_are_counted_once_in_rows_emf_and_server(
+    judged_handler: Any, converse_simulator: Any,
+    captured_emf: Callable[[], list[dict[str, Any]]],
+) -> None:
+    # s5 tester F3: 1 s per answer, 8 at a time, 24 distinct answers twice each: about two
+    # rounds are answered before the deadline, the third is in flight and abandoned.
+    converse_simulator.configure(latency_s=1.0)
+    batch = [sample(f"d{i}", f"Thank you, that is fine ({i % 24}).") for i in range(48)]
+    context = FakeContext(3500)
+    out = judged_handler(batch, context)
+    assert time.monotonic() < context.deadline, "answered after the Lambda deadline"
+    validate_answer(out, [s["id"] for s in batch])
+    rows = [metrics_of(result) for result in out]
+    (emf,) = captured_emf()
+
+    def summed(name: str) -> float:
+        return sum(m.get(f"review.{name}", 0.0) for m in rows)
+
+    abandoned = emf.get("JudgeCallFailures.deadline", 0.0)
+    assert abandoned > 0 and emf["JudgeFailures"] == abandoned
+    assert summed("judge_calls") == emf["JudgeCalls"]
+    assert summed("judge_failed_calls") == emf["JudgeFailures"]
+    assert summed("deduplicated") == emf["DeduplicatedJudgeCalls"]
+    assert summed("input_tokens") == emf["InputTokens"]
+    # a shared answer is counted only on rows that got one
+    assert all("review.failed" not in m for m in rows if m.get("review.deduplicated"))
+    # every call counted reached the simulator (abandoned ones land in worker threads)
+    end = time.monotonic() + 10
+    while converse_simulator.request_count < emf["JudgeCalls"] and time.monotonic() < end:
+        time.sleep(0.05)
+    assert converse_simulator.request_count == emf["JudgeCalls"]

@@ -52,7 +52,11 @@ from rewardsmith.core.streaming import BatchControl, Completion, ScoreRun, Score
 from rewardsmith.core.telemetry import (
     BatchTelemetry,
     JudgeOutage,
+    JudgeTally,
     bind_telemetry,
+    bound_telemetry,
+    close_tally,
+    open_tally,
     unbind_telemetry,
 )
 from rewardsmith.core.trajectory import (
@@ -118,6 +122,9 @@ class _State:
     gate_reward: float | None = None
     #: The batch's completion tracker: told whenever an outcome may have made this final.
     completion: Completion | None = None
+    #: Judge requests of each judge component's unfinished run (a row's figures when the
+    #: run is abandoned at the deadline; core.telemetry.JudgeTally).
+    tallies: dict[str, JudgeTally] | None = None
 
     def settle(self) -> None:
         if self.completion is not None:
@@ -178,6 +185,14 @@ async def _wait_or_stop(tasks: Sequence[asyncio.Future[None]], stopping: asyncio
                        return_when=asyncio.FIRST_COMPLETED)
     finished.cancel()
     return {t for t in tasks if not t.done()}
+
+
+def _abandoning() -> None:
+    """Judge calls cancelled from now on were abandoned at the deadline (or a stop,
+    which makes the deadline now): say so in the batch telemetry (s5 tester F3)."""
+    telemetry = bound_telemetry()
+    if telemetry is not None:
+        telemetry.abandon(ErrorKind.DEADLINE)
 
 
 def _being_cancelled() -> bool:
@@ -653,9 +668,14 @@ class Scorer:
         cfg = component.config
         if state.gate is not None:
             return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None, skipped=True)
-        return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None,
-                                error="abandoned at the batch deadline",
-                                error_kind=str(ErrorKind.DEADLINE))
+        outcome = ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, None,
+                                   error="abandoned at the batch deadline",
+                                   error_kind=str(ErrorKind.DEADLINE))
+        tally = (state.tallies or {}).get(cfg.id)
+        if tally is not None and not tally.empty():
+            # What the abandoned run had sent (and shared) is still this row's (s5 F3).
+            outcome.measurements.update(tally.measurements())
+        return outcome
 
     async def _gate_and_launch(
         self, states: list[_State], deadline: _Deadline
@@ -723,6 +743,9 @@ class Scorer:
         """Start the sample's "async" and "thread" components as tasks."""
 
         async def run(component: Component[Any]) -> None:
+            if component.uses_judge:
+                state.tallies = state.tallies or {}
+                state.tallies[component.config.id] = open_tally()[0]  # this task's own
             state.outcomes[component.config.id] = await self._call(component, state.sample)
             state.settle()
 
@@ -736,6 +759,10 @@ class Scorer:
             groups[state.sample.group_key].append(state)
 
         async def run(component: Component[Any], members: list[_State]) -> None:
+            if component.uses_judge:  # an abandoned group's calls go on its first row
+                first = members[0]
+                first.tallies = first.tallies or {}
+                first.tallies[component.config.id] = open_tally()[0]  # this task's own
             outcomes = await self._call_group(component, [m.sample for m in members])
             for member, outcome in zip(members, outcomes, strict=True):
                 member.outcomes[component.config.id] = outcome
@@ -821,6 +848,7 @@ class Scorer:
             return False
         remaining = deadline.remaining()
         if remaining is not None and remaining <= 0:
+            _abandoning()
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -829,6 +857,8 @@ class Scorer:
             _, pending = await asyncio.wait(tasks, timeout=remaining)
         else:  # a streamed run: a stop ends the wait as the deadline does
             pending = await _wait_or_stop(tasks, deadline.stopping, remaining)
+        if pending:
+            _abandoning()
         for t in pending:
             t.cancel()
         if pending:
@@ -904,6 +934,22 @@ class Scorer:
         return await self._call_one(component, sample)
 
     async def _call_one(self, component: Component[Any], sample: Sample) -> ComponentOutcome:
+        if not component.uses_judge:
+            return await self._call_untallied(component, sample)
+        tally, token = open_tally()
+        try:
+            outcome = await self._call_untallied(component, sample)
+        finally:
+            close_tally(token)
+        if outcome.error is not None and "judge_calls" not in outcome.measurements \
+                and not tally.empty():
+            # Ended without its own accounting (timeout_s, an unclassified exception):
+            # the requests it made are still this row's (s5 tester F3).
+            outcome.measurements.update(tally.measurements())
+        return outcome
+
+    async def _call_untallied(self, component: Component[Any], sample: Sample
+                              ) -> ComponentOutcome:
         assert self._semaphore is not None
         started = time.perf_counter()
         try:
@@ -931,6 +977,7 @@ class Scorer:
         self, component: Component[Any], samples: list[Sample]
     ) -> list[ComponentOutcome]:
         started = time.perf_counter()
+        tally, token = open_tally()
         try:
             scores = await asyncio.wait_for(_contained(component.score_group(samples)),
                                             component.config.timeout_s)
@@ -940,12 +987,23 @@ class Scorer:
         except asyncio.CancelledError as exc:
             if _being_cancelled():
                 raise
-            return [self._exception(component, exc) for _ in samples]
+            return self._group_failed(component, exc, samples, tally)
         except BaseException as exc:  # a plugin's SystemExit must not end the batch
-            return [self._exception(component, exc) for _ in samples]
+            return self._group_failed(component, exc, samples, tally)
+        finally:
+            close_tally(token)
         elapsed = (time.perf_counter() - started) * 1000
         return [self._exception(component, s) if isinstance(s, BaseException)
                 else self._outcome(component, s, elapsed) for s in scores]
+
+    def _group_failed(self, component: Component[Any], exc: BaseException,
+                      samples: list[Sample], tally: JudgeTally) -> list[ComponentOutcome]:
+        """Every member's outcome of a group run that raised: the group's judge requests
+        (the tally) on the first row only, so rows sum to the batch telemetry."""
+        outcomes = [self._exception(component, exc) for _ in samples]
+        if outcomes and component.uses_judge and not tally.empty():
+            outcomes[0].measurements.update(tally.measurements())
+        return outcomes
 
     # -- aggregation ------------------------------------------------------------------
     def _finish(self, states: list[_State | SampleError], telemetry: BatchTelemetry,

@@ -6,8 +6,10 @@
   call, whatever their order: one in flight is joined, one already answered in the batch
   is answered again from memory — the engine scores groups of rollouts concurrently,
   trainers send several identical rollouts per prompt, and pairwise judges ask the same
-  comparison from several places; each follower records ``record_dedup()`` in the batch
-  telemetry and costs nothing;
+  comparison from several places; each follower that receives the shared outcome (a reply,
+  or the failure of the shared call, which it raises with the same kind) records
+  ``record_dedup()`` in the batch telemetry and costs nothing; a follower whose shared
+  call is abandoned makes the call itself, or is abandoned with it, and is no dedup;
 * with a cache path (config ``cache_path`` or ``REWARDSMITH_JUDGE_CACHE``) successful
   replies are stored in SQLite and reused across runs and processes; each hit records
   ``record_cache_hit()``.
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from rewardsmith.core import settings
+from rewardsmith.core.errors import ComponentError
 from rewardsmith.core.judging import (
     JudgeBackend,
     JudgeBackendConfig,
@@ -201,6 +204,19 @@ def _reply_from_row(row: dict[str, Any]) -> JudgeReply:
     return reply
 
 
+#: Set in the measurements of a failure that a de-duplicated request received from the
+#: identical call it joined: the sample fails with that call's kind, but the call (its
+#: tokens, cost, attempts, repair turn) is counted on the row that made it only.
+SHARED_FAILURE = "deduplicated"
+
+
+def shared_failure(error: ComponentError) -> ComponentError:
+    """The failure a follower of a failed shared call raises: ``error``'s message and kind,
+    measurements ``{"deduplicated": 1}`` (no call, nothing spent; ``CallStats.add_failure``
+    counts it as a deduplicated request), so that rows sum to the batch telemetry."""
+    return ComponentError(str(error), kind=error.kind, measurements={SHARED_FAILURE: 1})
+
+
 def _copy(reply: JudgeReply, **changes: Any) -> JudgeReply:
     data = asdict(reply)
     data.update(changes)
@@ -286,15 +302,23 @@ class CachingBackend(WrappingBackend):
                 future: asyncio.Future[JudgeReply] = loop.create_future()
                 self._in_flight[slot] = future
         if leader_future is not None:
-            current_telemetry().record_dedup()
             try:
                 reply = await asyncio.shield(leader_future)
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if leader_future.cancelled() and task is not None and not task.cancelling():
-                    # The leader's sample gave up (its own timeout); this one has not.
+                    # The leader's sample gave up (its own timeout); this one has not: it
+                    # makes the call itself, counted as a call, never as deduplicated.
                     return await self._call(key, request)
-                raise
+                raise  # this sample was abandoned: no answer was shared with it
+            except ComponentError as exc:
+                # The leader's call failed: this sample fails with the same kind, but the
+                # call and what it spent are the leader's row's alone (s5 tester F1).
+                current_telemetry().record_dedup()
+                raise shared_failure(exc) from exc
+            # Counted once the answer is shared, not when joining: a follower of a call
+            # that is then abandoned got nothing (s5 tester F3).
+            current_telemetry().record_dedup()
             # The leader's reply carries the cost; a follower's is free, so per-sample sums
             # match what was actually spent (as for cache hits).
             return _copy(reply, cost_usd=0.0, extra={**reply.extra, "deduplicated": True})

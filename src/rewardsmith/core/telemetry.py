@@ -56,6 +56,69 @@ def quantile(values: Iterable[float], q: float) -> float:
 
 
 @dataclass
+class JudgeTally:
+    """The judge requests recorded in the batch telemetry while one component ran for one
+    sample (or one group), in the keys of a row's judge figures.
+
+    A component's row normally carries its own accounting (``CallStats`` in
+    plugins/judges/calling.py). When its run ends without it (abandoned at the batch
+    deadline, stopped, over its ``timeout_s``, or an unclassified exception), the engine
+    puts this tally on the row instead, so every request is counted once on some row and
+    the rows still sum to the batch telemetry (s5 tester F3). Tallies nest (a sample's run,
+    then one call of it): a request counts in every tally open where it was made.
+    """
+
+    calls: int = 0
+    failed: int = 0
+    cached: int = 0
+    deduplicated: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    attempts: int = 0
+    repairs: int = 0
+    parent: JudgeTally | None = field(default=None, repr=False)
+
+    def empty(self) -> bool:
+        return not (self.calls or self.cached or self.deduplicated)
+
+    def measurements(self) -> dict[str, float | int]:
+        """The row's judge figures (``judge_calls``, tokens, ``cost_usd``, ``cached``,
+        ``deduplicated``, ``judge_attempts``, ``judge_repairs``, ``judge_failed_calls``)."""
+        out: dict[str, float | int] = {
+            "judge_calls": self.calls, "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens, "cost_usd": round(self.cost_usd, 8),
+            "cached": self.cached, "deduplicated": self.deduplicated,
+            "judge_attempts": self.attempts, "judge_repairs": self.repairs}
+        if self.failed:
+            out["judge_failed_calls"] = self.failed
+        return out
+
+
+_tally: contextvars.ContextVar[JudgeTally | None] = contextvars.ContextVar(
+    "rewardsmith_judge_tally", default=None)
+
+
+def open_tally() -> tuple[JudgeTally, contextvars.Token[JudgeTally | None]]:
+    """Start tallying the judge requests made in this context (and the tasks it starts);
+    pass the token to :func:`close_tally` when done (a task that ends may skip it)."""
+    tally = JudgeTally(parent=_tally.get())
+    return tally, _tally.set(tally)
+
+
+def close_tally(token: contextvars.Token[JudgeTally | None]) -> None:
+    """Stop the tally :func:`open_tally` returned ``token`` with."""
+    _tally.reset(token)
+
+
+def _tallies() -> Iterable[JudgeTally]:
+    tally = _tally.get()
+    while tally is not None:
+        yield tally
+        tally = tally.parent
+
+
+@dataclass
 class BatchTelemetry:
     """Counters of one scored batch, safe to update from worker threads (one lock).
 
@@ -117,6 +180,10 @@ class BatchTelemetry:
     #: Things the run's summary says once: permanent judge errors (the server's message)
     #: and structured-output step-downs, by a key naming the cause.
     judge_notices: dict[str, str] = field(default_factory=dict)
+    #: Set when the engine cancels the batch's unfinished work (``deadline``: the batch
+    #: deadline or a stop): the kind a judge call sent and then abandoned fails with;
+    #: None: a call abandoned now is over its component's ``timeout_s``.
+    abandoning: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record_judge_call(
@@ -150,6 +217,14 @@ class BatchTelemetry:
             if error_kind is not None:
                 self.judge_failures += 1
                 self.judge_call_failures[str(error_kind)] += 1
+            for tally in _tallies():
+                tally.calls += 1
+                tally.failed += error_kind is not None
+                tally.attempts += attempts
+                tally.repairs += repaired
+                tally.input_tokens += input_tokens
+                tally.output_tokens += output_tokens
+                tally.cost_usd += cost_usd
 
     def record_judge_notice(self, key: str, message: str) -> None:
         """Something the run's summary must say once (the first message per ``key``)."""
@@ -167,6 +242,11 @@ class BatchTelemetry:
             self.rate_limit_waits += 1
             self.rate_limit_wait_s += seconds
 
+    def abandon(self, kind: str) -> None:
+        """The engine is about to cancel the batch's unfinished work; calls abandoned from
+        now on fail with ``kind``."""
+        self.abandoning = str(kind)
+
     def remaining_s(self) -> float | None:
         """Seconds left before the batch's deadline (negative once passed; None: none)."""
         return None if self.deadline is None else self.deadline - time.monotonic()
@@ -175,11 +255,16 @@ class BatchTelemetry:
         """A judge request answered from the persistent cache."""
         with self._lock:
             self.cache_hits += 1
+            for tally in _tallies():
+                tally.cached += 1
 
     def record_dedup(self) -> None:
-        """A judge request that shared the call of an identical one in flight."""
+        """A judge request answered by the call of an identical one (its reply, or its
+        failure), counted when the answer is shared, not when the request joins."""
         with self._lock:
             self.deduplicated += 1
+            for tally in _tallies():
+                tally.deduplicated += 1
 
     def record_failure(self, kind: str, component: str | None = None, count: int = 1) -> None:
         """``count`` failures of ``kind`` reached samples (through ``component``, if given)."""

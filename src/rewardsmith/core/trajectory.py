@@ -141,8 +141,11 @@ def combine_turns(component: Component[Any], outcomes: Sequence[ComponentOutcome
     first_failed = failed[0] if failed else None
     if first_failed is not None and (len(failed) == len(outcomes) or cfg.on_error == "fail"):
         at = outcomes.index(first_failed)
+        # every turn's judge calls stay on the row, not only the first failure's (s5 F3)
         return dataclasses.replace(first_failed, error=f"turn {at}: {first_failed.error}",
-                                   turn_values=values)
+                                   turn_values=values, measurements={
+                                       **first_failed.measurements,
+                                       **_summed_measurements(outcomes)})
     scored = [v for v in values if v is not None]
     value = math.fsum(scored) / len(scored) if scored else None  # statistics.fmean's arithmetic
     checks = [o.passed for o in outcomes if o.error is None and o.passed is not None]

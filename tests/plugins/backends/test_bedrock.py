@@ -517,21 +517,30 @@ async def test_context_window_exceeded_is_not_repaired(
     assert converse_simulator.request_count == 1
 
 
-async def test_cancelled_call_is_not_counted_and_frees_its_slot(
+async def test_a_sent_then_cancelled_call_is_a_failed_call_and_frees_its_slot(
     converse_simulator: ConverseSimulator, telemetry: BatchTelemetry,
 ) -> None:
+    # s5 tester F3: the server received it, so it is a call (and a failure); cancelled
+    # outside a batch deadline, it is over its component's timeout_s.
     converse_simulator.configure(latency_s=0.3)
     backend = make(converse_simulator, max_concurrency=1)
     task = asyncio.create_task(backend.complete(PASS_REQUEST))
-    await asyncio.sleep(0.1)
+    while converse_simulator.request_count == 0:
+        await asyncio.sleep(0.01)
+    waiting = asyncio.create_task(backend.complete(FAIL_REQUEST))  # no slot: never sent
+    await asyncio.sleep(0.05)
     task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert telemetry.judge_calls == 0
+    waiting.cancel()
+    for cancelled in (task, waiting):
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+    assert telemetry.judge_calls == 1 and telemetry.judge_attempts == 1
+    assert telemetry.judge_call_failures == {"timeout": 1}
     converse_simulator.configure(latency_s=0.0)
     reply = await backend.complete(FAIL_REQUEST)  # the only slot was given back
     assert reply.parsed["passed"] is False
-    assert telemetry.judge_calls == 1
+    assert telemetry.judge_calls == 2 and telemetry.judge_failures == 1
+    assert converse_simulator.request_count == 2
     await backend.aclose()
 
 

@@ -17,6 +17,7 @@ from rewardsmith.core.judging import JudgeRequest
 from rewardsmith.core.plugins import PluginHost
 from rewardsmith.core.telemetry import BatchTelemetry
 from rewardsmith.plugins.backends.bedrock import BedrockConfig
+from rewardsmith.plugins.judges.calling import CallStats
 from rewardsmith.simulators import ConverseSimulator
 from rewardsmith.simulators.wiring import bedrock_settings
 
@@ -59,6 +60,31 @@ async def test_followers_share_the_leaders_failure(
                                    return_exceptions=True)
     assert all(isinstance(r, ComponentError) and r.kind == "judge_config" for r in results)
     assert converse_simulator.request_count == 1
+
+
+async def test_a_shared_failure_is_the_leaders_call_and_the_followers_dedup(
+    pool: BackendPool, converse_simulator: ConverseSimulator, telemetry: BatchTelemetry,
+) -> None:
+    # s5 tester F1: each follower fails with the leader's kind, but spent nothing; only
+    # the leader's error carries the call, its attempts and tokens.
+    converse_simulator.configure(latency_s=0.05, malformed_rate=1.0)
+    backend = pool.get(bedrock_settings(converse_simulator.endpoint_url))
+    results = await asyncio.gather(*(backend.complete(REQUEST) for _ in range(4)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, ComponentError) and r.kind == "judge_parse" for r in results)
+    leaders = [r for r in results if "judge_calls" in r.measurements]
+    followers = [r for r in results if r not in leaders]
+    assert len(leaders) == 1 and leaders[0].measurements["judge_attempts"] == 2
+    assert leaders[0].measurements["input_tokens"] > 0
+    assert [f.measurements for f in followers] == [{"deduplicated": 1}] * 3
+    assert telemetry.judge_calls == telemetry.judge_failures == 1
+    assert telemetry.deduplicated == 3
+    assert converse_simulator.request_count == 2  # the call and its repair turn
+    stats = CallStats()
+    for result in results:
+        stats.add_failure(result)
+    assert (stats.calls, stats.failed, stats.deduplicated) == (1, 1, 3)
+    assert stats.input_tokens == telemetry.input_tokens
 
 
 async def test_dedup_can_be_switched_off(
@@ -204,7 +230,7 @@ async def test_an_unusable_cache_never_costs_a_verdict(
 
 
 async def test_follower_survives_its_leader_being_cancelled(
-    pool: BackendPool, converse_simulator: ConverseSimulator,
+    pool: BackendPool, converse_simulator: ConverseSimulator, telemetry: BatchTelemetry,
 ) -> None:
     converse_simulator.configure(latency_s=0.3)
     backend = pool.get(bedrock_settings(converse_simulator.endpoint_url))
@@ -218,3 +244,8 @@ async def test_follower_survives_its_leader_being_cancelled(
     assert reply.parsed is not None
     assert leader.cancelled()
     assert converse_simulator.request_count == 2  # the follower asked for itself
+    # no answer was shared: the follower made a call, counted as one (not deduplicated),
+    # and the leader's abandoned call, which the server received, is a failed call
+    assert "deduplicated" not in reply.extra
+    assert telemetry.deduplicated == 0
+    assert telemetry.judge_calls == 2 and telemetry.judge_call_failures == {"timeout": 1}

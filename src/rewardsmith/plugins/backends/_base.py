@@ -156,7 +156,14 @@ class ResilientJudgeBackend(JudgeBackend):
                 exc.measurements.setdefault(key, value)
             raise
         except asyncio.CancelledError:
-            cancelled = True  # abandoned by the caller (deadline): not a judge call
+            if usage.sent:
+                # Sent, then abandoned (the batch deadline, a stop, the component's
+                # timeout_s): the service received it (and bills its input), so it is a
+                # call that failed, counted once like any other (s5 tester F3).
+                usage.attempts = usage.sent
+                error_kind = current_telemetry().abandoning or ErrorKind.TIMEOUT
+            else:
+                cancelled = True  # never left this process: not a judge call
             raise
         except Exception as exc:
             # Unclassified (a bug, or a client library failing in a way nobody named):

@@ -335,6 +335,9 @@ class CallStats:
     mode: str = ""  # the structured-output mode of the (last) exchange
     repaired: bool = False  # a repair turn was sent
     last_attempt_s: float = 0.0  # time on the model of the latest attempt
+    #: Attempts that reached the service (``attempts`` also counts one still waiting for
+    #: a slot): a call cancelled after one was sent is a call (s5 tester F3).
+    sent: int = 0
 
 
 def record_call(started: float, stats: CallStats, cost_usd: float,
@@ -481,6 +484,7 @@ class Resilience:
                     try:
                         # asyncio.timeout, not wait_for: no extra task per attempt (3.11).
                         async with asyncio.timeout(limit):
+                            stats.sent += 1
                             result = await attempt()
                     except TimeoutError:
                         raise CallFailed(ErrorKind.JUDGE_TIMEOUT,

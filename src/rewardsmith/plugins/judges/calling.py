@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from rewardsmith.core.component import ComponentConfig, ComponentContext
 from rewardsmith.core.errors import ComponentError, ErrorKind
+from rewardsmith.core.judge_cache import SHARED_FAILURE
 from rewardsmith.core.judging import SCHEMA_CHECKED, JudgeBackend, JudgeReply, JudgeRequest
 from rewardsmith.core.sample import Sample
 from rewardsmith.plugins.judges.prompting import DataBlock, as_data_text
@@ -180,8 +181,15 @@ class CallStats:
 
     def add_failure(self, error: ComponentError) -> None:
         """A call that failed: what its backend reported in ``error.measurements`` (the
-        keys of :meth:`measurements`; a backend that reports nothing made one attempt)."""
+        keys of :meth:`measurements`; a backend that reports nothing made one attempt).
+        A failure shared by de-duplication (``core.judge_cache.shared_failure``) is a
+        ``deduplicated`` request, not a call."""
         reported = error.measurements
+        if reported.get(SHARED_FAILURE) == 1 and "judge_calls" not in reported:
+            # The failure of an identical request's call, shared by de-duplication: that
+            # call is on its own row; this request spent nothing (s5 tester F1).
+            self.deduplicated += 1
+            return
 
         def number(key: str, default: float) -> float:
             value = reported.get(key)
@@ -278,8 +286,16 @@ def with_stats(error: ComponentError, stats: CallStats) -> ComponentError:
     sample so far, failed ones included), so a failed sample's row says what was tried:
     mode, attempts, repair turns, tokens. A copy, because de-duplicated requests share one
     backend exception between samples."""
+    kept = {k: v for k, v in error.measurements.items() if k not in _ACCOUNTING}
     return ComponentError(str(error), kind=error.kind,
-                          measurements={**error.measurements, **stats.measurements()})
+                          measurements={**kept, **stats.measurements()})
+
+
+#: The keys of ``CallStats.measurements``: ``with_stats`` replaces every one of them, so a
+#: figure ``stats`` leaves out (``judge_failed_calls`` of a share with none) is not kept
+#: from the error it copies.
+_ACCOUNTING = frozenset({*CallStats().measurements(), "judge_mode", "judge_failed_calls",
+                         SHARED_FAILURE})
 
 
 async def call_judge(backend: JudgeBackend, request: JudgeRequest,

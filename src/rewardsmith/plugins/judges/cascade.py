@@ -21,7 +21,7 @@ go on to a stronger one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -32,7 +32,7 @@ from rewardsmith.core.judge_outages import UNREADABLE_VERDICT_KINDS
 from rewardsmith.core.results import Score
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.telemetry import current_telemetry
-from rewardsmith.plugins.judges.calling import CallStats
+from rewardsmith.plugins.judges.calling import CallStats, with_stats
 from rewardsmith.plugins.judges.rubric import Criterion
 from rewardsmith.plugins.judges.rubric_judge import RubricJudge
 
@@ -44,6 +44,29 @@ def _verdicts(score: Score, criteria: Sequence[Criterion]) -> list[Any]:
     """What a rubric score says per criterion (explicit) or as a whole (implicit)."""
     keys = [c.id for c in criteria] + ["holistic_score"]
     return [score.measurements.get(key) for key in keys]
+
+
+async def _both_orders(forward: Awaitable[Score], backward: Awaitable[Score],
+                       stats: CallStats) -> tuple[Score, Score]:
+    """Both orders' verdicts, each call finished and accounted in ``stats`` whatever the
+    other's outcome (s5 tester F9: with a plain ``gather`` the other order's call was left
+    running and missing from the row). Raises the failure that decides the sample, its
+    measurements carrying both calls: an error the cascade cannot escalate before a parse
+    failure (which escalates), the forward order's before the backward's."""
+    outcomes = await asyncio.gather(forward, backward, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # cancellation, SystemExit: not a judge's failure
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    if errors:
+        judged = [e for e in errors if isinstance(e, ComponentError)]
+        if len(judged) < len(errors):
+            raise next(e for e in errors if not isinstance(e, ComponentError))
+        judged.sort(key=lambda e: e.kind in PARSE_FAILURE_KINDS)  # stable: forward first
+        raise with_stats(judged[0], stats) from judged[0]
+    forward_score, backward_score = outcomes
+    assert isinstance(forward_score, Score) and isinstance(backward_score, Score)
+    return forward_score, backward_score
 
 
 class CascadeJudge(RubricJudge):
@@ -114,9 +137,9 @@ class CascadeJudge(RubricJudge):
         try:
             if cfg.check_orders and len(criteria) > 1:
                 reversed_request, _ = self.request_for(sample, criteria[::-1])
-                forward, backward = await asyncio.gather(
+                forward, backward = await _both_orders(
                     self.judge_with(first, request, criteria, stats),
-                    self.judge_with(first, reversed_request, criteria, stats))
+                    self.judge_with(first, reversed_request, criteria, stats), stats)
                 first_value = forward.value
                 if _verdicts(forward, criteria) != _verdicts(backward, criteria):
                     reason = "order_disagreement"

@@ -242,7 +242,11 @@ class ListwiseJudge(Component["ListwiseJudge.Config"]):
                 if not isinstance(o, BaseException)]
         if not done:
             failure = next(o for o in outcomes if isinstance(o, BaseException))
-            return [failure] * len(samples)
+            if not isinstance(failure, ComponentError):
+                return [failure] * len(samples)
+            # Every member fails with the group's error, and the group's calls are split
+            # over the members as for a verdict: not counted once per member (s5 F1/F9).
+            return [with_stats(failure, share) for share in stats.split(len(samples))]
         return self._scores(samples, member_of, n, done, stats, len(orders) - len(done),
                             bool(prefix))
 
