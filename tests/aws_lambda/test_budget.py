@@ -188,6 +188,18 @@ def test_an_answer_no_full_timing_covers_gets_a_quick_timing_that_only_raises(
     assert QUICK_PROBE_FACTOR >= 2.5  # issue 10: 128 rows underestimated 100,000 by 2.5x
 
 
+def test_a_tiny_answer_with_ample_time_is_not_timed() -> None:
+    """A few rows time the timer and the encoder's first call: counted three times over,
+    one slow first call would inflate the next large answer's reserve."""
+    from rewardsmith.aws_lambda.budget import AnswerCosts
+
+    costs = AnswerCosts(encode_s=1e-12)
+    assert costs.learn_encoding(_rows(15), ample=True) == 15 * 1e-12
+    assert costs.encode_s == 1e-12 and not costs.measured
+    costs.learn_encoding(_rows(16), ample=True)
+    assert costs.encode_s > 1e-12 and costs.measured
+
+
 @pytest.mark.parametrize("library", ["simplejson", "json (simplejson not installed)"])
 def test_the_timed_encoder_is_the_runtimes(monkeypatch: pytest.MonkeyPatch,
                                            library: str) -> None:

@@ -64,6 +64,10 @@ QUICK_PROBE_FACTOR = 3.0
 # A full timing stays current for answers up to its size, with metrics per row within this
 # share of its own, for this many invocations.
 _SHAPE_TOLERANCE = 0.25
+# Fewer rows than this time nothing but the timer and the encoder's first call: a figure
+# learnt from them (and counted three times over) could inflate the next big answer's
+# reserve, so they are not timed.
+_MIN_TIMED_ROWS = 16
 _TIMING_KEPT = 16
 # The runtimes whose awslambdaric encodes with ensure_ascii=False.
 _UNESCAPED_RUNTIMES = frozenset(
@@ -167,6 +171,7 @@ class AnswerCosts:
         * Time ample, and a full timing is current (an answer at least this large, with
           metrics per row within a quarter of these, timed in the last 16 invocations): no
           timing; the learnt figure stands.
+        * Time ample, fewer than 16 rows: no timing (it would time the timer).
         * Time ample, no current timing (the first answer, a larger one, another row
           shape, or 16 invocations on): one timing of a 128-row spread, counted three
           times over, may raise the figure, never lower it. A small spread underestimates
@@ -185,7 +190,7 @@ class AnswerCosts:
         current = (self.timed_rows >= len(rows) and self.since_timed <= _TIMING_KEPT
                    and abs(metrics - self.timed_metrics)
                    <= _SHAPE_TOLERANCE * max(self.timed_metrics, 1.0))
-        if not current:
+        if not current and len(rows) >= _MIN_TIMED_ROWS:
             step = max(1, len(rows) // QUICK_PROBE_ROWS)
             probe = rows[::step][:QUICK_PROBE_ROWS]
             started = time.perf_counter()
@@ -216,7 +221,7 @@ class AnswerCosts:
                 return len(rows) * self.encode_s
             timings.append(time.perf_counter() - started)
         per_row = sorted(timings)[len(timings) // 2] / len(probe)
-        if len(probe) >= 16:
+        if len(probe) >= _MIN_TIMED_ROWS:
             self.encode_s = self._learnt(self.encode_s, per_row)
         return len(rows) * per_row
 
