@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import importlib.util
 import os
 import tempfile
 import time
@@ -33,15 +32,6 @@ SPANS: dict[str, list[Span]] = {"connect": [], "exchange": [], "converse": [], "
 LAG: list[tuple[float, float]] = []
 COLLECTIONS: list[tuple[float, float, int]] = []
 _MONITORS: dict[int, asyncio.Task[None]] = {}  # one lag monitor per scorer loop
-
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "judge_throughput", Path(__file__).with_name("judge_throughput.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _spanned(owner: Any, name: str, label: str) -> None:
@@ -128,10 +118,10 @@ def main() -> None:
     os.environ.update(AWS_ACCESS_KEY_ID="AKIABENCH", AWS_SECRET_ACCESS_KEY="bench",
                       AWS_EC2_METADATA_DISABLED="true", REWARDSMITH_LOG_LEVEL="warning",
                       REWARDSMITH_METRICS="0")
+    import judge_throughput as bench  # a sibling: bench/ is sys.path[0]
+
     from rewardsmith.simulators.faults import FaultPolicy
     from rewardsmith.simulators.loadtest import SimulatorProcess
-
-    bench = _bench()
     _instrument()
     with tempfile.TemporaryDirectory() as tmp, SimulatorProcess(
             "bedrock", FaultPolicy(latency_s=0.5, seed=1)) as sim:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.util
 import os
 import statistics
 import tempfile
@@ -30,15 +29,6 @@ from typing import Any
 Span = tuple[float, float]
 CALLS: list[Span] = []
 PHASES: dict[str, list[Span]] = {}
-
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "judge_throughput", Path(__file__).with_name("judge_throughput.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _timed(owner: Any, name: str, label: str) -> None:
@@ -112,10 +102,10 @@ def main() -> None:
     os.environ.update(AWS_ACCESS_KEY_ID="AKIABENCH", AWS_SECRET_ACCESS_KEY="bench",
                       AWS_EC2_METADATA_DISABLED="true", REWARDSMITH_LOG_LEVEL="warning",
                       REWARDSMITH_METRICS="0")
+    import judge_throughput as bench  # a sibling: bench/ is sys.path[0]
+
     from rewardsmith.simulators.faults import FaultPolicy
     from rewardsmith.simulators.loadtest import SimulatorProcess
-
-    bench = _bench()
     _instrument()
     policy = FaultPolicy(latency_s=args.latency, throttle_rate=args.throttle_rate, seed=1)
     with tempfile.TemporaryDirectory() as tmp, SimulatorProcess("bedrock", policy) as sim:

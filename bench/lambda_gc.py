@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import importlib.util
 import json
 import os
 import resource
@@ -31,16 +30,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-BENCH = Path(__file__).resolve().parent
-
-
-def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _gc_timer() -> dict[str, float]:
@@ -64,7 +53,9 @@ def _checks(samples: int) -> dict[str, Any]:
     from rewardsmith.aws_lambda import make_handler
 
     pack = Path(tempfile.mkdtemp()) / "pack.toml"
-    pack.write_text(_load("lambda_scale").PACK, encoding="utf-8")
+    import lambda_scale  # a sibling: bench/ is sys.path[0]
+
+    pack.write_text(lambda_scale.PACK, encoding="utf-8")
     handler = make_handler(str(pack))
     handler.warm()
 
@@ -89,10 +80,10 @@ def _checks(samples: int) -> dict[str, Any]:
 
 
 def _judged(calls: int) -> dict[str, Any]:
+    import judge_throughput as throughput  # a sibling: bench/ is sys.path[0]
+
     from rewardsmith.simulators.faults import FaultPolicy
     from rewardsmith.simulators.loadtest import SimulatorProcess
-
-    throughput = _load("judge_throughput")
     spent = _gc_timer()
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp, \

@@ -118,6 +118,21 @@ def context_blocks(config: JudgeComponentConfig, sample: Sample) -> list[DataBlo
     return blocks
 
 
+def distinct_responses(samples: Sequence[Sample]) -> tuple[list[str], list[int]]:
+    """A group's distinct responses in first-seen order, and for each sample the index of
+    its response among them: group judges compare responses, never copies (a response's
+    score must not depend on how many copies its group holds)."""
+    distinct: list[str] = []
+    member_of: list[int] = []
+    index: dict[str, int] = {}
+    for sample in samples:
+        if sample.response not in index:
+            index[sample.response] = len(distinct)
+            distinct.append(sample.response)
+        member_of.append(index[sample.response])
+    return distinct, member_of
+
+
 def check_size(config: JudgeComponentConfig, blocks: list[DataBlock]) -> None:
     total = sum(len(b.text) for b in blocks)
     if total > config.max_data_chars:

@@ -44,6 +44,7 @@ from rewardsmith.plugins.judges.calling import (
     check_size,
     configured_criteria,
     context_blocks,
+    distinct_responses,
     with_stats,
 )
 from rewardsmith.plugins.judges.prompting import DataBlock, build_request
@@ -213,14 +214,7 @@ class ListwiseJudge(Component["ListwiseJudge.Config"]):
         cfg = self.config
         if not samples:
             return []
-        distinct: list[str] = []
-        member_of: list[int] = []
-        index: dict[str, int] = {}
-        for s in samples:
-            if s.response not in index:
-                index[s.response] = len(distinct)
-                distinct.append(s.response)
-            member_of.append(index[s.response])
+        distinct, member_of = distinct_responses(samples)
         n = len(distinct)
         if n > cfg.max_candidates:
             error = ComponentError(f"the group has {n} distinct responses, more than "

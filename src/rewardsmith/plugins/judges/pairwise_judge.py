@@ -34,6 +34,7 @@ from rewardsmith.plugins.judges.calling import (
     check_size,
     configured_criteria,
     context_blocks,
+    distinct_responses,
     with_stats,
 )
 from rewardsmith.plugins.judges.prompting import DataBlock, as_data_text, build_request
@@ -247,14 +248,7 @@ class PairwiseJudge(Component["PairwiseJudge.Config"]):
         if len(samples) < 2:
             return [ComponentError("group mode needs at least two rollouts of the prompt; "
                                    "this group has one", kind=ErrorKind.GROUP_TOO_SMALL)]
-        distinct: list[str] = []
-        member_of: list[int] = []
-        index: dict[str, int] = {}
-        for s in samples:
-            if s.response not in index:
-                index[s.response] = len(distinct)
-                distinct.append(s.response)
-            member_of.append(index[s.response])
+        distinct, member_of = distinct_responses(samples)
         n = len(distinct)
         copies = [member_of.count(m) for m in range(n)]
         if n < 2:
