@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from tests.support.hostile_openai import serve
 from tests.support.judges import VERDICT_SCHEMA
 
 from rewardsmith import Scorer, make_plugin_host
@@ -222,16 +221,6 @@ def test_the_cli_refuses_such_a_pack_with_exit_2(tmp_path: Path) -> None:
                                 obj={"host": host})
     assert result.exit_code == EXIT_CONFIG == 2
     assert "tokens_per_minute = 1 is below one call's reservation" in result.output
-
-
-@pytest.fixture
-def hostile() -> Any:
-    root, server = serve()
-    try:
-        yield root
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_call_larger_than_a_minute_of_tokens_fails_named_and_counted(

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.hostile_openai import serve
 from tests.support.judge_models import calls_per_model, per_model, sample, sim_pack
 
 from rewardsmith import Scorer
@@ -270,16 +269,6 @@ def test_reservations_stop_concurrent_calls_at_the_limit() -> None:
     ledger.settle(80, 80)  # in another batch context: counts for the run only
     # the run has 80 spent: 80 + 40 fits 150, 80 + 40 + 40 does not
     assert asyncio.run(batch()) == [None, "per_run", "per_run"]
-
-
-@pytest.fixture
-def hostile() -> Any:
-    root, server = serve()
-    try:
-        yield root
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _hostile_pack(tmp_path: Path, root: str, budget: str, max_tokens: int | None = None,

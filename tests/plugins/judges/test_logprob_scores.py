@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.hostile_openai import serve
 from tests.support.judge_models import sample, sim_pack
 from tests.support.judges import read_blocks
 
@@ -281,16 +280,6 @@ def test_an_unreadable_reply_keeps_the_sampled_value_with_its_reason() -> None:
         "n": 1, "mean": 1.0}
     assert "ambiguous_prefix" in telemetry.judge_notices["distribution_fallback:judge:"
                                                         "ambiguous_prefix"]
-
-
-@pytest.fixture
-def hostile() -> Any:
-    root, server = serve()
-    try:
-        yield root
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_sampled_ten_split_into_digits_scores_near_the_top(tmp_path: Path,
