@@ -354,3 +354,37 @@ criteria = [{{ id = "polite", pass_if = "Polite." }}]
                  if k.startswith("rate:conflict:")]
     assert "requests_per_minute 299, 300: paced at 299" in notice
     assert "openai.gpt-oss-120b-1:0" in notice
+
+
+def test_one_quota_spelled_differently_is_one_limiter(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kind of the s5 tester's F5: a quota declared by two packs that spell its place
+    differently (a region or its endpoint URL; a URL with a trailing slash, a default port,
+    an upper-case host) was paced by two limiters, each at the full rate."""
+    from rewardsmith.plugins.backends._resilience import ConfigErrorReporter, Resilience
+    from rewardsmith.plugins.backends.openai import OpenAIConfig
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
+
+    def bedrock(**where: Any) -> Resilience:
+        config = BedrockConfig.model_validate({"backend": "bedrock", "model": "quota-model",
+                                               "requests_per_minute": 60, **where})
+        return Resilience(config, on_config_error=ConfigErrorReporter("bedrock", "m"))
+
+    def openai(base_url: str) -> Resilience:
+        config = OpenAIConfig.model_validate({"backend": "openai", "model": "quota-model",
+                                              "base_url": base_url,
+                                              "requests_per_minute": 60})
+        return Resilience(config, on_config_error=ConfigErrorReporter("openai", "m"))
+
+    paris = [bedrock(region="eu-west-3"),
+             bedrock(endpoint_url="https://bedrock-runtime.eu-west-3.amazonaws.com"),
+             bedrock(endpoint_url="https://BEDROCK-RUNTIME.eu-west-3.amazonaws.com/"),
+             bedrock()]  # the region from the environment, as botocore reads it
+    assert len({id(r.rate) for r in paris}) == 1
+    assert bedrock(region="eu-west-1").rate is not paris[0].rate
+    local = [openai("http://127.0.0.1:8080/v1"), openai("http://127.0.0.1:8080/v1/"),
+             openai("HTTP://127.0.0.1:8080/v1")]
+    assert len({id(r.rate) for r in local}) == 1
+    assert openai("http://localhost:80/v1").rate is openai("http://localhost/v1/").rate
+    assert openai("http://127.0.0.1:8081/v1").rate is not local[0].rate

@@ -32,13 +32,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from rewardsmith.core import settings
 from rewardsmith.core.logs import library_logger
 
 log = library_logger("rewardsmith.judge")
@@ -261,6 +264,39 @@ class RateLimiter:
 _SHARED: dict[tuple[str, ...], RateLimiter] = {}
 _SHARED_LOCK = threading.Lock()
 _TOKENS = itertools.count()
+
+
+# Bedrock Runtime's own endpoints (FIPS and dual-stack too): the quota is the region's.
+_BEDROCK_HOST = re.compile(
+    r"^bedrock-runtime(?:-fips)?\.(?P<region>[a-z0-9-]+)\.(?:api\.aws|amazonaws\.com(?:\.cn)?)$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def quota_scope(config: Any) -> str:
+    """Where a backend's quota lives, spelled one way whatever the pack wrote: the AWS region
+    for Bedrock (``region``, the region of a standard ``bedrock-runtime`` ``endpoint_url``,
+    else ``AWS_DEFAULT_REGION`` as botocore reads it), or the endpoint URL with scheme and
+    host in lower case, the default port and trailing slashes dropped. Two declarations of
+    one quota that differ only in spelling (``region = "us-east-1"`` and that region's
+    endpoint URL; ``http://Host:80/v1/`` and ``http://host/v1``) share one limiter."""
+    url = getattr(config, "endpoint_url", None) or getattr(config, "base_url", None)
+    if url:
+        parts = urlsplit(str(url).strip())
+        host = (parts.hostname or "").lower()
+        found = _BEDROCK_HOST.match(host)
+        if found:
+            return found.group("region")
+        scheme = parts.scheme.lower()
+        try:
+            port = parts.port
+        except ValueError:  # not a port: the URL is refused where it is used
+            port = None
+        netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+        return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+    region = getattr(config, "region", None)
+    if region is None and getattr(config, "backend", None) == "bedrock":
+        region = settings.environment().get("AWS_DEFAULT_REGION")
+    return str(region or "")
 
 
 def shared_limiter(key: tuple[str, ...], requests_per_minute: float | None,

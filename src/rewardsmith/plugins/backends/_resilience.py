@@ -39,7 +39,7 @@ from rewardsmith.core.judging import (
 )
 from rewardsmith.core.logs import library_logger
 from rewardsmith.core.telemetry import BatchTelemetry, current_telemetry
-from rewardsmith.plugins.backends._rate_limit import shared_limiter
+from rewardsmith.plugins.backends._rate_limit import quota_scope, shared_limiter
 
 T = TypeVar("T")
 log = library_logger("rewardsmith.judge")
@@ -371,9 +371,7 @@ class Resilience:
         self.breaker = CircuitBreaker(config.circuit_failure_threshold, config.circuit_cooldown_s)
         self.limiter = LoopLocalSemaphore(config.max_concurrency)
         self.rate = shared_limiter(
-            (config.backend, str(getattr(config, "endpoint_url", None) or
-                                 getattr(config, "base_url", None) or
-                                 getattr(config, "region", None) or ""), config.model),
+            (config.backend, quota_scope(config), config.model),
             config.requests_per_minute, config.tokens_per_minute,
             adaptive=config.adaptive_rate, owner=self)
         self._config_errors = on_config_error
