@@ -885,12 +885,14 @@ class Scorer:
             measurements = dict(score.measurements)
             measurements.setdefault("latency_ms", round(elapsed_ms, 3))
             return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value,
-                                    score.passed, score.rationale, measurements, score.details)
+                                    score.passed, score.rationale, measurements, score.details,
+                                    partial_error_kind=score.partial_error_kind)
         # Cheap checks repeat themselves across samples: equal values are kept once.
         share = self._sharer
         return ComponentOutcome(cfg.id, cfg.type, cfg.effective_weight, value, value,
                                 score.passed, share.text(score.rationale),
-                                share.mapping(score.measurements), share.mapping(score.details))
+                                share.mapping(score.measurements), share.mapping(score.details),
+                                partial_error_kind=score.partial_error_kind)
 
     def _error(self, component: Component[Any], message: str, kind: ErrorKind | str
                ) -> ComponentOutcome:
@@ -1151,7 +1153,8 @@ class Scorer:
                     means = means_by_group.get(sample.group_key, {})
                     apply_policy(outcome, self._configs[cid], self._ranges[cid], means.get(cid))
                 elif outcome.partial_error_kind is not None:
-                    # failed on some turns, scored from the others (policy applied per turn)
+                    # part of its work failed (turns, jurors, orderings, comparisons) and it
+                    # was scored from the rest: still a failure of the sample, counted
                     telemetry.record_failure(outcome.partial_error_kind, cid)
             if state.gate is not None:
                 assert state.gate_reward is not None

@@ -34,6 +34,11 @@ class Score:
     rationale: str = ""
     measurements: dict[str, Measurement] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    #: Set when the component scored although part of its work failed (a juror, an
+    #: ordering, a comparison left out): the first failed part's error kind. The sample
+    #: counts one failure of that kind (``failures``, ``component_failures``); the value
+    #: stands.
+    partial_error_kind: str | None = None
 
     @classmethod
     def from_bool(cls, ok: bool, rationale: str = "", **measurements: Measurement) -> Score:
@@ -59,9 +64,10 @@ class ComponentOutcome:
     skipped: bool = False  # not run because a gate failed first
     #: A turn-scoped component's value at each assistant turn (None: abstained there).
     turn_values: list[float | None] | None = None
-    #: A turn-scoped component that failed on some of the sample's turns and was scored
-    #: from the others: the first failed turn's error kind (counted as a failure of the
-    #: sample; ``measurements["turns_failed"]`` says how many turns).
+    #: A component scored although part of its work failed (some of a sample's turns, a
+    #: juror, an ordering, a comparison): the first failed part's error kind, counted as a
+    #: failure of the sample (:attr:`Score.partial_error_kind`; for turns,
+    #: ``measurements["turns_failed"]`` says how many).
     partial_error_kind: str | None = None
 
 

@@ -173,6 +173,10 @@ def test_a_jury_leaves_out_a_juror_whose_replies_have_the_wrong_type(
         assert outcome.measurements["judge_calls"] == 3
         assert outcome.measurements["deduplicated"] == 0
         assert outcome.measurements["judge_failed_calls"] == 1
+        # the verdict stands on two jurors, and the left-out juror is a counted failure
+        assert outcome.partial_error_kind == expected
+    assert batch.telemetry.failures == {expected: len(batch.results)}
+    assert batch.telemetry.component_failures == {"q": {expected: len(batch.results)}}
     # the rows sum to what the server was sent
     assert sum(r.components["q"].measurements["judge_calls"] for r in batch.results) == \
         sum(server.calls.values()) - before

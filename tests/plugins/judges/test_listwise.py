@@ -207,6 +207,11 @@ def test_one_failed_ordering_is_tolerated_and_counted(tmp_path: Path, openai_sim
     outcomes = [r.components["listwise"] for r in batch.results]
     assert [o.value for o in outcomes] == [0.1, 0.9]
     assert all(o.measurements["failed_orderings"] == 1 for o in outcomes)
+    # scored from the other ordering, and still a counted failure of each sample
+    kind = outcomes[0].partial_error_kind
+    assert kind is not None and all(o.partial_error_kind == kind for o in outcomes)
+    assert batch.telemetry.failures == {kind: 2}
+    assert batch.telemetry.component_failures == {"listwise": {kind: 2}}
 
 
 def test_too_many_distinct_responses_fail_the_group(tmp_path: Path, openai_simulator: Any,

@@ -417,6 +417,12 @@ on_error = "abstain"
                                                                               abs=1e-7)
     # every member of a failed pair (every copy of its response) says so
     assert [o.measurements["failed_comparisons"] for o in outcomes] == [1, 1, 1, 2, 1]
+    # a member scored from its other comparisons still counts the failed one (s5 F4 kind);
+    # the member with no comparison left fails outright (and, nothing else scoring it, so
+    # does its sample): one judge failure per sample either way
+    assert [o.partial_error_kind for o in (good, good_copy, bad, bad_copy)] == \
+        ["judge_parse"] * 4
+    assert batch.telemetry.failures == {"judge_parse": 5, "sample_failed": 1}
     assert boom.measurements["input_tokens"] > 0
     assert "1 failed" in good.rationale and "1 failed" in bad.rationale
 

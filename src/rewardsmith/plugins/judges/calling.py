@@ -118,6 +118,14 @@ def context_blocks(config: JudgeComponentConfig, sample: Sample) -> list[DataBlo
     return blocks
 
 
+def failure_kind(error: BaseException) -> str:
+    """The error kind a failed part of a judge's work (a juror, an ordering, a comparison)
+    is counted under: its own, or ``judge_internal_error`` for an unclassified exception."""
+    if isinstance(error, ComponentError):
+        return str(error.kind)
+    return str(ErrorKind.JUDGE_INTERNAL_ERROR)
+
+
 def distinct_responses(samples: Sequence[Sample]) -> tuple[list[str], list[int]]:
     """A group's distinct responses in first-seen order, and for each sample the index of
     its response among them: group judges compare responses, never copies (a response's

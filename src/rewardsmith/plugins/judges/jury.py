@@ -167,6 +167,7 @@ class JuryJudge(RubricJudge):
             details={"jury": {n: {"value": v.value, "passed": v.passed,
                                   "rationale": v.rationale[:300]} for n, v in votes.items()},
                      "jurors_failed": failed},
+            partial_error_kind=next(iter(failed.values()), None),
         )
 
 

@@ -45,6 +45,7 @@ from rewardsmith.plugins.judges.calling import (
     configured_criteria,
     context_blocks,
     distinct_responses,
+    failure_kind,
     with_stats,
 )
 from rewardsmith.plugins.judges.prompting import DataBlock, build_request
@@ -241,12 +242,13 @@ class ListwiseJudge(Component["ListwiseJudge.Config"]):
             # Every member fails with the group's error, and the group's calls are split
             # over the members as for a verdict: not counted once per member (s5 F1/F9).
             return [with_stats(failure, share) for share in stats.split(len(samples))]
-        return self._scores(samples, member_of, n, done, stats, len(orders) - len(done),
-                            bool(prefix))
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        return self._scores(samples, member_of, n, done, stats, failures, bool(prefix))
 
     def _scores(self, samples: Sequence[Sample], member_of: Sequence[int], n: int,
                 done: Sequence[tuple[list[int], list[float]]], stats: CallStats,
-                failed_calls: int, prefix_sent: bool) -> list[Score | BaseException]:
+                failures: Sequence[BaseException], prefix_sent: bool
+                ) -> list[Score | BaseException]:
         per_member: list[list[tuple[int, float]]] = [[] for _ in range(n)]
         for order, values in done:
             for position, member in enumerate(order):
@@ -281,12 +283,13 @@ class ListwiseJudge(Component["ListwiseJudge.Config"]):
                     # the group's calls count on its first sample, its tokens and cost are
                     # spread over all: summed over a batch, each is counted once
                     **shares[k],
-                    "failed_orderings": failed_calls,
+                    "failed_orderings": len(failures),
                 },
                 details={"template": LISTWISE_TEMPLATE, "group_size": len(member_of),
                          "distinct": n, "shared_prefix_sent": prefix_sent,
                          "listwise": [{"position": p, "of": n, "score": round(v, 6)}
                                       for p, v in seen]},
+                partial_error_kind=failure_kind(failures[0]) if failures else None,
             ))
         return scores
 

@@ -35,6 +35,7 @@ from rewardsmith.plugins.judges.calling import (
     configured_criteria,
     context_blocks,
     distinct_responses,
+    failure_kind,
     with_stats,
 )
 from rewardsmith.plugins.judges.prompting import DataBlock, as_data_text, build_request
@@ -311,6 +312,8 @@ class PairwiseJudge(Component["PairwiseJudge.Config"]):
                 measurements=measurements,
                 details={"template": PAIRWISE_TEMPLATE, "mode": "group",
                          "group_size": len(samples), "distinct": n, "pairs": len(pairs)},
+                partial_error_kind=(failure_kind(errors[member]) if failed[member]
+                                    else None),
             ))
         return scores
 
